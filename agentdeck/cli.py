@@ -1,0 +1,229 @@
+"""The `agentdeck` command. Every error is one line `agentdeck: error: …` and an exit status:
+2 for usage and configuration errors, 1 for failed operations, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from agentdeck import __version__
+from agentdeck.core.config import (
+    NAME_RE,
+    ROLES,
+    Fleet,
+    empty_fleet,
+    find_fleet_file,
+    load_fleet,
+)
+from agentdeck.core.errors import AgentdeckError, UsageError
+from agentdeck.core.fleet import Engine, UpResult
+from agentdeck.core.registry import Registry
+from agentdeck.core.repo import RepoContext, open_repo
+from agentdeck.progress import SetupProgress, failure_report, fleet_table
+
+NOT_STARTED = ("agents not started: this version prepares workspaces only (--no-start is the "
+               "default until live sessions arrive); run your agent in each worktree")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="agentdeck", description="Run coding agents in parallel, each in its "
+                     "own git worktree, port, database and env.")
+    parser.add_argument("--version", action="version", version=f"agentdeck {__version__}")
+    parser.add_argument("-C", dest="directory", type=Path, default=None,
+                        help="run as if started in this directory")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def fleet_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument("-f", "--file", type=Path, default=None,
+                       help="fleet file (default: ./agentdeck.yaml, then the repository root's)")
+
+    up = sub.add_parser("up", help="create every agent's worktree, env, port and database")
+    fleet_arg(up)
+    up.add_argument("names", nargs="*", help="only these agents")
+    up.add_argument("--no-start", action="store_true",
+                    help="prepare workspaces without starting agents (the default for now)")
+
+    ls = sub.add_parser("ls", help="list agents: branch, worktree, port, database, state")
+    ls.add_argument("--json", action="store_true", help="a JSON list of objects")
+
+    spawn = sub.add_parser("spawn", help="add one agent to the fleet")
+    fleet_arg(spawn)
+    spawn.add_argument("name")
+    spawn.add_argument("--branch", "-b", help="branch (default: agentdeck/NAME)")
+    spawn.add_argument("--base", help="where a new branch starts (default: the fleet's base)")
+    spawn.add_argument("--agent", help="agent kind: claude, codex, aider, gemini, shell, ...")
+    spawn.add_argument("--task", help="what this agent should do")
+    spawn.add_argument("--model", help="model name passed to the agent")
+    spawn.add_argument("--role", choices=ROLES, help="lead or worker (default worker)")
+
+    rm = sub.add_parser("rm", help="remove an agent's worktree and free its port")
+    fleet_arg(rm)
+    rm.add_argument("name")
+    rm.add_argument("--force", action="store_true",
+                    help="discard uncommitted work and unmerged commits")
+    rm.add_argument("--delete-branch", action="store_true", help="also delete the branch")
+    rm.add_argument("--drop-db", action="store_true", help="also drop the agent's database")
+
+    sub.add_parser("prune", help="git worktree prune, and forget agents whose worktree is gone")
+    sub.add_parser("doctor", help="check git, PostgreSQL, docker and agent CLIs")
+    demo = sub.add_parser("demo", help="try agentdeck on a throwaway repository (no API key)")
+    demo.add_argument("--dir", type=Path, default=None, help="where to make it (default: a temp "
+                      "folder)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        if args.directory is not None:
+            os.chdir(args.directory)
+        return _dispatch(args)
+    except AgentdeckError as exc:
+        print(f"agentdeck: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("agentdeck: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if os.environ.get("AGENTDECK_DEBUG"):
+            raise
+        print(f"agentdeck: error: internal error: {type(exc).__name__}: {exc} (set "
+              "AGENTDECK_DEBUG=1 for the traceback, and please report it)", file=sys.stderr)
+        return 1
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    command = args.command
+    if command is None:
+        build_parser().print_help()
+        return 0
+    if command == "doctor":
+        return cmd_doctor()
+    if command == "demo":
+        from agentdeck.demo import run_demo
+
+        return run_demo(args.dir)
+    ctx = open_repo(Path.cwd())
+    if command == "prune":
+        return cmd_prune(ctx)
+    fleet = _fleet(ctx, getattr(args, "file", None), required=command == "up")
+    engine = Engine(ctx, fleet, notify=_notify, on_setup=SetupProgress())
+    for note in engine.reconcile():
+        print(f"note: {note}", file=sys.stderr)
+    if command == "up":
+        return _report_up(engine, engine.up(args.names))
+    if command == "ls":
+        return cmd_ls(engine, args.json)
+    if command == "spawn":
+        return cmd_spawn(engine, fleet, args)
+    if command == "rm":
+        return cmd_rm(ctx, fleet, args)
+    raise UsageError(f"unknown command {command}")
+
+
+def _fleet(ctx: RepoContext, explicit: Path | None, required: bool) -> Fleet:
+    path = find_fleet_file(Path.cwd(), explicit) or find_fleet_file(ctx.main_root, None)
+    if path is None:
+        # The fleet an earlier `up` used still gives spawn its defaults.
+        recorded = [r.fleet_file for r in Registry(ctx.state_dir).load().agents.values()
+                    if r.fleet_file and Path(r.fleet_file).is_file()]
+        path = Path(recorded[-1]) if recorded else None
+    if path is None:
+        if required:
+            raise UsageError("no fleet file: pass -f FLEET or create agentdeck.yaml (the package's "
+                             "sample_fleet.yaml documents every key)")
+        return empty_fleet()
+    return load_fleet(path)
+
+
+def _notify(agent: str, message: str) -> None:
+    print(f"  {agent}: {message}", flush=True)
+
+
+def _report_up(engine: Engine, result: UpResult) -> int:
+    if result.already:
+        print(f"already there: {', '.join(result.already)}")
+    for line in failure_report(result.setups):
+        print(line, file=sys.stderr)
+    print()
+    print(fleet_table(engine.views()))
+    print()
+    print(NOT_STARTED)
+    for name, reason in result.failed.items():
+        print(f"agentdeck: error: {name}: {reason}", file=sys.stderr)
+    return result.exit_code
+
+
+def cmd_ls(engine: Engine, as_json: bool) -> int:
+    views = engine.views()
+    if as_json:
+        print(json.dumps([v.as_json() for v in views], indent=2))
+    elif views:
+        print(fleet_table(views))
+    else:
+        print("no agents yet: `agentdeck up` creates the fleet, `agentdeck spawn NAME` adds one")
+    return 0
+
+
+def cmd_spawn(engine: Engine, fleet: Fleet, args: argparse.Namespace) -> int:
+    if not NAME_RE.match(args.name):
+        raise UsageError(f"agent name '{args.name}' may use letters, digits, '.', '_' and '-', "
+                         "starting with a letter or digit")
+    if args.agent and args.agent not in fleet.commands:
+        raise UsageError(f"unknown agent kind '{args.agent}'; known: "
+                         f"{', '.join(fleet.commands)} (add others under 'commands:')")
+    declared = fleet.agent(args.name)
+    if declared is not None and not any((args.branch, args.base, args.agent, args.task,
+                                         args.model, args.role)):
+        spec = declared  # `spawn NAME` of an agent the fleet file describes: use its entry
+    else:
+        spec = fleet.spec_for(args.name, args.branch or f"agentdeck/{args.name}", base=args.base,
+                              agent=args.agent, task=args.task, model=args.model, role=args.role)
+    return _report_up(engine, engine.spawn(spec))
+
+
+def cmd_rm(ctx: RepoContext, fleet: Fleet, args: argparse.Namespace) -> int:
+    from agentdeck.core.removal import remove_agent
+
+    out = remove_agent(ctx, fleet, args.name, force=args.force, delete_branch=args.delete_branch,
+                       drop_db=args.drop_db)
+    for line in out.done:
+        print(f"{args.name}: {line}")
+    for line in out.left:
+        print(f"{args.name}: {line}")
+    return 0
+
+
+def cmd_prune(ctx: RepoContext) -> int:
+    from agentdeck.core.removal import prune
+
+    report = prune(ctx)
+    for line in report.removed + report.notes:
+        print(line)
+    if not report.removed and not report.notes:
+        print("nothing to prune: every agent's worktree is there")
+    return 0
+
+
+def cmd_doctor() -> int:
+    from agentdeck.core.doctor import run_checks
+
+    checks = run_checks()
+    pad = max(len(c.name) for c in checks)
+    for check in checks:
+        mark = "ok " if check.ok else ("ERR" if check.required else " - ")
+        line = f"{mark} {check.name.ljust(pad)}  {check.detail}"
+        if not check.ok and check.fix:
+            line += f"\n    {' ' * pad}  install: {check.fix}"
+        print(line)
+    return 1 if any(c.required and not c.ok for c in checks) else 0

@@ -1,0 +1,401 @@
+"""The fleet file (YAML) as typed objects.
+
+Strict: unknown keys are rejected with a did-you-mean, every error names file:line:col and the
+key. `sample_fleet.yaml` documents every key accepted here.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, NoReturn
+
+from agentdeck.core.errors import ConfigError
+from agentdeck.core.yamlmarks import KeyPath, LocatedDocument, load_located
+
+DEFAULT_FLEET_NAMES = ("agentdeck.yaml", "agentdeck.yml")
+DB_MODES = ("none", "postgres-db", "postgres-schema", "sqlite", "compose")
+ROLES = ("lead", "worker")
+BUILTIN_COMMANDS: dict[str, str] = {
+    "claude": "claude --model {model}",
+    "codex": "codex --model {model}",
+    "aider": "aider --model {model}",
+    "gemini": "gemini -m {model}",
+    "shell": "bash",
+}
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ENV_REF_RE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+@dataclass(frozen=True)
+class PortsSpec:
+    start: int = 3001
+    end: int = 3999
+    vars: tuple[str, ...] = ("PORT",)  # all set to the agent's one port
+    extra: tuple[str, ...] = ()  # each gets a port of its own
+
+
+@dataclass(frozen=True)
+class DatabaseSpec:
+    mode: str = "none"
+    url: str | None = None  # postgres-*: the base database; compose: how to reach the service
+    template: bool = False  # postgres-db: clone the base database
+    path: str | None = None  # sqlite: file relative to the repository root
+    file: str | None = None  # compose: the compose file relative to the repository root
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    name: str
+    branch: str
+    role: str = "worker"
+    agent: str = "claude"
+    model: str | None = None
+    base: str | None = None
+    task: str | None = None
+    forbid: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+    setup: tuple[str, ...] = ()
+    env_copy: tuple[str, ...] = ()
+    database: DatabaseSpec = DatabaseSpec()
+    worktree: str | None = None  # path template override
+    where: str = ""  # file:line of the entry, for messages
+
+
+@dataclass(frozen=True)
+class Fleet:
+    path: Path | None
+    base: str | None = None
+    worktrees: str = "../{repo}-{name}"
+    env_file: str = ".env.local"
+    ports: PortsSpec = PortsSpec()
+    stagger: float = 0.0
+    defaults: AgentSpec = AgentSpec(name="defaults", branch="")
+    commands: Mapping[str, str] = field(default_factory=lambda: dict(BUILTIN_COMMANDS))
+    agents: tuple[AgentSpec, ...] = ()
+
+    def agent(self, name: str) -> AgentSpec | None:
+        return next((a for a in self.agents if a.name == name), None)
+
+    def spec_for(self, name: str, branch: str, **overrides: Any) -> AgentSpec:
+        """An agent made from the fleet defaults, as `agentdeck spawn` adds one."""
+        values = {k: v for k, v in overrides.items() if v is not None}
+        return replace(self.defaults, name=name, branch=branch, where="command line", **values)
+
+
+def find_fleet_file(start: Path, explicit: Path | None) -> Path | None:
+    if explicit is not None:
+        return explicit
+    for name in DEFAULT_FLEET_NAMES:
+        if (start / name).is_file():
+            return start / name
+    return None
+
+
+def load_fleet(path: Path, environ: Mapping[str, str] | None = None) -> Fleet:
+    doc = load_located(path)
+    return _FleetReader(doc, os.environ if environ is None else environ).fleet()
+
+
+def empty_fleet() -> Fleet:
+    """The fleet used when no fleet file exists (e.g. a bare `agentdeck spawn`)."""
+    return Fleet(path=None)
+
+
+class _FleetReader:
+    def __init__(self, doc: LocatedDocument, environ: Mapping[str, str]) -> None:
+        self.doc = doc
+        self.environ = environ
+
+    # -- primitives ---------------------------------------------------------------------------
+
+    def fail(self, path: KeyPath, message: str, value: bool = False) -> NoReturn:
+        raise ConfigError(f"{self.doc.where(path, value)}: {message}")
+
+    def bad_value(self, path: KeyPath, message: str) -> NoReturn:
+        self.fail(path, message, value=True)
+
+    def key_name(self, path: KeyPath) -> str:
+        parts: list[str] = []
+        for part in path:
+            parts.append(f"[{part}]" if isinstance(part, int) else ("." if parts else "") + part)
+        return "".join(parts) or "(top level)"
+
+    def mapping(self, value: Any, path: KeyPath, allowed: tuple[str, ...]) -> dict[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.bad_value(path, f"'{self.key_name(path)}' must be a mapping, got {_kind(value)}")
+        for key in value:
+            if not isinstance(key, str) or key not in allowed:
+                hint = difflib.get_close_matches(str(key), allowed, n=1)
+                where = self.key_name((*path, key)) if isinstance(key, str) else repr(key)
+                known = f" (known: {', '.join(allowed)})"
+                suffix = f"; did you mean '{hint[0]}'?" if hint else known
+                self.fail((*path, key), f"unknown key '{where}'{suffix}")
+        return value
+
+    def string(self, value: Any, path: KeyPath, *, choices: tuple[str, ...] = ()) -> str:
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            self.bad_value(path, f"'{self.key_name(path)}' must be a string, got {_kind(value)}")
+        text = str(value)
+        if choices and text not in choices:
+            hint = difflib.get_close_matches(text, choices, n=1)
+            extra = f"; did you mean '{hint[0]}'?" if hint else ""
+            self.bad_value(path, f"'{self.key_name(path)}' must be one of {', '.join(choices)}, "
+                            f"got '{text}'{extra}")
+        return text
+
+    def integer(self, value: Any, path: KeyPath, low: int, high: int) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.bad_value(path, f"'{self.key_name(path)}' must be an integer, got {_kind(value)}")
+        if not low <= value <= high:
+            self.bad_value(path, f"'{self.key_name(path)}' must be between {low} and {high}, "
+                                 f"got {value}")
+        return value
+
+    def boolean(self, value: Any, path: KeyPath) -> bool:
+        if not isinstance(value, bool):
+            self.bad_value(path, f"'{self.key_name(path)}' must be true or false, "
+                                 f"got {_kind(value)}")
+        return value
+
+    def strings(self, value: Any, path: KeyPath) -> tuple[str, ...]:
+        if isinstance(value, str):
+            return (value,)
+        if not isinstance(value, list):
+            self.bad_value(path, f"'{self.key_name(path)}' must be a list of strings, got "
+                                 f"{_kind(value)}")
+        return tuple(self.string(item, (*path, i)) for i, item in enumerate(value))
+
+    def env_names(self, value: Any, path: KeyPath) -> tuple[str, ...]:
+        names = self.strings(value, path)
+        for i, name in enumerate(names):
+            if not ENV_NAME_RE.match(name):
+                self.fail((*path, i), f"'{name}' is not a valid environment variable name")
+        return names
+
+    def expand(self, text: str, path: KeyPath) -> str:
+        """${VAR} and ${VAR:-default} from the user's environment; $$ is a literal $."""
+
+        def sub(match: re.Match[str]) -> str:
+            if match.group(0) == "$$":
+                return "$"
+            name, default = match.group(1), match.group(2)
+            if name in self.environ and self.environ[name] != "":
+                return self.environ[name]
+            if default is not None:
+                return default
+            self.fail(path, f"'{self.key_name(path)}' uses ${{{name}}}, which is not set in "
+                            f"your environment; export it or write ${{{name}:-default}}")
+
+        return _ENV_REF_RE.sub(sub, text)
+
+    # -- sections -----------------------------------------------------------------------------
+
+    def fleet(self) -> Fleet:
+        top = self.mapping(self.doc.data, (), _TOP_KEYS)
+        if self.doc.data is None:
+            self.fail((), "the fleet file is empty; see sample_fleet.yaml")
+        if "version" in top:
+            version = self.integer(top["version"], ("version",), 1, 99)
+            if version != 1:
+                self.fail(("version",), f"fleet file version {version} is not supported (use 1)")
+        fleet = Fleet(path=self.doc.file)
+        changes: dict[str, Any] = {}
+        if "base" in top:
+            changes["base"] = self.string(top["base"], ("base",))
+        if "worktrees" in top:
+            template = self.string(top["worktrees"], ("worktrees",))
+            self.check_template(template, ("worktrees",))
+            changes["worktrees"] = template
+        commands = dict(BUILTIN_COMMANDS)
+        for kind, command in self.mapping_any(top.get("commands"), ("commands",)).items():
+            commands[kind] = self.string(command, ("commands", kind))
+            if not NAME_RE.match(kind):
+                self.fail(("commands", kind), f"'{kind}' is not a valid agent kind name")
+        changes["commands"] = commands
+        raw_defaults = self.mapping(top.get("defaults"), ("defaults",), _DEFAULT_KEYS)
+        if "ports" in raw_defaults:
+            changes["ports"] = self.ports(raw_defaults["ports"], ("defaults", "ports"))
+        if "stagger" in raw_defaults:
+            changes["stagger"] = self.duration(raw_defaults["stagger"], ("defaults", "stagger"))
+        if "env_file" in raw_defaults:
+            changes["env_file"] = self.relpath(raw_defaults["env_file"], ("defaults", "env_file"))
+        defaults = self.agent_fields(raw_defaults, ("defaults",), AgentSpec("defaults", ""),
+                                     commands)
+        changes["defaults"] = defaults
+        agents = []
+        raw_agents = top.get("agents")
+        if raw_agents is not None and not isinstance(raw_agents, list):
+            self.bad_value(("agents",), f"'agents' must be a list, got {_kind(raw_agents)}")
+        for index, raw in enumerate(raw_agents or []):
+            agents.append(self.agent((index,), raw, defaults, commands))
+        self.check_unique(agents)
+        changes["agents"] = tuple(agents)
+        return replace(fleet, **changes)
+
+    def mapping_any(self, value: Any, path: KeyPath) -> dict[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.bad_value(path, f"'{self.key_name(path)}' must be a mapping, got {_kind(value)}")
+        return value
+
+    def check_template(self, template: str, path: KeyPath) -> None:
+        try:
+            template.format(repo="r", name="n", branch="b")
+        except (KeyError, IndexError, ValueError) as exc:
+            self.fail(path, f"'{template}' may only use {{repo}}, {{name}} and {{branch}} ({exc})")
+        if "{name}" not in template and "{branch}" not in template:
+            self.fail(path, f"'{template}' must contain {{name}} or {{branch}} so agents differ")
+
+    def relpath(self, value: Any, path: KeyPath) -> str:
+        text = self.string(value, path)
+        if os.path.isabs(text) or ".." in Path(text).parts or not text:
+            self.fail(path, f"'{text}' must be a path inside the repository")
+        return text
+
+    def duration(self, value: Any, path: KeyPath) -> float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            seconds = float(value)
+        else:
+            match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*", str(value))
+            if not match:
+                self.bad_value(path, f"'{self.key_name(path)}' must be a duration like 5s, "
+                                     f"500ms or 1m, got '{value}'")
+            unit = {"ms": 0.001, "s": 1.0, "m": 60.0, None: 1.0}[match.group(2)]
+            seconds = float(match.group(1)) * unit
+        if seconds < 0 or seconds > 3600:
+            self.fail(path, f"'{self.key_name(path)}' must be between 0 and 1h")
+        return seconds
+
+    def ports(self, value: Any, path: KeyPath) -> PortsSpec:
+        raw = self.mapping(value, path, ("start", "end", "vars", "extra"))
+        start = self.integer(raw.get("start", 3001), (*path, "start"), 1024, 65535)
+        end = self.integer(raw.get("end", min(start + 998, 65535)), (*path, "end"), start, 65535)
+        names = self.env_names(raw.get("vars", ["PORT"]), (*path, "vars"))
+        extra = self.env_names(raw.get("extra", []), (*path, "extra"))
+        if not names:
+            self.fail((*path, "vars"), "'ports.vars' needs at least one variable name, e.g. [PORT]")
+        if dup := set(names) & set(extra):
+            self.fail((*path, "extra"), f"{', '.join(sorted(dup))} is in both vars and extra")
+        return PortsSpec(start, end, names, extra)
+
+    def database(self, value: Any, path: KeyPath, inherited: DatabaseSpec) -> DatabaseSpec:
+        if isinstance(value, str):
+            value = {"mode": value}
+        raw = self.mapping(value, path, ("mode", "url", "template", "path", "file"))
+        mode = self.string(raw.get("mode", inherited.mode), (*path, "mode"), choices=DB_MODES)
+        spec = DatabaseSpec(
+            mode=mode,
+            url=self.expand(self.string(raw["url"], (*path, "url")), (*path, "url"))
+            if "url" in raw else inherited.url,
+            template=self.boolean(raw["template"], (*path, "template"))
+            if "template" in raw else inherited.template,
+            path=self.relpath(raw["path"], (*path, "path")) if "path" in raw else inherited.path,
+            file=self.relpath(raw["file"], (*path, "file")) if "file" in raw else inherited.file,
+        )
+        if mode.startswith("postgres"):
+            if not spec.url:
+                self.fail(path, f"database mode {mode} needs 'url', e.g. postgres://localhost/myapp")
+            if not re.match(r"^postgres(ql)?://", spec.url):
+                self.fail((*path, "url"), f"'{spec.url}' is not a postgres:// URL")
+        if mode == "sqlite" and not spec.path:
+            self.fail(path, "database mode sqlite needs 'path', the database file in the "
+                            "repository")
+        return spec
+
+    def agent_fields(
+        self, raw: dict[str, Any], path: KeyPath, base: AgentSpec, commands: Mapping[str, str]
+    ) -> AgentSpec:
+        changes: dict[str, Any] = {}
+        if "agent" in raw:
+            changes["agent"] = self.string(raw["agent"], (*path, "agent"),
+                                           choices=tuple(commands))
+        if "model" in raw:
+            changes["model"] = self.string(raw["model"], (*path, "model"))
+        if "setup" in raw:
+            changes["setup"] = self.strings(raw["setup"], (*path, "setup"))
+        if "env_copy" in raw:
+            copies = self.strings(raw["env_copy"], (*path, "env_copy"))
+            for i, item in enumerate(copies):
+                self.relpath(item, (*path, "env_copy", i))
+            changes["env_copy"] = copies
+        if "database" in raw:
+            changes["database"] = self.database(raw["database"], (*path, "database"), base.database)
+        if "env" in raw:
+            env = dict(base.env)
+            for key, val in self.mapping_any(raw["env"], (*path, "env")).items():
+                if not isinstance(key, str) or not ENV_NAME_RE.match(key):
+                    self.fail((*path, "env", key),
+                              f"'{key}' is not a valid environment variable name")
+                if val is None:
+                    val = ""
+                env[key] = self.expand(self.string(val, (*path, "env", key)), (*path, "env", key))
+            changes["env"] = env
+        return replace(base, **changes)
+
+    def agent(self, path: KeyPath, raw: Any, defaults: AgentSpec,
+              commands: Mapping[str, str]) -> AgentSpec:
+        path = ("agents", *path)
+        raw = self.mapping(raw, path, _AGENT_KEYS)
+        if "name" not in raw:
+            self.fail(path, "agent entry needs a 'name'")
+        name = self.string(raw["name"], (*path, "name"))
+        if not NAME_RE.match(name):
+            self.fail((*path, "name"), f"agent name '{name}' may use letters, digits, '.', '_' and "
+                                       "'-', starting with a letter or digit")
+        spec = self.agent_fields(raw, path, replace(defaults, name=name), commands)
+        changes: dict[str, Any] = {"where": self.doc.where(path)}
+        changes["branch"] = (self.string(raw["branch"], (*path, "branch")) if "branch" in raw
+                             else f"agentdeck/{name}")
+        if "role" in raw:
+            changes["role"] = self.string(raw["role"], (*path, "role"), choices=ROLES)
+        if "base" in raw:
+            changes["base"] = self.string(raw["base"], (*path, "base"))
+        if "task" in raw:
+            changes["task"] = self.string(raw["task"], (*path, "task"))
+        if "forbid" in raw:
+            changes["forbid"] = self.strings(raw["forbid"], (*path, "forbid"))
+        if "worktree" in raw:
+            template = self.string(raw["worktree"], (*path, "worktree"))
+            changes["worktree"] = template
+        return replace(spec, **changes)
+
+    def check_unique(self, agents: list[AgentSpec]) -> None:
+        seen_names: dict[str, AgentSpec] = {}
+        seen_branches: dict[str, AgentSpec] = {}
+        for index, agent in enumerate(agents):
+            if agent.name in seen_names:
+                self.fail(("agents", index, "name"), f"duplicate agent name '{agent.name}' (first "
+                          f"at {seen_names[agent.name].where}); names must be unique")
+            if agent.branch in seen_branches:
+                first = seen_branches[agent.branch]
+                self.fail(("agents", index, "branch"), f"agents '{first.name}' and '{agent.name}' "
+                          f"both use branch '{agent.branch}'; a branch can be checked out in one "
+                          "worktree only — give each agent its own branch")
+            seen_names[agent.name] = agent
+            seen_branches[agent.branch] = agent
+
+
+def _kind(value: Any) -> str:
+    names: dict[type, str] = {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean",
+                              int: "an integer", float: "a number", type(None): "nothing"}
+    text = names.get(type(value), type(value).__name__)
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        return f"{text} ({value!r})"
+    return text
+
+
+_TOP_KEYS = ("version", "base", "worktrees", "defaults", "commands", "agents")
+_DEFAULT_KEYS = ("agent", "model", "setup", "env_copy", "env_file", "ports", "database", "stagger",
+                 "env")
+_AGENT_KEYS = ("name", "role", "branch", "base", "agent", "model", "task", "forbid", "env", "setup",
+               "env_copy", "database", "worktree")
+

@@ -1,0 +1,207 @@
+"""The orchestrator the CLI and UI call: up, spawn, list, reconcile.
+
+Removal lives in `removal.py`; making one agent in `provision.py`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agentdeck.core import worktrees as wt
+from agentdeck.core.config import AgentSpec, Fleet
+from agentdeck.core.errors import AgentdeckError, UsageError
+from agentdeck.core.isolation import databases
+from agentdeck.core.provision import Notify, Plan, Provisioned, Provisioner, make_plan, setup_env
+from agentdeck.core.registry import CREATING, READY, AgentRecord, Registry, RegistryData
+from agentdeck.core.repo import RepoContext
+from agentdeck.core.setup import SetupEvent, SetupJob, SetupResult, run_setups
+
+PARALLEL_CHECKOUTS = 4
+
+
+@dataclass(frozen=True)
+class AgentView:
+    """One row of `agentdeck ls`."""
+
+    name: str
+    agent: str
+    role: str
+    branch: str
+    worktree: str
+    ports: dict[str, int]
+    database: str
+    state: str  # stopped | creating | interrupted | missing
+    setup: str
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "name": self.name, "agent": self.agent, "role": self.role, "branch": self.branch,
+            "worktree": self.worktree, "port": min(self.ports.values(), default=None),
+            "ports": self.ports, "database": self.database, "state": self.state,
+            "setup": self.setup,
+        }
+
+
+@dataclass
+class UpResult:
+    made: list[Provisioned] = field(default_factory=list)
+    already: list[str] = field(default_factory=list)
+    failed: dict[str, AgentdeckError] = field(default_factory=dict)
+    setups: list[SetupResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and all(r.ok for r in self.setups)
+
+    @property
+    def exit_code(self) -> int:
+        if self.failed:
+            return max(exc.exit_code for exc in self.failed.values())
+        return 0 if self.ok else 1
+
+
+class Engine:
+    def __init__(self, ctx: RepoContext, fleet: Fleet, notify: Notify | None = None,
+                 on_setup: Callable[[SetupEvent], None] | None = None) -> None:
+        self.ctx = ctx
+        self.fleet = fleet
+        self.registry = Registry(ctx.state_dir)
+        self.notify: Notify = notify or (lambda _agent, _msg: None)
+        self.on_setup = on_setup
+
+    # -- reconcile ----------------------------------------------------------------------------
+
+    def reconcile(self) -> list[str]:
+        """Bring the registry in line with reality; returns what the user should know."""
+        notes = []
+        with self.registry.transaction() as data:
+            for rec in data.agents.values():
+                if rec.status == CREATING and rec.owner_pid and not rec.owner_alive():
+                    rec.owner_pid, rec.owner_started = 0, 0.0
+                    notes.append(f"{rec.name}: an earlier run was interrupted while creating it; "
+                                 "`agentdeck up` finishes it, `agentdeck rm` removes it")
+                elif rec.status == READY and not Path(rec.worktree).exists():
+                    notes.append(f"{rec.name}: worktree {rec.worktree} is gone; `agentdeck prune` "
+                                 "frees its port")
+        return notes
+
+    # -- up / spawn ---------------------------------------------------------------------------
+
+    def up(self, only: Sequence[str] = ()) -> UpResult:
+        specs = [a for a in self.fleet.agents if not only or a.name in only]
+        unknown = set(only) - {a.name for a in self.fleet.agents}
+        if unknown:
+            raise UsageError(f"no agent named {', '.join(sorted(unknown))} in {self.fleet.path}")
+        if not specs:
+            raise UsageError(f"{self.fleet.path} has no agents; add some under 'agents:'")
+        return self._bring_up(specs)
+
+    def spawn(self, spec: AgentSpec) -> UpResult:
+        existing = self.registry.load().agents.get(spec.name)
+        if existing is not None and (existing.status == READY or existing.owner_alive()):
+            raise UsageError(f"agent '{spec.name}' already exists (branch {existing.branch}, "
+                             f"worktree {existing.worktree}); pick another name or remove it")
+        return self._bring_up([spec])
+
+    def _bring_up(self, specs: Sequence[AgentSpec]) -> UpResult:
+        result = UpResult()
+        data = self.registry.load()
+        checked_out = {w.branch: w for w in wt.list_worktrees(self.ctx) if w.branch}
+        plans: list[Plan] = []
+        for spec in specs:  # validate everything before making anything
+            existing = data.agents.get(spec.name)
+            if existing is not None and existing.status == READY:
+                if existing.branch != spec.branch:
+                    make_plan(self.ctx, self.fleet, spec, existing, checked_out)  # raises
+                result.already.append(spec.name)
+                continue
+            plans.append(make_plan(self.ctx, self.fleet, spec, existing, checked_out))
+        provisioner = Provisioner(self.ctx, self.fleet, self.registry, self.notify)
+        # Claims go in fleet order, so ports follow the order of the fleet file.
+        claims: dict[str, Future[Provisioned]] = {}
+        with ThreadPoolExecutor(max_workers=PARALLEL_CHECKOUTS,
+                                thread_name_prefix="provision") as pool:
+            for plan in plans:
+                try:
+                    claim = provisioner.reserve(plan)
+                except AgentdeckError as exc:
+                    result.failed[plan.spec.name] = exc
+                    continue
+                if claim is None:
+                    result.already.append(plan.spec.name)
+                    continue
+                # Checkouts are disk-bound: several at once finish sooner (git locks each new
+                # ref and worktree admin dir on its own; the registry lock guards our records).
+                claims[plan.spec.name] = pool.submit(provisioner.provision, plan, *claim)
+        for plan in plans:
+            if plan.spec.name not in claims:
+                continue
+            try:
+                made = claims[plan.spec.name].result()
+            except AgentdeckError as exc:
+                result.failed[plan.spec.name] = exc
+                self.notify(plan.spec.name, f"failed, rolled back: {exc}")
+                continue
+            result.made.append(made)
+            for note in made.notes:
+                self.notify(plan.spec.name, note)
+        result.setups = self._run_pending_setups(specs)
+        return result
+
+    def _run_pending_setups(self, specs: Sequence[AgentSpec]) -> list[SetupResult]:
+        records = self.registry.load().agents
+        jobs = []
+        for spec in specs:
+            rec = records.get(spec.name)
+            if rec is None or rec.status != READY or rec.setup not in ("pending", "failed"):
+                continue
+            if not spec.setup:
+                continue
+            root = Path(rec.worktree)
+            jobs.append(SetupJob(spec.name, root, spec.setup, setup_env(root,
+                                                                        self.fleet.env_file)))
+        if not jobs:
+            return []
+        results = run_setups(jobs, self.on_setup)
+        with self.registry.transaction() as data:
+            for res in results:
+                if res.name in data.agents:
+                    data.agents[res.name].setup = "done" if res.ok else "failed"
+        return results
+
+    # -- ls -----------------------------------------------------------------------------------
+
+    def views(self) -> list[AgentView]:
+        data = self.registry.load()
+        return [self._view(rec) for rec in sorted(data.agents.values(), key=_order)]
+
+    def _view(self, rec: AgentRecord) -> AgentView:
+        if rec.status == CREATING:
+            state = "creating" if rec.owner_alive() else "interrupted"
+        elif not Path(rec.worktree).exists():
+            state = "missing"
+        else:
+            state = "stopped"  # sessions arrive with the dashboard
+        return AgentView(rec.name, rec.agent, rec.role, rec.branch, rec.worktree, dict(rec.ports),
+                         databases.describe(rec.database), state, rec.setup)
+
+
+def _order(rec: AgentRecord) -> tuple[int, float, str]:
+    return (0 if rec.role == "lead" else 1, rec.created_at, rec.name)
+
+
+def registry_snapshot(ctx: RepoContext) -> RegistryData:
+    return Registry(ctx.state_dir).load()
+
+
+def relative(path: str, start: Path | None = None) -> str:
+    """A path as the user would type it from the current directory, when shorter."""
+    try:
+        rel = os.path.relpath(path, start or Path.cwd())
+    except ValueError:
+        return path
+    return rel if len(rel) < len(path) else path

@@ -1,0 +1,1 @@
+"""Runtime isolation between worktrees: ports, env files, databases."""

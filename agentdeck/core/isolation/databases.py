@@ -1,0 +1,400 @@
+"""A database per agent, in one of five modes.
+
+postgres-db      CREATE DATABASE <base>_<agent> [TEMPLATE <base>]
+postgres-schema  CREATE SCHEMA agent_<agent>; DATABASE_URL carries options=-csearch_path=…
+sqlite           a consistent copy (sqlite backup API) of the main worktree's file
+compose          a compose override with host ports offset per agent and its own project name
+none             nothing
+
+Every identifier is sanitised and then quoted. Creation refuses to adopt an object agentdeck did
+not make; the caller records `created` before calling create (write-ahead) so that a rerun after
+a crash adopts what the crashed run made.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sqlite3
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from agentdeck.core.config import DatabaseSpec
+from agentdeck.core.errors import OperationError, UsageError
+from agentdeck.core.isolation.pg import PgUrl, admin, connect, sanitize_identifier
+from agentdeck.core.registry import DatabaseRecord
+
+COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+
+
+@dataclass
+class DbPlan:
+    record: DatabaseRecord | None
+    env: dict[str, str] = field(default_factory=dict)  # DATABASE_URL and friends
+    url: str | None = None  # full URL (may hold a password): never stored
+    ignore: list[str] = field(default_factory=list)  # files written into the worktree
+    notes: list[str] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)  # worktree-relative path -> text to write
+    compose: tuple[str, str] | None = None  # (base file, override file)
+    owned: bool = True  # False: the agent uses something that is not its own (never dropped)
+
+
+def compose_project(repo_name: str, agent: str) -> str:
+    name = re.sub(r"[^a-z0-9_-]+", "-", f"{repo_name}-{agent}".lower()).strip("-_")
+    return name if name and name[0].isalnum() else "a" + name
+
+
+def plan(spec: DatabaseSpec, *, repo_name: str, agent: str, worktree: Path, slot: int,
+         in_main: bool = False) -> DbPlan:
+    if spec.mode == "none":
+        return DbPlan(record=None)
+    if spec.mode == "postgres-db":
+        base = PgUrl(spec.url or "")
+        name = sanitize_identifier(f"{base.dbname}_{agent}")
+        url = base.with_dbname(name)
+        return DbPlan(DatabaseRecord("postgres-db", name, url.redacted(), host=base.where),
+                      {"DATABASE_URL": url.raw}, url.raw)
+    if spec.mode == "postgres-schema":
+        base = PgUrl(spec.url or "")
+        schema = sanitize_identifier(f"agent_{agent}")
+        url = base.with_search_path(schema)
+        return DbPlan(DatabaseRecord("postgres-schema", schema, url.redacted(), host=base.where),
+                      {"DATABASE_URL": url.raw, "DB_SCHEMA": schema}, url.raw)
+    if spec.mode == "sqlite":
+        target = worktree / (spec.path or "")
+        # A lead in the main worktree works on main's own file: nothing to copy, nothing to drop.
+        return DbPlan(DatabaseRecord("sqlite", str(target), f"sqlite:///{target}"),
+                      {"DATABASE_URL": f"sqlite:///{target}"},
+                      ignore=[] if in_main else [spec.path or ""], owned=not in_main)
+    if spec.mode == "compose":
+        return _plan_compose(spec, repo_name, agent, worktree, slot)
+    raise UsageError(f"unknown database mode {spec.mode}")
+
+
+def create(plan_: DbPlan, spec: DatabaseSpec, *, main_root: Path, worktree: Path,
+           adopt: bool) -> list[str]:
+    """Make the database; `adopt` allows an existing one (made by an interrupted run)."""
+    record = plan_.record
+    if record is None:
+        return []
+    if record.mode == "postgres-db":
+        return _create_pg_database(plan_, spec, adopt)
+    if record.mode == "postgres-schema":
+        return _create_pg_schema(plan_, spec, adopt)
+    if record.mode == "sqlite":
+        if not plan_.owned:
+            return [f"uses the main worktree's own {spec.path}"]
+        return _copy_sqlite(main_root / (spec.path or ""), Path(record.name))
+    if record.mode == "compose":
+        return _compose_up(plan_, worktree)
+    return []
+
+
+def drop(record: DatabaseRecord, url: str | None, worktree: Path) -> str:
+    """Drop what `create` made; returns what was done, for the user."""
+    if not record.created:
+        return f"{describe(record)} was not made by agentdeck: left in place"
+    if record.mode == "postgres-db":
+        target = PgUrl(url or record.url)
+        with admin(target) as conn:
+            from psycopg import sql
+
+            force = sql.SQL(" WITH (FORCE)") if conn.info.server_version >= 130000 else sql.SQL("")
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(record.name))
+                         + force)
+        return f"dropped database {record.name} on {target.where}"
+    if record.mode == "postgres-schema":
+        target = PgUrl(url or record.url)
+        with connect(target) as conn:
+            from psycopg import sql
+
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
+                sql.Identifier(record.name)))
+        return f"dropped schema {record.name} in {target.dbname} on {target.where}"
+    if record.mode == "sqlite":
+        Path(record.name).unlink(missing_ok=True)
+        return f"deleted {record.name}"
+    if record.mode == "compose":
+        if not docker_engine_answers():
+            return (f"docker engine not running: run `docker compose -p {record.name} down -v` "
+                    "when it is")
+        _run(["docker", "compose", "-p", record.name, "down", "-v"], worktree)
+        return f"removed compose project {record.name} and its volumes"
+    return ""
+
+
+def describe(record: DatabaseRecord | None) -> str:
+    if record is None:
+        return "-"
+    if record.mode == "postgres-db":
+        return f"{record.name}@{record.host}"
+    if record.mode == "postgres-schema":
+        return f"schema {record.name}@{record.host}"
+    if record.mode == "sqlite":
+        return f"sqlite {Path(record.name).name}"
+    return f"compose {record.name}"
+
+
+def leftover_hint(record: DatabaseRecord) -> str:
+    """How to drop a database agentdeck leaves in place."""
+    if record.mode == "postgres-db":
+        return f"database {record.name} on {record.host} left in place (dropdb {record.name})"
+    if record.mode == "postgres-schema":
+        return (f"schema {record.name} on {record.host} left in place "
+                f"(DROP SCHEMA {record.name} CASCADE)")
+    if record.mode == "compose":
+        return f"compose project {record.name} left in place (docker compose -p {record.name} down)"
+    return f"{describe(record)} left in place"
+
+
+# -- postgres -----------------------------------------------------------------------------------
+
+
+def _create_pg_database(plan_: DbPlan, spec: DatabaseSpec, adopt: bool) -> list[str]:
+    import psycopg
+    from psycopg import sql
+
+    assert plan_.record is not None
+    base = PgUrl(spec.url or "")
+    name = plan_.record.name
+    with admin(base) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if exists:
+            if adopt:
+                return [f"database {name} already made by an earlier run: kept"]
+            raise UsageError(f"database {name} already exists on {base.where} and agentdeck did "
+                             "not create it; drop it or rename the agent")
+        statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if spec.template:
+            statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(base.dbname))
+        try:
+            conn.execute(statement)
+        except psycopg.errors.ObjectInUse:
+            raise OperationError(f"cannot clone {base.dbname} on {base.where}: other sessions are "
+                                 "connected to it (PostgreSQL copies a template only when it is "
+                                 "idle); close them or set database.template: false") from None
+        except psycopg.errors.InvalidCatalogName:
+            raise UsageError(f"base database {base.dbname} does not exist on {base.where}; create "
+                             "it or fix database.url") from None
+        except psycopg.Error as exc:
+            raise OperationError(f"CREATE DATABASE {name} on {base.where} failed: "
+                                 f"{_pg_message(exc)}") from None
+    how = f" from template {base.dbname}" if spec.template else ""
+    return [f"created database {name}{how}"]
+
+
+def _create_pg_schema(plan_: DbPlan, spec: DatabaseSpec, adopt: bool) -> list[str]:
+    import psycopg
+    from psycopg import sql
+
+    assert plan_.record is not None
+    base = PgUrl(spec.url or "")
+    schema = plan_.record.name
+    with connect(base) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone()
+        if exists:
+            if adopt:
+                return [f"schema {schema} already made by an earlier run: kept"]
+            raise UsageError(f"schema {schema} already exists in {base.dbname} on {base.where} and "
+                             "agentdeck did not create it; drop it or rename the agent")
+        try:
+            conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+        except psycopg.Error as exc:
+            raise OperationError(f"CREATE SCHEMA {schema} in {base.dbname} failed: "
+                                 f"{_pg_message(exc)}") from None
+    return [f"created schema {schema} in {base.dbname}"]
+
+
+def _pg_message(exc: Exception) -> str:
+    return " ".join(str(exc).split())[:200]
+
+
+# -- sqlite -------------------------------------------------------------------------------------
+
+
+def _copy_sqlite(source: Path, target: Path) -> list[str]:
+    if target.exists():
+        return [f"{target.name} is already in the worktree (it is tracked): kept"]
+    if not source.exists():
+        return [f"{source} does not exist in the main worktree: the agent starts without one"]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        # The backup API copies a consistent snapshot even while another process writes.
+        src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+        try:
+            dst = sqlite3.connect(target)
+            try:
+                src.backup(dst)
+            finally:
+                dst.close()
+        finally:
+            src.close()
+    except sqlite3.DatabaseError:
+        # Not a database sqlite can read (or locked exclusively): a byte copy is the best we have.
+        target.unlink(missing_ok=True)
+        shutil.copy2(source, target)
+        return [f"copied {source.name} byte for byte (sqlite could not open it)"]
+    return [f"copied {source.name} (sqlite snapshot)"]
+
+
+# -- compose ------------------------------------------------------------------------------------
+
+
+class _Override(list):  # type: ignore[type-arg]
+    """A list that compose must use instead of merging (`!override`, compose ≥ 2.24.4)."""
+
+
+def _override_representer(dumper: yaml.SafeDumper, data: _Override) -> yaml.Node:
+    return dumper.represent_sequence("!override", list(data))
+
+
+class _ComposeDumper(yaml.SafeDumper):
+    pass
+
+
+_ComposeDumper.add_representer(_Override, _override_representer)
+
+
+def find_compose_file(root: Path, configured: str | None) -> str | None:
+    if configured:
+        return configured if (root / configured).is_file() else None
+    return next((name for name in COMPOSE_FILES if (root / name).is_file()), None)
+
+
+def override_name(base_name: str, root: Path) -> str:
+    """The name compose loads on its own (docker-compose.override.yml beside
+    docker-compose.yml), unless the repository already has that file."""
+    stem, ext = base_name.rsplit(".", 1) if "." in base_name else (base_name, "yaml")
+    auto = f"{stem}.override.{ext}"
+    return auto if not (root / auto).exists() else "compose.agentdeck.yaml"
+
+
+def published_ports(service: dict[str, Any]) -> list[tuple[str, int, int, str]]:
+    """(host_ip, host_port, container_port, protocol) of every fixed host port of a service."""
+    out: list[tuple[str, int, int, str]] = []
+    for entry in service.get("ports") or []:
+        if isinstance(entry, dict):
+            published, target = entry.get("published"), entry.get("target")
+            if published is None or target is None:
+                continue
+            out.append((str(entry.get("host_ip", "")), int(str(published).split("-")[0]),
+                        int(target), str(entry.get("protocol", "tcp"))))
+            continue
+        text = str(entry)
+        text, _, proto = text.partition("/")
+        pieces = text.rsplit(":", 2) if text.count(":") >= 1 else [text]
+        if len(pieces) == 1:
+            continue  # container port only: docker picks a random host port, nothing collides
+        host_ip = pieces[0] if len(pieces) == 3 else ""
+        host, container = pieces[-2], pieces[-1]
+        host_start, _, host_end = host.partition("-")
+        cont_start, _, _ = container.partition("-")
+        if not host_start:
+            continue
+        count = int(host_end) - int(host_start) + 1 if host_end else 1
+        for i in range(count):
+            out.append((host_ip, int(host_start) + i, int(cont_start) + i, proto or "tcp"))
+    return out
+
+
+def compose_override(base: dict[str, Any], slot: int, project: str) -> tuple[dict[str, Any],
+                                                                             dict[int, int]]:
+    """The override document, and the host-port mapping old → new it applies."""
+    services = base.get("services") or {}
+    hosts = [p[1] for svc in services.values() if isinstance(svc, dict)
+             for p in published_ports(svc)]
+    # Shift by a whole span per agent so adjacent published ports never collide across agents.
+    step = (max(hosts) - min(hosts) + 1) if hosts else 1
+    mapping: dict[int, int] = {}
+    override_services: dict[str, Any] = {}
+    for name, svc in services.items():
+        if not isinstance(svc, dict):
+            continue
+        entries = published_ports(svc)
+        if not entries:
+            continue
+        new_entries = []
+        for host_ip, host, container, proto in entries:
+            shifted = host + slot * step
+            if shifted > 65535:
+                raise UsageError(f"compose service {name}: host port {host} shifted for agent "
+                                 f"slot {slot} is past 65535; publish fewer or lower ports")
+            mapping[host] = shifted
+            prefix = f"{host_ip}:" if host_ip else ""
+            suffix = f"/{proto}" if proto != "tcp" else ""
+            new_entries.append(f"{prefix}{shifted}:{container}{suffix}")
+        # Unpublished (container-only) entries are kept as they were.
+        kept = [e for e in svc.get("ports") or [] if not isinstance(e, dict) and ":" not in str(e)]
+        override_services[name] = {"ports": _Override(new_entries + [str(e) for e in kept])}
+    document: dict[str, Any] = {"name": project}
+    if override_services:
+        document["services"] = override_services
+    return document, mapping
+
+
+def _plan_compose(spec: DatabaseSpec, repo_name: str, agent: str, worktree: Path,
+                  slot: int) -> DbPlan:
+    base_name = find_compose_file(worktree, spec.file)
+    if base_name is None:
+        wanted = spec.file or " / ".join(COMPOSE_FILES)
+        raise UsageError(f"database mode compose: no {wanted} in the branch; add one or set "
+                         "database.file")
+    try:
+        base = yaml.safe_load((worktree / base_name).read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise UsageError(f"{base_name}: malformed YAML: {exc}") from None
+    project = compose_project(repo_name, agent)
+    document, mapping = compose_override(base, slot, project)
+    out_name = override_name(base_name, worktree)
+    env = {"COMPOSE_PROJECT_NAME": project, "COMPOSE_FILE": f"{base_name}:{out_name}"}
+    url = None
+    if spec.url:
+        parsed = PgUrl(spec.url)
+        port = mapping.get(parsed.port, parsed.port)
+        netloc = re.sub(r":\d+$", "", parsed.parts.netloc) + f":{port}"
+        url = parsed.parts._replace(netloc=netloc).geturl()
+        env["DATABASE_URL"] = url
+    text = ("# Written by agentdeck: this agent's own compose project and host ports.\n"
+            + yaml.dump(document, Dumper=_ComposeDumper, sort_keys=False))
+    record = DatabaseRecord("compose", project, PgUrl(url).redacted() if url else "")
+    shifts = ", ".join(f"{a}→{b}" for a, b in mapping.items()) or "no published ports"
+    return DbPlan(record, env, url, ignore=[out_name], notes=[f"compose override {out_name}: "
+                  f"{shifts}"], files={out_name: text}, compose=(base_name, out_name))
+
+
+def docker_engine_answers() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    try:
+        result = subprocess.run(["docker", "version", "--format", "{{.Server.Version}}"],
+                                capture_output=True, text=True, timeout=5)
+    except subprocess.TimeoutExpired:
+        return False
+    return result.returncode == 0 and bool(result.stdout.strip())
+
+
+def _compose_up(plan_: DbPlan, worktree: Path) -> list[str]:
+    assert plan_.record is not None and plan_.compose is not None
+    base_name, out_name = plan_.compose
+    for rel, text in plan_.files.items():
+        (worktree / rel).write_text(text, encoding="utf-8")
+    notes = list(plan_.notes)
+    if not docker_engine_answers():
+        notes.append(f"docker engine not running: run `docker compose up -d` in {worktree} "
+                     "when it is (the override is picked up from COMPOSE_FILE / its name)")
+        return notes
+    _run(["docker", "compose", "-p", plan_.record.name, "-f", base_name, "-f", out_name, "up",
+          "-d"], worktree)
+    notes.append(f"docker compose up -d: project {plan_.record.name} running")
+    return notes
+
+
+def _run(args: list[str], cwd: Path) -> None:
+    result = subprocess.run(args, cwd=cwd, capture_output=True, text=True)
+    if result.returncode != 0:
+        tail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["(no output)"]
+        raise OperationError(f"{' '.join(args[:3])} failed in {cwd}: {tail[0]}")

@@ -1,0 +1,125 @@
+"""Removing agents (`rm`) and forgetting the ones whose worktree vanished (`prune`).
+
+Nothing the user made is lost without --force: uncommitted or untracked files block removing a
+worktree, and commits on no other branch block deleting a branch. The refusal says exactly what
+would be lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agentdeck.core import worktrees as wt
+from agentdeck.core.config import Fleet
+from agentdeck.core.errors import OperationError, UsageError
+from agentdeck.core.isolation import databases
+from agentdeck.core.registry import CREATING, AgentRecord, Registry
+from agentdeck.core.repo import RepoContext
+
+SHOWN = 5  # how many files or commits a refusal names before "and N more"
+
+
+@dataclass
+class Removal:
+    done: list[str] = field(default_factory=list)
+    left: list[str] = field(default_factory=list)  # what stays, and how to remove it by hand
+
+
+def _listing(items: list[str]) -> str:
+    shown = "; ".join(items[:SHOWN])
+    return shown + (f"; and {len(items) - SHOWN} more" if len(items) > SHOWN else "")
+
+
+def remove_agent(ctx: RepoContext, fleet: Fleet, name: str, *, force: bool = False,
+                 delete_branch: bool = False, drop_db: bool = False) -> Removal:
+    registry = Registry(ctx.state_dir)
+    rec = registry.load().agents.get(name)
+    if rec is None:
+        known = ", ".join(sorted(registry.load().agents)) or "none"
+        raise UsageError(f"no agent named '{name}' (agents: {known}); `agentdeck ls` lists them")
+    if rec.status == CREATING and rec.owner_alive():
+        raise OperationError(f"agent {name} is being created by pid {rec.owner_pid}; wait for it "
+                             "to finish, then remove it")
+    path = Path(rec.worktree)
+    _check_losses(ctx, rec, path, force, delete_branch)
+    out = Removal()
+    db_in_worktree = (rec.database is not None and rec.database.mode == "sqlite"
+                      and not rec.in_main)
+    if rec.database is not None and rec.database.created and not db_in_worktree:
+        if drop_db:
+            spec = fleet.agent(name)
+            url = spec.database.url if spec and spec.database.mode == rec.database.mode else None
+            out.done.append(databases.drop(rec.database, url, path))
+        else:
+            out.left.append(databases.leftover_hint(rec.database))
+    if not rec.in_main:
+        if path.exists() or wt.worktree_at(ctx, path) is not None:
+            wt.remove_worktree(ctx, path, force=True)
+            out.done.append(f"removed worktree {path}")
+        else:
+            ctx.git("worktree", "prune")
+    if delete_branch and wt.branch_exists(ctx, rec.branch):
+        wt.delete_branch(ctx, rec.branch)
+        out.done.append(f"deleted branch {rec.branch}")
+    elif wt.branch_exists(ctx, rec.branch) and not rec.in_main:
+        out.left.append(f"branch {rec.branch} kept (--delete-branch removes it)")
+    with registry.transaction() as data:
+        data.agents.pop(name, None)
+    if rec.port_numbers:
+        out.done.append("freed port " + ", ".join(map(str, rec.port_numbers)))
+    return out
+
+
+def _check_losses(ctx: RepoContext, rec: AgentRecord, path: Path, force: bool,
+                  delete_branch: bool) -> None:
+    if not rec.in_main and path.exists() and not force:
+        dirty = wt.dirty_files(path, ctx)
+        if dirty:
+            raise OperationError(
+                f"refusing to remove {rec.name}: {path} has {len(dirty)} uncommitted or untracked "
+                f"change(s) that would be lost ({_listing([d.strip() for d in dirty])}); commit "
+                "or stash them, or pass --force to discard them")
+    if not delete_branch or not wt.branch_exists(ctx, rec.branch):
+        return
+    holder = wt.worktree_of_branch(ctx, rec.branch)
+    if holder is not None and (rec.in_main or holder.path != path):
+        raise UsageError(f"branch {rec.branch} is checked out in {holder.path}; it cannot be "
+                         "deleted while in use — drop --delete-branch")
+    lost = wt.commits_only_on(ctx, rec.branch)
+    if lost and not force:
+        raise OperationError(
+            f"refusing to delete branch {rec.branch}: {len(lost)} commit(s) are on no other branch "
+            f"and would be lost ({_listing(lost)}); merge or push them, keep the branch (drop "
+            "--delete-branch), or pass --force")
+
+
+@dataclass
+class PruneReport:
+    removed: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def prune(ctx: RepoContext) -> PruneReport:
+    """`git worktree prune`, then forget agents whose worktree is gone (freeing their ports)."""
+    ctx.git("worktree", "prune")
+    report = PruneReport()
+    with Registry(ctx.state_dir).transaction() as data:
+        for name, rec in list(data.agents.items()):
+            if rec.in_main or (rec.status == CREATING and rec.owner_alive()):
+                continue
+            if Path(rec.worktree).exists():
+                if rec.status == CREATING:
+                    report.notes.append(f"{name}: creation was interrupted; `agentdeck up` "
+                                        f"finishes it, `agentdeck rm {name}` removes it")
+                continue
+            del data.agents[name]
+            what = f"{name}: worktree {rec.worktree} is gone; entry removed"
+            if rec.port_numbers:
+                what += ", freed port " + ", ".join(map(str, rec.port_numbers))
+            report.removed.append(what)
+            if rec.database is not None and rec.database.created and rec.database.mode != "sqlite":
+                report.notes.append(f"{name}: {databases.leftover_hint(rec.database)}")
+            if wt.branch_exists(ctx, rec.branch):
+                report.notes.append(f"{name}: branch {rec.branch} kept")
+    return report

@@ -1,0 +1,102 @@
+"""The repository agentdeck works on: where its main worktree and common git dir are."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import git
+
+from agentdeck.core.errors import OperationError, UsageError
+
+GIT_MIN_VERSION = (2, 38)  # `git merge-tree --write-tree`, used for conflict prediction
+
+
+def git_version(executable: str = "git") -> tuple[int, ...]:
+    try:
+        out = subprocess.run([executable, "--version"], capture_output=True, text=True,
+                             check=True).stdout
+    except FileNotFoundError:
+        raise UsageError("git is not installed; install git 2.38 or newer") from None
+    except subprocess.CalledProcessError as exc:
+        raise OperationError(f"'git --version' failed: {exc.stderr.strip()}") from None
+    match = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", out)
+    if not match:
+        raise OperationError(f"cannot read the git version from {out.strip()!r}")
+    return tuple(int(p) for p in match.groups() if p is not None)
+
+
+def require_git() -> tuple[int, ...]:
+    version = git_version()
+    if version[:2] < GIT_MIN_VERSION:
+        have = ".".join(map(str, version))
+        raise UsageError(f"git {have} is too old; agentdeck needs git 2.38 or newer "
+                         "(for merge-tree --write-tree) — upgrade git")
+    return version
+
+
+@dataclass
+class RepoContext:
+    """A repository seen from any of its worktrees."""
+
+    repo: git.Repo  # opened at the main worktree
+    main_root: Path  # the main worktree
+    common_dir: Path  # $(git rev-parse --git-common-dir), absolute
+
+    @property
+    def name(self) -> str:
+        return self.main_root.name
+
+    @cached_property
+    def state_dir(self) -> Path:
+        return self.common_dir / "agentdeck"
+
+    def git(self, *args: str, cwd: Path | None = None) -> str:
+        """Run git and return stdout; a failure becomes an OperationError with git's message."""
+        try:
+            prefix = ["git"] if cwd is None else ["git", "-C", str(cwd)]
+            return self.repo.git.execute([*prefix, *args])
+        except git.GitCommandError as exc:
+            message = (exc.stderr or exc.stdout or str(exc)).strip()
+            message = re.sub(r"^\s*stderr:\s*'?", "", message).strip().strip("'").strip()
+            raise OperationError(f"git {args[0]} failed: {_first_line(message)}") from None
+
+    def git_try(self, *args: str, cwd: Path | None = None) -> str | None:
+        """stdout when git exits 0, else None; for questions (check-ignore, show-ref)."""
+        result = subprocess.run(["git", *args], cwd=cwd or self.main_root,
+                                capture_output=True, text=True)
+        return result.stdout if result.returncode == 0 else None
+
+    def git_ok(self, *args: str, cwd: Path | None = None) -> bool:
+        return self.git_try(*args, cwd=cwd) is not None
+
+
+def open_repo(start: Path) -> RepoContext:
+    require_git()
+    try:
+        found = git.Repo(start, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        raise UsageError(f"{start} is not inside a git repository; run agentdeck in your "
+                         "project's clone") from None
+    if found.bare:
+        raise UsageError(f"{start} is a bare repository; run agentdeck in a worktree of it")
+    common = Path(found.git.rev_parse("--path-format=absolute", "--git-common-dir"))
+    porcelain = found.git.worktree("list", "--porcelain")
+    first = porcelain.splitlines()[0] if porcelain else ""
+    main_root = Path(first.removeprefix("worktree ")) if first.startswith("worktree ") else Path(
+        found.working_tree_dir or start)
+    repo = found if Path(found.working_tree_dir or "") == main_root else git.Repo(main_root)
+    if found.head.is_valid() is False and repo.head.is_valid() is False:
+        raise UsageError(f"{main_root} has no commits yet; make a first commit, then run agentdeck")
+    return RepoContext(repo=repo, main_root=main_root, common_dir=common)
+
+
+def _first_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith(("fatal:", "error:")):
+            return line
+    return lines[0] if lines else "(no message)"

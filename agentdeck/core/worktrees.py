@@ -1,0 +1,125 @@
+"""Branches and worktrees: create from a base, list, check what is dirty or unmerged, remove."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from agentdeck.core.errors import OperationError, UsageError
+from agentdeck.core.repo import RepoContext
+
+
+@dataclass(frozen=True)
+class Worktree:
+    path: Path
+    head: str | None
+    branch: str | None  # short name, None when detached or bare
+    prunable: bool = False
+
+
+def list_worktrees(ctx: RepoContext) -> list[Worktree]:
+    out = ctx.git("worktree", "list", "--porcelain")
+    entries: list[Worktree] = []
+    fields: dict[str, str] = {}
+    for line in [*out.splitlines(), ""]:
+        if line:
+            key, _, value = line.partition(" ")
+            fields[key] = value
+            continue
+        if "worktree" in fields:
+            branch = fields.get("branch")
+            entries.append(Worktree(
+                path=Path(fields["worktree"]),
+                head=fields.get("HEAD"),
+                branch=branch.removeprefix("refs/heads/") if branch else None,
+                prunable="prunable" in fields,
+            ))
+        fields = {}
+    return entries
+
+
+def worktree_of_branch(ctx: RepoContext, branch: str) -> Worktree | None:
+    return next((w for w in list_worktrees(ctx) if w.branch == branch), None)
+
+
+def worktree_at(ctx: RepoContext, path: Path) -> Worktree | None:
+    resolved = _real(path)
+    return next((w for w in list_worktrees(ctx) if _real(w.path) == resolved), None)
+
+
+def check_branch_name(ctx: RepoContext, branch: str) -> None:
+    if not ctx.git_ok("check-ref-format", "--branch", branch):
+        raise UsageError(f"'{branch}' is not a valid branch name (git check-ref-format); "
+                         "use letters, digits, '/', '-', '_' and '.' — e.g. feat/auth")
+
+
+def branch_exists(ctx: RepoContext, branch: str) -> bool:
+    return ctx.git_ok("show-ref", "--verify", "--quiet", f"refs/heads/{branch}")
+
+
+def resolve_commit(ctx: RepoContext, ref: str) -> str | None:
+    out = ctx.git_try("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    return out.strip() if out else None
+
+
+def default_base(ctx: RepoContext) -> str:
+    """origin/HEAD's branch when there is a remote, else the main worktree's branch."""
+    if ctx.git_ok("rev-parse", "--verify", "--quiet", "refs/remotes/origin/HEAD"):
+        return ctx.git("rev-parse", "--abbrev-ref", "refs/remotes/origin/HEAD").strip()
+    for candidate in ("origin/main", "origin/master"):
+        if resolve_commit(ctx, candidate):
+            return candidate
+    head = ctx.git("rev-parse", "--abbrev-ref", "HEAD", cwd=ctx.main_root).strip()
+    return head if head != "HEAD" else "HEAD"
+
+
+def add_worktree(ctx: RepoContext, path: Path, branch: str, new_from: str | None) -> None:
+    """`git worktree add`; with `new_from` the branch is created there in the same step."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if new_from is None:
+        ctx.git("worktree", "add", str(path), branch)
+    else:
+        # --no-track: the branch is the agent's own, not a copy of the remote one.
+        ctx.git("worktree", "add", "--no-track", "-b", branch, str(path), new_from)
+
+
+def remove_worktree(ctx: RepoContext, path: Path, force: bool) -> None:
+    args = ["worktree", "remove", *(["--force", "--force"] if force else []), str(path)]
+    if path.exists():
+        ctx.git(*args)
+    else:
+        ctx.git("worktree", "prune")
+    if path.exists() and force:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def dirty_files(path: Path, ctx: RepoContext) -> list[str]:
+    """`git status --porcelain` lines: uncommitted and untracked (not ignored) files."""
+    out = ctx.git("status", "--porcelain=v1", "--untracked-files=all", cwd=path)
+    return [line for line in out.splitlines() if line.strip()]
+
+
+def commits_only_on(ctx: RepoContext, branch: str) -> list[str]:
+    """Commits reachable from `branch` and from no other branch or remote ref: lost on delete."""
+    # --exclude before --branches takes the name without refs/heads/ (see git rev-list docs).
+    out = ctx.git("log", "--format=%h %s", f"refs/heads/{branch}", "--not",
+                  f"--exclude={branch}", "--branches", "--remotes", "--tags")
+    return [line for line in out.splitlines() if line.strip()]
+
+
+def delete_branch(ctx: RepoContext, branch: str) -> None:
+    ctx.git("branch", "-D", branch)
+
+
+def suggest_branch(ctx: RepoContext, branch: str) -> str:
+    for n in range(2, 100):
+        candidate = f"{branch}-{n}"
+        if not branch_exists(ctx, candidate):
+            return candidate
+    raise OperationError(f"cannot find a free branch name like {branch}-N")
+
+
+def _real(path: Path) -> str:
+    return os.path.realpath(path)

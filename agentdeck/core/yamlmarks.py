@@ -1,0 +1,111 @@
+"""YAML loading that remembers where every key and value came from.
+
+PyYAML's `safe_load` drops positions, so a schema error could only name a key, not a line. We
+compose the node tree ourselves and keep a map from key path to (line, column), both 1-based.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from agentdeck.core.errors import ConfigError
+
+KeyPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Position:
+    line: int
+    col: int
+
+
+@dataclass
+class LocatedDocument:
+    """A parsed YAML document plus the position of every node, keyed by its path."""
+
+    file: Path
+    data: Any
+    positions: dict[KeyPath, Position]  # of each key (of the item, in a list)
+    value_positions: dict[KeyPath, Position]  # of each value
+
+    def where(self, path: KeyPath, value: bool = False) -> str:
+        """`file:line:col` of the key (or its value) at `path`, else of the nearest parent."""
+        if value and path in self.value_positions:
+            pos: Position | None = self.value_positions[path]
+            return f"{self.file}:{pos.line}:{pos.col}"
+        probe = path
+        while probe not in self.positions and probe:
+            probe = probe[:-1]
+        pos = self.positions.get(probe)
+        if pos is None:
+            return str(self.file)
+        return f"{self.file}:{pos.line}:{pos.col}"
+
+
+def load_located(path: Path) -> LocatedDocument:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such fleet file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read fleet file: {exc}") from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "invalid YAML"
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: malformed YAML: {problem}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: malformed YAML: {exc}") from None
+    positions: dict[KeyPath, Position] = {}
+    values: dict[KeyPath, Position] = {}
+    data = None if node is None else _convert(node, (), positions, values, path)
+    return LocatedDocument(path, data, positions, values)
+
+
+def _mark(node: yaml.Node) -> Position:
+    return Position(node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def _convert(node: yaml.Node, path: KeyPath, positions: dict[KeyPath, Position],
+             values: dict[KeyPath, Position], file: Path) -> Any:
+    positions.setdefault(path, _mark(node))
+    values[path] = _mark(node)
+    if isinstance(node, yaml.MappingNode):
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise ConfigError(f"{file}:{_mark(key_node).line}: YAML merge keys (<<) are not "
+                                  "supported")
+            key = _scalar(key_node)
+            key_path = (*path, key)
+            if key in out:
+                first = positions[key_path]
+                raise ConfigError(
+                    f"{file}:{_mark(key_node).line}:{_mark(key_node).col}: duplicate key '{key}' "
+                    f"(first at line {first.line})"
+                )
+            positions[key_path] = _mark(key_node)
+            out[key] = _convert(value_node, key_path, positions, values, file)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [
+            _convert(item, (*path, index), positions, values, file)
+            for index, item in enumerate(node.value)
+        ]
+    return _scalar(node)
+
+
+def _scalar(node: yaml.Node) -> Any:
+    if not isinstance(node, yaml.ScalarNode):
+        # A mapping used as a key: let the schema reject it by type.
+        return repr(node)
+    return _LOADER.construct_object(node)
+
+
+_LOADER = yaml.SafeLoader("")

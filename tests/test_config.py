@@ -1,0 +1,100 @@
+"""The fleet file: every documented key loads; every kind of mistake names file:line:col."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agentdeck.core.config import load_fleet
+from agentdeck.core.errors import ConfigError
+from tests.conftest import assert_one_line_error, run_agentdeck, write_fleet
+
+SAMPLE = Path(__file__).parent.parent / "agentdeck" / "sample_fleet.yaml"
+
+
+def test_sample_fleet_documents_a_valid_fleet() -> None:
+    fleet = load_fleet(SAMPLE, environ={"AUTH_API_KEY": "sk-auth"})
+    assert [a.name for a in fleet.agents] == ["lead", "auth", "payments"]
+    auth = fleet.agent("auth")
+    assert auth is not None
+    assert auth.env == {"ANTHROPIC_API_KEY": "sk-auth"}
+    assert auth.forbid == ("src/types/",)
+    assert auth.model == "haiku"
+    assert fleet.ports.vars == ("PORT", "VITE_PORT")
+    assert fleet.stagger == 5.0
+    payments = fleet.agent("payments")
+    assert payments is not None
+    assert payments.database.mode == "postgres-schema"
+    assert payments.database.url == "postgres://localhost/myapp"  # inherited from defaults
+    assert payments.model == "sonnet"
+
+
+def _error(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "fleet.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_fleet(path, environ={})
+    return str(info.value)
+
+
+def test_malformed_yaml_names_line_and_column(tmp_path: Path) -> None:
+    message = _error(tmp_path, "version: 1\nagents:\n  - name: a\n   branch: [x\n")
+    assert message.startswith(f"{tmp_path / 'fleet.yaml'}:4:")
+    assert "malformed YAML" in message
+
+
+def test_unknown_key_suggests_the_right_one(tmp_path: Path) -> None:
+    message = _error(tmp_path, "version: 1\nagents:\n  - name: a\n    brnach: feat/a\n")
+    assert ":4:5:" in message
+    assert "unknown key 'agents[0].brnach'" in message
+    assert "did you mean 'branch'?" in message
+
+
+def test_wrong_type_names_key_and_what_it_got(tmp_path: Path) -> None:
+    message = _error(tmp_path, "defaults:\n  ports:\n    start: lots\n")
+    assert ":3:12:" in message
+    assert "'defaults.ports.start' must be an integer" in message
+    assert "'lots'" in message
+
+
+def test_duplicate_agent_names(tmp_path: Path) -> None:
+    message = _error(tmp_path, "agents:\n  - {name: a, branch: x}\n  - {name: a, branch: y}\n")
+    assert ":3:" in message and "duplicate agent name 'a'" in message
+
+
+def test_duplicate_branches(tmp_path: Path) -> None:
+    message = _error(tmp_path, "agents:\n  - {name: a, branch: x}\n  - {name: b, branch: x}\n")
+    assert ":3:" in message and "both use branch 'x'" in message
+
+
+def test_duplicate_yaml_key(tmp_path: Path) -> None:
+    message = _error(tmp_path, "base: main\nbase: dev\n")
+    assert ":2:1:" in message and "duplicate key 'base'" in message
+
+
+def test_unknown_agent_kind_and_database_mode(tmp_path: Path) -> None:
+    assert "did you mean 'claude'" in _error(tmp_path, "defaults: {agent: clade}\n")
+    assert "did you mean 'postgres-db'" in _error(
+        tmp_path, "defaults: {database: {mode: postgres_db, url: postgres://x/y}}\n")
+
+
+def test_env_reference_must_be_set(tmp_path: Path) -> None:
+    message = _error(tmp_path, "agents:\n  - name: a\n    env: {KEY: '${NOT_SET_ANYWHERE}'}\n")
+    assert "${NOT_SET_ANYWHERE}" in message and ":3:" in message
+    path = tmp_path / "ok.yaml"
+    path.write_text("agents:\n  - name: a\n    env: {KEY: '${NOT_SET:-fallback}', B: '$$x'}\n")
+    assert load_fleet(path, environ={}).agents[0].env == {"KEY": "fallback", "B": "$x"}
+
+
+def test_postgres_mode_needs_url(tmp_path: Path) -> None:
+    assert "needs 'url'" in _error(tmp_path, "defaults: {database: postgres-db}\n")
+
+
+def test_config_errors_from_the_command_line_are_one_line_exit_2(repo: Path) -> None:
+    write_fleet(repo, "version: 1\nagents:\n  - name: a\n    agnet: claude\n")
+    result = run_agentdeck("up", cwd=repo)
+    assert_one_line_error(result, 2, "agentdeck.yaml:4:5", "did you mean 'agent'")
+    write_fleet(repo, "agents: [\n")
+    assert_one_line_error(run_agentdeck("up", cwd=repo), 2, "malformed YAML")
+    assert_one_line_error(run_agentdeck("up", "-f", "nope.yaml", cwd=repo), 2, "no such fleet")

@@ -154,6 +154,17 @@ def leftover_hint(record: DatabaseRecord) -> str:
 # -- postgres -----------------------------------------------------------------------------------
 
 
+def _already_there(conn: Any, query: str, name: str, what: str, where: str, adopt: bool) -> bool:
+    """True when an earlier run of ours made it (resume keeps it); someone else's is an error,
+    because adopting it would later let `rm --drop-db` drop data agentdeck never owned."""
+    if not conn.execute(query, (name,)).fetchone():
+        return False
+    if adopt:
+        return True
+    raise UsageError(f"{what} already exists {where} and agentdeck did not create it; drop it or "
+                     "rename the agent")
+
+
 def _create_pg_database(plan_: DbPlan, spec: DatabaseSpec, adopt: bool) -> list[str]:
     import psycopg
     from psycopg import sql
@@ -162,12 +173,9 @@ def _create_pg_database(plan_: DbPlan, spec: DatabaseSpec, adopt: bool) -> list[
     base = PgUrl(spec.url or "")
     name = plan_.record.name
     with admin(base) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if exists:
-            if adopt:
-                return [f"database {name} already made by an earlier run: kept"]
-            raise UsageError(f"database {name} already exists on {base.where} and agentdeck did "
-                             "not create it; drop it or rename the agent")
+        if _already_there(conn, "SELECT 1 FROM pg_database WHERE datname = %s", name,
+                          f"database {name}", f"on {base.where}", adopt):
+            return [f"database {name} already made by an earlier run: kept"]
         statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
         if spec.template:
             statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(base.dbname))
@@ -195,12 +203,9 @@ def _create_pg_schema(plan_: DbPlan, spec: DatabaseSpec, adopt: bool) -> list[st
     base = PgUrl(spec.url or "")
     schema = plan_.record.name
     with connect(base) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone()
-        if exists:
-            if adopt:
-                return [f"schema {schema} already made by an earlier run: kept"]
-            raise UsageError(f"schema {schema} already exists in {base.dbname} on {base.where} and "
-                             "agentdeck did not create it; drop it or rename the agent")
+        if _already_there(conn, "SELECT 1 FROM pg_namespace WHERE nspname = %s", schema,
+                          f"schema {schema}", f"in {base.dbname} on {base.where}", adopt):
+            return [f"schema {schema} already made by an earlier run: kept"]
         try:
             conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
         except psycopg.Error as exc:

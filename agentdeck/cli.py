@@ -26,8 +26,8 @@ from agentdeck.core.registry import Registry
 from agentdeck.core.repo import RepoContext, open_repo
 from agentdeck.progress import SetupProgress, failure_report, fleet_table
 
-NOT_STARTED = ("agents not started: this version prepares workspaces only (--no-start is the "
-               "default until live sessions arrive); run your agent in each worktree")
+NOT_STARTED = ("agents not started (--no-start, or no terminal to show them in): run `agentdeck` "
+               "to open the dashboard, which starts every agent in its own pane")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -41,6 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"agentdeck {__version__}")
     parser.add_argument("-C", dest="directory", type=Path, default=None,
                         help="run as if started in this directory")
+    parser.add_argument("-f", "--file", type=Path, default=None,
+                        help="fleet file for the dashboard (default: ./agentdeck.yaml)")
+    parser.add_argument("--theme", default=None, help="dashboard theme: agentdeck-dark, "
+                        "agentdeck-light, agentdeck-high-contrast or any Textual theme")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def fleet_arg(p: argparse.ArgumentParser) -> None:
@@ -51,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     fleet_arg(up)
     up.add_argument("names", nargs="*", help="only these agents")
     up.add_argument("--no-start", action="store_true",
-                    help="prepare workspaces without starting agents (the default for now)")
+                    help="prepare workspaces only; without it, the dashboard opens and starts "
+                    "the agents (when there is a terminal)")
 
     ls = sub.add_parser("ls", help="list agents: branch, worktree, port, database, state")
     ls.add_argument("--json", action="store_true", help="a JSON list of objects")
@@ -79,6 +84,17 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="try agentdeck on a throwaway repository (no API key)")
     demo.add_argument("--dir", type=Path, default=None, help="where to make it (default: a temp "
                       "folder)")
+    demo.add_argument("--no-ui", action="store_true",
+                      help="prepare the demo and print a tour instead of opening the dashboard")
+
+    detect = sub.add_parser("detect", help="screen text in, JSON state and pending prompt out")
+    detect.add_argument("file", nargs="?", default="-", help="a screen as text (default: stdin)")
+    detect.add_argument("--agent", default=None,
+                        help="claude, codex, aider, gemini or generic (default: try all)")
+    detect.add_argument("--raw", action="store_true",
+                        help="the input is raw PTY bytes: render them through the emulator first")
+    detect.add_argument("--cols", type=int, default=120, help="screen width for --raw")
+    detect.add_argument("--rows", type=int, default=40, help="screen height for --raw")
     return parser
 
 
@@ -104,16 +120,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     command = args.command
-    if command is None:
-        build_parser().print_help()
-        return 0
     if command == "doctor":
         return cmd_doctor()
+    if command == "detect":
+        return cmd_detect(args)
     if command == "demo":
         from agentdeck.demo import run_demo
 
-        return run_demo(args.dir)
+        return run_demo(args.dir, ui=not args.no_ui and _interactive(), theme=args.theme)
     ctx = open_repo(Path.cwd())
+    if command is None:
+        fleet = _fleet(ctx, args.file, required=False)
+        return open_dashboard(ctx, fleet, args.theme)
     if command == "prune":
         return cmd_prune(ctx)
     fleet = _fleet(ctx, getattr(args, "file", None), required=command == "up")
@@ -121,7 +139,10 @@ def _dispatch(args: argparse.Namespace) -> int:
     for note in engine.reconcile():
         print(f"note: {note}", file=sys.stderr)
     if command == "up":
-        return _report_up(engine, engine.up(args.names))
+        status = _report_up(engine, engine.up(args.names), started=not args.no_start)
+        if args.no_start or not _interactive() or status:
+            return status
+        return open_dashboard(ctx, fleet, args.theme)
     if command == "ls":
         return cmd_ls(engine, args.json)
     if command == "spawn":
@@ -150,7 +171,51 @@ def _notify(agent: str, message: str) -> None:
     print(f"  {agent}: {message}", flush=True)
 
 
-def _report_up(engine: Engine, result: UpResult) -> int:
+def _interactive() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def open_dashboard(ctx: RepoContext, fleet: Fleet, theme: str | None = None) -> int:
+    from agentdeck.core.deck import Deck, prepare
+    from agentdeck.ui.app import AgentdeckApp
+
+    if not _interactive():
+        raise UsageError("the dashboard needs a terminal; use `agentdeck ls` or `agentdeck up "
+                         "--no-start` from scripts")
+    prepare(ctx, fleet, Engine(ctx, fleet, notify=_notify, on_setup=SetupProgress()))
+    deck = Deck.open(ctx, fleet)
+    if not deck.records:
+        raise UsageError("no agents yet: `agentdeck up -f FLEET` creates the fleet, "
+                         "`agentdeck spawn NAME` adds one, `agentdeck demo` shows one")
+    try:
+        AgentdeckApp(deck, theme=theme).run()
+    finally:
+        deck.close()
+    return 0
+
+
+def cmd_detect(args: argparse.Namespace) -> int:
+    from agentdeck.core.detect import DETECTORS, detect
+    from agentdeck.core.terminal import make_emulator
+
+    if args.agent is not None and args.agent not in DETECTORS:
+        raise UsageError(f"unknown agent '{args.agent}' for detect; known: "
+                         f"{', '.join(DETECTORS)}")
+    try:
+        data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {args.file}: {exc.strerror}") from None
+    if args.raw:
+        emulator = make_emulator(args.cols, args.rows, 1000)
+        emulator.feed(data)
+        lines = emulator.lines()
+    else:
+        lines = data.decode("utf-8", "replace").splitlines()
+    print(json.dumps(detect(lines, args.agent).as_json(), ensure_ascii=False))
+    return 0
+
+
+def _report_up(engine: Engine, result: UpResult, started: bool = False) -> int:
     if result.already:
         print(f"already there: {', '.join(result.already)}")
     for line in failure_report(result.setups):
@@ -158,7 +223,8 @@ def _report_up(engine: Engine, result: UpResult) -> int:
     print()
     print(fleet_table(engine.views()))
     print()
-    print(NOT_STARTED)
+    if not (started and _interactive()):
+        print(NOT_STARTED)
     for name, reason in result.failed.items():
         print(f"agentdeck: error: {name}: {reason}", file=sys.stderr)
     return result.exit_code

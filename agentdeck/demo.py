@@ -59,10 +59,15 @@ sys.exit(0 if ok else 1)
 
 FLEET = '''\
 # The demo fleet: a lead in the main worktree and three workers, each with its own
-# worktree, branch, port and SQLite copy. See sample_fleet.yaml for every key.
+# worktree, branch, port and SQLite copy. The workers run agentdeck's scripted agents,
+# which look and ask like Claude Code, Codex CLI and Aider. See sample_fleet.yaml.
 version: 1
 base: origin/main
 worktrees: ../{{repo}}-{{name}}
+commands:
+  claude: "{python} -m agentdeck.demo_agents.agent --style claude --task {{task}}"
+  codex: "{python} -m agentdeck.demo_agents.agent --style codex --task {{task}}"
+  aider: "{python} -m agentdeck.demo_agents.agent --style aider --task {{task}}"
 defaults:
   agent: shell
   setup: ["{python} scripts/setup_worktree.py"]
@@ -72,14 +77,17 @@ defaults:
 agents:
   - {{name: lead, role: lead, branch: main, setup: []}}
   - name: auth
+    agent: claude
     branch: feat/auth
     task: Implement JWT authentication endpoints in src/auth/.
     forbid: [src/types/]
   - name: payments
+    agent: codex
     branch: feat/payments
     task: Implement the payment flow in src/payments/.
     forbid: [src/types/]
   - name: search
+    agent: aider
     branch: feat/search
     task: Implement search indexing in src/search/.
     forbid: [src/types/]
@@ -123,7 +131,7 @@ def make_demo_repo(root: Path) -> Path:
     return clone
 
 
-def run_demo(where: Path | None) -> int:
+def run_demo(where: Path | None, ui: bool = False, theme: str | None = None) -> int:
     from agentdeck.cli import _notify, _report_up
     from agentdeck.progress import SetupProgress
 
@@ -136,12 +144,18 @@ def run_demo(where: Path | None) -> int:
         root.mkdir(parents=True, exist_ok=True)
     clone = make_demo_repo(root)
     print(f"agentdeck demo: a throwaway repository in {clone}")
-    print("  a lead in the main worktree and three workers (auth, payments, search), each with")
-    print("  its own branch, worktree, port, .env copy, .env.local and SQLite database copy.\n")
+    print("  a lead (a shell in the main worktree) and three scripted workers that look and ask")
+    print("  like Claude Code (auth), Codex CLI (payments) and Aider (search), each with its own")
+    print("  branch, worktree, port, .env copy, .env.local and SQLite database copy.\n")
     ctx = open_repo(clone)
     fleet = load_fleet(clone / "agentdeck.yaml")
     engine = Engine(ctx, fleet, notify=_notify, on_setup=SetupProgress())
-    status = _report_up(engine, engine.up())
+    status = _report_up(engine, engine.up(), started=ui)
+    if ui and status == 0:
+        from agentdeck.cli import open_dashboard
+
+        print(f"opening the dashboard; the demo stays in {root} (rm -rf it when done)")
+        return open_dashboard(ctx, fleet, theme)
     print(textwrap.dedent(f"""
         Try it by hand:
           cd {clone}

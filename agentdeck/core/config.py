@@ -20,6 +20,7 @@ from agentdeck.core.yamlmarks import KeyPath, LocatedDocument, load_located
 DEFAULT_FLEET_NAMES = ("agentdeck.yaml", "agentdeck.yml")
 DB_MODES = ("none", "postgres-db", "postgres-schema", "sqlite", "compose")
 ROLES = ("lead", "worker")
+PROMPT_KINDS = ("bash", "edit", "write", "fetch", "mcp", "other")
 BUILTIN_COMMANDS: dict[str, str] = {
     "claude": "claude --model {model}",
     "codex": "codex --model {model}",
@@ -68,6 +69,36 @@ class AgentSpec:
 
 
 @dataclass(frozen=True)
+class ApprovalRule:
+    """Answer matching prompts without asking: off unless the fleet file lists rules."""
+
+    decision: str  # allow | deny
+    kind: str  # bash | edit | write | fetch | mcp | other | any
+    match: str = ""  # regular expression searched in the prompt's summary
+    agents: tuple[str, ...] = ()  # empty: every agent
+    role: str | None = None  # lead | worker | None: both
+    where: str = ""
+
+    def applies(self, agent: str, role: str, kind: str, summary: str) -> bool:
+        if self.kind not in ("any", kind):
+            return False
+        if self.agents and agent not in self.agents:
+            return False
+        if self.role and role != self.role:
+            return False
+        return re.search(self.match, summary) is not None
+
+
+@dataclass(frozen=True)
+class DashboardSpec:
+    scrollback: int = 10_000  # lines kept per pane
+    release_key: str = "ctrl+right_square_bracket"  # gives focus back from a pane
+    theme: str | None = None
+    bell: bool = True  # ring when an agent starts waiting
+    notify_command: str | None = None  # run with AGENTDECK_AGENT / _SUMMARY when a prompt appears
+
+
+@dataclass(frozen=True)
 class Fleet:
     path: Path | None
     base: str | None = None
@@ -78,6 +109,8 @@ class Fleet:
     defaults: AgentSpec = AgentSpec(name="defaults", branch="")
     commands: Mapping[str, str] = field(default_factory=lambda: dict(BUILTIN_COMMANDS))
     agents: tuple[AgentSpec, ...] = ()
+    rules: tuple[ApprovalRule, ...] = ()
+    dashboard: DashboardSpec = DashboardSpec()
 
     def agent(self, name: str) -> AgentSpec | None:
         return next((a for a in self.agents if a.name == name), None)
@@ -238,7 +271,47 @@ class _FleetReader:
             agents.append(self.agent((index,), raw, defaults, commands))
         self.check_unique(agents)
         changes["agents"] = tuple(agents)
+        raw_approvals = self.mapping(top.get("approvals"), ("approvals",), ("rules",))
+        rules = raw_approvals.get("rules") or []
+        if not isinstance(rules, list):
+            self.bad_value(("approvals", "rules"), "'rules' must be a list")
+        changes["rules"] = tuple(self.rule(raw, ("approvals", "rules", i))
+                                 for i, raw in enumerate(rules))
+        if "dashboard" in top:
+            changes["dashboard"] = self.dashboard(top["dashboard"], ("dashboard",))
         return replace(fleet, **changes)
+
+    def rule(self, raw: Any, path: KeyPath) -> ApprovalRule:
+        data = self.mapping(raw, path, ("allow", "deny", "match", "agents", "role"))
+        decisions = [d for d in ("allow", "deny") if d in data]
+        if len(decisions) != 1:
+            self.fail(path, "a rule needs exactly one of 'allow: <kind>' or 'deny: <kind>'")
+        decision = decisions[0]
+        kind = self.string(data[decision], (*path, decision), choices=(*PROMPT_KINDS, "any"))
+        match = self.string(data["match"], (*path, "match")) if "match" in data else ""
+        try:
+            re.compile(match)
+        except re.error as exc:
+            self.bad_value((*path, "match"), f"'match' is not a valid regular expression: {exc}")
+        agents = self.strings(data["agents"], (*path, "agents")) if "agents" in data else ()
+        role = self.string(data["role"], (*path, "role"), choices=ROLES) if "role" in data else None
+        return ApprovalRule(decision, kind, match, agents, role, where=self.doc.where(path, False))
+
+    def dashboard(self, raw: Any, path: KeyPath) -> DashboardSpec:
+        data = self.mapping(raw, path, ("scrollback", "release_key", "theme", "bell", "notify"))
+        changes: dict[str, Any] = {}
+        if "scrollback" in data:
+            changes["scrollback"] = self.integer(data["scrollback"], (*path, "scrollback"),
+                                                 100, 1_000_000)
+        if "release_key" in data:
+            changes["release_key"] = self.string(data["release_key"], (*path, "release_key"))
+        if "theme" in data:
+            changes["theme"] = self.string(data["theme"], (*path, "theme"))
+        if "bell" in data:
+            changes["bell"] = self.boolean(data["bell"], (*path, "bell"))
+        if "notify" in data:
+            changes["notify_command"] = self.string(data["notify"], (*path, "notify"))
+        return DashboardSpec(**changes)
 
     def mapping_any(self, value: Any, path: KeyPath) -> dict[str, Any]:
         if value is None:
@@ -393,7 +466,8 @@ def _kind(value: Any) -> str:
     return text
 
 
-_TOP_KEYS = ("version", "base", "worktrees", "defaults", "commands", "agents")
+_TOP_KEYS = ("version", "base", "worktrees", "defaults", "commands", "agents", "approvals",
+             "dashboard")
 _DEFAULT_KEYS = ("agent", "model", "setup", "env_copy", "env_file", "ports", "database", "stagger",
                  "env")
 _AGENT_KEYS = ("name", "role", "branch", "base", "agent", "model", "task", "forbid", "env", "setup",

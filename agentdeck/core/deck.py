@@ -1,0 +1,116 @@
+"""A fleet's live side: its sessions, its approvals queue and the rows the dashboard shows.
+
+The CLI and the tests build one with `Deck.open`, hand it to the dashboard, and close it after.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agentdeck.core.approvals import ApprovalQueue
+from agentdeck.core.config import Fleet
+from agentdeck.core.errors import AgentdeckError
+from agentdeck.core.fleet import Engine, relative
+from agentdeck.core.isolation import databases
+from agentdeck.core.launch import session_spec
+from agentdeck.core.registry import READY, AgentRecord, Registry
+from agentdeck.core.repo import RepoContext
+from agentdeck.core.sessions import LocalHost, SessionHost
+
+
+@dataclass
+class AgentSummary:
+    name: str
+    role: str
+    agent: str
+    branch: str
+    worktree: str
+    port: str
+    database: str
+
+
+@dataclass
+class Deck:
+    ctx: RepoContext
+    fleet: Fleet
+    host: SessionHost
+    queue: ApprovalQueue
+    records: list[AgentRecord]
+    errors: dict[str, str] = field(default_factory=dict)  # agent -> why it did not start
+
+    @classmethod
+    def open(cls, ctx: RepoContext, fleet: Fleet, host: SessionHost | None = None) -> Deck:
+        host = host or LocalHost()
+        data = Registry(ctx.state_dir).load()
+        records = sorted((r for r in data.agents.values() if r.status == READY
+                          and Path(r.worktree).is_dir()),
+                         key=lambda r: (0 if r.role == "lead" else 1, r.created_at, r.name))
+        roles = {r.name: r.role for r in records}
+        queue = ApprovalQueue(host, ctx.state_dir / "audit.jsonl", fleet.rules, roles)
+        return cls(ctx, fleet, host, queue, records)
+
+    @property
+    def audit_path(self) -> Path:
+        return self.ctx.state_dir / "audit.jsonl"
+
+    def summaries(self) -> list[AgentSummary]:
+        out = []
+        for rec in self.records:
+            ports = ",".join(str(p) for p in rec.port_numbers)
+            out.append(AgentSummary(rec.name, rec.role, rec.agent, rec.branch,
+                                    relative(rec.worktree), ports,
+                                    databases.describe(rec.database)))
+        return out
+
+    def start_all(self, sleep: Callable[[float], None] = time.sleep) -> None:
+        """Start every agent's session, `stagger` seconds apart (rate limits)."""
+        for index, rec in enumerate(self.records):
+            if index and self.fleet.stagger:
+                sleep(self.fleet.stagger)
+            self.start(rec)
+
+    def start(self, rec: AgentRecord, cols: int = 100, rows: int = 30) -> None:
+        try:
+            spec = session_spec(self.fleet, rec, cols, rows)
+        except AgentdeckError as exc:
+            self.errors[rec.name] = str(exc)
+            spec = None
+        if spec is None:
+            from agentdeck.core.sessions import SessionSpec
+
+            spec = SessionSpec(rec.name, [""], rec.worktree, dict(os.environ), rec.agent)
+        self.host.spawn(spec)
+
+    def notify_command(self, agent: str, summary: str) -> None:
+        """The user's optional command for a new prompt (a webhook call, a phone push)."""
+        command = self.fleet.dashboard.notify_command
+        if not command:
+            return
+        env = dict(os.environ, AGENTDECK_AGENT=agent, AGENTDECK_SUMMARY=summary)
+
+        def run() -> None:
+            with contextlib.suppress(OSError, subprocess.SubprocessError):
+                # the user's own command line; agent and summary reach it only through env
+                subprocess.run(command, shell=True, env=env, timeout=30,
+                               stdin=subprocess.DEVNULL, capture_output=True)
+
+        threading.Thread(target=run, daemon=True).start()
+
+    def close(self) -> None:
+        self.queue.close()
+        self.host.close()
+
+
+def prepare(ctx: RepoContext, fleet: Fleet, engine: Engine | None = None) -> None:
+    """Make sure every agent of the fleet has its workspace before the dashboard opens."""
+    registry = Registry(ctx.state_dir).load()
+    missing = [a.name for a in fleet.agents if a.name not in registry.agents]
+    if missing:
+        (engine or Engine(ctx, fleet)).up(missing)

@@ -1,0 +1,61 @@
+"""Prompt and state detection: a rendered screen in, a Detection out.
+
+`detect(lines, agent)` runs the detector for the agent's kind (claude, codex, aider, gemini) and
+falls back to the generic one; for other kinds (shell, custom commands) every detector is tried,
+because a shell may be running any of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from agentdeck.core.detect import aider, claude, codex, gemini, generic
+from agentdeck.core.detect.base import (
+    IDLE,
+    KINDS,
+    RATE_LIMITED,
+    UNKNOWN,
+    WAITING,
+    WORKING,
+    Detection,
+    Prompt,
+    Screen,
+)
+
+__all__ = [
+    "DETECTORS",
+    "IDLE",
+    "KINDS",
+    "RATE_LIMITED",
+    "UNKNOWN",
+    "WAITING",
+    "WORKING",
+    "Detection",
+    "Prompt",
+    "Screen",
+    "detect",
+]
+
+DETECTORS: dict[str, Callable[[Screen], Detection]] = {
+    "claude": claude.detect, "codex": codex.detect, "aider": aider.detect,
+    "gemini": gemini.detect, "generic": generic.detect,
+}
+
+
+def detect(lines: str | Sequence[str], agent: str | None = None) -> Detection:
+    screen = Screen.of(lines if isinstance(lines, str) else list(lines))
+    if agent in DETECTORS and agent != "generic":
+        found = DETECTORS[agent](screen)
+        if found.prompt is None and found.state in (UNKNOWN, IDLE):
+            fallback = generic.detect(screen)
+            if fallback.prompt:
+                return fallback
+        return found
+    best = Detection(UNKNOWN)
+    for name in ("claude", "codex", "gemini", "aider", "generic"):
+        found = DETECTORS[name](screen)
+        if found.prompt:
+            return found
+        if best.state == UNKNOWN and found.state != UNKNOWN:
+            best = found
+    return best

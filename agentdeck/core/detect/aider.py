@@ -1,0 +1,68 @@
+"""Aider: prompt_toolkit confirm questions on the last line.
+
+Aider asks "<question>? (Y)es/(N)o[/(A)ll/(S)kip all][/(D)on't ask again] [Yes]: " and waits on
+that line; an answered question stays on screen with the answer after the colon, so only a last
+line with nothing after the colon is pending. The subject (a command, a file name) is printed on
+the lines just above. "(D)on't ask again" declines and stops asking, so it is not "allow always";
+"(A)ll" is. Idle, aider shows its input prompt: "> " (or "diff> ", "architect> ", …).
+"""
+
+from __future__ import annotations
+
+import re
+
+from agentdeck.core.detect.base import (
+    IDLE,
+    RATE_LIMITED,
+    UNKNOWN,
+    WAITING,
+    WORKING,
+    Detection,
+    Prompt,
+    Screen,
+    rate_limit,
+    signature,
+)
+
+CONFIRM_RE = re.compile(r"^(?P<question>.+?\?)\s+\(Y\)es/\(N\)o(?P<more>[^\[]*)\s*\[(?:Yes|No)\]:"
+                        r"\s*(?P<answer>.*)$")
+IDLE_RE = re.compile(r"^(?:[\w-]+ )?(?:[\w-]+)?>\s*$")
+WORKING_RE = re.compile(r"(Waiting for |[░█▁▂▃▄▅▆▇]{3,}|Thinking|Tokens: .* sent)")
+KIND_OF = (("run shell command", "bash"), ("create new file", "write"),
+           ("allow edits", "edit"), ("edit the file", "edit"), ("add url", "fetch"),
+           ("add file", "other"), ("add ", "other"))
+
+
+def detect(screen: Screen) -> Detection:
+    prompt = find_prompt(screen)
+    if prompt:
+        return Detection(WAITING, prompt)
+    limited, reset = rate_limit(screen, window=4)
+    if limited:
+        return Detection(RATE_LIMITED, reset=reset)
+    last = screen.lines[screen.last] if screen.last >= 0 else ""
+    if IDLE_RE.match(last):
+        return Detection(IDLE)
+    if any(WORKING_RE.search(line) for line in screen.tail(3)):
+        return Detection(WORKING)
+    return Detection(UNKNOWN)
+
+
+def find_prompt(screen: Screen) -> Prompt | None:
+    if screen.last < 0:
+        return None
+    m = CONFIRM_RE.match(screen.lines[screen.last])
+    if not m or m.group("answer"):
+        return None
+    question = m.group("question")
+    kind = next((k for prefix, k in KIND_OF if question.lower().startswith(prefix)), "other")
+    subject = ""
+    for i in range(screen.last - 1, max(-1, screen.last - 6), -1):
+        if screen.lines[i]:
+            subject = screen.lines[i]
+            break
+    summary = subject if subject and kind != "other" else f"{question} {subject}".strip()
+    always = "a\r" if "(A)ll" in m.group("more") else None
+    sig = signature("aider", question, subject, str(screen.last))
+    return Prompt(kind=kind, summary=summary, allow="y\r", allow_always=always, deny="n\r",
+                  agent="aider", signature=sig)

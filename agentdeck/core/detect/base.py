@@ -1,0 +1,187 @@
+"""What a detector returns, and the screen helpers every detector shares.
+
+A detector reads the rendered screen (the live rows, not the scrollback) and answers two
+questions: what state is the agent in, and is a permission prompt waiting — and if so which keys
+answer it. Prompts are only believed at the bottom of the screen, fully drawn: a menu whose deny
+option has not been drawn yet, or the same words in a diff or in the agent's prose, are not
+prompts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+
+WORKING, WAITING, IDLE = "working", "waiting", "idle"
+RATE_LIMITED, UNKNOWN = "rate-limited", "unknown"
+KINDS = ("bash", "edit", "write", "fetch", "mcp", "other")
+ESC = "\x1b"
+
+_BORDER = "│┃║|"
+_SELECT_MARKS = "❯›>●◉▶→*"
+OPTION_RE = re.compile(r"^(?P<mark>[" + re.escape(_SELECT_MARKS) + r"])?\s*"
+                       r"(?P<num>\d{1,2})[.)]\s+(?P<text>\S.*)$")
+_SHORTCUT_RE = re.compile(r"\((?P<key>esc|[a-z])\)\s*$", re.IGNORECASE)
+_RULE_RE = re.compile(r"^[\s─━═╭╮╰╯┌┐└┘\-]{8,}$")
+
+
+@dataclass(frozen=True)
+class Prompt:
+    kind: str
+    summary: str
+    allow: str  # the keys to send, exactly
+    deny: str
+    allow_always: str | None = None
+    agent: str = "generic"
+    signature: str = ""  # stable for one prompt on screen; differs for the next one
+
+    def as_json(self) -> dict[str, object]:
+        return {"kind": self.kind, "summary": self.summary, "allow": self.allow,
+                "allow_always": self.allow_always, "deny": self.deny}
+
+
+@dataclass(frozen=True)
+class Detection:
+    state: str = UNKNOWN
+    prompt: Prompt | None = None
+    reset: str | None = None  # when a rate limit ends, as the agent said it
+
+    def as_json(self) -> dict[str, object]:
+        out: dict[str, object] = {"state": self.state,
+                                  "prompt": self.prompt.as_json() if self.prompt else None}
+        if self.reset:
+            out["reset"] = self.reset
+        return out
+
+
+def clean(line: str) -> str:
+    """A screen line without box borders and outer blanks."""
+    text = line.strip()
+    if text[:1] in _BORDER:
+        text = text[1:]
+    if text[-1:] in _BORDER:
+        text = text[:-1]
+    return text.strip()
+
+
+@dataclass
+class Screen:
+    """The live screen as cleaned lines, with the index of the last line holding anything."""
+
+    raw: list[str]
+    lines: list[str] = field(init=False)
+    last: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.lines = [clean(line) for line in self.raw]
+        filled = (i for i, line in enumerate(self.lines) if line and not _RULE_RE.match(line))
+        self.last = max(filled, default=-1)
+
+    @classmethod
+    def of(cls, text: str | list[str]) -> Screen:
+        return cls(text.split("\n") if isinstance(text, str) else list(text))
+
+    def tail(self, n: int) -> list[str]:
+        return self.lines[max(0, self.last + 1 - n): self.last + 1]
+
+    def tail_text(self, n: int) -> str:
+        return "\n".join(self.tail(n))
+
+    def find_last(self, pattern: re.Pattern[str], start: int = 0) -> int:
+        for i in range(self.last, start - 1, -1):
+            if pattern.search(self.lines[i]):
+                return i
+        return -1
+
+
+@dataclass(frozen=True)
+class Option:
+    number: str
+    text: str
+    selected: bool
+    line: int
+
+    @property
+    def shortcut(self) -> str | None:
+        m = _SHORTCUT_RE.search(self.text)
+        if not m:
+            return None
+        key = m.group("key").lower()
+        return ESC if key == "esc" else key
+
+    @property
+    def meaning(self) -> str:
+        """allow / always / deny / other, from how the option reads."""
+        text = self.text.lower()
+        if re.match(r"(no\b|deny|reject|cancel|don't allow|do not allow)", text):
+            return "deny"
+        if re.match(r"(yes|allow|approve|proceed|run|accept|ok\b)", text):
+            if re.search(r"don't ask again|do not ask again|always|for this session|all edits|"
+                         r"allow all|for the rest", text):
+                return "always"
+            return "allow"
+        return "other"
+
+
+def options_after(screen: Screen, start: int) -> list[Option]:
+    """The numbered menu that follows line `start`: consecutive numbers 1, 2, …, blank lines
+    and wrapped continuation lines allowed in between."""
+    found: list[Option] = []
+    for i in range(start + 1, screen.last + 1):
+        line = screen.lines[i]
+        m = OPTION_RE.match(line)
+        if m and int(m.group("num")) == len(found) + 1:
+            found.append(Option(m.group("num"), m.group("text").strip(), bool(m.group("mark")), i))
+        elif m and found:
+            break
+    return found
+
+
+def menu_keys(options: list[Option], prefer_shortcuts: bool) -> tuple[str, str | None, str] | None:
+    """(allow, allow_always, deny) keys for a menu, or None when it is not a yes/no menu."""
+    by_meaning: dict[str, Option] = {}
+    for option in options:
+        by_meaning.setdefault(option.meaning, option)
+    if "allow" not in by_meaning or "deny" not in by_meaning:
+        return None
+
+    def key(option: Option) -> str:
+        shortcut = option.shortcut
+        if prefer_shortcuts and shortcut:
+            return shortcut
+        return option.number
+
+    always = by_meaning.get("always")
+    return key(by_meaning["allow"]), key(always) if always else None, key(by_meaning["deny"])
+
+
+def signature(*parts: str) -> str:
+    return hashlib.sha1("\x00".join(parts).encode()).hexdigest()[:16]
+
+
+def nothing_below(screen: Screen, line: int, allowed: re.Pattern[str] | None = None,
+                  slack: int = 3) -> bool:
+    """True when at most `slack` lines of footer (matching `allowed`, if given) follow `line` —
+    a prompt that scrolled up under newer output is no longer pending."""
+    below = [x for x in screen.lines[line + 1: screen.last + 1] if x]
+    if len(below) > slack:
+        return False
+    return allowed is None or all(allowed.search(x) for x in below)
+
+
+RATE_LIMIT_RE = re.compile(
+    r"(usage limit reached|rate limit(ed)?\b|rate_limit_error|\b429\b|too many requests|"
+    r"quota exceeded|resource_exhausted|hit your usage limit|limit reached[^\n]*resets)",
+    re.IGNORECASE)
+RESET_RE = re.compile(
+    r"(resets?(?: at)? [^\n·|]+|try again (?:in|at|after) [^\n.·|]+|retry (?:in|after) [^\n.·|]+)",
+    re.IGNORECASE)
+
+
+def rate_limit(screen: Screen, window: int = 6) -> tuple[bool, str | None]:
+    text = screen.tail_text(window)
+    if not RATE_LIMIT_RE.search(text):
+        return False, None
+    m = RESET_RE.search(text)
+    return True, m.group(1).strip().rstrip(".") if m else None

@@ -1,0 +1,110 @@
+"""Claude Code: its permission dialogs and status lines.
+
+A dialog is a titled panel ("Bash command", "Edit file", "Create file", "Fetch", "Tool use" for
+MCP tools) holding the request, then a question ("Do you want to proceed?", "Do you want to make
+this edit to X?", "Do you want to create X?") and a numbered menu whose first option allows once,
+an optional "Yes, and don't ask again …" option allows always, and the "No, and tell Claude what to
+do differently (esc)" option denies. Number keys pick an option directly. While it works, the
+status line ends in "esc to interrupt"; idle, it shows its input box and "? for shortcuts".
+"""
+
+from __future__ import annotations
+
+import re
+
+from agentdeck.core.detect.base import (
+    IDLE,
+    RATE_LIMITED,
+    UNKNOWN,
+    WAITING,
+    WORKING,
+    Detection,
+    Prompt,
+    Screen,
+    menu_keys,
+    nothing_below,
+    options_after,
+    rate_limit,
+    signature,
+)
+
+QUESTION_RE = re.compile(
+    r"^(Do you want to (?:proceed|make this edit to (?P<edit>.+?)|create (?P<create>.+?)|"
+    r"overwrite (?P<overwrite>.+?)|allow Claude to (?:fetch|use) .+?)\?)$")
+TITLES = {"bash command": "bash", "edit file": "edit", "create file": "write",
+          "write file": "write", "overwrite file": "write", "fetch": "fetch", "web fetch": "fetch",
+          "web search": "fetch", "tool use": "other", "read file": "other",
+          "edit notebook": "edit", "notebook edit": "edit"}
+FOOTER_RE = re.compile(r"(esc to cancel|tab to (amend|add)|ctrl\+e|shift\+tab|^\W*$)", re.I)
+WORKING_RE = re.compile(r"esc to interrupt", re.I)
+IDLE_RE = re.compile(r"(\? for shortcuts|^>\s*$|^> |accept edits on|plan mode on|"
+                     r"bypass permissions on)")
+
+
+def detect(screen: Screen) -> Detection:
+    prompt = find_prompt(screen)
+    if prompt:
+        return Detection(WAITING, prompt)
+    limited, reset = rate_limit(screen)
+    if limited:
+        return Detection(RATE_LIMITED, reset=reset)
+    tail = screen.tail(8)
+    if any(WORKING_RE.search(line) for line in tail):
+        return Detection(WORKING)
+    if any(IDLE_RE.search(line) for line in tail):
+        return Detection(IDLE)
+    return Detection(UNKNOWN)
+
+
+def find_prompt(screen: Screen) -> Prompt | None:
+    q = screen.find_last(QUESTION_RE, max(0, screen.last - 30))
+    if q < 0:
+        return None
+    options = options_after(screen, q)
+    keys = menu_keys(options, prefer_shortcuts=False) if options else None
+    if keys is None or not nothing_below(screen, options[-1].line, FOOTER_RE):
+        return None
+    m = QUESTION_RE.match(screen.lines[q])
+    assert m is not None
+    title_at, kind = _title(screen, q)
+    body = [line for line in screen.lines[title_at + 1: q] if line] if title_at >= 0 else []
+    if m.group("edit") or m.group("create") or m.group("overwrite"):
+        summary = m.group("edit") or m.group("create") or m.group("overwrite")
+        kind = "edit" if m.group("edit") else "write"
+        # the panel shows the path; the question only the file name
+        summary = next((line for line in body if line.endswith(summary)), summary)
+    else:
+        summary = _first_line(screen, title_at, q) if body else screen.lines[q]
+    if any(line.endswith("(MCP)") for line in body) or "(MCP)" in summary:
+        kind = "mcp"
+        summary = summary.removesuffix("(MCP)").strip()
+    allow, always, deny = keys
+    panel = screen.lines[max(0, title_at): options[-1].line + 1]
+    sig = signature("claude", screen.lines[q], *panel)
+    return Prompt(kind=kind, summary=summary, allow=allow, allow_always=always, deny=deny,
+                  agent="claude", signature=sig)
+
+
+def _title(screen: Screen, q: int) -> tuple[int, str]:
+    for i in range(q - 1, max(-1, q - 40), -1):
+        kind = TITLES.get(screen.lines[i].lower())
+        if kind:
+            return i, kind
+    return -1, "other"
+
+
+def _first_line(screen: Screen, title_at: int, q: int) -> str:
+    """The request's first line, joined with its continuation when the panel wrapped it."""
+    lines = [i for i in range(title_at + 1, q) if screen.lines[i]]
+    first = screen.lines[lines[0]]
+    if len(lines) > 1 and _reaches_edge(screen, lines[0]):
+        first += screen.lines[lines[1]]
+    return first
+
+
+def _reaches_edge(screen: Screen, i: int) -> bool:
+    raw = screen.raw[i].rstrip()
+    if raw.endswith("│"):
+        return len(raw[:-1].rstrip()) >= len(raw) - 2
+    width = max((len(line) for line in screen.raw), default=80)
+    return len(raw) >= width - 1

@@ -1,0 +1,77 @@
+"""Codex CLI: its approval overlay and status line.
+
+The overlay asks "Would you like to run the following command?" (the command follows on a line
+starting with "$ "), "Would you like to make the following edits?" (the files follow) or grants
+other permissions, and lists options with their shortcut keys: "Yes, proceed (y)", "Yes, and don't
+ask again … (p)" or "(a)", "No, and tell Codex what to do differently (esc)". While it works, the
+status line reads "Working (12s • esc to interrupt)".
+"""
+
+from __future__ import annotations
+
+import re
+
+from agentdeck.core.detect.base import (
+    IDLE,
+    RATE_LIMITED,
+    UNKNOWN,
+    WAITING,
+    WORKING,
+    Detection,
+    Prompt,
+    Screen,
+    menu_keys,
+    nothing_below,
+    options_after,
+    rate_limit,
+    signature,
+)
+
+QUESTION_RE = re.compile(r"^(Would you like to (?P<what>run the following command|"
+                         r"make the following edits|grant these permissions|allow .+?)\?|"
+                         r"Allow command\?)$")
+FOOTER_RE = re.compile(r"(press enter|enter to confirm|esc to cancel|^\W*$)", re.I)
+WORKING_RE = re.compile(r"esc to interrupt", re.I)
+IDLE_RE = re.compile(r"(^›\s|^›$|⏎ send|context left|ctx left|\? for shortcuts)")
+
+
+def detect(screen: Screen) -> Detection:
+    prompt = find_prompt(screen)
+    if prompt:
+        return Detection(WAITING, prompt)
+    limited, reset = rate_limit(screen)
+    if limited:
+        return Detection(RATE_LIMITED, reset=reset)
+    tail = screen.tail(8)
+    if any(WORKING_RE.search(line) for line in tail):
+        return Detection(WORKING)
+    if any(IDLE_RE.search(line) for line in tail):
+        return Detection(IDLE)
+    return Detection(UNKNOWN)
+
+
+def find_prompt(screen: Screen) -> Prompt | None:
+    q = screen.find_last(QUESTION_RE, max(0, screen.last - 40))
+    if q < 0:
+        return None
+    options = options_after(screen, q)
+    keys = menu_keys(options, prefer_shortcuts=True) if options else None
+    if keys is None or not nothing_below(screen, options[-1].line, FOOTER_RE):
+        return None
+    m = QUESTION_RE.match(screen.lines[q])
+    assert m is not None
+    what = m.group("what") or ""
+    body = [line for line in screen.lines[q + 1: options[0].line] if line]
+    kind, summary = "other", screen.lines[q]
+    if what.startswith("run"):
+        kind = "bash"
+        commands = [line[1:].strip() for line in body if line.startswith("$")]
+        summary = commands[0] if commands else (body[-1] if body else summary)
+    elif what.startswith("make"):
+        kind = "edit"
+        files = [line for line in body if not line.lower().startswith("reason:")]
+        summary = re.sub(r"\s*\([+-]\d+ [+-]\d+\)$", "", files[0]) if files else summary
+    allow, always, deny = keys
+    sig = signature("codex", *screen.lines[q: options[-1].line + 1])
+    return Prompt(kind=kind, summary=summary, allow=allow, allow_always=always, deny=deny,
+                  agent="codex", signature=sig)

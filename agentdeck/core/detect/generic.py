@@ -1,0 +1,58 @@
+"""Any program: "[y/n]"-style questions and "1. Yes … 2. No" menus at the bottom of the screen."""
+
+from __future__ import annotations
+
+import re
+
+from agentdeck.core.detect.base import (
+    UNKNOWN,
+    WAITING,
+    Detection,
+    Prompt,
+    Screen,
+    menu_keys,
+    nothing_below,
+    options_after,
+    signature,
+)
+
+YN_RE = re.compile(r"(\[(?:y/n|Y/n|y/N|yes/no)\]|\((?:y/n|Y/n|y/N|yes/no)\)|\(Y\)es/\(N\)o)"
+                   r"(?P<rest>[^:?]*)[:?]?\s*(?P<answer>\S*)\s*$")
+QUESTION_RE = re.compile(r"\?\s*$")
+KIND_WORDS = (("run", "bash"), ("execute", "bash"), ("command", "bash"), ("overwrite", "write"),
+              ("create", "write"), ("write", "write"), ("edit", "edit"), ("modify", "edit"),
+              ("fetch", "fetch"), ("download", "fetch"), ("url", "fetch"))
+
+
+def _kind(text: str) -> str:
+    lower = text.lower()
+    return next((k for word, k in KIND_WORDS if word in lower), "other")
+
+
+def detect(screen: Screen) -> Detection:
+    prompt = find_prompt(screen)
+    return Detection(WAITING, prompt) if prompt else Detection(UNKNOWN)
+
+
+def find_prompt(screen: Screen) -> Prompt | None:
+    if screen.last < 0:
+        return None
+    last = screen.lines[screen.last]
+    m = YN_RE.search(last)
+    if m and not m.group("answer"):
+        question = last[: m.start()].strip() or last
+        always = "a\r" if "(A)ll" in m.group("rest") or "/a" in m.group(1).lower() else None
+        return Prompt(kind=_kind(question), summary=question, allow="y\r", allow_always=always,
+                      deny="n\r", signature=signature("generic", last, str(screen.last)))
+    q = screen.find_last(QUESTION_RE, max(0, screen.last - 12))
+    if q < 0:
+        return None
+    options = options_after(screen, q)
+    keys = menu_keys(options, prefer_shortcuts=False) if options else None
+    if keys is None or not nothing_below(screen, options[-1].line, slack=1):
+        return None
+    allow, always, deny = keys
+    question = screen.lines[q]
+    return Prompt(kind=_kind(question), summary=question, allow=allow + "\r",
+                  allow_always=always + "\r" if always else None, deny=deny + "\r",
+                  signature=signature("generic", *screen.lines[q: options[-1].line + 1]))

@@ -1,0 +1,60 @@
+"""From an agent in the registry to the command line and environment its session starts with."""
+
+from __future__ import annotations
+
+import os
+import shlex
+from collections.abc import Mapping
+from pathlib import Path
+
+from agentdeck.core.config import Fleet
+from agentdeck.core.errors import ConfigError
+from agentdeck.core.isolation.envfiles import read_env
+from agentdeck.core.registry import AgentRecord
+from agentdeck.core.sessions import SessionSpec
+
+
+def command_for(fleet: Fleet, rec: AgentRecord) -> list[str]:
+    template = fleet.commands.get(rec.agent)
+    if template is None:
+        raise ConfigError(f"{rec.name}: no command for agent kind '{rec.agent}'; add "
+                          f"commands.{rec.agent} to the fleet file")
+    values = {"model": rec.model, "task": rec.task, "name": rec.name, "branch": rec.branch,
+              "worktree": rec.worktree, "port": str(min(rec.port_numbers, default=0) or "")}
+    argv: list[str] = []
+    for token in shlex.split(template):
+        missing = [k for k, v in values.items() if "{" + k + "}" in token and not v]
+        if missing:
+            # "--model {model}" without a model: drop the flag with its value
+            if argv and argv[-1].startswith("-") and "=" not in argv[-1]:
+                argv.pop()
+            continue
+        try:
+            argv.append(token.format(**{k: v or "" for k, v in values.items()}))
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ConfigError(f"commands.{rec.agent}: '{template}' may use {{model}}, {{task}}, "
+                              f"{{name}}, {{branch}}, {{worktree}} and {{port}} ({exc})") from None
+    return argv
+
+
+def environment_for(fleet: Fleet, rec: AgentRecord,
+                    base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The user's environment, then the worktree's .env copies, then the managed .env.local."""
+    env = dict(os.environ if base is None else base)
+    worktree = Path(rec.worktree)
+    spec = fleet.agent(rec.name) or fleet.defaults
+    for name in (*spec.env_copy, fleet.env_file):
+        path = worktree / name
+        if path.is_file() and not name.endswith((".json", ".yml", ".yaml", ".toml")):
+            env.update(read_env(path))
+    env.update({"AGENTDECK_AGENT": rec.name, "AGENTDECK_BRANCH": rec.branch,
+                "TERM": "xterm-256color", "COLORTERM": "truecolor"})
+    env.pop("COLUMNS", None)
+    env.pop("LINES", None)
+    return env
+
+
+def session_spec(fleet: Fleet, rec: AgentRecord, cols: int = 100, rows: int = 30) -> SessionSpec:
+    return SessionSpec(name=rec.name, argv=command_for(fleet, rec), cwd=rec.worktree,
+                       env=environment_for(fleet, rec), agent=rec.agent, cols=cols, rows=rows,
+                       scrollback=fleet.dashboard.scrollback)

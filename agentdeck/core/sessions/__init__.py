@@ -1,0 +1,17 @@
+"""Agent sessions: a PTY per agent behind the SessionHost interface."""
+
+from agentdeck.core.sessions.host import (
+    EXITED,
+    FAILED,
+    RUNNING,
+    STARTING,
+    Event,
+    SessionHost,
+    SessionInfo,
+    SessionSpec,
+    TerminalView,
+)
+from agentdeck.core.sessions.local import LocalHost
+
+__all__ = ["EXITED", "FAILED", "RUNNING", "STARTING", "Event", "LocalHost", "SessionHost",
+           "SessionInfo", "SessionSpec", "TerminalView"]

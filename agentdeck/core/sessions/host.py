@@ -1,0 +1,106 @@
+"""The SessionHost interface: what the dashboard needs from whoever owns the agents' PTYs.
+
+The in-process host (`local.LocalHost`) implements it today; the daemon client implements the
+same interface later, so the UI never knows which one it talks to. Events are delivered on the
+host's own threads: a UI hands them to its event loop (Textual: `call_from_thread`).
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from agentdeck.core.detect import Detection
+from agentdeck.core.terminal import Emulator
+
+STARTING, RUNNING, EXITED, FAILED = "starting", "running", "exited", "failed"
+
+
+@dataclass(frozen=True)
+class SessionSpec:
+    name: str
+    argv: Sequence[str]
+    cwd: str
+    env: Mapping[str, str]
+    agent: str = "shell"  # which detector reads its screen
+    cols: int = 100
+    rows: int = 30
+    scrollback: int = 10_000
+
+
+@dataclass
+class SessionInfo:
+    name: str
+    agent: str
+    process: str = STARTING  # starting | running | exited | failed
+    pid: int | None = None
+    exit_code: int | None = None
+    error: str | None = None  # why it failed to start
+    detection: Detection = field(default_factory=Detection)
+    # what the sidebar shows: working / waiting / idle / rate-limited / exited / failed
+    state: str = "working"
+    last_output: float = 0.0
+
+
+@dataclass(frozen=True)
+class Event:
+    name: str
+    kind: str  # "output" | "state" | "exited"
+    info: SessionInfo
+    data: bytes = b""
+
+
+Listener = Callable[[Event], None]
+
+
+class TerminalView(abc.ABC):
+    """A session's screen as a pane draws it. Hold `lock` while reading the emulator."""
+
+    emulator: Emulator
+
+    @property
+    @abc.abstractmethod
+    def version(self) -> int:
+        """Bumped on every change of the screen; a pane redraws when it moves."""
+
+    @abc.abstractmethod
+    def __enter__(self) -> Emulator: ...
+
+    @abc.abstractmethod
+    def __exit__(self, *exc: object) -> None: ...
+
+
+class SessionHost(abc.ABC):
+    @abc.abstractmethod
+    def spawn(self, spec: SessionSpec) -> SessionInfo: ...
+
+    @abc.abstractmethod
+    def write(self, name: str, data: bytes) -> None: ...
+
+    @abc.abstractmethod
+    def resize(self, name: str, cols: int, rows: int) -> None: ...
+
+    @abc.abstractmethod
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call `listener` for every event; returns the function that unsubscribes."""
+
+    @abc.abstractmethod
+    def snapshot(self, name: str) -> list[str]:
+        """The live screen's text, one string per row."""
+
+    @abc.abstractmethod
+    def terminal(self, name: str) -> TerminalView: ...
+
+    @abc.abstractmethod
+    def info(self, name: str) -> SessionInfo: ...
+
+    @abc.abstractmethod
+    def sessions(self) -> list[SessionInfo]: ...
+
+    @abc.abstractmethod
+    def stop(self, name: str, timeout: float = 3.0) -> None: ...
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Stop every session and the host's threads."""

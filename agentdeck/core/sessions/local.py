@@ -1,0 +1,316 @@
+"""The in-process SessionHost: a PTY per agent (pexpect), a reader thread per PTY, and one
+watcher thread that runs the detectors.
+
+Reads never touch the UI's event loop: each reader thread blocks in `select` on its PTY, feeds
+everything available to the emulator in one go (so a flood of small writes costs one emulator
+call per read, not one per write), and bumps a version number the panes poll at ~30 Hz. The
+watcher re-detects only the screens that changed, at most every `detect_interval` seconds, and
+a quiet screen is re-checked once more after output stops so a prompt drawn in pieces is seen
+whole.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import select
+import shutil
+import threading
+import time
+from collections.abc import Callable
+
+import pexpect
+
+from agentdeck.core.detect import IDLE, UNKNOWN, WAITING, WORKING, Detection, detect
+from agentdeck.core.sessions.host import (
+    EXITED,
+    FAILED,
+    RUNNING,
+    Event,
+    Listener,
+    SessionHost,
+    SessionInfo,
+    SessionSpec,
+    TerminalView,
+)
+from agentdeck.core.terminal import Emulator, make_emulator
+
+log = logging.getLogger(__name__)
+READ_SIZE = 1 << 16
+QUIET_IDLE = 2.0  # seconds without output after which an undetectable screen counts as idle
+
+
+def _alive(child: pexpect.spawn) -> bool:
+    """isalive() that survives a race with another thread reaping the same child."""
+    try:
+        return bool(child.isalive())
+    except pexpect.ExceptionPexpect:
+        return False
+
+
+class _Session(TerminalView):
+    def __init__(self, spec: SessionSpec, emulator: Emulator) -> None:
+        self.spec = spec
+        self.emulator = emulator
+        self.lock = threading.RLock()
+        self.info = SessionInfo(name=spec.name, agent=spec.agent)
+        self.child: pexpect.spawn | None = None
+        self._version = 0
+        self.detected_version = -1
+        self.reader: threading.Thread | None = None
+        self.stopping = False
+
+    @property
+    def version(self) -> int:
+        return self._version
+
+    def bump(self) -> None:
+        self._version += 1
+
+    def __enter__(self) -> Emulator:
+        self.lock.acquire()
+        return self.emulator
+
+    def __exit__(self, *exc: object) -> None:
+        self.lock.release()
+
+
+class LocalHost(SessionHost):
+    def __init__(self, detect_interval: float = 0.03, backend: str | None = None) -> None:
+        self._sessions: dict[str, _Session] = {}
+        self._listeners: list[Listener] = []
+        self._lock = threading.Lock()
+        self._backend = backend
+        self._detect_interval = detect_interval
+        self._closed = threading.Event()
+        self._wake = threading.Event()
+        self._watcher = threading.Thread(target=self._watch, name="agentdeck-detect", daemon=True)
+        self._watcher.start()
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def spawn(self, spec: SessionSpec) -> SessionInfo:
+        if spec.name in self._sessions and self._sessions[spec.name].info.process == RUNNING:
+            raise ValueError(f"session {spec.name} is already running")
+        emulator = make_emulator(spec.cols, spec.rows, spec.scrollback, self._backend)
+        session = _Session(spec, emulator)
+        with self._lock:
+            self._sessions[spec.name] = session
+        program = spec.argv[0] if spec.argv else ""
+        found = shutil.which(program, path=spec.env.get("PATH")) if program else None
+        if not found:
+            message = (f"{program or 'no command'}: not found on PATH; install it or set "
+                       f"commands.{spec.agent} in the fleet file (agentdeck doctor lists "
+                       "what is installed)")
+            self._fail(session, message)
+            return session.info
+        try:
+            child = pexpect.spawn(found, list(spec.argv[1:]), cwd=spec.cwd, env=dict(spec.env),
+                                  dimensions=(spec.rows, spec.cols), echo=False,
+                                  encoding=None, use_poll=True)
+        except (OSError, pexpect.ExceptionPexpect) as exc:
+            self._fail(session, f"{program}: cannot start ({exc})")
+            return session.info
+        session.child = child
+        session.info.pid = child.pid
+        session.info.process = RUNNING
+        session.info.state = WORKING
+        session.info.last_output = time.monotonic()
+        session.reader = threading.Thread(target=self._read, args=(session,),
+                                          name=f"agentdeck-pty-{spec.name}", daemon=True)
+        session.reader.start()
+        self._emit(Event(spec.name, "state", session.info))
+        return session.info
+
+    def _fail(self, session: _Session, message: str) -> None:
+        session.info.process = FAILED
+        session.info.state = FAILED
+        session.info.error = message
+        with session.lock:
+            session.emulator.feed(b"\x1b[1;31magentdeck: " + message.encode() + b"\x1b[0m\r\n")
+            session.bump()
+        self._emit(Event(session.spec.name, "state", session.info))
+
+    def stop(self, name: str, timeout: float = 3.0) -> None:
+        session = self._sessions.get(name)
+        if session is None or session.child is None:
+            return
+        session.stopping = True
+        child = session.child
+        if _alive(child):
+            with contextlib.suppress(OSError):
+                child.kill(1)  # SIGHUP, as a closing terminal would
+            deadline = time.monotonic() + timeout
+            while _alive(child) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            if _alive(child):
+                with contextlib.suppress(OSError):
+                    child.kill(9)
+        if session.reader:
+            session.reader.join(timeout)
+
+    def close(self) -> None:
+        for name in list(self._sessions):
+            self.stop(name, timeout=1.0)
+        self._closed.set()
+        self._wake.set()
+        self._watcher.join(2)
+        for session in self._sessions.values():
+            if session.child is not None:
+                with contextlib.suppress(Exception):
+                    session.child.close(force=True)
+
+    # -- I/O ----------------------------------------------------------------------------------
+    def _read(self, session: _Session) -> None:
+        child = session.child
+        assert child is not None
+        fd = child.child_fd
+        while True:
+            try:
+                ready, _, _ = select.select([fd], [], [], 0.25)
+            except (OSError, ValueError):
+                break
+            if not ready:
+                if session.stopping and not _alive(child):
+                    break
+                continue
+            try:
+                data = os.read(fd, READ_SIZE)
+            except OSError:
+                data = b""
+            if not data:
+                break
+            with session.lock:
+                session.emulator.feed(data)
+                session.bump()
+            session.info.last_output = time.monotonic()
+            self._emit(Event(session.spec.name, "output", session.info, data))
+            self._wake.set()
+        self._finish(session)
+
+    def _finish(self, session: _Session) -> None:
+        child = session.child
+        assert child is not None
+        deadline = time.monotonic() + 2
+        while _alive(child) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        with contextlib.suppress(Exception):
+            child.close(force=True)
+        code = child.exitstatus if child.exitstatus is not None else (
+            -child.signalstatus if child.signalstatus is not None else None)
+        session.info.process = EXITED
+        session.info.exit_code = code
+        session.info.state = EXITED
+        session.info.detection = Detection(EXITED)
+        self._emit(Event(session.spec.name, "exited", session.info))
+        self._emit(Event(session.spec.name, "state", session.info))
+
+    def write(self, name: str, data: bytes) -> None:
+        session = self._sessions[name]
+        if session.child is None or session.info.process != RUNNING:
+            raise ValueError(f"{name} is not running")
+        view = memoryview(data)
+        while view:
+            written = os.write(session.child.child_fd, view)
+            view = view[written:]
+
+    def resize(self, name: str, cols: int, rows: int) -> None:
+        session = self._sessions.get(name)
+        if session is None or cols < 2 or rows < 2:
+            return
+        with session.lock:
+            if (session.emulator.cols, session.emulator.rows) == (cols, rows):
+                return
+            session.emulator.resize(cols, rows)
+            session.bump()
+        if session.child is not None and session.info.process == RUNNING:
+            with contextlib.suppress(OSError):
+                session.child.setwinsize(rows, cols)  # sends SIGWINCH
+
+    # -- reading ------------------------------------------------------------------------------
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        with self._lock:
+            self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._lock, contextlib.suppress(ValueError):
+                self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def _emit(self, event: Event) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:  # one broken listener must not stop the PTY reader
+                log.exception("session listener failed on %s", event.kind)
+
+    def snapshot(self, name: str) -> list[str]:
+        session = self._sessions[name]
+        with session.lock:
+            return session.emulator.lines()
+
+    def terminal(self, name: str) -> TerminalView:
+        return self._sessions[name]
+
+    def info(self, name: str) -> SessionInfo:
+        return self._sessions[name].info
+
+    def sessions(self) -> list[SessionInfo]:
+        return [s.info for s in self._sessions.values()]
+
+    # -- detection ----------------------------------------------------------------------------
+    def _watch(self) -> None:
+        while not self._closed.is_set():
+            self._wake.wait(0.5)
+            self._wake.clear()
+            if self._closed.is_set():
+                return
+            for session in list(self._sessions.values()):
+                self._detect(session)
+            time.sleep(self._detect_interval)
+            # one more look after a burst, so the final state of a screen is always read
+            for session in list(self._sessions.values()):
+                self._detect(session)
+
+    def _detect(self, session: _Session) -> None:
+        info = session.info
+        if info.process != RUNNING:
+            return
+        quiet = time.monotonic() - info.last_output
+        if session.version == session.detected_version and not (
+                info.state == WORKING and info.detection.state == UNKNOWN and quiet > QUIET_IDLE):
+            return
+        with session.lock:
+            version = session.version
+            lines = session.emulator.lines()
+        found = detect(lines, session.spec.agent)
+        session.detected_version = version
+        state = found.state
+        if state == UNKNOWN:
+            state = IDLE if quiet > QUIET_IDLE else WORKING
+        changed = (state != info.state or found.prompt != info.detection.prompt
+                   or found.reset != info.detection.reset)
+        info.detection = found
+        info.state = state
+        if changed:
+            self._emit(Event(session.spec.name, "state", info))
+        if state == WORKING and found.state == UNKNOWN:
+            # re-check when the quiet period ends
+            threading.Timer(QUIET_IDLE + 0.05, self._wake.set).start()
+
+    def wait_for(self, name: str, predicate: Callable[[SessionInfo], bool],
+                 timeout: float = 10.0) -> SessionInfo:
+        """Block until `predicate(info)` holds (for tests and scripts)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            info = self.info(name)
+            if predicate(info):
+                return info
+            time.sleep(0.01)
+        info = self.info(name)
+        raise TimeoutError(f"{name}: condition not met in {timeout}s (state {info.state}, "
+                           f"screen: {self.snapshot(name)[-5:]!r})")
+
+
+__all__ = ["EXITED", "FAILED", "IDLE", "RUNNING", "WAITING", "LocalHost"]

@@ -1,0 +1,36 @@
+"""Terminal emulators behind one interface: Ghostty's VT core where its wheel loads, else pyte."""
+
+from __future__ import annotations
+
+import os
+
+from agentdeck.core.terminal.base import PLAIN, CellStyle, Color, Emulator, Modes, Run, text_of
+
+__all__ = ["PLAIN", "CellStyle", "Color", "Emulator", "Modes", "Run", "backends", "make_emulator",
+           "text_of"]
+
+
+def backends() -> list[str]:
+    names = []
+    try:
+        import agentdeck.core.terminal.ghostty  # noqa: F401
+        names.append("ghostty")
+    except (ImportError, OSError):
+        pass
+    names.append("pyte")
+    return names
+
+
+def make_emulator(cols: int = 80, rows: int = 24, scrollback: int = 10_000,
+                  backend: str | None = None) -> Emulator:
+    """`backend` (or AGENTDECK_EMULATOR) picks one; by default the fastest that loads."""
+    wanted = backend or os.environ.get("AGENTDECK_EMULATOR") or backends()[0]
+    if wanted == "ghostty":
+        from agentdeck.core.terminal.ghostty import GhosttyEmulator
+
+        return GhosttyEmulator(cols, rows, scrollback)
+    if wanted == "pyte":
+        from agentdeck.core.terminal.pyte_backend import PyteEmulator
+
+        return PyteEmulator(cols, rows, scrollback)
+    raise ValueError(f"unknown terminal emulator backend {wanted!r} (ghostty or pyte)")

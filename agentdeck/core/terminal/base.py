@@ -1,0 +1,86 @@
+"""The terminal emulator interface the sessions, detectors and panes share.
+
+Two backends implement it: Ghostty's VT core (fast, complete) and pyte (pure Python, everywhere).
+Rows come out as runs of equal style so a pane draws a row with a handful of segments, not one
+per cell, and `take_dirty` tells the pane which rows changed since it last drew.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+# A colour is None (the default), a palette index 0-255, or an (r, g, b) triple.
+Color = int | tuple[int, int, int] | None
+
+
+@dataclass(frozen=True, slots=True)
+class CellStyle:
+    fg: Color = None
+    bg: Color = None
+    bold: bool = False
+    dim: bool = False
+    italic: bool = False
+    underline: bool = False
+    reverse: bool = False
+    strike: bool = False
+
+
+PLAIN = CellStyle()
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    text: str  # as displayed: a wide character is one char taking two cells
+    style: CellStyle
+
+
+@dataclass(frozen=True, slots=True)
+class Modes:
+    app_cursor: bool = False  # DECCKM: arrows send ESC O A instead of ESC [ A
+    bracketed_paste: bool = False  # 2004: wrap pasted text in ESC [200~ … ESC [201~
+    alt_screen: bool = False  # 1049/47: a full-screen program owns the screen
+    cursor_visible: bool = True
+
+
+class Emulator(Protocol):
+    cols: int
+    rows: int
+    scrollback_limit: int
+
+    def feed(self, data: bytes) -> None:
+        """Parse output bytes from the program."""
+
+    def resize(self, cols: int, rows: int) -> None: ...
+
+    def take_dirty(self) -> set[int]:
+        """Viewport rows changed since the last call (all rows after resize or scroll)."""
+
+    def row(self, y: int) -> list[Run]:
+        """Viewport row `y` as style runs (reflects the scroll position)."""
+
+    def lines(self) -> list[str]:
+        """The live screen (not the scrolled viewport) as text, trailing spaces removed."""
+
+    def history(self) -> list[str]:
+        """Scrollback lines above the live screen, oldest first."""
+
+    def cursor(self) -> tuple[int, int]:
+        """(x, y) on the live screen."""
+
+    def modes(self) -> Modes: ...
+
+    def scroll(self, delta: int) -> None:
+        """Move the viewport into scrollback (negative = up); 0 lines = follow the live screen."""
+
+    def scroll_to_bottom(self) -> None: ...
+
+    @property
+    def scroll_offset(self) -> int:
+        """How many lines the viewport is above the live screen."""
+
+    def close(self) -> None: ...
+
+
+def text_of(emulator: Emulator) -> str:
+    return "\n".join(emulator.lines())

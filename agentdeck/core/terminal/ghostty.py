@@ -1,0 +1,201 @@
+"""Ghostty's VT core (libghostty-vt through pyghostty) behind the Emulator interface.
+
+Rows are read through the render state's row iterator, only the rows Ghostty marks dirty, with
+one `get_multi` call per cell for its grapheme, style and raw value; styles are cached by their
+bytes so equal cells share one CellStyle.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from pyghostty import Terminal
+from pyghostty._ffi import check, ffi, lib
+
+from agentdeck.core.terminal.base import PLAIN, CellStyle, Modes, Run
+
+ffi.cdef("""
+typedef struct { GhosttyTerminalScrollViewportTag tag; int64_t delta; uint64_t _pad; }
+    AgentdeckScrollViewport;
+""")
+# Passing the union by value is beyond cffi's ABI mode; a layout twin has the same calling
+# convention (pyghostty does the same for GhosttyPoint).
+assert ffi.sizeof("AgentdeckScrollViewport") == ffi.sizeof("GhosttyTerminalScrollViewport")
+_scroll_viewport = ffi.cast("void(*)(GhosttyTerminal, AgentdeckScrollViewport)",
+                            ffi.addressof(lib, "ghostty_terminal_scroll_viewport"))
+
+_CELL_KEYS = (lib.GHOSTTY_RENDER_STATE_ROW_CELLS_DATA_GRAPHEMES_UTF8,
+              lib.GHOSTTY_RENDER_STATE_ROW_CELLS_DATA_STYLE)
+_WIDE = lib.GHOSTTY_CELL_WIDE_WIDE
+
+
+def _color(c: Any) -> int | tuple[int, int, int] | None:
+    if c.tag == lib.GHOSTTY_STYLE_COLOR_PALETTE:
+        return int(c.value.palette)
+    if c.tag == lib.GHOSTTY_STYLE_COLOR_RGB:
+        rgb = c.value.rgb
+        return (rgb.r, rgb.g, rgb.b)
+    return None
+
+
+class GhosttyEmulator:
+    name = "ghostty"
+
+    def __init__(self, cols: int = 80, rows: int = 24, scrollback: int = 10_000) -> None:
+        self.cols, self.rows, self.scrollback_limit = cols, rows, scrollback
+        self._term = Terminal(cols=cols, rows=rows, scrollback=scrollback)
+        self._rs = ffi.new("GhosttyRenderState*")
+        check(lib.ghostty_render_state_new(ffi.NULL, self._rs), "render_state_new")
+        self._it = ffi.new("GhosttyRenderStateRowIterator*")
+        check(lib.ghostty_render_state_row_iterator_new(ffi.NULL, self._it), "row_iterator_new")
+        self._cells = ffi.new("GhosttyRenderStateRowCells*")
+        check(lib.ghostty_render_state_row_cells_new(ffi.NULL, self._cells), "row_cells_new")
+        self._buf = ffi.new("uint8_t[64]")
+        self._gbuf = ffi.new("GhosttyBuffer*")
+        self._gbuf.ptr, self._gbuf.cap = self._buf, 64
+        self._style = ffi.new("GhosttyStyle*")
+        self._style.size = ffi.sizeof("GhosttyStyle")
+        self._keys = ffi.new("GhosttyRenderStateRowCellsData[2]", list(_CELL_KEYS))
+        self._vals = ffi.new("void*[2]", [self._gbuf, self._style])
+        self._n = ffi.new("size_t*")
+        self._false = ffi.new("bool*", False)
+        self._clean = ffi.new("GhosttyRenderStateDirty*", lib.GHOSTTY_RENDER_STATE_DIRTY_FALSE)
+        self._styles: dict[bytes, CellStyle] = {}
+        self._rows: list[list[Run]] = [[] for _ in range(rows)]
+        self._offset = 0
+
+    # -- input ------------------------------------------------------------------------------
+    def feed(self, data: bytes) -> None:
+        self._term.feed(data)
+
+    def resize(self, cols: int, rows: int) -> None:
+        if (cols, rows) == (self.cols, self.rows) or cols < 1 or rows < 1:
+            return
+        self._term.resize(cols, rows)
+        self.cols, self.rows = cols, rows
+        self._rows = [[] for _ in range(rows)]
+
+    # -- drawing ----------------------------------------------------------------------------
+    def take_dirty(self) -> set[int]:
+        check(lib.ghostty_render_state_update(self._rs[0], self._term._t[0]), "render_state_update")
+        dirty_state = ffi.new("GhosttyRenderStateDirty*")
+        check(lib.ghostty_render_state_get(self._rs[0], lib.GHOSTTY_RENDER_STATE_DATA_DIRTY,
+                                           dirty_state), "dirty")
+        if dirty_state[0] == lib.GHOSTTY_RENDER_STATE_DIRTY_FALSE:
+            return set()
+        full = dirty_state[0] == lib.GHOSTTY_RENDER_STATE_DIRTY_FULL
+        check(lib.ghostty_render_state_get(self._rs[0], lib.GHOSTTY_RENDER_STATE_DATA_ROW_ITERATOR,
+                                           self._it), "row_iterator")
+        changed: set[int] = set()
+        row_dirty = ffi.new("bool*")
+        y = 0
+        while lib.ghostty_render_state_row_iterator_next(self._it[0]) and y < self.rows:
+            lib.ghostty_render_state_row_get(self._it[0], lib.GHOSTTY_RENDER_STATE_ROW_DATA_DIRTY,
+                                             row_dirty)
+            if full or row_dirty[0]:
+                self._rows[y] = self._read_row()
+                changed.add(y)
+                lib.ghostty_render_state_row_set(self._it[0],
+                                                 lib.GHOSTTY_RENDER_STATE_ROW_OPTION_DIRTY,
+                                                 self._false)
+            y += 1
+        lib.ghostty_render_state_set(self._rs[0], lib.GHOSTTY_RENDER_STATE_OPTION_DIRTY,
+                                     self._clean)
+        return changed
+
+    def _read_row(self) -> list[Run]:
+        check(lib.ghostty_render_state_row_get(self._it[0], lib.GHOSTTY_RENDER_STATE_ROW_DATA_CELLS,
+                                               self._cells), "row cells")
+        cells, gbuf, buf, style = self._cells[0], self._gbuf, self._buf, self._style
+        keys, vals, n = self._keys, self._vals, self._n
+        runs: list[Run] = []
+        text: list[str] = []
+        current: CellStyle = PLAIN
+        skip_tail = False
+        while lib.ghostty_render_state_row_cells_next(cells):
+            gbuf.len = 0
+            lib.ghostty_render_state_row_cells_get_multi(cells, 2, keys, vals, n)
+            char = ffi.buffer(buf, gbuf.len)[:].decode("utf-8", "replace") if gbuf.len else ""
+            if not char:
+                if skip_tail:  # the spacer cell after a wide character
+                    skip_tail = False
+                    continue
+                char = " "
+            else:
+                skip_tail = char > "\x7f" and _is_wide(char)
+            key = bytes(ffi.buffer(style))
+            cell_style = self._styles.get(key)
+            if cell_style is None:
+                cell_style = self._styles[key] = self._make_style()
+            if cell_style is not current and text:
+                runs.append(Run("".join(text), current))
+                text = []
+            current = cell_style
+            text.append(char)
+        if text:
+            runs.append(Run("".join(text), current))
+        return runs
+
+    def _make_style(self) -> CellStyle:
+        s = self._style
+        return CellStyle(fg=_color(s.fg_color), bg=_color(s.bg_color), bold=bool(s.bold),
+                         dim=bool(s.faint), italic=bool(s.italic), underline=s.underline != 0,
+                         reverse=bool(s.inverse), strike=bool(s.strikethrough))
+
+    def row(self, y: int) -> list[Run]:
+        return self._rows[y] if 0 <= y < len(self._rows) else []
+
+    # -- text and state ---------------------------------------------------------------------
+    def lines(self) -> list[str]:
+        lines = self._term.text().split("\n")
+        return (lines + [""] * self.rows)[: self.rows]
+
+    def history(self) -> list[str]:
+        total = self._term.get("scrollback_rows", "size_t")
+        if not total:
+            return []
+        everything = self._term.contents().split("\n")
+        # Ghostty frees scrollback a page at a time; report exactly the configured bound
+        return everything[:total][-self.scrollback_limit:]
+
+    def cursor(self) -> tuple[int, int]:
+        return self._term.cursor
+
+    def modes(self) -> Modes:
+        t = self._term
+        alt = t.get("active_screen", "GhosttyTerminalScreen") != lib.GHOSTTY_TERMINAL_SCREEN_PRIMARY
+        return Modes(app_cursor=t.mode(1), bracketed_paste=t.mode(2004), alt_screen=alt,
+                     cursor_visible=bool(t.get("cursor_visible", "bool")))
+
+    def _scroll(self, tag: int, delta: int = 0) -> None:
+        behavior = ffi.new("AgentdeckScrollViewport*")
+        behavior.tag, behavior.delta = tag, delta
+        _scroll_viewport(self._term._t[0], behavior[0])
+
+    def scroll(self, delta: int) -> None:
+        self._scroll(lib.GHOSTTY_SCROLL_VIEWPORT_DELTA, delta)
+        bar = self._term.get("scrollbar", "GhosttyTerminalScrollbar")
+        self._offset = max(0, int(bar.total - bar.offset - bar.len))
+
+    def scroll_to_bottom(self) -> None:
+        self._scroll(lib.GHOSTTY_SCROLL_VIEWPORT_BOTTOM)
+        self._offset = 0
+
+    @property
+    def scroll_offset(self) -> int:
+        return self._offset
+
+    def close(self) -> None:
+        if self._rs is not None:
+            lib.ghostty_render_state_row_cells_free(self._cells[0])
+            lib.ghostty_render_state_row_iterator_free(self._it[0])
+            lib.ghostty_render_state_free(self._rs[0])
+            self._rs = None
+        self._term.close()
+
+
+def _is_wide(char: str) -> bool:
+    if unicodedata.east_asian_width(char[0]) in ("W", "F"):
+        return True
+    return len(char) > 1 and "\ufe0f" in char

@@ -1,0 +1,174 @@
+"""pyte behind the Emulator interface: pure Python, for platforms without a Ghostty wheel."""
+
+from __future__ import annotations
+
+import pyte
+from pyte import modes as pyte_modes
+from wcwidth import wcwidth
+
+from agentdeck.core.terminal.base import PLAIN, CellStyle, Color, Modes, Run
+
+_NAMED = {"black": 0, "red": 1, "green": 2, "brown": 3, "yellow": 3, "blue": 4, "magenta": 5,
+          "cyan": 6, "white": 7, "brightblack": 8, "brightred": 9, "brightgreen": 10,
+          "brightbrown": 11, "brightyellow": 11, "brightblue": 12, "brightmagenta": 13,
+          "brightcyan": 14, "brightwhite": 15}
+_APP_CURSOR = pyte_modes.DECAPP if hasattr(pyte_modes, "DECAPP") else 1 << 5
+_BRACKETED_PASTE = 2004 << 5
+_ALT_SCREENS = (1049 << 5, 1047 << 5, 47 << 5)
+
+
+def _color(value: str) -> Color:
+    if value == "default":
+        return None
+    if value in _NAMED:
+        return _NAMED[value]
+    if len(value) == 6:
+        try:
+            return (int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16))
+        except ValueError:
+            return None
+    return None
+
+
+class _Screen(pyte.HistoryScreen):
+    """HistoryScreen that also tracks the private modes pyte parses but does not act on."""
+
+    def set_mode(self, *modes: int, **kwargs: bool) -> None:
+        super().set_mode(*modes, **kwargs)
+        if kwargs.get("private"):
+            self.mode.update(m << 5 for m in modes)
+
+    def reset_mode(self, *modes: int, **kwargs: bool) -> None:
+        super().reset_mode(*modes, **kwargs)
+        if kwargs.get("private"):
+            self.mode.difference_update(m << 5 for m in modes)
+
+
+class PyteEmulator:
+    name = "pyte"
+
+    def __init__(self, cols: int = 80, rows: int = 24, scrollback: int = 10_000) -> None:
+        self.cols, self.rows, self.scrollback_limit = cols, rows, scrollback
+        self._screen = _Screen(cols, rows, history=scrollback, ratio=0.001)
+        self._stream = pyte.ByteStream(self._screen)
+        self._styles: dict[tuple[object, ...], CellStyle] = {}
+        self._offset = 0
+        self._all_dirty = True
+
+    def feed(self, data: bytes) -> None:
+        if self._offset:
+            self.scroll_to_bottom()
+        self._stream.feed(data)
+
+    def resize(self, cols: int, rows: int) -> None:
+        if (cols, rows) == (self.cols, self.rows) or cols < 1 or rows < 1:
+            return
+        self._screen.resize(rows, cols)
+        self.cols, self.rows = cols, rows
+        self._all_dirty = True
+
+    def take_dirty(self) -> set[int]:
+        if self._all_dirty:
+            self._all_dirty = False
+            self._screen.dirty.clear()
+            return set(range(self.rows))
+        dirty = {y for y in self._screen.dirty if 0 <= y < self.rows}
+        self._screen.dirty.clear()
+        return dirty
+
+    def row(self, y: int) -> list[Run]:
+        screen = self._screen
+        line = screen.buffer[y]
+        runs: list[Run] = []
+        text: list[str] = []
+        current = PLAIN
+        skip = False
+        for x in range(self.cols):
+            if skip:
+                skip = False
+                continue
+            char = line[x]
+            data = char.data or " "
+            if data > "\x7f" and wcwidth(data[0]) == 2:
+                skip = True
+            key = (char.fg, char.bg, char.bold, char.italics, char.underscore, char.reverse,
+                   char.strikethrough)
+            style = self._styles.get(key)
+            if style is None:
+                style = self._styles[key] = CellStyle(
+                    fg=_color(char.fg), bg=_color(char.bg), bold=char.bold, italic=char.italics,
+                    underline=char.underscore, reverse=char.reverse, strike=char.strikethrough)
+            if style is not current and text:
+                runs.append(Run("".join(text), current))
+                text = []
+            current = style
+            text.append(data)
+        if text:
+            runs.append(Run("".join(text), current))
+        return runs
+
+    def lines(self) -> list[str]:
+        if self._offset:
+            # display reflects the viewport; the live screen is what detectors must see
+            saved = self._offset
+            self.scroll_to_bottom()
+            out = [line.rstrip() for line in self._screen.display]
+            self.scroll(-saved)
+            return out
+        return [line.rstrip() for line in self._screen.display]
+
+    def history(self) -> list[str]:
+        cols = self.cols
+        return ["".join(line[x].data for x in range(cols)).rstrip()
+                for line in self._screen.history.top]
+
+    def cursor(self) -> tuple[int, int]:
+        return self._screen.cursor.x, self._screen.cursor.y
+
+    def modes(self) -> Modes:
+        mode = self._screen.mode
+        return Modes(app_cursor=_APP_CURSOR in mode, bracketed_paste=_BRACKETED_PASTE in mode,
+                     alt_screen=any(m in mode for m in _ALT_SCREENS),
+                     cursor_visible=not self._screen.cursor.hidden)
+
+    def scroll(self, delta: int) -> None:
+        step = self._line_up if delta < 0 else self._line_down
+        for _ in range(abs(delta)):
+            if not step():
+                break
+        self._all_dirty = True
+
+    def _line_up(self) -> bool:
+        screen = self._screen
+        if not screen.history.top:
+            return False
+        screen.history.bottom.appendleft(screen.buffer[screen.lines - 1])
+        for y in range(screen.lines - 1, 0, -1):
+            screen.buffer[y] = screen.buffer[y - 1]
+        screen.buffer[0] = screen.history.top.pop()
+        self._offset += 1
+        return True
+
+    def _line_down(self) -> bool:
+        screen = self._screen
+        if not screen.history.bottom:
+            return False
+        screen.history.top.append(screen.buffer[0])
+        for y in range(screen.lines - 1):
+            screen.buffer[y] = screen.buffer[y + 1]
+        screen.buffer[screen.lines - 1] = screen.history.bottom.popleft()
+        self._offset -= 1
+        return True
+
+    def scroll_to_bottom(self) -> None:
+        while self._offset > 0 and self._screen.history.bottom:
+            self._line_down()
+        self._offset = 0
+        self._all_dirty = True
+
+    @property
+    def scroll_offset(self) -> int:
+        return self._offset
+
+    def close(self) -> None:
+        pass

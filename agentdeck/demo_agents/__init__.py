@@ -1,0 +1,1 @@
+"""Scripted agents for `agentdeck demo` and the tests: no model, no network, real prompts."""

@@ -1,0 +1,1 @@
+"""The Textual dashboard. Everything here draws; the work is done by agentdeck.core."""

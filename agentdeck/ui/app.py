@@ -1,0 +1,294 @@
+"""The dashboard: agent panes in a grid, the agent list and the approvals queue beside them.
+
+Keys on the dashboard act on the selected agent or the selected approval; Enter or `i` hands the
+keyboard to an agent's pane until the release key (ctrl+] by default) gives it back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.containers import Container, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from agentdeck.core.approvals import ALLOW, ALWAYS, DENY, StaleAnswer
+from agentdeck.core.deck import Deck
+from agentdeck.core.errors import OperationError
+from agentdeck.core.sessions import Event, SessionInfo
+from agentdeck.ui.themes import DEFAULT_THEME, THEMES
+from agentdeck.ui.widgets.agent_list import AgentList, AgentRow
+from agentdeck.ui.widgets.approvals_list import ApprovalsList
+from agentdeck.ui.widgets.terminal_pane import TerminalPane
+
+
+class AgentdeckApp(App[None]):
+    """agentdeck: every agent live, every permission prompt in one queue."""
+
+    TITLE = "agentdeck"
+    CSS_PATH = "app.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "answer('allow')", "allow", id="allow",
+                tooltip="Allow the selected prompt once"),
+        Binding("a", "answer('always')", "always", id="allow-always",
+                tooltip="Allow it and let the agent stop asking (where it offers that)"),
+        Binding("n", "answer('deny')", "deny", id="deny", tooltip="Deny the selected prompt"),
+        Binding("i", "enter_pane", "type", id="enter-pane",
+                tooltip="Send your keys to the selected agent (release key gives them back)"),
+        Binding("z", "zoom", "zoom", id="zoom", tooltip="Show only the selected agent's pane"),
+        Binding("tab", "next_agent", "next", id="next-agent", show=False,
+                tooltip="Select the next agent"),
+        Binding("pageup", "scroll_pane(-1)", "scroll up", id="scroll-up", show=False,
+                tooltip="Scroll the selected pane into its scrollback"),
+        Binding("pagedown", "scroll_pane(1)", "scroll down", id="scroll-down", show=False,
+                tooltip="Scroll the selected pane back towards the live screen"),
+        Binding("t", "next_theme", "theme", id="theme", show=False,
+                tooltip="Switch between the dark, light and high-contrast themes"),
+        Binding("q", "quit", "quit", id="quit", tooltip="Quit (agents stop with the dashboard)"),
+    ]
+
+    def __init__(self, deck: Deck, theme: str | None = None, start: bool = True) -> None:
+        super().__init__()
+        self.deck = deck
+        self._start = start
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agentdeck-write")
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._unsubscribe = None
+        self._waiting_before = 0
+        self.rows = {s.name: AgentRow(s.name, s.role, s.agent, s.branch, s.worktree, s.port,
+                                      s.database) for s in deck.summaries()}
+        for theme_obj in THEMES.values():
+            self.register_theme(theme_obj)
+        self.theme = theme or deck.fleet.dashboard.theme or DEFAULT_THEME
+        self.release_key = deck.fleet.dashboard.release_key
+
+    # -- layout -------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="sidebar"):
+            yield AgentList(id="agents")
+            yield ApprovalsList(self.deck.queue, id="approvals")
+        with Container(id="panes"):
+            for name in self.rows:
+                yield TerminalPane(self.deck.host, name, self.release_key, self.send,
+                                   id=f"pane-{name}")
+        yield Static(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        count = len(self.rows)
+        panes = self.query_one("#panes")
+        panes.styles.grid_size_columns = 1 if count <= 1 else 2 if count <= 4 else 3
+        self.query_one(AgentList).show(list(self.rows.values()))
+        self._unsubscribe = self.deck.host.subscribe(self._on_host_event)
+        self.deck.queue.on_change(self._on_queue_change)
+        for info in self.deck.host.sessions():
+            self._apply_info(info)
+        if self._start:
+            # after the first layout, so each agent starts at its pane's size
+            self.call_after_refresh(self._start_with_sizes)
+        self.query_one(AgentList).focus()
+        self._update_status()
+
+    def _start_with_sizes(self) -> None:
+        sizes = {}
+        for pane in self.query(TerminalPane):
+            size = pane.content_size
+            if size.width > 2 and size.height > 2:
+                sizes[pane.agent] = (size.width, size.height)
+        self.start_agents(sizes)
+
+    @work(thread=True, exclusive=True, group="start", exit_on_error=False)
+    def start_agents(self, sizes: dict[str, tuple[int, int]]) -> None:
+        started = {i.name for i in self.deck.host.sessions()}
+        for index, rec in enumerate(self.deck.records):
+            if rec.name in started:
+                continue
+            if index and self.deck.fleet.stagger:
+                time.sleep(self.deck.fleet.stagger)
+            self.deck.start(rec, *sizes.get(rec.name, (100, 30)))
+
+    async def on_unmount(self) -> None:
+        if self._unsubscribe:
+            self._unsubscribe()
+        self._writer.shutdown(wait=False)
+
+    # -- events from the host and the queue (their threads) -----------------------------------
+    def _on_host_event(self, event: Event) -> None:
+        if event.kind != "output" and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._apply_info, event.info)
+
+    def _on_queue_change(self) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._queue_changed)
+
+    def _apply_info(self, info: SessionInfo) -> None:
+        row = self.rows.get(info.name)
+        if row is None:
+            return
+        row.state = info.state
+        row.detail = ""
+        if info.state == "exited":
+            row.detail = f"({info.exit_code})"
+        elif info.state == "rate-limited" and info.detection.reset:
+            row.detail = info.detection.reset
+        self.query_one(AgentList).show([row])
+        pane = self.query_one(f"#pane-{info.name}", TerminalPane)
+        pane.set_class(info.state == "waiting", "-waiting")
+        pane.set_class(info.state == "failed", "-failed")
+        state = row.state + (f" {row.detail}" if row.detail else "")
+        pane.border_title = f"{info.name} · {info.agent} · {state}"
+        if info.state == "failed" and info.error:
+            self.notify(f"{info.name}: {info.error}", severity="error", timeout=10)
+        self._update_status()
+
+    def _queue_changed(self) -> None:
+        self.query_one(ApprovalsList).show()
+        pending = self.deck.queue.pending()
+        if len(pending) > self._waiting_before:
+            newest = pending[-1]
+            if self.deck.fleet.dashboard.bell:
+                self.bell()
+            self.deck.notify_command(newest.agent, newest.summary)
+        self._waiting_before = len(pending)
+        self._update_status()
+
+    def _update_status(self) -> None:
+        waiting = len(self.deck.queue.pending())
+        counts: dict[str, int] = {}
+        for row in self.rows.values():
+            counts[row.state] = counts.get(row.state, 0) + 1
+        parts = [f"{n} {state}" for state, n in sorted(counts.items())]
+        self.title = f"agentdeck — {waiting} waiting" if waiting else "agentdeck"
+        focus = self.focused
+        where = (f"typing into {focus.agent} · {self.release_key_label} returns"
+                 if isinstance(focus, TerminalPane) else "dashboard")
+        prefix = f"[b reverse] {waiting} waiting [/] " if waiting else ""
+        self.query_one("#status", Static).update(f"{prefix}{' · '.join(parts)}  ({where})")
+
+    @property
+    def release_key_label(self) -> str:
+        return self.release_key.replace("right_square_bracket", "]")
+
+    # -- sending ------------------------------------------------------------------------------
+    def send(self, agent: str, data: bytes) -> None:
+        """Write to an agent's PTY off the event loop, in order."""
+
+        def write() -> None:
+            try:
+                self.deck.host.write(agent, data)
+            except (OSError, ValueError) as exc:
+                if self._loop is not None:
+                    message = f"{agent}: not sent ({exc})"
+                    self._loop.call_soon_threadsafe(
+                        lambda: self.notify(message, severity="warning"))
+
+        self._writer.submit(write)
+
+    # -- actions ------------------------------------------------------------------------------
+    @property
+    def selected_agent(self) -> str | None:
+        return self.query_one(AgentList).selected
+
+    def action_answer(self, decision: str) -> None:
+        entry = self.query_one(ApprovalsList).selected
+        if entry is None:
+            self.notify("no prompt is waiting", severity="information")
+            return
+        self._answer(entry.id, decision)
+
+    @work(thread=True, group="answer", exit_on_error=False)
+    def _answer(self, entry_id: int, decision: str) -> None:
+        try:
+            self.deck.queue.answer(entry_id, decision)
+        except StaleAnswer as exc:
+            self.call_from_thread(self.notify, str(exc), severity="warning", timeout=6)
+        except OperationError as exc:
+            self.call_from_thread(self.notify, str(exc), severity="warning")
+
+    def action_enter_pane(self, agent: str | None = None) -> None:
+        name = agent or self.selected_agent
+        if name is None:
+            return
+        pane = self.query_one(f"#pane-{name}", TerminalPane)
+        self._select(name)
+        pane.focus()
+        self._update_status()
+
+    def action_zoom(self) -> None:
+        name = self.selected_agent
+        panes = self.query_one("#panes")
+        zoomed = not panes.has_class("-zoomed")
+        panes.set_class(zoomed, "-zoomed")
+        for pane in self.query(TerminalPane):
+            pane.set_class(zoomed and pane.agent == name, "-zoom")
+
+    def action_next_agent(self) -> None:
+        table = self.query_one(AgentList)
+        if table.row_count:
+            table.move_cursor(row=(table.cursor_row + 1) % table.row_count)
+
+    def action_scroll_pane(self, pages: int) -> None:
+        name = self.selected_agent
+        if name:
+            pane = self.query_one(f"#pane-{name}", TerminalPane)
+            pane.scroll_lines(pages * max(1, pane.content_size.height - 2))
+
+    def action_next_theme(self) -> None:
+        names = list(THEMES)
+        current = names.index(self.theme) if self.theme in names else -1
+        self.theme = names[(current + 1) % len(names)]
+        self.notify(f"theme: {self.theme}")
+
+    @on(TerminalPane.Released)
+    def _released(self, event: TerminalPane.Released) -> None:
+        self.query_one(AgentList).focus()
+        self._update_status()
+
+    @on(DataTable.RowHighlighted, "#agents")
+    def _agent_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key.value:
+            self._select(str(event.row_key.value))
+
+    @on(DataTable.RowSelected, "#agents")
+    def _agent_chosen(self, event: DataTable.RowSelected) -> None:
+        self.action_enter_pane(str(event.row_key.value))
+
+    @on(DataTable.RowSelected, "#approval-table")
+    def _approval_chosen(self, event: DataTable.RowSelected) -> None:
+        entry = self.query_one(ApprovalsList).selected
+        if entry is not None:
+            self.action_enter_pane(entry.agent)
+
+    def _select(self, name: str) -> None:
+        for pane in self.query(TerminalPane):
+            pane.set_class(pane.agent == name, "-selected")
+        table = self.query_one(AgentList)
+        if table.selected != name and name in table.rows:
+            table.move_cursor(row=table.get_row_index(name))
+        panes = self.query_one("#panes")
+        if panes.has_class("-zoomed"):
+            for pane in self.query(TerminalPane):
+                pane.set_class(pane.agent == name, "-zoom")
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for name in THEMES:
+            yield SystemCommand(f"Theme: {name}", f"Switch to the {name} theme",
+                                lambda n=name: setattr(self, "theme", n))
+        for decision, label in ((ALLOW, "Allow"), (ALWAYS, "Allow always"), (DENY, "Deny")):
+            yield SystemCommand(f"{label} the selected prompt", "Answer the approvals queue",
+                                lambda d=decision: self.action_answer(d))
+        yield SystemCommand("Zoom the selected pane", "Toggle one pane / all panes",
+                            self.action_zoom)
+        for name in self.rows:
+            yield SystemCommand(f"Type into {name}", f"Focus {name}'s pane",
+                                lambda n=name: self.action_enter_pane(n))

@@ -1,0 +1,71 @@
+"""AgentList: the sidebar table of agents: branch, worktree, port, database and live state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+STATE_LOOK = {
+    "working": ("● working", "green"),
+    "waiting": ("▲ waiting", "bold black on yellow"),
+    "idle": ("○ idle", "cyan"),
+    "rate-limited": ("⏸ rate-limited", "magenta"),
+    "exited": ("■ exited", "dim"),
+    "failed": ("✖ failed", "bold red"),
+    "stopped": ("■ stopped", "dim"),
+}
+
+
+@dataclass
+class AgentRow:
+    name: str
+    role: str
+    agent: str
+    branch: str
+    worktree: str
+    port: str
+    database: str
+    state: str = "stopped"
+    detail: str = ""  # exit code, reset time, error
+
+
+def state_text(row: AgentRow) -> Text:
+    label, style = STATE_LOOK.get(row.state, (row.state, ""))
+    if row.detail:
+        label = f"{label} {row.detail}"
+    return Text(label, style=style)
+
+
+class AgentList(DataTable[object]):
+    """One row per agent; the selected row is the agent the pane keys act on."""
+
+    DEFAULT_CSS = """
+    AgentList { height: auto; max-height: 60%; }
+    """
+
+    def on_mount(self) -> None:
+        self.cursor_type = "row"
+        self.zebra_stripes = True
+        for label, key in (("agent", "agent"), ("state", "state"), ("branch", "branch"),
+                           ("port", "port"), ("db", "db"), ("worktree", "worktree")):
+            self.add_column(label, key=key)
+
+    def show(self, rows: list[AgentRow]) -> None:
+        for row in rows:
+            name = Text(row.name + (" ★" if row.role == "lead" else ""), style="bold")
+            cells = (name, state_text(row), row.branch, row.port, row.database, row.worktree)
+            if row.name in self.rows:
+                for key, value in zip(("agent", "state", "branch", "port", "db", "worktree"),
+                                      cells, strict=True):
+                    self.update_cell(row.name, key, value)
+            else:
+                self.add_row(*cells, key=row.name)
+
+    @property
+    def selected(self) -> str | None:
+        if not self.row_count:
+            return None
+        key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
+        return key.value

@@ -1,0 +1,89 @@
+"""ApprovalsList: every pending permission prompt, oldest first, and the latest decisions."""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable, Label, Static
+
+from agentdeck.core.approvals import ApprovalQueue, Entry
+
+KIND_STYLE = {"bash": "bold yellow", "edit": "bold cyan", "write": "bold cyan",
+              "fetch": "bold magenta", "mcp": "bold blue", "other": "bold"}
+
+
+def age(entry: Entry, now: float) -> str:
+    seconds = int(now - entry.created)
+    return f"{seconds}s" if seconds < 60 else f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+class ApprovalsList(Vertical):
+    """y allow once · a allow always · n deny · Enter jump to the agent's pane."""
+
+    DEFAULT_CSS = """
+    ApprovalsList { height: 1fr; border: round $warning 50%; border-title-color: $warning; }
+    ApprovalsList #approval-table { height: 1fr; }
+    ApprovalsList #approval-history { height: auto; max-height: 6; color: $text-muted; }
+    ApprovalsList #approval-empty { color: $text-muted; padding: 0 1; }
+    """
+
+    def __init__(self, queue: ApprovalQueue, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.queue = queue
+        self.border_title = "approvals"
+
+    def compose(self) -> ComposeResult:
+        table: DataTable[object] = DataTable(id="approval-table", cursor_type="row")
+        yield table
+        yield Label("no prompt is waiting", id="approval-empty")
+        yield Static(id="approval-history")
+
+    def on_mount(self) -> None:
+        table = self.query_one("#approval-table", DataTable)
+        for label in ("age", "agent", "kind", "summary"):
+            table.add_column(label, key=label)
+        self.set_interval(1.0, self.refresh_ages)
+        self.show()
+
+    def show(self) -> None:
+        table = self.query_one("#approval-table", DataTable)
+        pending = self.queue.pending()
+        selected = self.selected
+        wanted = [str(e.id) for e in pending]
+        for key in [k.value for k in table.rows if k.value not in wanted]:
+            table.remove_row(key)
+        now = time.monotonic()
+        for entry in pending:
+            if str(entry.id) not in table.rows:
+                table.add_row(age(entry, now), entry.agent,
+                              Text(entry.kind, style=KIND_STYLE.get(entry.kind, "")),
+                              entry.summary, key=str(entry.id))
+        if selected is not None and str(selected.id) in table.rows:
+            table.move_cursor(row=table.get_row_index(str(selected.id)))
+        self.border_title = f"approvals ({len(pending)})" if pending else "approvals"
+        self.query_one("#approval-empty").display = not pending
+        lines = []
+        for record in list(self.queue.history)[-4:]:
+            by = "" if record.by == "key" else f" ({record.by})"
+            lines.append(f"{record.at[11:19]} {record.entry.agent}: {record.decision} "
+                         f"{record.entry.kind} {record.entry.summary[:40]}{by}")
+        self.query_one("#approval-history", Static).update("\n".join(lines))
+
+    def refresh_ages(self) -> None:
+        table = self.query_one("#approval-table", DataTable)
+        now = time.monotonic()
+        for entry in self.queue.pending():
+            if str(entry.id) in table.rows:
+                table.update_cell(str(entry.id), "age", age(entry, now))
+
+    @property
+    def selected(self) -> Entry | None:
+        table = self.query_one("#approval-table", DataTable)
+        pending = {str(e.id): e for e in self.queue.pending()}
+        if not table.row_count:
+            return next(iter(pending.values()), None)
+        key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        return pending.get(str(key.value)) or next(iter(pending.values()), None)

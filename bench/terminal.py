@@ -1,0 +1,183 @@
+"""Issue 4 bench (a) and (b): terminal throughput and prompt/key latency.
+
+(a) 20 MB of mixed ANSI output through a session (PTY → reader thread → emulator) vs a raw
+    drain of the same bytes from a PTY in the same run (ratio; target >= 0.5 with Ghostty),
+    and the time to turn a full 120x40 screen into pane rows (target < 5 ms).
+(b) 10 agents each streaming ~50 KB/s: p95 from the prompt's bytes being written to its queue
+    entry (target < 100 ms), and from a key sent to its bytes read at the agent (< 20 ms).
+
+    python bench/terminal.py [--mb 20] [--backend ghostty|pyte]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from agentdeck.core.approvals import ApprovalQueue
+from agentdeck.core.sessions import LocalHost, SessionSpec
+from agentdeck.core.terminal import make_emulator
+
+
+def mixed_ansi(size: int) -> bytes:
+    chunk = []
+    for i in range(400):
+        chunk.append(f"\x1b[1;3{i % 8}m{i:5d}\x1b[0m \x1b[38;5;{i % 256}mcompiling module_{i}.py"
+                     f"\x1b[0m \x1b[48;2;{i % 255};40;60m ok \x1b[0m 中文 ✓ {'x' * (i % 50)}\r\n")
+    block = "".join(chunk).encode()
+    return (block * (size // len(block) + 1))[:size]
+
+
+def writer_program(path: Path) -> list[str]:
+    code = f"import sys,os\ndata=open({str(path)!r},'rb').read()\nos.write(1,data)\n"
+    return [sys.executable, "-c", code]
+
+
+def raw_drain(path: Path) -> float:
+    import pexpect
+
+    start = time.perf_counter()
+    child = pexpect.spawn(writer_program(path)[0], writer_program(path)[1:],
+                          dimensions=(40, 120), echo=False)
+    total = 0
+    while True:
+        try:
+            data = os.read(child.child_fd, 1 << 16)
+        except OSError:
+            break
+        if not data:
+            break
+        total += len(data)
+    child.close()
+    return time.perf_counter() - start
+
+
+def through_session(path: Path, backend: str | None) -> float:
+    host = LocalHost(backend=backend)
+    start = time.perf_counter()
+    host.spawn(SessionSpec("flood", writer_program(path), "/", dict(os.environ), cols=120,
+                           rows=40, scrollback=10_000))
+    host.wait_for("flood", lambda i: i.process == "exited", timeout=600)
+    elapsed = time.perf_counter() - start
+    host.close()
+    return elapsed
+
+
+def render_time(backend: str | None) -> float:
+    emulator = make_emulator(120, 40, 1000, backend)
+    emulator.feed(mixed_ansi(200_000))
+    times = []
+    for _ in range(30):
+        emulator.feed(b"\x1b[2J\x1b[H" + mixed_ansi(120 * 40))
+        t0 = time.perf_counter()
+        dirty = emulator.take_dirty()
+        for y in range(40):
+            emulator.row(y)
+        times.append(time.perf_counter() - t0)
+        assert dirty
+    return statistics.median(times)
+
+
+STREAMER = textwrap.dedent("""
+    import os, sys, time, tty, select
+    tty.setraw(0)
+    line = b"\\x1b[32mbuilding\\x1b[0m step %d " + b"." * 60 + b"\\r\\n"
+    n = 0
+    marks = open(sys.argv[1], "a")
+    next_prompt = time.time() + 0.5
+    while True:
+        for _ in range(7):  # ~50 KB/s in 10 ms ticks of ~500 bytes
+            os.write(1, line % n); n += 1
+        if time.time() >= next_prompt:
+            marks.write(f"P {time.time()}\\n"); marks.flush()
+            os.write(1, b"Run npm test %d? [y/n] " % n)
+            r, _, _ = select.select([0], [], [], 5)
+            key = os.read(0, 16)
+            marks.write(f"K {time.time()}\\n"); marks.flush()
+            os.write(1, b"\\r\\n")
+            next_prompt = time.time() + 0.3
+        time.sleep(0.01)
+""")
+
+
+def latency(agents: int = 10, prompts: int = 6) -> tuple[list[float], list[float]]:
+    tmp = Path(tempfile.mkdtemp())
+    script = tmp / "stream.py"
+    script.write_text(STREAMER)
+    host = LocalHost()
+    queue = ApprovalQueue(host, None)
+    seen: dict[int, float] = {}
+    queue.on_change(lambda: [seen.setdefault(e.id, time.time()) for e in queue.pending()])
+    for i in range(agents):
+        host.spawn(SessionSpec(f"a{i}", [sys.executable, str(script), str(tmp / f"a{i}.marks")],
+                               str(tmp), dict(os.environ), cols=100, rows=30))
+    prompt_lat, key_lat = [], []
+    answered = 0
+    sent_at: dict[str, list[float]] = {f"a{i}": [] for i in range(agents)}
+    deadline = time.time() + 120
+    while answered < agents * prompts and time.time() < deadline:
+        for entry in queue.pending():
+            sent_at[entry.agent].append(time.time())
+            try:
+                queue.answer(entry.id, "allow")
+                answered += 1
+            except Exception:
+                sent_at[entry.agent].pop()
+        time.sleep(0.002)
+    host.close()
+    for i in range(agents):
+        marks = (tmp / f"a{i}.marks").read_text().split("\n")
+        p_times = [float(m[2:]) for m in marks if m.startswith("P ")]
+        k_times = [float(m[2:]) for m in marks if m.startswith("K ")]
+        for p_time, key_time, sent in zip(p_times, k_times, sent_at[f"a{i}"], strict=False):
+            key_lat.append(key_time - sent)
+            del p_time
+    for entry_id, at in seen.items():
+        del entry_id, at
+    # prompt → queue: from each P mark to when the queue first listed that agent's entry
+    firsts = sorted(seen.values())
+    p_all = sorted(float(m[2:]) for i in range(agents)
+                   for m in (tmp / f"a{i}.marks").read_text().split("\n") if m.startswith("P "))
+    for p_time in p_all:
+        later = [t for t in firsts if t >= p_time]
+        if later:
+            prompt_lat.append(later[0] - p_time)
+    return prompt_lat, key_lat
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, int(len(ordered) * 0.95) - 1)] if ordered else float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--mb", type=float, default=20)
+    parser.add_argument("--backend", default=None)
+    args = parser.parse_args()
+    with tempfile.NamedTemporaryFile(delete=False) as fh:
+        fh.write(mixed_ansi(int(args.mb * 1_000_000)))
+        path = Path(fh.name)
+    raw = raw_drain(path)
+    ours = through_session(path, args.backend)
+    mb = args.mb
+    print(f"(a) {mb:.0f} MB mixed ANSI: raw PTY drain {mb / raw:.1f} MB/s, session+emulator "
+          f"{mb / ours:.1f} MB/s, ratio {raw / ours:.2f} (target >= 0.5)")
+    print(f"(a) full 120x40 pane rows: {render_time(args.backend) * 1000:.2f} ms (target < 5 ms)")
+    prompt_lat, key_lat = latency()
+    print(f"(b) 10 agents at ~50 KB/s: prompt -> queue p95 {p95(prompt_lat) * 1000:.1f} ms "
+          f"(n={len(prompt_lat)}, target < 100 ms); key -> PTY p95 {p95(key_lat) * 1000:.1f} ms "
+          f"(n={len(key_lat)}, target < 20 ms)")
+    path.unlink()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""The real dashboard on the demo fleet, driven with Pilot: prompts from the scripted Claude,
+Codex and Aider look-alikes land in the queue, keys answer them, each agent receives exactly the
+right key once, the audit log records it, and a stale answer is refused."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from agentdeck.core.config import load_fleet
+from agentdeck.core.deck import Deck
+from agentdeck.core.fleet import Engine
+from agentdeck.core.repo import open_repo
+from agentdeck.demo import make_demo_repo
+from agentdeck.ui.app import AgentdeckApp
+from agentdeck.ui.widgets.terminal_pane import TerminalPane
+
+
+@pytest.fixture
+def demo_deck(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    log = tmp_path / "answers.jsonl"
+    monkeypatch.setenv("AGENTDECK_DEMO_SPEED", "0.02")
+    monkeypatch.setenv("AGENTDECK_DEMO_LOG", str(log))
+    clone = make_demo_repo(tmp_path)
+    ctx, fleet = open_repo(clone), load_fleet(clone / "agentdeck.yaml")
+    assert Engine(ctx, fleet).up().exit_code == 0
+    deck = Deck.open(ctx, fleet)
+    yield deck, log
+    deck.close()
+
+
+async def wait_until(pilot, condition, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await pilot.pause(0.05)
+
+
+def answers(log: Path) -> list[dict[str, str]]:
+    return [json.loads(x) for x in log.read_text().splitlines()] if log.exists() else []
+
+
+async def test_prompts_are_queued_and_answered_with_one_key(demo_deck) -> None:
+    deck, log = demo_deck
+    app = AgentdeckApp(deck)
+    async with app.run_test(size=(180, 50)) as pilot:
+        queue = deck.queue
+        await wait_until(pilot, lambda: {e.agent for e in queue.pending()} == {
+            "auth", "payments", "search"})
+        entries = {e.agent: e for e in queue.pending()}
+        assert [(entries[a].kind, entries[a].summary) for a in ("auth", "payments", "search")] \
+            == [("bash", "git log --oneline -3")] * 3
+        assert "3 waiting" in app.title
+        pane = app.query_one("#pane-auth", TerminalPane)
+        assert pane.has_class("-waiting")
+
+        # select auth's entry in the queue and allow it with `y`
+        table = app.query_one("#approval-table")
+        table.focus()
+        table.move_cursor(row=table.get_row_index(str(entries["auth"].id)))
+        await pilot.press("y")
+        await wait_until(pilot, lambda: any(a["agent"] == "auth" for a in answers(log)))
+        await wait_until(pilot, lambda: (e := queue.entry_for("auth")) is not None
+                         and e.kind == "write")
+        assert [a["key"] for a in answers(log) if a["agent"] == "auth"] == ["1"]
+        assert queue.entry_for("auth").summary == "src/auth/module_1.py"
+
+        # deny payments (Codex draws shortcut letters: Esc denies)
+        table.move_cursor(row=table.get_row_index(str(entries["payments"].id)))
+        await pilot.press("n")
+        await wait_until(pilot, lambda: any(a["agent"] == "payments" for a in answers(log)))
+        assert [a["key"] for a in answers(log) if a["agent"] == "payments"] == ["\x1b"]
+
+        # answer search in its own pane: type `n`, Enter; the queue entry goes stale
+        stale = entries["search"]
+        app.action_enter_pane("search")
+        await pilot.pause()
+        assert app.focused is app.query_one("#pane-search", TerminalPane)
+        await pilot.press("n", "enter")
+        await wait_until(pilot, lambda: any(a["agent"] == "search" for a in answers(log)))
+        await pilot.press("ctrl+right_square_bracket")  # the release key
+        assert not isinstance(app.focused, TerminalPane)
+        app._answer(stale.id, "allow")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert any("no longer" in n.message or "already answered" in n.message
+                   for n in app._notifications)
+        assert [a["key"] for a in answers(log) if a["agent"] == "search"] == ["n\r"]
+
+        audit = [json.loads(x) for x in deck.audit_path.read_text().splitlines()]
+        assert [(x["agent"], x["kind"], x["decision"], x["by"]) for x in audit] == [
+            ("auth", "bash", "allow", "key"), ("payments", "bash", "deny", "key")]
+        # auth went on: its file exists in its own worktree only
+        await wait_until(pilot, lambda: queue.entry_for("auth") is not None)
+
+
+async def test_an_agent_that_cannot_start_is_shown_and_others_run(demo_deck) -> None:
+    deck, _ = demo_deck
+    deck.fleet.commands["codex"] = "no-such-codex-binary --model {model}"
+    app = AgentdeckApp(deck)
+    async with app.run_test(size=(180, 50)) as pilot:
+        await wait_until(pilot, lambda: deck.host.info("payments").state == "failed"
+                         if "payments" in {i.name for i in deck.host.sessions()} else False)
+        await wait_until(pilot, lambda: deck.queue.entry_for("auth") is not None)
+        assert "not found on PATH" in "".join(deck.host.snapshot("payments"))
+        assert app.rows["payments"].state == "failed"
+        assert app.query_one("#pane-payments", TerminalPane).has_class("-failed")

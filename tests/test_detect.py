@@ -1,0 +1,87 @@
+"""Detectors on screens as the agents draw them, at 80 and 120 columns, and on look-alikes
+that are not prompts: the words in a diff or in prose, an answered prompt, a half-drawn one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agentdeck.core.detect import detect
+from tests.conftest import run_agentdeck
+
+SCREENS = Path(__file__).parent / "fixtures" / "screens"
+
+
+def screen(name: str) -> str:
+    return (SCREENS / name).read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(("name", "agent", "kind", "summary", "keys"), [
+    ("gemini_shell_80.txt", "gemini", "bash", "ls -la [current working directory /tmp/work] "
+     "(List files)", ("1", "2", "3")),
+    ("gemini_edit_120.txt", "gemini", "write", "Writing to hello.txt", ("1", "2", "4")),
+    ("claude_mcp_120.txt", "claude", "mcp", 'jira - get_issue(key: "SHOP-12")', ("1", "2", "3")),
+    ("claude_fetch_80.txt", "claude", "fetch", "https://docs.python.org/3/library/json.html",
+     ("1", "2", "3")),
+    ("claude_bash_wrapped_80.txt", "claude", "bash",
+     'python -m pytest tests/test_auth.py tests/test_tokens.py -k "expiry or refresh" -q',
+     ("1", "2", "3")),
+    ("codex_edit_120.txt", "codex", "edit", "src/payments/flow.py", ("y", "a", "\x1b")),
+    ("aider_add_file_120.txt", "aider", "other",
+     "Add file to the chat? src/search/index.py", ("y\r", "a\r", "n\r")),
+    ("generic_yn_80.txt", None, "other", "Proceed with installation?", ("y\r", None, "n\r")),
+])
+def test_prompts(name: str, agent: str | None, kind: str, summary: str,
+                 keys: tuple[str, str | None, str]) -> None:
+    found = detect(screen(name), agent)
+    assert found.state == "waiting", found
+    assert found.prompt is not None
+    assert (found.prompt.kind, found.prompt.summary) == (kind, summary)
+    assert (found.prompt.allow, found.prompt.allow_always, found.prompt.deny) == keys
+    # without knowing the agent kind, the same prompt is still found
+    assert detect(screen(name)).prompt == found.prompt
+
+
+@pytest.mark.parametrize(("name", "agent", "state"), [
+    ("claude_working_120.txt", "claude", "working"),
+    ("claude_idle_80.txt", "claude", "idle"),
+    ("claude_ratelimit_80.txt", "claude", "rate-limited"),
+    ("codex_working_80.txt", "codex", "working"),
+    ("neg_diff_80.txt", "claude", "working"),
+    ("neg_prose_80.txt", "claude", "idle"),
+    ("neg_answered_scrolled_80.txt", "aider", "idle"),
+    ("neg_half_drawn_80.txt", "claude", "unknown"),
+])
+def test_states_and_look_alikes(name: str, agent: str, state: str) -> None:
+    found = detect(screen(name), agent)
+    assert found.prompt is None, found.prompt
+    assert found.state == state
+    assert detect(screen(name)).prompt is None
+
+
+def test_rate_limit_reset_time_is_read() -> None:
+    found = detect(screen("claude_ratelimit_80.txt"), "claude")
+    assert found.reset == "reset at 3pm (Europe/Berlin)"
+
+
+def test_prompt_signature_changes_with_the_prompt() -> None:
+    first = detect(screen("claude_fetch_80.txt"), "claude").prompt
+    other = detect(screen("claude_fetch_80.txt").replace("json.html", "csv.html"), "claude").prompt
+    assert first and other and first.signature != other.signature
+
+
+def test_detect_command_on_text_and_raw_bytes(tmp_path: Path) -> None:
+    result = run_agentdeck("detect", "--agent", "codex", str(SCREENS / "codex_edit_120.txt"),
+                           cwd=tmp_path)
+    assert result.code == 0, result.err
+    assert json.loads(result.out) == {"state": "waiting", "prompt": {
+        "kind": "edit", "summary": "src/payments/flow.py", "allow": "y", "allow_always": "a",
+        "deny": "\x1b"}}
+    raw = tmp_path / "raw.bin"
+    raw.write_bytes(b"\x1b[2J\x1b[Hbuilding\r\n\x1b[1mOverwrite config.yml? [y/n]\x1b[0m ")
+    result = run_agentdeck("detect", "--raw", "--cols", "80", str(raw), cwd=tmp_path)
+    assert json.loads(result.out)["prompt"]["kind"] == "write"
+    bad = run_agentdeck("detect", "--agent", "nope", str(raw), cwd=tmp_path)
+    assert bad.code == 2 and bad.err.count("\n") == 1

@@ -1,0 +1,107 @@
+"""Both emulator backends pass the same tests: text, styles, wide characters, modes,
+scrollback and dirty-row tracking."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from agentdeck.core.terminal import backends, make_emulator
+
+BACKENDS = backends()
+
+
+def row_text(emulator, y: int) -> str:
+    return "".join(run.text for run in emulator.row(y)).rstrip()
+
+
+@pytest.fixture(params=BACKENDS)
+def emu(request):
+    emulator = make_emulator(40, 6, 50, request.param)
+    yield emulator
+    emulator.close()
+
+
+def test_ghostty_is_available_here() -> None:
+    # the wheel is pinned in pyproject for linux x86_64; pyte stays the fallback elsewhere
+    assert BACKENDS[0] == "ghostty"
+
+
+def test_text_cursor_and_styles(emu) -> None:
+    emu.feed(b"\x1b[1;31mred bold\x1b[0m \x1b[38;5;201mp\x1b[48;2;1;2;3mq\x1b[0m "
+             b"\x1b[3;4;7mx\x1b[0m\r\nnext")
+    emu.take_dirty()
+    runs = emu.row(0)
+    assert runs[0].text == "red bold" and runs[0].style.bold and runs[0].style.fg == 1
+    p = next(r for r in runs if r.text == "p")
+    assert p.style.fg in (201, (255, 0, 255))  # pyte turns 256 colours into RGB
+    q = next(r for r in runs if r.text == "q")
+    assert q.style.bg == (1, 2, 3)
+    x = next(r for r in runs if r.text == "x")
+    assert x.style.italic and x.style.underline and x.style.reverse
+    assert emu.lines()[:2] == ["red bold pq x", "next"]
+    assert emu.cursor() == (4, 1)
+
+
+def test_wide_characters_take_two_cells(emu) -> None:
+    emu.feed("中文ab".encode())
+    emu.take_dirty()
+    assert row_text(emu, 0) == "中文ab"
+    assert emu.cursor() == (6, 0)
+
+
+def test_modes(emu) -> None:
+    assert not emu.modes().bracketed_paste and not emu.modes().app_cursor
+    emu.feed(b"\x1b[?2004h\x1b[?1h")
+    modes = emu.modes()
+    assert modes.bracketed_paste and modes.app_cursor
+    emu.feed(b"\x1b[?25l")
+    assert not emu.modes().cursor_visible
+    emu.feed(b"\x1b[?1049h")
+    assert emu.modes().alt_screen
+
+
+def test_scrollback_is_bounded_and_scrollable(emu) -> None:
+    emu.feed(b"".join(b"line %d\r\n" % i for i in range(3000)))
+    history = emu.history()
+    assert len(history) == 50
+    assert history[-1] == "line 2994"
+    assert emu.lines()[0] == "line 2995"
+    emu.take_dirty()
+    emu.scroll(-3)
+    emu.take_dirty()
+    assert emu.scroll_offset == 3
+    assert row_text(emu, 0) == "line 2992"
+    assert emu.lines()[0] == "line 2995"  # the live screen does not move
+    emu.scroll_to_bottom()
+    emu.take_dirty()
+    assert row_text(emu, 0) == "line 2995" and emu.scroll_offset == 0
+
+
+def test_dirty_rows_keep_a_pane_in_step(emu) -> None:
+    """A pane that redraws only the dirty rows always shows what the screen holds."""
+    data = b""
+    for i in range(40):
+        data += b"\r\x1b[2K\x1b[1m*\x1b[0m Working (%ds \xe2\x80\xa2 esc to interrupt)" % i
+        data += b"\r\x1b[2K- line %d \xe4\xb8\xad\r\n" % i
+        if i % 10 == 9:
+            data += b"\r\n  Would you like\r\n\r\n  1. yes\r\n  2. no\r\n" + b"\x1b[5A\x1b[J"
+    shown: dict[int, str] = {}
+    rnd = random.Random(7)
+    pos = 0
+    while pos < len(data):
+        step = rnd.randint(1, 40)
+        emu.feed(data[pos: pos + step])
+        pos += step
+        for y in emu.take_dirty():
+            shown[y] = row_text(emu, y)
+        assert [shown.get(y, "") for y in range(emu.rows)] == emu.lines()
+
+
+def test_resize(emu) -> None:
+    emu.feed(b"hello")
+    emu.resize(20, 3)
+    assert (emu.cols, emu.rows) == (20, 3)
+    assert emu.take_dirty() == {0, 1, 2}
+    assert emu.lines()[0] == "hello"

@@ -1,0 +1,98 @@
+"""LocalHost: real PTYs, the agent's environment, resize, exit codes, a missing binary, and
+the approvals queue on top of it (once, stale answers refused, audit log, allow rules)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from agentdeck.core.approvals import ApprovalQueue, StaleAnswer
+from agentdeck.core.config import ApprovalRule
+from agentdeck.core.sessions import LocalHost, SessionSpec
+
+ASKER = """
+import sys, time
+n = 0
+while True:
+    n += 1
+    sys.stdout.write(f"step {n}\\r\\nRun make test{n}? [y/n] ")
+    sys.stdout.flush()
+    answer = sys.stdin.readline().strip()
+    with open(sys.argv[1], "a") as fh:
+        fh.write(answer + "\\n")
+    print(f"answer {answer}", flush=True)
+    if n == 3:
+        break
+"""
+
+
+@pytest.fixture
+def host():
+    h = LocalHost()
+    yield h
+    h.close()
+
+
+def spec(name: str, argv: list[str], cwd: Path, **env: str) -> SessionSpec:
+    return SessionSpec(name, argv, str(cwd), dict(os.environ, **env), cols=60, rows=12)
+
+
+def test_a_session_runs_in_its_worktree_with_its_env_and_size(host, tmp_path: Path) -> None:
+    script = "import os, shutil; print(os.getcwd(), os.environ['PORT'], shutil.get_terminal_size())"
+    host.spawn(spec("a", [sys.executable, "-c", script + "; input()"], tmp_path, PORT="4123"))
+    info = host.wait_for("a", lambda i: "4123" in "".join(host.snapshot("a")))
+    text = "".join(host.snapshot("a"))
+    assert str(tmp_path) in text and "columns=60, lines=12" in text
+    host.resize("a", 70, 14)
+    host.write("a", b"\r")
+    info = host.wait_for("a", lambda i: i.process == "exited")
+    assert info.exit_code == 0 and info.state == "exited"
+
+
+def test_exit_code_and_missing_binary(host, tmp_path: Path) -> None:
+    host.spawn(spec("bad", [sys.executable, "-c", "raise SystemExit(3)"], tmp_path))
+    assert host.wait_for("bad", lambda i: i.process == "exited").exit_code == 3
+    info = host.spawn(spec("none", ["no-such-agent-binary"], tmp_path))
+    assert info.state == "failed" and "not found on PATH" in (info.error or "")
+    assert "not found on PATH" in "".join(host.snapshot("none"))
+
+
+def test_queue_answers_once_refuses_stale_and_logs(host, tmp_path: Path) -> None:
+    answers, audit = tmp_path / "answers", tmp_path / "audit.jsonl"
+    host.spawn(spec("w", [sys.executable, "-c", ASKER, str(answers)], tmp_path))
+    queue = ApprovalQueue(host, audit)
+    host.wait_for("w", lambda i: i.state == "waiting")
+    first = queue.pending()
+    assert len(first) == 1 and first[0].summary == "Run make test1?"
+    queue.answer(first[0].id, "allow")
+    with pytest.raises(StaleAnswer):
+        queue.answer(first[0].id, "allow")  # the same entry twice: refused
+    host.wait_for("w", lambda i: "step 2" in "".join(host.snapshot("w")))
+    second = host.wait_for("w", lambda i: bool(queue.pending()))
+    entry = queue.pending()[0]
+    assert entry.summary == "Run make test2?" and second.state == "waiting"
+    host.write("w", b"n\r")  # answered in the pane: the queue's answer is now stale
+    host.wait_for("w", lambda i: "step 3" in "".join(host.snapshot("w")))
+    with pytest.raises(StaleAnswer):
+        queue.answer(entry.id, "allow")
+    assert answers.read_text().split() == ["y", "n"]
+    lines = [json.loads(x) for x in audit.read_text().splitlines()]
+    assert [(x["agent"], x["decision"], x["by"], x["summary"]) for x in lines] == [
+        ("w", "allow", "key", "Run make test1?")]
+
+
+def test_allow_rules_answer_matching_prompts_and_say_so(host, tmp_path: Path) -> None:
+    answers, audit = tmp_path / "answers", tmp_path / "audit.jsonl"
+    rule = ApprovalRule("allow", "bash", r"^Run make test[12]\?", where="fleet.yaml:9:7")
+    queue = ApprovalQueue(host, audit, [rule], roles={"w": "worker"})
+    host.spawn(spec("w", [sys.executable, "-c", ASKER, str(answers)], tmp_path))
+    host.wait_for("w", lambda i: any("test3" in e.summary for e in queue.pending()))
+    assert [e.summary for e in queue.pending()] == ["Run make test3?"]  # no rule for it
+    assert answers.read_text().split() == ["y", "y"]
+    decisions = [json.loads(x) for x in audit.read_text().splitlines()]
+    assert [d["by"] for d in decisions] == ["rule fleet.yaml:9:7"] * 2
+    assert [r.by for r in queue.history] == ["rule fleet.yaml:9:7"] * 2

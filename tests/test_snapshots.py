@@ -1,0 +1,64 @@
+"""Snapshot of the dashboard: three agents with fixed screens, one of them waiting on a prompt.
+
+A correct screenshot shows the agent list (lead ★ idle, two workers), the approvals box with
+one bash entry from `ask`, and three panes; the waiting pane has a heavy yellow border."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from agentdeck.core.config import load_fleet
+from agentdeck.core.deck import Deck
+from agentdeck.core.fleet import Engine
+from agentdeck.core.repo import open_repo
+from agentdeck.ui.app import AgentdeckApp
+from tests.conftest import make_repo, write_fleet
+
+STILL = "import sys; sys.stdout.write({text!r}); sys.stdout.flush(); input()"
+FLEET = """\
+version: 1
+base: origin/main
+worktrees: ../{{repo}}-{{name}}
+commands:
+  calm: "{py} {calm}"
+  ask: "{py} {ask}"
+defaults: {{agent: calm, ports: {{start: 47311}}}}
+agents:
+  - {{name: lead, role: lead, branch: main}}
+  - {{name: docs, branch: feat/docs}}
+  - {{name: tests, branch: feat/tests, agent: ask}}
+"""
+
+
+@pytest.fixture
+def still_deck(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    repo = make_repo(tmp_path)
+    calm, ask = tmp_path / "calm.py", tmp_path / "ask.py"
+    calm.write_text(STILL.format(text="\x1b[32m✓\x1b[0m all \x1b[1mdone\x1b[0m\r\n$ "))
+    ask.write_text(STILL.format(text="running suite\r\n\x1b[33mRun npm test? [y/n]\x1b[0m "))
+    write_fleet(repo, FLEET.format(py=sys.executable, calm=calm, ask=ask))
+    monkeypatch.chdir(repo)
+    ctx, fleet = open_repo(repo), load_fleet(repo / "agentdeck.yaml")
+    assert Engine(ctx, fleet).up().exit_code == 0
+    deck = Deck.open(ctx, fleet)
+    yield deck
+    deck.close()
+
+
+def test_dashboard_snapshot(still_deck, snap_compare) -> None:
+    app = AgentdeckApp(still_deck)
+
+    async def settle(pilot) -> None:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            states = {app.rows[n].state for n in app.rows}
+            if states == {"idle", "waiting"} and still_deck.queue.pending():
+                break
+            await pilot.pause(0.1)
+        await pilot.pause(0.3)
+
+    assert snap_compare(app, terminal_size=(150, 32), run_before=settle)

@@ -23,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agentdeck.core.approvals import ApprovalQueue
+from agentdeck.core.errors import OperationError
 from agentdeck.core.sessions import LocalHost, SessionSpec
 from agentdeck.core.terminal import make_emulator
 
@@ -109,47 +110,39 @@ STREAMER = textwrap.dedent("""
 
 
 def latency(agents: int = 10, prompts: int = 6) -> tuple[list[float], list[float]]:
+    """Each agent logs when it prints a prompt (P) and when the answer reaches it (K); the
+    queue's listener logs when each entry appears and the bench when it sends each answer."""
     tmp = Path(tempfile.mkdtemp())
     script = tmp / "stream.py"
     script.write_text(STREAMER)
     host = LocalHost()
     queue = ApprovalQueue(host, None)
-    seen: dict[int, float] = {}
-    queue.on_change(lambda: [seen.setdefault(e.id, time.time()) for e in queue.pending()])
+    appeared: dict[int, float] = {}
+    queue.on_change(lambda: [appeared.setdefault(e.id, time.time()) for e in queue.pending()])
     for i in range(agents):
         host.spawn(SessionSpec(f"a{i}", [sys.executable, str(script), str(tmp / f"a{i}.marks")],
                                str(tmp), dict(os.environ), cols=100, rows=30))
-    prompt_lat, key_lat = [], []
-    answered = 0
-    sent_at: dict[str, list[float]] = {f"a{i}": [] for i in range(agents)}
+    sent: dict[str, list[tuple[int, float]]] = {f"a{i}": [] for i in range(agents)}
     deadline = time.time() + 120
-    while answered < agents * prompts and time.time() < deadline:
+    while sum(len(v) for v in sent.values()) < agents * prompts and time.time() < deadline:
         for entry in queue.pending():
-            sent_at[entry.agent].append(time.time())
+            at = time.time()
             try:
                 queue.answer(entry.id, "allow")
-                answered += 1
-            except Exception:
-                sent_at[entry.agent].pop()
+            except OperationError:
+                continue
+            sent[entry.agent].append((entry.id, at))
         time.sleep(0.002)
     host.close()
-    for i in range(agents):
-        marks = (tmp / f"a{i}.marks").read_text().split("\n")
+    prompt_lat, key_lat = [], []
+    for name, answers in sent.items():
+        marks = (tmp / f"{name}.marks").read_text().split("\n")
         p_times = [float(m[2:]) for m in marks if m.startswith("P ")]
         k_times = [float(m[2:]) for m in marks if m.startswith("K ")]
-        for p_time, key_time, sent in zip(p_times, k_times, sent_at[f"a{i}"], strict=False):
-            key_lat.append(key_time - sent)
-            del p_time
-    for entry_id, at in seen.items():
-        del entry_id, at
-    # prompt → queue: from each P mark to when the queue first listed that agent's entry
-    firsts = sorted(seen.values())
-    p_all = sorted(float(m[2:]) for i in range(agents)
-                   for m in (tmp / f"a{i}.marks").read_text().split("\n") if m.startswith("P "))
-    for p_time in p_all:
-        later = [t for t in firsts if t >= p_time]
-        if later:
-            prompt_lat.append(later[0] - p_time)
+        # the n-th answer sent answers the n-th prompt printed
+        for (entry_id, at), p_time, k_time in zip(answers, p_times, k_times, strict=False):
+            prompt_lat.append(appeared[entry_id] - p_time)
+            key_lat.append(k_time - at)
     return prompt_lat, key_lat
 
 

@@ -85,3 +85,14 @@ def test_detect_command_on_text_and_raw_bytes(tmp_path: Path) -> None:
     assert json.loads(result.out)["prompt"]["kind"] == "write"
     bad = run_agentdeck("detect", "--agent", "nope", str(raw), cwd=tmp_path)
     assert bad.code == 2 and bad.err.count("\n") == 1
+
+
+def test_an_unechoed_answer_is_not_a_prompt_once_the_cursor_moved_on() -> None:
+    """A program in raw mode does not echo `y`: the question stays on screen unanswered-looking.
+    With the cursor below it, it is no longer pending (it was queued twice before this)."""
+    lines = ["building", "Run npm test 3? [y/n]", ""]
+    assert detect(lines, None, cursor_row=1).prompt is not None
+    assert detect(lines, None, cursor_row=2).prompt is None
+    aider = ["src/x.py", "Create new file? (Y)es/(N)o [Yes]:", ""]
+    assert detect(aider, "aider", cursor_row=1).prompt is not None
+    assert detect(aider, "aider", cursor_row=2).prompt is None

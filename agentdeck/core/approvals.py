@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from agentdeck.core.config import ApprovalRule
-from agentdeck.core.detect import Prompt, detect
+from agentdeck.core.detect import Prompt
 from agentdeck.core.errors import OperationError
 from agentdeck.core.sessions import Event, SessionHost
 
@@ -135,7 +135,7 @@ class ApprovalQueue:
                 raise OperationError(f"{entry.agent} offers no 'allow always' for this prompt; "
                                      "use y (allow once) or n (deny)")
             info = self.host.info(entry.agent)
-            now_on_screen = detect(self.host.snapshot(entry.agent), info.agent).prompt
+            now_on_screen = self.host.redetect(entry.agent).prompt
             if info.process != "running" or now_on_screen is None or (
                     now_on_screen.signature != entry.prompt.signature):
                 del self._pending[entry_id]

@@ -42,8 +42,9 @@ DETECTORS: dict[str, Callable[[Screen], Detection]] = {
 }
 
 
-def detect(lines: str | Sequence[str], agent: str | None = None) -> Detection:
-    screen = Screen.of(lines if isinstance(lines, str) else list(lines))
+def detect(lines: str | Sequence[str], agent: str | None = None,
+           cursor_row: int | None = None) -> Detection:
+    screen = Screen.of(lines if isinstance(lines, str) else list(lines), cursor_row)
     if agent in DETECTORS and agent != "generic":
         found = DETECTORS[agent](screen)
         if found.prompt is None and found.state in (UNKNOWN, IDLE):

@@ -52,7 +52,7 @@ def find_prompt(screen: Screen) -> Prompt | None:
     if screen.last < 0:
         return None
     m = CONFIRM_RE.match(screen.lines[screen.last])
-    if not m or m.group("answer"):
+    if not m or m.group("answer") or screen.cursor_left(screen.last):
         return None
     question = m.group("question")
     kind = next((k for prefix, k in KIND_OF if question.lower().startswith(prefix)), "other")

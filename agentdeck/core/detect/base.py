@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 WORKING, WAITING, IDLE = "working", "waiting", "idle"
@@ -70,6 +71,7 @@ class Screen:
     """The live screen as cleaned lines, with the index of the last line holding anything."""
 
     raw: list[str]
+    cursor_row: int | None = None  # where the cursor is, when the caller knows
     lines: list[str] = field(init=False)
     last: int = field(init=False)
 
@@ -79,8 +81,13 @@ class Screen:
         self.last = max(filled, default=-1)
 
     @classmethod
-    def of(cls, text: str | list[str]) -> Screen:
-        return cls(text.split("\n") if isinstance(text, str) else list(text))
+    def of(cls, text: str | list[str], cursor_row: int | None = None) -> Screen:
+        return cls(text.split("\n") if isinstance(text, str) else list(text), cursor_row)
+
+    def cursor_left(self, line: int) -> bool:
+        """True when the cursor is known to be below `line`: a one-line question the program
+        is still waiting on keeps the cursor on its own line."""
+        return self.cursor_row is not None and self.cursor_row > line
 
     def tail(self, n: int) -> list[str]:
         return self.lines[max(0, self.last + 1 - n): self.last + 1]
@@ -185,3 +192,21 @@ def rate_limit(screen: Screen, window: int = 6) -> tuple[bool, str | None]:
         return False, None
     m = RESET_RE.search(text)
     return True, m.group(1).strip().rstrip(".") if m else None
+
+
+def detect_with(screen: Screen, find_prompt: Callable[[Screen], Prompt | None],
+                working: re.Pattern[str], idle: re.Pattern[str]) -> Detection:
+    """The order every agent detector keeps: a pending prompt, then a rate limit, then the
+    status line (working), then the input box (idle)."""
+    prompt = find_prompt(screen)
+    if prompt:
+        return Detection(WAITING, prompt)
+    limited, reset = rate_limit(screen)
+    if limited:
+        return Detection(RATE_LIMITED, reset=reset)
+    tail = screen.tail(8)
+    if any(working.search(line) for line in tail):
+        return Detection(WORKING)
+    if any(idle.search(line) for line in tail):
+        return Detection(IDLE)
+    return Detection(UNKNOWN)

@@ -12,18 +12,13 @@ from __future__ import annotations
 import re
 
 from agentdeck.core.detect.base import (
-    IDLE,
-    RATE_LIMITED,
-    UNKNOWN,
-    WAITING,
-    WORKING,
     Detection,
     Prompt,
     Screen,
+    detect_with,
     menu_keys,
     nothing_below,
     options_after,
-    rate_limit,
     signature,
 )
 
@@ -36,18 +31,7 @@ IDLE_RE = re.compile(r"(^›\s|^›$|⏎ send|context left|ctx left|\? for short
 
 
 def detect(screen: Screen) -> Detection:
-    prompt = find_prompt(screen)
-    if prompt:
-        return Detection(WAITING, prompt)
-    limited, reset = rate_limit(screen)
-    if limited:
-        return Detection(RATE_LIMITED, reset=reset)
-    tail = screen.tail(8)
-    if any(WORKING_RE.search(line) for line in tail):
-        return Detection(WORKING)
-    if any(IDLE_RE.search(line) for line in tail):
-        return Detection(IDLE)
-    return Detection(UNKNOWN)
+    return detect_with(screen, find_prompt, WORKING_RE, IDLE_RE)
 
 
 def find_prompt(screen: Screen) -> Prompt | None:

@@ -39,7 +39,7 @@ def find_prompt(screen: Screen) -> Prompt | None:
         return None
     last = screen.lines[screen.last]
     m = YN_RE.search(last)
-    if m and not m.group("answer"):
+    if m and not m.group("answer") and not screen.cursor_left(screen.last):
         question = last[: m.start()].strip() or last
         always = "a\r" if "(A)ll" in m.group("rest") or "/a" in m.group(1).lower() else None
         return Prompt(kind=_kind(question), summary=question, allow="y\r", allow_always=always,

@@ -90,6 +90,10 @@ class SessionHost(abc.ABC):
         """The live screen's text, one string per row."""
 
     @abc.abstractmethod
+    def redetect(self, name: str) -> Detection:
+        """Read the session's screen now (not the last periodic detection)."""
+
+    @abc.abstractmethod
     def terminal(self, name: str) -> TerminalView: ...
 
     @abc.abstractmethod

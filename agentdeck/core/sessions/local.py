@@ -38,6 +38,7 @@ from agentdeck.core.terminal import Emulator, make_emulator
 
 log = logging.getLogger(__name__)
 READ_SIZE = 1 << 16
+BATCH_SIZE = 1 << 20
 QUIET_IDLE = 2.0  # seconds without output after which an undetectable screen counts as idle
 
 
@@ -180,6 +181,20 @@ class LocalHost(SessionHost):
                 data = b""
             if not data:
                 break
+            # coalesce: drain what is already waiting so a flood costs one feed per batch
+            chunks = [data]
+            size = len(data)
+            while size < BATCH_SIZE and select.select([fd], [], [], 0)[0]:
+                try:
+                    more = os.read(fd, READ_SIZE)
+                except OSError:
+                    more = b""
+                if not more:
+                    break
+                chunks.append(more)
+                size += len(more)
+            if len(chunks) > 1:
+                data = b"".join(chunks)
             with session.lock:
                 session.emulator.feed(data)
                 session.bump()
@@ -250,6 +265,13 @@ class LocalHost(SessionHost):
         with session.lock:
             return session.emulator.lines()
 
+    def redetect(self, name: str) -> Detection:
+        session = self._sessions[name]
+        with session.lock:
+            lines = session.emulator.lines()
+            cursor_row = session.emulator.cursor()[1]
+        return detect(lines, session.spec.agent, cursor_row)
+
     def terminal(self, name: str) -> TerminalView:
         return self._sessions[name]
 
@@ -284,7 +306,8 @@ class LocalHost(SessionHost):
         with session.lock:
             version = session.version
             lines = session.emulator.lines()
-        found = detect(lines, session.spec.agent)
+            cursor_row = session.emulator.cursor()[1]
+        found = detect(lines, session.spec.agent, cursor_row)
         session.detected_version = version
         state = found.state
         if state == UNKNOWN:

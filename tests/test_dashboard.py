@@ -54,7 +54,7 @@ async def test_prompts_are_queued_and_answered_with_one_key(demo_deck) -> None:
         entries = {e.agent: e for e in queue.pending()}
         assert [(entries[a].kind, entries[a].summary) for a in ("auth", "payments", "search")] \
             == [("bash", "git log --oneline -3")] * 3
-        assert "3 waiting" in app.title
+        await wait_until(pilot, lambda: "3 waiting" in app.title)
         pane = app.query_one("#pane-auth", TerminalPane)
         assert pane.has_class("-waiting")
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from agentdeck.core.errors import OperationError, UsageError
+from agentdeck.core.errors import AgentdeckError, OperationError, UsageError
 from agentdeck.core.repo import RepoContext
 
 
@@ -79,10 +80,21 @@ def add_worktree(ctx: RepoContext, path: Path, branch: str, new_from: str | None
     """`git worktree add`; with `new_from` the branch is created there in the same step."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if new_from is None:
-        ctx.git("worktree", "add", str(path), branch)
+        args = ["worktree", "add", str(path), branch]
     else:
         # --no-track: the branch is the agent's own, not a copy of the remote one.
-        ctx.git("worktree", "add", "--no-track", "-b", branch, str(path), new_from)
+        args = ["worktree", "add", "--no-track", "-b", branch, str(path), new_from]
+    for attempt in range(4):
+        try:
+            ctx.git(*args)
+            return
+        except AgentdeckError as exc:
+            # Parallel adds: git lists the existing worktrees first and trips over one another
+            # add has registered but not finished writing ("failed to read …/commondir").
+            # It fails before creating anything, so trying again is safe.
+            if attempt == 3 or not ("failed to read" in str(exc) and "worktrees/" in str(exc)):
+                raise
+            time.sleep(0.05 * (attempt + 1))
 
 
 def remove_worktree(ctx: RepoContext, path: Path, force: bool) -> None:

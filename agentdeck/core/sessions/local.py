@@ -4,9 +4,9 @@ watcher thread that runs the detectors.
 Reads never touch the UI's event loop: each reader thread blocks in `select` on its PTY, feeds
 everything available to the emulator in one go (so a flood of small writes costs one emulator
 call per read, not one per write), and bumps a version number the panes poll at ~30 Hz. The
-watcher re-detects only the screens that changed, at most every `detect_interval` seconds, and
-a quiet screen is re-checked once more after output stops so a prompt drawn in pieces is seen
-whole.
+watcher re-detects only the screens that changed, at most every `detect_interval` seconds, looks
+once more after each burst so a prompt drawn in pieces is seen whole, and every QUIET_RECHECK
+seconds turns a screen that went quiet without a recognisable state from working into idle.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 READ_SIZE = 1 << 16
 BATCH_SIZE = 1 << 20
 QUIET_IDLE = 2.0  # seconds without output after which an undetectable screen counts as idle
+QUIET_RECHECK = 0.25  # how often the watcher looks at screens that produced no output
 
 
 def _alive(child: pexpect.spawn) -> bool:
@@ -48,6 +49,14 @@ def _alive(child: pexpect.spawn) -> bool:
         return bool(child.isalive())
     except pexpect.ExceptionPexpect:
         return False
+
+
+def _read_some(fd: int) -> bytes:
+    """Up to READ_SIZE bytes; b"" at EOF, and when the PTY is gone (EIO on Linux)."""
+    try:
+        return os.read(fd, READ_SIZE)
+    except OSError:
+        return b""
 
 
 class _Session(TerminalView):
@@ -175,20 +184,14 @@ class LocalHost(SessionHost):
                 if session.stopping and not _alive(child):
                     break
                 continue
-            try:
-                data = os.read(fd, READ_SIZE)
-            except OSError:
-                data = b""
+            data = _read_some(fd)
             if not data:
                 break
             # coalesce: drain what is already waiting so a flood costs one feed per batch
             chunks = [data]
             size = len(data)
             while size < BATCH_SIZE and select.select([fd], [], [], 0)[0]:
-                try:
-                    more = os.read(fd, READ_SIZE)
-                except OSError:
-                    more = b""
+                more = _read_some(fd)
                 if not more:
                     break
                 chunks.append(more)
@@ -266,11 +269,16 @@ class LocalHost(SessionHost):
             return session.emulator.lines()
 
     def redetect(self, name: str) -> Detection:
-        session = self._sessions[name]
+        return self._read_screen(self._sessions[name])[1]
+
+    @staticmethod
+    def _read_screen(session: _Session) -> tuple[int, Detection]:
+        """The screen's version and what it shows now."""
         with session.lock:
+            version = session.version
             lines = session.emulator.lines()
             cursor_row = session.emulator.cursor()[1]
-        return detect(lines, session.spec.agent, cursor_row)
+        return version, detect(lines, session.spec.agent, cursor_row)
 
     def terminal(self, name: str) -> TerminalView:
         return self._sessions[name]
@@ -284,7 +292,8 @@ class LocalHost(SessionHost):
     # -- detection ----------------------------------------------------------------------------
     def _watch(self) -> None:
         while not self._closed.is_set():
-            self._wake.wait(0.5)
+            # woken by output; the timeout re-checks screens that went quiet (working → idle)
+            self._wake.wait(QUIET_RECHECK)
             self._wake.clear()
             if self._closed.is_set():
                 return
@@ -303,11 +312,7 @@ class LocalHost(SessionHost):
         if session.version == session.detected_version and not (
                 info.state == WORKING and info.detection.state == UNKNOWN and quiet > QUIET_IDLE):
             return
-        with session.lock:
-            version = session.version
-            lines = session.emulator.lines()
-            cursor_row = session.emulator.cursor()[1]
-        found = detect(lines, session.spec.agent, cursor_row)
+        version, found = self._read_screen(session)
         session.detected_version = version
         state = found.state
         if state == UNKNOWN:
@@ -318,9 +323,6 @@ class LocalHost(SessionHost):
         info.state = state
         if changed:
             self._emit(Event(session.spec.name, "state", info))
-        if state == WORKING and found.state == UNKNOWN:
-            # re-check when the quiet period ends
-            threading.Timer(QUIET_IDLE + 0.05, self._wake.set).start()
 
     def wait_for(self, name: str, predicate: Callable[[SessionInfo], bool],
                  timeout: float = 10.0) -> SessionInfo:

@@ -96,3 +96,12 @@ def test_an_unechoed_answer_is_not_a_prompt_once_the_cursor_moved_on() -> None:
     aider = ["src/x.py", "Create new file? (Y)es/(N)o [Yes]:", ""]
     assert detect(aider, "aider", cursor_row=1).prompt is not None
     assert detect(aider, "aider", cursor_row=2).prompt is None
+
+
+def test_gemini_bare_shell_title_takes_the_command_from_the_question() -> None:
+    text = screen("gemini_shell_80.txt").replace(
+        "?  Shell ls -la [current working directory /tmp/work] (List files)",
+        "?  Shell                                                           ")
+    found = detect(text, "gemini")
+    assert found.prompt is not None
+    assert (found.prompt.kind, found.prompt.summary) == ("bash", "ls")

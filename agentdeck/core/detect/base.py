@@ -163,6 +163,36 @@ def menu_keys(options: list[Option], prefer_shortcuts: bool) -> tuple[str, str |
     return key(by_meaning["allow"]), key(always) if always else None, key(by_meaning["deny"])
 
 
+@dataclass(frozen=True)
+class Menu:
+    """A question with a yes/no menu under it, fully drawn at the bottom of the screen."""
+
+    question: int  # line of the question
+    options: list[Option]
+    allow: str
+    allow_always: str | None
+    deny: str
+
+    @property
+    def end(self) -> int:
+        return self.options[-1].line
+
+
+def find_menu(screen: Screen, question: re.Pattern[str], window: int,
+              footer: re.Pattern[str] | None = None, prefer_shortcuts: bool = False,
+              slack: int = 3) -> Menu | None:
+    """The last `question` within `window` lines of the bottom whose numbered menu offers allow
+    and deny and has nothing but footer lines below it."""
+    q = screen.find_last(question, max(0, screen.last - window))
+    if q < 0:
+        return None
+    options = options_after(screen, q)
+    keys = menu_keys(options, prefer_shortcuts) if options else None
+    if keys is None or not nothing_below(screen, options[-1].line, footer, slack):
+        return None
+    return Menu(q, options, *keys)
+
+
 def signature(*parts: str) -> str:
     return hashlib.sha1("\x00".join(parts).encode()).hexdigest()[:16]
 

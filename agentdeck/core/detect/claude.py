@@ -17,9 +17,7 @@ from agentdeck.core.detect.base import (
     Prompt,
     Screen,
     detect_with,
-    menu_keys,
-    nothing_below,
-    options_after,
+    find_menu,
     signature,
 )
 
@@ -41,13 +39,10 @@ def detect(screen: Screen) -> Detection:
 
 
 def find_prompt(screen: Screen) -> Prompt | None:
-    q = screen.find_last(QUESTION_RE, max(0, screen.last - 30))
-    if q < 0:
+    menu = find_menu(screen, QUESTION_RE, 30, FOOTER_RE)
+    if menu is None:
         return None
-    options = options_after(screen, q)
-    keys = menu_keys(options, prefer_shortcuts=False) if options else None
-    if keys is None or not nothing_below(screen, options[-1].line, FOOTER_RE):
-        return None
+    q = menu.question
     m = QUESTION_RE.match(screen.lines[q])
     assert m is not None
     title_at, kind = _title(screen, q)
@@ -62,11 +57,10 @@ def find_prompt(screen: Screen) -> Prompt | None:
     if any(line.endswith("(MCP)") for line in body) or "(MCP)" in summary:
         kind = "mcp"
         summary = summary.removesuffix("(MCP)").strip()
-    allow, always, deny = keys
-    panel = screen.lines[max(0, title_at): options[-1].line + 1]
+    panel = screen.lines[max(0, title_at): menu.end + 1]
     sig = signature("claude", screen.lines[q], *panel)
-    return Prompt(kind=kind, summary=summary, allow=allow, allow_always=always, deny=deny,
-                  agent="claude", signature=sig)
+    return Prompt(kind=kind, summary=summary, allow=menu.allow, allow_always=menu.allow_always,
+                  deny=menu.deny, agent="claude", signature=sig)
 
 
 def _title(screen: Screen, q: int) -> tuple[int, str]:

@@ -16,9 +16,7 @@ from agentdeck.core.detect.base import (
     Prompt,
     Screen,
     detect_with,
-    menu_keys,
-    nothing_below,
-    options_after,
+    find_menu,
     signature,
 )
 
@@ -35,17 +33,14 @@ def detect(screen: Screen) -> Detection:
 
 
 def find_prompt(screen: Screen) -> Prompt | None:
-    q = screen.find_last(QUESTION_RE, max(0, screen.last - 40))
-    if q < 0:
+    menu = find_menu(screen, QUESTION_RE, 40, FOOTER_RE, prefer_shortcuts=True)
+    if menu is None:
         return None
-    options = options_after(screen, q)
-    keys = menu_keys(options, prefer_shortcuts=True) if options else None
-    if keys is None or not nothing_below(screen, options[-1].line, FOOTER_RE):
-        return None
+    q = menu.question
     m = QUESTION_RE.match(screen.lines[q])
     assert m is not None
     what = m.group("what") or ""
-    body = [line for line in screen.lines[q + 1: options[0].line] if line]
+    body = [line for line in screen.lines[q + 1: menu.options[0].line] if line]
     kind, summary = "other", screen.lines[q]
     if what.startswith("run"):
         kind = "bash"
@@ -55,7 +50,6 @@ def find_prompt(screen: Screen) -> Prompt | None:
         kind = "edit"
         files = [line for line in body if not line.lower().startswith("reason:")]
         summary = re.sub(r"\s*\([+-]\d+ [+-]\d+\)$", "", files[0]) if files else summary
-    allow, always, deny = keys
-    sig = signature("codex", *screen.lines[q: options[-1].line + 1])
-    return Prompt(kind=kind, summary=summary, allow=allow, allow_always=always, deny=deny,
-                  agent="codex", signature=sig)
+    sig = signature("codex", *screen.lines[q: menu.end + 1])
+    return Prompt(kind=kind, summary=summary, allow=menu.allow, allow_always=menu.allow_always,
+                  deny=menu.deny, agent="codex", signature=sig)

@@ -17,9 +17,7 @@ from agentdeck.core.detect.base import (
     Prompt,
     Screen,
     detect_with,
-    menu_keys,
-    nothing_below,
-    options_after,
+    find_menu,
     signature,
 )
 
@@ -40,27 +38,25 @@ def detect(screen: Screen) -> Detection:
 
 
 def find_prompt(screen: Screen) -> Prompt | None:
-    q = screen.find_last(QUESTION_RE, max(0, screen.last - 40))
-    if q < 0:
+    menu = find_menu(screen, QUESTION_RE, 40, FOOTER_RE)
+    if menu is None:
         return None
-    options = options_after(screen, q)
-    keys = menu_keys(options, prefer_shortcuts=False) if options else None
-    if keys is None or not nothing_below(screen, options[-1].line, FOOTER_RE):
-        return None
+    q = menu.question
     question = screen.lines[q]
-    kind, summary, title_at = "other", question, q
+    kind, summary, title_at = "other", "", q
     for i in range(q - 1, max(-1, q - 40), -1):
         m = TITLE_RE.match(screen.lines[i])
         if m:
             title_at = i
             kind = TOOLS.get(m.group("tool").lower(), "other")
-            summary = m.group("rest").strip() or summary
+            summary = m.group("rest").strip()
             break
     if "MCP tool" in question:
         kind = "mcp"
-    elif kind == "bash" and (m2 := re.search(r"'([^']+)'", question)) and not summary:
-        summary = m2.group(1)
-    allow, always, deny = keys
-    sig = signature("gemini", *screen.lines[title_at: options[-1].line + 1])
-    return Prompt(kind=kind, summary=summary, allow=allow, allow_always=always, deny=deny,
-                  agent="gemini", signature=sig)
+    if not summary:
+        # a bare "? Shell" title: the command is quoted in "Allow execution of: '<cmd>'?"
+        quoted = re.search(r"'([^']+)'", question) if kind == "bash" else None
+        summary = quoted.group(1) if quoted else question
+    sig = signature("gemini", *screen.lines[title_at: menu.end + 1])
+    return Prompt(kind=kind, summary=summary, allow=menu.allow, allow_always=menu.allow_always,
+                  deny=menu.deny, agent="gemini", signature=sig)

@@ -10,9 +10,7 @@ from agentdeck.core.detect.base import (
     Detection,
     Prompt,
     Screen,
-    menu_keys,
-    nothing_below,
-    options_after,
+    find_menu,
     signature,
 )
 
@@ -44,15 +42,11 @@ def find_prompt(screen: Screen) -> Prompt | None:
         always = "a\r" if "(A)ll" in m.group("rest") or "/a" in m.group(1).lower() else None
         return Prompt(kind=_kind(question), summary=question, allow="y\r", allow_always=always,
                       deny="n\r", signature=signature("generic", last, str(screen.last)))
-    q = screen.find_last(QUESTION_RE, max(0, screen.last - 12))
-    if q < 0:
+    menu = find_menu(screen, QUESTION_RE, 12, slack=1)
+    if menu is None:
         return None
-    options = options_after(screen, q)
-    keys = menu_keys(options, prefer_shortcuts=False) if options else None
-    if keys is None or not nothing_below(screen, options[-1].line, slack=1):
-        return None
-    allow, always, deny = keys
-    question = screen.lines[q]
-    return Prompt(kind=_kind(question), summary=question, allow=allow + "\r",
-                  allow_always=always + "\r" if always else None, deny=deny + "\r",
-                  signature=signature("generic", *screen.lines[q: options[-1].line + 1]))
+    question = screen.lines[menu.question]
+    always = menu.allow_always
+    return Prompt(kind=_kind(question), summary=question, allow=menu.allow + "\r",
+                  allow_always=always + "\r" if always else None, deny=menu.deny + "\r",
+                  signature=signature("generic", *screen.lines[menu.question: menu.end + 1]))

@@ -43,6 +43,19 @@ class Modes:
     cursor_visible: bool = True
 
 
+def group_runs(chars: list[str], styles: list[CellStyle]) -> list[Run]:
+    """Cells of a row (one char and one style each, styles shared by identity) as runs."""
+    runs: list[Run] = []
+    start = 0
+    for i in range(1, len(styles)):
+        if styles[i] is not styles[i - 1]:
+            runs.append(Run("".join(chars[start:i]), styles[start]))
+            start = i
+    if chars:
+        runs.append(Run("".join(chars[start:]), styles[start]))
+    return runs
+
+
 class Emulator(Protocol):
     cols: int
     rows: int

@@ -13,7 +13,7 @@ from typing import Any
 from pyghostty import Terminal
 from pyghostty._ffi import check, ffi, lib
 
-from agentdeck.core.terminal.base import PLAIN, CellStyle, Modes, Run
+from agentdeck.core.terminal.base import CellStyle, Modes, Run, group_runs
 
 ffi.cdef("""
 typedef struct { GhosttyTerminalScrollViewportTag tag; int64_t delta; uint64_t _pad; }
@@ -27,7 +27,7 @@ _scroll_viewport = ffi.cast("void(*)(GhosttyTerminal, AgentdeckScrollViewport)",
 
 _CELL_KEYS = (lib.GHOSTTY_RENDER_STATE_ROW_CELLS_DATA_GRAPHEMES_UTF8,
               lib.GHOSTTY_RENDER_STATE_ROW_CELLS_DATA_STYLE)
-_WIDE = lib.GHOSTTY_CELL_WIDE_WIDE
+_ASCII = [chr(i) if i < 0x80 else "\ufffd" for i in range(256)]
 
 
 def _color(c: Any) -> int | tuple[int, int, int] | None:
@@ -60,6 +60,9 @@ class GhosttyEmulator:
         self._vals = ffi.new("void*[2]", [self._gbuf, self._style])
         self._n = ffi.new("size_t*")
         self._false = ffi.new("bool*", False)
+        # scratch outputs, allocated once: take_dirty runs at the panes' refresh rate
+        self._dirty_state = ffi.new("GhosttyRenderStateDirty*")
+        self._row_dirty = ffi.new("bool*")
         self._clean = ffi.new("GhosttyRenderStateDirty*", lib.GHOSTTY_RENDER_STATE_DIRTY_FALSE)
         self._styles: dict[bytes, CellStyle] = {}
         self._rows: list[list[Run]] = [[] for _ in range(rows)]
@@ -79,7 +82,7 @@ class GhosttyEmulator:
     # -- drawing ----------------------------------------------------------------------------
     def take_dirty(self) -> set[int]:
         check(lib.ghostty_render_state_update(self._rs[0], self._term._t[0]), "render_state_update")
-        dirty_state = ffi.new("GhosttyRenderStateDirty*")
+        dirty_state, row_dirty = self._dirty_state, self._row_dirty
         check(lib.ghostty_render_state_get(self._rs[0], lib.GHOSTTY_RENDER_STATE_DATA_DIRTY,
                                            dirty_state), "dirty")
         if dirty_state[0] == lib.GHOSTTY_RENDER_STATE_DIRTY_FALSE:
@@ -88,7 +91,6 @@ class GhosttyEmulator:
         check(lib.ghostty_render_state_get(self._rs[0], lib.GHOSTTY_RENDER_STATE_DATA_ROW_ITERATOR,
                                            self._it), "row_iterator")
         changed: set[int] = set()
-        row_dirty = ffi.new("bool*")
         y = 0
         while lib.ghostty_render_state_row_iterator_next(self._it[0]) and y < self.rows:
             lib.ghostty_render_state_row_get(self._it[0], lib.GHOSTTY_RENDER_STATE_ROW_DATA_DIRTY,
@@ -109,14 +111,17 @@ class GhosttyEmulator:
                                                self._cells), "row cells")
         cells, gbuf, buf, style = self._cells[0], self._gbuf, self._buf, self._style
         keys, vals, n = self._keys, self._vals, self._n
-        runs: list[Run] = []
-        text: list[str] = []
-        current: CellStyle = PLAIN
+        chars: list[str] = []
+        styles: list[CellStyle] = []
         skip_tail = False
         while lib.ghostty_render_state_row_cells_next(cells):
             gbuf.len = 0
             lib.ghostty_render_state_row_cells_get_multi(cells, 2, keys, vals, n)
-            char = ffi.buffer(buf, gbuf.len)[:].decode("utf-8", "replace") if gbuf.len else ""
+            size = gbuf.len
+            if size == 1:  # most cells: one ASCII byte, read without a buffer object
+                char = _ASCII[buf[0]]
+            else:
+                char = ffi.buffer(buf, size)[:].decode("utf-8", "replace") if size else ""
             if not char:
                 if skip_tail:  # the spacer cell after a wide character
                     skip_tail = False
@@ -128,14 +133,9 @@ class GhosttyEmulator:
             cell_style = self._styles.get(key)
             if cell_style is None:
                 cell_style = self._styles[key] = self._make_style()
-            if cell_style is not current and text:
-                runs.append(Run("".join(text), current))
-                text = []
-            current = cell_style
-            text.append(char)
-        if text:
-            runs.append(Run("".join(text), current))
-        return runs
+            chars.append(char)
+            styles.append(cell_style)
+        return group_runs(chars, styles)
 
     def _make_style(self) -> CellStyle:
         s = self._style

@@ -6,7 +6,7 @@ import pyte
 from pyte import modes as pyte_modes
 from wcwidth import wcwidth
 
-from agentdeck.core.terminal.base import PLAIN, CellStyle, Color, Modes, Run
+from agentdeck.core.terminal.base import CellStyle, Color, Modes, Run, group_runs
 
 _NAMED = {"black": 0, "red": 1, "green": 2, "brown": 3, "yellow": 3, "blue": 4, "magenta": 5,
           "cyan": 6, "white": 7, "brightblack": 8, "brightred": 9, "brightgreen": 10,
@@ -79,9 +79,8 @@ class PyteEmulator:
     def row(self, y: int) -> list[Run]:
         screen = self._screen
         line = screen.buffer[y]
-        runs: list[Run] = []
-        text: list[str] = []
-        current = PLAIN
+        chars: list[str] = []
+        styles: list[CellStyle] = []
         skip = False
         for x in range(self.cols):
             if skip:
@@ -98,14 +97,9 @@ class PyteEmulator:
                 style = self._styles[key] = CellStyle(
                     fg=_color(char.fg), bg=_color(char.bg), bold=char.bold, italic=char.italics,
                     underline=char.underscore, reverse=char.reverse, strike=char.strikethrough)
-            if style is not current and text:
-                runs.append(Run("".join(text), current))
-                text = []
-            current = style
-            text.append(data)
-        if text:
-            runs.append(Run("".join(text), current))
-        return runs
+            chars.append(data)
+            styles.append(style)
+        return group_runs(chars, styles)
 
     def lines(self) -> list[str]:
         if self._offset:

@@ -101,6 +101,7 @@ async def test_prompts_are_queued_and_answered_with_one_key(demo_deck) -> None:
 async def test_an_agent_that_cannot_start_is_shown_and_others_run(demo_deck) -> None:
     deck, _ = demo_deck
     deck.fleet.commands["codex"] = "no-such-codex-binary --model {model}"
+    deck.fleet.commands["aider"] = "aider --model {modle}"  # a typo in the fleet file
     app = AgentdeckApp(deck)
     async with app.run_test(size=(180, 50)) as pilot:
         await wait_until(pilot, lambda: deck.host.info("payments").state == "failed"
@@ -109,3 +110,5 @@ async def test_an_agent_that_cannot_start_is_shown_and_others_run(demo_deck) -> 
         assert "not found on PATH" in "".join(deck.host.snapshot("payments"))
         assert app.rows["payments"].state == "failed"
         assert app.query_one("#pane-payments", TerminalPane).has_class("-failed")
+        await wait_until(pilot, lambda: app.rows["search"].state == "failed")
+        assert "commands.aider" in "".join(deck.host.snapshot("search"))

@@ -10,8 +10,8 @@ import os
 import subprocess
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from agentdeck.core.approvals import ApprovalQueue
@@ -22,7 +22,9 @@ from agentdeck.core.isolation import databases
 from agentdeck.core.launch import session_spec
 from agentdeck.core.registry import READY, AgentRecord, Registry
 from agentdeck.core.repo import RepoContext
-from agentdeck.core.sessions import LocalHost, SessionHost
+from agentdeck.core.sessions import LocalHost, SessionHost, SessionSpec
+
+AUDIT_LOG = "audit.jsonl"  # under the registry folder
 
 
 @dataclass
@@ -43,7 +45,6 @@ class Deck:
     host: SessionHost
     queue: ApprovalQueue
     records: list[AgentRecord]
-    errors: dict[str, str] = field(default_factory=dict)  # agent -> why it did not start
 
     @classmethod
     def open(cls, ctx: RepoContext, fleet: Fleet, host: SessionHost | None = None) -> Deck:
@@ -53,12 +54,12 @@ class Deck:
                           and Path(r.worktree).is_dir()),
                          key=lambda r: (0 if r.role == "lead" else 1, r.created_at, r.name))
         roles = {r.name: r.role for r in records}
-        queue = ApprovalQueue(host, ctx.state_dir / "audit.jsonl", fleet.rules, roles)
+        queue = ApprovalQueue(host, ctx.state_dir / AUDIT_LOG, fleet.rules, roles)
         return cls(ctx, fleet, host, queue, records)
 
     @property
     def audit_path(self) -> Path:
-        return self.ctx.state_dir / "audit.jsonl"
+        return self.ctx.state_dir / AUDIT_LOG
 
     def summaries(self) -> list[AgentSummary]:
         out = []
@@ -69,23 +70,25 @@ class Deck:
                                     databases.describe(rec.database)))
         return out
 
-    def start_all(self, sleep: Callable[[float], None] = time.sleep) -> None:
-        """Start every agent's session, `stagger` seconds apart (rate limits)."""
+    def start_all(self, sizes: Mapping[str, tuple[int, int]] | None = None,
+                  sleep: Callable[[float], None] = time.sleep) -> None:
+        """Start every agent not running yet, each at its pane's (cols, rows), `stagger`
+        seconds apart (rate limits)."""
+        running = {info.name for info in self.host.sessions()}
         for index, rec in enumerate(self.records):
+            if rec.name in running:
+                continue
             if index and self.fleet.stagger:
                 sleep(self.fleet.stagger)
-            self.start(rec)
+            self.start(rec, *(sizes or {}).get(rec.name, (100, 30)))
 
     def start(self, rec: AgentRecord, cols: int = 100, rows: int = 30) -> None:
         try:
             spec = session_spec(self.fleet, rec, cols, rows)
         except AgentdeckError as exc:
-            self.errors[rec.name] = str(exc)
-            spec = None
-        if spec is None:
-            from agentdeck.core.sessions import SessionSpec
-
-            spec = SessionSpec(rec.name, [""], rec.worktree, dict(os.environ), rec.agent)
+            # the session shows as failed, with this reason in its pane and the sidebar
+            spec = SessionSpec(rec.name, (), rec.worktree, {}, rec.agent, cols, rows,
+                               error=str(exc))
         self.host.spawn(spec)
 
     def notify_command(self, agent: str, summary: str) -> None:

@@ -7,7 +7,6 @@ keyboard to an agent's pane until the release key (ctrl+] by default) gives it b
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ClassVar
@@ -62,8 +61,7 @@ class AgentdeckApp(App[None]):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._unsubscribe = None
         self._waiting_before = 0
-        self.rows = {s.name: AgentRow(s.name, s.role, s.agent, s.branch, s.worktree, s.port,
-                                      s.database) for s in deck.summaries()}
+        self.rows = {s.name: AgentRow(**vars(s)) for s in deck.summaries()}
         for theme_obj in THEMES.values():
             self.register_theme(theme_obj)
         self.theme = theme or deck.fleet.dashboard.theme or DEFAULT_THEME
@@ -108,13 +106,7 @@ class AgentdeckApp(App[None]):
 
     @work(thread=True, exclusive=True, group="start", exit_on_error=False)
     def start_agents(self, sizes: dict[str, tuple[int, int]]) -> None:
-        started = {i.name for i in self.deck.host.sessions()}
-        for index, rec in enumerate(self.deck.records):
-            if rec.name in started:
-                continue
-            if index and self.deck.fleet.stagger:
-                time.sleep(self.deck.fleet.stagger)
-            self.deck.start(rec, *sizes.get(rec.name, (100, 30)))
+        self.deck.start_all(sizes)
 
     async def on_unmount(self) -> None:
         if self._unsubscribe:

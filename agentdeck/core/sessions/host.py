@@ -27,6 +27,7 @@ class SessionSpec:
     cols: int = 100
     rows: int = 30
     scrollback: int = 10_000
+    error: str | None = None  # set when the agent cannot be started at all: why
 
 
 @dataclass

@@ -106,6 +106,9 @@ class LocalHost(SessionHost):
         session = _Session(spec, emulator)
         with self._lock:
             self._sessions[spec.name] = session
+        if spec.error:
+            self._fail(session, spec.error)
+            return session.info
         program = spec.argv[0] if spec.argv else ""
         found = shutil.which(program, path=spec.env.get("PATH")) if program else None
         if not found:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widgets import DataTable
 
+from agentdeck.core.deck import AgentSummary
+
 STATE_LOOK = {
     "working": ("● working", "green"),
     "waiting": ("▲ waiting", "bold black on yellow"),
@@ -19,14 +21,9 @@ STATE_LOOK = {
 
 
 @dataclass
-class AgentRow:
-    name: str
-    role: str
-    agent: str
-    branch: str
-    worktree: str
-    port: str
-    database: str
+class AgentRow(AgentSummary):
+    """An agent as the list shows it: what the deck knows, plus its live state."""
+
     state: str = "stopped"
     detail: str = ""  # exit code, reset time, error
 

@@ -125,6 +125,16 @@ class Style:
     def ask(self, kind: str, subject: str, detail: str) -> str:
         raise NotImplementedError
 
+    def choose(self, kind: str, subject: str, meaning: dict[str, str], above: int) -> str:
+        """Wait for one of the menu's keys, erase the menu (it was drawn over `above` lines
+        above the cursor, as the real CLIs erase an answered dialog) and say what was chosen."""
+        while (key := read_key()) not in meaning:
+            pass
+        sys.stdout.write(f"\r\x1b[{above}A\x1b[J")
+        sys.stdout.flush()
+        log_answer(kind, subject, key)
+        return meaning[key]
+
     def idle(self) -> str:
         raise NotImplementedError
 
@@ -165,15 +175,8 @@ class ClaudeStyle(Style):
             out(f"{CYAN}│{RESET} {shown}{' ' * max(0, inner - len(text))} {CYAN}│{RESET}")
         out(f"{CYAN}╰{'─' * (w - 2)}╯{RESET}")
         out(f"  {DIM}Esc to cancel · Tab to add additional instructions{RESET}", end="")
-        drawn = len(rows) + 3
-        while True:
-            key = read_key()
-            if key in ("1", "2", "3", "\x1b", "\r"):
-                break
-        sys.stdout.write(f"\r\x1b[{drawn - 1}A\x1b[J")  # the dialog goes away once answered
-        sys.stdout.flush()
-        log_answer(kind, subject, key)
-        return {"1": "allow", "\r": "allow", "2": "always"}.get(key, "deny")
+        meaning = {"1": "allow", "\r": "allow", "2": "always", "3": "deny", "\x1b": "deny"}
+        return self.choose(kind, subject, meaning, above=len(rows) + 2)
 
     def idle(self) -> str:
         w = width()
@@ -225,14 +228,8 @@ class CodexStyle(Style):
             out(row)
         out()
         out(f"  {DIM}Press enter to confirm or esc to cancel{RESET}", end="")
-        while True:
-            key = read_key()
-            if key in keys or key in ("\x1b", "3", "n"):
-                break
-        sys.stdout.write(f"\r\x1b[{len(rows) + 1}A\x1b[J")
-        sys.stdout.flush()
-        log_answer(kind, subject, key)
-        return keys.get(key, "deny")
+        meaning = {**keys, "\x1b": "deny", "3": "deny", "n": "deny"}
+        return self.choose(kind, subject, meaning, above=len(rows) + 1)
 
     def idle(self) -> str:
         out(f"{CYAN}›{RESET} {DIM}Ask Codex to do anything{RESET}")

@@ -87,8 +87,16 @@ class ApprovalQueue:
         with self._lock:
             return next((e for e in self._pending.values() if e.agent == agent), None)
 
-    def on_change(self, listener: Callable[[], None]) -> None:
+    def on_change(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call `listener` (on the thread that changed the queue) after every change; returns
+        the function that stops it."""
         self._listeners.append(listener)
+
+        def stop() -> None:
+            with contextlib.suppress(ValueError):
+                self._listeners.remove(listener)
+
+        return stop
 
     def close(self) -> None:
         self._unsubscribe()

@@ -7,7 +7,7 @@ keyboard to an agent's pane until the release key (ctrl+] by default) gives it b
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ClassVar
 
@@ -53,13 +53,12 @@ class AgentdeckApp(App[None]):
         Binding("q", "quit", "quit", id="quit", tooltip="Quit (agents stop with the dashboard)"),
     ]
 
-    def __init__(self, deck: Deck, theme: str | None = None, start: bool = True) -> None:
+    def __init__(self, deck: Deck, theme: str | None = None) -> None:
         super().__init__()
         self.deck = deck
-        self._start = start
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agentdeck-write")
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._unsubscribe = None
+        self._unsubscribe: list[Callable[[], None]] = []
         self._waiting_before = 0
         self.rows = {s.name: AgentRow(**vars(s)) for s in deck.summaries()}
         for theme_obj in THEMES.values():
@@ -86,13 +85,12 @@ class AgentdeckApp(App[None]):
         panes = self.query_one("#panes")
         panes.styles.grid_size_columns = 1 if count <= 1 else 2 if count <= 4 else 3
         self.query_one(AgentList).show(list(self.rows.values()))
-        self._unsubscribe = self.deck.host.subscribe(self._on_host_event)
-        self.deck.queue.on_change(self._on_queue_change)
+        self._unsubscribe = [self.deck.host.subscribe(self._on_host_event),
+                             self.deck.queue.on_change(self._on_queue_change)]
         for info in self.deck.host.sessions():
             self._apply_info(info)
-        if self._start:
-            # after the first layout, so each agent starts at its pane's size
-            self.call_after_refresh(self._start_with_sizes)
+        # after the first layout, so each agent starts at its pane's size
+        self.call_after_refresh(self._start_with_sizes)
         self.query_one(AgentList).focus()
         self._update_status()
 
@@ -109,8 +107,10 @@ class AgentdeckApp(App[None]):
         self.deck.start_all(sizes)
 
     async def on_unmount(self) -> None:
-        if self._unsubscribe:
-            self._unsubscribe()
+        # the host and queue outlive the app: stop them calling into a closed loop
+        for stop in self._unsubscribe:
+            stop()
+        self._loop = None
         self._writer.shutdown(wait=False)
 
     # -- events from the host and the queue (their threads) -----------------------------------

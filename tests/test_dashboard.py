@@ -79,7 +79,12 @@ async def test_prompts_are_queued_and_answered_with_one_key(demo_deck) -> None:
         stale = entries["search"]
         app.action_enter_pane("search")
         await pilot.pause()
-        assert app.focused is app.query_one("#pane-search", TerminalPane)
+        search_pane = app.query_one("#pane-search", TerminalPane)
+        assert app.focused is search_pane
+        _, y = search_pane._cursor
+        line = search_pane.render_line(y)
+        cursor_cells = [seg for seg in line if seg.style and seg.style.reverse]
+        assert len(cursor_cells) == 1 and len(cursor_cells[0].text) == 1
         await pilot.press("n", "enter")
         await wait_until(pilot, lambda: any(a["agent"] == "search" for a in answers(log)))
         await pilot.press("ctrl+right_square_bracket")  # the release key

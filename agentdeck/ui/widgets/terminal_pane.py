@@ -24,6 +24,7 @@ from agentdeck.core.sessions import SessionHost, TerminalView
 from agentdeck.core.terminal import CellStyle, Color
 
 REFRESH_HZ = 30
+CURSOR = Style(reverse=True)
 
 
 def _rich_color(color: Color) -> RichColor | None:
@@ -132,9 +133,9 @@ class TerminalPane(Widget, can_focus=True):
             strip = self._cache[y] = Strip(segments)
         if self.has_focus and self._cursor is not None and self._cursor[1] == y:
             x = self._cursor[0]
-            strip = Strip.join([strip.crop(0, x), strip.crop(x, x + 1).apply_style(
-                Style(reverse=True)) if strip.cell_length > x else Strip([Segment(" ", Style(
-                    reverse=True))]), strip.crop(x + 1)])
+            strip = strip.adjust_cell_length(max(width, x + 1))  # the cursor may sit past the text
+            strip = Strip.join([strip.crop(0, x), strip.crop(x, x + 1).apply_style(CURSOR),
+                                strip.crop(x + 1)])
         return strip.adjust_cell_length(width)
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:

@@ -41,8 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"agentdeck {__version__}")
     parser.add_argument("-C", dest="directory", type=Path, default=None,
                         help="run as if started in this directory")
-    parser.add_argument("-f", "--file", type=Path, default=None,
-                        help="fleet file for the dashboard (default: ./agentdeck.yaml)")
+    # its own dest: a subcommand's -f default would otherwise overwrite `agentdeck -f X up`
+    parser.add_argument("-f", "--file", dest="top_file", type=Path, default=None,
+                        help="fleet file (default: ./agentdeck.yaml)")
     parser.add_argument("--theme", default=None, help="dashboard theme: agentdeck-dark, "
                         "agentdeck-light, agentdeck-high-contrast or any Textual theme")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -129,12 +130,12 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return run_demo(args.dir, ui=not args.no_ui and _interactive(), theme=args.theme)
     ctx = open_repo(Path.cwd())
+    explicit = getattr(args, "file", None) or args.top_file
     if command is None:
-        fleet = _fleet(ctx, args.file, required=False)
-        return open_dashboard(ctx, fleet, args.theme)
+        return open_dashboard(ctx, _fleet(ctx, explicit, required=False), args.theme)
     if command == "prune":
         return cmd_prune(ctx)
-    fleet = _fleet(ctx, getattr(args, "file", None), required=command == "up")
+    fleet = _fleet(ctx, explicit, required=command == "up")
     engine = Engine(ctx, fleet, notify=_notify, on_setup=SetupProgress())
     for note in engine.reconcile():
         print(f"note: {note}", file=sys.stderr)

@@ -111,3 +111,8 @@ def test_existing_directory_at_the_worktree_path_is_not_touched(repo: Path) -> N
     assert_one_line_error(run_agentdeck("up", cwd=repo), 2, f"{target} already exists")
     assert (target / "precious.txt").read_text() == "mine\n"
     _nothing_made(repo)
+
+
+def test_a_fleet_file_given_before_the_subcommand_is_used(repo: Path) -> None:
+    result = run_agentdeck("-f", "nowhere.yaml", "up", "--no-start", cwd=repo)
+    assert_one_line_error(result, 2, "nowhere.yaml", "no such fleet file")

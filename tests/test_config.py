@@ -28,6 +28,19 @@ def test_sample_fleet_documents_a_valid_fleet() -> None:
     assert payments.database.mode == "postgres-schema"
     assert payments.database.url == "postgres://localhost/myapp"  # inherited from defaults
     assert payments.model == "sonnet"
+    [rule] = fleet.rules
+    assert (rule.decision, rule.kind, rule.role) == ("allow", "bash", "worker")
+    assert rule.applies("auth", "worker", "bash", "npm test -- auth")
+    assert not rule.applies("lead", "lead", "bash", "npm test")
+    assert fleet.dashboard.scrollback == 10_000 and fleet.dashboard.theme == "agentdeck-dark"
+
+
+def test_approval_rules_and_dashboard_are_checked(tmp_path: Path) -> None:
+    base = "version: 1\nagents: [{name: a, branch: feat/a}]\n"
+    assert "exactly one of" in _error(tmp_path, base + "approvals: {rules: [{match: x}]}\n")
+    assert "regular expression" in _error(
+        tmp_path, base + "approvals: {rules: [{allow: bash, match: '('}]}\n")
+    assert "did you mean 'scrollback'" in _error(tmp_path, base + "dashboard: {scrolback: 5}\n")
 
 
 def _error(tmp_path: Path, text: str) -> str:

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NoReturn
 
+from agentdeck.core.detect.base import KINDS as PROMPT_KINDS
 from agentdeck.core.errors import ConfigError
 from agentdeck.core.yamlmarks import KeyPath, LocatedDocument, load_located
 
 DEFAULT_FLEET_NAMES = ("agentdeck.yaml", "agentdeck.yml")
 DB_MODES = ("none", "postgres-db", "postgres-schema", "sqlite", "compose")
 ROLES = ("lead", "worker")
-PROMPT_KINDS = ("bash", "edit", "write", "fetch", "mcp", "other")
 BUILTIN_COMMANDS: dict[str, str] = {
     "claude": "claude --model {model}",
     "codex": "codex --model {model}",

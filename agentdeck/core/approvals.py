@@ -103,7 +103,7 @@ class ApprovalQueue:
 
     # -- updates from the host ----------------------------------------------------------------
     def _on_event(self, event: Event) -> None:
-        if event.kind in ("state", "exited"):
+        if event.kind == "state":
             prompt = event.info.detection.prompt if event.info.process == "running" else None
             self._update(event.name, prompt)
 

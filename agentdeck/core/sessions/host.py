@@ -47,7 +47,7 @@ class SessionInfo:
 @dataclass(frozen=True)
 class Event:
     name: str
-    kind: str  # "output" | "state" | "exited"
+    kind: str  # "output" (data holds the bytes) | "state" (info changed, exit included)
     info: SessionInfo
     data: bytes = b""
 

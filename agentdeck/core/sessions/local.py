@@ -223,7 +223,6 @@ class LocalHost(SessionHost):
         session.info.exit_code = code
         session.info.state = EXITED
         session.info.detection = Detection(EXITED)
-        self._emit(Event(session.spec.name, "exited", session.info))
         self._emit(Event(session.spec.name, "state", session.info))
 
     def write(self, name: str, data: bytes) -> None:

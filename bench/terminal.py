@@ -46,8 +46,8 @@ def raw_drain(path: Path) -> float:
     import pexpect
 
     start = time.perf_counter()
-    child = pexpect.spawn(writer_program(path)[0], writer_program(path)[1:],
-                          dimensions=(40, 120), echo=False)
+    argv = writer_program(path)
+    child = pexpect.spawn(argv[0], argv[1:], dimensions=(40, 120), echo=False)
     total = 0
     while True:
         try:

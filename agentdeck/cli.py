@@ -94,7 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="claude, codex, aider, gemini or generic (default: try all)")
     detect.add_argument("--raw", action="store_true",
                         help="the input is raw PTY bytes: render them through the emulator first")
-    detect.add_argument("--cols", type=int, default=120, help="screen width for --raw")
+    detect.add_argument("--cols", type=int, default=None,
+                        help="screen width: with --raw the emulator's (default 120); with text, "
+                        "rows this long are taken as wrapped and joined")
     detect.add_argument("--rows", type=int, default=40, help="screen height for --raw")
     return parser
 
@@ -206,13 +208,15 @@ def cmd_detect(args: argparse.Namespace) -> int:
         data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read {args.file}: {exc.strerror}") from None
+    cols, cursor_row = args.cols, None
     if args.raw:
-        emulator = make_emulator(args.cols, args.rows, 1000)
+        cols = cols or 120
+        emulator = make_emulator(cols, args.rows, 1000)
         emulator.feed(data)
-        lines = emulator.lines()
+        lines, cursor_row = emulator.lines(), emulator.cursor()[1]
     else:
         lines = data.decode("utf-8", "replace").splitlines()
-    print(json.dumps(detect(lines, args.agent).as_json(), ensure_ascii=False))
+    print(json.dumps(detect(lines, args.agent, cursor_row, cols).as_json(), ensure_ascii=False))
     return 0
 
 

@@ -105,3 +105,24 @@ def test_gemini_bare_shell_title_takes_the_command_from_the_question() -> None:
     found = detect(text, "gemini")
     assert found.prompt is not None
     assert (found.prompt.kind, found.prompt.summary) == ("bash", "ls")
+
+
+@pytest.mark.parametrize(("name", "agent", "keys"), [
+    ("claude_wrapped_49.txt", "claude", ("1", "2", "3")),
+    ("codex_wrapped_49.txt", "codex", ("y", "p", "\x1b")),
+    ("aider_wrapped_49.txt", "aider", ("y\r", None, "n\r")),
+])
+def test_prompts_wrapped_at_49_columns(name: str, agent: str,
+                                       keys: tuple[str, str | None, str]) -> None:
+    """Captured from the demo agents in a 49-column PTY: footer, options and question wrap."""
+    found = detect(screen(name), agent, cols=49)
+    assert found.prompt is not None
+    assert (found.prompt.kind, found.prompt.summary) == ("bash", "git log --oneline -3")
+    assert (found.prompt.allow, found.prompt.allow_always, found.prompt.deny) == keys
+    assert detect(screen(name), agent).prompt is None  # without the width, rows stay apart
+
+
+def test_detect_command_joins_wrapped_rows_given_the_width(tmp_path: Path) -> None:
+    path = str(SCREENS / "aider_wrapped_49.txt")
+    wrapped = run_agentdeck("detect", "--agent", "aider", "--cols", "49", path, cwd=tmp_path)
+    assert json.loads(wrapped.out)["state"] == "waiting"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -96,3 +97,17 @@ def test_allow_rules_answer_matching_prompts_and_say_so(host, tmp_path: Path) ->
     decisions = [json.loads(x) for x in audit.read_text().splitlines()]
     assert [d["by"] for d in decisions] == ["rule fleet.yaml:9:7"] * 2
     assert [r.by for r in queue.history] == ["rule fleet.yaml:9:7"] * 2
+
+
+@pytest.mark.parametrize("style", ["claude", "codex", "aider"])
+def test_prompts_that_wrap_in_a_narrow_pane_are_still_caught(host, tmp_path: Path,
+                                                             style: str) -> None:
+    """At 49 columns the demo agents' footers, options and aider's question wrap."""
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    env = dict(os.environ, AGENTDECK_DEMO_SPEED="0", AGENTDECK_DEMO_LOG=str(tmp_path / "log"))
+    argv = [sys.executable, "-m", "agentdeck.demo_agents.agent", "--style", style]
+    host.spawn(SessionSpec(style, argv, str(tmp_path), env, agent=style, cols=49, rows=30))
+    info = host.wait_for(style, lambda i: i.detection.prompt is not None)
+    assert (info.detection.prompt.kind, info.detection.prompt.summary) == (
+        "bash", "git log --oneline -3")
+    assert any(len(row) == 49 for row in host.snapshot(style))  # something did wrap

@@ -43,8 +43,10 @@ DETECTORS: dict[str, Callable[[Screen], Detection]] = {
 
 
 def detect(lines: str | Sequence[str], agent: str | None = None,
-           cursor_row: int | None = None) -> Detection:
-    screen = Screen.of(lines if isinstance(lines, str) else list(lines), cursor_row)
+           cursor_row: int | None = None, cols: int | None = None) -> Detection:
+    """`cursor_row` and `cols` are the live screen's, when known: the cursor tells a pending
+    one-line question from an answered one, the width which rows the terminal wrapped."""
+    screen = Screen.of(lines if isinstance(lines, str) else list(lines), cursor_row, cols)
     if agent in DETECTORS and agent != "generic":
         found = DETECTORS[agent](screen)
         if found.prompt is None and found.state in (UNKNOWN, IDLE):

@@ -24,6 +24,7 @@ _SELECT_MARKS = "❯›>●◉▶→*"
 OPTION_RE = re.compile(r"^(?P<mark>[" + re.escape(_SELECT_MARKS) + r"])?\s*"
                        r"(?P<num>\d{1,2})[.)]\s+(?P<text>\S.*)$")
 _SHORTCUT_RE = re.compile(r"\((?P<key>esc|[a-z])\)\s*$", re.IGNORECASE)
+_WRAP_STOPS = "│┃║╮╯╭╰┐┘─━═"
 _RULE_RE = re.compile(r"^[\s─━═╭╮╰╯┌┐└┘\-]{8,}$")
 
 
@@ -66,23 +67,47 @@ def clean(line: str) -> str:
     return text.strip()
 
 
+def unwrap(rows: list[str], cols: int,
+           cursor_row: int | None = None) -> tuple[list[str], int | None]:
+    """Join rows the terminal wrapped (text up to the last column) into the line the program
+    printed, so a question or an option that wrapped in a narrow pane still reads whole. A row
+    ending in a box border or rule fills the width by drawing, not by wrapping: it stays."""
+    out: list[str] = []
+    cursor = cursor_row
+    joining = False
+    for index, row in enumerate(rows):
+        if joining:
+            out[-1] += row
+            if cursor_row is not None and index <= cursor_row:
+                cursor = (cursor or 0) - 1
+        else:
+            out.append(row)
+        joining = len(row) >= cols and row[-1:] not in _WRAP_STOPS
+    return out, cursor
+
+
 @dataclass
 class Screen:
-    """The live screen as cleaned lines, with the index of the last line holding anything."""
+    """The live screen as cleaned lines, with the index of the last line holding anything.
+    With `cols`, rows the terminal wrapped are joined first (see `unwrap`)."""
 
     raw: list[str]
     cursor_row: int | None = None  # where the cursor is, when the caller knows
+    cols: int | None = None
     lines: list[str] = field(init=False)
     last: int = field(init=False)
 
     def __post_init__(self) -> None:
+        if self.cols:
+            self.raw, self.cursor_row = unwrap(self.raw, self.cols, self.cursor_row)
         self.lines = [clean(line) for line in self.raw]
         filled = (i for i, line in enumerate(self.lines) if line and not _RULE_RE.match(line))
         self.last = max(filled, default=-1)
 
     @classmethod
-    def of(cls, text: str | list[str], cursor_row: int | None = None) -> Screen:
-        return cls(text.split("\n") if isinstance(text, str) else list(text), cursor_row)
+    def of(cls, text: str | list[str], cursor_row: int | None = None,
+           cols: int | None = None) -> Screen:
+        return cls(text.split("\n") if isinstance(text, str) else list(text), cursor_row, cols)
 
     def cursor_left(self, line: int) -> bool:
         """True when the cursor is known to be below `line`: a one-line question the program

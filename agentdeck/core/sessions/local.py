@@ -280,7 +280,8 @@ class LocalHost(SessionHost):
             version = session.version
             lines = session.emulator.lines()
             cursor_row = session.emulator.cursor()[1]
-        return version, detect(lines, session.spec.agent, cursor_row)
+            cols = session.emulator.cols
+        return version, detect(lines, session.spec.agent, cursor_row, cols)
 
     def terminal(self, name: str) -> TerminalView:
         return self._sessions[name]

@@ -89,3 +89,38 @@ def test_kill_9_mid_up_then_up_again_completes_without_duplicates(
     for row in rows:
         env = (Path(row["worktree"]) / ".env.local").read_text()
         assert f"/{pg_base}_{row['name']}\n" in env and f"PORT={row['port']}\n" in env
+
+
+def test_a_worktree_killed_before_git_wrote_its_git_file_is_discarded(repo: Path) -> None:
+    """kill -9 can land after `git worktree add` registered the worktree and made its folder but
+    before it wrote the folder's .git file; `git worktree remove` refuses such a worktree."""
+    from agentdeck.core import worktrees as wt
+    from agentdeck.core.repo import open_repo
+
+    path = repo.parent / "app-half"
+    # --lock: git holds the same lock while it is still creating a worktree
+    git(repo, "worktree", "add", "-q", "--lock", "-b", "feat/half", str(path))
+    (path / ".git").unlink()
+    ctx = open_repo(repo)
+    assert wt.worktree_at(ctx, path) is not None
+    wt.discard_unfinished(ctx, path)
+    assert not path.exists()
+    assert str(path) not in git(repo, "worktree", "list")
+    git(repo, "worktree", "add", "-q", str(path), "feat/half")  # the branch is free again
+
+
+def test_a_branch_lock_left_by_a_killed_git_is_cleared_only_if_older_than_this_run(
+        repo: Path) -> None:
+    from agentdeck.core import worktrees as wt
+    from agentdeck.core.repo import open_repo
+
+    ctx = open_repo(repo)
+    lock = repo / ".git" / "refs" / "heads" / "feat" / "x.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock.write_text("")
+    made = lock.stat().st_mtime
+    assert not wt.clear_stale_ref_lock(ctx, "feat/x", older_than=made - 1)  # a live git's
+    assert lock.exists()
+    assert wt.clear_stale_ref_lock(ctx, "feat/x", older_than=made + 1)
+    assert not lock.exists()
+    git(repo, "branch", "feat/x")  # the branch can be made again

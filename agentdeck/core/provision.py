@@ -94,6 +94,7 @@ class Provisioner:
         self.registry = registry
         self.notify = notify
         self.me = this_process()
+        self.started = time.time()  # a lock file older than this run is not this run's
 
     # -- reservation --------------------------------------------------------------------------
 
@@ -180,10 +181,13 @@ class Provisioner:
         if plan.in_main:
             return
         path = Path(rec.worktree)
+        # a git killed with its run can leave the branch's ref lock behind
+        if resumed and wt.clear_stale_ref_lock(self.ctx, rec.branch, older_than=self.started):
+            self.notify(rec.name, f"removed the lock on {rec.branch} a killed run left")
         if resumed and wt.worktree_at(self.ctx, path) is not None:
             # Made by a run that was killed, maybe mid-checkout. Nobody has used it (the record
             # never became ready), so check it out again rather than trust a partial tree.
-            wt.remove_worktree(self.ctx, path, force=True)
+            wt.discard_unfinished(self.ctx, path)
             self.notify(rec.name, f"redoing the worktree an interrupted run left at {path}")
         branch_is_new = not wt.branch_exists(self.ctx, rec.branch)
         if branch_is_new or (resumed and rec.branch_created):

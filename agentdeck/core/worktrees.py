@@ -107,6 +107,50 @@ def remove_worktree(ctx: RepoContext, path: Path, force: bool) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
+def discard_unfinished(ctx: RepoContext, path: Path) -> None:
+    """Drop a worktree a killed run was still creating (nobody used it). Depending on where the
+    kill landed, its `.git` file or its registration may be missing or half-written, and
+    `git worktree remove` refuses such a worktree ("is not a .git file"). So delete the folder
+    and exactly this worktree's registration (`worktrees/<id>`, found through its `gitdir`
+    file, see gitrepository-layout): `git worktree prune` would be global and could drop the
+    registration a parallel `git worktree add` is still writing."""
+    admin = _registration_of(ctx, path / ".git")
+    if admin is None:
+        remove_worktree(ctx, path, force=True)
+        return
+    shutil.rmtree(path, ignore_errors=True)
+    shutil.rmtree(admin)
+
+
+def _registration_of(ctx: RepoContext, dot_git: Path) -> Path | None:
+    registrations = ctx.common_dir / "worktrees"
+    if not registrations.is_dir():
+        return None
+    for admin in registrations.iterdir():
+        gitdir = admin / "gitdir"
+        if not gitdir.is_file():
+            continue
+        target = Path(gitdir.read_text(encoding="utf-8").strip())
+        # git >= 2.48 may record it relative to the registration (worktree.useRelativePaths)
+        if (admin / target).resolve() == dot_git.resolve():
+            return admin
+    return None
+
+
+def clear_stale_ref_lock(ctx: RepoContext, branch: str, older_than: float) -> bool:
+    """Remove `refs/heads/<branch>.lock` left by a git that was killed while creating the branch
+    (git never removes it then, and refuses the branch until someone does). Only for the branch
+    of a record whose run is dead, and only a lock made before this run began."""
+    lock = ctx.common_dir / "refs" / "heads" / f"{branch}.lock"
+    try:
+        if lock.stat().st_mtime < older_than:
+            lock.unlink()
+            return True
+    except FileNotFoundError:
+        pass
+    return False
+
+
 def dirty_files(path: Path, ctx: RepoContext) -> list[str]:
     """`git status --porcelain` lines: uncommitted and untracked (not ignored) files."""
     out = ctx.git("status", "--porcelain=v1", "--untracked-files=all", cwd=path)

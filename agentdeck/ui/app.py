@@ -76,8 +76,9 @@ class AgentdeckApp(App[None]):
             for name in self.rows:
                 yield TerminalPane(self.deck.host, name, self.release_key, self.send,
                                    id=f"pane-{name}")
-        yield Static(id="status")
-        yield Footer()
+        with Vertical(id="bottom"):
+            yield Static(id="status")
+            yield Footer()
 
     def on_mount(self) -> None:
         self._loop = asyncio.get_running_loop()

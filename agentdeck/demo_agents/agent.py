@@ -15,6 +15,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -27,6 +28,7 @@ from pathlib import Path
 SPEED = float(os.environ.get("AGENTDECK_DEMO_SPEED", "1"))
 LOG = os.environ.get("AGENTDECK_DEMO_LOG")
 NAME = os.environ.get("AGENTDECK_AGENT", "agent")
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 RESET, BOLD, DIM = "\x1b[0m", "\x1b[1m", "\x1b[2m"
 ORANGE, CYAN, GREEN, RED, GREY = ("\x1b[38;5;208m", "\x1b[36m", "\x1b[32m", "\x1b[31m",
                                   "\x1b[38;2;140;140;140m")
@@ -99,6 +101,16 @@ def fit(text: str, room: int) -> str:
     return text if len(text) <= room else text[: room - 1] + "…"
 
 
+def draw(lines: list[str]) -> int:
+    """Print a dialog (the cursor stays on its last line) and return how many terminal rows
+    it took: in a narrow pane a long line wraps, and erasing it later must count those rows."""
+    for line in lines[:-1]:
+        out(line)
+    out(lines[-1], end="")
+    cols = width()
+    return sum(max(1, -(-len(_ANSI.sub("", line)) // cols)) for line in lines)
+
+
 class Style:
     """How one CLI draws things; subclasses override the prompt and idle drawings."""
 
@@ -125,12 +137,12 @@ class Style:
     def ask(self, kind: str, subject: str, detail: str) -> str:
         raise NotImplementedError
 
-    def choose(self, kind: str, subject: str, meaning: dict[str, str], above: int) -> str:
-        """Wait for one of the menu's keys, erase the menu (it was drawn over `above` lines
-        above the cursor, as the real CLIs erase an answered dialog) and say what was chosen."""
+    def choose(self, kind: str, subject: str, meaning: dict[str, str], rows: int) -> str:
+        """Wait for one of the menu's keys, erase the menu (`rows` terminal rows ending at the
+        cursor's, as the real CLIs erase an answered dialog) and say what was chosen."""
         while (key := read_key()) not in meaning:
             pass
-        sys.stdout.write(f"\r\x1b[{above}A\x1b[J")
+        sys.stdout.write(f"\r\x1b[{rows - 1}A\x1b[J" if rows > 1 else "\r\x1b[J")
         sys.stdout.flush()
         log_answer(kind, subject, key)
         return meaning[key]
@@ -167,16 +179,16 @@ class ClaudeStyle(Style):
         options = ["❯ 1. Yes", f"  2. {always}",
                    "  3. No, and tell Claude what to do differently (esc)"]
         rows = [f"{BOLD}{title}{RESET}", *body, question, *options]
-        out(f"{CYAN}╭{'─' * (w - 2)}╮{RESET}")
+        dialog = [f"{CYAN}╭{'─' * (w - 2)}╮{RESET}"]
         for row in rows:
             visible = row.replace(BOLD, "").replace(RESET, "")
             text = fit(visible, inner)
             shown = row if text == visible else text
-            out(f"{CYAN}│{RESET} {shown}{' ' * max(0, inner - len(text))} {CYAN}│{RESET}")
-        out(f"{CYAN}╰{'─' * (w - 2)}╯{RESET}")
-        out(f"  {DIM}Esc to cancel · Tab to add additional instructions{RESET}", end="")
+            dialog.append(f"{CYAN}│{RESET} {shown}{' ' * max(0, inner - len(text))} {CYAN}│{RESET}")
+        dialog += [f"{CYAN}╰{'─' * (w - 2)}╯{RESET}",
+                   f"  {DIM}Esc to cancel · Tab to add additional instructions{RESET}"]
         meaning = {"1": "allow", "\r": "allow", "2": "always", "3": "deny", "\x1b": "deny"}
-        return self.choose(kind, subject, meaning, above=len(rows) + 2)
+        return self.choose(kind, subject, meaning, draw(dialog))
 
     def idle(self) -> str:
         w = width()
@@ -224,12 +236,9 @@ class CodexStyle(Style):
                     "  2. Yes, and don't ask again for these files (a)",
                     "  3. No, and tell Codex what to do differently (esc)"]
             keys = {"y": "allow", "1": "allow", "\r": "allow", "a": "always", "2": "always"}
-        for row in rows:
-            out(row)
-        out()
-        out(f"  {DIM}Press enter to confirm or esc to cancel{RESET}", end="")
+        footer = f"  {DIM}Press enter to confirm or esc to cancel{RESET}"
         meaning = {**keys, "\x1b": "deny", "3": "deny", "n": "deny"}
-        return self.choose(kind, subject, meaning, above=len(rows) + 1)
+        return self.choose(kind, subject, meaning, draw([*rows, "", footer]))
 
     def idle(self) -> str:
         out(f"{CYAN}›{RESET} {DIM}Ask Codex to do anything{RESET}")

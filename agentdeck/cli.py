@@ -208,15 +208,17 @@ def cmd_detect(args: argparse.Namespace) -> int:
         data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read {args.file}: {exc.strerror}") from None
-    cols, cursor_row = args.cols, None
+    cols, cursor_row, wrapped = args.cols, None, None
     if args.raw:
         cols = cols or 120
         emulator = make_emulator(cols, args.rows, 1000)
         emulator.feed(data)
         lines, cursor_row = emulator.lines(), emulator.cursor()[1]
+        wrapped = emulator.wrapped_rows()
     else:
         lines = data.decode("utf-8", "replace").splitlines()
-    print(json.dumps(detect(lines, args.agent, cursor_row, cols).as_json(), ensure_ascii=False))
+    found = detect(lines, args.agent, cursor_row, cols, wrapped)
+    print(json.dumps(found.as_json(), ensure_ascii=False))
     return 0
 
 

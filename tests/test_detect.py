@@ -126,3 +126,14 @@ def test_detect_command_joins_wrapped_rows_given_the_width(tmp_path: Path) -> No
     path = str(SCREENS / "aider_wrapped_49.txt")
     wrapped = run_agentdeck("detect", "--agent", "aider", "--cols", "49", path, cwd=tmp_path)
     assert json.loads(wrapped.out)["state"] == "waiting"
+
+
+def test_a_row_that_exactly_fills_the_width_is_not_joined_when_the_emulator_knows() -> None:
+    rows = ["  Would you like to make the following edits?", "", "  src/x.py (+6 -0)", "",
+            "› 1. Yes, proceed (y)",
+            "  2. Yes, and don't ask again for these files (a)",  # 49 columns, not wrapped
+            "  3. No, and tell Codex what to do differently (e", "sc)", "",
+            "  Press enter to confirm or esc to cancel"]
+    assert len(rows[5]) == 49
+    found = detect(rows, "codex", cols=49, wrapped={6})
+    assert found.prompt is not None and found.prompt.allow_always == "a"

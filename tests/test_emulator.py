@@ -105,3 +105,14 @@ def test_resize(emu) -> None:
     assert (emu.cols, emu.rows) == (20, 3)
     assert emu.take_dirty() == {0, 1, 2}
     assert emu.lines()[0] == "hello"
+
+
+def test_soft_wraps_are_told_apart_from_full_rows(emu) -> None:
+    emu.resize(10, 5)
+    emu.feed(b"0123456789\r\nabcdefghijKLM\r\nx")
+    assert emu.lines()[:3] == ["0123456789", "abcdefghij", "KLM"]
+    wrapped = emu.wrapped_rows()
+    if type(emu).__name__ == "PyteEmulator":
+        assert wrapped is None  # pyte does not record it; detection falls back to the width
+    else:
+        assert wrapped == {1}  # row 0 is exactly full but ends in a newline, not a wrap

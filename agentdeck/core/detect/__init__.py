@@ -43,10 +43,13 @@ DETECTORS: dict[str, Callable[[Screen], Detection]] = {
 
 
 def detect(lines: str | Sequence[str], agent: str | None = None,
-           cursor_row: int | None = None, cols: int | None = None) -> Detection:
-    """`cursor_row` and `cols` are the live screen's, when known: the cursor tells a pending
-    one-line question from an answered one, the width which rows the terminal wrapped."""
-    screen = Screen.of(lines if isinstance(lines, str) else list(lines), cursor_row, cols)
+           cursor_row: int | None = None, cols: int | None = None,
+           wrapped: set[int] | None = None) -> Detection:
+    """`cursor_row`, `cols` and `wrapped` describe the live screen, when known: the cursor
+    tells a pending one-line question from an answered one; the soft-wrapped rows (or, failing
+    those, the width) which rows to read as one line."""
+    screen = Screen.of(lines if isinstance(lines, str) else list(lines), cursor_row, cols,
+                       wrapped)
     if agent in DETECTORS and agent != "generic":
         found = DETECTORS[agent](screen)
         if found.prompt is None and found.state in (UNKNOWN, IDLE):

@@ -67,11 +67,13 @@ def clean(line: str) -> str:
     return text.strip()
 
 
-def unwrap(rows: list[str], cols: int,
-           cursor_row: int | None = None) -> tuple[list[str], int | None]:
-    """Join rows the terminal wrapped (text up to the last column) into the line the program
-    printed, so a question or an option that wrapped in a narrow pane still reads whole. A row
-    ending in a box border or rule fills the width by drawing, not by wrapping: it stays."""
+def unwrap(rows: list[str], cols: int | None, cursor_row: int | None = None,
+           wrapped: set[int] | None = None) -> tuple[list[str], int | None]:
+    """Join rows the terminal wrapped into the line the program printed, so a question or an
+    option that wrapped in a narrow pane still reads whole. `wrapped` is the emulator's own
+    record of soft wraps; without it, a row filled to column `cols` is taken as wrapped unless
+    it ends in a box border or rule (those fill the width by drawing) — a guess that also
+    joins a line that merely fills the width exactly."""
     out: list[str] = []
     cursor = cursor_row
     joining = False
@@ -82,7 +84,10 @@ def unwrap(rows: list[str], cols: int,
                 cursor = (cursor or 0) - 1
         else:
             out.append(row)
-        joining = len(row) >= cols and row[-1:] not in _WRAP_STOPS
+        if wrapped is not None:
+            joining = index in wrapped
+        else:
+            joining = bool(cols) and len(row) >= cols and row[-1:] not in _WRAP_STOPS
     return out, cursor
 
 
@@ -94,20 +99,23 @@ class Screen:
     raw: list[str]
     cursor_row: int | None = None  # where the cursor is, when the caller knows
     cols: int | None = None
+    wrapped: set[int] | None = None  # soft-wrapped rows, when the emulator knows them
     lines: list[str] = field(init=False)
     last: int = field(init=False)
 
     def __post_init__(self) -> None:
-        if self.cols:
-            self.raw, self.cursor_row = unwrap(self.raw, self.cols, self.cursor_row)
+        if self.cols or self.wrapped is not None:
+            self.raw, self.cursor_row = unwrap(self.raw, self.cols, self.cursor_row,
+                                               self.wrapped)
         self.lines = [clean(line) for line in self.raw]
         filled = (i for i, line in enumerate(self.lines) if line and not _RULE_RE.match(line))
         self.last = max(filled, default=-1)
 
     @classmethod
     def of(cls, text: str | list[str], cursor_row: int | None = None,
-           cols: int | None = None) -> Screen:
-        return cls(text.split("\n") if isinstance(text, str) else list(text), cursor_row, cols)
+           cols: int | None = None, wrapped: set[int] | None = None) -> Screen:
+        rows = text.split("\n") if isinstance(text, str) else list(text)
+        return cls(rows, cursor_row, cols, wrapped)
 
     def cursor_left(self, line: int) -> bool:
         """True when the cursor is known to be below `line`: a one-line question the program

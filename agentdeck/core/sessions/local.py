@@ -281,7 +281,8 @@ class LocalHost(SessionHost):
             lines = session.emulator.lines()
             cursor_row = session.emulator.cursor()[1]
             cols = session.emulator.cols
-        return version, detect(lines, session.spec.agent, cursor_row, cols)
+            wrapped = session.emulator.wrapped_rows()
+        return version, detect(lines, session.spec.agent, cursor_row, cols, wrapped)
 
     def terminal(self, name: str) -> TerminalView:
         return self._sessions[name]

@@ -75,6 +75,10 @@ class Emulator(Protocol):
     def lines(self) -> list[str]:
         """The live screen (not the scrolled viewport) as text, trailing spaces removed."""
 
+    def wrapped_rows(self) -> set[int] | None:
+        """Rows of the live screen the terminal soft-wrapped onto the next row, or None when the
+        backend does not track it (a row filled to the last column may then be either)."""
+
     def history(self) -> list[str]:
         """Scrollback lines above the live screen, oldest first."""
 

@@ -63,6 +63,8 @@ class GhosttyEmulator:
         # scratch outputs, allocated once: take_dirty runs at the panes' refresh rate
         self._dirty_state = ffi.new("GhosttyRenderStateDirty*")
         self._row_dirty = ffi.new("bool*")
+        self._wrap_row = ffi.new("GhosttyRow*")
+        self._wrap_flag = ffi.new("bool*")
         self._clean = ffi.new("GhosttyRenderStateDirty*", lib.GHOSTTY_RENDER_STATE_DIRTY_FALSE)
         self._styles: dict[bytes, CellStyle] = {}
         self._rows: list[list[Run]] = [[] for _ in range(rows)]
@@ -150,6 +152,16 @@ class GhosttyEmulator:
     def lines(self) -> list[str]:
         lines = self._term.text().split("\n")
         return (lines + [""] * self.rows)[: self.rows]
+
+    def wrapped_rows(self) -> set[int]:
+        term, row, flag = self._term, self._wrap_row, self._wrap_flag
+        wrapped = set()
+        for y in range(self.rows):
+            check(lib.ghostty_grid_ref_row(term.ref(0, y), row), "grid_ref_row")
+            check(lib.ghostty_row_get(row[0], lib.GHOSTTY_ROW_DATA_WRAP, flag), "row wrap")
+            if flag[0]:
+                wrapped.add(y)
+        return wrapped
 
     def history(self) -> list[str]:
         total = self._term.get("scrollback_rows", "size_t")

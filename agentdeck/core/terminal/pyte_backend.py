@@ -111,6 +111,9 @@ class PyteEmulator:
             return out
         return [line.rstrip() for line in self._screen.display]
 
+    def wrapped_rows(self) -> None:
+        return None  # pyte does not record soft wraps
+
     def history(self) -> list[str]:
         cols = self.cols
         return ["".join(line[x].data for x in range(cols)).rstrip()

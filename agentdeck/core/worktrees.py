@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
-import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from agentdeck.core.errors import AgentdeckError, OperationError, UsageError
+from agentdeck.core.errors import OperationError, UsageError
 from agentdeck.core.repo import RepoContext
 
 
@@ -77,24 +79,36 @@ def default_base(ctx: RepoContext) -> str:
 
 
 def add_worktree(ctx: RepoContext, path: Path, branch: str, new_from: str | None) -> None:
-    """`git worktree add`; with `new_from` the branch is created there in the same step."""
+    """`git worktree add`; with `new_from` the branch is created there in the same step.
+
+    Registration and checkout are two steps. `git worktree add` reads every other worktree's
+    registration (is the branch checked out there?) and fails on one another add is still
+    writing ("failed to read …/commondir") — after it may already have made the branch. So
+    registering (`--no-checkout`: fast) holds a lock shared by threads and processes; the
+    checkout, the slow part, runs in parallel outside it.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     if new_from is None:
-        args = ["worktree", "add", str(path), branch]
+        args = ["worktree", "add", "--no-checkout", str(path), branch]
     else:
         # --no-track: the branch is the agent's own, not a copy of the remote one.
-        args = ["worktree", "add", "--no-track", "-b", branch, str(path), new_from]
-    for attempt in range(4):
+        args = ["worktree", "add", "--no-checkout", "--no-track", "-b", branch, str(path),
+                new_from]
+    with _registration_lock(ctx):
+        ctx.git(*args)
+    ctx.git("checkout", "--quiet", "--force", cwd=path)
+
+
+@contextlib.contextmanager
+def _registration_lock(ctx: RepoContext) -> Iterator[None]:
+    ctx.state_dir.mkdir(parents=True, exist_ok=True)
+    # a file of its own per call: flock then excludes threads of this process too
+    with open(ctx.state_dir / "worktree-add.lock", "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
         try:
-            ctx.git(*args)
-            return
-        except AgentdeckError as exc:
-            # Parallel adds: git lists the existing worktrees first and trips over one another
-            # add has registered but not finished writing ("failed to read …/commondir").
-            # It fails before creating anything, so trying again is safe.
-            if attempt == 3 or not ("failed to read" in str(exc) and "worktrees/" in str(exc)):
-                raise
-            time.sleep(0.05 * (attempt + 1))
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def remove_worktree(ctx: RepoContext, path: Path, force: bool) -> None:

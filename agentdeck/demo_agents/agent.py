@@ -45,7 +45,8 @@ def pause(seconds: float) -> None:
 
 
 def width() -> int:
-    return max(40, shutil.get_terminal_size((80, 24)).columns)
+    # never wider than the pane: a box wider than the terminal wraps into garbage
+    return max(20, shutil.get_terminal_size((80, 24)).columns)
 
 
 @contextlib.contextmanager

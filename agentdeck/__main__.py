@@ -1,3 +1,3 @@
-from agentdeck.cli import main
+from agentdeck.entry import main
 
 raise SystemExit(main())

@@ -98,6 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="screen width: with --raw the emulator's (default 120); with text, "
                         "rows this long are taken as wrapped and joined")
     detect.add_argument("--rows", type=int, default=40, help="screen height for --raw")
+
+    hook = sub.add_parser("hook", add_help=False,
+                          help="run by Claude Code / Codex PermissionRequest hooks: hand the "
+                          "request to the dashboard and print its decision")
+    hook.add_argument("rest", nargs=argparse.REMAINDER)
     return parser
 
 
@@ -127,6 +132,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return cmd_doctor()
     if command == "detect":
         return cmd_detect(args)
+    if command == "hook":
+        from agentdeck.hook_client import main as hook_main
+
+        return hook_main(args.rest)
     if command == "demo":
         from agentdeck.demo import run_demo
 

@@ -36,7 +36,10 @@ async def wait_until(pilot, condition, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
+            deck = pilot.app.deck
+            queue = [(e.agent, e.summary) for e in deck.queue.pending()]
+            sessions = [(i.name, i.state, i.error) for i in deck.host.sessions()]
+            raise AssertionError(f"condition not met in time: queue {queue}, {sessions}")
         await pilot.pause(0.05)
 
 

@@ -1,11 +1,18 @@
 """The approvals queue: every pending permission prompt of every agent, answered once.
 
-Entries come from the session host's detections. A prompt is identified by its agent and its
-screen signature, so a prompt that stays on screen while the screen around it changes is still
-one entry, and a prompt already answered is never queued again while it is still being erased.
-An answer is sent only after re-reading that agent's screen: if the prompt there is not the one
-the user saw, the answer is refused (`StaleAnswer`) instead of landing in whatever is on screen
-now. Every decision, by key or by rule, is appended to an audit log (JSONL).
+Entries come from two channels. The screen: the session host's detections, where a prompt is
+identified by its agent and its screen signature, so a prompt that stays on screen while the
+screen around it changes is still one entry, and a prompt already answered is never queued again
+while it is still being erased. The hooks: Claude Code and Codex CLI hand each permission request
+to the dashboard (`hook_channel`) and wait for the decision. An agent shows one prompt at a time,
+so each agent has at most one entry, whichever channel saw the prompt first: Claude Code draws its
+dialog while its hook waits (both channels see it), Codex asks its hook first and draws the dialog
+only when the hook declines. A hook that gives up hands its entry to the screen, age kept.
+
+An answer goes through the hook while it waits (exact, whatever the screen shows); otherwise as
+keys, and only after re-reading that agent's screen: if the prompt there is not the one the user
+saw, the answer is refused (`StaleAnswer`) instead of landing in whatever is on screen now.
+Every decision, by key or by rule, is appended to an audit log (JSONL).
 """
 
 from __future__ import annotations
@@ -17,13 +24,14 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from agentdeck.core.config import ApprovalRule
 from agentdeck.core.detect import Prompt
 from agentdeck.core.errors import OperationError
+from agentdeck.core.hook_channel import HookRequest
 from agentdeck.core.sessions import Event, SessionHost
 
 ALLOW, ALWAYS, DENY = "allow", "always", "deny"
@@ -56,6 +64,16 @@ class Decision:
     decision: str
     by: str  # "key" | "rule: <file:line>" | "pane" (answered in the agent's own pane)
     at: str
+    via: str = "screen"  # "hook" when the agent's hook carried the answer
+
+
+# a hook that gave up leaves its entry this long for the agent to draw its own prompt
+HANDOVER_GRACE = 3.0
+# Claude Code ignores keys that reach a dialog in its first moments (against typed-ahead
+# approvals): keys go no sooner than this after the prompt was first seen
+SETTLE = 0.3
+# an answer the agent did not take (the same prompt still drawn this long after) is queued again
+TAKEN_WITHIN = 2.0
 
 
 class ApprovalQueue:
@@ -69,7 +87,14 @@ class ApprovalQueue:
         self.clock = clock
         self._lock = threading.RLock()
         self._pending: dict[int, Entry] = {}
+        self._screen: dict[int, Prompt] = {}  # entry id -> its prompt as drawn on screen
+        self._hooks: dict[int, HookRequest] = {}  # entry id -> the agent's hook waiting on it
+        self._handover: dict[int, float] = {}  # entry id -> when its hook gave up
+        self._seen_at: dict[int, float] = {}  # entry id -> when its prompt was first drawn
         self._answered: dict[str, str] = {}  # agent -> signature answered, until it leaves
+        # agent -> (kind, summary, when) of the last prompt answered by keys: its hook may
+        # still connect afterwards (Claude Code starts hook and dialog together)
+        self._keyed: dict[str, tuple[str, str, float]] = {}
         self._ids = itertools.count(1)
         self.history: deque[Decision] = deque(maxlen=200)
         self._listeners: list[Callable[[], None]] = []
@@ -81,11 +106,17 @@ class ApprovalQueue:
     def pending(self) -> list[Entry]:
         """Oldest first."""
         with self._lock:
+            self._expire_handovers()
             return sorted(self._pending.values(), key=lambda e: (e.created, e.id))
 
     def entry_for(self, agent: str) -> Entry | None:
         with self._lock:
-            return next((e for e in self._pending.values() if e.agent == agent), None)
+            return self._current(agent)
+
+    def via_hook(self, entry_id: int) -> bool:
+        """Whether the agent's hook is waiting on this entry (the answer will be exact)."""
+        with self._lock:
+            return entry_id in self._hooks
 
     def on_change(self, listener: Callable[[], None]) -> Callable[[], None]:
         """Call `listener` (on the thread that changed the queue) after every change; returns
@@ -100,8 +131,16 @@ class ApprovalQueue:
 
     def close(self) -> None:
         self._unsubscribe()
+        with self._lock:
+            hooks = list(self._hooks.values())
+            self._hooks.clear()
+        for hook in hooks:  # no dashboard any more: let each agent ask in its own screen
+            hook.reply(None)
 
-    # -- updates from the host ----------------------------------------------------------------
+    def _current(self, agent: str) -> Entry | None:
+        return next((e for e in self._pending.values() if e.agent == agent), None)
+
+    # -- the screen channel -------------------------------------------------------------------
     def _on_event(self, event: Event) -> None:
         if event.kind == "state":
             prompt = event.info.detection.prompt if event.info.process == "running" else None
@@ -109,53 +148,181 @@ class ApprovalQueue:
 
     def _update(self, agent: str, prompt: Prompt | None) -> None:
         auto: Entry | None = None
+        released: HookRequest | None = None
         with self._lock:
             changed = False
             answered = self._answered.get(agent)
             if prompt is None or prompt.signature != answered:
                 self._answered.pop(agent, None)  # the answered prompt has left the screen
                 answered = None
-            current = next((e for e in self._pending.values() if e.agent == agent), None)
-            if current and (prompt is None or prompt.signature != current.prompt.signature):
-                # answered in the agent's own pane, or the agent moved on
-                del self._pending[current.id]
-                how = "answered in pane" if prompt is None else "replaced"
-                self.history.append(Decision(current, how, "pane", _now()))
-                current, changed = None, True
-            if prompt is not None and answered is None and current is None:
-                auto = Entry(next(self._ids), agent, prompt, self.clock(), _now())
-                self._pending[auto.id] = auto
+            visible = prompt if answered is None else None
+            current = self._current(agent)
+            if current is not None:
+                cid = current.id
+                seen = self._screen.get(cid)
+                if visible is not None:
+                    if seen is not None and seen.signature != visible.signature and (
+                            cid not in self._hooks):
+                        self._drop(cid, "replaced")  # the agent moved on to another prompt
+                        current, changed = None, True
+                    elif seen is None or seen.signature != visible.signature:
+                        # the same prompt, now drawn: the hook's entry can also answer by keys
+                        if seen is None:
+                            self._seen_at[cid] = self.clock()
+                        self._screen[cid] = visible
+                        self._handover.pop(cid, None)
+                        changed = True
+                elif cid in self._hooks:
+                    if seen is not None:  # drawn, then gone while its hook waits
+                        released = self._hooks[cid]
+                        self._drop(cid, "answered in pane")
+                        changed = True
+                    # else the hook asks before any dialog is drawn (Codex): nothing to see yet
+                elif cid in self._handover:
+                    changed = self._expire_handovers() or changed
+                else:
+                    self._drop(cid, "answered in pane")
+                    changed = True
+            if visible is not None and self._current(agent) is None:
+                auto = self._add(agent, visible)
+                self._screen[auto.id] = visible
+                self._seen_at[auto.id] = auto.created
                 changed = True
+        if released is not None:
+            released.reply(None)
         if changed:
             self._notify()
         if auto is not None:
             self._apply_rules(auto)
 
+    # -- the hook channel ---------------------------------------------------------------------
+    def hook_request(self, hook: HookRequest) -> None:
+        """A hook is waiting for a decision (called on the hook connection's thread)."""
+        auto: Entry | None = None
+        superseded: HookRequest | None = None
+        late = False
+        with self._lock:
+            current = self._current(hook.agent)
+            keyed = self._keyed.get(hook.agent)
+            if current is None and keyed is not None and self.clock() - keyed[2] < 5.0 and (
+                    _same_request(keyed[:2], hook.prompt)):
+                late = True  # its dialog was answered by keys already
+            elif current is not None:
+                superseded = self._hooks.get(current.id)
+                self._hooks[current.id] = hook
+                self._handover.pop(current.id, None)
+                # the hook's summary is exact (no wrapping, no truncation): show that one
+                self._pending[current.id] = replace(current, prompt=hook.prompt)
+            else:
+                auto = self._add(hook.agent, hook.prompt)
+                self._hooks[auto.id] = hook
+        if late or superseded is not None:
+            (hook if late else superseded).reply(None)  # type: ignore[union-attr]
+        if late:
+            return
+        self._notify()
+        if auto is not None:
+            self._apply_rules(auto)
+
+    def hook_gone(self, hook: HookRequest) -> None:
+        """The hook stopped waiting without an answer: the agent will ask on its screen."""
+        with self._lock:
+            cid = next((i for i, h in self._hooks.items() if h is hook), None)
+            if cid is None:
+                return
+            del self._hooks[cid]
+            if cid not in self._screen:
+                self._handover[cid] = self.clock()
+        self._notify()
+
+    def _expire_handovers(self) -> bool:
+        now = self.clock()
+        stale = [cid for cid, since in self._handover.items() if now - since > HANDOVER_GRACE]
+        for cid in stale:
+            self._drop(cid, "gone")
+        return bool(stale)
+
     # -- answering ----------------------------------------------------------------------------
     def answer(self, entry_id: int, decision: str, by: str = "key") -> Decision:
+        with self._lock:
+            settle = 0.0
+            if entry_id not in self._hooks and entry_id in self._seen_at:
+                settle = SETTLE - (self.clock() - self._seen_at[entry_id])
+        if settle > 0:
+            time.sleep(settle)  # not under the lock: the detector thread goes on meanwhile
         with self._lock:
             entry = self._pending.get(entry_id)
             if entry is None:
                 raise StaleAnswer("that prompt was already answered or has gone")
-            keys = {ALLOW: entry.prompt.allow, ALWAYS: entry.prompt.allow_always,
-                    DENY: entry.prompt.deny}[decision]
+            hook = self._hooks.get(entry_id)
+            screen = self._screen.get(entry_id)
+            if hook is not None and (decision != ALWAYS or hook.offers_always or screen is None):
+                if decision == ALWAYS and not hook.offers_always:
+                    raise OperationError(f"{entry.agent} offers no 'allow always' for this "
+                                         "prompt; use y (allow once) or n (deny)")
+                if hook.reply(decision):
+                    record = self._finish(entry, decision, by, "hook")
+                    return self._done(record)
+                del self._hooks[entry_id]  # it gave up just now: the screen is left
+                if screen is None:
+                    self._handover[entry_id] = self.clock()
+                    raise StaleAnswer(f"{entry.agent}: its hook stopped waiting before the "
+                                      "answer arrived; answer again when its own prompt shows")
+            if screen is None:
+                self._drop(entry_id, "gone")
+                self._notify()
+                raise StaleAnswer(f"{entry.agent}: that prompt is no longer waiting; "
+                                  "nothing was sent")
+            keys = {ALLOW: screen.allow, ALWAYS: screen.allow_always, DENY: screen.deny}[decision]
             if keys is None:
                 raise OperationError(f"{entry.agent} offers no 'allow always' for this prompt; "
                                      "use y (allow once) or n (deny)")
             info = self.host.info(entry.agent)
             now_on_screen = self.host.redetect(entry.agent).prompt
             if info.process != "running" or now_on_screen is None or (
-                    now_on_screen.signature != entry.prompt.signature):
-                del self._pending[entry_id]
+                    now_on_screen.signature != screen.signature):
+                self._drop(entry_id, "gone")
                 self._notify()
                 raise StaleAnswer(f"{entry.agent}: that prompt is no longer on its screen; "
                                   "nothing was sent")
             self.host.write(entry.agent, keys.encode())
-            del self._pending[entry_id]
-            self._answered[entry.agent] = entry.prompt.signature
-            record = Decision(entry, decision, by, _now())
-            self.history.append(record)
-            self._audit(record)
+            self._keyed[entry.agent] = (entry.kind, entry.summary, self.clock())
+            record = self._finish(entry, decision, by, "screen")
+        timer = threading.Timer(TAKEN_WITHIN, self._check_taken, (record, screen.signature))
+        timer.daemon = True
+        timer.start()
+        return self._done(record)
+
+    def _check_taken(self, record: Decision, signature: str) -> None:
+        """If the agent ignored the keys (its prompt is still drawn, unchanged), the prompt
+        goes back in the queue rather than waiting forever behind an answer never taken."""
+        agent = record.entry.agent
+        with self._lock:
+            if self._answered.get(agent) != signature or self._current(agent) is not None:
+                return
+        try:
+            prompt = self.host.redetect(agent).prompt
+        except (KeyError, OSError):
+            return
+        with self._lock:
+            if prompt is None or prompt.signature != signature or (
+                    self._answered.get(agent) != signature):
+                return
+            del self._answered[agent]
+            self.history.append(Decision(record.entry, "not taken by the agent", "agent", _now()))
+        self._update(agent, prompt)
+
+    def _finish(self, entry: Entry, decision: str, by: str, via: str) -> Decision:
+        screen = self._screen.get(entry.id)
+        self._forget(entry.id)
+        if screen is not None:  # still drawn while the agent erases it: not a new prompt
+            self._answered[entry.agent] = screen.signature
+        record = Decision(entry, decision, by, _now(), via)
+        self.history.append(record)
+        self._audit(record)
+        return record
+
+    def _done(self, record: Decision) -> Decision:
         self._notify()
         return record
 
@@ -164,16 +331,41 @@ class ApprovalQueue:
         for rule in self.rules:
             if rule.applies(entry.agent, role, entry.kind, entry.summary):
                 decision = ALLOW if rule.decision == "allow" else DENY
-                with contextlib.suppress(OperationError):  # gone already: nothing to decide
-                    self.answer(entry.id, decision, by=f"rule {rule.where}")
+
+                def apply(decision: str = decision, by: str = f"rule {rule.where}") -> None:
+                    with contextlib.suppress(OperationError):  # gone already: nothing to do
+                        self.answer(entry.id, decision, by=by)
+
+                # off the detector's thread: an answer by keys may wait for the prompt to settle
+                threading.Thread(target=apply, daemon=True).start()
                 return
+
+    # -- bookkeeping --------------------------------------------------------------------------
+    def _add(self, agent: str, prompt: Prompt) -> Entry:
+        entry = Entry(next(self._ids), agent, prompt, self.clock(), _now())
+        self._pending[entry.id] = entry
+        return entry
+
+    def _forget(self, entry_id: int) -> None:
+        self._pending.pop(entry_id, None)
+        self._screen.pop(entry_id, None)
+        self._hooks.pop(entry_id, None)
+        self._handover.pop(entry_id, None)
+        self._seen_at.pop(entry_id, None)
+
+    def _drop(self, entry_id: int, how: str) -> None:
+        entry = self._pending.get(entry_id)
+        self._forget(entry_id)
+        if entry is not None:
+            self.history.append(Decision(entry, how, "pane", _now()))
 
     def _audit(self, record: Decision) -> None:
         if self.audit_path is None:
             return
         line = json.dumps({"time": record.at, "agent": record.entry.agent,
                            "kind": record.entry.kind, "summary": record.entry.summary,
-                           "decision": record.decision, "by": record.by}, ensure_ascii=False)
+                           "decision": record.decision, "by": record.by, "via": record.via},
+                          ensure_ascii=False)
         self.audit_path.parent.mkdir(parents=True, exist_ok=True)
         with self.audit_path.open("a", encoding="utf-8") as fh:
             fh.write(line + "\n")
@@ -181,6 +373,14 @@ class ApprovalQueue:
     def _notify(self) -> None:
         for listener in list(self._listeners):
             listener()
+
+
+def _same_request(keyed: tuple[str, str], prompt: Prompt) -> bool:
+    """Whether a prompt answered by keys and a hook request are the same request: the screen
+    may show the command wrapped or cut, so compare the start of it."""
+    kind, summary = keyed
+    a, b = " ".join(summary.split())[:24], " ".join(prompt.summary.split())[:24]
+    return kind == prompt.kind and bool(a) and (a.startswith(b) or b.startswith(a))
 
 
 def _now() -> str:

@@ -22,7 +22,8 @@ DEFAULT_FLEET_NAMES = ("agentdeck.yaml", "agentdeck.yml")
 DB_MODES = ("none", "postgres-db", "postgres-schema", "sqlite", "compose")
 ROLES = ("lead", "worker")
 BUILTIN_COMMANDS: dict[str, str] = {
-    "claude": "claude --model {model}",
+    # ask before every tool (Claude Code's auto mode would answer most prompts itself)
+    "claude": "claude --permission-mode default --model {model}",
     "codex": "codex --model {model}",
     "aider": "aider --model {model}",
     "gemini": "gemini -m {model}",
@@ -110,6 +111,9 @@ class Fleet:
     commands: Mapping[str, str] = field(default_factory=lambda: dict(BUILTIN_COMMANDS))
     agents: tuple[AgentSpec, ...] = ()
     rules: tuple[ApprovalRule, ...] = ()
+    # Claude Code / Codex PermissionRequest hooks that hand requests to the dashboard
+    hooks: bool = True
+    hook_timeout: float = 120.0  # seconds a hook waits before the agent asks on its own screen
     dashboard: DashboardSpec = DashboardSpec()
 
     def agent(self, name: str) -> AgentSpec | None:
@@ -271,7 +275,13 @@ class _FleetReader:
             agents.append(self.agent((index,), raw, defaults, commands))
         self.check_unique(agents)
         changes["agents"] = tuple(agents)
-        raw_approvals = self.mapping(top.get("approvals"), ("approvals",), ("rules",))
+        raw_approvals = self.mapping(top.get("approvals"), ("approvals",),
+                                     ("rules", "hooks", "hook_timeout"))
+        if "hooks" in raw_approvals:
+            changes["hooks"] = self.boolean(raw_approvals["hooks"], ("approvals", "hooks"))
+        if "hook_timeout" in raw_approvals:
+            changes["hook_timeout"] = float(self.integer(
+                raw_approvals["hook_timeout"], ("approvals", "hook_timeout"), 1, 86_400))
         rules = raw_approvals.get("rules") or []
         if not isinstance(rules, list):
             self.bad_value(("approvals", "rules"), "'rules' must be a list")

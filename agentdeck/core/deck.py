@@ -10,15 +10,18 @@ import os
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from agentdeck.core import hook_install
 from agentdeck.core.approvals import ApprovalQueue
 from agentdeck.core.config import Fleet
 from agentdeck.core.errors import AgentdeckError
 from agentdeck.core.fleet import Engine, relative
+from agentdeck.core.hook_channel import HookServer, socket_path
 from agentdeck.core.isolation import databases
+from agentdeck.core.isolation.envfiles import ensure_ignored
 from agentdeck.core.launch import session_spec
 from agentdeck.core.registry import READY, AgentRecord, Registry
 from agentdeck.core.repo import RepoContext
@@ -45,6 +48,8 @@ class Deck:
     host: SessionHost
     queue: ApprovalQueue
     records: list[AgentRecord]
+    hooks: HookServer | None = None
+    notes: list[str] = field(default_factory=list)  # one-line warnings for the dashboard
 
     @classmethod
     def open(cls, ctx: RepoContext, fleet: Fleet, host: SessionHost | None = None) -> Deck:
@@ -55,7 +60,15 @@ class Deck:
                          key=lambda r: (0 if r.role == "lead" else 1, r.created_at, r.name))
         roles = {r.name: r.role for r in records}
         queue = ApprovalQueue(host, ctx.state_dir / AUDIT_LOG, fleet.rules, roles)
-        return cls(ctx, fleet, host, queue, records)
+        deck = cls(ctx, fleet, host, queue, records)
+        if fleet.hooks:
+            try:
+                deck.hooks = HookServer(socket_path(ctx.state_dir), queue.hook_request,
+                                        queue.hook_gone)
+            except OSError as exc:
+                deck.notes.append(f"approval hooks off, prompts are read from the screens only: "
+                                  f"{exc}")
+        return deck
 
     @property
     def audit_path(self) -> Path:
@@ -89,7 +102,28 @@ class Deck:
             # the session shows as failed, with this reason in its pane and the sidebar
             spec = SessionSpec(rec.name, (), rec.worktree, {}, rec.agent, cols, rows,
                                error=str(exc))
+        else:
+            spec = self._with_hook(rec, spec)
         self.host.spawn(spec)
+
+    def _with_hook(self, rec: AgentRecord, spec: SessionSpec) -> SessionSpec:
+        """Point Claude Code's or Codex's PermissionRequest hook at this dashboard."""
+        cli = hook_cli(rec.agent, spec.argv)
+        if self.hooks is None or cli is None:
+            return spec
+        timeout = self.fleet.hook_timeout
+        command = hook_install.hook_command(rec.name, cli, self.hooks.path, timeout)
+        if cli == "codex":
+            return replace(spec, argv=tuple(hook_install.with_codex_hook(list(spec.argv),
+                                                                         command, timeout)))
+        worktree = Path(rec.worktree)
+        try:
+            ensure_ignored(self.ctx, worktree, [hook_install.CLAUDE_SETTINGS])
+            hook_install.install_claude(worktree, command, timeout)
+        except (AgentdeckError, ValueError, OSError) as exc:
+            self.notes.append(f"{rec.name}: no approval hook, its prompts are read from its "
+                              f"screen ({exc})")
+        return spec
 
     def notify_command(self, agent: str, summary: str) -> None:
         """The user's optional command for a new prompt (a webhook call, a phone push)."""
@@ -107,8 +141,20 @@ class Deck:
         threading.Thread(target=run, daemon=True).start()
 
     def close(self) -> None:
+        if self.hooks is not None:
+            self.hooks.close()
         self.queue.close()
         self.host.close()
+
+
+def hook_cli(kind: str, argv: Sequence[str]) -> str | None:
+    """Which hook an agent takes. Claude Code's is a settings file, harmless to any other
+    program of kind claude (a wrapper script, a look-alike); Codex's is flags on its command
+    line, so only a command that runs `codex` itself gets them."""
+    program = Path(argv[0]).name if argv else ""
+    if program == "claude" or (kind == "claude" and program != "codex"):
+        return "claude"
+    return "codex" if program == "codex" else None
 
 
 def prepare(ctx: RepoContext, fleet: Fleet, engine: Engine | None = None) -> None:

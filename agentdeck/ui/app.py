@@ -60,6 +60,7 @@ class AgentdeckApp(App[None]):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._unsubscribe: list[Callable[[], None]] = []
         self._waiting_before = 0
+        self._infos: dict[str, SessionInfo] = {}
         self.rows = {s.name: AgentRow(**vars(s)) for s in deck.summaries()}
         for theme_obj in THEMES.values():
             self.register_theme(theme_obj)
@@ -106,6 +107,8 @@ class AgentdeckApp(App[None]):
     @work(thread=True, exclusive=True, group="start", exit_on_error=False)
     def start_agents(self, sizes: dict[str, tuple[int, int]]) -> None:
         self.deck.start_all(sizes)
+        for note in self.deck.notes:
+            self.call_from_thread(self.notify, note, severity="warning", timeout=10)
 
     async def on_unmount(self) -> None:
         # the host and queue outlive the app: stop them calling into a closed loop
@@ -127,7 +130,11 @@ class AgentdeckApp(App[None]):
         row = self.rows.get(info.name)
         if row is None:
             return
-        row.state = info.state
+        self._infos[info.name] = info
+        state = info.state
+        if info.process == "running" and self.deck.queue.entry_for(info.name) is not None:
+            state = "waiting"  # a hook may be asking while the screen still shows work
+        row.state = state
         row.detail = ""
         if info.state == "exited":
             row.detail = f"({info.exit_code})"
@@ -135,8 +142,8 @@ class AgentdeckApp(App[None]):
             row.detail = info.detection.reset
         self.query_one(AgentList).show([row])
         pane = self.query_one(f"#pane-{info.name}", TerminalPane)
-        pane.set_class(info.state == "waiting", "-waiting")
-        pane.set_class(info.state == "failed", "-failed")
+        pane.set_class(state == "waiting", "-waiting")
+        pane.set_class(state == "failed", "-failed")
         state = row.state + (f" {row.detail}" if row.detail else "")
         pane.border_title = f"{info.name} · {info.agent} · {state}"
         if info.state == "failed" and info.error:
@@ -145,6 +152,8 @@ class AgentdeckApp(App[None]):
 
     def _queue_changed(self) -> None:
         self.query_one(ApprovalsList).show()
+        for info in list(self._infos.values()):
+            self._apply_info(info)
         pending = self.deck.queue.pending()
         if len(pending) > self._waiting_before:
             newest = pending[-1]

@@ -6,6 +6,10 @@ this edit to X?", "Do you want to create X?") and a numbered menu whose first op
 an optional "Yes, and don't ask again …" option allows always, and the "No, and tell Claude what to
 do differently (esc)" option denies. Number keys pick an option directly. While it works, the
 status line ends in "esc to interrupt"; idle, it shows its input box and "? for shortcuts".
+
+Claude Code 2.1 draws the Bash request as: title, an optional "Tip: …" line, the command's
+description, then the command itself between two dashed rules (╌╌╌), then the question; its
+menu may add "Yes, and switch to auto mode", so deny is the last option, not a fixed number.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ TITLES = {"bash command": "bash", "edit file": "edit", "create file": "write",
           "edit notebook": "edit", "notebook edit": "edit"}
 FOOTER_RE = re.compile(r"(esc to cancel|tab to (amend|add)|ctrl\+e|shift\+tab|^\W*$)", re.I)
 WORKING_RE = re.compile(r"esc to interrupt", re.I)
+_DASHED_RE = re.compile(r"^[╌┄┈\-]{8,}$")
+_TIP_RE = re.compile(r"^Tip: ")
 IDLE_RE = re.compile(r"(\? for shortcuts|^>\s*$|^> |accept edits on|plan mode on|"
                      r"bypass permissions on)")
 
@@ -53,7 +59,8 @@ def find_prompt(screen: Screen) -> Prompt | None:
         # the panel shows the path; the question only the file name
         summary = next((line for line in body if line.endswith(summary)), summary)
     else:
-        summary = _first_line(screen, title_at, q) if body else screen.lines[q]
+        boxed = _between_dashed_rules(screen, title_at, q)
+        summary = boxed or (_first_line(screen, title_at, q) if body else screen.lines[q])
     if any(line.endswith("(MCP)") for line in body) or "(MCP)" in summary:
         kind = "mcp"
         summary = summary.removesuffix("(MCP)").strip()
@@ -71,9 +78,19 @@ def _title(screen: Screen, q: int) -> tuple[int, str]:
     return -1, "other"
 
 
+def _between_dashed_rules(screen: Screen, title_at: int, q: int) -> str:
+    """The first line of what Claude Code 2.1 draws between ╌ rules (the exact command)."""
+    rules = [i for i in range(max(0, title_at + 1), q) if _DASHED_RE.match(screen.lines[i])]
+    if len(rules) < 2:
+        return ""
+    inside = [screen.lines[i] for i in range(rules[0] + 1, rules[1]) if screen.lines[i]]
+    return inside[0] if inside else ""
+
+
 def _first_line(screen: Screen, title_at: int, q: int) -> str:
     """The request's first line, joined with its continuation when the panel wrapped it."""
-    lines = [i for i in range(title_at + 1, q) if screen.lines[i]]
+    lines = [i for i in range(title_at + 1, q) if screen.lines[i]
+             and not _TIP_RE.match(screen.lines[i])]
     first = screen.lines[lines[0]]
     if len(lines) > 1 and _reaches_edge(screen, lines[0]):
         first += screen.lines[lines[1]]

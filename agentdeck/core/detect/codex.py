@@ -44,8 +44,7 @@ def find_prompt(screen: Screen) -> Prompt | None:
     kind, summary = "other", screen.lines[q]
     if what.startswith("run"):
         kind = "bash"
-        commands = [line[1:].strip() for line in body if line.startswith("$")]
-        summary = commands[0] if commands else (body[-1] if body else summary)
+        summary = _command(screen, q, menu.options[0].line) or (body[-1] if body else summary)
     elif what.startswith("make"):
         kind = "edit"
         files = [line for line in body if not line.lower().startswith("reason:")]
@@ -53,3 +52,17 @@ def find_prompt(screen: Screen) -> Prompt | None:
     sig = signature("codex", *screen.lines[q: menu.end + 1])
     return Prompt(kind=kind, summary=summary, allow=menu.allow, allow_always=menu.allow_always,
                   deny=menu.deny, agent="codex", signature=sig)
+
+
+def _command(screen: Screen, start: int, end: int) -> str:
+    """The command after "$ ": Codex word-wraps a long one onto the following lines itself,
+    so its continuation runs up to the next blank line."""
+    for i in range(start + 1, end):
+        if screen.lines[i].startswith("$"):
+            parts = [screen.lines[i][1:].strip()]
+            for line in screen.lines[i + 1: end]:
+                if not line:
+                    break
+                parts.append(line)
+            return " ".join(parts)
+    return ""

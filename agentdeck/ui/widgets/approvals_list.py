@@ -57,10 +57,13 @@ class ApprovalsList(Vertical):
             table.remove_row(key)
         now = time.monotonic()
         for entry in pending:
+            kind = Text(entry.kind, style=KIND_STYLE.get(entry.kind, ""))
             if str(entry.id) not in table.rows:
-                table.add_row(age(entry, now), entry.agent,
-                              Text(entry.kind, style=KIND_STYLE.get(entry.kind, "")),
-                              entry.summary, key=str(entry.id))
+                table.add_row(age(entry, now), entry.agent, kind, entry.summary,
+                              key=str(entry.id))
+            else:  # the agent's hook joined a prompt first seen on screen: its exact words
+                table.update_cell(str(entry.id), "kind", kind)
+                table.update_cell(str(entry.id), "summary", entry.summary)
         if selected is not None and str(selected.id) in table.rows:
             table.move_cursor(row=table.get_row_index(str(selected.id)))
         self.border_title = f"approvals ({len(pending)})" if pending else "approvals"
@@ -68,6 +71,7 @@ class ApprovalsList(Vertical):
         lines = []
         for record in list(self.queue.history)[-4:]:
             by = "" if record.by == "key" else f" ({record.by})"
+            by += " via hook" if record.via == "hook" else ""
             lines.append(f"{record.at[11:19]} {record.entry.agent}: {record.decision} "
                          f"{record.entry.kind} {record.entry.summary[:40]}{by}")
         self.query_one("#approval-history", Static).update("\n".join(lines))

@@ -1,0 +1,218 @@
+"""The dashboard's end of the structured approvals channel.
+
+Claude Code and Codex CLI run `agentdeck hook permission-request` for each permission request
+(see `agentdeck.hook_client`); that command connects to this unix socket, sends the tool request
+and waits for a decision. Each connection becomes a `HookRequest` handed to the approvals queue,
+which merges it with what the screen detector sees of the same prompt, so one prompt is one
+queue entry whichever channel saw it first. The socket is the user's alone: mode 0600 in a
+folder only they can enter, and peers of another uid are refused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import select
+import socket
+import struct
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agentdeck.core.detect import Prompt
+
+SOCKET_NAME = "approvals.sock"
+_MAX_SUN_PATH = 100  # sockaddr_un holds 108 bytes on Linux, 104 on macOS
+
+# tool name -> prompt kind; MCP tools are "mcp__<server>__<tool>"
+_KINDS = {"bash": "bash", "shell": "bash", "exec_command": "bash", "local_shell": "bash",
+          "write": "write", "edit": "edit", "multiedit": "edit", "notebookedit": "edit",
+          "apply_patch": "edit", "webfetch": "fetch", "websearch": "fetch"}
+
+
+def socket_path(state_dir: Path) -> Path:
+    """Where the dashboard listens: in the registry folder when the path fits in a socket
+    address, else in a private folder under the temp dir named after the registry."""
+    path = state_dir / SOCKET_NAME
+    if len(os.fsencode(path)) <= _MAX_SUN_PATH:
+        return path
+    digest = hashlib.sha1(os.fsencode(state_dir.resolve())).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"agentdeck-{os.getuid()}" / f"{digest}.sock"
+
+
+def prompt_for(request: dict[str, Any], cli: str) -> tuple[Prompt, bool]:
+    """The queue's view of a hook request, and whether 'allow always' can be answered."""
+    tool = str(request.get("tool_name") or "tool")
+    args = request.get("tool_input")
+    args = args if isinstance(args, dict) else {}
+    kind = "mcp" if tool.startswith("mcp__") else _KINDS.get(tool.lower(), "other")
+    summary = ""
+    for key in ("command", "cmd", "file_path", "notebook_path", "path", "url", "query"):
+        value = args.get(key)
+        if isinstance(value, list):
+            value = " ".join(str(v) for v in value)
+        if value:
+            summary = str(value)
+            break
+    if kind == "mcp":
+        summary = tool.removeprefix("mcp__").replace("__", " · ") + (
+            f" {summary}" if summary else "")
+    summary = " ".join((summary or tool).split())
+    # Claude Code keeps suggested rules on "allow always"; Codex's hooks cannot yet
+    always = cli == "claude" and bool(request.get("permission_suggestions"))
+    return Prompt(kind=kind, summary=summary, allow="", deny="", agent=cli,
+                  signature="hook:" + json.dumps([tool, args], sort_keys=True, default=str)
+                  ), always
+
+
+@dataclass
+class HookRequest:
+    """One waiting `agentdeck hook` process. `reply` delivers a decision (or None: "no
+    decision, ask in your own screen") and reports whether the process was still there."""
+
+    agent: str
+    cli: str
+    prompt: Prompt
+    offers_always: bool
+    _conn: socket.socket = field(repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _done: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    def alive(self) -> bool:
+        if self._done.is_set():
+            return False
+        try:
+            readable, _, _ = select.select([self._conn], [], [], 0)
+            if readable and not self._conn.recv(1, socket.MSG_PEEK):
+                return False  # the hook gave up (its timeout) or the agent killed it
+        except OSError:
+            return False
+        return True
+
+    def reply(self, decision: str | None) -> bool:
+        with self._lock:
+            if self._done.is_set() or not self.alive():
+                self._done.set()
+                return False
+            try:
+                self._conn.sendall(json.dumps({"decision": decision}).encode() + b"\n")
+            except OSError:
+                return False
+            finally:
+                self._done.set()
+            return True
+
+    def wait_closed(self, poll: float = 0.2) -> None:
+        """Block until answered or the hook process is gone."""
+        while not self._done.wait(poll):
+            if not self.alive():
+                return
+
+
+class HookServer:
+    """Accepts hook connections on a thread; `on_request` is called on the connection's own
+    thread, and `on_gone` when a request ends without a reply (the hook timed out)."""
+
+    def __init__(self, path: Path, on_request: Callable[[HookRequest], None],
+                 on_gone: Callable[[HookRequest], None]) -> None:
+        self.path = path
+        self.on_request = on_request
+        self.on_gone = on_gone
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if path.parent.name.startswith("agentdeck-"):
+            os.chmod(path.parent, 0o700)
+        with contextlib.suppress(FileNotFoundError):
+            self._refuse_live_socket(path)
+            path.unlink()
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        old = os.umask(0o177)  # born 0600: no window where another user could connect
+        try:
+            self._sock.bind(str(path))
+        finally:
+            os.umask(old)
+        self._sock.listen(16)
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._accept, name="agentdeck-hooks",
+                                        daemon=True)
+        self._thread.start()
+
+    @staticmethod
+    def _refuse_live_socket(path: Path) -> None:
+        """Another dashboard of this repository already answers hooks: leave it alone."""
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.settimeout(0.5)
+            probe.connect(str(path))
+        except OSError:
+            return  # stale file from a dashboard that died: safe to replace
+        finally:
+            probe.close()
+        raise FileExistsError(f"another agentdeck dashboard is answering approvals at {path}")
+
+    def _accept(self) -> None:
+        while not self._closed.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn:
+            if not _same_user(conn):
+                return
+            request = _read_request(conn)
+            if request is None:
+                return
+            message, req = request
+            prompt, always = prompt_for(req, message["cli"])
+            hook = HookRequest(str(message["agent"]), message["cli"], prompt, always, conn)
+            self.on_request(hook)
+            hook.wait_closed()
+            if not hook._done.is_set():
+                self.on_gone(hook)
+
+    def close(self) -> None:
+        self._closed.set()
+        with contextlib.suppress(OSError):
+            self._sock.close()
+        with contextlib.suppress(OSError):
+            self.path.unlink()
+
+
+def _same_user(conn: socket.socket) -> bool:
+    opt = getattr(socket, "SO_PEERCRED", None)
+    if opt is None:  # not Linux: the 0600 socket in a 0700 folder is the guard
+        return True
+    creds = conn.getsockopt(socket.SOL_SOCKET, opt, struct.calcsize("3i"))
+    _pid, uid, _gid = struct.unpack("3i", creds)
+    return uid == os.getuid()
+
+
+def _read_request(conn: socket.socket) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    conn.settimeout(5.0)
+    buf = b""
+    try:
+        while b"\n" not in buf and len(buf) < 4 << 20:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return None
+            buf += chunk
+    except OSError:
+        return None
+    conn.settimeout(None)
+    try:
+        message = json.loads(buf.split(b"\n", 1)[0])
+    except ValueError:
+        return None
+    if not isinstance(message, dict) or message.get("cli") not in ("claude", "codex"):
+        return None
+    request = message.get("request")
+    if not isinstance(request, dict) or not message.get("agent"):
+        return None
+    return message, request

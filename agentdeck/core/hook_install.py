@@ -1,0 +1,101 @@
+"""Installing the PermissionRequest hooks that point an agent at the dashboard.
+
+Claude Code reads hooks from `.claude/settings.local.json` in its folder: the worktree's own,
+never committed (agentdeck adds it to the repository's `info/exclude`), merged with whatever the
+user keeps there. Codex CLI only runs hooks it trusts, by a hash of the hook recorded in a
+user-controlled config layer; agentdeck passes hook and trust together as one `-c hooks={…}`
+flag on the command line it starts, so neither the repository nor the user's ~/.codex changes.
+A hook that the agent does not run (a newer Codex hashing differently, say) costs nothing: the
+agent asks in its own screen and the screen detector takes over.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+CLAUDE_SETTINGS = ".claude/settings.local.json"
+MARK = "agentdeck hook permission-request"
+# Codex's key for hooks given with -c: "<config path of the layer>:<event>:<group>:<handler>"
+CODEX_FLAGS_SOURCE = "/<session-flags>/config.toml"
+
+
+def hook_command(agent: str, cli: str, socket: Path, timeout: float) -> str:
+    """The shell command the agent runs; `agentdeck` resolved to this installation."""
+    exe = Path(sys.argv[0]).resolve() if Path(sys.argv[0]).name == "agentdeck" else None
+    base = [str(exe)] if exe and exe.is_file() else [sys.executable, "-m", "agentdeck"]
+    argv = [*base, "hook", "permission-request", "--agent", agent, "--cli", cli,
+            "--socket", str(socket), "--timeout", f"{timeout:g}"]
+    return shlex.join(argv)
+
+
+def install_claude(worktree: Path, command: str, timeout: float) -> Path:
+    """Add (or refresh) agentdeck's hook in the worktree's local Claude settings, keeping
+    every other setting and hook the user has there."""
+    path = worktree / CLAUDE_SETTINGS
+    settings: dict[str, Any] = {}
+    if path.is_file():
+        try:
+            loaded = json.loads(path.read_text(encoding="utf-8") or "{}")
+        except ValueError as exc:
+            raise ValueError(f"{path}: not valid JSON ({exc}); fix or remove it") from None
+        if not isinstance(loaded, dict):
+            raise ValueError(f"{path}: expected a JSON object")
+        settings = loaded
+    hooks = settings.setdefault("hooks", {})
+    groups = [g for g in hooks.get("PermissionRequest", [])
+              if not any(MARK in str(h.get("command", "")) for h in g.get("hooks", []))]
+    # the agent's own limit must outlast ours, so our timeout is the one that ends the wait
+    groups.append({"matcher": "*", "hooks": [{"type": "command", "command": command,
+                                              "timeout": int(timeout) + 30}]})
+    hooks["PermissionRequest"] = groups
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".agentdeck-tmp")
+    tmp.write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def codex_trust_hash(event: str, group: dict[str, Any]) -> str:
+    """Codex's trust hash of one hook: its normalized identity as canonical JSON, sha256."""
+    identity = {"event_name": event, **group}
+    text = json.dumps(identity, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def codex_flags(command: str, timeout: float) -> list[str]:
+    """`-c hooks={…}`: our PermissionRequest hook and the trust record that lets it run."""
+    handler = {"type": "command", "command": command, "timeout": int(timeout) + 30,
+               "async": False}
+    group = {"hooks": [handler]}
+    state = {f"{CODEX_FLAGS_SOURCE}:permission_request:0:0":
+             {"trusted_hash": codex_trust_hash("permission_request", group)}}
+    return ["-c", "hooks=" + _toml_inline({"PermissionRequest": [group], "state": state})]
+
+
+def with_codex_hook(argv: list[str], command: str, timeout: float) -> list[str]:
+    """The codex command line with the hook flags right after the program name, so they
+    apply whatever subcommand or prompt follows."""
+    if not argv or any(a.startswith("hooks=") for a in argv):
+        return argv  # the user configures hooks on the command line themselves
+    return [argv[0], *codex_flags(command, timeout), *argv[1:]]
+
+
+def _toml_inline(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # a JSON string is a TOML basic string
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_inline(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_toml_inline(k)} = {_toml_inline(v)}"
+                               for k, v in value.items()) + "}"
+    raise TypeError(f"no TOML form for {value!r}")

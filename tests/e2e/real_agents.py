@@ -1,0 +1,88 @@
+"""Where the real agent CLIs are installed, and how each is set up to run offline here.
+
+`.ci/run` installs pinned versions (scripts/install_agents.sh) into `.cache/agents` (or
+`$AGENTDECK_AGENTS_DIR`). Each CLI gets its own HOME (and config folder) in the test's temp dir,
+with the first-run screens (onboarding, API key approval, folder trust) already answered, and
+points at the fake model server on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+VERSIONS = {"claude": "2.1.328", "codex": "0.169.0", "gemini": "0.61.0", "aider": "0.86.2"}
+FAKE_KEY = "sk-ant-agentdeck-offline-0123456789"
+
+
+def agents_dir() -> Path:
+    return Path(os.environ.get("AGENTDECK_AGENTS_DIR") or ROOT / ".cache" / "agents")
+
+
+def binary(cli: str) -> Path | None:
+    base = agents_dir()
+    path = {
+        # the npm package's native binary, run directly (its node wrapper needs node >= 22)
+        "claude": base / "node_modules/@anthropic-ai/claude-code-linux-x64/claude",
+        "codex": base / "node_modules/.bin/codex",
+        "gemini": base / "node_modules/.bin/gemini",
+        "aider": base / "aider-venv/bin/aider",
+    }[cli]
+    return path if path.exists() else None
+
+
+def missing_reason(cli: str) -> str:
+    return (f"{cli} {VERSIONS[cli]} is not installed in {agents_dir()} "
+            "(scripts/install_agents.sh installs it; .ci/run runs that)")
+
+
+@dataclass
+class AgentSetup:
+    command: str  # the fleet's `commands:` entry
+    env: dict[str, str]  # the agent's `env:` in the fleet
+
+
+def claude(home: Path, worktree: Path, base_url: str) -> AgentSetup:
+    home.mkdir(parents=True, exist_ok=True)
+    state = {
+        "hasCompletedOnboarding": True,
+        "lastOnboardingVersion": VERSIONS["claude"],
+        "theme": "dark",
+        # Claude Code remembers an approved key by its last 20 characters
+        "customApiKeyResponses": {"approved": [FAKE_KEY[-20:]], "rejected": []},
+        "projects": {str(worktree): {"hasTrustDialogAccepted": True, "allowedTools": []}},
+    }
+    (home / ".claude.json").write_text(json.dumps(state))
+    exe = binary("claude")
+    assert exe is not None
+    return AgentSetup(
+        command=f"{shlex.quote(str(exe))} --permission-mode default {{task}}",
+        env={"HOME": str(home), "ANTHROPIC_BASE_URL": base_url, "ANTHROPIC_API_KEY": FAKE_KEY,
+             "DISABLE_AUTOUPDATER": "1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1"})
+
+
+def codex(home: Path, worktree: Path, base_url: str) -> AgentSetup:
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text(
+        'model = "fake-model"\n'
+        'model_provider = "fake"\n'
+        'approval_policy = "on-request"\n'
+        "check_for_update_on_startup = false\n\n"
+        "[model_providers.fake]\n"
+        'name = "fake"\n'
+        f'base_url = "{base_url}/v1"\n'
+        'env_key = "FAKE_API_KEY"\n'
+        'wire_api = "responses"\n\n'
+        f'[projects."{worktree}"]\n'
+        'trust_level = "trusted"\n')
+    exe = binary("codex")
+    assert exe is not None
+    return AgentSetup(command=f"{shlex.quote(str(exe))} {{task}}",
+                      env={"HOME": str(home), "CODEX_HOME": str(home), "FAKE_API_KEY": "x"})
+
+
+SETUPS = {"claude": claude, "codex": codex}

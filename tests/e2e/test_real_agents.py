@@ -1,0 +1,126 @@
+"""The real Claude Code and Codex CLI, offline, inside agentdeck sessions in worktrees.
+
+Each scenario: the scripted model asks for a shell command (answered `y`: it runs in that
+worktree and nowhere else), then for a file write (answered `n`: the file never appears and the
+agent carries on to the end of its turn), then the agent is idle. Each runs twice: with the
+PermissionRequest hook channel (the hook hands the request to the dashboard) and without it
+(the screen detector alone catches the prompt). One prompt is one queue entry either way.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from agentdeck.core.approvals import ALLOW, DENY, ApprovalQueue, Entry
+from agentdeck.core.config import load_fleet
+from agentdeck.core.deck import Deck
+from agentdeck.core.fleet import Engine
+from agentdeck.core.repo import open_repo
+from tests.conftest import make_repo, write_fleet
+from tests.e2e import real_agents
+from tests.e2e.fake_models import FakeModelServer, Script
+
+COMMAND = "echo ran > ran.txt"
+NOTE = "notes.txt"
+
+
+def wait(condition: Callable[[], object], what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def one_entry(queue: ApprovalQueue, deck: Deck, name: str, server: FakeModelServer) -> Entry:
+    def ready() -> bool:
+        return len(queue.pending()) == 1
+    try:
+        wait(ready, "one queue entry")
+    except AssertionError:
+        screen = "\n".join(deck.host.snapshot(name))
+        log = json.dumps(server.requests[-3:], indent=1)[:4000]
+        raise AssertionError(f"no queue entry; screen:\n{screen}\nlast requests:\n{log}") from None
+    return queue.pending()[0]
+
+
+@pytest.mark.parametrize("hooks", [True, False], ids=["hook", "screen"])
+@pytest.mark.parametrize("cli", ["claude", "codex"])
+def test_real_agent_prompts_reach_the_queue_and_answers_land(cli: str, hooks: bool,
+                                                             tmp_path: Path) -> None:
+    if real_agents.binary(cli) is None:
+        pytest.skip(real_agents.missing_reason(cli))
+    repo = make_repo(tmp_path)
+    worktree = (tmp_path / f"wt-{cli}").resolve()
+    server = FakeModelServer(Script(command=COMMAND, file_path=NOTE), cwd=worktree,
+                             log_path=tmp_path / "requests.jsonl").start()
+    try:
+        setup = real_agents.SETUPS[cli](tmp_path / f"home-{cli}", worktree, server.url)
+        env = "".join(f"\n      {k}: {json.dumps(v)}" for k, v in setup.env.items())
+        write_fleet(repo, f"""version: 1
+base: origin/main
+worktrees: ../wt-{{name}}
+commands:
+  {cli}: {json.dumps(setup.command)}
+agents:
+  - name: {cli}
+    agent: {cli}
+    branch: feat/{cli}
+    task: make the notes
+    env:{env}
+approvals:
+  hooks: {str(hooks).lower()}
+  hook_timeout: 60
+""")
+        ctx, fleet = open_repo(repo), load_fleet(repo / "agentdeck.yaml")
+        assert Engine(ctx, fleet).up().exit_code == 0
+        deck = Deck.open(ctx, fleet)
+        try:
+            assert (deck.hooks is not None) == hooks
+            run_scenario(deck, cli, hooks, worktree, repo, server)
+        finally:
+            deck.close()
+    finally:
+        server.stop()
+
+
+def run_scenario(deck: Deck, cli: str, hooks: bool, worktree: Path, repo: Path,
+                 server: FakeModelServer) -> None:
+    queue, host = deck.queue, deck.host
+    deck.start(deck.records[0], 100, 30)
+
+    entry = one_entry(queue, deck, cli, server)
+    assert (entry.kind, entry.summary) == ("bash", COMMAND)
+    if hooks:  # Claude Code draws its dialog while the hook waits: still one entry
+        wait(lambda: queue.via_hook(entry.id), "the hook to join the entry", 10)
+    else:
+        assert not queue.via_hook(entry.id)
+        assert host.info(cli).state == "waiting"
+    time.sleep(0.5)  # both channels have had time to report it: still exactly one
+    assert [e.id for e in queue.pending()] == [entry.id]
+
+    queue.answer(entry.id, ALLOW)
+    wait(lambda: (worktree / "ran.txt").exists(), "the allowed command to run")
+    assert not (repo / "ran.txt").exists()
+
+    write = one_entry(queue, deck, cli, server)
+    assert write.id != entry.id
+    assert write.kind in ("write", "bash", "edit")  # Codex writes files with a shell command
+    assert NOTE in write.summary, "\n".join(host.snapshot(cli))
+    queue.answer(write.id, DENY)
+    try:
+        wait(lambda: host.info(cli).state == "idle" and not queue.pending(), "idle", 30)
+    except AssertionError:
+        screen = "\n".join(host.snapshot(cli))
+        raise AssertionError(f"not idle: {host.info(cli).state}, {queue.pending()}, "
+                             f"screen:\n{screen}") from None
+    assert not (worktree / NOTE).exists()
+    assert not (repo / NOTE).exists()
+    log = [json.loads(line) for line in deck.audit_path.read_text().splitlines()]
+    assert [(r["decision"], r["via"]) for r in log] == [
+        ("allow", "hook" if hooks else "screen"), ("deny", "hook" if hooks else "screen")]

@@ -10,6 +10,7 @@ then prints "RESULT <decision> via <hook|keys>" and logs it to $FAKE_CLI_LOG.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import select
@@ -74,7 +75,7 @@ def claude_hook() -> str | None:
 
 
 def codex_hook(argv: list[str]) -> str | None:
-    for flag, value in zip(argv, argv[1:], strict=False):
+    for flag, value in itertools.pairwise(argv):
         if flag == "-c" and value.startswith("hooks="):
             hooks = tomllib.loads(value)["hooks"]
             return str(hooks["PermissionRequest"][0]["hooks"][0]["command"])

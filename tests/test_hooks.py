@@ -158,7 +158,7 @@ def test_a_hook_that_times_out_hands_its_entry_to_the_screen(hooked) -> None:
 
 
 def test_hooks_off_means_no_settings_file_and_no_flags(hooked) -> None:
-    deck, log = hooked(hooks=False)
+    deck, _ = hooked(hooks=False)
     assert deck.hooks is None
     start(deck, "cc")
     start(deck, "cx")

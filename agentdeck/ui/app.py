@@ -7,6 +7,8 @@ keyboard to an agent's pane until the release key (ctrl+] by default) gives it b
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ClassVar
@@ -25,7 +27,7 @@ from agentdeck.core.sessions import Event, SessionInfo
 from agentdeck.ui.themes import DEFAULT_THEME, THEMES
 from agentdeck.ui.widgets.agent_list import AgentList, AgentRow
 from agentdeck.ui.widgets.approvals_list import ApprovalsList
-from agentdeck.ui.widgets.terminal_pane import TerminalPane
+from agentdeck.ui.widgets.terminal_pane import REFRESH_HZ, TerminalPane
 
 
 class AgentdeckApp(App[None]):
@@ -61,6 +63,11 @@ class AgentdeckApp(App[None]):
         self._unsubscribe: list[Callable[[], None]] = []
         self._waiting_before = 0
         self._infos: dict[str, SessionInfo] = {}
+        self._output_from: set[str] = set()  # agents with output not drawn yet
+        self._redraw_due = False
+        self._redraw_lock = threading.Lock()
+        self._last_redraw = 0.0
+        self._panes: dict[str, TerminalPane] = {}
         self.rows = {s.name: AgentRow(**vars(s)) for s in deck.summaries()}
         for theme_obj in THEMES.values():
             self.register_theme(theme_obj)
@@ -83,6 +90,7 @@ class AgentdeckApp(App[None]):
 
     def on_mount(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self._panes = {pane.agent: pane for pane in self.query(TerminalPane)}
         count = len(self.rows)
         panes = self.query_one("#panes")
         panes.styles.grid_size_columns = 1 if count <= 1 else 2 if count <= 4 else 3
@@ -119,8 +127,33 @@ class AgentdeckApp(App[None]):
 
     # -- events from the host and the queue (their threads) -----------------------------------
     def _on_host_event(self, event: Event) -> None:
-        if event.kind != "output" and self._loop is not None:
+        if self._loop is None:
+            return
+        if event.kind != "output":
             self._loop.call_soon_threadsafe(self._apply_info, event.info)
+            return
+        # output: redraw that pane soon, coalesced so a flood costs at most REFRESH_HZ redraws a
+        # second, and an idle fleet costs nothing (no polling)
+        with self._redraw_lock:
+            self._output_from.add(event.name)
+            if self._redraw_due:
+                return
+            self._redraw_due = True
+        self._loop.call_soon_threadsafe(self._schedule_redraw)
+
+    def _schedule_redraw(self) -> None:
+        wait = self._last_redraw + 1 / REFRESH_HZ - time.monotonic()
+        self.set_timer(max(wait, 0.0), self._redraw)
+
+    def _redraw(self) -> None:
+        with self._redraw_lock:
+            self._redraw_due = False
+            names, self._output_from = self._output_from, set()
+        self._last_redraw = time.monotonic()
+        for name in names:
+            pane = self._panes.get(name)
+            if pane is not None:
+                pane.poll()
 
     def _on_queue_change(self) -> None:
         if self._loop is not None:
@@ -222,6 +255,7 @@ class AgentdeckApp(App[None]):
             return
         pane = self.query_one(f"#pane-{name}", TerminalPane)
         self._select(name)
+        pane.poll()
         pane.focus()
         self._update_status()
 

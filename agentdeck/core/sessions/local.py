@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import queue
 import select
 import shutil
 import threading
@@ -38,6 +39,7 @@ from agentdeck.core.terminal import Emulator, make_emulator
 
 log = logging.getLogger(__name__)
 READ_SIZE = 1 << 16
+FEED_BACKLOG = 64  # reads waiting to be parsed, at most READ_SIZE each
 BATCH_SIZE = 1 << 20
 QUIET_IDLE = 2.0  # seconds without output after which an undetectable screen counts as idle
 QUIET_RECHECK = 0.25  # how often the watcher looks at screens that produced no output
@@ -175,9 +177,16 @@ class LocalHost(SessionHost):
 
     # -- I/O ----------------------------------------------------------------------------------
     def _read(self, session: _Session) -> None:
+        """Read the PTY and hand the bytes to the feeder thread: reading and parsing overlap
+        (both release the GIL), and the bounded queue keeps a flooding agent's backlog small
+        (when it is full the agent's writes block, as on a real terminal)."""
         child = session.child
         assert child is not None
         fd = child.child_fd
+        feed: queue.Queue[bytes | None] = queue.Queue(maxsize=FEED_BACKLOG)
+        feeder = threading.Thread(target=self._feed, args=(session, feed),
+                                  name=f"agentdeck-feed-{session.spec.name}", daemon=True)
+        feeder.start()
         while True:
             try:
                 ready, _, _ = select.select([fd], [], [], 0.25)
@@ -190,24 +199,36 @@ class LocalHost(SessionHost):
             data = _read_some(fd)
             if not data:
                 break
-            # coalesce: drain what is already waiting so a flood costs one feed per batch
-            chunks = [data]
-            size = len(data)
-            while size < BATCH_SIZE and select.select([fd], [], [], 0)[0]:
-                more = _read_some(fd)
-                if not more:
+            feed.put(data)
+        feed.put(None)
+        feeder.join()
+        self._finish(session)
+
+    def _feed(self, session: _Session, feed: queue.Queue[bytes | None]) -> None:
+        ended = False
+        while not ended:
+            chunk = feed.get()
+            if chunk is None:
+                return
+            # coalesce what is already waiting: a flood costs one feed per batch
+            chunks, size = [chunk], len(chunk)
+            while size < BATCH_SIZE:
+                try:
+                    more = feed.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    ended = True
                     break
                 chunks.append(more)
                 size += len(more)
-            if len(chunks) > 1:
-                data = b"".join(chunks)
+            data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
             with session.lock:
                 session.emulator.feed(data)
                 session.bump()
             session.info.last_output = time.monotonic()
             self._emit(Event(session.spec.name, "output", session.info, data))
             self._wake.set()
-        self._finish(session)
 
     def _finish(self, session: _Session) -> None:
         child = session.child

@@ -1,9 +1,10 @@
 """TerminalPane: one agent's live terminal.
 
 It draws with the Line API from the session's emulator, re-reading only the rows the emulator
-reports dirty, and polls the session's version at 30 Hz so a flood of output costs at most 30
-redraws a second. When focused it forwards every key (and pastes, bracketed when the program
-asked for it) to the agent, except the release key, which hands focus back to the dashboard.
+reports dirty, when the app tells it the session has new output (at most 30 times a second, so
+a flood of output costs at most 30 redraws a second and an idle pane costs nothing). When
+focused it forwards every key (and pastes, bracketed when the program asked for it) to the
+agent, except the release key, which hands focus back to the dashboard.
 """
 
 from __future__ import annotations
@@ -76,7 +77,9 @@ class TerminalPane(Widget, can_focus=True):
         self.border_title = agent
 
     def on_mount(self) -> None:
-        self.set_interval(1 / REFRESH_HZ, self.poll)
+        # the app calls poll() when the session has new output (at most REFRESH_HZ a second);
+        # this slow tick only catches a session that started after the pane got its size
+        self.set_interval(1.0, self.poll)
 
     # -- drawing ------------------------------------------------------------------------------
     def _view(self) -> TerminalView | None:

@@ -1,0 +1,174 @@
+"""Issue 4 bench (c) and (d): the dashboard's own cost with 10 agents.
+
+(c) CPU of the dashboard process (the agents are separate processes and not counted) with 10
+    idle agents, over a quiet window, as % of one core (target < 2 %), and as a ratio against a
+    bare Textual app (a footer, nothing else) measured the same way in the same run.
+(d) Memory per agent with a full 10,000-line scrollback: the dashboard's RSS with 10 agents that
+    each printed 10,000 lines, minus its RSS with 10 agents that printed nothing, divided by 10;
+    shown beside the size of the text each agent printed (ratio).
+
+The dashboard runs for real, in a PTY, as a user runs it: `agentdeck -f fleet.yaml`.
+
+    python bench/dashboard.py [--agents 10] [--lines 10000] [--window 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pexpect
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+AGENTDECK = [sys.executable, "-m", "agentdeck"]
+
+FILLER = textwrap.dedent("""\
+    import sys, time
+    n = int(sys.argv[1])
+    for i in range(n):
+        print(f"\\x1b[32m{i:6d}\\x1b[0m compiling src/module_{i % 97}.py ... ok "
+              f"({i * 7 % 1000} ms)")
+    sys.stdout.flush()
+    print("idle> ", end="", flush=True)
+    time.sleep(10**9)
+""")
+
+BARE_APP = textwrap.dedent("""\
+    from textual.app import App
+    from textual.widgets import Footer, Header
+    class Bare(App):
+        BINDINGS = [("q", "quit", "Quit")]
+        def compose(self):
+            yield Header()
+            yield Footer()
+    Bare().run()
+""")
+
+
+def git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def make_repo(root: Path, agents: int, lines: int) -> Path:
+    repo = root / "app"
+    repo.mkdir()
+    env_fix = {"GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@b", "GIT_COMMITTER_NAME": "b",
+               "GIT_COMMITTER_EMAIL": "b@b"}
+    os.environ.update(env_fix)
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "README.md").write_text("bench\n")
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "init")
+    filler = root / "filler.py"
+    filler.write_text(FILLER)
+    names = "\n".join(f"  - {{name: a{i}, agent: filler, branch: b{i}}}" for i in range(agents))
+    (repo / "agentdeck.yaml").write_text(
+        f"version: 1\nworktrees: ../wt-{{name}}\n"
+        f"commands:\n  filler: {sys.executable} {filler} {lines}\n"
+        f"agents:\n{names}\n"
+        "dashboard: {bell: false}\n")
+    subprocess.run([*AGENTDECK, "up", "--no-start"], cwd=repo, check=True, capture_output=True)
+    return repo
+
+
+class Running:
+    """A program in a PTY whose output is drained (a terminal that never reads would block it)."""
+
+    def __init__(self, argv: list[str], cwd: Path) -> None:
+        env = {**os.environ, "TERM": "xterm-256color", "COLORTERM": "truecolor"}
+        self.child = pexpect.spawn(argv[0], argv[1:], cwd=str(cwd), env=env,
+                                   dimensions=(50, 200), echo=False)
+        self.proc = psutil.Process(self.child.pid)
+        self._stop = threading.Event()
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.child.read_nonblocking(1 << 16, timeout=0.2)
+            except pexpect.TIMEOUT:
+                continue
+            except (pexpect.EOF, OSError):
+                return
+
+    def cpu(self, window: float) -> float:
+        """% of one core used over `window` seconds."""
+        before = self.proc.cpu_times()
+        time.sleep(window)
+        after = self.proc.cpu_times()
+        used = (after.user - before.user) + (after.system - before.system)
+        return 100.0 * used / window
+
+    def rss(self) -> int:
+        return int(self.proc.memory_info().rss)
+
+    def settle(self, quiet: float = 1.0, limit: float = 60.0) -> None:
+        """Wait until the process has used almost no CPU for `quiet` seconds."""
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline and self.cpu(quiet) > 5.0:
+            pass
+
+    def close(self) -> None:
+        self._stop.set()
+        self.child.sendcontrol("c")
+        self.child.terminate(force=True)
+
+
+def dashboard(root: Path, agents: int, lines: int) -> Running:
+    repo = make_repo(root, agents, lines)
+    run = Running(AGENTDECK, repo)
+    time.sleep(3)  # agents starting, output flowing
+    run.settle()
+    return run
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--agents", type=int, default=10)
+    parser.add_argument("--lines", type=int, default=10_000)
+    parser.add_argument("--window", type=float, default=10.0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="agentdeck-bench-") as tmp:
+        root = Path(tmp)
+        (root / "bare.py").write_text(BARE_APP)
+        bare = Running([sys.executable, str(root / "bare.py")], root)
+        time.sleep(2)
+        bare.settle()
+        bare_cpu = bare.cpu(args.window)
+        bare.close()
+
+        (root / "quiet").mkdir()
+        quiet = dashboard(root / "quiet", args.agents, 0)
+        idle_cpu = quiet.cpu(args.window)
+        rss_quiet = quiet.rss()
+        quiet.close()
+
+        (root / "full").mkdir()
+        full = dashboard(root / "full", args.agents, args.lines)
+        full_cpu = full.cpu(args.window)
+        rss_full = full.rss()
+        full.close()
+
+    sample = "".join(f"\x1b[32m{i:6d}\x1b[0m compiling src/module_{i % 97}.py ... ok "
+                     f"({i * 7 % 1000} ms)\n" for i in range(args.lines))
+    printed = len(sample.encode())
+    per_agent = (rss_full - rss_quiet) / args.agents
+    print(f"(c) dashboard CPU, {args.agents} idle agents: {idle_cpu:.2f} % of a core "
+          f"(with full scrollbacks: {full_cpu:.2f} %); bare Textual app: {bare_cpu:.2f} % "
+          f"-> ratio {idle_cpu / max(bare_cpu, 0.01):.2f}x  (target < 2 %)")
+    print(f"(d) memory per agent with {args.lines:,} lines of scrollback: "
+          f"{per_agent / 2**20:.2f} MB (dashboard RSS {rss_quiet / 2**20:.0f} MB -> "
+          f"{rss_full / 2**20:.0f} MB); the agent printed {printed / 2**20:.2f} MB "
+          f"-> ratio {per_agent / printed:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -97,6 +97,8 @@ class DashboardSpec:
     theme: str | None = None
     bell: bool = True  # ring when an agent starts waiting
     notify_command: str | None = None  # run with AGENTDECK_AGENT / _SUMMARY when a prompt appears
+    desktop: bool = False  # a desktop notification (through the terminal) when a prompt appears
+    keys: Mapping[str, str] = field(default_factory=dict)  # dashboard action id -> keys
 
 
 @dataclass(frozen=True)
@@ -308,7 +310,8 @@ class _FleetReader:
         return ApprovalRule(decision, kind, match, agents, role, where=self.doc.where(path, False))
 
     def dashboard(self, raw: Any, path: KeyPath) -> DashboardSpec:
-        data = self.mapping(raw, path, ("scrollback", "release_key", "theme", "bell", "notify"))
+        data = self.mapping(raw, path, ("scrollback", "release_key", "theme", "bell", "notify",
+                                        "desktop", "keys"))
         changes: dict[str, Any] = {}
         if "scrollback" in data:
             changes["scrollback"] = self.integer(data["scrollback"], (*path, "scrollback"),
@@ -321,6 +324,12 @@ class _FleetReader:
             changes["bell"] = self.boolean(data["bell"], (*path, "bell"))
         if "notify" in data:
             changes["notify_command"] = self.string(data["notify"], (*path, "notify"))
+        if "desktop" in data:
+            changes["desktop"] = self.boolean(data["desktop"], (*path, "desktop"))
+        if "keys" in data:
+            keys = self.mapping_any(data["keys"], (*path, "keys"))
+            changes["keys"] = {str(k): self.string(v, (*path, "keys", k))
+                               for k, v in keys.items()}
         return DashboardSpec(**changes)
 
     def mapping_any(self, value: Any, path: KeyPath) -> dict[str, Any]:

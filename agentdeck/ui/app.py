@@ -24,6 +24,8 @@ from agentdeck.core.approvals import ALLOW, ALWAYS, DENY, StaleAnswer
 from agentdeck.core.deck import Deck
 from agentdeck.core.errors import OperationError
 from agentdeck.core.sessions import Event, SessionInfo
+from agentdeck.ui.attention import desktop_notification
+from agentdeck.ui.keymap import load_keymap
 from agentdeck.ui.themes import DEFAULT_THEME, THEMES
 from agentdeck.ui.widgets.agent_list import AgentList, AgentRow
 from agentdeck.ui.widgets.approvals_list import ApprovalsList
@@ -90,6 +92,12 @@ class AgentdeckApp(App[None]):
 
     def on_mount(self) -> None:
         self._loop = asyncio.get_running_loop()
+        ids = [b.id for b in self.BINDINGS if isinstance(b, Binding) and b.id]
+        keymap, problems = load_keymap(self.deck.fleet.dashboard.keys, ids)
+        if keymap:
+            self.set_keymap(keymap)
+        for problem in problems:
+            self.notify(problem, severity="warning", timeout=10)
         self._panes = {pane.agent: pane for pane in self.query(TerminalPane)}
         count = len(self.rows)
         panes = self.query_one("#panes")
@@ -192,6 +200,9 @@ class AgentdeckApp(App[None]):
             newest = pending[-1]
             if self.deck.fleet.dashboard.bell:
                 self.bell()
+            if self.deck.fleet.dashboard.desktop:
+                self._desktop_notify(f"agentdeck: {newest.agent} waits",
+                                     f"{newest.kind}: {newest.summary}")
             self.deck.notify_command(newest.agent, newest.summary)
         self._waiting_before = len(pending)
         self._update_status()
@@ -208,6 +219,12 @@ class AgentdeckApp(App[None]):
                  if isinstance(focus, TerminalPane) else "dashboard")
         prefix = f"[b reverse] {waiting} waiting [/] " if waiting else ""
         self.query_one("#status", Static).update(f"{prefix}{' · '.join(parts)}  ({where})")
+
+    def _desktop_notify(self, title: str, body: str) -> None:
+        driver = self._driver
+        if driver is not None and not self.is_headless:
+            driver.write(desktop_notification(title, body))
+            driver.flush()
 
     @property
     def release_key_label(self) -> str:

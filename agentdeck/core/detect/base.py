@@ -87,8 +87,15 @@ def unwrap(rows: list[str], cols: int | None, cursor_row: int | None = None,
         if wrapped is not None:
             joining = index in wrapped
         else:
-            joining = bool(cols) and len(row) >= cols and row[-1:] not in _WRAP_STOPS
+            joining = bool(cols) and len(row) >= cols and not _drawn_to_edge(row)
     return out, cursor
+
+
+def _drawn_to_edge(row: str) -> bool:
+    """A row filled by drawing (a box border, a rule of any box-drawing character), not by text
+    that the terminal wrapped."""
+    last = row.rstrip()[-1:]
+    return last in _WRAP_STOPS or "\u2500" <= last <= "\u257f"
 
 
 @dataclass
@@ -166,16 +173,31 @@ class Option:
 
 def options_after(screen: Screen, start: int) -> list[Option]:
     """The numbered menu that follows line `start`: consecutive numbers 1, 2, …, blank lines
-    and wrapped continuation lines allowed in between."""
+    allowed in between. A long option that the program itself wrapped onto indented lines (Claude
+    Code and Codex do) reads whole, so "… for this session" or a "(p)" shortcut on its last line
+    still counts."""
     found: list[Option] = []
+    indent = 0
     for i in range(start + 1, screen.last + 1):
         line = screen.lines[i]
         m = OPTION_RE.match(line)
         if m and int(m.group("num")) == len(found) + 1:
             found.append(Option(m.group("num"), m.group("text").strip(), bool(m.group("mark")), i))
+            raw = screen.raw[i]
+            indent = len(raw) - len(raw.lstrip()) + len(m.group("num")) + 2
         elif m and found:
             break
+        elif found and line and _indent(screen.raw[i]) >= indent > 0:
+            last = found[-1]
+            found[-1] = Option(last.number, f"{last.text} {line}", last.selected, last.line)
+        elif found:
+            indent = 0  # anything else ends the continuation
     return found
+
+
+def _indent(raw: str) -> int:
+    text = raw.lstrip(" " + _BORDER)
+    return len(raw) - len(text)
 
 
 def menu_keys(options: list[Option], prefer_shortcuts: bool) -> tuple[str, str | None, str] | None:

@@ -1,0 +1,90 @@
+"""Keys the user rebinds (fleet `dashboard.keys` and the personal keymap file) and desktop
+notifications through the terminal."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from agentdeck.core.config import load_fleet
+from agentdeck.core.deck import Deck
+from agentdeck.core.fleet import Engine
+from agentdeck.core.repo import open_repo
+from agentdeck.ui.app import AgentdeckApp
+from agentdeck.ui.attention import desktop_notification
+from agentdeck.ui.keymap import load_keymap
+from tests.conftest import make_repo, write_fleet
+
+ASK = ("import sys, tty; tty.setraw(0); sys.stdout.write('Run npm test? [y/n] '); "
+       "sys.stdout.flush(); k = sys.stdin.read(1); sys.stdout.write('\\r\\ngot ' + k + '\\r\\n'); "
+       "sys.stdout.flush(); sys.stdin.read(1)")
+
+
+@pytest.fixture
+def asking(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    repo = make_repo(tmp_path)
+    ask = tmp_path / "ask.py"
+    ask.write_text(ASK)
+    write_fleet(repo, f"""version: 1
+base: origin/main
+worktrees: ../wt-{{name}}
+commands: {{ask: "{sys.executable} {ask}"}}
+agents: [{{name: w, branch: feat/w, agent: ask}}]
+dashboard:
+  keys: {{allow: Y, no-such-action: x}}
+""")
+    keymap = tmp_path / "keymap.yaml"
+    keymap.write_text("deny: ctrl+n\n")
+    monkeypatch.setenv("AGENTDECK_KEYMAP", str(keymap))
+    ctx, fleet = open_repo(repo), load_fleet(repo / "agentdeck.yaml")
+    assert Engine(ctx, fleet).up().exit_code == 0
+    deck = Deck.open(ctx, fleet)
+    yield deck
+    deck.close()
+
+
+async def test_rebound_keys_answer_and_mistakes_are_reported(asking) -> None:
+    deck = asking
+    app = AgentdeckApp(deck)
+    async with app.run_test(size=(150, 40)) as pilot:
+        deadline = time.monotonic() + 15
+        while not deck.queue.pending():
+            assert time.monotonic() < deadline, "no prompt"
+            await pilot.pause(0.05)
+        assert any("no action 'no-such-action'" in n.message for n in app._notifications)
+        await pilot.pause(0.4)  # past the settle time of a freshly drawn prompt
+        await pilot.press("y")  # the default key is rebound: nothing happens
+        await pilot.pause(0.3)
+        assert deck.queue.pending()
+        await pilot.press("Y")
+        deadline = time.monotonic() + 10
+        while "got y" not in "\n".join(deck.host.snapshot("w")):
+            assert time.monotonic() < deadline, deck.host.snapshot("w")
+            await pilot.pause(0.05)
+
+
+def test_keymap_file_overrides_the_fleet_and_bad_files_are_reported(tmp_path: Path) -> None:
+    path = tmp_path / "k.yaml"
+    path.write_text("allow: ctrl+y\n")
+    keymap, problems = load_keymap({"allow": "Y", "zoom": "f"}, ["allow", "zoom"], path)
+    assert keymap == {"allow": "ctrl+y", "zoom": "f"} and problems == []
+    path.write_text("[not, a, mapping]\n")
+    keymap, problems = load_keymap({}, ["allow"], path)
+    assert keymap == {} and "expected 'action: keys'" in problems[0]
+
+
+def test_desktop_notification_carries_no_control_characters() -> None:
+    text = desktop_notification("agentdeck: w waits", "bash: rm -rf x\x1b]0;pwned\x07; echo")
+    assert text.startswith("\x1b]777;notify;agentdeck: w waits;bash: rm -rf x ]0 pwned   echo")
+    assert text.count("\x1b") == 4  # the two sequences' own ESC ] and ESC \ only
+
+
+def test_the_fleet_accepts_desktop_and_keys(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    write_fleet(repo, "version: 1\ndashboard: {desktop: true, keys: {zoom: f}}\n")
+    dash = load_fleet(repo / "agentdeck.yaml").dashboard
+    assert dataclasses.astuple(dash)[-2:] == (True, {"zoom": "f"})

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -28,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agentdeck.core.approvals import ALLOW, ApprovalQueue  # noqa: E402
+from agentdeck.core.approvals import ALLOW, DENY, ApprovalQueue  # noqa: E402
 from agentdeck.core.sessions import LocalHost, SessionSpec  # noqa: E402
 from tests.e2e import real_agents  # noqa: E402
 from tests.e2e.fake_models import FakeModelServer, Script  # noqa: E402
@@ -41,11 +42,14 @@ NOTE = "notes.txt"
 def expected(cli: str, step: str, screen: list[str], worktree: Path) -> dict[str, object]:
     if step == "idle":
         return {"state": "idle", "prompt": None}
-    if cli == "claude":
-        # numbered menu: 1 allows; the last option ("No") denies; a "don't ask again" /
-        # "always allow" line, when offered, is the second
-        numbers = [line.strip().lstrip("❯ ").split(".")[0] for line in screen
-                   if line.strip().lstrip("❯ ")[:2].rstrip(".").isdigit()]
+    if cli == "aider":
+        keys = {"allow": "y\r", "allow_always": None, "deny": "n\r"}
+        kind, summary = ("bash", COMMAND) if step == "bash" else ("write", NOTE)
+    elif cli in ("claude", "gemini"):
+        # numbered menu: 1 allows; the last option ("No …") denies; "always allow" / "allow
+        # for this session", when offered, is the second
+        numbers = [m.group(1) for line in screen
+                   if (m := re.match(r"^[\s│]*[❯●]?\s*(\d)\. ", line))]
         keys = {"allow": "1", "allow_always": "2", "deny": numbers[-1] if numbers else "?"}
         kind, summary = ("bash", COMMAND) if step == "bash" else ("write", NOTE)
     else:
@@ -74,17 +78,34 @@ def capture(cli: str, cols: int, rows: int = 40) -> None:
         env = {**os.environ, "TERM": "xterm-256color", **setup.env}
         host.spawn(SessionSpec(cli, argv, str(worktree), env, agent=cli, cols=cols, rows=rows))
         try:
-            for step in ("bash", "write"):
+            if cli not in real_agents.TASK_ON_COMMAND_LINE:
+                host.wait_for(cli, lambda i: i.state == "idle", 60)
+                host.write(cli, b"make the notes")
+                time.sleep(0.2)
+                host.write(cli, b"\r")
+            saved: set[str] = set()
+            while saved != {"bash", "write"}:
                 deadline = time.monotonic() + 60
                 while not queue.pending():
                     if time.monotonic() > deadline:
-                        raise SystemExit(f"{cli}: no {step} prompt; screen:\n"
+                        raise SystemExit(f"{cli}: no prompt after {saved}; screen:\n"
                                          + "\n".join(host.snapshot(cli)))
                     time.sleep(0.05)
                 time.sleep(0.5)  # fully drawn
-                save(cli, version, step, cols, host.snapshot(cli), worktree)
-                queue.answer(queue.pending()[0].id, ALLOW)
-            host.wait_for(cli, lambda i: i.state == "idle" and not queue.pending(), 60)
+                entry = queue.pending()[0]
+                step = ("bash" if entry.summary == COMMAND else
+                        "write" if NOTE in entry.summary else "other")
+                if step != "other":
+                    save(cli, version, step, cols, host.snapshot(cli), worktree)
+                    saved.add(step)
+                queue.answer(entry.id, ALLOW if step != "other" else DENY)
+            deadline = time.monotonic() + 60
+            while not (host.info(cli).state == "idle" and not queue.pending()):
+                for entry in queue.pending():  # a last question (Aider's "add output?")
+                    queue.answer(entry.id, DENY)
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"{cli}: not idle; screen:\n" + "\n".join(host.snapshot(cli)))
+                time.sleep(0.1)
             time.sleep(0.5)
             save(cli, version, "idle", cols, host.snapshot(cli), worktree)
             upto = len(raw)  # what follows is the CLI being stopped, not the scenario
@@ -110,7 +131,7 @@ def save(cli: str, version: str, step: str, cols: int, screen: list[str],
 
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
-    for cli in sys.argv[1:] or ["claude", "codex"]:
+    for cli in sys.argv[1:] or list(real_agents.SETUPS):
         if real_agents.binary(cli) is None:
             print(real_agents.missing_reason(cli), file=sys.stderr)
             continue

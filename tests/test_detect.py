@@ -21,7 +21,7 @@ def screen(name: str) -> str:
 @pytest.mark.parametrize(("name", "agent", "kind", "summary", "keys"), [
     ("gemini_shell_80.txt", "gemini", "bash", "ls -la [current working directory /tmp/work] "
      "(List files)", ("1", "2", "3")),
-    ("gemini_edit_120.txt", "gemini", "write", "Writing to hello.txt", ("1", "2", "4")),
+    ("gemini_edit_120.txt", "gemini", "write", "hello.txt", ("1", "2", "4")),
     ("claude_mcp_120.txt", "claude", "mcp", 'jira - get_issue(key: "SHOP-12")', ("1", "2", "3")),
     ("claude_fetch_80.txt", "claude", "fetch", "https://docs.python.org/3/library/json.html",
      ("1", "2", "3")),
@@ -119,7 +119,10 @@ def test_prompts_wrapped_at_49_columns(name: str, agent: str,
     assert found.prompt is not None
     assert (found.prompt.kind, found.prompt.summary) == ("bash", "git log --oneline -3")
     assert (found.prompt.allow, found.prompt.allow_always, found.prompt.deny) == keys
-    assert detect(screen(name), agent).prompt is None  # without the width, rows stay apart
+    if agent != "claude":  # without the width, rows stay apart and the footer is not believed
+        assert detect(screen(name), agent).prompt is None
+    # (a dialog in a closed box is whole without the width: what wrapped below the box is not
+    # part of it)
 
 
 def test_detect_command_joins_wrapped_rows_given_the_width(tmp_path: Path) -> None:

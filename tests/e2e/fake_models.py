@@ -76,7 +76,12 @@ class FakeModelServer:
                     body = {"unparsed": raw.decode("utf-8", "replace")}
                 server._log(self.path, body)
                 path = self.path.split("?")[0]
-                if path.endswith("/messages/count_tokens"):
+                if path.endswith(":countTokens"):
+                    self._json({"totalTokens": 10})
+                elif path.endswith((":generateContent", ":streamGenerateContent")):
+                    stream = path.endswith(":streamGenerateContent")
+                    self._answer(server._gemini(body), stream, "gemini")
+                elif path.endswith("/messages/count_tokens"):
                     self._json({"input_tokens": 10})
                 elif path.endswith("/messages"):
                     self._answer(server._anthropic(body), body.get("stream"), "anthropic")
@@ -251,14 +256,48 @@ class FakeModelServer:
 
         return whole, events()
 
+    # -- Gemini API (Gemini CLI) ------------------------------------------------------------
+    def _gemini(self, body: dict[str, Any]) -> tuple[Any, Iterator[tuple[str | None, Any]]]:
+        contents = body.get("contents") or []
+        results = sum(1 for c in contents for part in c.get("parts") or []
+                      if isinstance(part, dict) and "functionResponse" in part)
+        has_tools = bool(body.get("tools"))
+        # a request without tools is a side question (a router, a title): a short JSON answer
+        step = (self.script.step(results) if has_tools
+                else '{"reasoning": "scripted", "model_choice": "flash"}')
+        if isinstance(step, str):
+            parts: list[dict[str, Any]] = [{"text": step}]
+        else:
+            name, args = step
+            if name == "bash":
+                call = {"name": "run_shell_command",
+                        "args": {"command": args["command"], "description": "Run the command"}}
+            else:
+                call = {"name": "write_file", "args": {
+                    "file_path": self._file_path(args["file_path"]), "content": args["content"]}}
+            parts = [{"functionCall": call}]
+        whole = {"candidates": [{"content": {"role": "model", "parts": parts},
+                                 "finishReason": "STOP", "index": 0}],
+                 "usageMetadata": {"promptTokenCount": 10, "candidatesTokenCount": 5,
+                                   "totalTokenCount": 15},
+                 "modelVersion": "fake"}
+
+        def events() -> Iterator[tuple[str | None, Any]]:
+            yield None, whole
+
+        return whole, events()
+
     # -- OpenAI chat completions (Aider) ----------------------------------------------------
     def _chat(self, body: dict[str, Any]) -> tuple[Any, Iterator[tuple[str | None, Any]]]:
         # Aider has no tool calls: its edits and commands come as text it then confirms.
-        users = sum(1 for m in body.get("messages", []) if m.get("role") == "user")
-        text = (f"I will create the file and run the command.\n\n{self.script.file_path}\n"
+        # Aider's prompt carries example exchanges of its own: whether our edit was sent
+        # already is told by finding it among the assistant turns
+        edit = (f"I will create the file and run the command.\n\n{self.script.file_path}\n"
                 f"```\n<<<<<<< SEARCH\n=======\n{self.script.file_content}>>>>>>> REPLACE\n"
-                f"```\n\n```bash\n{self.script.command}\n```\n") if users <= 1 else (
-                    self.script.final_text)
+                f"```\n\n```bash\n{self.script.command}\n```\n")
+        sent = any(m.get("role") == "assistant" and self.script.command in str(m.get("content"))
+                   for m in body.get("messages", []))
+        text = self.script.final_text if sent else edit
         chat_id = f"chatcmpl-{uuid.uuid4().hex[:12]}"
         model = body.get("model", "fake")
         whole = {"id": chat_id, "object": "chat.completion", "model": model, "choices": [

@@ -85,4 +85,34 @@ def codex(home: Path, worktree: Path, base_url: str) -> AgentSetup:
                       env={"HOME": str(home), "CODEX_HOME": str(home), "FAKE_API_KEY": "x"})
 
 
-SETUPS = {"claude": claude, "codex": codex}
+def aider(home: Path, worktree: Path, base_url: str) -> AgentSetup:
+    home.mkdir(parents=True, exist_ok=True)
+    exe = binary("aider")
+    assert exe is not None
+    flags = ("--model openai/fake-model --edit-format diff --no-check-update "
+             "--no-show-release-notes --analytics-disable --no-gitignore "
+             "--no-show-model-warnings")
+    return AgentSetup(command=f"{shlex.quote(str(exe))} {flags}",
+                      env={"HOME": str(home), "OPENAI_API_KEY": "x",
+                           "OPENAI_API_BASE": f"{base_url}/v1"})
+
+
+def gemini(home: Path, worktree: Path, base_url: str) -> AgentSetup:
+    settings = home / ".gemini" / "settings.json"
+    settings.parent.mkdir(parents=True, exist_ok=True)
+    settings.write_text(json.dumps({
+        "security": {"auth": {"selectedType": "gemini-api-key"},
+                     "folderTrust": {"enabled": False}},
+        "general": {"disableAutoUpdate": True, "disableUpdateNag": True},
+        "privacy": {"usageStatisticsEnabled": False}}))
+    exe = binary("gemini")
+    assert exe is not None
+    # -m: a fixed model, so no router model is asked first; -i: start with the task, stay
+    return AgentSetup(command=f"{shlex.quote(str(exe))} -m gemini-2.5-flash -i {{task}}",
+                      env={"HOME": str(home), "GEMINI_API_KEY": "x",
+                           "GOOGLE_GEMINI_BASE_URL": base_url})
+
+
+SETUPS = {"claude": claude, "codex": codex, "aider": aider, "gemini": gemini}
+# CLIs that take the task on their command line; the others get it typed at their prompt
+TASK_ON_COMMAND_LINE = {"claude", "codex", "gemini"}

@@ -27,6 +27,7 @@ from tests.e2e.fake_models import FakeModelServer, Script
 
 COMMAND = "echo ran > ran.txt"
 NOTE = "notes.txt"
+TASK = "make the notes"
 
 
 def wait(condition: Callable[[], object], what: str, timeout: float = 60.0) -> None:
@@ -49,8 +50,12 @@ def one_entry(queue: ApprovalQueue, deck: Deck, name: str, server: FakeModelServ
     return queue.pending()[0]
 
 
-@pytest.mark.parametrize("hooks", [True, False], ids=["hook", "screen"])
-@pytest.mark.parametrize("cli", ["claude", "codex"])
+CASES = [("claude", True), ("claude", False), ("codex", True), ("codex", False),
+         ("aider", False), ("gemini", False)]
+
+
+@pytest.mark.parametrize(("cli", "hooks"), CASES,
+                         ids=[f"{c}-{'hook' if h else 'screen'}" for c, h in CASES])
 def test_real_agent_prompts_reach_the_queue_and_answers_land(cli: str, hooks: bool,
                                                              tmp_path: Path) -> None:
     if real_agents.binary(cli) is None:
@@ -71,7 +76,7 @@ agents:
   - name: {cli}
     agent: {cli}
     branch: feat/{cli}
-    task: make the notes
+    task: {TASK}
     env:{env}
 approvals:
   hooks: {str(hooks).lower()}
@@ -91,36 +96,54 @@ approvals:
 
 def run_scenario(deck: Deck, cli: str, hooks: bool, worktree: Path, repo: Path,
                  server: FakeModelServer) -> None:
+    """Allow the command, deny the file, decline anything else; then the agent is idle."""
     queue, host = deck.queue, deck.host
     deck.start(deck.records[0], 100, 30)
+    if cli not in real_agents.TASK_ON_COMMAND_LINE:
+        wait(lambda: host.info(cli).state == "idle", f"{cli} to be ready for a message")
+        host.write(cli, TASK.encode())
+        time.sleep(0.2)
+        host.write(cli, b"\r")  # a separate write: a pasted CR may be taken as a newline
 
-    entry = one_entry(queue, deck, cli, server)
-    assert (entry.kind, entry.summary) == ("bash", COMMAND)
-    if hooks:  # Claude Code draws its dialog while the hook waits: still one entry
-        wait(lambda: queue.via_hook(entry.id), "the hook to join the entry", 10)
-    else:
-        assert not queue.via_hook(entry.id)
-        assert host.info(cli).state == "waiting"
-    time.sleep(0.5)  # both channels have had time to report it: still exactly one
-    assert [e.id for e in queue.pending()] == [entry.id]
-
-    queue.answer(entry.id, ALLOW)
-    wait(lambda: (worktree / "ran.txt").exists(), "the allowed command to run")
-    assert not (repo / "ran.txt").exists()
-
-    write = one_entry(queue, deck, cli, server)
-    assert write.id != entry.id
-    assert write.kind in ("write", "bash", "edit")  # Codex writes files with a shell command
-    assert NOTE in write.summary, "\n".join(host.snapshot(cli))
-    queue.answer(write.id, DENY)
+    seen: list[tuple[str, str, bool]] = []
+    while True:
+        entry = one_entry(queue, deck, cli, server)
+        assert entry.id not in [s[0] for s in seen]
+        via_hook = hooks and cli in ("claude", "codex")
+        if via_hook:  # Claude Code draws its dialog while the hook waits: still one entry
+            wait(lambda e=entry: queue.via_hook(e.id), "the hook to join the entry", 10)
+        else:
+            assert not queue.via_hook(entry.id)
+            assert host.info(cli).state == "waiting"
+        time.sleep(0.5)  # both channels have had time to report it: still exactly one
+        assert [e.id for e in queue.pending()] == [entry.id]
+        if NOTE in entry.summary:
+            assert entry.kind in ("write", "bash"), entry  # Codex writes with a shell command
+            queue.answer(entry.id, DENY)
+        elif entry.kind == "bash":
+            assert entry.summary == COMMAND
+            queue.answer(entry.id, ALLOW)
+            wait(lambda: (worktree / "ran.txt").exists(), "the allowed command to run")
+        else:
+            queue.answer(entry.id, DENY)  # e.g. Aider's "Add command output to the chat?"
+        seen.append((entry.id, entry.kind, NOTE in entry.summary))
+        if any(s[2] for s in seen) and any(s[1] == "bash" and not s[2] for s in seen):
+            break
     try:
-        wait(lambda: host.info(cli).state == "idle" and not queue.pending(), "idle", 30)
+        wait(lambda: (host.info(cli).state == "idle" and not queue.pending()) or (
+            len(queue.pending()) == 1 and queue.pending()[0].kind == "other"), "idle", 30)
     except AssertionError:
         screen = "\n".join(host.snapshot(cli))
         raise AssertionError(f"not idle: {host.info(cli).state}, {queue.pending()}, "
                              f"screen:\n{screen}") from None
-    assert not (worktree / NOTE).exists()
-    assert not (repo / NOTE).exists()
+    for entry in queue.pending():  # a last question of no consequence (Aider's chat output)
+        queue.answer(entry.id, DENY)
+    wait(lambda: host.info(cli).state == "idle" and not queue.pending(), "idle at the end", 30)
+    assert (worktree / "ran.txt").exists() and not (repo / "ran.txt").exists()
+    assert not (worktree / NOTE).exists() and not (repo / NOTE).exists()
     log = [json.loads(line) for line in deck.audit_path.read_text().splitlines()]
-    assert [(r["decision"], r["via"]) for r in log] == [
-        ("allow", "hook" if hooks else "screen"), ("deny", "hook" if hooks else "screen")]
+    via = "hook" if hooks and cli in ("claude", "codex") else "screen"
+    decided = {(r["summary"] == COMMAND, NOTE in r["summary"]): r for r in log}
+    assert decided[(True, False)]["decision"] == "allow"
+    assert decided[(False, True)]["decision"] == "deny"
+    assert {r["via"] for r in log} == {via}

@@ -254,12 +254,20 @@ def signature(*parts: str) -> str:
 
 def nothing_below(screen: Screen, line: int, allowed: re.Pattern[str] | None = None,
                   slack: int = 3) -> bool:
-    """True when at most `slack` lines of footer (matching `allowed`, if given) follow `line` —
-    a prompt that scrolled up under newer output is no longer pending."""
+    """True when at most `slack` lines follow `line`, all footer (matching `allowed`, if
+    given) — a prompt that scrolled up under newer output is no longer pending. Below a box's
+    closing border (the dialog drawn whole) a notice of the program's own may stand."""
     below = [x for x in screen.lines[line + 1: screen.last + 1] if x]
     if len(below) > slack:
         return False
-    return allowed is None or all(allowed.search(x) for x in below)
+    if allowed is None:
+        return True
+    for text in below:
+        if text[:1] in "╰└":
+            return True
+        if not allowed.search(text):
+            return False
+    return True
 
 
 RATE_LIMIT_RE = re.compile(

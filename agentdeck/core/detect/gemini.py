@@ -49,7 +49,8 @@ def find_prompt(screen: Screen) -> Prompt | None:
         if m:
             title_at = i
             kind = TOOLS.get(m.group("tool").lower(), "other")
-            summary = m.group("rest").strip()
+            # "? WriteFile  Writing to notes.txt": the path is the summary
+            summary = re.sub(r"^Writing to ", "", m.group("rest").strip())
             break
     if "MCP tool" in question:
         kind = "mcp"

@@ -33,6 +33,12 @@ def _color(value: str) -> Color:
 class _Screen(pyte.HistoryScreen):
     """HistoryScreen that also tracks the private modes pyte parses but does not act on."""
 
+    def select_graphic_rendition(self, *attrs: int, private: bool = False) -> None:
+        # "CSI > … m" (xterm's modifyOtherKeys, sent by Ink programs such as Gemini CLI) is a
+        # key-reporting setting, not a colour: pyte would otherwise raise on it
+        if not private:
+            super().select_graphic_rendition(*attrs)
+
     def set_mode(self, *modes: int, **kwargs: bool) -> None:
         super().set_mode(*modes, **kwargs)
         if kwargs.get("private"):

@@ -98,6 +98,8 @@ def run_scenario(deck: Deck, cli: str, hooks: bool, worktree: Path, repo: Path,
                  server: FakeModelServer) -> None:
     """Allow the command, deny the file, decline anything else; then the agent is idle."""
     queue, host = deck.queue, deck.host
+    states: list[str] = []
+    host.subscribe(lambda e: states.append(e.info.state) if e.kind == "state" else None)
     deck.start(deck.records[0], 100, 30)
     if cli not in real_agents.TASK_ON_COMMAND_LINE:
         wait(lambda: host.info(cli).state == "idle", f"{cli} to be ready for a message")
@@ -110,6 +112,10 @@ def run_scenario(deck: Deck, cli: str, hooks: bool, worktree: Path, repo: Path,
         entry = one_entry(queue, deck, cli, server)
         assert entry.id not in [s[0] for s in seen]
         via_hook = hooks and cli in ("claude", "codex")
+        if not seen:  # it worked on the task before it asked
+            assert "working" in states, states
+            if not via_hook:
+                assert "waiting" in states[states.index("working"):], states
         if via_hook:  # Claude Code draws its dialog while the hook waits: still one entry
             wait(lambda e=entry: queue.via_hook(e.id), "the hook to join the entry", 10)
         else:

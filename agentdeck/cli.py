@@ -20,7 +20,7 @@ from agentdeck.core.config import (
     find_fleet_file,
     load_fleet,
 )
-from agentdeck.core.errors import AgentdeckError, UsageError
+from agentdeck.core.errors import AgentdeckError, OperationError, UsageError
 from agentdeck.core.fleet import Engine, UpResult
 from agentdeck.core.registry import Registry
 from agentdeck.core.repo import RepoContext, open_repo
@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="fleet file (default: ./agentdeck.yaml)")
     parser.add_argument("--theme", default=None, help="dashboard theme: agentdeck-dark, "
                         "agentdeck-light, agentdeck-high-contrast or any Textual theme")
+    parser.add_argument("--no-daemon", action="store_true",
+                        help="run the agents inside the dashboard process (they stop when it "
+                        "quits) instead of in the session host daemon")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def fleet_arg(p: argparse.ArgumentParser) -> None:
@@ -99,6 +102,23 @@ def build_parser() -> argparse.ArgumentParser:
                         "rows this long are taken as wrapped and joined")
     detect.add_argument("--rows", type=int, default=40, help="screen height for --raw")
 
+    daemon = sub.add_parser("daemon", help="the session host that keeps agents running while no "
+                            "dashboard is open: run | start | status | stop")
+    daemon.add_argument("action", nargs="?", default="status",
+                        choices=["run", "start", "status", "stop"])
+    daemon.add_argument("--state-dir", type=Path, default=None, help=argparse.SUPPRESS)
+    daemon.add_argument("--fleet", type=Path, default=None, help=argparse.SUPPRESS)
+    fleet_arg(daemon)
+
+    logs = sub.add_parser("logs", help="print an agent's output transcript")
+    logs.add_argument("name")
+    logs.add_argument("-f", "--follow", action="store_true", help="keep printing new output")
+
+    start = sub.add_parser("start", help="start (or restart) agents in the session host")
+    fleet_arg(start)
+    start.add_argument("names", nargs="*", help="only these agents (default: every agent "
+                       "not running)")
+
     hook = sub.add_parser("hook", add_help=False,
                           help="run by Claude Code / Codex PermissionRequest hooks: hand the "
                           "request to the dashboard and print its decision")
@@ -140,10 +160,21 @@ def _dispatch(args: argparse.Namespace) -> int:
         from agentdeck.demo import run_demo
 
         return run_demo(args.dir, ui=not args.no_ui and _interactive(), theme=args.theme)
+    if command == "daemon" and args.action == "run" and args.state_dir is not None:
+        from agentdeck.daemon.server import run_daemon
+
+        return run_daemon(args.state_dir, args.fleet)
     ctx = open_repo(Path.cwd())
     explicit = getattr(args, "file", None) or args.top_file
     if command is None:
-        return open_dashboard(ctx, _fleet(ctx, explicit, required=False), args.theme)
+        return open_dashboard(ctx, _fleet(ctx, explicit, required=False), args.theme,
+                              daemon=not args.no_daemon)
+    if command == "daemon":
+        return cmd_daemon(ctx, _fleet(ctx, explicit, required=False), args.action)
+    if command == "logs":
+        return cmd_logs(ctx, args.name, args.follow)
+    if command == "start":
+        return cmd_start(ctx, _fleet(ctx, explicit, required=False), args.names)
     if command == "prune":
         return cmd_prune(ctx)
     fleet = _fleet(ctx, explicit, required=command == "up")
@@ -154,7 +185,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         status = _report_up(engine, engine.up(args.names), started=not args.no_start)
         if args.no_start or not _interactive() or status:
             return status
-        return open_dashboard(ctx, fleet, args.theme)
+        return open_dashboard(ctx, fleet, args.theme, daemon=not args.no_daemon, restart=True)
     if command == "ls":
         return cmd_ls(engine, args.json)
     if command == "spawn":
@@ -187,7 +218,8 @@ def _interactive() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 
 
-def open_dashboard(ctx: RepoContext, fleet: Fleet, theme: str | None = None) -> int:
+def open_dashboard(ctx: RepoContext, fleet: Fleet, theme: str | None = None,
+                   daemon: bool = True, restart: bool = False) -> int:
     from agentdeck.core.deck import Deck, prepare
     from agentdeck.ui.app import AgentdeckApp
 
@@ -195,12 +227,120 @@ def open_dashboard(ctx: RepoContext, fleet: Fleet, theme: str | None = None) -> 
         raise UsageError("the dashboard needs a terminal; use `agentdeck ls` or `agentdeck up "
                          "--no-start` from scripts")
     prepare(ctx, fleet, Engine(ctx, fleet, notify=_notify, on_setup=SetupProgress()))
-    deck = Deck.open(ctx, fleet)
+    deck = _attach_deck(ctx, fleet) if daemon else Deck.open(ctx, fleet)
+    deck.restart_ended = restart  # `up` brings back agents that ended; plain `agentdeck` shows them
     if not deck.records:
         raise UsageError("no agents yet: `agentdeck up -f FLEET` creates the fleet, "
                          "`agentdeck spawn NAME` adds one, `agentdeck demo` shows one")
     try:
         AgentdeckApp(deck, theme=theme).run()
+    finally:
+        deck.close()
+    return 0
+
+
+def _attach_deck(ctx: RepoContext, fleet: Fleet):  # type: ignore[no-untyped-def]
+    from agentdeck.core.deck import Deck
+    from agentdeck.daemon import lifecycle
+    from agentdeck.daemon.client import RemoteQueue
+
+    host = lifecycle.ensure(ctx.state_dir, fleet.path)
+    return Deck.attach(ctx, fleet, host, RemoteQueue(host))
+
+
+def cmd_daemon(ctx: RepoContext, fleet: Fleet, action: str) -> int:
+    from agentdeck.daemon import lifecycle
+
+    if action == "run":  # in the foreground, for a service manager or by hand
+        from agentdeck.daemon.server import run_daemon
+
+        if lifecycle.connect(ctx.state_dir) is not None:
+            raise OperationError("a session host daemon already runs for this repository "
+                                 "(`agentdeck daemon status`)")
+        return run_daemon(ctx.state_dir, fleet.path)
+    if action == "start":
+        host = lifecycle.ensure(ctx.state_dir, fleet.path)
+        print(f"agentdeck daemon running (pid {host.daemon_pid})")
+        host.close()
+        return 0
+    if action == "stop":
+        stopped = lifecycle.stop(ctx.state_dir)
+        print("agentdeck daemon stopped; its agents have ended" if stopped
+              else "no agentdeck daemon was running")
+        return 0
+    host = lifecycle.connect(ctx.state_dir)
+    if host is None:
+        print("no agentdeck daemon is running (`agentdeck` or `agentdeck daemon start` "
+              "starts one)")
+        return 1
+    try:
+        sessions = host.sessions()
+        waiting = len(host.queue_state["pending"])
+        print(f"agentdeck daemon running (pid {host.daemon_pid}): {len(sessions)} sessions, "
+              f"{waiting} prompts waiting")
+        for info in sorted(sessions, key=lambda i: i.name):
+            code = info.exit_code
+            extra = f" ({code})" if info.state == "exited" and code is not None else ""
+            print(f"  {info.name:<16} {info.agent:<10} {info.state}{extra}")
+    finally:
+        host.close()
+    return 0
+
+
+def cmd_logs(ctx: RepoContext, name: str, follow: bool) -> int:
+    import time as _time
+
+    from agentdeck.daemon.server import TRANSCRIPTS
+
+    path = ctx.state_dir / TRANSCRIPTS / f"{name}.log"
+    older = path.with_suffix(".log.1")
+    if not path.exists() and not older.exists():
+        raise OperationError(f"no transcript for '{name}' (agents started by the session host "
+                             "daemon have one)")
+    out = sys.stdout.buffer
+    for part in (older, path):
+        if part.exists():
+            out.write(part.read_bytes())
+    out.flush()
+    if not follow:
+        return 0
+    position = path.stat().st_size if path.exists() else 0
+    try:
+        while True:
+            _time.sleep(0.2)
+            if not path.exists():
+                continue
+            size = path.stat().st_size
+            if size < position:  # rotated
+                position = 0
+            if size > position:
+                with path.open("rb") as fh:
+                    fh.seek(position)
+                    out.write(fh.read())
+                    out.flush()
+                position = size
+    except KeyboardInterrupt:
+        return 0
+
+
+def cmd_start(ctx: RepoContext, fleet: Fleet, names: list[str]) -> int:
+    deck = _attach_deck(ctx, fleet)
+    try:
+        known = {r.name: r for r in deck.records}
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise UsageError(f"no agent named {', '.join(unknown)} (agentdeck ls lists them)")
+        sessions = {i.name: i for i in deck.host.sessions()}
+        running = {n for n, i in sessions.items() if i.process == "running"}
+        todo = [known[n] for n in names] if names else [
+            r for r in deck.records if r.name not in running]
+        for rec in todo:
+            if rec.name in running:
+                print(f"{rec.name}: already running")
+                continue
+            # it ran before (its session ended, or died with an earlier daemon): resume it
+            deck.start(rec, resume=rec.name in sessions)
+            print(f"{rec.name}: started")
     finally:
         deck.close()
     return 0

@@ -155,7 +155,8 @@ def run_demo(where: Path | None, ui: bool = False, theme: str | None = None) -> 
         from agentdeck.cli import open_dashboard
 
         print(f"opening the dashboard; the demo stays in {root} (rm -rf it when done)")
-        return open_dashboard(ctx, fleet, theme)
+        # in this process: a throwaway demo leaves no agents running behind it
+        return open_dashboard(ctx, fleet, theme, daemon=False)
     print(textwrap.dedent(f"""
         Try it by hand:
           cd {clone}

@@ -116,3 +116,29 @@ def test_soft_wraps_are_told_apart_from_full_rows(emu) -> None:
         assert wrapped is None  # pyte does not record it; detection falls back to the width
     else:
         assert wrapped == {1}  # row 0 is exactly full but ends in a newline, not a wrap
+
+
+def test_ghostty_keeps_the_full_default_scrollback_of_long_lines() -> None:
+    # Ghostty also bounds scrollback in bytes, by default far below 10,000 coloured lines
+    emu = make_emulator(120, 40, 10_000, "ghostty")
+    emu.feed(b"".join(b"\x1b[3%dmline %d %s\x1b[0m\r\n" % (i % 8, i, b"x" * 90)
+                      for i in range(25_000)))
+    history = emu.history()
+    assert len(history) == 10_000
+    assert history[-1].startswith("line 24960 ")  # 25,000 lines minus the 40 on screen
+
+
+def test_replay_rebuilds_screen_scrollback_styles_and_modes(emu) -> None:
+    from agentdeck.core.terminal.replay import replay
+
+    emu.feed(b"".join(b"\x1b[3%dmline %d %s\x1b[0m\r\n" % (i % 8, i, b"y" * (i % 45))
+                      for i in range(300)))
+    emu.feed("中文 wide ✓ \x1b[1;4;38;2;10;20;30mrgb\x1b[0m\r\n\x1b[?1h\x1b[?2004h$ ".encode())
+    copy = make_emulator(emu.cols, emu.rows, emu.scrollback_limit, emu.name)
+    copy.feed(replay(emu))
+    assert copy.lines() == emu.lines()
+    assert copy.history() == emu.history()
+    assert copy.cursor() == emu.cursor()
+    assert copy.modes() == emu.modes()
+    copy.take_dirty()
+    assert [copy.row(y) for y in range(emu.rows)] == [emu.row(y) for y in range(emu.rows)]

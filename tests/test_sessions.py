@@ -1,5 +1,7 @@
-"""LocalHost: real PTYs, the agent's environment, resize, exit codes, a missing binary, and
-the approvals queue on top of it (once, stale answers refused, audit log, allow rules)."""
+"""The session hosts — in-process (LocalHost) and the daemon (RemoteHost, a real `agentdeck
+daemon` process): real PTYs, the agent's environment, resize, exit codes, a missing binary, and
+the approvals queue on top (once, stale answers refused, audit log, allow rules). Every test
+here runs against both."""
 
 from __future__ import annotations
 
@@ -31,11 +33,20 @@ while True:
 """
 
 
-@pytest.fixture
-def host():
-    h = LocalHost()
+@pytest.fixture(params=["local", "daemon"])
+def host(request, tmp_path: Path):
+    if request.param == "local":
+        h = LocalHost()
+        yield h
+        h.close()
+        return
+    from agentdeck.daemon import lifecycle
+
+    state = tmp_path / "state"
+    h = lifecycle.ensure(state, None)
     yield h
     h.close()
+    lifecycle.stop(state)
 
 
 def spec(name: str, argv: list[str], cwd: Path, **env: str) -> SessionSpec:

@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 from agentdeck.core.config import ApprovalRule
 from agentdeck.core.detect import Prompt
@@ -74,6 +75,25 @@ HANDOVER_GRACE = 3.0
 SETTLE = 0.3
 # an answer the agent did not take (the same prompt still drawn this long after) is queued again
 TAKEN_WITHIN = 2.0
+
+
+class QueueView(Protocol):
+    """What the dashboard needs of a queue: this process's `ApprovalQueue`, or the daemon's
+    seen through `agentdeck.daemon.client.RemoteQueue`."""
+
+    history: deque[Decision]
+
+    def pending(self) -> list[Entry]: ...
+
+    def entry_for(self, agent: str) -> Entry | None: ...
+
+    def via_hook(self, entry_id: int) -> bool: ...
+
+    def on_change(self, listener: Callable[[], None]) -> Callable[[], None]: ...
+
+    def answer(self, entry_id: int, decision: str, by: str = "key") -> Decision: ...
+
+    def close(self) -> None: ...
 
 
 class ApprovalQueue:

@@ -111,6 +111,8 @@ class Fleet:
     stagger: float = 0.0
     defaults: AgentSpec = AgentSpec(name="defaults", branch="")
     commands: Mapping[str, str] = field(default_factory=lambda: dict(BUILTIN_COMMANDS))
+    # agent kind -> the command that restarts an agent which ran before (e.g. claude --continue)
+    resume: Mapping[str, str] = field(default_factory=dict)
     agents: tuple[AgentSpec, ...] = ()
     rules: tuple[ApprovalRule, ...] = ()
     # Claude Code / Codex PermissionRequest hooks that hand requests to the dashboard
@@ -259,6 +261,8 @@ class _FleetReader:
             if not NAME_RE.match(kind):
                 self.fail(("commands", kind), f"'{kind}' is not a valid agent kind name")
         changes["commands"] = commands
+        changes["resume"] = {kind: self.string(command, ("resume", kind)) for kind, command
+                             in self.mapping_any(top.get("resume"), ("resume",)).items()}
         raw_defaults = self.mapping(top.get("defaults"), ("defaults",), _DEFAULT_KEYS)
         if "ports" in raw_defaults:
             changes["ports"] = self.ports(raw_defaults["ports"], ("defaults", "ports"))
@@ -485,8 +489,8 @@ def _kind(value: Any) -> str:
     return text
 
 
-_TOP_KEYS = ("version", "base", "worktrees", "defaults", "commands", "agents", "approvals",
-             "dashboard")
+_TOP_KEYS = ("version", "base", "worktrees", "defaults", "commands", "resume", "agents",
+             "approvals", "dashboard")
 _DEFAULT_KEYS = ("agent", "model", "setup", "env_copy", "env_file", "ports", "database", "stagger",
                  "env")
 _AGENT_KEYS = ("name", "role", "branch", "base", "agent", "model", "task", "forbid", "env", "setup",

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from agentdeck.core import hook_install
-from agentdeck.core.approvals import ApprovalQueue
+from agentdeck.core.approvals import ApprovalQueue, QueueView
 from agentdeck.core.config import Fleet
 from agentdeck.core.errors import AgentdeckError
 from agentdeck.core.fleet import Engine, relative
@@ -46,18 +46,19 @@ class Deck:
     ctx: RepoContext
     fleet: Fleet
     host: SessionHost
-    queue: ApprovalQueue
+    queue: QueueView
     records: list[AgentRecord]
     hooks: HookServer | None = None
     notes: list[str] = field(default_factory=list)  # one-line warnings for the dashboard
+    # where agents' hooks reach the approvals queue (this process's, or the daemon's)
+    hook_socket: Path | None = None
+    persistent: bool = False  # the agents outlive the dashboard (a daemon hosts them)
+    restart_ended: bool = False  # start_all also restarts agents whose process ended
 
     @classmethod
     def open(cls, ctx: RepoContext, fleet: Fleet, host: SessionHost | None = None) -> Deck:
         host = host or LocalHost()
-        data = Registry(ctx.state_dir).load()
-        records = sorted((r for r in data.agents.values() if r.status == READY
-                          and Path(r.worktree).is_dir()),
-                         key=lambda r: (0 if r.role == "lead" else 1, r.created_at, r.name))
+        records = _ready_records(ctx)
         roles = {r.name: r.role for r in records}
         queue = ApprovalQueue(host, ctx.state_dir / AUDIT_LOG, fleet.rules, roles)
         deck = cls(ctx, fleet, host, queue, records)
@@ -65,9 +66,20 @@ class Deck:
             try:
                 deck.hooks = HookServer(socket_path(ctx.state_dir), queue.hook_request,
                                         queue.hook_gone)
+                deck.hook_socket = deck.hooks.path
             except OSError as exc:
                 deck.notes.append(f"approval hooks off, prompts are read from the screens only: "
                                   f"{exc}")
+        return deck
+
+    @classmethod
+    def attach(cls, ctx: RepoContext, fleet: Fleet, host: SessionHost,
+               queue: QueueView) -> Deck:
+        """A deck whose sessions and queue live in the session host daemon (the agents go on
+        when this deck closes). `queue` is the daemon's, seen through the client."""
+        deck = cls(ctx, fleet, host, queue, _ready_records(ctx), persistent=True)
+        if fleet.hooks:
+            deck.hook_socket = socket_path(ctx.state_dir)
         return deck
 
     @property
@@ -87,17 +99,23 @@ class Deck:
                   sleep: Callable[[float], None] = time.sleep) -> None:
         """Start every agent not running yet, each at its pane's (cols, rows), `stagger`
         seconds apart (rate limits)."""
-        running = {info.name for info in self.host.sessions()}
-        for index, rec in enumerate(self.records):
-            if rec.name in running:
-                continue
-            if index and self.fleet.stagger:
+        known = {info.name: info for info in self.host.sessions()}
+        started = 0
+        for rec in self.records:
+            info = known.get(rec.name)
+            ended = info is not None and info.process in ("exited", "failed")
+            if info is not None and not (ended and self.restart_ended):
+                continue  # running, or ended and shown as it ended (`agentdeck start` restarts)
+            if started and self.fleet.stagger:
                 sleep(self.fleet.stagger)
-            self.start(rec, *(sizes or {}).get(rec.name, (100, 30)))
+            self.start(rec, *(sizes or {}).get(rec.name, (100, 30)), resume=ended)
+            started += 1
 
-    def start(self, rec: AgentRecord, cols: int = 100, rows: int = 30) -> None:
+    def start(self, rec: AgentRecord, cols: int = 100, rows: int = 30,
+              resume: bool = False) -> None:
+        """Start an agent's session; `resume`: it ran before (the fleet's `resume:` command)."""
         try:
-            spec = session_spec(self.fleet, rec, cols, rows)
+            spec = session_spec(self.fleet, rec, cols, rows, resume)
         except AgentdeckError as exc:
             # the session shows as failed, with this reason in its pane and the sidebar
             spec = SessionSpec(rec.name, (), rec.worktree, {}, rec.agent, cols, rows,
@@ -109,10 +127,10 @@ class Deck:
     def _with_hook(self, rec: AgentRecord, spec: SessionSpec) -> SessionSpec:
         """Point Claude Code's or Codex's PermissionRequest hook at this dashboard."""
         cli = hook_cli(rec.agent, spec.argv)
-        if self.hooks is None or cli is None:
+        if self.hook_socket is None or cli is None:
             return spec
         timeout = self.fleet.hook_timeout
-        command = hook_install.hook_command(rec.name, cli, self.hooks.path, timeout)
+        command = hook_install.hook_command(rec.name, cli, self.hook_socket, timeout)
         if cli == "codex":
             return replace(spec, argv=tuple(hook_install.with_codex_hook(list(spec.argv),
                                                                          command, timeout)))
@@ -145,6 +163,13 @@ class Deck:
             self.hooks.close()
         self.queue.close()
         self.host.close()
+
+
+def _ready_records(ctx: RepoContext) -> list[AgentRecord]:
+    data = Registry(ctx.state_dir).load()
+    return sorted((r for r in data.agents.values() if r.status == READY
+                   and Path(r.worktree).is_dir()),
+                  key=lambda r: (0 if r.role == "lead" else 1, r.created_at, r.name))
 
 
 def hook_cli(kind: str, argv: Sequence[str]) -> str | None:

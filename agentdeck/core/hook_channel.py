@@ -35,14 +35,21 @@ _KINDS = {"bash": "bash", "shell": "bash", "exec_command": "bash", "local_shell"
           "apply_patch": "edit", "webfetch": "fetch", "websearch": "fetch"}
 
 
-def socket_path(state_dir: Path) -> Path:
-    """Where the dashboard listens: in the registry folder when the path fits in a socket
-    address, else in a private folder under the temp dir named after the registry."""
-    path = state_dir / SOCKET_NAME
+def socket_path(state_dir: Path, name: str = SOCKET_NAME) -> Path:
+    """Where a socket of this repository lives: in the registry folder when the path fits in a
+    socket address, else in a private folder under the temp dir named after the registry."""
+    path = state_dir / name
     if len(os.fsencode(path)) <= _MAX_SUN_PATH:
         return path
     digest = hashlib.sha1(os.fsencode(state_dir.resolve())).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"agentdeck-{os.getuid()}" / f"{digest}.sock"
+    return Path(tempfile.gettempdir()) / f"agentdeck-{os.getuid()}" / f"{digest}-{name}"
+
+
+def private_dir(path: Path) -> None:
+    """Make a socket's folder; the temp-dir fallback folder is the user's alone."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if path.parent.name.startswith("agentdeck-"):
+        os.chmod(path.parent, 0o700)
 
 
 def prompt_for(request: dict[str, Any], cli: str) -> tuple[Prompt, bool]:
@@ -123,9 +130,7 @@ class HookServer:
         self.path = path
         self.on_request = on_request
         self.on_gone = on_gone
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        if path.parent.name.startswith("agentdeck-"):
-            os.chmod(path.parent, 0o700)
+        private_dir(path)
         with contextlib.suppress(FileNotFoundError):
             self._refuse_live_socket(path)
             path.unlink()
@@ -164,7 +169,7 @@ class HookServer:
 
     def _serve(self, conn: socket.socket) -> None:
         with conn:
-            if not _same_user(conn):
+            if not peer_uid_ok(conn):
                 return
             request = _read_request(conn)
             if request is None:
@@ -185,7 +190,7 @@ class HookServer:
             self.path.unlink()
 
 
-def _same_user(conn: socket.socket) -> bool:
+def peer_uid_ok(conn: socket.socket) -> bool:
     opt = getattr(socket, "SO_PEERCRED", None)
     if opt is None:  # not Linux: the 0600 socket in a 0700 folder is the guard
         return True

@@ -14,8 +14,11 @@ from agentdeck.core.registry import AgentRecord
 from agentdeck.core.sessions import SessionSpec
 
 
-def command_for(fleet: Fleet, rec: AgentRecord) -> list[str]:
-    template = fleet.commands.get(rec.agent)
+def command_for(fleet: Fleet, rec: AgentRecord, resume: bool = False) -> list[str]:
+    """The agent's command line; with `resume`, the fleet's `resume:` command for its kind when
+    it gives one (an agent that ran before carries on its conversation)."""
+    template = fleet.resume.get(rec.agent) if resume else None
+    template = template or fleet.commands.get(rec.agent)
     if template is None:
         raise ConfigError(f"{rec.name}: no command for agent kind '{rec.agent}'; add "
                           f"commands.{rec.agent} to the fleet file")
@@ -54,7 +57,8 @@ def environment_for(fleet: Fleet, rec: AgentRecord,
     return env
 
 
-def session_spec(fleet: Fleet, rec: AgentRecord, cols: int = 100, rows: int = 30) -> SessionSpec:
-    return SessionSpec(name=rec.name, argv=command_for(fleet, rec), cwd=rec.worktree,
+def session_spec(fleet: Fleet, rec: AgentRecord, cols: int = 100, rows: int = 30,
+                 resume: bool = False) -> SessionSpec:
+    return SessionSpec(name=rec.name, argv=command_for(fleet, rec, resume), cwd=rec.worktree,
                        env=environment_for(fleet, rec), agent=rec.agent, cols=cols, rows=rows,
                        scrollback=fleet.dashboard.scrollback)

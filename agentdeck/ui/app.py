@@ -54,7 +54,8 @@ class AgentdeckApp(App[None]):
                 tooltip="Scroll the selected pane back towards the live screen"),
         Binding("t", "next_theme", "theme", id="theme", show=False,
                 tooltip="Switch between the dark, light and high-contrast themes"),
-        Binding("q", "quit", "quit", id="quit", tooltip="Quit (agents stop with the dashboard)"),
+        Binding("q", "quit", "quit", id="quit", tooltip="Quit the dashboard (with a session host "
+                "daemon the agents go on; without one they stop)"),
     ]
 
     def __init__(self, deck: Deck, theme: str | None = None) -> None:
@@ -137,8 +138,10 @@ class AgentdeckApp(App[None]):
     def _on_host_event(self, event: Event) -> None:
         if self._loop is None:
             return
-        if event.kind != "output":
+        if event.kind == "state":
             self._loop.call_soon_threadsafe(self._apply_info, event.info)
+            return
+        if event.kind != "output":
             return
         # output: redraw that pane soon, coalesced so a flood costs at most REFRESH_HZ redraws a
         # second, and an idle fleet costs nothing (no polling)
@@ -203,7 +206,8 @@ class AgentdeckApp(App[None]):
             if self.deck.fleet.dashboard.desktop:
                 self._desktop_notify(f"agentdeck: {newest.agent} waits",
                                      f"{newest.kind}: {newest.summary}")
-            self.deck.notify_command(newest.agent, newest.summary)
+            if not self.deck.persistent:  # a daemon runs the user's command itself
+                self.deck.notify_command(newest.agent, newest.summary)
         self._waiting_before = len(pending)
         self._update_status()
 

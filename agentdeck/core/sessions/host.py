@@ -8,6 +8,7 @@ host's own threads: a UI hands them to its event loop (Textual: `call_from_threa
 from __future__ import annotations
 
 import abc
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -47,7 +48,9 @@ class SessionInfo:
 @dataclass(frozen=True)
 class Event:
     name: str
-    kind: str  # "output" (data holds the bytes) | "state" (info changed, exit included)
+    # "output" (data holds the bytes) | "state" (info changed, exit included) | "resize" (data
+    # holds b"<cols>x<rows>")
+    kind: str
     info: SessionInfo
     data: bytes = b""
 
@@ -108,4 +111,18 @@ class SessionHost(abc.ABC):
 
     @abc.abstractmethod
     def close(self) -> None:
-        """Stop every session and the host's threads."""
+        """Stop every session and the host's threads (a daemon's client: detach)."""
+
+    def wait_for(self, name: str, predicate: Callable[[SessionInfo], bool],
+                 timeout: float = 10.0) -> SessionInfo:
+        """Block until `predicate(info)` holds (for tests and scripts)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            info = self.info(name)
+            if predicate(info):
+                return info
+            time.sleep(0.01)
+        info = self.info(name)
+        raise TimeoutError(f"{name}: condition not met in {timeout}s (state {info.state}, "
+                           f"screen: {self.snapshot(name)[-5:]!r})")
+

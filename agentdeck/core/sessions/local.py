@@ -137,6 +137,25 @@ class LocalHost(SessionHost):
         self._emit(Event(spec.name, "state", session.info))
         return session.info
 
+    def restore(self, spec: SessionSpec, output: bytes, note: str) -> SessionInfo:
+        """A session whose process is gone (its host died), shown as it last looked: its
+        transcript replayed into a screen, exited, with `note` saying what to do."""
+        if spec.name in self._sessions and self._sessions[spec.name].info.process == RUNNING:
+            raise ValueError(f"session {spec.name} is already running")
+        session = _Session(spec, make_emulator(spec.cols, spec.rows, spec.scrollback,
+                                               self._backend))
+        with session.lock:
+            session.emulator.feed(output)
+            session.bump()
+        session.info.process = EXITED
+        session.info.state = EXITED
+        session.info.error = note
+        session.info.detection = Detection(EXITED)
+        with self._lock:
+            self._sessions[spec.name] = session
+        self._emit(Event(spec.name, "state", session.info))
+        return session.info
+
     def _fail(self, session: _Session, message: str) -> None:
         session.info.process = FAILED
         session.info.state = FAILED
@@ -226,8 +245,10 @@ class LocalHost(SessionHost):
             with session.lock:
                 session.emulator.feed(data)
                 session.bump()
-            session.info.last_output = time.monotonic()
-            self._emit(Event(session.spec.name, "output", session.info, data))
+                session.info.last_output = time.monotonic()
+                # under the lock: whoever mirrors this screen (the daemon's clients) gets the
+                # bytes in the same order as resizes and attach snapshots
+                self._emit(Event(session.spec.name, "output", session.info, data))
             self._wake.set()
 
     def _finish(self, session: _Session) -> None:
@@ -264,6 +285,7 @@ class LocalHost(SessionHost):
                 return
             session.emulator.resize(cols, rows)
             session.bump()
+            self._emit(Event(name, "resize", session.info, f"{cols}x{rows}".encode()))
         if session.child is not None and session.info.process == RUNNING:
             with contextlib.suppress(OSError):
                 session.child.setwinsize(rows, cols)  # sends SIGWINCH
@@ -348,19 +370,6 @@ class LocalHost(SessionHost):
         info.state = state
         if changed:
             self._emit(Event(session.spec.name, "state", info))
-
-    def wait_for(self, name: str, predicate: Callable[[SessionInfo], bool],
-                 timeout: float = 10.0) -> SessionInfo:
-        """Block until `predicate(info)` holds (for tests and scripts)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            info = self.info(name)
-            if predicate(info):
-                return info
-            time.sleep(0.01)
-        info = self.info(name)
-        raise TimeoutError(f"{name}: condition not met in {timeout}s (state {info.state}, "
-                           f"screen: {self.snapshot(name)[-5:]!r})")
 
 
 __all__ = ["EXITED", "FAILED", "IDLE", "RUNNING", "WAITING", "LocalHost"]

@@ -44,7 +44,14 @@ class GhosttyEmulator:
 
     def __init__(self, cols: int = 80, rows: int = 24, scrollback: int = 10_000) -> None:
         self.cols, self.rows, self.scrollback_limit = cols, rows, scrollback
-        self._term = Terminal(cols=cols, rows=rows, scrollback=scrollback)
+        # Ghostty keeps scrollback in whole pages and also bounds it in bytes (a small
+        # default): allow enough bytes for the lines at any sane width, and a page of slack in
+        # lines so at least `scrollback` lines stay; history() reports exactly `scrollback`
+        self._term = Terminal(cols=cols, rows=rows, scrollback=scrollback + 512)
+        check(lib.ghostty_terminal_set(self._term._t[0],
+                                       lib.GHOSTTY_TERMINAL_OPT_SCROLLBACK_MAX_BYTES,
+                                       ffi.new("size_t*", (scrollback + 512) * 512 * 16)),
+              "scrollback bytes")
         self._rs = ffi.new("GhosttyRenderState*")
         check(lib.ghostty_render_state_new(ffi.NULL, self._rs), "render_state_new")
         self._it = ffi.new("GhosttyRenderStateRowIterator*")
@@ -167,9 +174,14 @@ class GhosttyEmulator:
         total = self._term.get("scrollback_rows", "size_t")
         if not total:
             return []
+        # everything as the lines the program printed (soft wraps joined), minus the screen's
         everything = self._term.contents().split("\n")
+        on_screen = _logical_lines(self.lines(), self.wrapped_rows())
+        while on_screen and not on_screen[-1]:
+            on_screen.pop()  # Ghostty leaves blank rows at the bottom out of its contents
+        cut = len(everything) - len(on_screen)
         # Ghostty frees scrollback a page at a time; report exactly the configured bound
-        return everything[:total][-self.scrollback_limit:]
+        return everything[:max(cut, 0)][-self.scrollback_limit:]
 
     def cursor(self) -> tuple[int, int]:
         return self._term.cursor
@@ -211,3 +223,15 @@ def _is_wide(char: str) -> bool:
     if unicodedata.east_asian_width(char[0]) in ("W", "F"):
         return True
     return len(char) > 1 and "\ufe0f" in char
+
+
+def _logical_lines(rows: list[str], wrapped: set[int]) -> list[str]:
+    lines: list[str] = []
+    joining = False
+    for y, row in enumerate(rows):
+        if joining:
+            lines[-1] += row
+        else:
+            lines.append(row)
+        joining = y in wrapped
+    return lines

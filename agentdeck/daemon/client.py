@@ -1,0 +1,315 @@
+"""The dashboard's side of the daemon: `RemoteHost` (a SessionHost) and `RemoteQueue` (the
+approvals queue), so the UI runs the same whether the host is in-process or a daemon.
+
+Each attached session gets a mirror: a local emulator fed first with the daemon's replay of the
+screen and scrollback, then with every byte the agent prints, in the daemon's order (resizes
+included), so the pane draws locally and scrolls locally. Detection and the queue stay in the
+daemon; their changes arrive as pushes. Closing a RemoteHost detaches: the agents go on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+from agentdeck.core.approvals import Decision, Entry, StaleAnswer
+from agentdeck.core.detect import Detection, Prompt
+from agentdeck.core.errors import OperationError
+from agentdeck.core.sessions import Event, SessionHost, SessionInfo, SessionSpec, TerminalView
+from agentdeck.core.sessions.host import Listener
+from agentdeck.core.terminal import Emulator, make_emulator
+from agentdeck.daemon import protocol
+
+ERRORS: dict[str, type[Exception]] = {"StaleAnswer": StaleAnswer,
+                                      "OperationError": OperationError,
+                                      "KeyError": KeyError, "ValueError": ValueError}
+
+
+class DaemonGone(OperationError):
+    """The session host daemon is not reachable."""
+
+
+class _Mirror(TerminalView):
+    def __init__(self, emulator: Emulator) -> None:
+        self.emulator = emulator
+        self.lock = threading.RLock()
+        self._version = 0
+
+    @property
+    def version(self) -> int:
+        return self._version
+
+    def bump(self) -> None:
+        self._version += 1
+
+    def __enter__(self) -> Emulator:
+        self.lock.acquire()
+        return self.emulator
+
+    def __exit__(self, *exc: object) -> None:
+        self.lock.release()
+
+
+class RemoteHost(SessionHost):
+    def __init__(self, path: Path, timeout: float = 10.0) -> None:
+        self.path = path
+        self.timeout = timeout
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            self._sock.connect(str(path))
+        except OSError as exc:
+            self._sock.close()
+            raise DaemonGone(f"no agentdeck daemon at {path} ({exc.strerror or exc})") from None
+        self._send_lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._waiting: dict[int, Future[tuple[dict[str, Any], bytes]]] = {}
+        self._infos: dict[str, SessionInfo] = {}
+        self._mirrors: dict[str, _Mirror] = {}
+        self._attach_lock = threading.Lock()
+        self._buf_lock = threading.Lock()
+        self._buffers: dict[str, list[tuple[dict[str, Any], bytes]]] = {}
+        self._listeners: list[Listener] = []
+        self._queue_listeners: list[Callable[[dict[str, Any]], None]] = []
+        self.queue_state: dict[str, Any] = {"pending": [], "history": []}
+        self.closed = threading.Event()
+        self._reader = threading.Thread(target=self._read, name="agentdeck-daemon-client",
+                                        daemon=True)
+        self._reader.start()
+        hello = self._call("hello")
+        self.daemon_pid = int(hello["pid"])
+        for data in hello["sessions"]:
+            info = protocol.info_from_wire(data)
+            self._infos[info.name] = info
+        self.queue_state = hello["queue"]
+
+    # -- transport ----------------------------------------------------------------------------
+    def _request(self, op: str, payload: bytes = b"", **fields: Any) -> tuple[Any, bytes]:
+        if self.closed.is_set():
+            raise DaemonGone("the agentdeck daemon connection is closed")
+        rid = next(self._ids)
+        future: Future[tuple[dict[str, Any], bytes]] = Future()
+        self._waiting[rid] = future
+        try:
+            with self._send_lock:
+                protocol.send(self._sock, {"op": op, "id": rid, **fields}, payload)
+            header, body = future.result(self.timeout)
+        except OSError as exc:
+            raise DaemonGone(f"the agentdeck daemon went away ({exc})") from None
+        finally:
+            self._waiting.pop(rid, None)
+        if not header.get("ok"):
+            error = ERRORS.get(header.get("type", ""), OperationError)
+            raise error(header.get("error", "the daemon refused"))
+        return header.get("result"), body
+
+    def _call(self, op: str, payload: bytes = b"", **fields: Any) -> Any:
+        return self._request(op, payload, **fields)[0]
+
+    def _read(self) -> None:
+        try:
+            while True:
+                header, payload = protocol.recv(self._sock)
+                if "re" in header:
+                    future = self._waiting.get(header["re"])
+                    if future is not None:
+                        future.set_result((header, payload))
+                else:
+                    self._on_push(header, payload)
+        except (protocol.Closed, OSError, ValueError):
+            pass
+        finally:
+            self.closed.set()
+            for future in list(self._waiting.values()):
+                if not future.done():
+                    future.set_exception(OSError("connection closed"))
+
+    def _on_push(self, header: dict[str, Any], payload: bytes) -> None:
+        kind = header["push"]
+        if kind in ("output", "resize"):
+            name = header["name"]
+            with self._buf_lock:
+                if name in self._buffers:  # its replay is being built: keep the order
+                    self._buffers[name].append((header, payload))
+                else:
+                    self._apply(header, payload)
+            info = self._infos.get(name)
+            if kind == "output" and info is not None:
+                info.last_output = time.monotonic()
+                self._emit(Event(name, "output", info, payload))
+        elif kind == "state":
+            info = protocol.info_from_wire(header["info"])
+            self._infos[info.name] = info
+            self._emit(Event(info.name, "state", info))
+        elif kind == "queue":
+            self.queue_state = header["queue"]
+            for listener in list(self._queue_listeners):
+                listener(self.queue_state)
+
+    def _apply(self, header: dict[str, Any], payload: bytes) -> None:
+        mirror = self._mirrors.get(header["name"])
+        if mirror is None:
+            return
+        with mirror.lock:
+            if header["push"] == "output":
+                mirror.emulator.feed(payload)
+            else:
+                mirror.emulator.resize(int(header["cols"]), int(header["rows"]))
+            mirror.bump()
+
+    def _emit(self, event: Event) -> None:
+        for listener in list(self._listeners):
+            with contextlib.suppress(Exception):
+                listener(event)
+
+    # -- SessionHost --------------------------------------------------------------------------
+    def configure(self, fleet_path: Path) -> None:
+        self._call("configure", fleet=str(fleet_path))
+
+    def spawn(self, spec: SessionSpec) -> SessionInfo:
+        info = protocol.info_from_wire(self._call("spawn", spec=protocol.spec_to_wire(spec)))
+        self._infos[info.name] = info
+        with self._attach_lock:
+            self._mirrors.pop(info.name, None)  # a new process: a new screen
+        self._attach(info.name)
+        return info
+
+    def write(self, name: str, data: bytes) -> None:
+        self._call("write", data, name=name)
+
+    def resize(self, name: str, cols: int, rows: int) -> None:
+        self._call("resize", name=name, cols=cols, rows=rows)
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with contextlib.suppress(ValueError):
+                self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def snapshot(self, name: str) -> list[str]:
+        return list(self._call("snapshot", name=name))
+
+    def redetect(self, name: str) -> Detection:
+        return protocol.detection_from_wire(self._call("redetect", name=name))
+
+    def terminal(self, name: str) -> TerminalView:
+        mirror = self._mirrors.get(name)
+        if mirror is None:
+            if name not in self._infos:
+                raise KeyError(name)
+            mirror = self._attach(name)
+        return mirror
+
+    def _attach(self, name: str) -> _Mirror:
+        with self._attach_lock:
+            mirror = self._mirrors.get(name)
+            if mirror is not None:
+                return mirror
+            with self._buf_lock:
+                self._buffers[name] = []
+            try:
+                result, dump = self._request("attach", name=name)
+            except Exception:
+                with self._buf_lock:
+                    self._buffers.pop(name, None)
+                raise
+            cols, rows, scrollback = result["size"]
+            mirror = _Mirror(make_emulator(cols, rows, scrollback))
+            mirror.emulator.feed(dump)
+            with self._buf_lock:
+                self._mirrors[name] = mirror
+                for header, payload in self._buffers.pop(name):
+                    self._apply(header, payload)  # what arrived while the replay was built
+            mirror.bump()
+            return mirror
+
+    def info(self, name: str) -> SessionInfo:
+        return self._infos[name]
+
+    def sessions(self) -> list[SessionInfo]:
+        return list(self._infos.values())
+
+    def stop(self, name: str, timeout: float = 3.0) -> None:
+        self._call("stop", name=name, timeout=timeout)
+
+    def answer(self, entry_id: int, decision: str, by: str) -> dict[str, Any]:
+        return dict(self._call("answer", entry=entry_id, decision=decision, by=by))
+
+    def shutdown_daemon(self) -> None:
+        self._call("shutdown")
+
+    def close(self) -> None:
+        """Detach. The daemon and its agents go on."""
+        self.closed.set()
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
+        self._sock.close()
+
+
+class RemoteQueue:
+    """The daemon's approvals queue as the dashboard reads and answers it."""
+
+    def __init__(self, host: RemoteHost) -> None:
+        self.host = host
+        self._listeners: list[Callable[[], None]] = []
+        self._entries: dict[int, Entry] = {}
+        self._hooked: set[int] = set()
+        self.history: deque[Decision] = deque(maxlen=200)
+        host._queue_listeners.append(self._update)
+        self._update(host.queue_state)
+
+    def _update(self, state: dict[str, Any]) -> None:
+        now = time.monotonic()
+        entries = {}
+        for e in state["pending"]:
+            old = self._entries.get(e["id"])
+            created = old.created if old else now - float(e["age"])
+            entries[e["id"]] = Entry(e["id"], e["agent"], Prompt(**e["prompt"]), created,
+                                     e["created_at"])
+        self._entries = entries
+        self._hooked = {e["id"] for e in state["pending"] if e["via_hook"]}
+        self.history.clear()
+        for d in state["history"]:
+            entry = Entry(d["entry"]["id"], d["entry"]["agent"], Prompt(**d["entry"]["prompt"]),
+                          0.0, d["entry"]["created_at"])
+            self.history.append(Decision(entry, d["decision"], d["by"], d["at"], d["via"]))
+        for listener in list(self._listeners):
+            listener()
+
+    def pending(self) -> list[Entry]:
+        return sorted(self._entries.values(), key=lambda e: (e.created, e.id))
+
+    def entry_for(self, agent: str) -> Entry | None:
+        return next((e for e in self._entries.values() if e.agent == agent), None)
+
+    def via_hook(self, entry_id: int) -> bool:
+        return entry_id in self._hooked
+
+    def on_change(self, listener: Callable[[], None]) -> Callable[[], None]:
+        self._listeners.append(listener)
+
+        def stop() -> None:
+            with contextlib.suppress(ValueError):
+                self._listeners.remove(listener)
+
+        return stop
+
+    def answer(self, entry_id: int, decision: str, by: str = "key") -> Decision:
+        entry = self._entries.get(entry_id) or Entry(entry_id, "", Prompt("other", "", "", ""),
+                                                     0.0, "")
+        result = self.host.answer(entry_id, decision, by)
+        return Decision(entry, result["decision"], by, "", result["via"])
+
+    def close(self) -> None:
+        with contextlib.suppress(ValueError):
+            self.host._queue_listeners.remove(self._update)

@@ -1,0 +1,92 @@
+"""Starting, finding and stopping the session host daemon of a repository."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from agentdeck.core.errors import OperationError
+from agentdeck.daemon.client import DaemonGone, RemoteHost
+from agentdeck.daemon.server import PID_FILE, daemon_socket
+
+LOG_FILE = "daemon.log"
+
+
+def connect(state_dir: Path) -> RemoteHost | None:
+    """The running daemon, or None."""
+    try:
+        return RemoteHost(daemon_socket(state_dir))
+    except DaemonGone:
+        return None
+
+
+def ensure(state_dir: Path, fleet_path: Path | None, wait: float = 15.0) -> RemoteHost:
+    """Attach to the repository's daemon, starting it first when none runs."""
+    host = connect(state_dir)
+    if host is None:
+        start(state_dir, fleet_path)
+        deadline = time.monotonic() + wait
+        while host is None:
+            if time.monotonic() > deadline:
+                log = state_dir / LOG_FILE
+                tail = log.read_text(errors="replace").strip().splitlines()[-1:] if (
+                    log.exists()) else []
+                raise OperationError("the agentdeck daemon did not start"
+                                     + (f": {tail[0]}" if tail else "") + f" (log: {log})")
+            time.sleep(0.05)
+            host = connect(state_dir)
+    if fleet_path is not None:
+        host.configure(fleet_path)
+    return host
+
+
+def start(state_dir: Path, fleet_path: Path | None) -> int:
+    """Start the daemon in the background, in its own session (so closing the terminal that
+    started it does not stop it); returns its pid."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    argv = [sys.executable, "-m", "agentdeck", "daemon", "run", "--state-dir", str(state_dir)]
+    if fleet_path is not None:
+        argv += ["--fleet", str(fleet_path)]
+    with (state_dir / LOG_FILE).open("ab") as log:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                start_new_session=True, close_fds=True, cwd=state_dir)
+    return proc.pid
+
+
+def pid_of(state_dir: Path) -> int | None:
+    with contextlib.suppress(OSError, ValueError):
+        return int((state_dir / PID_FILE).read_text())
+    return None
+
+
+def stop(state_dir: Path, wait: float = 10.0) -> bool:
+    """Stop the daemon (and so its agents). False when none was running."""
+    host = connect(state_dir)
+    if host is None:
+        return False
+    pid = host.daemon_pid
+    with contextlib.suppress(OperationError):
+        host.shutdown_daemon()
+    host.close()
+    deadline = time.monotonic() + wait
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # a zombie child of ours (tests start the daemon directly) counts as gone
+    with contextlib.suppress(ChildProcessError):
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        return done == 0
+    return True

@@ -1,0 +1,83 @@
+"""The session host daemon's wire format, and the records it carries.
+
+A frame is two lengths (network order), a JSON header and a binary payload (terminal bytes
+travel as they are, never re-encoded). Requests carry an "op" and an "id"; the reply carries
+"re": id, "ok", and "result" or "error" with the error's "type". Pushes carry "push".
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+from dataclasses import asdict
+from typing import Any
+
+from agentdeck.core.detect import Detection, Prompt
+from agentdeck.core.sessions import SessionInfo, SessionSpec
+
+_LENGTHS = struct.Struct("!II")
+MAX_HEADER = 16 << 20
+MAX_PAYLOAD = 64 << 20
+
+
+class Closed(ConnectionError):
+    """The other end went away."""
+
+
+def send(sock: socket.socket, header: dict[str, Any], payload: bytes = b"") -> None:
+    head = json.dumps(header, separators=(",", ":")).encode()
+    sock.sendall(_LENGTHS.pack(len(head), len(payload)) + head + payload)
+
+
+def recv(sock: socket.socket) -> tuple[dict[str, Any], bytes]:
+    head_len, payload_len = _LENGTHS.unpack(_exactly(sock, _LENGTHS.size))
+    if head_len > MAX_HEADER or payload_len > MAX_PAYLOAD:
+        raise Closed("frame too large")
+    header = json.loads(_exactly(sock, head_len))
+    payload = _exactly(sock, payload_len) if payload_len else b""
+    if not isinstance(header, dict):
+        raise Closed("malformed frame")
+    return header, payload
+
+
+def _exactly(sock: socket.socket, n: int) -> bytes:
+    chunks: list[bytes] = []
+    while n:
+        chunk = sock.recv(min(n, 1 << 20))
+        if not chunk:
+            raise Closed("connection closed")
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+# -- records --------------------------------------------------------------------------------
+def info_to_wire(info: SessionInfo) -> dict[str, Any]:
+    return asdict(info)
+
+
+def info_from_wire(data: dict[str, Any]) -> SessionInfo:
+    det = data.get("detection") or {}
+    prompt = det.get("prompt")
+    detection = Detection(det.get("state", "unknown"), Prompt(**prompt) if prompt else None,
+                          det.get("reset"))
+    fields = {k: v for k, v in data.items() if k != "detection"}
+    return SessionInfo(**fields, detection=detection)
+
+
+def spec_to_wire(spec: SessionSpec) -> dict[str, Any]:
+    data = asdict(spec)
+    data["argv"] = list(spec.argv)
+    data["env"] = dict(spec.env)
+    return data
+
+
+def spec_from_wire(data: dict[str, Any]) -> SessionSpec:
+    return SessionSpec(**{**data, "argv": tuple(data["argv"])})
+
+
+def detection_from_wire(det: dict[str, Any]) -> Detection:
+    prompt = det.get("prompt")
+    return Detection(det.get("state", "unknown"), Prompt(**prompt) if prompt else None,
+                     det.get("reset"))

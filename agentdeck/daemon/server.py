@@ -1,0 +1,372 @@
+"""`agentdeck daemon`: the session host as a background process, like tmux's server.
+
+It owns every agent's PTY, screen, scrollback, prompt detection and the approvals queue (with
+the hook socket), so agents go on — and go on being watched, queued and notified — when no
+dashboard is open. Dashboards (and `agentdeck serve`) attach over a unix socket in the registry
+folder (mode 0600, other users refused) through `RemoteHost`, which mirrors each screen: an
+attaching client gets a replay of the screen and scrollback, then the live bytes in order.
+Each agent's output is also kept on disk, bounded (`transcripts/<name>.log`, rotated), so
+`agentdeck logs` can print it and a restarted daemon can show agents that died with it.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import json
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from agentdeck.core.approvals import ApprovalQueue, OperationError, StaleAnswer
+from agentdeck.core.config import load_fleet
+from agentdeck.core.errors import AgentdeckError
+from agentdeck.core.hook_channel import HookServer, peer_uid_ok, private_dir, socket_path
+from agentdeck.core.registry import Registry
+from agentdeck.core.sessions import Event, LocalHost, SessionSpec
+from agentdeck.core.terminal.replay import replay
+from agentdeck.daemon import protocol
+
+log = logging.getLogger(__name__)
+
+SOCKET_NAME = "daemon.sock"
+PID_FILE = "daemon.pid"
+TRANSCRIPTS = "transcripts"
+TRANSCRIPT_MAX = 8 << 20  # bytes per file; one older file is kept
+CLIENT_BACKLOG = 64 << 20  # a client this far behind is dropped (it can attach again)
+DIED_NOTE = ("its session host stopped, and the agent with it; `agentdeck start {name}` "
+             "starts it again")
+
+
+def daemon_socket(state_dir: Path) -> Path:
+    return socket_path(state_dir, SOCKET_NAME)
+
+
+class _Client:
+    """One attached dashboard: frames go out through its own thread, so a slow client never
+    holds up an agent's PTY reader."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.attached: set[str] = set()
+        self._out: collections.deque[tuple[dict[str, Any], bytes]] = collections.deque()
+        self._queued = 0
+        self._cond = threading.Condition()
+        self.closed = False
+        threading.Thread(target=self._write, daemon=True).start()
+
+    def push(self, header: dict[str, Any], payload: bytes = b"") -> None:
+        with self._cond:
+            if self.closed:
+                return
+            if self._queued > CLIENT_BACKLOG:
+                self.close()
+                return
+            self._out.append((header, payload))
+            self._queued += len(payload)
+            self._cond.notify()
+
+    def _write(self) -> None:
+        while True:
+            with self._cond:
+                while not self._out and not self.closed:
+                    self._cond.wait()
+                if self.closed:
+                    return
+                header, payload = self._out.popleft()
+                self._queued -= len(payload)
+            try:
+                protocol.send(self.sock, header, payload)
+            except OSError:
+                self.close()
+                return
+
+    def close(self) -> None:
+        with self._cond:
+            self.closed = True
+            self._cond.notify()
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+
+
+class Daemon:
+    def __init__(self, state_dir: Path, fleet_path: Path | None = None) -> None:
+        self.state_dir = state_dir
+        self.host = LocalHost()
+        self.queue = ApprovalQueue(self.host, state_dir / "audit.jsonl")
+        self.fleet_path = fleet_path
+        self.notify_command: str | None = None
+        self.hooks: HookServer | None = None
+        self._clients: list[_Client] = []
+        self._lock = threading.Lock()
+        self._transcripts: dict[str, Any] = {}
+        self._stopped = threading.Event()
+        self._pending_before: set[int] = set()
+        self.path = daemon_socket(state_dir)
+        (state_dir / TRANSCRIPTS).mkdir(parents=True, exist_ok=True)
+        self.host.subscribe(self._on_host_event)
+        self.queue.on_change(self._on_queue_change)
+        if fleet_path is not None:
+            self.configure(fleet_path)
+        self._restore_dead_sessions()
+
+    # -- configuration ------------------------------------------------------------------------
+    def configure(self, fleet_path: Path) -> None:
+        """Rules, roles, hooks and the notify command, from the fleet file and registry."""
+        fleet = load_fleet(fleet_path)
+        self.fleet_path = fleet_path
+        roles = {name: rec.role for name, rec in Registry(self.state_dir).load().agents.items()}
+        self.queue.rules, self.queue.roles = tuple(fleet.rules), roles
+        self.notify_command = fleet.dashboard.notify_command
+        if fleet.hooks and self.hooks is None:
+            with contextlib.suppress(OSError):
+                self.hooks = HookServer(socket_path(self.state_dir), self.queue.hook_request,
+                                        self.queue.hook_gone)
+
+    def _restore_dead_sessions(self) -> None:
+        """Agents whose process died with the previous daemon: exited, with their last
+        screen from the transcript."""
+        for meta_path in sorted((self.state_dir / TRANSCRIPTS).glob("*.json")):
+            try:
+                meta = json.loads(meta_path.read_text())
+                spec = protocol.spec_from_wire(meta["spec"])
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+            log_path = meta_path.with_suffix(".log")
+            data = log_path.read_bytes()[-TRANSCRIPT_MAX:] if log_path.exists() else b""
+            self.host.restore(spec, data, DIED_NOTE.format(name=spec.name))
+
+    # -- serving ------------------------------------------------------------------------------
+    def serve(self) -> None:
+        private_dir(self.path)
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        old = os.umask(0o177)
+        try:
+            server.bind(str(self.path))
+        finally:
+            os.umask(old)
+        server.listen(16)
+        (self.state_dir / PID_FILE).write_text(str(os.getpid()))
+        self._server = server
+        threading.Thread(target=self._accept, daemon=True).start()
+        self._stopped.wait()
+        self._shutdown()
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def _accept(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                return
+            if not peer_uid_ok(conn):
+                conn.close()
+                continue
+            threading.Thread(target=self._serve_client, args=(conn,), daemon=True).start()
+
+    def _serve_client(self, conn: socket.socket) -> None:
+        client = _Client(conn)
+        with self._lock:
+            self._clients.append(client)
+        try:
+            while not client.closed:
+                header, payload = protocol.recv(conn)
+                self._handle(client, header, payload)
+        except (protocol.Closed, OSError, ValueError):
+            pass
+        finally:
+            client.close()
+            with self._lock, contextlib.suppress(ValueError):
+                self._clients.remove(client)
+            conn.close()
+
+    def _handle(self, client: _Client, header: dict[str, Any], payload: bytes) -> None:
+        op, rid = header.get("op"), header.get("id")
+        reply: dict[str, Any] = {"re": rid, "ok": True}
+        out = b""
+        try:
+            result, out = self._do(client, str(op), header, payload)
+            reply["result"] = result
+        except StaleAnswer as exc:
+            reply.update(ok=False, type="StaleAnswer", error=str(exc))
+        except (OperationError, AgentdeckError) as exc:
+            reply.update(ok=False, type="OperationError", error=str(exc))
+        except KeyError as exc:
+            reply.update(ok=False, type="KeyError", error=f"no session {exc}")
+        except (ValueError, TypeError, OSError) as exc:
+            reply.update(ok=False, type="ValueError", error=str(exc))
+        client.push(reply, out)
+
+    def _do(self, client: _Client, op: str, h: dict[str, Any],
+            payload: bytes) -> tuple[Any, bytes]:
+        host = self.host
+        if op == "hello":
+            return {"pid": os.getpid(), "sessions": [protocol.info_to_wire(i)
+                                                      for i in host.sessions()],
+                    "queue": self._queue_state()}, b""
+        if op == "configure":
+            self.configure(Path(h["fleet"]))
+            return None, b""
+        if op == "spawn":
+            spec = protocol.spec_from_wire(h["spec"])
+            self._open_transcript(spec)
+            return protocol.info_to_wire(host.spawn(spec)), b""
+        if op == "write":
+            host.write(h["name"], payload)
+            return None, b""
+        if op == "resize":
+            host.resize(h["name"], int(h["cols"]), int(h["rows"]))
+            self._save_meta(h["name"])
+            return None, b""
+        if op == "attach":
+            # the screen as it is now and every byte after it, in order: both under the lock
+            # the PTY reader holds while it feeds and forwards
+            view = host.terminal(h["name"])
+            with view as emulator:
+                dump = replay(emulator)
+                size = [emulator.cols, emulator.rows, emulator.scrollback_limit]
+                client.attached.add(h["name"])
+            return {"size": size, "info": protocol.info_to_wire(host.info(h["name"]))}, dump
+        if op == "snapshot":
+            return host.snapshot(h["name"]), b""
+        if op == "redetect":
+            return asdict(host.redetect(h["name"])), b""
+        if op == "stop":
+            host.stop(h["name"], float(h.get("timeout", 3.0)))
+            return None, b""
+        if op == "answer":
+            record = self.queue.answer(int(h["entry"]), h["decision"], h.get("by", "key"))
+            return {"decision": record.decision, "via": record.via}, b""
+        if op == "shutdown":
+            threading.Timer(0.05, self.stop).start()
+            return None, b""
+        raise ValueError(f"unknown request {op!r}")
+
+    # -- pushes -------------------------------------------------------------------------------
+    def _broadcast(self, header: dict[str, Any], payload: bytes = b"",
+                   only: Callable[[_Client], bool] | None = None) -> None:
+        with self._lock:
+            clients = list(self._clients)
+        for client in clients:
+            if only is None or only(client):
+                client.push(header, payload)
+
+    def _on_host_event(self, event: Event) -> None:
+        if event.kind == "output":
+            self._transcribe(event.name, event.data)
+            self._broadcast({"push": "output", "name": event.name}, event.data,
+                            only=lambda c: event.name in c.attached)
+        elif event.kind == "resize":
+            cols, rows = event.data.decode().split("x")
+            self._broadcast({"push": "resize", "name": event.name, "cols": int(cols),
+                             "rows": int(rows)}, only=lambda c: event.name in c.attached)
+        else:
+            self._broadcast({"push": "state", "info": protocol.info_to_wire(event.info)})
+
+    def _queue_state(self) -> dict[str, Any]:
+        now = time.monotonic()
+        pending = [{"id": e.id, "agent": e.agent, "prompt": asdict(e.prompt),
+                    "age": now - e.created, "created_at": e.created_at,
+                    "via_hook": self.queue.via_hook(e.id)} for e in self.queue.pending()]
+        history = [{"entry": {"id": d.entry.id, "agent": d.entry.agent,
+                              "prompt": asdict(d.entry.prompt),
+                              "created_at": d.entry.created_at},
+                    "decision": d.decision, "by": d.by, "at": d.at, "via": d.via}
+                   for d in list(self.queue.history)[-20:]]
+        return {"pending": pending, "history": history}
+
+    def _on_queue_change(self) -> None:
+        state = self._queue_state()
+        self._broadcast({"push": "queue", "queue": state})
+        ids = {e["id"] for e in state["pending"]}
+        for entry in state["pending"]:
+            if entry["id"] not in self._pending_before:
+                self._broadcast({"push": "attention", "agent": entry["agent"],
+                                 "summary": entry["prompt"]["summary"]})
+                self._notify(entry["agent"], entry["prompt"]["summary"])
+        self._pending_before = ids
+
+    def _notify(self, agent: str, summary: str) -> None:
+        """The user's command for a new prompt fires here, dashboard open or not."""
+        command = self.notify_command
+        if not command:
+            return
+        env = dict(os.environ, AGENTDECK_AGENT=agent, AGENTDECK_SUMMARY=summary)
+
+        def run() -> None:
+            import subprocess
+
+            with contextlib.suppress(OSError, subprocess.SubprocessError):
+                subprocess.run(command, shell=True, env=env, timeout=30,
+                               stdin=subprocess.DEVNULL, capture_output=True)
+
+        threading.Thread(target=run, daemon=True).start()
+
+    # -- transcripts --------------------------------------------------------------------------
+    def _transcript_path(self, name: str) -> Path:
+        return self.state_dir / TRANSCRIPTS / f"{name}.log"
+
+    def _open_transcript(self, spec: SessionSpec) -> None:
+        old = self._transcripts.pop(spec.name, None)
+        if old is not None:
+            old.close()
+        path = self._transcript_path(spec.name)
+        self._transcripts[spec.name] = path.open("ab")
+        meta = {"spec": {**protocol.spec_to_wire(spec), "env": {}}}  # never secrets on disk
+        path.with_suffix(".json").write_text(json.dumps(meta))
+
+    def _save_meta(self, name: str) -> None:
+        path = self._transcript_path(name).with_suffix(".json")
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            meta = json.loads(path.read_text())
+            emulator = self.host.terminal(name).emulator
+            meta["spec"]["cols"], meta["spec"]["rows"] = emulator.cols, emulator.rows
+            path.write_text(json.dumps(meta))
+
+    def _transcribe(self, name: str, data: bytes) -> None:
+        fh = self._transcripts.get(name)
+        if fh is None:
+            return
+        fh.write(data)
+        fh.flush()
+        if fh.tell() > TRANSCRIPT_MAX:
+            fh.close()
+            path = self._transcript_path(name)
+            os.replace(path, path.with_suffix(".log.1"))
+            self._transcripts[name] = path.open("ab")
+
+    def _shutdown(self) -> None:
+        with contextlib.suppress(OSError):
+            self._server.close()
+        with contextlib.suppress(OSError):
+            self.path.unlink()
+        with contextlib.suppress(OSError):
+            (self.state_dir / PID_FILE).unlink()
+        if self.hooks is not None:
+            self.hooks.close()
+        self.queue.close()
+        self.host.close()
+        for fh in self._transcripts.values():
+            fh.close()
+        with self._lock:
+            for client in self._clients:
+                client.close()
+
+
+def run_daemon(state_dir: Path, fleet_path: Path | None) -> int:
+    daemon = Daemon(state_dir, fleet_path)
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, lambda *_: daemon.stop())
+    daemon.serve()
+    return 0

@@ -1,0 +1,242 @@
+"""The session host daemon: agents outlive dashboards, a reattached pane is exactly what it would
+have been, prompts are queued and notified with nobody attached, two clients never both answer,
+the daemon's own death ends its agents and is reconciled on restart, and the CLI around it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from agentdeck.core.approvals import ALLOW, StaleAnswer
+from agentdeck.core.sessions import SessionSpec
+from agentdeck.daemon import lifecycle
+from agentdeck.daemon.client import RemoteHost, RemoteQueue
+from agentdeck.daemon.server import daemon_socket
+from tests.conftest import make_repo, run_agentdeck, write_fleet
+
+CHATTY = """
+import sys, time
+for i in range(int(sys.argv[1])):
+    print(f"\\x1b[3{i % 8}mline {i} \\x1b[1m" + "x" * (i % 97) + "\\x1b[0m 中文 ✓")
+sys.stdout.flush()
+time.sleep(float(sys.argv[2]))
+n = 0
+while True:
+    n += 1
+    sys.stdout.write(f"Run make test{n}? [y/n] ")
+    sys.stdout.flush()
+    answer = sys.stdin.readline().strip()
+    with open(sys.argv[3], "a") as fh:
+        fh.write(answer + "\\n")
+    print(f"answer {answer}", flush=True)
+"""
+
+
+def wait(condition: Callable[[], object], what: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> Iterator[Path]:
+    state = tmp_path / "state"
+    yield state
+    lifecycle.stop(state)
+
+
+def chatty(tmp_path: Path, name: str = "a", lines: int = 3000, pause: float = 0.0,
+           cols: int = 80, rows: int = 24) -> SessionSpec:
+    script = tmp_path / "chatty.py"
+    script.write_text(CHATTY)
+    log = tmp_path / f"{name}.answers"
+    return SessionSpec(name, [sys.executable, str(script), str(lines), str(pause), str(log)],
+                       str(tmp_path), dict(os.environ), agent="generic", cols=cols, rows=rows)
+
+
+def mirror_text(host: RemoteHost, name: str) -> tuple[list[str], list[str]]:
+    with host.terminal(name) as emulator:
+        return emulator.lines(), emulator.history()
+
+
+def test_a_reattached_pane_is_exactly_what_an_open_one_shows(state: Path, tmp_path: Path) -> None:
+    stayed = lifecycle.ensure(state, None)
+    stayed.spawn(chatty(tmp_path, lines=4000))
+    queue = RemoteQueue(stayed)
+    wait(lambda: queue.pending(), "the prompt")
+    left = lifecycle.ensure(state, None)
+    left.terminal("a")
+    left.resize("a", 100, 30)  # a resize while both watch: it reflows the same way for both
+    left.close()  # quit: the agent goes on
+    assert stayed.info("a").process == "running"
+    again = lifecycle.ensure(state, None)
+    assert mirror_text(again, "a") == mirror_text(stayed, "a")
+    lines, history = mirror_text(again, "a")
+    assert len(history) > 3000 and lines[-1].startswith("Run make test1?")
+    # the prompt is still queued, for the new client too
+    assert [e.summary for e in RemoteQueue(again).pending()] == ["Run make test1?"]
+    again.close()
+    stayed.close()
+
+
+def test_prompts_are_queued_and_notified_with_no_dashboard(state: Path, tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    marker = tmp_path / "notified"
+    fleet = write_fleet(repo, f"version: 1\ndashboard: {{notify: 'echo \"$AGENTDECK_AGENT:"
+                              f"$AGENTDECK_SUMMARY\" >> {marker}'}}\n")
+    host = lifecycle.ensure(state, fleet)
+    host.spawn(chatty(tmp_path, lines=10, pause=1.5))
+    host.close()  # nobody attached when the prompt comes
+    wait(lambda: marker.exists(), "the notify command, run by the daemon")
+    assert marker.read_text().strip() == "a:Run make test1?"
+    host = lifecycle.ensure(state, None)
+    assert [e.agent for e in RemoteQueue(host).pending()] == ["a"]
+    host.close()
+
+
+def test_two_clients_answering_one_prompt_send_exactly_one_answer(state: Path,
+                                                                  tmp_path: Path) -> None:
+    one, two = lifecycle.ensure(state, None), lifecycle.ensure(state, None)
+    spec = chatty(tmp_path, lines=0)
+    one.spawn(spec)
+    queues = [RemoteQueue(one), RemoteQueue(two)]
+    rounds = 25
+    for n in range(1, rounds + 1):
+        wait(lambda n=n: all(q.pending() and q.pending()[0].summary == f"Run make test{n}?"
+                             for q in queues), f"prompt {n} in both clients")
+        entry_id = queues[0].pending()[0].id
+        outcomes: list[str] = []
+        barrier = threading.Barrier(2)
+
+        def answer(queue: RemoteQueue, outcomes: list[str] = outcomes,
+                   barrier: threading.Barrier = barrier, entry_id: int = entry_id) -> None:
+            barrier.wait()
+            try:
+                queue.answer(entry_id, ALLOW)
+                outcomes.append("sent")
+            except StaleAnswer:
+                outcomes.append("refused")
+
+        threads = [threading.Thread(target=answer, args=(q,)) for q in queues]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(outcomes) == ["refused", "sent"], (n, outcomes)
+        # gone from both clients
+        wait(lambda e=entry_id: all(not q.pending() or q.pending()[0].id != e for q in queues),
+             "the answered entry to leave both clients")
+    wait(lambda: len(Path(spec.argv[-1]).read_text().splitlines()) == rounds, "the answers")
+    assert Path(spec.argv[-1]).read_text().splitlines() == ["y"] * rounds
+    one.close()
+    two.close()
+
+
+def test_a_killed_dashboard_leaves_its_agents_running(state: Path, tmp_path: Path) -> None:
+    spec = chatty(tmp_path, lines=50)
+    code = (f"import sys, time, json\nsys.path.insert(0, {str(Path.cwd())!r})\n"
+            "from agentdeck.daemon import lifecycle\nfrom agentdeck.daemon.protocol import "
+            "spec_from_wire\nfrom pathlib import Path\n"
+            f"h = lifecycle.ensure(Path({str(state)!r}), None)\n"
+            f"h.spawn(spec_from_wire(json.loads({json.dumps(json.dumps(_wire(spec)))})))\n"
+            "print('spawned', flush=True)\ntime.sleep(60)\n")
+    dashboard = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert dashboard.stdout is not None and dashboard.stdout.readline().strip() == "spawned"
+    dashboard.send_signal(signal.SIGKILL)
+    dashboard.wait()
+    host = lifecycle.ensure(state, None)
+    wait(lambda: RemoteQueue(host).pending(), "the agent, still running, to ask")
+    assert host.info("a").process == "running"
+    host.close()
+
+
+def _wire(spec: SessionSpec) -> dict[str, object]:
+    from agentdeck.daemon.protocol import spec_to_wire
+
+    return spec_to_wire(spec)
+
+
+def test_when_the_daemon_dies_its_agents_end_and_come_back_as_they_ended(
+        state: Path, tmp_path: Path) -> None:
+    host = lifecycle.ensure(state, None)
+    host.spawn(chatty(tmp_path, lines=200))
+    wait(lambda: RemoteQueue(host).pending(), "the prompt")
+    pid = host.info("a").pid
+    daemon_pid = host.daemon_pid
+    before = mirror_text(host, "a")[0]
+    host.close()
+    os.kill(daemon_pid, signal.SIGKILL)
+    assert pid is not None
+    wait(lambda: not _alive(pid), "the agent to end with its daemon", 10)
+    host = lifecycle.ensure(state, None)  # a new daemon reconciles from the transcripts
+    info = host.info("a")
+    assert (info.process, info.state) == ("exited", "exited")
+    assert "agentdeck start a" in (info.error or "")
+    assert mirror_text(host, "a")[0] == before  # the last screen, from the transcript
+    host.close()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as fh:  # a zombie is gone for our purpose
+        return fh.read().split()[2] != "Z"
+
+
+def test_the_daemon_socket_is_private(state: Path) -> None:
+    host = lifecycle.ensure(state, None)
+    path = daemon_socket(state)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    host.close()
+
+
+def test_cli_daemon_start_status_logs_and_stop(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    script = tmp_path / "hello.py"
+    script.write_text("import sys, time\nprint('hello from the agent', *sys.argv[1:], flush=True)"
+                      "\ntime.sleep(60)\n")
+    write_fleet(repo, f"""version: 1
+worktrees: ../wt-{{name}}
+commands: {{hello: "{sys.executable} {script}"}}
+resume: {{hello: "{sys.executable} {script} --resumed"}}
+agents: [{{name: h, agent: hello, branch: feat/h}}]
+""")
+    assert run_agentdeck("up", "--no-start", cwd=repo).code == 0
+    try:
+        started = run_agentdeck("start", "h", cwd=repo)
+        assert started.code == 0 and "h: started" in started.out, started.err
+        status = run_agentdeck("daemon", "status", cwd=repo)
+        assert status.code == 0 and "h " in status.out and "working" in status.out + "idle"
+        deadline = time.monotonic() + 10
+        while "hello from the agent" not in run_agentdeck("logs", "h", cwd=repo).out:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        assert "already running" in run_agentdeck("start", "h", cwd=repo).out
+        assert "--resumed" not in run_agentdeck("logs", "h", cwd=repo).out
+        # the daemon goes, and the agent with it; `start` brings it back with its resume command
+        assert run_agentdeck("daemon", "stop", cwd=repo).code == 0
+        assert run_agentdeck("daemon", "status", cwd=repo).code == 1
+        assert "h: started" in run_agentdeck("start", "h", cwd=repo).out
+        deadline = time.monotonic() + 10
+        while "hello from the agent --resumed" not in run_agentdeck("logs", "h", cwd=repo).out:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    finally:
+        stopped = run_agentdeck("daemon", "stop", cwd=repo)
+    assert stopped.code == 0 and "stopped" in stopped.out
+    missing = run_agentdeck("logs", "nobody", cwd=repo)
+    assert missing.code == 1 and "no transcript for 'nobody'" in missing.err

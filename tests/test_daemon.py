@@ -67,7 +67,7 @@ def chatty(tmp_path: Path, name: str = "a", lines: int = 3000, pause: float = 0.
 
 
 def mirror_text(host: RemoteHost, name: str) -> tuple[list[str], list[str]]:
-    with host.terminal(name) as emulator:
+    with host.attach(name) as emulator:
         return emulator.lines(), emulator.history()
 
 
@@ -77,8 +77,9 @@ def test_a_reattached_pane_is_exactly_what_an_open_one_shows(state: Path, tmp_pa
     queue = RemoteQueue(stayed)
     wait(lambda: queue.pending(), "the prompt")
     left = lifecycle.ensure(state, None)
-    left.terminal("a")
+    left.attach("a")
     left.resize("a", 100, 30)  # a resize while both watch: it reflows the same way for both
+    wait(lambda: stayed.attach("a").emulator.cols == 100, "the resize to reach every mirror")
     left.close()  # quit: the agent goes on
     assert stayed.info("a").process == "running"
     again = lifecycle.ensure(state, None)
@@ -240,3 +241,64 @@ agents: [{{name: h, agent: hello, branch: feat/h}}]
     assert stopped.code == 0 and "stopped" in stopped.out
     missing = run_agentdeck("logs", "nobody", cwd=repo)
     assert missing.code == 1 and "no transcript for 'nobody'" in missing.err
+
+
+async def test_the_dashboard_on_a_daemon_quits_and_comes_back_to_the_same_screens(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from agentdeck.core.config import load_fleet
+    from agentdeck.core.deck import Deck
+    from agentdeck.core.fleet import Engine
+    from agentdeck.core.repo import open_repo
+    from agentdeck.demo import make_demo_repo
+    from agentdeck.ui.app import AgentdeckApp
+    from agentdeck.ui.widgets.terminal_pane import TerminalPane
+
+    monkeypatch.setenv("AGENTDECK_DEMO_SPEED", "0.02")
+    clone = make_demo_repo(tmp_path)
+    ctx, fleet = open_repo(clone), load_fleet(clone / "agentdeck.yaml")
+    assert Engine(ctx, fleet).up().exit_code == 0
+
+    def open_deck() -> Deck:
+        host = lifecycle.ensure(ctx.state_dir, fleet.path)
+        return Deck.attach(ctx, fleet, host, RemoteQueue(host))
+
+    async def until(pilot, condition: Callable[[], object]) -> None:
+        deadline = time.monotonic() + 20
+        while not condition():
+            assert time.monotonic() < deadline
+            await pilot.pause(0.05)
+
+    def pane_text(app: AgentdeckApp, name: str) -> list[str]:
+        pane = app.query_one(f"#pane-{name}", TerminalPane)
+        with pane.host.terminal(name) as emulator:
+            return emulator.lines()
+
+    try:
+        deck = open_deck()
+        app = AgentdeckApp(deck)
+        async with app.run_test(size=(180, 50)) as pilot:
+            await until(pilot, lambda: len(deck.queue.pending()) == 3)
+            await until(pilot, lambda: all(_has_mirror(deck, n) for n in ("auth", "search")))
+            first = {n: pane_text(app, n) for n in ("auth", "payments", "search")}
+            await pilot.press("q")
+        deck.close()  # the dashboard is gone; the agents are not
+        deck = open_deck()
+        assert {i.name: i.process for i in deck.host.sessions()}["auth"] == "running"
+        app = AgentdeckApp(deck)
+        async with app.run_test(size=(180, 50)) as pilot:
+            await until(pilot, lambda: all(_has_mirror(deck, n) for n in first))
+            await pilot.pause(0.3)
+            assert {n: pane_text(app, n) for n in first} == first
+            assert len(deck.queue.pending()) == 3  # still waiting, still queued
+            assert "3 waiting" in app.title
+        deck.close()
+    finally:
+        lifecycle.stop(ctx.state_dir)
+
+
+def _has_mirror(deck, name: str) -> bool:  # type: ignore[no-untyped-def]
+    try:
+        deck.host.terminal(name)
+    except KeyError:
+        return False
+    return True

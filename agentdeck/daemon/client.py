@@ -76,6 +76,7 @@ class RemoteHost(SessionHost):
         self._attach_lock = threading.Lock()
         self._buf_lock = threading.Lock()
         self._buffers: dict[str, list[tuple[dict[str, Any], bytes]]] = {}
+        self._attaching: set[str] = set()
         self._listeners: list[Listener] = []
         self._queue_listeners: list[Callable[[dict[str, Any]], None]] = []
         self.queue_state: dict[str, Any] = {"pending": [], "history": []}
@@ -185,7 +186,13 @@ class RemoteHost(SessionHost):
         self._call("write", data, name=name)
 
     def resize(self, name: str, cols: int, rows: int) -> None:
-        self._call("resize", name=name, cols=cols, rows=rows)
+        # sent without waiting for the reply: a pane resizes on the UI's event loop, and the
+        # mirror follows when the daemon's resize comes back in the output's order
+        if self.closed.is_set():
+            return
+        with contextlib.suppress(OSError), self._send_lock:
+            protocol.send(self._sock, {"op": "resize", "id": 0, "name": name, "cols": cols,
+                                       "rows": rows})
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         self._listeners.append(listener)
@@ -203,12 +210,29 @@ class RemoteHost(SessionHost):
         return protocol.detection_from_wire(self._call("redetect", name=name))
 
     def terminal(self, name: str) -> TerminalView:
+        """The mirror of a session's screen. Never blocks (panes ask from the UI's event
+        loop): the first call starts attaching in the background and raises KeyError, as for
+        a session not started yet; the pane draws once the replay is in."""
         mirror = self._mirrors.get(name)
-        if mirror is None:
-            if name not in self._infos:
-                raise KeyError(name)
-            mirror = self._attach(name)
-        return mirror
+        if mirror is not None:
+            return mirror
+        if name in self._infos and name not in self._attaching:
+            self._attaching.add(name)
+
+            def attach() -> None:
+                try:
+                    self.attach(name)
+                except (OperationError, KeyError, ValueError):
+                    pass
+                finally:
+                    self._attaching.discard(name)
+
+            threading.Thread(target=attach, daemon=True).start()
+        raise KeyError(name)
+
+    def attach(self, name: str) -> TerminalView:
+        """Mirror a session now (blocking): the daemon's replay, then its live bytes."""
+        return self._attach(name)
 
     def _attach(self, name: str) -> _Mirror:
         with self._attach_lock:

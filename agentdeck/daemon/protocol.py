@@ -25,9 +25,13 @@ class Closed(ConnectionError):
     """The other end went away."""
 
 
-def send(sock: socket.socket, header: dict[str, Any], payload: bytes = b"") -> None:
+def encode(header: dict[str, Any], payload: bytes = b"") -> bytes:
     head = json.dumps(header, separators=(",", ":")).encode()
-    sock.sendall(_LENGTHS.pack(len(head), len(payload)) + head + payload)
+    return _LENGTHS.pack(len(head), len(payload)) + head + payload
+
+
+def send(sock: socket.socket, header: dict[str, Any], payload: bytes = b"") -> None:
+    sock.sendall(encode(header, payload))
 
 
 def recv(sock: socket.socket) -> tuple[dict[str, Any], bytes]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import json
 import logging
 import os
 import signal
@@ -30,16 +29,16 @@ from agentdeck.core.config import load_fleet
 from agentdeck.core.errors import AgentdeckError
 from agentdeck.core.hook_channel import HookServer, peer_uid_ok, private_dir, socket_path
 from agentdeck.core.registry import Registry
-from agentdeck.core.sessions import Event, LocalHost, SessionSpec
+from agentdeck.core.sessions import Event, LocalHost
 from agentdeck.core.terminal.replay import replay
 from agentdeck.daemon import protocol
+from agentdeck.daemon.transcripts import Transcripts
 
 log = logging.getLogger(__name__)
 
 SOCKET_NAME = "daemon.sock"
 PID_FILE = "daemon.pid"
 TRANSCRIPTS = "transcripts"
-TRANSCRIPT_MAX = 8 << 20  # bytes per file; one older file is kept
 CLIENT_BACKLOG = 64 << 20  # a client this far behind is dropped (it can attach again)
 DIED_NOTE = ("its session host stopped, and the agent with it; `agentdeck start {name}` "
              "starts it again")
@@ -80,10 +79,11 @@ class _Client:
                     self._cond.wait()
                 if self.closed:
                     return
-                header, payload = self._out.popleft()
-                self._queued -= len(payload)
+                frames = list(self._out)
+                self._out.clear()
+                self._queued = 0
             try:
-                protocol.send(self.sock, header, payload)
+                self.sock.sendall(b"".join(protocol.encode(h, p) for h, p in _merged(frames)))
             except OSError:
                 self.close()
                 return
@@ -96,6 +96,20 @@ class _Client:
             self.sock.shutdown(socket.SHUT_RDWR)
 
 
+def _merged(frames: list[tuple[dict[str, Any], bytes]]) -> list[tuple[dict[str, Any], bytes]]:
+    """Consecutive output of one session as one frame: a flood costs the client one parse per
+    batch, not one per PTY read."""
+    out: list[tuple[dict[str, Any], bytes]] = []
+    for header, payload in frames:
+        last = out[-1][0] if out else None
+        if (last is not None and header.get("push") == "output" == last.get("push")
+                and header["name"] == last["name"]):
+            out[-1] = (last, out[-1][1] + payload)
+        else:
+            out.append((header, payload))
+    return out
+
+
 class Daemon:
     def __init__(self, state_dir: Path, fleet_path: Path | None = None) -> None:
         self.state_dir = state_dir
@@ -106,11 +120,10 @@ class Daemon:
         self.hooks: HookServer | None = None
         self._clients: list[_Client] = []
         self._lock = threading.Lock()
-        self._transcripts: dict[str, Any] = {}
+        self.transcripts = Transcripts(state_dir / TRANSCRIPTS)
         self._stopped = threading.Event()
         self._pending_before: set[int] = set()
         self.path = daemon_socket(state_dir)
-        (state_dir / TRANSCRIPTS).mkdir(parents=True, exist_ok=True)
         self.host.subscribe(self._on_host_event)
         self.queue.on_change(self._on_queue_change)
         if fleet_path is not None:
@@ -133,14 +146,11 @@ class Daemon:
     def _restore_dead_sessions(self) -> None:
         """Agents whose process died with the previous daemon: exited, with their last
         screen from the transcript."""
-        for meta_path in sorted((self.state_dir / TRANSCRIPTS).glob("*.json")):
+        for wire, data in self.transcripts.saved():
             try:
-                meta = json.loads(meta_path.read_text())
-                spec = protocol.spec_from_wire(meta["spec"])
-            except (OSError, ValueError, KeyError, TypeError):
+                spec = protocol.spec_from_wire(wire)
+            except (KeyError, TypeError):
                 continue
-            log_path = meta_path.with_suffix(".log")
-            data = log_path.read_bytes()[-TRANSCRIPT_MAX:] if log_path.exists() else b""
             self.host.restore(spec, data, DIED_NOTE.format(name=spec.name))
 
     # -- serving ------------------------------------------------------------------------------
@@ -206,7 +216,8 @@ class Daemon:
             reply.update(ok=False, type="KeyError", error=f"no session {exc}")
         except (ValueError, TypeError, OSError) as exc:
             reply.update(ok=False, type="ValueError", error=str(exc))
-        client.push(reply, out)
+        if rid:  # id 0: the client does not wait for a reply
+            client.push(reply, out)
 
     def _do(self, client: _Client, op: str, h: dict[str, Any],
             payload: bytes) -> tuple[Any, bytes]:
@@ -220,14 +231,14 @@ class Daemon:
             return None, b""
         if op == "spawn":
             spec = protocol.spec_from_wire(h["spec"])
-            self._open_transcript(spec)
+            self.transcripts.start(spec.name, protocol.spec_to_wire(spec))
             return protocol.info_to_wire(host.spawn(spec)), b""
         if op == "write":
             host.write(h["name"], payload)
             return None, b""
         if op == "resize":
             host.resize(h["name"], int(h["cols"]), int(h["rows"]))
-            self._save_meta(h["name"])
+            self.transcripts.resized(h["name"], int(h["cols"]), int(h["rows"]))
             return None, b""
         if op == "attach":
             # the screen as it is now and every byte after it, in order: both under the lock
@@ -264,7 +275,7 @@ class Daemon:
 
     def _on_host_event(self, event: Event) -> None:
         if event.kind == "output":
-            self._transcribe(event.name, event.data)
+            self.transcripts.write(event.name, event.data)
             self._broadcast({"push": "output", "name": event.name}, event.data,
                             only=lambda c: event.name in c.attached)
         elif event.kind == "resize":
@@ -313,39 +324,6 @@ class Daemon:
 
         threading.Thread(target=run, daemon=True).start()
 
-    # -- transcripts --------------------------------------------------------------------------
-    def _transcript_path(self, name: str) -> Path:
-        return self.state_dir / TRANSCRIPTS / f"{name}.log"
-
-    def _open_transcript(self, spec: SessionSpec) -> None:
-        old = self._transcripts.pop(spec.name, None)
-        if old is not None:
-            old.close()
-        path = self._transcript_path(spec.name)
-        self._transcripts[spec.name] = path.open("ab")
-        meta = {"spec": {**protocol.spec_to_wire(spec), "env": {}}}  # never secrets on disk
-        path.with_suffix(".json").write_text(json.dumps(meta))
-
-    def _save_meta(self, name: str) -> None:
-        path = self._transcript_path(name).with_suffix(".json")
-        with contextlib.suppress(OSError, ValueError, KeyError):
-            meta = json.loads(path.read_text())
-            emulator = self.host.terminal(name).emulator
-            meta["spec"]["cols"], meta["spec"]["rows"] = emulator.cols, emulator.rows
-            path.write_text(json.dumps(meta))
-
-    def _transcribe(self, name: str, data: bytes) -> None:
-        fh = self._transcripts.get(name)
-        if fh is None:
-            return
-        fh.write(data)
-        fh.flush()
-        if fh.tell() > TRANSCRIPT_MAX:
-            fh.close()
-            path = self._transcript_path(name)
-            os.replace(path, path.with_suffix(".log.1"))
-            self._transcripts[name] = path.open("ab")
-
     def _shutdown(self) -> None:
         with contextlib.suppress(OSError):
             self._server.close()
@@ -357,8 +335,7 @@ class Daemon:
             self.hooks.close()
         self.queue.close()
         self.host.close()
-        for fh in self._transcripts.values():
-            fh.close()
+        self.transcripts.close()
         with self._lock:
             for client in self._clients:
                 client.close()

@@ -1,0 +1,103 @@
+"""Each agent's output kept on disk, bounded: `transcripts/<name>.log` (rotated to `.log.1` at
+TRANSCRIPT_MAX, so at most twice that per agent) and `<name>.json` (how it was started — never
+its environment, which holds its keys — and its last size). Written by a thread of its own, so a
+flooding agent's PTY reader never waits for the disk."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import threading
+from collections import defaultdict, deque
+from pathlib import Path
+from typing import IO, Any
+
+TRANSCRIPT_MAX = 8 << 20
+
+
+class Transcripts:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        self._files: dict[str, IO[bytes]] = {}
+        self._queue: deque[tuple[str, bytes]] = deque()
+        self._cond = threading.Condition()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="agentdeck-transcripts",
+                                        daemon=True)
+        self._thread.start()
+
+    def log_path(self, name: str) -> Path:
+        return self.folder / f"{name}.log"
+
+    def start(self, name: str, spec: dict[str, Any]) -> None:
+        """A new run of `name`: its output appends to its transcript."""
+        meta = {"spec": {**spec, "env": {}}}  # never the environment: it holds API keys
+        self.log_path(name).with_suffix(".json").write_text(json.dumps(meta))
+        with self._cond:
+            self._queue.append((name, b""))  # opens the file in order with the writes
+            self._cond.notify()
+
+    def write(self, name: str, data: bytes) -> None:
+        with self._cond:
+            self._queue.append((name, data))
+            self._cond.notify()
+
+    def resized(self, name: str, cols: int, rows: int) -> None:
+        path = self.log_path(name).with_suffix(".json")
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            meta = json.loads(path.read_text())
+            meta["spec"]["cols"], meta["spec"]["rows"] = cols, rows
+            path.write_text(json.dumps(meta))
+
+    def saved(self) -> list[tuple[dict[str, Any], bytes]]:
+        """(spec, last output) of every agent with a transcript."""
+        out = []
+        for meta_path in sorted(self.folder.glob("*.json")):
+            try:
+                spec = json.loads(meta_path.read_text())["spec"]
+            except (OSError, ValueError, KeyError):
+                continue
+            log = meta_path.with_suffix(".log")
+            data = log.read_bytes()[-TRANSCRIPT_MAX:] if log.exists() else b""
+            out.append((spec, data))
+        return out
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and not self._closed:
+                    self._cond.wait()
+                batch = list(self._queue)
+                self._queue.clear()
+                closing = self._closed
+            chunks: dict[str, list[bytes]] = defaultdict(list)
+            for name, data in batch:
+                chunks[name].append(data)
+            for name, parts in chunks.items():
+                with contextlib.suppress(OSError):
+                    self._append(name, b"".join(parts))
+            if closing:
+                for fh in self._files.values():
+                    fh.close()
+                return
+
+    def _append(self, name: str, data: bytes) -> None:
+        fh = self._files.get(name)
+        if fh is None:
+            fh = self._files[name] = self.log_path(name).open("ab")
+        if data:
+            fh.write(data)
+            fh.flush()
+        if fh.tell() > TRANSCRIPT_MAX:
+            fh.close()
+            path = self.log_path(name)
+            os.replace(path, path.with_suffix(".log.1"))
+            self._files[name] = path.open("ab")
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+        self._thread.join(5)

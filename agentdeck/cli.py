@@ -119,6 +119,14 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument("names", nargs="*", help="only these agents (default: every agent "
                        "not running)")
 
+    serve = sub.add_parser("serve", help="the dashboard in a browser (phones too), attached to "
+                           "the daemon, behind a token printed once")
+    fleet_arg(serve)
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to bind (default 127.0.0.1; anything else is reachable "
+                       "from other machines)")
+    serve.add_argument("--port", type=int, default=8321)
+
     hook = sub.add_parser("hook", add_help=False,
                           help="run by Claude Code / Codex PermissionRequest hooks: hand the "
                           "request to the dashboard and print its decision")
@@ -175,6 +183,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return cmd_logs(ctx, args.name, args.follow)
     if command == "start":
         return cmd_start(ctx, _fleet(ctx, explicit, required=False), args.names)
+    if command == "serve":
+        return cmd_serve(ctx, _fleet(ctx, explicit, required=False), args.host, args.port)
     if command == "prune":
         return cmd_prune(ctx)
     fleet = _fleet(ctx, explicit, required=command == "up")
@@ -215,7 +225,8 @@ def _notify(agent: str, message: str) -> None:
 
 
 def _interactive() -> bool:
-    return sys.stdin.isatty() and sys.stdout.isatty()
+    # under `agentdeck serve`, textual-serve runs the dashboard with its web driver
+    return (sys.stdin.isatty() and sys.stdout.isatty()) or "TEXTUAL_DRIVER" in os.environ
 
 
 def open_dashboard(ctx: RepoContext, fleet: Fleet, theme: str | None = None,
@@ -285,6 +296,14 @@ def cmd_daemon(ctx: RepoContext, fleet: Fleet, action: str) -> int:
     finally:
         host.close()
     return 0
+
+
+def cmd_serve(ctx: RepoContext, fleet: Fleet, host: str, port: int) -> int:
+    from agentdeck.daemon import lifecycle
+    from agentdeck.serve import serve
+
+    lifecycle.ensure(ctx.state_dir, fleet.path).close()  # pages attach to a running daemon
+    return serve(ctx.main_root, host, port, fleet.path)
 
 
 def cmd_logs(ctx: RepoContext, name: str, follow: bool) -> int:

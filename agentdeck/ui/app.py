@@ -37,6 +37,8 @@ class AgentdeckApp(App[None]):
 
     TITLE = "agentdeck"
     CSS_PATH = "app.tcss"
+    # a phone's width: the approvals queue and agent list only (the panes need room)
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (90, "-wide")]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "answer('allow')", "allow", id="allow",
                 tooltip="Allow the selected prompt once"),

@@ -1,0 +1,76 @@
+"""`agentdeck serve`: the dashboard in a browser (a phone included), attached to the daemon.
+
+textual-serve runs one dashboard process per open page, each a client of the session host
+daemon, so every page, terminal dashboard and phone sees the same agents and the same queue.
+The server is the user's alone: it binds loopback unless told otherwise, and every request must
+carry the random token printed once in the URL (the page then keeps it in a cookie for its
+websocket); anything else gets 403.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import secrets
+import shlex
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from aiohttp import web
+from textual_serve.server import Server
+
+COOKIE = "agentdeck_token"
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class TokenServer(Server):
+    def __init__(self, command: str, host: str, port: int, token: str,
+                 public_url: str | None = None) -> None:
+        super().__init__(command, host=host, port=port, title="agentdeck",
+                         public_url=public_url)
+        self.token = token
+
+    async def _make_app(self) -> web.Application:
+        app = await super()._make_app()
+        app.middlewares.append(self._guard)
+        return app
+
+    @web.middleware
+    async def _guard(self, request: web.Request,
+                     handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                     ) -> web.StreamResponse:
+        if request.path.startswith("/static/"):
+            return await handler(request)  # the page's scripts and fonts: nothing private
+        given = request.query.get("token") or request.cookies.get(COOKIE) or ""
+        if not hmac.compare_digest(given.encode(), self.token.encode()):
+            return web.Response(status=403, text="agentdeck: this page needs the link "
+                                "`agentdeck serve` printed, with its token\n")
+        response = await handler(request)
+        if request.query.get("token") and not isinstance(response, web.WebSocketResponse):
+            response.set_cookie(COOKIE, self.token, httponly=True, samesite="Strict")
+        return response
+
+
+def serve(repo: Path, host: str, port: int, fleet_file: Path | None,
+          token: str | None = None) -> int:
+    token = token or secrets.token_urlsafe(24)
+    argv = [sys.executable, "-m", "agentdeck", "-C", str(repo)]
+    if fleet_file is not None:
+        argv += ["-f", str(fleet_file)]
+    server = TokenServer(shlex.join(argv), host, port, token)
+    if not is_loopback(host):
+        print(f"agentdeck: warning: serving on {host}, reachable from other machines; anyone "
+              "with the link can answer your agents' prompts", file=sys.stderr)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    print(f"agentdeck: the dashboard at http://{shown}:{port}/?token={token}", flush=True)
+    server.serve()
+    return 0

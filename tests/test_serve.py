@@ -1,0 +1,137 @@
+"""`agentdeck serve`: the dashboard in a real headless Chromium at a phone's size (390x844),
+attached to the daemon, behind its token; a prompt answered through the page reaches the agent.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from agentdeck.daemon import lifecycle
+from agentdeck.daemon.client import RemoteQueue
+from agentdeck.serve import is_loopback
+from tests.conftest import free_port, make_repo, run_agentdeck, write_fleet
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ASKER = """
+import sys, time
+sys.stdout.write("Run make deploy? [y/n] ")
+sys.stdout.flush()
+answer = sys.stdin.readline().strip()
+open(sys.argv[1], "w").write(answer)
+print("answer", answer, flush=True)
+time.sleep(600)
+"""
+
+
+def test_loopback_addresses() -> None:
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.20")
+
+
+@pytest.fixture
+def served(tmp_path: Path):
+    repo = make_repo(tmp_path)
+    asker = tmp_path / "asker.py"
+    asker.write_text(ASKER)
+    answer = tmp_path / "answer.txt"
+    write_fleet(repo, f"""version: 1
+worktrees: ../wt-{{name}}
+commands: {{asker: "{sys.executable} {asker} {answer}"}}
+agents: [{{name: ops, agent: asker, branch: feat/ops}}]
+""")
+    assert run_agentdeck("up", "--no-start", cwd=repo).code == 0
+    assert run_agentdeck("start", cwd=repo).code == 0
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "agentdeck", "serve", "--port", str(port)],
+                            cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "COLUMNS": "120"})
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        match = re.search(r"(http://127\.0\.0\.1:\d+/\?token=(\S+))", line)
+        assert match, (line, proc.stderr.read() if proc.poll() is not None else "")
+        url = match.group(1)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=2).read()
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert time.monotonic() < deadline, "the server did not come up"
+                time.sleep(0.1)
+        yield repo, url, match.group(2), answer
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        run_agentdeck("daemon", "stop", cwd=repo)
+
+
+def test_the_server_wants_its_token(served) -> None:
+    _, url, token, _ = served
+    base = url.split("?")[0]
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(base, timeout=5)
+    assert refused.value.code == 403
+    with pytest.raises(urllib.error.HTTPError) as wrong:
+        urllib.request.urlopen(base + "?token=" + "x" * len(token), timeout=5)
+    assert wrong.value.code == 403
+    page = urllib.request.urlopen(url, timeout=5)
+    assert page.status == 200 and "agentdeck_token" in page.headers.get("Set-Cookie", "")
+
+
+def test_a_prompt_is_answered_from_a_phone_sized_browser(served, tmp_path: Path) -> None:
+    if CHROMIUM is None:
+        message = "chromium is not installed (.ci/run installs it)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    repo, url, _, answer = served
+    from agentdeck.core.repo import open_repo
+
+    state = open_repo(repo).state_dir
+    watcher = lifecycle.ensure(state, None)
+    queue = RemoteQueue(watcher)
+    deadline = time.monotonic() + 20
+    while not queue.pending():
+        assert time.monotonic() < deadline, "the agent's prompt never reached the queue"
+        time.sleep(0.05)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        try:
+            page = browser.new_page(viewport={"width": 390, "height": 844})
+            page.goto(url)
+            # the dashboard draws in the page's terminal; wait until its process attached
+            page.wait_for_selector(".textual-terminal, canvas, .xterm", timeout=30_000)
+            time.sleep(4)
+            shot = tmp_path / "phone.png"
+            page.screenshot(path=str(shot))
+            assert shot.stat().st_size > 5_000
+            page.mouse.click(195, 116)  # the queue's first row: the page's terminal has focus
+            time.sleep(0.5)
+            page.keyboard.press("y")  # allow the selected prompt
+            deadline = time.monotonic() + 20
+            while not answer.exists():
+                assert time.monotonic() < deadline, "the answer never reached the agent"
+                time.sleep(0.1)
+        finally:
+            browser.close()
+    assert answer.read_text() == "y"
+    deadline = time.monotonic() + 10
+    while queue.pending():  # gone from every client
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    watcher.close()

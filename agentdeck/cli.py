@@ -435,9 +435,24 @@ def cmd_spawn(engine: Engine, fleet: Fleet, args: argparse.Namespace) -> int:
 
 def cmd_rm(ctx: RepoContext, fleet: Fleet, args: argparse.Namespace) -> int:
     from agentdeck.core.removal import remove_agent
+    from agentdeck.daemon import lifecycle
 
-    out = remove_agent(ctx, fleet, args.name, force=args.force, delete_branch=args.delete_branch,
-                       drop_db=args.drop_db)
+    host = lifecycle.connect(ctx.state_dir)
+    info = next((i for i in host.sessions() if i.name == args.name), None) if host else None
+    try:
+        if host is not None and info is not None and info.process == "running":
+            if not args.force:
+                raise OperationError(f"'{args.name}' is running in the session host; stop it "
+                                     f"first (its pane, or `agentdeck rm {args.name} --force` "
+                                     "stops it)")
+            host.stop(args.name)
+        out = remove_agent(ctx, fleet, args.name, force=args.force,
+                           delete_branch=args.delete_branch, drop_db=args.drop_db)
+        if host is not None and info is not None:
+            host.forget(args.name)  # its session and transcript go with it
+    finally:
+        if host is not None:
+            host.close()
     for line in out.done:
         print(f"{args.name}: {line}")
     for line in out.left:

@@ -302,3 +302,29 @@ def _has_mirror(deck, name: str) -> bool:  # type: ignore[no-untyped-def]
     except KeyError:
         return False
     return True
+
+
+def test_rm_refuses_a_running_agent_and_with_force_stops_it_and_its_transcript(
+        tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    script = tmp_path / "idle.py"
+    script.write_text("import time\nprint('up', flush=True)\ntime.sleep(60)\n")
+    write_fleet(repo, f"""version: 1
+worktrees: ../wt-{{name}}
+commands: {{idle: "{sys.executable} {script}"}}
+agents: [{{name: w, agent: idle, branch: feat/w}}]
+""")
+    assert run_agentdeck("up", "--no-start", cwd=repo).code == 0
+    try:
+        assert run_agentdeck("start", cwd=repo).code == 0
+        refused = run_agentdeck("rm", "w", cwd=repo)
+        assert refused.code == 1 and "running in the session host" in refused.err
+        assert (tmp_path / "wt-w").is_dir()
+        removed = run_agentdeck("rm", "w", "--force", cwd=repo)
+        assert removed.code == 0, removed.err
+        assert not (tmp_path / "wt-w").exists()
+        status = run_agentdeck("daemon", "status", cwd=repo)
+        assert " w " not in status.out
+        assert run_agentdeck("logs", "w", cwd=repo).code == 1
+    finally:
+        run_agentdeck("daemon", "stop", cwd=repo)

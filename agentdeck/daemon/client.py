@@ -266,6 +266,11 @@ class RemoteHost(SessionHost):
     def stop(self, name: str, timeout: float = 3.0) -> None:
         self._call("stop", name=name, timeout=timeout)
 
+    def forget(self, name: str) -> None:
+        self._call("forget", name=name)
+        self._infos.pop(name, None)
+        self._mirrors.pop(name, None)
+
     def answer(self, entry_id: int, decision: str, by: str) -> dict[str, Any]:
         return dict(self._call("answer", entry=entry_id, decision=decision, by=by))
 

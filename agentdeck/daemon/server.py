@@ -15,8 +15,10 @@ import collections
 import contextlib
 import logging
 import os
+import shutil
 import signal
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -117,6 +119,7 @@ class Daemon:
         self.queue = ApprovalQueue(self.host, state_dir / "audit.jsonl")
         self.fleet_path = fleet_path
         self.notify_command: str | None = None
+        self.desktop = False
         self.hooks: HookServer | None = None
         self._clients: list[_Client] = []
         self._lock = threading.Lock()
@@ -138,6 +141,7 @@ class Daemon:
         roles = {name: rec.role for name, rec in Registry(self.state_dir).load().agents.items()}
         self.queue.rules, self.queue.roles = tuple(fleet.rules), roles
         self.notify_command = fleet.dashboard.notify_command
+        self.desktop = fleet.dashboard.desktop
         if fleet.hooks and self.hooks is None:
             with contextlib.suppress(OSError):
                 self.hooks = HookServer(socket_path(self.state_dir), self.queue.hook_request,
@@ -256,6 +260,10 @@ class Daemon:
         if op == "stop":
             host.stop(h["name"], float(h.get("timeout", 3.0)))
             return None, b""
+        if op == "forget":  # the agent is being removed: its session and transcript go
+            host.forget(h["name"])
+            self.transcripts.forget(h["name"])
+            return None, b""
         if op == "answer":
             record = self.queue.answer(int(h["entry"]), h["decision"], h.get("by", "key"))
             return {"decision": record.decision, "via": record.via}, b""
@@ -309,18 +317,23 @@ class Daemon:
         self._pending_before = ids
 
     def _notify(self, agent: str, summary: str) -> None:
-        """The user's command for a new prompt fires here, dashboard open or not."""
+        """The user's command (and a desktop notification, where the desktop has a notifier)
+        for a new prompt fire here, dashboard open or not. Attached dashboards ring their
+        terminal's bell and send their own terminal notification."""
         command = self.notify_command
-        if not command:
+        desktop = shutil.which("notify-send") if self.desktop else None
+        if not command and not desktop:
             return
         env = dict(os.environ, AGENTDECK_AGENT=agent, AGENTDECK_SUMMARY=summary)
 
         def run() -> None:
-            import subprocess
-
             with contextlib.suppress(OSError, subprocess.SubprocessError):
-                subprocess.run(command, shell=True, env=env, timeout=30,
-                               stdin=subprocess.DEVNULL, capture_output=True)
+                if command:  # the user's own command line; agent and summary only via env
+                    subprocess.run(command, shell=True, env=env, timeout=30,
+                                   stdin=subprocess.DEVNULL, capture_output=True)
+                if desktop:
+                    subprocess.run([desktop, f"agentdeck: {agent} waits", summary], timeout=10,
+                                   stdin=subprocess.DEVNULL, capture_output=True)
 
         threading.Thread(target=run, daemon=True).start()
 

@@ -51,6 +51,15 @@ class Transcripts:
             meta["spec"]["cols"], meta["spec"]["rows"] = cols, rows
             path.write_text(json.dumps(meta))
 
+    def forget(self, name: str) -> None:
+        with self._cond:
+            fh = self._files.pop(name, None)
+        if fh is not None:
+            fh.close()
+        for suffix in (".log", ".log.1", ".json"):
+            with contextlib.suppress(OSError):
+                self.log_path(name).with_suffix(suffix).unlink()
+
     def saved(self) -> list[tuple[dict[str, Any], bytes]]:
         """(spec, last output) of every agent with a transcript."""
         out = []

@@ -183,6 +183,12 @@ class LocalHost(SessionHost):
         if session.reader:
             session.reader.join(timeout)
 
+    def forget(self, name: str) -> None:
+        """Stop a session and drop it (its agent was removed)."""
+        self.stop(name, timeout=1.0)
+        with self._lock:
+            self._sessions.pop(name, None)
+
     def close(self) -> None:
         for name in list(self._sessions):
             self.stop(name, timeout=1.0)

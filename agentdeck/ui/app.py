@@ -26,6 +26,7 @@ from agentdeck.core.errors import OperationError
 from agentdeck.core.sessions import Event, SessionInfo
 from agentdeck.ui.attention import desktop_notification
 from agentdeck.ui.keymap import load_keymap
+from agentdeck.ui.screens.message import MessageDialog
 from agentdeck.ui.themes import DEFAULT_THEME, THEMES
 from agentdeck.ui.widgets.agent_list import AgentList, AgentRow
 from agentdeck.ui.widgets.approvals_list import ApprovalsList
@@ -48,6 +49,10 @@ class AgentdeckApp(App[None]):
         Binding("i", "enter_pane", "type", id="enter-pane",
                 tooltip="Send your keys to the selected agent (release key gives them back)"),
         Binding("z", "zoom", "zoom", id="zoom", tooltip="Show only the selected agent's pane"),
+        Binding("m", "message", "message", id="message",
+                tooltip="Send the selected agent a message (typed, then submitted)"),
+        Binding("M", "broadcast", "broadcast", id="broadcast", show=False,
+                tooltip="Send a message to every marked agent (space marks; none: all workers)"),
         Binding("tab", "next_agent", "next", id="next-agent", show=False,
                 tooltip="Select the next agent"),
         Binding("pageup", "scroll_pane(-1)", "scroll up", id="scroll-up", show=False,
@@ -156,7 +161,10 @@ class AgentdeckApp(App[None]):
 
     def _schedule_redraw(self) -> None:
         wait = self._last_redraw + 1 / REFRESH_HZ - time.monotonic()
-        self.set_timer(max(wait, 0.0), self._redraw)
+        if wait > 0.001:
+            self.set_timer(wait, self._redraw)
+        else:  # (a zero-delay timer divides by zero inside Textual)
+            self.call_next(self._redraw)
 
     def _redraw(self) -> None:
         with self._redraw_lock:
@@ -271,6 +279,39 @@ class AgentdeckApp(App[None]):
             self.call_from_thread(self.notify, str(exc), severity="warning", timeout=6)
         except OperationError as exc:
             self.call_from_thread(self.notify, str(exc), severity="warning")
+
+    def action_message(self) -> None:
+        name = self.selected_agent
+        if name is None:
+            return
+        self._ask_and_send([name])
+
+    def action_broadcast(self) -> None:
+        marked = sorted(self.query_one(AgentList).marked)
+        names = marked or [r.name for r in self.rows.values() if r.role != "lead"]
+        if names:
+            self._ask_and_send(names)
+
+    def _ask_and_send(self, names: list[str]) -> None:
+        def sent(text: str | None) -> None:
+            if text:
+                self._deliver(names, text)
+
+        self.push_screen(MessageDialog(names), sent)
+
+    @work(thread=True, group="message", exit_on_error=False)
+    def _deliver(self, names: list[str], text: str) -> None:
+        done, failed = [], []
+        for name in names:
+            try:
+                self.deck.message(name, text)
+                done.append(name)
+            except (OperationError, OSError, ValueError, KeyError) as exc:
+                failed.append(f"{name}: {exc}")
+        if done:
+            self.call_from_thread(self.notify, f"sent to {', '.join(done)}")
+        for line in failed:
+            self.call_from_thread(self.notify, line, severity="warning")
 
     def action_enter_pane(self, agent: str | None = None) -> None:
         name = agent or self.selected_agent

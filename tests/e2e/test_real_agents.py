@@ -103,9 +103,7 @@ def run_scenario(deck: Deck, cli: str, hooks: bool, worktree: Path, repo: Path,
     deck.start(deck.records[0], 100, 30)
     if cli not in real_agents.TASK_ON_COMMAND_LINE:
         wait(lambda: host.info(cli).state == "idle", f"{cli} to be ready for a message")
-        host.write(cli, TASK.encode())
-        time.sleep(0.2)
-        host.write(cli, b"\r")  # a separate write: a pasted CR may be taken as a newline
+        deck.message(cli, TASK)  # as `m` sends it: the text, then Enter on its own
 
     seen: list[tuple[str, str, bool]] = []
     while True:
@@ -153,3 +151,8 @@ def run_scenario(deck: Deck, cli: str, hooks: bool, worktree: Path, repo: Path,
     assert decided[(True, False)]["decision"] == "allow"
     assert decided[(False, True)]["decision"] == "deny"
     assert {r["via"] for r in log} == {via}
+
+    # a message typed with `m` reaches the model whole and is submitted (two lines: a paste)
+    deck.message(cli, "second message\nplease")
+    wait(lambda: any("second message" in json.dumps(r["body"]) and "please" in json.dumps(
+        r["body"]) for r in server.requests), f"{cli} to send the message to its model", 30)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from rich.text import Text
+from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
 from agentdeck.core.deck import AgentSummary
@@ -36,11 +38,29 @@ def state_text(row: AgentRow) -> Text:
 
 
 class AgentList(DataTable[object]):
-    """One row per agent; the selected row is the agent the pane keys act on."""
+    """One row per agent; the selected row is the agent the pane keys act on. Space marks
+    agents for a broadcast message (shown with ✓)."""
 
     DEFAULT_CSS = """
     AgentList { height: auto; max-height: 60%; }
     """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("space", "toggle_mark", "mark", id="mark",
+                tooltip="Mark the agent for a broadcast message (M)"),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.marked: set[str] = set()
+        self._rows: dict[str, AgentRow] = {}
+
+    def action_toggle_mark(self) -> None:
+        name = self.selected
+        if name is None:
+            return
+        self.marked ^= {name}
+        if name in self._rows:
+            self.show([self._rows[name]])
 
     def on_mount(self) -> None:
         self.cursor_type = "row"
@@ -51,7 +71,9 @@ class AgentList(DataTable[object]):
 
     def show(self, rows: list[AgentRow]) -> None:
         for row in rows:
-            name = Text(row.name + (" ★" if row.role == "lead" else ""), style="bold")
+            self._rows[row.name] = row
+            mark = "✓ " if row.name in self.marked else ""
+            name = Text(mark + row.name + (" ★" if row.role == "lead" else ""), style="bold")
             cells = (name, state_text(row), row.branch, row.port, row.database, row.worktree)
             if row.name in self.rows:
                 for key, value in zip(("agent", "state", "branch", "port", "db", "worktree"),

@@ -22,11 +22,14 @@ DEFAULT_FLEET_NAMES = ("agentdeck.yaml", "agentdeck.yml")
 DB_MODES = ("none", "postgres-db", "postgres-schema", "sqlite", "compose")
 ROLES = ("lead", "worker")
 BUILTIN_COMMANDS: dict[str, str] = {
-    # ask before every tool (Claude Code's auto mode would answer most prompts itself)
-    "claude": "claude --permission-mode default --model {model}",
-    "codex": "codex --model {model}",
-    "aider": "aider --model {model}",
-    "gemini": "gemini -m {model}",
+    # ask before every tool (Claude Code's auto mode would answer most prompts itself); the
+    # brief (task, scope, roster) as an appended system prompt, the task as the first message
+    "claude": "claude --permission-mode default --model {model} --append-system-prompt {brief} "
+              "{task}",
+    "codex": "codex --model {model} {prompt}",
+    # the brief as a read-only file; the task is typed as the first message once it is ready
+    "aider": "aider --model {model} --read {brief_file}",
+    "gemini": "gemini -m {model} -i {prompt}",
     "shell": "bash",
 }
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
@@ -61,6 +64,7 @@ class AgentSpec:
     base: str | None = None
     task: str | None = None
     forbid: tuple[str, ...] = ()
+    scope: tuple[str, ...] = ()  # where a worker may work: told to it, with forbid
     env: Mapping[str, str] = field(default_factory=dict)
     setup: tuple[str, ...] = ()
     env_copy: tuple[str, ...] = ()
@@ -111,6 +115,8 @@ class Fleet:
     stagger: float = 0.0
     defaults: AgentSpec = AgentSpec(name="defaults", branch="")
     commands: Mapping[str, str] = field(default_factory=lambda: dict(BUILTIN_COMMANDS))
+    # role -> model for agents that name none (a cheaper model for workers, say)
+    role_models: Mapping[str, str] = field(default_factory=dict)
     # agent kind -> the command that restarts an agent which ran before (e.g. claude --continue)
     resume: Mapping[str, str] = field(default_factory=dict)
     agents: tuple[AgentSpec, ...] = ()
@@ -266,6 +272,14 @@ class _FleetReader:
         raw_defaults = self.mapping(top.get("defaults"), ("defaults",), _DEFAULT_KEYS)
         if "ports" in raw_defaults:
             changes["ports"] = self.ports(raw_defaults["ports"], ("defaults", "ports"))
+        if "models" in raw_defaults:
+            models = self.mapping_any(raw_defaults["models"], ("defaults", "models"))
+            for role in models:
+                if role not in ROLES:
+                    self.fail(("defaults", "models", role), f"'{role}' is not a role "
+                              f"({' or '.join(ROLES)})")
+            changes["role_models"] = {role: self.string(m, ("defaults", "models", role))
+                                      for role, m in models.items()}
         if "stagger" in raw_defaults:
             changes["stagger"] = self.duration(raw_defaults["stagger"], ("defaults", "stagger"))
         if "env_file" in raw_defaults:
@@ -459,6 +473,8 @@ class _FleetReader:
             changes["task"] = self.string(raw["task"], (*path, "task"))
         if "forbid" in raw:
             changes["forbid"] = self.strings(raw["forbid"], (*path, "forbid"))
+        if "scope" in raw:
+            changes["scope"] = self.strings(raw["scope"], (*path, "scope"))
         if "worktree" in raw:
             template = self.string(raw["worktree"], (*path, "worktree"))
             changes["worktree"] = template
@@ -491,8 +507,8 @@ def _kind(value: Any) -> str:
 
 _TOP_KEYS = ("version", "base", "worktrees", "defaults", "commands", "resume", "agents",
              "approvals", "dashboard")
-_DEFAULT_KEYS = ("agent", "model", "setup", "env_copy", "env_file", "ports", "database", "stagger",
-                 "env")
-_AGENT_KEYS = ("name", "role", "branch", "base", "agent", "model", "task", "forbid", "env", "setup",
-               "env_copy", "database", "worktree")
+_DEFAULT_KEYS = ("agent", "model", "models", "setup", "env_copy", "env_file", "ports", "database",
+                 "stagger", "env")
+_AGENT_KEYS = ("name", "role", "branch", "base", "agent", "model", "task", "forbid", "scope",
+               "env", "setup", "env_copy", "database", "worktree")
 

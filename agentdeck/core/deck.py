@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from agentdeck.core import hook_install, messages
+from agentdeck.core import briefs, hook_install, messages
 from agentdeck.core.approvals import ApprovalQueue, QueueView
 from agentdeck.core.config import Fleet
 from agentdeck.core.errors import AgentdeckError, OperationError
@@ -22,10 +22,10 @@ from agentdeck.core.fleet import Engine, relative
 from agentdeck.core.hook_channel import HookServer, socket_path
 from agentdeck.core.isolation import databases
 from agentdeck.core.isolation.envfiles import ensure_ignored
-from agentdeck.core.launch import session_spec
+from agentdeck.core.launch import session_spec, takes_task, template_for
 from agentdeck.core.registry import READY, AgentRecord, Registry
 from agentdeck.core.repo import RepoContext
-from agentdeck.core.sessions import LocalHost, SessionHost, SessionSpec
+from agentdeck.core.sessions import Event, LocalHost, SessionHost, SessionSpec
 
 AUDIT_LOG = "audit.jsonl"  # under the registry folder
 
@@ -54,6 +54,10 @@ class Deck:
     hook_socket: Path | None = None
     persistent: bool = False  # the agents outlive the dashboard (a daemon hosts them)
     restart_ended: bool = False  # start_all also restarts agents whose process ended
+    _roster_states: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._unsubscribe_roster = self.host.subscribe(self._on_host_event)
 
     @classmethod
     def open(cls, ctx: RepoContext, fleet: Fleet, host: SessionHost | None = None) -> Deck:
@@ -113,9 +117,13 @@ class Deck:
 
     def start(self, rec: AgentRecord, cols: int = 100, rows: int = 30,
               resume: bool = False) -> None:
-        """Start an agent's session; `resume`: it ran before (the fleet's `resume:` command)."""
+        """Start an agent's session; `resume`: it ran before (the fleet's `resume:` command).
+        Its brief (task and scope, or the lead's roster) goes on its command line; a task the
+        command line does not carry is typed as its first message once it is ready."""
         try:
-            spec = session_spec(self.fleet, rec, cols, rows, resume)
+            brief = briefs.brief_for(self.fleet, rec, self.ctx.state_dir, self.records,
+                                     self._states())
+            spec = session_spec(self.fleet, rec, cols, rows, resume, brief)
         except AgentdeckError as exc:
             # the session shows as failed, with this reason in its pane and the sidebar
             spec = SessionSpec(rec.name, (), rec.worktree, {}, rec.agent, cols, rows,
@@ -123,6 +131,31 @@ class Deck:
         else:
             spec = self._with_hook(rec, spec)
         self.host.spawn(spec)
+        template = template_for(self.fleet, rec, resume) or ""
+        if rec.task and not resume and not spec.error and not takes_task(template):
+            threading.Thread(target=self._first_message, args=(rec.name, rec.task),
+                             daemon=True).start()
+
+    def _first_message(self, name: str, task: str, timeout: float = 120.0) -> None:
+        with contextlib.suppress(TimeoutError, AgentdeckError, OSError, KeyError, ValueError):
+            self.host.wait_for(name, lambda i: i.state == "idle" or i.process != "running",
+                               timeout)
+            self.message(name, task)
+
+    def _states(self) -> dict[str, str]:
+        return {i.name: i.state for i in self.host.sessions()}
+
+    def write_roster(self) -> None:
+        """The lead's view of the workers, rewritten as they come, go and change state."""
+        if any(r.role == "lead" for r in self.records):
+            briefs.write(briefs.roster_path(self.ctx.state_dir),
+                         briefs.roster_text(self.records, self._states(), self.fleet))
+
+    def _on_host_event(self, event: Event) -> None:
+        if event.kind == "state" and self._roster_states.get(event.name) != event.info.state:
+            self._roster_states[event.name] = event.info.state
+            with contextlib.suppress(OSError):
+                self.write_roster()
 
     def _with_hook(self, rec: AgentRecord, spec: SessionSpec) -> SessionSpec:
         """Point Claude Code's or Codex's PermissionRequest hook at this dashboard."""
@@ -173,6 +206,7 @@ class Deck:
         threading.Thread(target=run, daemon=True).start()
 
     def close(self) -> None:
+        self._unsubscribe_roster()
         if self.hooks is not None:
             self.hooks.close()
         self.queue.close()

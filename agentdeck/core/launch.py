@@ -14,16 +14,31 @@ from agentdeck.core.registry import AgentRecord
 from agentdeck.core.sessions import SessionSpec
 
 
-def command_for(fleet: Fleet, rec: AgentRecord, resume: bool = False) -> list[str]:
-    """The agent's command line; with `resume`, the fleet's `resume:` command for its kind when
-    it gives one (an agent that ran before carries on its conversation)."""
+def template_for(fleet: Fleet, rec: AgentRecord, resume: bool = False) -> str | None:
+    """The command template; with `resume`, the fleet's `resume:` command for its kind when it
+    gives one (an agent that ran before carries on its conversation)."""
     template = fleet.resume.get(rec.agent) if resume else None
-    template = template or fleet.commands.get(rec.agent)
+    return template or fleet.commands.get(rec.agent)
+
+
+def takes_task(template: str) -> bool:
+    """Whether the command line carries the task (else it is typed as the first message)."""
+    return "{task}" in template or "{prompt}" in template
+
+
+def command_for(fleet: Fleet, rec: AgentRecord, resume: bool = False,
+                brief: tuple[str, Path] | None = None) -> list[str]:
+    template = template_for(fleet, rec, resume)
     if template is None:
         raise ConfigError(f"{rec.name}: no command for agent kind '{rec.agent}'; add "
                           f"commands.{rec.agent} to the fleet file")
-    values = {"model": rec.model, "task": rec.task, "name": rec.name, "branch": rec.branch,
-              "worktree": rec.worktree, "port": str(min(rec.port_numbers, default=0) or "")}
+    text, path = brief if brief else ("", None)
+    task = None if resume else rec.task  # a resumed conversation has its task already
+    prompt = "\n\n".join(x for x in (text, f"Your task: {task}" if task else "") if x)
+    values = {"model": rec.model or fleet.role_models.get(rec.role), "task": task,
+              "name": rec.name, "branch": rec.branch, "worktree": rec.worktree,
+              "port": str(min(rec.port_numbers, default=0) or ""), "brief": text,
+              "brief_file": str(path) if path else "", "prompt": None if resume else prompt}
     argv: list[str] = []
     for token in shlex.split(template):
         missing = [k for k, v in values.items() if "{" + k + "}" in token and not v]
@@ -36,7 +51,8 @@ def command_for(fleet: Fleet, rec: AgentRecord, resume: bool = False) -> list[st
             argv.append(token.format(**{k: v or "" for k, v in values.items()}))
         except (KeyError, IndexError, ValueError) as exc:
             raise ConfigError(f"commands.{rec.agent}: '{template}' may use {{model}}, {{task}}, "
-                              f"{{name}}, {{branch}}, {{worktree}} and {{port}} ({exc})") from None
+                              f"{{brief}}, {{brief_file}}, {{prompt}}, {{name}}, {{branch}}, "
+                              f"{{worktree}} and {{port}} ({exc})") from None
     return argv
 
 
@@ -58,7 +74,8 @@ def environment_for(fleet: Fleet, rec: AgentRecord,
 
 
 def session_spec(fleet: Fleet, rec: AgentRecord, cols: int = 100, rows: int = 30,
-                 resume: bool = False) -> SessionSpec:
-    return SessionSpec(name=rec.name, argv=command_for(fleet, rec, resume), cwd=rec.worktree,
+                 resume: bool = False, brief: tuple[str, Path] | None = None) -> SessionSpec:
+    return SessionSpec(name=rec.name, argv=command_for(fleet, rec, resume, brief),
+                       cwd=rec.worktree,
                        env=environment_for(fleet, rec), agent=rec.agent, cols=cols, rows=rows,
                        scrollback=fleet.dashboard.scrollback)

@@ -101,9 +101,8 @@ def run_scenario(deck: Deck, cli: str, hooks: bool, worktree: Path, repo: Path,
     states: list[str] = []
     host.subscribe(lambda e: states.append(e.info.state) if e.kind == "state" else None)
     deck.start(deck.records[0], 100, 30)
-    if cli not in real_agents.TASK_ON_COMMAND_LINE:
-        wait(lambda: host.info(cli).state == "idle", f"{cli} to be ready for a message")
-        deck.message(cli, TASK)  # as `m` sends it: the text, then Enter on its own
+    # a CLI whose command line does not carry the task (Aider) gets it typed as its first
+    # message by the deck once it is ready, as `m` sends messages
 
     seen: list[tuple[str, str, bool]] = []
     while True:

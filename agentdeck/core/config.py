@@ -115,6 +115,9 @@ class Fleet:
     stagger: float = 0.0
     defaults: AgentSpec = AgentSpec(name="defaults", branch="")
     commands: Mapping[str, str] = field(default_factory=lambda: dict(BUILTIN_COMMANDS))
+    # rate limits: send `rate_limit_message` to an agent when its limit resets (opt-in)
+    rate_limit_resume: bool = False
+    rate_limit_message: str = "continue"
     # role -> model for agents that name none (a cheaper model for workers, say)
     role_models: Mapping[str, str] = field(default_factory=dict)
     # agent kind -> the command that restarts an agent which ran before (e.g. claude --continue)
@@ -309,6 +312,13 @@ class _FleetReader:
                                  for i, raw in enumerate(rules))
         if "dashboard" in top:
             changes["dashboard"] = self.dashboard(top["dashboard"], ("dashboard",))
+        limits = self.mapping(top.get("rate_limits"), ("rate_limits",), ("resume", "message"))
+        if "resume" in limits:
+            changes["rate_limit_resume"] = self.boolean(limits["resume"],
+                                                        ("rate_limits", "resume"))
+        if "message" in limits:
+            changes["rate_limit_message"] = self.string(limits["message"],
+                                                        ("rate_limits", "message"))
         return replace(fleet, **changes)
 
     def rule(self, raw: Any, path: KeyPath) -> ApprovalRule:
@@ -506,7 +516,7 @@ def _kind(value: Any) -> str:
 
 
 _TOP_KEYS = ("version", "base", "worktrees", "defaults", "commands", "resume", "agents",
-             "approvals", "dashboard")
+             "approvals", "dashboard", "rate_limits")
 _DEFAULT_KEYS = ("agent", "model", "models", "setup", "env_copy", "env_file", "ports", "database",
                  "stagger", "env")
 _AGENT_KEYS = ("name", "role", "branch", "base", "agent", "model", "task", "forbid", "scope",

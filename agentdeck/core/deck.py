@@ -23,6 +23,7 @@ from agentdeck.core.hook_channel import HookServer, socket_path
 from agentdeck.core.isolation import databases
 from agentdeck.core.isolation.envfiles import ensure_ignored
 from agentdeck.core.launch import session_spec, takes_task, template_for
+from agentdeck.core.ratelimit import Resumer
 from agentdeck.core.registry import READY, AgentRecord, Registry
 from agentdeck.core.repo import RepoContext
 from agentdeck.core.sessions import Event, LocalHost, SessionHost, SessionSpec
@@ -55,6 +56,7 @@ class Deck:
     persistent: bool = False  # the agents outlive the dashboard (a daemon hosts them)
     restart_ended: bool = False  # start_all also restarts agents whose process ended
     _roster_states: dict[str, str] = field(default_factory=dict)
+    resumer: Resumer | None = None  # in-process only: a daemon resumes agents itself
 
     def __post_init__(self) -> None:
         self._unsubscribe_roster = self.host.subscribe(self._on_host_event)
@@ -66,6 +68,8 @@ class Deck:
         roles = {r.name: r.role for r in records}
         queue = ApprovalQueue(host, ctx.state_dir / AUDIT_LOG, fleet.rules, roles)
         deck = cls(ctx, fleet, host, queue, records)
+        if fleet.rate_limit_resume:
+            deck.resumer = Resumer(host, fleet.rate_limit_message)
         if fleet.hooks:
             try:
                 deck.hooks = HookServer(socket_path(ctx.state_dir), queue.hook_request,
@@ -207,6 +211,8 @@ class Deck:
 
     def close(self) -> None:
         self._unsubscribe_roster()
+        if self.resumer is not None:
+            self.resumer.close()
         if self.hooks is not None:
             self.hooks.close()
         self.queue.close()

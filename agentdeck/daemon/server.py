@@ -30,6 +30,7 @@ from agentdeck.core.approvals import ApprovalQueue, OperationError, StaleAnswer
 from agentdeck.core.config import load_fleet
 from agentdeck.core.errors import AgentdeckError
 from agentdeck.core.hook_channel import HookServer, peer_uid_ok, private_dir, socket_path
+from agentdeck.core.ratelimit import Resumer
 from agentdeck.core.registry import Registry
 from agentdeck.core.sessions import Event, LocalHost
 from agentdeck.core.terminal.replay import replay
@@ -120,6 +121,7 @@ class Daemon:
         self.fleet_path = fleet_path
         self.notify_command: str | None = None
         self.desktop = False
+        self.resumer: Resumer | None = None
         self.hooks: HookServer | None = None
         self._clients: list[_Client] = []
         self._lock = threading.Lock()
@@ -142,6 +144,11 @@ class Daemon:
         self.queue.rules, self.queue.roles = tuple(fleet.rules), roles
         self.notify_command = fleet.dashboard.notify_command
         self.desktop = fleet.dashboard.desktop
+        if self.resumer is not None:
+            self.resumer.close()
+            self.resumer = None
+        if fleet.rate_limit_resume:  # agents carry on after their limit even with no dashboard
+            self.resumer = Resumer(self.host, fleet.rate_limit_message)
         if fleet.hooks and self.hooks is None:
             with contextlib.suppress(OSError):
                 self.hooks = HookServer(socket_path(self.state_dir), self.queue.hook_request,

@@ -1,0 +1,76 @@
+"""Rate limits: the reset time an agent prints, and (opt-in) resuming it when that time comes —
+with an injected clock and timer, so nothing waits."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from agentdeck.core.ratelimit import MARGIN, Resumer, reset_at
+from agentdeck.core.sessions import LocalHost, SessionSpec
+
+NOW = datetime(2026, 11, 25, 14, 50, 0)
+
+
+def test_reset_texts() -> None:
+    assert reset_at("resets 3pm", NOW) == NOW.replace(hour=15, minute=0)
+    assert reset_at("resets at 15:30", NOW) == NOW.replace(hour=15, minute=30)
+    assert reset_at("reset at 2pm", NOW) == NOW.replace(hour=14, minute=0) + timedelta(days=1)
+    assert reset_at("resets 12am", NOW) == datetime(2026, 11, 26, 0, 0)
+    assert reset_at("try again in 5 minutes", NOW) == NOW + timedelta(minutes=5)
+    assert reset_at("retry after 30s", NOW) == NOW + timedelta(seconds=30)
+    assert reset_at("try again in 2 hours", NOW) == NOW + timedelta(hours=2)
+    assert reset_at("limit 5 reached", NOW) is None
+
+
+LIMITED = """
+import sys
+print("Claude usage limit reached. Your limit will reset at 3pm.", flush=True)
+line = sys.stdin.readline()
+open(sys.argv[1], "w").write(line)
+print("carrying on", flush=True)
+"""
+
+
+def test_a_rate_limited_agent_is_resumed_when_its_limit_resets(tmp_path: Path) -> None:
+    script, got = tmp_path / "limited.py", tmp_path / "got.txt"
+    script.write_text(LIMITED)
+    host = LocalHost()
+    timers: list[tuple[float, object]] = []
+    resumer = Resumer(host, "continue", now=lambda: NOW,
+                      timer=lambda delay, fn: timers.append((delay, fn)))
+    try:
+        host.spawn(SessionSpec("w", [sys.executable, str(script), str(got)], str(tmp_path),
+                               dict(os.environ), agent="claude", cols=80, rows=10))
+        info = host.wait_for("w", lambda i: i.state == "rate-limited")
+        assert info.detection.reset == "reset at 3pm"
+        assert [round(d) for d, _ in timers] == [(timedelta(minutes=10) + MARGIN).seconds]
+        timers[0][1]()  # the time has come
+        host.wait_for("w", lambda i: "carrying on" in "\n".join(host.snapshot("w")))
+        assert got.read_text() == "continue\n"
+    finally:
+        resumer.close()
+        host.close()
+
+
+def test_an_agent_that_carried_on_by_itself_is_left_alone(tmp_path: Path) -> None:
+    script, got = tmp_path / "limited.py", tmp_path / "got.txt"
+    script.write_text(LIMITED)
+    host = LocalHost()
+    timers: list[tuple[float, object]] = []
+    resumer = Resumer(host, now=lambda: NOW, timer=lambda d, fn: timers.append((d, fn)))
+    try:
+        host.spawn(SessionSpec("w", [sys.executable, str(script), str(got)], str(tmp_path),
+                               dict(os.environ), agent="claude", cols=80, rows=10))
+        host.wait_for("w", lambda i: i.state == "rate-limited")
+        host.write("w", b"go on myself\r")
+        host.wait_for("w", lambda i: i.state != "rate-limited", timeout=10)
+        timers[0][1]()
+        time.sleep(0.3)
+        assert got.read_text() == "go on myself\n"
+    finally:
+        resumer.close()
+        host.close()

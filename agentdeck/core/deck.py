@@ -94,6 +94,12 @@ class Deck:
     def audit_path(self) -> Path:
         return self.ctx.state_dir / AUDIT_LOG
 
+    def reload(self) -> None:
+        """Pick up agents made since the deck opened (the spawn dialog, `agentdeck spawn`)."""
+        self.records = _ready_records(self.ctx)
+        with contextlib.suppress(OSError):
+            self.write_roster()
+
     def summaries(self) -> list[AgentSummary]:
         out = []
         for rec in self.records:

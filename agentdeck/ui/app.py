@@ -27,6 +27,7 @@ from agentdeck.core.sessions import Event, SessionInfo
 from agentdeck.ui.attention import desktop_notification
 from agentdeck.ui.keymap import load_keymap
 from agentdeck.ui.screens.message import MessageDialog
+from agentdeck.ui.screens.spawn import SpawnDialog, Spawned
 from agentdeck.ui.themes import DEFAULT_THEME, THEMES
 from agentdeck.ui.widgets.agent_list import AgentList, AgentRow
 from agentdeck.ui.widgets.approvals_list import ApprovalsList
@@ -49,6 +50,8 @@ class AgentdeckApp(App[None]):
         Binding("i", "enter_pane", "type", id="enter-pane",
                 tooltip="Send your keys to the selected agent (release key gives them back)"),
         Binding("z", "zoom", "zoom", id="zoom", tooltip="Show only the selected agent's pane"),
+        Binding("s", "spawn", "spawn", id="spawn",
+                tooltip="Create a new agent: worktree, env, port, database, install, start"),
         Binding("m", "message", "message", id="message",
                 tooltip="Send the selected agent a message (typed, then submitted)"),
         Binding("M", "broadcast", "broadcast", id="broadcast", show=False,
@@ -160,13 +163,15 @@ class AgentdeckApp(App[None]):
         self._loop.call_soon_threadsafe(self._schedule_redraw)
 
     def _schedule_redraw(self) -> None:
+        # plain asyncio: this runs from call_soon_threadsafe, outside Textual's context, where
+        # a Textual timer cannot be made (it looks for the active app when it fires)
         wait = self._last_redraw + 1 / REFRESH_HZ - time.monotonic()
-        if wait > 0.001:
-            self.set_timer(wait, self._redraw)
-        else:  # (a zero-delay timer divides by zero inside Textual)
-            self.call_next(self._redraw)
+        if self._loop is not None:
+            self._loop.call_later(max(wait, 0.0), self._redraw)
 
     def _redraw(self) -> None:
+        if self._loop is None:  # unmounted meanwhile
+            return
         with self._redraw_lock:
             self._redraw_due = False
             names, self._output_from = self._output_from, set()
@@ -279,6 +284,43 @@ class AgentdeckApp(App[None]):
             self.call_from_thread(self.notify, str(exc), severity="warning", timeout=6)
         except OperationError as exc:
             self.call_from_thread(self.notify, str(exc), severity="warning")
+
+    def action_spawn(self) -> None:
+        self.push_screen(SpawnDialog(self.deck.ctx, self.deck.fleet), self._spawned)
+
+    async def _spawned(self, result: Spawned | None) -> None:
+        if result is None:
+            return
+        self.deck.reload()
+        summary = next((s for s in self.deck.summaries() if s.name == result.name), None)
+        if summary is None:
+            return
+        row = AgentRow(**vars(summary))
+        self.rows[result.name] = row
+        pane = TerminalPane(self.deck.host, result.name, self.release_key, self.send,
+                            id=f"pane-{result.name}")
+        panes = self.query_one("#panes")
+        await panes.mount(pane)
+        self._panes[result.name] = pane
+        count = len(self.rows)
+        panes.styles.grid_size_columns = 1 if count <= 1 else 2 if count <= 4 else 3
+        self.query_one(AgentList).show([row])
+        self._select(result.name)
+        note = " and written to the fleet file" if result.written_back else ""
+        self.notify(f"{result.name} created{note}; starting it")
+        self.call_after_refresh(self._start_new, result.name)
+
+    def _start_new(self, name: str) -> None:
+        pane = self._panes[name]
+        size = pane.content_size
+        self._start_one(name, max(size.width, 20), max(size.height, 5))
+        pane.focus()
+        self._update_status()
+
+    @work(thread=True, group="start-one", exit_on_error=False)
+    def _start_one(self, name: str, cols: int, rows: int) -> None:
+        rec = next(r for r in self.deck.records if r.name == name)
+        self.deck.start(rec, cols, rows)
 
     def action_message(self) -> None:
         name = self.selected_agent

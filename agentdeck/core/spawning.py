@@ -1,0 +1,134 @@
+"""What the spawn dialog checks as the user types, and writing a new agent back to the fleet
+file. The dialog itself (ui/screens/spawn.py) creates the agent through the same path as
+`agentdeck spawn` (Engine.spawn), which rolls back whatever a failed step had made."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from agentdeck.core import worktrees as wt
+from agentdeck.core.config import NAME_RE, AgentSpec, Fleet, load_fleet
+from agentdeck.core.errors import AgentdeckError
+from agentdeck.core.registry import Registry
+from agentdeck.core.repo import RepoContext
+
+INSTALL_HINTS = {
+    "claude": "npm install -g @anthropic-ai/claude-code",
+    "codex": "npm install -g @openai/codex",
+    "aider": "pipx install aider-chat",
+    "gemini": "npm install -g @google/gemini-cli",
+}
+
+
+@dataclass(frozen=True)
+class Check:
+    ok: bool
+    message: str  # what the user sees beside the field ("" when there is nothing to say)
+
+
+def check_name(ctx: RepoContext, name: str) -> Check:
+    if not name:
+        return Check(False, "a name is needed")
+    if not NAME_RE.match(name):
+        return Check(False, "letters, digits, '.', '_' and '-', starting with a letter or digit")
+    if name in Registry(ctx.state_dir).load().agents:
+        return Check(False, f"an agent named {name} exists already")
+    return Check(True, "")
+
+
+def suggest_branch(name: str) -> str:
+    return f"feat/{name}" if name else ""
+
+
+def check_branch(ctx: RepoContext, branch: str) -> Check:
+    if not branch:
+        return Check(False, "a branch is needed")
+    if not ctx.git_ok("check-ref-format", "--branch", branch):
+        return Check(False, "not a valid branch name (git check-ref-format)")
+    holder = wt.worktree_of_branch(ctx, branch)
+    if holder is not None:
+        return Check(False, f"checked out in {holder.path}; git checks a branch out once")
+    if wt.branch_exists(ctx, branch):
+        return Check(True, "exists: the agent works on it as it is")
+    return Check(True, "new branch")
+
+
+def check_base(ctx: RepoContext, base: str) -> Check:
+    if not base:
+        return Check(True, f"default: {wt.default_base(ctx)}")
+    commit = wt.resolve_commit(ctx, base)
+    return Check(True, commit[:10]) if commit else Check(False, f"no such ref: {base}")
+
+
+def refs(ctx: RepoContext) -> list[str]:
+    """Local and remote branches, then tags: what the base field completes."""
+    out = ctx.git_try("for-each-ref", "--format=%(refname:short)", "refs/heads",
+                      "refs/remotes", "refs/tags") or ""
+    return [r for r in out.splitlines() if r and not r.endswith("/HEAD")]
+
+
+def agent_kinds(fleet: Fleet) -> list[tuple[str, str | None]]:
+    """(kind, why it cannot be chosen): a kind whose program is not installed says how to
+    install it."""
+    kinds = []
+    for kind, template in fleet.commands.items():
+        try:
+            program = shlex.split(template)[0]
+        except (ValueError, IndexError):
+            kinds.append((kind, "its command line does not parse"))
+            continue
+        if shutil.which(program):
+            kinds.append((kind, None))
+        else:
+            hint = INSTALL_HINTS.get(kind)
+            kinds.append((kind, f"{program} is not installed" + (f": {hint}" if hint else "")))
+    return kinds
+
+
+def add_to_fleet_file(path: Path, spec: AgentSpec) -> None:
+    """Append the agent to the fleet file's `agents:` list as one flow-style line, keeping every
+    comment and line of the file; the file is re-read to prove it, and restored if not."""
+    text = path.read_text(encoding="utf-8")
+    entry = {"name": spec.name, "branch": spec.branch, "role": spec.role, "agent": spec.agent}
+    for key in ("model", "base", "task"):
+        value = getattr(spec, key)
+        if value:
+            entry[key] = value
+    if spec.forbid:
+        entry["forbid"] = list(spec.forbid)
+    item = "{" + ", ".join(f"{k}: {json.dumps(v, ensure_ascii=False)}"
+                           for k, v in entry.items()) + "}"
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if line.rstrip() == "agents:"), None)
+    if start is None:
+        if any(line.startswith("agents:") for line in lines):
+            raise AgentdeckError(f"{path}: 'agents:' is not a block list; add {spec.name} by "
+                                 "hand")
+        new = text + ("" if text.endswith("\n") or not text else "\n") + f"agents:\n  - {item}\n"
+    else:
+        end, indent = start + 1, "  "
+        for i in range(start + 1, len(lines)):
+            line = lines[i]
+            if line.strip() and not line.startswith((" ", "\t", "#")):
+                break  # the next top-level key
+            if line.lstrip().startswith("- "):
+                indent = line[: len(line) - len(line.lstrip())]
+            if line.strip():
+                end = i + 1
+        lines.insert(end, f"{indent}- {item}\n")
+        new = "".join(lines)
+    tmp = path.with_name(path.name + ".agentdeck-tmp")
+    tmp.write_text(new, encoding="utf-8")
+    try:
+        fleet = load_fleet(tmp)
+        if fleet.agent(spec.name) is None:
+            raise AgentdeckError(f"{path}: the new entry did not read back")
+    except AgentdeckError:
+        tmp.unlink()
+        raise
+    os.replace(tmp, path)

@@ -1,0 +1,211 @@
+"""The spawn dialog (s): a new agent from the dashboard, checked as you type, created through
+the same path as `agentdeck spawn` with its steps shown as they happen (worktree, env, port,
+database, install), then started in a new pane. Cancel makes nothing; a failed step rolls back
+what the earlier ones made; the agent can be written back to the fleet file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import ModalScreen
+from textual.suggester import SuggestFromList
+from textual.widgets import Button, Checkbox, Input, Label, RichLog, Select, TextArea
+
+from agentdeck.core import spawning
+from agentdeck.core.config import ROLES, AgentSpec, Fleet
+from agentdeck.core.errors import AgentdeckError
+from agentdeck.core.fleet import Engine
+from agentdeck.core.repo import RepoContext
+from agentdeck.core.setup import SetupEvent
+
+DB_MODES = ["none", "sqlite", "postgres-db", "postgres-schema", "compose"]
+
+
+@dataclass(frozen=True)
+class Spawned:
+    name: str
+    written_back: bool
+
+
+class SpawnDialog(ModalScreen[Spawned | None]):
+    DEFAULT_CSS = """
+    SpawnDialog { align: center middle; }
+    SpawnDialog > VerticalScroll {
+        width: 90%; max-width: 110; height: 90%;
+        border: round $accent; background: $surface; padding: 0 1;
+    }
+    SpawnDialog Label.check { color: $text-muted; height: 1; margin: 0 0 0 1; }
+    SpawnDialog Label.check.-bad { color: $error; }
+    SpawnDialog TextArea { height: 4; }
+    SpawnDialog RichLog { height: 8; border: round $panel; }
+    SpawnDialog #buttons { height: 3; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "create", "create", priority=True),
+        Binding("escape", "cancel", "cancel"),
+    ]
+
+    def __init__(self, ctx: RepoContext, fleet: Fleet) -> None:
+        super().__init__()
+        self.ctx, self.fleet = ctx, fleet
+        self._checks: dict[str, bool] = {"name": False, "branch": False, "base": True}
+        self._branch_touched = False
+        self.busy = False
+
+    def compose(self) -> ComposeResult:
+        d = self.fleet.defaults
+        kinds = spawning.agent_kinds(self.fleet)
+        with VerticalScroll():
+            yield Label("[b]new agent[/b]  ctrl+s create · esc cancel")
+            yield Input(placeholder="name (e.g. search)", id="name")
+            yield Label("", id="name-check", classes="check")
+            yield Input(placeholder="branch", id="branch")
+            yield Label("", id="branch-check", classes="check")
+            yield Input(placeholder=f"base ref (default {self.fleet.base or 'the default branch'})",
+                        id="base")
+            yield Label("", id="base-check", classes="check")
+            options = [(kind if why is None else f"{kind} — {why}", kind) for kind, why in kinds]
+            installed = [k for k, why in kinds if why is None]
+            default = d.agent if d.agent in installed else (installed[0] if installed else None)
+            yield Select(options, id="agent", prompt="agent kind", allow_blank=default is None,
+                         value=default if default is not None else Select.BLANK)
+            yield Label("", id="agent-check", classes="check")
+            yield Select([(r, r) for r in ROLES], id="role", value="worker", allow_blank=False)
+            yield Input(value=d.model or "", placeholder="model (blank: the fleet's)", id="model")
+            yield Label("task", classes="check")
+            yield TextArea(id="task")
+            yield Input(value=", ".join(d.forbid), placeholder="forbidden paths, comma-separated",
+                        id="forbid")
+            yield Select([(m, m) for m in DB_MODES], id="database", value=d.database.mode,
+                         allow_blank=False)
+            yield Input(value="; ".join(d.setup), placeholder="setup commands, ; separated",
+                        id="setup")
+            yield Checkbox("write it to the fleet file", id="write-back",
+                           value=self.fleet.path is not None, disabled=self.fleet.path is None)
+            yield RichLog(id="progress", wrap=True, markup=True)
+            with Horizontal(id="buttons"):
+                yield Button("create", id="create", variant="primary", disabled=True)
+                yield Button("cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#name", Input).focus()
+        self._load_refs()
+        self._check_agent()
+
+    # -- live checks (git runs in a thread: never on the event loop) --------------------------
+    @work(thread=True, group="refs")
+    def _load_refs(self) -> None:
+        refs = spawning.refs(self.ctx)
+        self.app.call_from_thread(self._set_refs, refs)
+
+    def _set_refs(self, refs: list[str]) -> None:
+        self.query_one("#base", Input).suggester = SuggestFromList(refs, case_sensitive=True)
+
+    @on(Input.Changed, "#name")
+    def _name_changed(self, event: Input.Changed) -> None:
+        if not self._branch_touched:
+            branch = self.query_one("#branch", Input)
+            with branch.prevent(Input.Changed):
+                branch.value = spawning.suggest_branch(event.value)
+            self._validate("branch", branch.value)
+        self._validate("name", event.value)
+
+    @on(Input.Changed, "#branch")
+    def _branch_changed(self, event: Input.Changed) -> None:
+        self._branch_touched = True
+        self._validate("branch", event.value)
+
+    @on(Input.Changed, "#base")
+    def _base_changed(self, event: Input.Changed) -> None:
+        self._validate("base", event.value)
+
+    @on(Select.Changed, "#agent")
+    def _check_agent(self) -> None:
+        kind = self.query_one("#agent", Select).value
+        why = dict(spawning.agent_kinds(self.fleet)).get(kind) if isinstance(kind, str) else None
+        self._show("agent", why is None and isinstance(kind, str),
+                   why or ("" if isinstance(kind, str) else "no agent kind is installed"))
+
+    def _validate(self, field: str, value: str) -> None:
+        checker = {"name": spawning.check_name, "branch": spawning.check_branch,
+                   "base": spawning.check_base}[field]
+
+        def run() -> None:
+            check = checker(self.ctx, value.strip())
+            self.app.call_from_thread(self._show, field, check.ok, check.message)
+
+        # one check per field at a time (a newer value supersedes an older one's check)
+        self.run_worker(run, thread=True, exclusive=True, group=f"validate-{field}")
+
+    def _show(self, field: str, ok: bool, message: str) -> None:
+        label = self.query_one(f"#{field}-check", Label)
+        label.update(message)
+        label.set_class(not ok, "-bad")
+        self._checks[field] = ok
+        self.query_one("#create", Button).disabled = self.busy or not all(self._checks.values())
+
+    # -- creating -----------------------------------------------------------------------------
+    def _spec(self) -> AgentSpec:
+        value = lambda wid: self.query_one(f"#{wid}", Input).value.strip()  # noqa: E731
+        kind = self.query_one("#agent", Select).value
+        role = self.query_one("#role", Select).value
+        mode = self.query_one("#database", Select).value
+        spec = self.fleet.spec_for(
+            value("name"), value("branch"), base=value("base") or None,
+            agent=kind if isinstance(kind, str) else None,
+            role=role if isinstance(role, str) else None, model=value("model") or None,
+            task=self.query_one("#task", TextArea).text.strip() or None,
+            forbid=tuple(p.strip() for p in value("forbid").split(",") if p.strip()),
+            setup=tuple(c.strip() for c in value("setup").split(";") if c.strip()))
+        if isinstance(mode, str):
+            spec = replace(spec, database=replace(spec.database, mode=mode))
+        return spec
+
+    @on(Button.Pressed, "#create")
+    def action_create(self) -> None:
+        if self.busy or self.query_one("#create", Button).disabled:
+            return
+        self.busy = True
+        self.query_one("#create", Button).disabled = True
+        self.query_one("#progress", RichLog).clear()
+        self._create(self._spec(), self.query_one("#write-back", Checkbox).value)
+
+    @work(thread=True, exclusive=True, group="create", exit_on_error=False)
+    def _create(self, spec: AgentSpec, write_back: bool) -> None:
+        def say(text: str) -> None:
+            self.app.call_from_thread(self.query_one("#progress", RichLog).write, text)
+
+        def on_setup(event: SetupEvent) -> None:
+            if event.kind in ("command", "done"):
+                say(f"install: {event.text}" if event.text else "install: done")
+
+        say("worktree, env, port, database …")
+        engine = Engine(self.ctx, self.fleet, notify=lambda _a, m: say(m), on_setup=on_setup)
+        try:
+            result = engine.spawn(spec)
+            if result.failed:
+                raise next(iter(result.failed.values()))
+            written = False
+            if write_back and self.fleet.path is not None:
+                spawning.add_to_fleet_file(self.fleet.path, spec)
+                written = True
+        except AgentdeckError as exc:
+            say(f"[b red]failed:[/b red] {exc} — nothing of it is left")
+            self.app.call_from_thread(self._failed)
+            return
+        say("starting …")
+        self.app.call_from_thread(self.dismiss, Spawned(spec.name, written))
+
+    def _failed(self) -> None:
+        self.busy = False
+        self.query_one("#create", Button).disabled = not all(self._checks.values())
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        if not self.busy:
+            self.dismiss(None)

@@ -1,0 +1,132 @@
+"""The spawn dialog, driven with Pilot: checked as you type, cancel makes nothing, a failing
+step rolls back, success makes worktree + env + port, writes the fleet file (comments kept),
+adds a pane and starts the agent in it."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from textual.widgets import Button, Input, Label, RichLog, Select
+
+from agentdeck.core.config import load_fleet
+from agentdeck.core.deck import Deck
+from agentdeck.core.fleet import Engine
+from agentdeck.core.registry import Registry
+from agentdeck.core.repo import open_repo
+from agentdeck.ui.app import AgentdeckApp
+from agentdeck.ui.screens.spawn import SpawnDialog
+from agentdeck.ui.widgets.terminal_pane import TerminalPane
+from tests.conftest import git, make_repo, write_fleet
+
+IDLE = "import time\nprint('ready> ', flush=True)\ntime.sleep(600)\n"
+
+
+@pytest.fixture
+def deck(tmp_path: Path):
+    repo = make_repo(tmp_path)
+    idle = tmp_path / "idle.py"
+    idle.write_text(IDLE)
+    write_fleet(repo, f"""version: 1
+# the team (this comment must survive the dialog)
+base: origin/main
+worktrees: ../wt-{{name}}
+commands:
+  idle: "{sys.executable} {idle}"
+defaults:
+  agent: idle
+  setup: ["echo installed > .installed"]
+  ports: {{start: 47411, vars: [PORT]}}
+  database: {{mode: postgres-db, url: "postgresql://postgres@127.0.0.1:1/app"}}
+agents:
+  # the lead works in the main worktree
+  - {{name: lead, role: lead, branch: main, database: {{mode: none}}}}
+""")
+    ctx, fleet = open_repo(repo), load_fleet(repo / "agentdeck.yaml")
+    assert Engine(ctx, fleet).up().exit_code == 0
+    d = Deck.open(ctx, fleet)
+    yield d
+    d.close()
+
+
+async def until(pilot, condition, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await pilot.pause(0.05)
+
+
+def check(app: AgentdeckApp, field: str) -> str:
+    return str(app.screen.query_one(f"#{field}-check", Label).render())
+
+
+async def open_dialog(app: AgentdeckApp, pilot) -> SpawnDialog:  # type: ignore[no-untyped-def]
+    await pilot.press("s")
+    await until(pilot, lambda: isinstance(app.screen, SpawnDialog))
+    return app.screen  # type: ignore[return-value]
+
+
+async def test_typing_is_checked_and_cancel_makes_nothing(deck: Deck) -> None:
+    app = AgentdeckApp(deck)
+    before = set(Registry(deck.ctx.state_dir).load().agents)
+    async with app.run_test(size=(160, 50)) as pilot:
+        dialog = await open_dialog(app, pilot)
+        await pilot.press(*"bad name")
+        await until(pilot, lambda: "letters, digits" in check(app, "name"))
+        assert dialog.query_one("#create", Button).disabled
+        dialog.query_one("#name", Input).value = "search"
+        await until(pilot, lambda: check(app, "branch") == "new branch")
+        assert dialog.query_one("#branch", Input).value == "feat/search"  # suggested
+        dialog.query_one("#branch", Input).value = "main"
+        await until(pilot, lambda: "checked out in" in check(app, "branch"))
+        assert dialog.query_one("#create", Button).disabled
+        dialog.query_one("#base", Input).value = "origin/nope"
+        await until(pilot, lambda: "no such ref" in check(app, "base"))
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, SpawnDialog))
+    assert set(Registry(deck.ctx.state_dir).load().agents) == before
+    assert not (deck.ctx.main_root.parent / "wt-search").exists()
+
+
+async def test_a_failing_step_rolls_back_and_the_dialog_says_so(deck: Deck) -> None:
+    app = AgentdeckApp(deck)
+    async with app.run_test(size=(160, 50)) as pilot:
+        dialog = await open_dialog(app, pilot)
+        dialog.query_one("#name", Input).value = "broken"
+        await until(pilot, lambda: not dialog.query_one("#create", Button).disabled)
+        await pilot.press("ctrl+s")  # the fleet's database server is down (port 1)
+        log = dialog.query_one("#progress", RichLog)
+        await until(pilot, lambda: any("failed" in str(line) for line in log.lines), 60)
+        assert isinstance(app.screen, SpawnDialog)  # still open, to fix and retry
+    assert "broken" not in Registry(deck.ctx.state_dir).load().agents
+    assert not (deck.ctx.main_root.parent / "wt-broken").exists()
+    assert "feat/broken" not in git(deck.ctx.main_root, "branch", "--list")
+
+
+async def test_success_adds_a_started_pane_and_writes_the_fleet_file(deck: Deck) -> None:
+    app = AgentdeckApp(deck)
+    fleet_file = deck.fleet.path
+    assert fleet_file is not None
+    async with app.run_test(size=(160, 50)) as pilot:
+        dialog = await open_dialog(app, pilot)
+        dialog.query_one("#name", Input).value = "search"
+        dialog.query_one("#database", Select).value = "none"
+        await until(pilot, lambda: not dialog.query_one("#create", Button).disabled)
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: not isinstance(app.screen, SpawnDialog), 60)
+        await until(pilot, lambda: bool(app.query("#pane-search")))
+        pane = app.query_one("#pane-search", TerminalPane)
+        await until(pilot, lambda: "search" in {i.name for i in deck.host.sessions()})
+        await until(pilot, lambda: "ready>" in "\n".join(deck.host.snapshot("search")))
+        assert app.focused is pane
+    worktree = deck.ctx.main_root.parent / "wt-search"
+    assert (worktree / ".installed").exists()  # the install step ran
+    assert "PORT=" in (worktree / ".env.local").read_text()
+    rec = Registry(deck.ctx.state_dir).load().agents["search"]
+    assert rec.branch == "feat/search" and rec.port_numbers
+    text = fleet_file.read_text()
+    assert "# the team (this comment must survive the dialog)" in text
+    assert "  # the lead works in the main worktree" in text
+    assert load_fleet(fleet_file).agent("search") is not None

@@ -130,3 +130,27 @@ def test_an_agents_key_goes_only_to_its_env_local_and_its_process(
         assert leaked == [], leaked  # registry, briefs, roster, audit log: none holds it
     finally:
         deck.close()
+
+
+def test_each_builtin_agent_kind_gets_its_brief_its_own_way(tmp_path: Path) -> None:
+    from agentdeck.core.launch import command_for, takes_task, template_for
+    from agentdeck.core.registry import AgentRecord
+
+    repo = make_repo(tmp_path)
+    write_fleet(repo, "version: 1\nagents:\n  - {name: w, branch: feat/w, scope: [src/w/]}\n")
+    fleet = load_fleet(repo / "agentdeck.yaml")
+    brief = ("BRIEF: work only in src/w/", tmp_path / "w.md")
+    argvs = {}
+    for kind in ("claude", "codex", "aider", "gemini"):
+        rec = AgentRecord(name="w", agent=kind, role="worker", branch="feat/w", base="main",
+                          worktree=str(tmp_path / "wt"), model="m1", task="Do the thing.")
+        argvs[kind] = command_for(fleet, rec, brief=brief)
+        assert takes_task(template_for(fleet, rec) or "") == (kind != "aider")
+    assert argvs["claude"][-3:] == ["--append-system-prompt", brief[0], "Do the thing."]
+    assert argvs["codex"][-1] == f"{brief[0]}\n\nYour task: Do the thing."
+    assert argvs["gemini"][-2:] == ["-i", f"{brief[0]}\n\nYour task: Do the thing."]
+    assert argvs["aider"][-2:] == ["--read", str(brief[1])]  # the task follows as a message
+    resumed = command_for(fleet, AgentRecord(name="w", agent="codex", role="worker",
+                                             branch="feat/w", base="main", worktree="/x",
+                                             task="Do the thing."), resume=True, brief=brief)
+    assert "Do the thing." not in " ".join(resumed)  # a resumed conversation has its task

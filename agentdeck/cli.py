@@ -119,6 +119,27 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument("names", nargs="*", help="only these agents (default: every agent "
                        "not running)")
 
+    diff = sub.add_parser("diff", help="an agent's changes against its base (plain, for pipes)")
+    diff.add_argument("name")
+    diff.add_argument("--uncommitted", action="store_true",
+                      help="include what is on disk in its worktree, not yet committed")
+
+    conflicts = sub.add_parser("conflicts", help="which agents' work collides, on which files "
+                               "(uncommitted work included), and forbidden paths touched")
+    conflicts.add_argument("--json", action="store_true")
+    conflicts.add_argument("--committed", action="store_true",
+                           help="branch tips only, without what is on disk")
+
+    merge = sub.add_parser("merge", help="merge an agent's branch (refused when the target is "
+                           "dirty or it would conflict)")
+    merge.add_argument("name")
+    how = merge.add_mutually_exclusive_group()
+    how.add_argument("--squash", action="store_true")
+    how.add_argument("--no-ff", action="store_true")
+    merge.add_argument("--into", default=None, help="target branch (default: the agent's base)")
+    merge.add_argument("--cleanup", action="store_true", help="then remove its worktree, "
+                       "branch, database and port")
+
     serve = sub.add_parser("serve", help="the dashboard in a browser (phones too), attached to "
                            "the daemon, behind a token printed once")
     fleet_arg(serve)
@@ -183,6 +204,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return cmd_logs(ctx, args.name, args.follow)
     if command == "start":
         return cmd_start(ctx, _fleet(ctx, explicit, required=False), args.names)
+    if command in ("diff", "conflicts", "merge"):
+        return cmd_review(ctx, _fleet(ctx, explicit, required=False), args)
     if command == "serve":
         return cmd_serve(ctx, _fleet(ctx, explicit, required=False), args.host, args.port)
     if command == "prune":
@@ -304,6 +327,53 @@ def cmd_serve(ctx: RepoContext, fleet: Fleet, host: str, port: int) -> int:
 
     lifecycle.ensure(ctx.state_dir, fleet.path).close()  # pages attach to a running daemon
     return serve(ctx.main_root, host, port, fleet.path)
+
+
+def cmd_review(ctx: RepoContext, fleet: Fleet, args: argparse.Namespace) -> int:
+    from agentdeck.core import review
+
+    agents = {r.name: r for r in Registry(ctx.state_dir).load().agents.values()
+              if r.status == "ready"}
+    if args.command in ("diff", "merge") and args.name not in agents:
+        raise UsageError(f"no agent named {args.name} (agentdeck ls lists them)")
+    if args.command == "diff":
+        sys.stdout.write(review.diff(ctx, agents[args.name], uncommitted=args.uncommitted))
+        return 0
+    if args.command == "conflicts":
+        radar = review.radar(ctx, list(agents.values()), uncommitted=not args.committed)
+        if args.json:
+            print(json.dumps(radar.as_json(), indent=2))
+            return 1 if radar.pairs and any(p.conflicts for p in radar.pairs) else 0
+        for pair in radar.pairs:
+            if pair.conflicts:
+                print(f"{pair.a} <> {pair.b}: conflict in {', '.join(pair.conflicts)}")
+            else:
+                print(f"{pair.a} <> {pair.b}: both change {', '.join(pair.overlap)} "
+                      "(merges cleanly)")
+        for name, files in radar.scope.items():
+            print(f"{name}: changed forbidden paths: {', '.join(files)}")
+        if not radar.pairs and not radar.scope:
+            print("no collisions")
+        return 1 if any(p.conflicts for p in radar.pairs) else 0
+    rec = agents[args.name]
+    how = "squash" if args.squash else "no-ff" if args.no_ff else "merge"
+    done = review.merge(ctx, rec, args.into, how, ctx.state_dir)
+    print(f"{rec.name}: merged {done.branch} into {done.into} ({how}, {done.commit[:10]})")
+    for other in agents.values():
+        if other.name != rec.name and not other.in_main and review.base_of(
+                ctx, other).removeprefix("origin/") == done.into:
+            n = review.behind(ctx, other, done.into)
+            if n:
+                print(f"  {other.name}: {done.into} moved; {other.branch} is {n} behind")
+    if args.cleanup:
+        from agentdeck.core.removal import remove_agent
+
+        out = remove_agent(ctx, fleet, rec.name, force=False, delete_branch=True, drop_db=True)
+        for line in (*out.done, *out.left):
+            print(f"{rec.name}: {line}")
+    else:
+        print(f"  clean up with: agentdeck rm {rec.name} --delete-branch --drop-db")
+    return 0
 
 
 def cmd_logs(ctx: RepoContext, name: str, follow: bool) -> int:

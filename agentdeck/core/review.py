@@ -1,0 +1,205 @@
+"""Reviewing agents' work: diffs against their base, the conflict radar between every pair of
+agents, the scope check, and merging.
+
+Uncommitted work counts too: a worktree's files become a tree through a temporary index (its
+own file, never the agent's index), then a commit object that no ref points at, so git's own
+machinery (`merge-tree --write-tree`, `diff`) sees exactly what the agent has on disk without
+anything of the agent's being touched.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import subprocess
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from agentdeck.core import worktrees as wt
+from agentdeck.core.errors import OperationError, UsageError
+from agentdeck.core.registry import AgentRecord
+from agentdeck.core.repo import RepoContext
+
+MERGE_LOG = "merges.jsonl"  # under the registry folder
+
+
+def base_of(ctx: RepoContext, rec: AgentRecord) -> str:
+    return rec.base or wt.default_base(ctx)
+
+
+def work_commit(ctx: RepoContext, rec: AgentRecord, uncommitted: bool = True) -> str:
+    """The agent's branch tip, or — with uncommitted work on disk — a commit of its worktree
+    as it is now (parented on the tip, reachable from no ref)."""
+    tip = _out(ctx, "rev-parse", "--verify", f"refs/heads/{rec.branch}^{{commit}}").strip()
+    worktree = Path(rec.worktree)
+    if not uncommitted or not worktree.is_dir():
+        return tip
+    tree = worktree_tree(ctx, worktree, tip)
+    if tree == _out(ctx, "rev-parse", f"{tip}^{{tree}}").strip():
+        return tip
+    return _out(ctx, "commit-tree", tree, "-p", tip, "-m", f"agentdeck: {rec.name} on disk",
+                   env=_identity(ctx)).strip()
+
+
+def worktree_tree(ctx: RepoContext, worktree: Path, head: str) -> str:
+    """The tree of a worktree's files (tracked and untracked, minus ignored), through a
+    temporary index."""
+    fd, index = tempfile.mkstemp(prefix="agentdeck-index-")
+    os.close(fd)
+    os.unlink(index)  # git creates it; an empty file is not a valid index
+    env = {"GIT_INDEX_FILE": index}
+    try:
+        _out(ctx, "read-tree", head, cwd=worktree, env=env)
+        _out(ctx, "add", "-A", cwd=worktree, env=env)
+        return _out(ctx, "write-tree", cwd=worktree, env=env).strip()
+    finally:
+        if os.path.exists(index):
+            os.unlink(index)
+
+
+def diff(ctx: RepoContext, rec: AgentRecord, uncommitted: bool = False,
+         context: int = 3) -> str:
+    """`git diff base...branch` (with uncommitted: against the worktree as it is)."""
+    base = base_of(ctx, rec)
+    head = work_commit(ctx, rec, uncommitted)
+    merge_base = _out(ctx, "merge-base", base, head).strip()
+    return _out(ctx, "diff", f"-U{context}", "--no-color", merge_base, head)
+
+
+def changed_files(ctx: RepoContext, base: str, head: str) -> set[str]:
+    merge_base = _out(ctx, "merge-base", base, head).strip()
+    out = _out(ctx, "diff", "--name-only", "--no-renames", merge_base, head)
+    return {line for line in out.splitlines() if line}
+
+
+@dataclass
+class Pair:
+    a: str
+    b: str
+    conflicts: list[str] = field(default_factory=list)  # files git cannot merge
+    overlap: list[str] = field(default_factory=list)  # files both changed (may still merge)
+
+
+@dataclass
+class Radar:
+    pairs: list[Pair]
+    scope: dict[str, list[str]]  # agent -> forbidden files it changed
+    took: float = 0.0
+
+    def as_json(self) -> dict[str, object]:
+        return {"pairs": [asdict(p) for p in self.pairs], "scope": self.scope}
+
+
+def predict(ctx: RepoContext, left: str, right: str) -> list[str]:
+    """Files `git merge-tree` says would conflict when merging two commits."""
+    result = _run(ctx, "merge-tree", "--write-tree", "--name-only", "--no-messages",
+                         left, right)
+    if result.returncode == 0:
+        return []
+    if result.returncode != 1:
+        raise OperationError(f"git merge-tree failed: {result.stderr.strip()}")
+    lines = result.stdout.splitlines()[1:]  # the first line is the (conflicted) tree
+    return sorted({line for line in lines if line})
+
+
+def radar(ctx: RepoContext, records: list[AgentRecord], uncommitted: bool = True) -> Radar:
+    start = time.perf_counter()
+    workers = [r for r in records if not r.in_main]
+    heads = {r.name: work_commit(ctx, r, uncommitted) for r in workers}
+    changed = {r.name: changed_files(ctx, base_of(ctx, r), heads[r.name]) for r in workers}
+    pairs = []
+    for a, b in itertools.combinations(workers, 2):
+        overlap = sorted(changed[a.name] & changed[b.name])
+        conflicts = predict(ctx, heads[a.name], heads[b.name]) if overlap else []
+        if overlap or conflicts:
+            pairs.append(Pair(a.name, b.name, conflicts, overlap))
+    scope = {}
+    for rec in workers:
+        bad = sorted(f for f in changed[rec.name]
+                     if any(f == p.rstrip("/") or f.startswith(p.rstrip("/") + "/")
+                            for p in rec.forbid))
+        if bad:
+            scope[rec.name] = bad
+    return Radar(pairs, scope, time.perf_counter() - start)
+
+
+@dataclass
+class Merged:
+    agent: str
+    branch: str
+    into: str
+    how: str
+    commit: str
+
+
+def merge(ctx: RepoContext, rec: AgentRecord, into: str | None = None, how: str = "merge",
+          state_dir: Path | None = None) -> Merged:
+    """Merge an agent's branch into `into` (default: its base branch) in the worktree that has
+    `into` checked out. Refused, with nothing changed, when that worktree has uncommitted
+    changes or the merge would conflict."""
+    target = into or base_of(ctx, rec).removeprefix("origin/")
+    holder = wt.worktree_of_branch(ctx, target)
+    if holder is None:
+        raise UsageError(f"no worktree has {target} checked out; check it out somewhere "
+                         "(e.g. the main worktree) and merge again")
+    dirty = _out(ctx, "status", "--porcelain", "--untracked-files=no", cwd=holder.path)
+    if dirty.strip():
+        files = ", ".join(line[3:] for line in dirty.splitlines()[:5])
+        raise OperationError(f"{target} has uncommitted changes in {holder.path} ({files}); "
+                             "commit or stash them, then merge")
+    conflicts = predict(ctx, f"refs/heads/{target}", f"refs/heads/{rec.branch}")
+    if conflicts:
+        raise OperationError(f"merging {rec.branch} into {target} would conflict in "
+                             f"{', '.join(conflicts)}; resolve on {rec.branch} first")
+    message = f"Merge {rec.branch} ({rec.name}) into {target}"
+    env = _identity(ctx)
+    if how == "squash":
+        _out(ctx, "merge", "--squash", rec.branch, cwd=holder.path, env=env)
+        _out(ctx, "commit", "-m", f"{rec.name}: {rec.branch} (squashed)", cwd=holder.path,
+                env=env)
+    else:
+        flags = ["--no-ff"] if how == "no-ff" else []
+        _out(ctx, "merge", *flags, "-m", message, rec.branch, cwd=holder.path, env=env)
+    commit = _out(ctx, "rev-parse", "HEAD", cwd=holder.path).strip()
+    done = Merged(rec.name, rec.branch, target, how, commit)
+    if state_dir is not None:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        with (state_dir / MERGE_LOG).open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"time": time.time(), **asdict(done)}) + "\n")
+    return done
+
+
+def behind(ctx: RepoContext, rec: AgentRecord, target: str) -> int:
+    """How many commits `target` has that the agent's branch does not."""
+    out = ctx.git_try("rev-list", "--count", f"refs/heads/{rec.branch}..refs/heads/{target}")
+    return int(out.strip()) if out and out.strip().isdigit() else 0
+
+
+def _identity(ctx: RepoContext) -> dict[str, str]:
+    """An author for the commits agentdeck makes, only when git has none configured."""
+    if ctx.git_try("config", "user.email") and ctx.git_try("config", "user.name"):
+        return {}
+    return {k: v for k, v in (("GIT_AUTHOR_NAME", "agentdeck"),
+                              ("GIT_AUTHOR_EMAIL", "agentdeck@localhost"),
+                              ("GIT_COMMITTER_NAME", "agentdeck"),
+                              ("GIT_COMMITTER_EMAIL", "agentdeck@localhost"))
+            if k not in os.environ}
+
+
+def _run(ctx: RepoContext, *args: str, cwd: Path | None = None,
+         env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *args], cwd=cwd or ctx.main_root, capture_output=True,
+                          text=True, env={**os.environ, **(env or {})})
+
+
+def _out(ctx: RepoContext, *args: str, cwd: Path | None = None,
+         env: dict[str, str] | None = None) -> str:
+    """git's stdout; a failure becomes one line saying what git said."""
+    result = _run(ctx, *args, cwd=cwd, env=env)
+    if result.returncode != 0:
+        message = (result.stderr or result.stdout).strip().splitlines()
+        raise OperationError(f"git {args[0]} failed: {message[-1] if message else 'no output'}")
+    return result.stdout

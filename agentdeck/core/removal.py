@@ -16,6 +16,7 @@ from agentdeck.core.errors import OperationError, UsageError
 from agentdeck.core.isolation import databases
 from agentdeck.core.registry import CREATING, AgentRecord, Registry
 from agentdeck.core.repo import RepoContext
+from agentdeck.core.review import forget_index
 
 SHOWN = 5  # how many files or commits a refusal names before "and N more"
 
@@ -66,6 +67,7 @@ def remove_agent(ctx: RepoContext, fleet: Fleet, name: str, *, force: bool = Fal
         out.left.append(f"branch {rec.branch} kept (--delete-branch removes it)")
     with registry.transaction() as data:
         data.agents.pop(name, None)
+    forget_index(ctx, path)
     if rec.port_numbers:
         out.done.append("freed port " + ", ".join(map(str, rec.port_numbers)))
     return out

@@ -13,7 +13,6 @@ import itertools
 import json
 import os
 import subprocess
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -45,19 +44,27 @@ def work_commit(ctx: RepoContext, rec: AgentRecord, uncommitted: bool = True) ->
 
 
 def worktree_tree(ctx: RepoContext, worktree: Path, head: str) -> str:
-    """The tree of a worktree's files (tracked and untracked, minus ignored), through a
-    temporary index."""
-    fd, index = tempfile.mkstemp(prefix="agentdeck-index-")
-    os.close(fd)
-    os.unlink(index)  # git creates it; an empty file is not a valid index
-    env = {"GIT_INDEX_FILE": index}
-    try:
+    """The tree of a worktree's files (tracked and untracked, minus ignored), through an index
+    of agentdeck's own under the registry folder — kept between scans, so git re-reads only
+    the files whose stat changed — never the agent's index."""
+    index = ctx.state_dir / "indexes" / (_key(worktree) + ".index")
+    index.parent.mkdir(parents=True, exist_ok=True)
+    env = {"GIT_INDEX_FILE": str(index)}
+    if not index.exists():
         _out(ctx, "read-tree", head, cwd=worktree, env=env)
-        _out(ctx, "add", "-A", cwd=worktree, env=env)
-        return _out(ctx, "write-tree", cwd=worktree, env=env).strip()
-    finally:
-        if os.path.exists(index):
-            os.unlink(index)
+    _out(ctx, "add", "-A", cwd=worktree, env=env)
+    return _out(ctx, "write-tree", cwd=worktree, env=env).strip()
+
+
+def forget_index(ctx: RepoContext, worktree: Path) -> None:
+    """Drop agentdeck's index of a worktree (its agent was removed)."""
+    (ctx.state_dir / "indexes" / (_key(worktree) + ".index")).unlink(missing_ok=True)
+
+
+def _key(worktree: Path) -> str:
+    import hashlib
+
+    return hashlib.sha1(str(worktree.resolve()).encode()).hexdigest()[:16]
 
 
 def diff(ctx: RepoContext, rec: AgentRecord, uncommitted: bool = False,

@@ -26,7 +26,7 @@ worktrees: ../{{repo}}-{{name}}
 commands:
   calm: "{py} {calm}"
   ask: "{py} {ask}"
-defaults: {{agent: calm, ports: {{start: 47311}}}}
+defaults: {{agent: calm, ports: {{start: 27311}}}}
 agents:
   - {{name: lead, role: lead, branch: main}}
   - {{name: docs, branch: feat/docs}}

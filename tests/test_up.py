@@ -10,6 +10,20 @@ from pathlib import Path
 
 from tests.conftest import Run, git, make_repo, run_agentdeck, write_fleet
 
+
+def _free_block(size: int = 8) -> int:
+    """A start port whose next `size` ports nothing on this machine holds: the tests must not
+    assume a fixed port is free (another program may hold it; the product skips it then)."""
+    from agentdeck.core.isolation.ports import can_bind, listening_ports
+
+    busy = listening_ports()
+    for start in range(24101, 29000, 16):
+        if all(p not in busy and can_bind(p) for p in range(start, start + size)):
+            return start
+    raise RuntimeError("no free block of ports for the tests")
+
+
+P = _free_block()
 FLEET = """\
 version: 1
 base: origin/main
@@ -17,14 +31,14 @@ worktrees: ../{repo}-{name}
 defaults:
   agent: shell
   env_copy: [.env]
-  ports: {start: 4101, vars: [PORT, VITE_PORT], extra: [API_PORT]}
+  ports: {start: PORT_START, vars: [PORT, VITE_PORT], extra: [API_PORT]}
 agents:
   - name: auth
     branch: feat/auth
     env: {ANTHROPIC_API_KEY: "sk-auth-123", GREETING: "hello world"}
   - name: pay
     branch: feat/pay
-"""
+""".replace("PORT_START", str(P))
 
 
 def test_up_makes_each_agent_an_isolated_workspace(repo: Path, cli) -> None:
@@ -42,10 +56,11 @@ def test_up_makes_each_agent_an_isolated_workspace(repo: Path, cli) -> None:
     assert (auth / ".env").read_text() == "SECRET=from-main\n"
     # .env.local managed block: ports, compose project, the agent's own env
     env = (auth / ".env.local").read_text()
-    assert "PORT=4101\nVITE_PORT=4101\nAPI_PORT=4102\n" in env
+    assert f"PORT={P + 0}\nVITE_PORT={P + 0}\nAPI_PORT={P + 1}\n" in env
     assert "COMPOSE_PROJECT_NAME=app-auth\n" in env
     assert "ANTHROPIC_API_KEY=sk-auth-123\n" in env and 'GREETING="hello world"\n' in env
-    assert "PORT=4103\nVITE_PORT=4103\nAPI_PORT=4104\n" in (pay / ".env.local").read_text()
+    pay_env = (pay / ".env.local").read_text()
+    assert f"PORT={P + 2}\nVITE_PORT={P + 2}\nAPI_PORT={P + 3}\n" in pay_env
     assert (auth / ".env.local").stat().st_mode & 0o777 == 0o600  # it may hold API keys
     # nothing shows in git status: no tracked diff, the env files are ignored
     for tree in (auth, pay):
@@ -101,13 +116,13 @@ def test_existing_branch_is_reused_not_reset(repo: Path, cli) -> None:
 
 def test_port_held_by_another_program_is_skipped(repo: Path, cli) -> None:
     with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 4101))
+        taken.bind(("127.0.0.1", P))
         taken.listen()
         write_fleet(repo, FLEET)
         assert cli("up", cwd=repo).code == 0
     ports = {a["name"]: a["ports"] for a in json.loads(cli("ls", "--json", cwd=repo).out)}
-    assert 4101 not in ports["auth"].values() and 4101 not in ports["pay"].values()
-    assert ports["auth"] == {"PORT": 4102, "VITE_PORT": 4102, "API_PORT": 4103}
+    assert P not in ports["auth"].values() and P not in ports["pay"].values()
+    assert ports["auth"] == {"PORT": P + 1, "VITE_PORT": P + 1, "API_PORT": P + 2}
     assert len({p for v in ports.values() for p in v.values()}) == 4
 
 
@@ -121,7 +136,7 @@ def test_ls_json_lists_every_agent(repo: Path, cli) -> None:
                 "state"} <= set(row)
         assert row["state"] == "stopped" and row["agent"] == "shell"
     assert rows[0]["worktree"] == str(repo.parent / "app-auth")
-    assert rows[0]["port"] == 4101 and rows[0]["database"] == "-"
+    assert rows[0]["port"] == P and rows[0]["database"] == "-"
     table = cli("ls", cwd=repo).out.splitlines()
     assert table[0].split() == ["NAME", "AGENT", "BRANCH", "WORKTREE", "PORT", "DATABASE", "STATE"]
     assert table[1].split()[:3] == ["auth", "shell", "feat/auth"]
@@ -146,7 +161,7 @@ def test_setup_runs_in_parallel_and_a_failure_does_not_stop_the_others(repo: Pat
     write_fleet(repo, fleet)
     result = cli("up", cwd=repo)
     assert result.code == 1
-    assert "[auth] port=4101" in result.out  # live per-worktree output, env from .env.local
+    assert f"[auth] port={P}" in result.out  # live per-worktree output, env from .env.local
     assert "[auth] setup done" in result.out
     assert "[pay] installing" in result.out and "never" not in result.out
     assert "pay: setup failed — `echo boom >&2; exit 3` exited 3; last lines:" in result.err
@@ -172,7 +187,7 @@ def test_spawn_adds_one_agent_recorded_in_the_registry(repo: Path, cli) -> None:
     assert result.code == 0, result.err
     wt = repo.parent / "app-docs"
     assert git(wt, "rev-parse", "--abbrev-ref", "HEAD").strip() == "feat/docs"
-    assert "PORT=4101" in (wt / ".env.local").read_text()  # fleet defaults apply
+    assert f"PORT={P}" in (wt / ".env.local").read_text()  # fleet defaults apply
     registry = json.loads((repo / ".git" / "agentdeck" / "registry.json").read_text())
     docs = registry["agents"]["docs"]
     assert (docs["agent"], docs["task"], docs["base"]) == ("codex", "Write docs", "main")

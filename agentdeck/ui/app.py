@@ -27,6 +27,7 @@ from agentdeck.core.sessions import Event, SessionInfo
 from agentdeck.ui.attention import desktop_notification
 from agentdeck.ui.keymap import load_keymap
 from agentdeck.ui.screens.message import MessageDialog
+from agentdeck.ui.screens.review import ReviewScreen
 from agentdeck.ui.screens.spawn import SpawnDialog, Spawned
 from agentdeck.ui.themes import DEFAULT_THEME, THEMES
 from agentdeck.ui.widgets.agent_list import AgentList, AgentRow
@@ -50,6 +51,8 @@ class AgentdeckApp(App[None]):
         Binding("i", "enter_pane", "type", id="enter-pane",
                 tooltip="Send your keys to the selected agent (release key gives them back)"),
         Binding("z", "zoom", "zoom", id="zoom", tooltip="Show only the selected agent's pane"),
+        Binding("r", "review", "review", id="review",
+                tooltip="Review the selected agent's changes: diff, conflicts, feedback, merge"),
         Binding("s", "spawn", "spawn", id="spawn",
                 tooltip="Create a new agent: worktree, env, port, database, install, start"),
         Binding("m", "message", "message", id="message",
@@ -284,6 +287,12 @@ class AgentdeckApp(App[None]):
             self.call_from_thread(self.notify, str(exc), severity="warning", timeout=6)
         except OperationError as exc:
             self.call_from_thread(self.notify, str(exc), severity="warning")
+
+    def action_review(self) -> None:
+        name = self.selected_agent
+        rec = next((r for r in self.deck.records if r.name == name), None)
+        if rec is not None:
+            self.push_screen(ReviewScreen(rec, list(self.deck.records)))
 
     def action_spawn(self) -> None:
         self.push_screen(SpawnDialog(self.deck.ctx, self.deck.fleet), self._spawned)

@@ -1,0 +1,166 @@
+"""The review screen (r): an agent's changed files beside its diff against its base, the
+conflict radar's findings for it, feedback sent to it as a message, and merge."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from agentdeck.core import review
+from agentdeck.core.diffparse import FileDiff, parse
+from agentdeck.core.errors import AgentdeckError
+from agentdeck.core.registry import AgentRecord
+from agentdeck.ui.screens.message import MessageDialog
+from agentdeck.ui.widgets.diff_view import DiffView
+
+
+class ReviewScreen(Screen[None]):
+    DEFAULT_CSS = """
+    ReviewScreen #review-head { height: auto; padding: 0 1; background: $panel; }
+    ReviewScreen #review-body { height: 1fr; }
+    ReviewScreen #review-files { width: 40; height: 1fr; border-right: vkey $panel-lighten-1; }
+    ReviewScreen #review-diff { width: 1fr; height: 1fr; }
+    ReviewScreen.-narrow #review-files { display: none; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n", "hunk(True)", "next hunk", id="review-next-hunk"),
+        Binding("p", "hunk(False)", "prev hunk", id="review-prev-hunk"),
+        Binding("right_square_bracket", "file(True)", "next file", key_display="]"),
+        Binding("left_square_bracket", "file(False)", "prev file", key_display="["),
+        Binding("u", "toggle_uncommitted", "uncommitted", id="review-uncommitted"),
+        Binding("c", "request_changes", "request changes", id="review-feedback"),
+        Binding("M", "merge", "merge", id="review-merge"),
+        Binding("escape", "close", "back", id="review-close"),
+    ]
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (100, "-wide")]
+
+    def __init__(self, rec: AgentRecord, records: list[AgentRecord]) -> None:
+        super().__init__()
+        self.rec, self.records = rec, records
+        self.uncommitted = False
+        self.files: list[FileDiff] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static(f"[b]review {self.rec.name}[/b] · {self.rec.branch}", id="review-head")
+        with Horizontal(id="review-body"):
+            with Vertical(id="review-files"):
+                yield DataTable(id="review-file-table", cursor_type="row")
+            yield DiffView(id="review-diff")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#review-file-table", DataTable)
+        for label in ("", "file", "+", "−"):
+            table.add_column(label, key=label or "status")
+        self._load()
+        self._scan()
+
+    # -- loading (git in threads) -------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="diff", exit_on_error=False)
+    def _load(self) -> None:
+        ctx = self.app.deck.ctx  # type: ignore[attr-defined]
+        try:
+            files = parse(review.diff(ctx, self.rec, uncommitted=self.uncommitted))
+        except AgentdeckError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error")
+            return
+        self.app.call_from_thread(self._show, files)
+
+    def _show(self, files: list[FileDiff]) -> None:
+        self.files = files
+        table = self.query_one("#review-file-table", DataTable)
+        table.clear()
+        for i, f in enumerate(files):
+            table.add_row(f.status, f.path, f"+{f.added}", f"−{f.removed}", key=str(i))
+        self.query_one(DiffView).show(files)
+        self._head()
+
+    @work(thread=True, exclusive=True, group="radar", exit_on_error=False)
+    def _scan(self) -> None:
+        ctx = self.app.deck.ctx  # type: ignore[attr-defined]
+        try:
+            radar = review.radar(ctx, self.records, uncommitted=True)
+        except AgentdeckError as exc:
+            self.app.call_from_thread(self.notify, f"conflict radar: {exc}", severity="warning")
+            return
+        self.radar = radar
+        self.app.call_from_thread(self._head)
+
+    def _head(self) -> None:
+        added = sum(f.added for f in self.files)
+        removed = sum(f.removed for f in self.files)
+        parts = [f"[b]review {self.rec.name}[/b] · {review.base_of(self.app.deck.ctx, self.rec)}"  # type: ignore[attr-defined]
+                 f"...{self.rec.branch} · {len(self.files)} files +{added} −{removed}"
+                 + (" · [b]with uncommitted work[/b]" if self.uncommitted else "")]
+        radar = getattr(self, "radar", None)
+        if radar is not None:
+            for pair in radar.pairs:
+                if self.rec.name in (pair.a, pair.b):
+                    other = pair.b if pair.a == self.rec.name else pair.a
+                    if pair.conflicts:
+                        parts.append(f"[b red]⚠ conflicts with {other}:[/b red] "
+                                     + ", ".join(pair.conflicts))
+                    else:
+                        parts.append(f"[yellow]overlaps {other}:[/yellow] "
+                                     + ", ".join(pair.overlap))
+            if self.rec.name in radar.scope:
+                parts.append("[b red]forbidden paths changed:[/b red] "
+                             + ", ".join(radar.scope[self.rec.name]))
+        self.query_one("#review-head", Static).update("\n".join(parts))
+
+    # -- actions ------------------------------------------------------------------------------
+    def action_hunk(self, forward: bool) -> None:
+        self.query_one(DiffView).jump("hunk", forward)
+
+    def action_file(self, forward: bool) -> None:
+        self.query_one(DiffView).jump("file", forward)
+
+    @on(DataTable.RowSelected, "#review-file-table")
+    @on(DataTable.RowHighlighted, "#review-file-table")
+    def _file_chosen(self, event: DataTable.RowSelected | DataTable.RowHighlighted) -> None:
+        if event.row_key.value is not None:
+            self.query_one(DiffView).to_file(int(event.row_key.value))
+
+    def action_toggle_uncommitted(self) -> None:
+        self.uncommitted = not self.uncommitted
+        self._load()
+
+    def action_request_changes(self) -> None:
+        anchor = self.query_one(DiffView).anchor()
+        prefix = f"In {anchor[0]}" + (f" line {anchor[1]}" if anchor[1] else "") + ": " if (
+            anchor) else ""
+
+        def send(text: str | None) -> None:
+            if text:
+                self._send(prefix + text)
+
+        self.app.push_screen(MessageDialog([self.rec.name]), send)
+
+    @work(thread=True, group="feedback", exit_on_error=False)
+    def _send(self, text: str) -> None:
+        try:
+            self.app.deck.message(self.rec.name, text)  # type: ignore[attr-defined]
+            self.app.call_from_thread(self.notify, f"sent to {self.rec.name}")
+        except (AgentdeckError, OSError, KeyError, ValueError) as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="warning")
+
+    @work(thread=True, group="merge", exit_on_error=False)
+    def action_merge(self) -> None:
+        ctx = self.app.deck.ctx  # type: ignore[attr-defined]
+        try:
+            done = review.merge(ctx, self.rec, state_dir=ctx.state_dir)
+        except AgentdeckError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=10)
+            return
+        self.app.call_from_thread(
+            self.notify, f"merged {done.branch} into {done.into} ({done.commit[:10]}); clean up "
+            f"with: agentdeck rm {self.rec.name} --delete-branch --drop-db", timeout=15)
+
+    def action_close(self) -> None:
+        self.app.pop_screen()

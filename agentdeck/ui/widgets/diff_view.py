@@ -1,0 +1,182 @@
+"""DiffView: a diff side by side (unified when narrow), syntax highlighted, drawing only the
+rows on screen, so a 10,000-line diff scrolls as fast as a 10-line one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.syntax import Syntax
+from rich.text import Text
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from agentdeck.core.diffparse import FileDiff, Line
+
+SIDE_BY_SIDE_MIN = 100  # columns
+ADDED, REMOVED = Style(bgcolor="#16361f"), Style(bgcolor="#3f1d1d")
+GUTTER, HEADER = Style(color="#7a7a7a"), Style(bold=True, color="#e5c07b", bgcolor="#262626")
+HUNK = Style(color="#61afef")
+CURSOR = Style(underline=True)
+
+
+@dataclass(frozen=True)
+class Row:
+    kind: str  # file | hunk | line
+    file: int  # index of its file
+    left: Line | None = None
+    right: Line | None = None
+    text: str = ""  # file and hunk rows
+
+
+def layout(files: list[FileDiff], side_by_side: bool) -> list[Row]:
+    rows: list[Row] = []
+    for index, f in enumerate(files):
+        title = f"{f.status} {f.path}" + (f"  (from {f.old_path})" if f.old_path else "")
+        rows.append(Row("file", index, text=f"{title}   +{f.added} −{f.removed}"
+                        + ("   (binary)" if f.binary else "")))
+        for hunk in f.hunks:
+            rows.append(Row("hunk", index, text=hunk.header))
+            if not side_by_side:
+                rows.extend(Row("line", index, left=line) for line in hunk.lines)
+                continue
+            rows.extend(_side_by_side(index, hunk.lines))
+    return rows
+
+
+def _side_by_side(index: int, lines: list[Line]) -> list[Row]:
+    """A hunk's lines in two columns: each block of removals beside the additions that
+    replace it; context lines on both sides."""
+    rows: list[Row] = []
+    removed: list[Line] = []
+    added: list[Line] = []
+    for line in [*lines, None]:
+        if line is not None and line.kind == "-" and not added:
+            removed.append(line)
+            continue
+        if line is not None and line.kind == "+":
+            added.append(line)
+            continue
+        for i in range(max(len(removed), len(added))):  # the block ends: lay it out
+            rows.append(Row("line", index, removed[i] if i < len(removed) else None,
+                            added[i] if i < len(added) else None))
+        removed, added = [], []
+        if line is not None and line.kind == "-":
+            removed.append(line)
+        elif line is not None:
+            rows.append(Row("line", index, line, line))
+    return rows
+
+
+@lru_cache(maxsize=4096)
+def highlighted(path: str, text: str) -> Text:
+    lexer = Syntax.guess_lexer(path, code=text)
+    out = Syntax(text, lexer, theme="monokai", background_color="default").highlight(text)
+    out.rstrip()  # highlight() ends the line with a newline, which would end the row early
+    return out
+
+
+class DiffView(ScrollView, can_focus=True):
+    DEFAULT_CSS = "DiffView { width: 1fr; height: 1fr; overflow-x: hidden; }"
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.files: list[FileDiff] = []
+        self.rows: list[Row] = []
+        self.side_by_side = True
+        self.cursor = 0  # the row n/p/]/[ move to, and feedback anchors at
+
+    def show(self, files: list[FileDiff]) -> None:
+        self.files = files
+        self._relayout()
+
+    def on_resize(self) -> None:
+        wanted = self.size.width >= SIDE_BY_SIDE_MIN
+        if wanted != self.side_by_side or not self.rows:
+            self._relayout()
+
+    def _relayout(self) -> None:
+        self.side_by_side = self.size.width >= SIDE_BY_SIDE_MIN or self.size.width == 0
+        self.rows = layout(self.files, self.side_by_side)
+        self.cursor = min(self.cursor, max(len(self.rows) - 1, 0))
+        self.virtual_size = Size(self.size.width, len(self.rows))
+        self.refresh()
+
+    # -- navigation ---------------------------------------------------------------------------
+    def top_row(self) -> int:
+        return int(self.scroll_offset.y)
+
+    def jump(self, kind: str, forward: bool) -> None:
+        """The cursor to the next (or previous) hunk or file."""
+        span = (range(self.cursor + 1, len(self.rows)) if forward
+                else range(self.cursor - 1, -1, -1))
+        for i in span:
+            if self.rows[i].kind == kind:
+                self.move_to(i)
+                return
+
+    def to_file(self, index: int) -> None:
+        for i, row in enumerate(self.rows):
+            if row.kind == "file" and row.file == index:
+                self.move_to(i)
+                return
+
+    def move_to(self, index: int) -> None:
+        self.cursor = index
+        top, height = self.top_row(), max(self.size.height, 1)
+        if not top <= index < top + height:
+            self.scroll_to(y=index, animate=False)
+        self.refresh()
+
+    def anchor(self) -> tuple[str, int | None] | None:
+        """The file and new-side line at the cursor: where feedback points."""
+        for row in self.rows[self.cursor:]:
+            if row.kind == "line":
+                line = row.right or row.left
+                return self.files[row.file].path, line.new if line else None
+        return None
+
+    # -- drawing ------------------------------------------------------------------------------
+    def render_line(self, y: int) -> Strip:
+        index = self.top_row() + y
+        width = self.size.width
+        if index >= len(self.rows):
+            return Strip.blank(width)
+        strip = self._row(self.rows[index], width)
+        return strip.apply_style(CURSOR) if index == self.cursor else strip
+
+    def _row(self, row: Row, width: int) -> Strip:
+        if row.kind == "file":
+            return Strip([Segment(row.text.ljust(width)[:width], HEADER)])
+        if row.kind == "hunk":
+            return Strip([Segment(row.text.ljust(width)[:width], HUNK)])
+        path = self.files[row.file].path
+        if not self.side_by_side:
+            return self._cell(path, row.left, width, unified=True)
+        half = width // 2
+        left = self._cell(path, row.left, half, side="old")
+        right = self._cell(path, row.right, width - half, side="new")
+        return Strip([*left, *right])
+
+    def _cell(self, path: str, line: Line | None, width: int, unified: bool = False,
+              side: str = "") -> Strip:
+        if line is None:
+            return Strip.blank(width)
+        number = line.old if side == "old" or (unified and line.kind == "-") else line.new
+        if side == "old" and line.kind == "+":
+            return Strip.blank(width)
+        if side == "new" and line.kind == "-":
+            return Strip.blank(width)
+        bg = ADDED if line.kind == "+" else REMOVED if line.kind == "-" else None
+        mark = line.kind if unified and line.kind in "+-" else " "
+        gutter = Text(f"{number or '':>5} {mark}", style=GUTTER)
+        body = highlighted(path, line.text.expandtabs(4)).copy()
+        body.truncate(max(width - 7, 0), pad=True)
+        text = Text.assemble(gutter, body)
+        if bg is not None:
+            text.stylize(bg)
+        segments = list(text.render(self.app.console))
+        return Strip(segments, width).crop_extend(0, width, None)

@@ -1,0 +1,162 @@
+"""The review screen, driven with Pilot: files with +/− counts, a side-by-side diff with hunk and
+file navigation, the uncommitted toggle, the radar's conflict warning, feedback sent to the
+agent as a message anchored to a file and line, a 10,000-line diff, and a snapshot."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable, Static
+
+from agentdeck.core.config import load_fleet
+from agentdeck.core.deck import Deck
+from agentdeck.core.fleet import Engine
+from agentdeck.core.repo import open_repo
+from agentdeck.ui.app import AgentdeckApp
+from agentdeck.ui.screens.review import ReviewScreen
+from agentdeck.ui.widgets.agent_list import AgentList
+from agentdeck.ui.widgets.diff_view import DiffView
+from tests.conftest import git, make_repo, write_fleet
+
+LISTENER = r"""
+import json, os, sys, tty
+tty.setraw(0)
+os.write(1, b"> ? for shortcuts\r\n")
+while True:
+    data = os.read(0, 4096)
+    with open(sys.argv[1], "a") as fh:
+        fh.write(json.dumps(data.decode()) + "\n")
+"""
+
+
+def commit(worktree: Path, rel: str, text: str) -> None:
+    path = worktree / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    git(worktree, "add", rel)
+    git(worktree, "commit", "-qm", f"change {rel}")
+
+
+@pytest.fixture
+def reviewed(tmp_path: Path):
+    repo = make_repo(tmp_path, files={"src/app.py": "".join(f"line {i}\n" for i in range(40))})
+    listener = tmp_path / "listener.py"
+    listener.write_text(LISTENER)
+    log = tmp_path / "a.jsonl"
+    write_fleet(repo, f"""version: 1
+base: origin/main
+worktrees: ../wt-{{name}}
+commands: {{listen: "{sys.executable} {listener} {log}"}}
+defaults: {{agent: listen}}
+agents:
+  - {{name: a, branch: feat/a}}
+  - {{name: b, branch: feat/b}}
+""")
+    ctx, fleet = open_repo(repo), load_fleet(repo / "agentdeck.yaml")
+    assert Engine(ctx, fleet).up().exit_code == 0
+    a, b = tmp_path / "wt-a", tmp_path / "wt-b"
+    text = "".join(f"line {i}\n" for i in range(40)).replace("line 3\n", "line three\n")
+    commit(a, "src/app.py", text.replace("line 30\n", "line thirty\n"))
+    commit(a, "src/new.py", "def new():\n    return 1\n")
+    commit(b, "src/app.py", text.replace("line 3\n", "line 3\n").replace(
+        "line three\n", "line THREE from b\n"))
+    deck = Deck.open(ctx, fleet)
+    yield deck, a, log
+    deck.close()
+
+
+async def until(pilot, condition, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await pilot.pause(0.05)
+
+
+async def open_review(app: AgentdeckApp, pilot) -> ReviewScreen:  # type: ignore[no-untyped-def]
+    agents = app.query_one(AgentList)
+    agents.focus()
+    agents.move_cursor(row=agents.get_row_index("a"))
+    await pilot.press("r")
+    await until(pilot, lambda: isinstance(app.screen, ReviewScreen))
+    screen = app.screen
+    assert isinstance(screen, ReviewScreen)
+    await until(pilot, lambda: screen.query_one("#review-file-table", DataTable).row_count == 2)
+    return screen
+
+
+async def test_review_shows_files_diff_navigation_and_conflicts(reviewed) -> None:
+    deck, worktree, log = reviewed
+    app = AgentdeckApp(deck)
+    async with app.run_test(size=(160, 45)) as pilot:
+        screen = await open_review(app, pilot)
+        table = screen.query_one("#review-file-table", DataTable)
+        assert [table.get_row_at(i)[1:] for i in range(2)] == [
+            ["src/app.py", "+2", "−2"], ["src/new.py", "+2", "−0"]]
+        view = screen.query_one(DiffView)
+        assert view.side_by_side, view.size
+        await until(pilot, lambda: "conflicts with b" in str(
+            screen.query_one("#review-head", Static).render()))
+        view.focus()
+        await pilot.press("n")
+        assert view.rows[view.cursor].kind == "hunk"
+        first = view.cursor
+        await pilot.press("n")
+        assert view.rows[view.cursor].kind == "hunk" and view.cursor > first
+        await pilot.press("p")
+        assert view.cursor == first
+        await pilot.press("right_square_bracket")
+        row = view.rows[view.cursor]
+        assert row.kind == "file" and view.files[row.file].path == "src/new.py"
+        # feedback, anchored where the view is
+        await pilot.press("c")
+        await pilot.press(*"please add a test", "ctrl+s")
+        await until(pilot, lambda: log.exists() and len(log.read_text().splitlines()) >= 2)
+        typed = [json.loads(x) for x in log.read_text().splitlines()]
+        assert typed[0].startswith("In src/new.py line 1: please add a test")
+        assert typed[-1] == "\r"
+        # work on disk appears with the toggle
+        (worktree / "src/draft.py").write_text("draft = True\n")
+        await pilot.press("u")
+        await until(pilot, lambda: table.row_count == 3)
+
+
+async def test_a_ten_thousand_line_diff_scrolls(reviewed) -> None:
+    deck, worktree, _ = reviewed
+    commit(worktree, "big.txt", "".join(f"row {i}\n" for i in range(10_000)))
+    app = AgentdeckApp(deck)
+    async with app.run_test(size=(160, 45)) as pilot:
+        agents = app.query_one(AgentList)
+        agents.focus()
+        agents.move_cursor(row=agents.get_row_index("a"))
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, ReviewScreen))
+        view = app.screen.query_one(DiffView)
+        await until(pilot, lambda: len(view.rows) > 10_000)
+        view.focus()
+        await pilot.press("end")
+        await pilot.pause()
+        assert view.top_row() > 9_900  # the end of 10,000+ rows, drawn a screen at a time
+        last = next(i for i, row in enumerate(view.rows)
+                    if row.right is not None and row.right.text == "row 9999")
+        view.move_to(last)
+        await pilot.pause()
+        line = view.render_line(last - view.top_row())
+        assert "row 9999" in "".join(s.text for s in line)
+
+
+def test_review_snapshot(reviewed, snap_compare) -> None:
+    deck, _, _ = reviewed
+    app = AgentdeckApp(deck)
+
+    async def open_it(pilot) -> None:  # type: ignore[no-untyped-def]
+        await open_review(app, pilot)
+        screen = app.screen
+        await until(pilot, lambda: "conflicts with b" in str(
+            screen.query_one("#review-head", Static).render()))
+        await pilot.pause(0.3)
+
+    assert snap_compare(app, terminal_size=(140, 30), run_before=open_it)

@@ -160,3 +160,11 @@ def test_review_snapshot(reviewed, snap_compare) -> None:
         await pilot.pause(0.3)
 
     assert snap_compare(app, terminal_size=(140, 30), run_before=open_it)
+
+
+async def test_the_sidebar_shows_who_collides_on_which_files(reviewed) -> None:
+    deck, _, _ = reviewed
+    app = AgentdeckApp(deck)
+    async with app.run_test(size=(200, 45)) as pilot:
+        await until(pilot, lambda: app.rows["a"].radar.startswith("⚠ b: src/app.py"))
+        assert app.rows["b"].radar.startswith("⚠ a: src/app.py")

@@ -20,9 +20,10 @@ from textual.containers import Container, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
+from agentdeck.core import review
 from agentdeck.core.approvals import ALLOW, ALWAYS, DENY, StaleAnswer
 from agentdeck.core.deck import Deck
-from agentdeck.core.errors import OperationError
+from agentdeck.core.errors import AgentdeckError, OperationError
 from agentdeck.core.sessions import Event, SessionInfo
 from agentdeck.ui.attention import desktop_notification
 from agentdeck.ui.keymap import load_keymap
@@ -33,6 +34,8 @@ from agentdeck.ui.themes import DEFAULT_THEME, THEMES
 from agentdeck.ui.widgets.agent_list import AgentList, AgentRow
 from agentdeck.ui.widgets.approvals_list import ApprovalsList
 from agentdeck.ui.widgets.terminal_pane import REFRESH_HZ, TerminalPane
+
+RADAR_EVERY = 15.0  # seconds between background conflict-radar scans
 
 
 class AgentdeckApp(App[None]):
@@ -123,6 +126,9 @@ class AgentdeckApp(App[None]):
             self._apply_info(info)
         # after the first layout, so each agent starts at its pane's size
         self.call_after_refresh(self._start_with_sizes)
+        # the conflict radar, in the background: when agents commit or edit, collisions show
+        self.set_interval(RADAR_EVERY, self.scan_radar)
+        self.scan_radar()
         self.query_one(AgentList).focus()
         self._update_status()
 
@@ -287,6 +293,39 @@ class AgentdeckApp(App[None]):
             self.call_from_thread(self.notify, str(exc), severity="warning", timeout=6)
         except OperationError as exc:
             self.call_from_thread(self.notify, str(exc), severity="warning")
+
+    @work(thread=True, exclusive=True, group="radar", exit_on_error=False)
+    def scan_radar(self) -> None:
+        records = list(self.deck.records)
+        try:
+            radar = review.radar(self.deck.ctx, records, uncommitted=True)
+            behind = {r.name: review.behind(self.deck.ctx, r, review.base_of(
+                self.deck.ctx, r).removeprefix("origin/")) for r in records if not r.in_main}
+        except AgentdeckError:
+            return
+        notes: dict[str, list[str]] = {r.name: [] for r in records}
+        for pair in radar.pairs:
+            for me, other in ((pair.a, pair.b), (pair.b, pair.a)):
+                if pair.conflicts:
+                    notes[me].insert(0, f"⚠ {other}: {', '.join(pair.conflicts)}")
+                else:
+                    notes[me].append(f"~ {other}: {', '.join(pair.overlap)}")
+        for name, files in radar.scope.items():
+            notes[name].insert(0, f"⚠ forbidden: {', '.join(files)}")
+        for name, n in behind.items():
+            if n:
+                notes[name].append(f"{n} behind")
+        self.call_from_thread(self._show_radar, {k: " · ".join(v) for k, v in notes.items()})
+
+    def _show_radar(self, notes: dict[str, str]) -> None:
+        changed = []
+        for name, text in notes.items():
+            row = self.rows.get(name)
+            if row is not None and row.radar != text:
+                row.radar = text
+                changed.append(row)
+        if changed:
+            self.query_one(AgentList).show(changed)
 
     def action_review(self) -> None:
         name = self.selected_agent

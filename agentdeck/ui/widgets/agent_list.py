@@ -28,6 +28,7 @@ class AgentRow(AgentSummary):
 
     state: str = "stopped"
     detail: str = ""  # exit code, reset time, error
+    radar: str = ""  # conflicts predicted with other agents, forbidden paths, behind-by
 
 
 def state_text(row: AgentRow) -> Text:
@@ -66,7 +67,8 @@ class AgentList(DataTable[object]):
         self.cursor_type = "row"
         self.zebra_stripes = True
         for label, key in (("agent", "agent"), ("state", "state"), ("branch", "branch"),
-                           ("port", "port"), ("db", "db"), ("worktree", "worktree")):
+                           ("port", "port"), ("db", "db"), ("worktree", "worktree"),
+                           ("radar", "radar")):
             self.add_column(label, key=key)
 
     def show(self, rows: list[AgentRow]) -> None:
@@ -74,10 +76,12 @@ class AgentList(DataTable[object]):
             self._rows[row.name] = row
             mark = "✓ " if row.name in self.marked else ""
             name = Text(mark + row.name + (" ★" if row.role == "lead" else ""), style="bold")
-            cells = (name, state_text(row), row.branch, row.port, row.database, row.worktree)
+            radar = Text(row.radar, style="bold red" if row.radar.startswith("⚠") else "yellow")
+            cells = (name, state_text(row), row.branch, row.port, row.database, row.worktree,
+                     radar)
             if row.name in self.rows:
-                for key, value in zip(("agent", "state", "branch", "port", "db", "worktree"),
-                                      cells, strict=True):
+                for key, value in zip(("agent", "state", "branch", "port", "db", "worktree",
+                                       "radar"), cells, strict=True):
                     self.update_cell(row.name, key, value)
             else:
                 self.add_row(*cells, key=row.name)

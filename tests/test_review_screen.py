@@ -168,3 +168,25 @@ async def test_the_sidebar_shows_who_collides_on_which_files(reviewed) -> None:
     async with app.run_test(size=(200, 45)) as pilot:
         await until(pilot, lambda: app.rows["a"].radar.startswith("⚠ b: src/app.py"))
         assert app.rows["b"].radar.startswith("⚠ a: src/app.py")
+
+
+async def test_merge_then_clean_up_from_review(reviewed) -> None:
+    deck, worktree, _ = reviewed
+    app = AgentdeckApp(deck)
+    repo = deck.ctx.main_root
+    async with app.run_test(size=(160, 45)) as pilot:
+        await until(pilot, lambda: deck.host.sessions() and all(
+            i.process == "running" for i in deck.host.sessions()))
+        screen = await open_review(app, pilot)
+        screen.query_one(DiffView).focus()
+        await pilot.press("D")  # not merged yet: refused, nothing removed
+        await until(pilot, lambda: any("commit(s) are on no other branch" in n.message
+                                       for n in app._notifications))
+        assert worktree.exists()
+        await pilot.press("M")
+        await until(pilot, lambda: (repo / "src/new.py").exists())
+        await pilot.press("D")
+        await until(pilot, lambda: not worktree.exists())
+        await until(pilot, lambda: not app.query("#pane-a"))
+        assert "a" not in app.rows and not isinstance(app.screen, ReviewScreen)
+    assert "feat/a" not in git(repo, "branch", "--list")

@@ -327,6 +327,21 @@ class AgentdeckApp(App[None]):
         if changed:
             self.query_one(AgentList).show(changed)
 
+    async def agent_removed(self, name: str) -> None:
+        """An agent was cleaned up: its pane and row go, the radar looks again."""
+        if isinstance(self.screen, ReviewScreen) and self.screen.rec.name == name:
+            self.pop_screen()
+        pane = self._panes.pop(name, None)
+        if pane is not None:
+            await pane.remove()
+        self.rows.pop(name, None)
+        table = self.query_one(AgentList)
+        if name in table.rows:
+            table.remove_row(name)
+        self.deck.reload()
+        self._update_status()
+        self.scan_radar()
+
     def action_review(self) -> None:
         name = self.selected_agent
         rec = next((r for r in self.deck.records if r.name == name), None)

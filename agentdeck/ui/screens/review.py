@@ -36,6 +36,7 @@ class ReviewScreen(Screen[None]):
         Binding("u", "toggle_uncommitted", "uncommitted", id="review-uncommitted"),
         Binding("c", "request_changes", "request changes", id="review-feedback"),
         Binding("M", "merge", "merge", id="review-merge"),
+        Binding("D", "cleanup", "clean up", id="review-cleanup"),
         Binding("escape", "close", "back", id="review-close"),
     ]
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (100, "-wide")]
@@ -159,8 +160,32 @@ class ReviewScreen(Screen[None]):
             self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=10)
             return
         self.app.call_from_thread(
-            self.notify, f"merged {done.branch} into {done.into} ({done.commit[:10]}); clean up "
-            f"with: agentdeck rm {self.rec.name} --delete-branch --drop-db", timeout=15)
+            self.notify, f"merged {done.branch} into {done.into} ({done.commit[:10]}); D cleans "
+            "up: worktree, branch, database and port", timeout=15)
+        self.app.call_from_thread(self.app.scan_radar)  # type: ignore[attr-defined]
+
+    @work(thread=True, group="cleanup", exit_on_error=False)
+    def action_cleanup(self) -> None:
+        """Remove the agent's worktree, branch, database and port in one step — refused, with
+        nothing removed, while it holds work that is merged nowhere."""
+        from agentdeck.core.removal import remove_agent
+
+        deck = self.app.deck  # type: ignore[attr-defined]
+        name = self.rec.name
+        try:
+            info = next((i for i in deck.host.sessions() if i.name == name), None)
+            if info is not None and info.process == "running":
+                deck.host.stop(name)
+            out = remove_agent(deck.ctx, deck.fleet, name, force=False, delete_branch=True,
+                               drop_db=True)
+            forget = getattr(deck.host, "forget", None)
+            if forget is not None:
+                forget(name)
+        except AgentdeckError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=10)
+            return
+        self.app.call_from_thread(self.notify, f"{name}: " + "; ".join(out.done), timeout=10)
+        self.app.call_from_thread(self.app.agent_removed, name)  # type: ignore[attr-defined]
 
     def action_close(self) -> None:
         self.app.pop_screen()

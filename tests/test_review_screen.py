@@ -157,6 +157,10 @@ def test_review_snapshot(reviewed, snap_compare) -> None:
         screen = app.screen
         await until(pilot, lambda: "conflicts with b" in str(
             screen.query_one("#review-head", Static).render()))
+        view = screen.query_one(DiffView)
+        view.focus()
+        await pilot.pause(0.3)
+        view.move_to(1)  # the first hunk, underlined
         await pilot.pause(0.3)
 
     assert snap_compare(app, terminal_size=(140, 30), run_before=open_it)

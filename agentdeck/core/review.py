@@ -9,6 +9,7 @@ anything of the agent's being touched.
 
 from __future__ import annotations
 
+import fcntl
 import itertools
 import json
 import os
@@ -50,15 +51,21 @@ def worktree_tree(ctx: RepoContext, worktree: Path, head: str) -> str:
     index = ctx.state_dir / "indexes" / (_key(worktree) + ".index")
     index.parent.mkdir(parents=True, exist_ok=True)
     env = {"GIT_INDEX_FILE": str(index)}
-    if not index.exists():
-        _out(ctx, "read-tree", head, cwd=worktree, env=env)
-    _out(ctx, "add", "-A", cwd=worktree, env=env)
-    return _out(ctx, "write-tree", cwd=worktree, env=env).strip()
+    # two scans at once (the sidebar's and the review screen's, or a dashboard's and the
+    # daemon's) would trip over each other's index.lock: one at a time per worktree
+    with open(index.with_suffix(".lock-agentdeck"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not index.exists():
+            _out(ctx, "read-tree", head, cwd=worktree, env=env)
+        _out(ctx, "add", "-A", cwd=worktree, env=env)
+        return _out(ctx, "write-tree", cwd=worktree, env=env).strip()
 
 
 def forget_index(ctx: RepoContext, worktree: Path) -> None:
     """Drop agentdeck's index of a worktree (its agent was removed)."""
-    (ctx.state_dir / "indexes" / (_key(worktree) + ".index")).unlink(missing_ok=True)
+    index = ctx.state_dir / "indexes" / (_key(worktree) + ".index")
+    index.unlink(missing_ok=True)
+    index.with_suffix(".lock-agentdeck").unlink(missing_ok=True)
 
 
 def _key(worktree: Path) -> str:

@@ -63,7 +63,7 @@ class ReviewScreen(Screen[None]):
         self._scan()
 
     # -- loading (git in threads) -------------------------------------------------------------
-    @work(thread=True, exclusive=True, group="diff", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="review-diff", exit_on_error=False)
     def _load(self) -> None:
         ctx = self.app.deck.ctx  # type: ignore[attr-defined]
         try:
@@ -82,7 +82,7 @@ class ReviewScreen(Screen[None]):
         self.query_one(DiffView).show(files)
         self._head()
 
-    @work(thread=True, exclusive=True, group="radar", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="review-radar", exit_on_error=False)
     def _scan(self) -> None:
         ctx = self.app.deck.ctx  # type: ignore[attr-defined]
         try:

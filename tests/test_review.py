@@ -126,3 +126,20 @@ def test_merge_with_cleanup_leaves_no_worktree_branch_or_port(repo: Path, cli) -
     assert not a.exists()
     assert "feat/a" not in git(repo, "branch", "--list")
     assert "a" not in Registry(repo / ".git" / "agentdeck").load().agents
+
+
+def test_merge_cleanup_drops_the_agents_database_too(repo: Path, cli, pg, pg_base: str) -> None:
+    write_fleet(repo, FLEET.replace(
+        "defaults: {agent: idle, ports: {start: 47511}}",
+        f"defaults: {{agent: idle, ports: {{start: 47511}}, database: {{mode: postgres-db, "
+        f"url: '{pg.url(pg_base)}'}}}}"))
+    assert cli("up", cwd=repo).code == 0
+    assert f"{pg_base}_a" in pg.databases()
+    commit(repo.parent / "wt-a", "src/a.py", "x = 1\n")
+    out = cli("merge", "a", "--cleanup", cwd=repo)
+    assert out.code == 0, out.err
+    assert f"{pg_base}_a" not in pg.databases()
+    assert f"{pg_base}_b" in pg.databases()  # the other agent's is untouched
+    assert not (repo.parent / "wt-a").exists()
+    assert "feat/a" not in git(repo, "branch", "--list")
+    assert "a" not in Registry(repo / ".git" / "agentdeck").load().agents  # its port is free

@@ -82,6 +82,7 @@ class AgentdeckApp(App[None]):
         self._unsubscribe: list[Callable[[], None]] = []
         self._waiting_before = 0
         self._infos: dict[str, SessionInfo] = {}
+        self._seen_state: dict[str, str] = {}
         self._output_from: set[str] = set()  # agents with output not drawn yet
         self._redraw_due = False
         self._redraw_lock = threading.Lock()
@@ -199,6 +200,11 @@ class AgentdeckApp(App[None]):
         if row is None:
             return
         self._infos[info.name] = info
+        # (the host updates one SessionInfo in place: remember the state we saw last)
+        if self._seen_state.get(info.name) == "working" and info.state != "working":
+            # an agent that stops working has usually just edited or committed: look again
+            self.scan_radar()
+        self._seen_state[info.name] = info.state
         state = info.state
         if info.process == "running" and self.deck.queue.entry_for(info.name) is not None:
             state = "waiting"  # a hook may be asking while the screen still shows work

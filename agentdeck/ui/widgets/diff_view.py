@@ -143,6 +143,9 @@ class DiffView(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         index = self.top_row() + y
         width = self.size.width
+        if not self.rows and y == 1:
+            note = "  no changes against the base yet (u includes work not committed)"
+            return Strip([Segment(note.ljust(width)[:width], GUTTER)])
         if index >= len(self.rows):
             return Strip.blank(width)
         strip = self._row(self.rows[index], width)

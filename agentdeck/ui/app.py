@@ -110,7 +110,8 @@ class AgentdeckApp(App[None]):
 
     def on_mount(self) -> None:
         self._loop = asyncio.get_running_loop()
-        ids = [b.id for b in self.BINDINGS if isinstance(b, Binding) and b.id]
+        ids = [b.id for b in (*self.BINDINGS, *AgentList.BINDINGS)
+               if isinstance(b, Binding) and b.id]
         keymap, problems = load_keymap(self.deck.fleet.dashboard.keys, ids)
         if keymap:
             self.set_keymap(keymap)

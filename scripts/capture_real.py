@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -69,8 +70,11 @@ def capture(cli: str, cols: int, rows: int = 40) -> None:
         subprocess.run(["git", "init", "-q", str(worktree)], check=True)
         server = FakeModelServer(Script(command=COMMAND, file_path=NOTE), cwd=worktree).start()
         setup = real_agents.SETUPS[cli](root / "home", worktree, server.url)
-        argv = [a.replace("{task}", "make the notes") for a in
-                __import__("shlex").split(setup.command)]
+        brief_file = root / "brief.md"
+        brief_file.write_text("You are a worker. Run this worktree's tests and report.\n")
+        values = {"task": "make the notes", "prompt": "make the notes",
+                  "brief": "You are a worker.", "brief_file": str(brief_file)}
+        argv = [token.format(**values) for token in shlex.split(setup.command)]
         host = LocalHost()
         raw = bytearray()
         host.subscribe(lambda e: raw.extend(e.data) if e.kind == "output" and e.data else None)

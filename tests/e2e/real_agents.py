@@ -60,7 +60,8 @@ def claude(home: Path, worktree: Path, base_url: str) -> AgentSetup:
     exe = binary("claude")
     assert exe is not None
     return AgentSetup(
-        command=f"{shlex.quote(str(exe))} --permission-mode default {{task}}",
+        command=f"{shlex.quote(str(exe))} --permission-mode default "
+                "--append-system-prompt {brief} {task}",
         env={"HOME": str(home), "ANTHROPIC_BASE_URL": base_url, "ANTHROPIC_API_KEY": FAKE_KEY,
              "DISABLE_AUTOUPDATER": "1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1"})
 
@@ -81,7 +82,7 @@ def codex(home: Path, worktree: Path, base_url: str) -> AgentSetup:
         'trust_level = "trusted"\n')
     exe = binary("codex")
     assert exe is not None
-    return AgentSetup(command=f"{shlex.quote(str(exe))} {{task}}",
+    return AgentSetup(command=f"{shlex.quote(str(exe))} {{prompt}}",
                       env={"HOME": str(home), "CODEX_HOME": str(home), "FAKE_API_KEY": "x"})
 
 
@@ -91,7 +92,7 @@ def aider(home: Path, worktree: Path, base_url: str) -> AgentSetup:
     assert exe is not None
     flags = ("--model openai/fake-model --edit-format diff --no-check-update "
              "--no-show-release-notes --analytics-disable --no-gitignore "
-             "--no-show-model-warnings")
+             "--no-show-model-warnings --read {brief_file}")
     return AgentSetup(command=f"{shlex.quote(str(exe))} {flags}",
                       env={"HOME": str(home), "OPENAI_API_KEY": "x",
                            "OPENAI_API_BASE": f"{base_url}/v1"})
@@ -108,7 +109,7 @@ def gemini(home: Path, worktree: Path, base_url: str) -> AgentSetup:
     exe = binary("gemini")
     assert exe is not None
     # -m: a fixed model, so no router model is asked first; -i: start with the task, stay
-    return AgentSetup(command=f"{shlex.quote(str(exe))} -m gemini-2.5-flash -i {{task}}",
+    return AgentSetup(command=f"{shlex.quote(str(exe))} -m gemini-2.5-flash -i {{prompt}}",
                       env={"HOME": str(home), "GEMINI_API_KEY": "x",
                            "GOOGLE_GEMINI_BASE_URL": base_url})
 

@@ -151,6 +151,9 @@ def run_scenario(deck: Deck, cli: str, hooks: bool, worktree: Path, repo: Path,
     assert decided[(False, True)]["decision"] == "deny"
     assert {r["via"] for r in log} == {via}
 
+    # its brief (task, scope, "run the tests and report") reached the model its own way
+    assert any("Run this worktree's tests" in json.dumps(r["body"]) for r in server.requests)
+
     # a message typed with `m` reaches the model whole and is submitted (two lines: a paste)
     deck.message(cli, "second message\nplease")
     wait(lambda: any("second message" in json.dumps(r["body"]) and "please" in json.dumps(

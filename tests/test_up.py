@@ -11,13 +11,13 @@ from pathlib import Path
 from tests.conftest import Run, git, make_repo, run_agentdeck, write_fleet
 
 
-def _free_block(size: int = 8) -> int:
+def _free_block(size: int = 8, first: int = 24101) -> int:
     """A start port whose next `size` ports nothing on this machine holds: the tests must not
     assume a fixed port is free (another program may hold it; the product skips it then)."""
     from agentdeck.core.isolation.ports import can_bind, listening_ports
 
     busy = listening_ports()
-    for start in range(24101, 29000, 16):
+    for start in range(first, 29000, 16):
         if all(p not in busy and can_bind(p) for p in range(start, start + size)):
             return start
     raise RuntimeError("no free block of ports for the tests")
@@ -115,14 +115,16 @@ def test_existing_branch_is_reused_not_reset(repo: Path, cli) -> None:
 
 
 def test_port_held_by_another_program_is_skipped(repo: Path, cli) -> None:
+    # a block of its own: a port held here may linger in the kernel a while after
+    q = _free_block(first=P + 64)
     with socket.socket() as taken:
-        taken.bind(("127.0.0.1", P))
+        taken.bind(("127.0.0.1", q))
         taken.listen()
-        write_fleet(repo, FLEET)
+        write_fleet(repo, FLEET.replace(f"start: {P},", f"start: {q},"))
         assert cli("up", cwd=repo).code == 0
     ports = {a["name"]: a["ports"] for a in json.loads(cli("ls", "--json", cwd=repo).out)}
-    assert P not in ports["auth"].values() and P not in ports["pay"].values()
-    assert ports["auth"] == {"PORT": P + 1, "VITE_PORT": P + 1, "API_PORT": P + 2}
+    assert q not in ports["auth"].values() and q not in ports["pay"].values()
+    assert ports["auth"] == {"PORT": q + 1, "VITE_PORT": q + 1, "API_PORT": q + 2}
     assert len({p for v in ports.values() for p in v.values()}) == 4
 
 

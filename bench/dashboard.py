@@ -1,11 +1,12 @@
 """Issue 4 bench (c) and (d): the dashboard's own cost with 10 agents.
 
-(c) CPU of the dashboard process (the agents are separate processes and not counted) with 10
-    idle agents, over a quiet window, as % of one core (target < 2 %), and as a ratio against a
-    bare Textual app (a footer, nothing else) measured the same way in the same run.
-(d) Memory per agent with a full 10,000-line scrollback: the dashboard's RSS with 10 agents that
-    each printed 10,000 lines, minus its RSS with 10 agents that printed nothing, divided by 10;
-    shown beside the size of the text each agent printed (ratio).
+(c) CPU of the dashboard and its session host daemon (the agents themselves are separate
+    processes and not counted) with 10 idle agents, over a quiet window, as % of one core
+    (target < 2 %), and as a ratio against a bare Textual app measured the same way.
+(d) Memory per agent with a full 10,000-line scrollback: dashboard + daemon RSS with 10 agents
+    that each printed 10,000 lines, minus the same with 10 agents that printed nothing, divided
+    by 10 (each screen lives twice: in the daemon and in the dashboard's mirror); shown beside
+    the size of the text each agent printed (ratio).
 
 The dashboard runs for real, in a PTY, as a user runs it: `agentdeck -f fleet.yaml`.
 
@@ -80,13 +81,16 @@ def make_repo(root: Path, agents: int, lines: int) -> Path:
 
 
 class Running:
-    """A program in a PTY whose output is drained (a terminal that never reads would block it)."""
+    """A program in a PTY whose output is drained (a terminal that never reads would block it).
+    With `daemon_of`, the session host daemon of that repository is counted with it."""
 
-    def __init__(self, argv: list[str], cwd: Path) -> None:
+    def __init__(self, argv: list[str], cwd: Path, daemon_of: Path | None = None) -> None:
         env = {**os.environ, "TERM": "xterm-256color", "COLORTERM": "truecolor"}
         self.child = pexpect.spawn(argv[0], argv[1:], cwd=str(cwd), env=env,
                                    dimensions=(50, 200), echo=False)
         self.proc = psutil.Process(self.child.pid)
+        self.repo = daemon_of
+        self.daemon: psutil.Process | None = None
         self._stop = threading.Event()
         threading.Thread(target=self._drain, daemon=True).start()
 
@@ -99,16 +103,28 @@ class Running:
             except (pexpect.EOF, OSError):
                 return
 
+    def procs(self) -> list[psutil.Process]:
+        if self.repo is not None and self.daemon is None:
+            pid_file = self.repo / ".git" / "agentdeck" / "daemon.pid"
+            if pid_file.exists():
+                self.daemon = psutil.Process(int(pid_file.read_text()))
+        return [self.proc] + ([self.daemon] if self.daemon else [])
+
     def cpu(self, window: float) -> float:
-        """% of one core used over `window` seconds."""
-        before = self.proc.cpu_times()
+        """% of one core used over `window` seconds (dashboard and daemon together)."""
+        procs = self.procs()
+        before = [p.cpu_times() for p in procs]
         time.sleep(window)
-        after = self.proc.cpu_times()
-        used = (after.user - before.user) + (after.system - before.system)
+        after = [p.cpu_times() for p in procs]
+        used = sum((a.user - b.user) + (a.system - b.system) for a, b in zip(after, before,
+                                                                             strict=True))
         return 100.0 * used / window
 
-    def rss(self) -> int:
-        return int(self.proc.memory_info().rss)
+    def rss(self) -> tuple[int, int]:
+        """(dashboard, daemon) resident memory."""
+        procs = self.procs()
+        sizes = [int(p.memory_info().rss) for p in procs]
+        return sizes[0], sizes[1] if len(sizes) > 1 else 0
 
     def settle(self, quiet: float = 1.0, limit: float = 60.0) -> None:
         """Wait until the process has used almost no CPU for `quiet` seconds."""
@@ -120,11 +136,13 @@ class Running:
         self._stop.set()
         self.child.sendcontrol("c")
         self.child.terminate(force=True)
+        if self.repo is not None:  # the agents live in the daemon: stop it too
+            subprocess.run([*AGENTDECK, "daemon", "stop"], cwd=self.repo, capture_output=True)
 
 
 def dashboard(root: Path, agents: int, lines: int) -> Running:
     repo = make_repo(root, agents, lines)
-    run = Running(AGENTDECK, repo)
+    run = Running(AGENTDECK, repo, daemon_of=repo)
     time.sleep(3)  # agents starting, output flowing
     run.settle()
     return run
@@ -148,26 +166,28 @@ def main() -> None:
         (root / "quiet").mkdir()
         quiet = dashboard(root / "quiet", args.agents, 0)
         idle_cpu = quiet.cpu(args.window)
-        rss_quiet = quiet.rss()
+        ui_quiet, host_quiet = quiet.rss()
         quiet.close()
 
         (root / "full").mkdir()
         full = dashboard(root / "full", args.agents, args.lines)
         full_cpu = full.cpu(args.window)
-        rss_full = full.rss()
+        ui_full, host_full = full.rss()
         full.close()
 
     sample = "".join(f"\x1b[32m{i:6d}\x1b[0m compiling src/module_{i % 97}.py ... ok "
                      f"({i * 7 % 1000} ms)\n" for i in range(args.lines))
     printed = len(sample.encode())
-    per_agent = (rss_full - rss_quiet) / args.agents
-    print(f"(c) dashboard CPU, {args.agents} idle agents: {idle_cpu:.2f} % of a core "
+    per_agent = (ui_full + host_full - ui_quiet - host_quiet) / args.agents
+    print(f"(c) dashboard + session host daemon CPU, {args.agents} idle agents: "
+          f"{idle_cpu:.2f} % of a core "
           f"(with full scrollbacks: {full_cpu:.2f} %); bare Textual app: {bare_cpu:.2f} % "
           f"-> ratio {idle_cpu / max(bare_cpu, 0.01):.2f}x  (target < 2 %)")
     print(f"(d) memory per agent with {args.lines:,} lines of scrollback: "
-          f"{per_agent / 2**20:.2f} MB (dashboard RSS {rss_quiet / 2**20:.0f} MB -> "
-          f"{rss_full / 2**20:.0f} MB); the agent printed {printed / 2**20:.2f} MB "
-          f"-> ratio {per_agent / printed:.2f}x")
+          f"{per_agent / 2**20:.2f} MB, daemon and dashboard mirror together (dashboard "
+          f"{ui_quiet / 2**20:.0f} -> {ui_full / 2**20:.0f} MB, daemon {host_quiet / 2**20:.0f} "
+          f"-> {host_full / 2**20:.0f} MB); the agent printed {printed / 2**20:.2f} MB -> ratio "
+          f"{per_agent / printed:.2f}x")
 
 
 if __name__ == "__main__":

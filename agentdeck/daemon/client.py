@@ -25,7 +25,7 @@ from agentdeck.core.detect import Detection, Prompt
 from agentdeck.core.errors import OperationError
 from agentdeck.core.sessions import Event, SessionHost, SessionInfo, SessionSpec, TerminalView
 from agentdeck.core.sessions.host import Listener
-from agentdeck.core.terminal import Emulator, make_emulator
+from agentdeck.core.terminal import make_emulator
 from agentdeck.daemon import protocol
 
 ERRORS: dict[str, type[Exception]] = {"StaleAnswer": StaleAnswer,
@@ -35,27 +35,6 @@ ERRORS: dict[str, type[Exception]] = {"StaleAnswer": StaleAnswer,
 
 class DaemonGone(OperationError):
     """The session host daemon is not reachable."""
-
-
-class _Mirror(TerminalView):
-    def __init__(self, emulator: Emulator) -> None:
-        self.emulator = emulator
-        self.lock = threading.RLock()
-        self._version = 0
-
-    @property
-    def version(self) -> int:
-        return self._version
-
-    def bump(self) -> None:
-        self._version += 1
-
-    def __enter__(self) -> Emulator:
-        self.lock.acquire()
-        return self.emulator
-
-    def __exit__(self, *exc: object) -> None:
-        self.lock.release()
 
 
 class RemoteHost(SessionHost):
@@ -72,7 +51,7 @@ class RemoteHost(SessionHost):
         self._ids = itertools.count(1)
         self._waiting: dict[int, Future[tuple[dict[str, Any], bytes]]] = {}
         self._infos: dict[str, SessionInfo] = {}
-        self._mirrors: dict[str, _Mirror] = {}
+        self._mirrors: dict[str, TerminalView] = {}
         self._attach_lock = threading.Lock()
         self._buf_lock = threading.Lock()
         self._buffers: dict[str, list[tuple[dict[str, Any], bytes]]] = {}
@@ -234,7 +213,7 @@ class RemoteHost(SessionHost):
         """Mirror a session now (blocking): the daemon's replay, then its live bytes."""
         return self._attach(name)
 
-    def _attach(self, name: str) -> _Mirror:
+    def _attach(self, name: str) -> TerminalView:
         with self._attach_lock:
             mirror = self._mirrors.get(name)
             if mirror is not None:
@@ -248,7 +227,7 @@ class RemoteHost(SessionHost):
                     self._buffers.pop(name, None)
                 raise
             cols, rows, scrollback = result["size"]
-            mirror = _Mirror(make_emulator(cols, rows, scrollback))
+            mirror = TerminalView(make_emulator(cols, rows, scrollback))
             mirror.emulator.feed(dump)
             with self._buf_lock:
                 self._mirrors[name] = mirror

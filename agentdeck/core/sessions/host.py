@@ -8,6 +8,7 @@ host's own threads: a UI hands them to its event loop (Textual: `call_from_threa
 from __future__ import annotations
 
 import abc
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -58,21 +59,30 @@ class Event:
 Listener = Callable[[Event], None]
 
 
-class TerminalView(abc.ABC):
-    """A session's screen as a pane draws it. Hold `lock` while reading the emulator."""
+class TerminalView:
+    """A session's screen as a pane draws it: its emulator behind a lock, and a version bumped
+    on every change so a pane redraws only when it moved. `with view as emulator:` holds the
+    lock while reading. The in-process host's sessions and the daemon client's mirrors are
+    both one of these."""
 
-    emulator: Emulator
+    def __init__(self, emulator: Emulator) -> None:
+        self.emulator = emulator
+        self.lock = threading.RLock()
+        self._version = 0
 
     @property
-    @abc.abstractmethod
     def version(self) -> int:
-        """Bumped on every change of the screen; a pane redraws when it moves."""
+        return self._version
 
-    @abc.abstractmethod
-    def __enter__(self) -> Emulator: ...
+    def bump(self) -> None:
+        self._version += 1
 
-    @abc.abstractmethod
-    def __exit__(self, *exc: object) -> None: ...
+    def __enter__(self) -> Emulator:
+        self.lock.acquire()
+        return self.emulator
+
+    def __exit__(self, *exc: object) -> None:
+        self.lock.release()
 
 
 class SessionHost(abc.ABC):

@@ -63,29 +63,13 @@ def _read_some(fd: int) -> bytes:
 
 class _Session(TerminalView):
     def __init__(self, spec: SessionSpec, emulator: Emulator) -> None:
+        super().__init__(emulator)
         self.spec = spec
-        self.emulator = emulator
-        self.lock = threading.RLock()
         self.info = SessionInfo(name=spec.name, agent=spec.agent)
         self.child: pexpect.spawn | None = None
-        self._version = 0
         self.detected_version = -1
         self.reader: threading.Thread | None = None
         self.stopping = False
-
-    @property
-    def version(self) -> int:
-        return self._version
-
-    def bump(self) -> None:
-        self._version += 1
-
-    def __enter__(self) -> Emulator:
-        self.lock.acquire()
-        return self.emulator
-
-    def __exit__(self, *exc: object) -> None:
-        self.lock.release()
 
 
 class LocalHost(SessionHost):

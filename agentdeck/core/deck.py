@@ -6,15 +6,13 @@ The CLI and the tests build one with `Deck.open`, hand it to the dashboard, and 
 from __future__ import annotations
 
 import contextlib
-import os
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from agentdeck.core import briefs, hook_install, messages
+from agentdeck.core import briefs, hook_install, messages, notify
 from agentdeck.core.approvals import ApprovalQueue, QueueView
 from agentdeck.core.config import Fleet
 from agentdeck.core.errors import AgentdeckError, OperationError
@@ -202,18 +200,7 @@ class Deck:
 
     def notify_command(self, agent: str, summary: str) -> None:
         """The user's optional command for a new prompt (a webhook call, a phone push)."""
-        command = self.fleet.dashboard.notify_command
-        if not command:
-            return
-        env = dict(os.environ, AGENTDECK_AGENT=agent, AGENTDECK_SUMMARY=summary)
-
-        def run() -> None:
-            with contextlib.suppress(OSError, subprocess.SubprocessError):
-                # the user's own command line; agent and summary reach it only through env
-                subprocess.run(command, shell=True, env=env, timeout=30,
-                               stdin=subprocess.DEVNULL, capture_output=True)
-
-        threading.Thread(target=run, daemon=True).start()
+        notify.prompt_waiting(agent, summary, self.fleet.dashboard.notify_command)
 
     def close(self) -> None:
         self._unsubscribe_roster()

@@ -15,10 +15,8 @@ import collections
 import contextlib
 import logging
 import os
-import shutil
 import signal
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -26,6 +24,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from agentdeck.core import notify
 from agentdeck.core.approvals import ApprovalQueue, OperationError, StaleAnswer
 from agentdeck.core.config import load_fleet
 from agentdeck.core.errors import AgentdeckError
@@ -327,22 +326,7 @@ class Daemon:
         """The user's command (and a desktop notification, where the desktop has a notifier)
         for a new prompt fire here, dashboard open or not. Attached dashboards ring their
         terminal's bell and send their own terminal notification."""
-        command = self.notify_command
-        desktop = shutil.which("notify-send") if self.desktop else None
-        if not command and not desktop:
-            return
-        env = dict(os.environ, AGENTDECK_AGENT=agent, AGENTDECK_SUMMARY=summary)
-
-        def run() -> None:
-            with contextlib.suppress(OSError, subprocess.SubprocessError):
-                if command:  # the user's own command line; agent and summary only via env
-                    subprocess.run(command, shell=True, env=env, timeout=30,
-                                   stdin=subprocess.DEVNULL, capture_output=True)
-                if desktop:
-                    subprocess.run([desktop, f"agentdeck: {agent} waits", summary], timeout=10,
-                                   stdin=subprocess.DEVNULL, capture_output=True)
-
-        threading.Thread(target=run, daemon=True).start()
+        notify.prompt_waiting(agent, summary, self.notify_command, self.desktop)
 
     def _shutdown(self) -> None:
         with contextlib.suppress(OSError):

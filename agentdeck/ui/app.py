@@ -118,9 +118,7 @@ class AgentdeckApp(App[None]):
         for problem in problems:
             self.notify(problem, severity="warning", timeout=10)
         self._panes = {pane.agent: pane for pane in self.query(TerminalPane)}
-        count = len(self.rows)
-        panes = self.query_one("#panes")
-        panes.styles.grid_size_columns = 1 if count <= 1 else 2 if count <= 4 else 3
+        self._layout_panes()
         self.query_one(AgentList).show(list(self.rows.values()))
         self._unsubscribe = [self.deck.host.subscribe(self._on_host_event),
                              self.deck.queue.on_change(self._on_queue_change)]
@@ -133,6 +131,12 @@ class AgentdeckApp(App[None]):
         self.scan_radar()
         self.query_one(AgentList).focus()
         self._update_status()
+
+    def _layout_panes(self) -> None:
+        """One column for one agent, two up to four, three beyond."""
+        count = len(self.rows)
+        columns = 1 if count <= 1 else 2 if count <= 4 else 3
+        self.query_one("#panes").styles.grid_size_columns = columns
 
     def _start_with_sizes(self) -> None:
         sizes = {}
@@ -345,6 +349,7 @@ class AgentdeckApp(App[None]):
         table = self.query_one(AgentList)
         if name in table.rows:
             table.remove_row(name)
+        self._layout_panes()
         self.deck.reload()
         self._update_status()
         self.scan_radar()
@@ -372,8 +377,7 @@ class AgentdeckApp(App[None]):
         panes = self.query_one("#panes")
         await panes.mount(pane)
         self._panes[result.name] = pane
-        count = len(self.rows)
-        panes.styles.grid_size_columns = 1 if count <= 1 else 2 if count <= 4 else 3
+        self._layout_panes()
         self.query_one(AgentList).show([row])
         self._select(result.name)
         note = " and written to the fleet file" if result.written_back else ""

@@ -10,9 +10,11 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,6 +64,33 @@ def make_repo(root: Path, name: str = "app", files: dict[str, str] | None = None
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     return make_repo(tmp_path)
+
+
+def commit(worktree: Path, rel: str, text: str, message: str | None = None) -> None:
+    """Write a file in a worktree and commit it there."""
+    path = worktree / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    git(worktree, "add", rel)
+    git(worktree, "commit", "-qm", message or f"change {rel}")
+
+
+def wait(condition: Callable[[], object], what: str = "the condition", timeout: float = 20.0,
+         poll: float = 0.02) -> None:
+    """Block until `condition()` holds; fail naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(poll)
+
+
+async def until(pilot: Any, condition: Callable[[], object], timeout: float = 20.0) -> None:
+    """The same inside a Pilot test: the app keeps running while it waits."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await pilot.pause(0.05)
 
 
 def write_fleet(repo: Path, text: str, name: str = "agentdeck.yaml") -> Path:

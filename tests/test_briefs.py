@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 
 from agentdeck.core import briefs
@@ -14,7 +13,7 @@ from agentdeck.core.config import load_fleet
 from agentdeck.core.deck import Deck
 from agentdeck.core.fleet import Engine
 from agentdeck.core.repo import open_repo
-from tests.conftest import git, make_repo, write_fleet
+from tests.conftest import git, make_repo, wait, write_fleet
 
 # records its command line and environment, then behaves like an idle prompt that logs input
 ECHO = r"""
@@ -28,13 +27,6 @@ while True:
     with open(os.environ["ECHO_LOG"] + "." + os.environ["AGENTDECK_AGENT"] + ".typed", "ab") as fh:
         fh.write(data)
 """
-
-
-def wait(condition, what: str, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 def make_deck(tmp_path: Path, monkeypatch) -> tuple[Deck, Path, Path]:  # type: ignore[no-untyped-def]

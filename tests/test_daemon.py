@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,7 +22,7 @@ from agentdeck.core.sessions import SessionSpec
 from agentdeck.daemon import lifecycle
 from agentdeck.daemon.client import RemoteHost, RemoteQueue
 from agentdeck.daemon.server import daemon_socket
-from tests.conftest import make_repo, run_agentdeck, write_fleet
+from tests.conftest import make_repo, run_agentdeck, until, wait, write_fleet
 
 CHATTY = """
 import sys, time
@@ -40,14 +40,6 @@ while True:
         fh.write(answer + "\\n")
     print(f"answer {answer}", flush=True)
 """
-
-
-def wait(condition: Callable[[], object], what: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 @pytest.fixture
@@ -261,12 +253,6 @@ async def test_the_dashboard_on_a_daemon_quits_and_comes_back_to_the_same_screen
     def open_deck() -> Deck:
         host = lifecycle.ensure(ctx.state_dir, fleet.path)
         return Deck.attach(ctx, fleet, host, RemoteQueue(host))
-
-    async def until(pilot, condition: Callable[[], object]) -> None:
-        deadline = time.monotonic() + 20
-        while not condition():
-            assert time.monotonic() < deadline
-            await pilot.pause(0.05)
 
     def pane_text(app: AgentdeckApp, name: str) -> list[str]:
         pane = app.query_one(f"#pane-{name}", TerminalPane)

@@ -24,17 +24,9 @@ from agentdeck.core.config import load_fleet
 from agentdeck.core.deck import Deck, hook_cli
 from agentdeck.core.fleet import Engine
 from agentdeck.core.repo import open_repo
-from tests.conftest import git, make_repo, write_fleet
+from tests.conftest import git, make_repo, wait, write_fleet
 
 FAKE_CLI = Path(__file__).with_name("fake_cli.py")
-
-
-def wait(condition: Callable[[], object], what: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 def results(log: Path) -> list[dict[str, str]]:

@@ -4,9 +4,9 @@ agent."""
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +19,7 @@ from agentdeck.core.repo import open_repo
 from agentdeck.ui.app import AgentdeckApp
 from agentdeck.ui.widgets.agent_list import AgentList
 from tests.conftest import make_repo, write_fleet
+from tests.conftest import until as _until
 
 # reads its terminal raw, as Ink does, and logs each read: a CR glued to the text would be
 # part of a paste, not a submit
@@ -70,15 +71,11 @@ agents:
     deck.close()
 
 
+until = functools.partial(_until, timeout=15.0)
+
+
 def reads(path: Path) -> list[str]:
     return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
-
-
-async def until(pilot, condition, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await pilot.pause(0.05)
 
 
 async def test_m_types_a_message_and_submits_it_separately(inky) -> None:

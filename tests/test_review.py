@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from agentdeck.core.registry import Registry
-from tests.conftest import git, write_fleet
+from tests.conftest import commit, git, write_fleet
 
 FLEET = """version: 1
 base: origin/main
@@ -25,14 +25,6 @@ def setup(repo: Path, cli) -> tuple[Path, Path]:  # type: ignore[no-untyped-def]
     write_fleet(repo, FLEET)
     assert cli("up", cwd=repo).code == 0
     return repo.parent / "wt-a", repo.parent / "wt-b"
-
-
-def commit(worktree: Path, rel: str, text: str, message: str = "work") -> None:
-    path = worktree / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    git(worktree, "add", rel)
-    git(worktree, "commit", "-qm", message)
 
 
 def test_conflicts_predicted_from_branches_and_from_uncommitted_work(repo: Path, cli) -> None:

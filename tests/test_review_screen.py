@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ from agentdeck.ui.app import AgentdeckApp
 from agentdeck.ui.screens.review import ReviewScreen
 from agentdeck.ui.widgets.agent_list import AgentList
 from agentdeck.ui.widgets.diff_view import DiffView
-from tests.conftest import git, make_repo, write_fleet
+from tests.conftest import commit, git, make_repo, until, write_fleet
 
 LISTENER = r"""
 import json, os, sys, tty
@@ -31,14 +30,6 @@ while True:
     with open(sys.argv[1], "a") as fh:
         fh.write(json.dumps(data.decode()) + "\n")
 """
-
-
-def commit(worktree: Path, rel: str, text: str) -> None:
-    path = worktree / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    git(worktree, "add", rel)
-    git(worktree, "commit", "-qm", f"change {rel}")
 
 
 @pytest.fixture
@@ -67,13 +58,6 @@ agents:
     deck = Deck.open(ctx, fleet)
     yield deck, a, log
     deck.close()
-
-
-async def until(pilot, condition, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await pilot.pause(0.05)
 
 
 async def open_review(app: AgentdeckApp, pilot) -> ReviewScreen:  # type: ignore[no-untyped-def]

@@ -5,7 +5,6 @@ adds a pane and starts the agent in it."""
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ from agentdeck.core.repo import open_repo
 from agentdeck.ui.app import AgentdeckApp
 from agentdeck.ui.screens.spawn import SpawnDialog
 from agentdeck.ui.widgets.terminal_pane import TerminalPane
-from tests.conftest import git, make_repo, write_fleet
+from tests.conftest import git, make_repo, until, write_fleet
 
 IDLE = "import time\nprint('ready> ', flush=True)\ntime.sleep(600)\n"
 
@@ -49,13 +48,6 @@ agents:
     d = Deck.open(ctx, fleet)
     yield d
     d.close()
-
-
-async def until(pilot, condition, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await pilot.pause(0.05)
 
 
 def check(app: AgentdeckApp, field: str) -> str:

@@ -21,6 +21,7 @@ from agentdeck.core.config import load_fleet
 from agentdeck.core.deck import Deck
 from agentdeck.core.fleet import Engine
 from agentdeck.core.repo import open_repo
+from tests import conftest
 from tests.conftest import make_repo, write_fleet
 from tests.e2e import real_agents
 from tests.e2e.fake_models import FakeModelServer, Script
@@ -31,11 +32,8 @@ TASK = "make the notes"
 
 
 def wait(condition: Callable[[], object], what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
+    """Real CLIs take their time: a minute unless said otherwise."""
+    conftest.wait(condition, what, timeout, poll=0.05)
 
 
 def one_entry(queue: ApprovalQueue, deck: Deck, name: str, server: FakeModelServer) -> Entry:

@@ -337,7 +337,8 @@ def cmd_review(ctx: RepoContext, fleet: Fleet, args: argparse.Namespace) -> int:
     if args.command in ("diff", "merge") and args.name not in agents:
         raise UsageError(f"no agent named {args.name} (agentdeck ls lists them)")
     if args.command == "diff":
-        sys.stdout.write(review.diff(ctx, agents[args.name], uncommitted=args.uncommitted))
+        text = review.diff(ctx, agents[args.name], uncommitted=args.uncommitted)
+        sys.stdout.write(text + "\n" if text else "")
         return 0
     if args.command == "conflicts":
         radar = review.radar(ctx, list(agents.values()), uncommitted=not args.committed)

@@ -54,20 +54,26 @@ class RepoContext:
     def state_dir(self) -> Path:
         return self.common_dir / "agentdeck"
 
-    def git(self, *args: str, cwd: Path | None = None) -> str:
-        """Run git and return stdout; a failure becomes an OperationError with git's message."""
+    def git(self, *args: str, cwd: Path | None = None,
+            env: dict[str, str] | None = None) -> str:
+        """Run git and return stdout; a failure becomes an OperationError with git's message.
+        `env` adds to the environment (a temporary index, an identity)."""
         try:
             prefix = ["git"] if cwd is None else ["git", "-C", str(cwd)]
-            return self.repo.git.execute([*prefix, *args])
+            return self.repo.git.execute([*prefix, *args], env=env)
         except git.GitCommandError as exc:
             message = (exc.stderr or exc.stdout or str(exc)).strip()
             message = re.sub(r"^\s*stderr:\s*'?", "", message).strip().strip("'").strip()
             raise OperationError(f"git {args[0]} failed: {_first_line(message)}") from None
 
+    def run(self, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+        """git as it ran, exit status and all; for commands whose status is an answer."""
+        return subprocess.run(["git", *args], cwd=cwd or self.main_root, capture_output=True,
+                              text=True)
+
     def git_try(self, *args: str, cwd: Path | None = None) -> str | None:
         """stdout when git exits 0, else None; for questions (check-ignore, show-ref)."""
-        result = subprocess.run(["git", *args], cwd=cwd or self.main_root,
-                                capture_output=True, text=True)
+        result = self.run(*args, cwd=cwd)
         return result.stdout if result.returncode == 0 else None
 
     def git_ok(self, *args: str, cwd: Path | None = None) -> bool:

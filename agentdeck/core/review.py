@@ -13,7 +13,6 @@ import fcntl
 import itertools
 import json
 import os
-import subprocess
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -33,14 +32,14 @@ def base_of(ctx: RepoContext, rec: AgentRecord) -> str:
 def work_commit(ctx: RepoContext, rec: AgentRecord, uncommitted: bool = True) -> str:
     """The agent's branch tip, or — with uncommitted work on disk — a commit of its worktree
     as it is now (parented on the tip, reachable from no ref)."""
-    tip = _out(ctx, "rev-parse", "--verify", f"refs/heads/{rec.branch}^{{commit}}").strip()
+    tip = ctx.git("rev-parse", "--verify", f"refs/heads/{rec.branch}^{{commit}}").strip()
     worktree = Path(rec.worktree)
     if not uncommitted or not worktree.is_dir():
         return tip
     tree = worktree_tree(ctx, worktree, tip)
-    if tree == _out(ctx, "rev-parse", f"{tip}^{{tree}}").strip():
+    if tree == ctx.git("rev-parse", f"{tip}^{{tree}}").strip():
         return tip
-    return _out(ctx, "commit-tree", tree, "-p", tip, "-m", f"agentdeck: {rec.name} on disk",
+    return ctx.git("commit-tree", tree, "-p", tip, "-m", f"agentdeck: {rec.name} on disk",
                    env=_identity(ctx)).strip()
 
 
@@ -56,9 +55,9 @@ def worktree_tree(ctx: RepoContext, worktree: Path, head: str) -> str:
     with open(index.with_suffix(".lock-agentdeck"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not index.exists():
-            _out(ctx, "read-tree", head, cwd=worktree, env=env)
-        _out(ctx, "add", "-A", cwd=worktree, env=env)
-        return _out(ctx, "write-tree", cwd=worktree, env=env).strip()
+            ctx.git("read-tree", head, cwd=worktree, env=env)
+        ctx.git("add", "-A", cwd=worktree, env=env)
+        return ctx.git("write-tree", cwd=worktree, env=env).strip()
 
 
 def forget_index(ctx: RepoContext, worktree: Path) -> None:
@@ -79,13 +78,13 @@ def diff(ctx: RepoContext, rec: AgentRecord, uncommitted: bool = False,
     """`git diff base...branch` (with uncommitted: against the worktree as it is)."""
     base = base_of(ctx, rec)
     head = work_commit(ctx, rec, uncommitted)
-    merge_base = _out(ctx, "merge-base", base, head).strip()
-    return _out(ctx, "diff", f"-U{context}", "--no-color", merge_base, head)
+    merge_base = ctx.git("merge-base", base, head).strip()
+    return ctx.git("diff", f"-U{context}", "--no-color", merge_base, head)
 
 
 def changed_files(ctx: RepoContext, base: str, head: str) -> set[str]:
-    merge_base = _out(ctx, "merge-base", base, head).strip()
-    out = _out(ctx, "diff", "--name-only", "--no-renames", merge_base, head)
+    merge_base = ctx.git("merge-base", base, head).strip()
+    out = ctx.git("diff", "--name-only", "--no-renames", merge_base, head)
     return {line for line in out.splitlines() if line}
 
 
@@ -109,7 +108,7 @@ class Radar:
 
 def predict(ctx: RepoContext, left: str, right: str) -> list[str]:
     """Files `git merge-tree` says would conflict when merging two commits."""
-    result = _run(ctx, "merge-tree", "--write-tree", "--name-only", "--no-messages",
+    result = ctx.run("merge-tree", "--write-tree", "--name-only", "--no-messages",
                          left, right)
     if result.returncode == 0:
         return []
@@ -159,7 +158,7 @@ def merge(ctx: RepoContext, rec: AgentRecord, into: str | None = None, how: str 
     if holder is None:
         raise UsageError(f"no worktree has {target} checked out; check it out somewhere "
                          "(e.g. the main worktree) and merge again")
-    dirty = _out(ctx, "status", "--porcelain", "--untracked-files=no", cwd=holder.path)
+    dirty = ctx.git("status", "--porcelain", "--untracked-files=no", cwd=holder.path)
     if dirty.strip():
         files = ", ".join(line[3:] for line in dirty.splitlines()[:5])
         raise OperationError(f"{target} has uncommitted changes in {holder.path} ({files}); "
@@ -171,13 +170,13 @@ def merge(ctx: RepoContext, rec: AgentRecord, into: str | None = None, how: str 
     message = f"Merge {rec.branch} ({rec.name}) into {target}"
     env = _identity(ctx)
     if how == "squash":
-        _out(ctx, "merge", "--squash", rec.branch, cwd=holder.path, env=env)
-        _out(ctx, "commit", "-m", f"{rec.name}: {rec.branch} (squashed)", cwd=holder.path,
+        ctx.git("merge", "--squash", rec.branch, cwd=holder.path, env=env)
+        ctx.git("commit", "-m", f"{rec.name}: {rec.branch} (squashed)", cwd=holder.path,
                 env=env)
     else:
         flags = ["--no-ff"] if how == "no-ff" else []
-        _out(ctx, "merge", *flags, "-m", message, rec.branch, cwd=holder.path, env=env)
-    commit = _out(ctx, "rev-parse", "HEAD", cwd=holder.path).strip()
+        ctx.git("merge", *flags, "-m", message, rec.branch, cwd=holder.path, env=env)
+    commit = ctx.git("rev-parse", "HEAD", cwd=holder.path).strip()
     done = Merged(rec.name, rec.branch, target, how, commit)
     if state_dir is not None:
         state_dir.mkdir(parents=True, exist_ok=True)
@@ -201,19 +200,3 @@ def _identity(ctx: RepoContext) -> dict[str, str]:
                               ("GIT_COMMITTER_NAME", "agentdeck"),
                               ("GIT_COMMITTER_EMAIL", "agentdeck@localhost"))
             if k not in os.environ}
-
-
-def _run(ctx: RepoContext, *args: str, cwd: Path | None = None,
-         env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", *args], cwd=cwd or ctx.main_root, capture_output=True,
-                          text=True, env={**os.environ, **(env or {})})
-
-
-def _out(ctx: RepoContext, *args: str, cwd: Path | None = None,
-         env: dict[str, str] | None = None) -> str:
-    """git's stdout; a failure becomes one line saying what git said."""
-    result = _run(ctx, *args, cwd=cwd, env=env)
-    if result.returncode != 0:
-        message = (result.stderr or result.stdout).strip().splitlines()
-        raise OperationError(f"git {args[0]} failed: {message[-1] if message else 'no output'}")
-    return result.stdout

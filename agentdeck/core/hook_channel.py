@@ -16,7 +16,6 @@ import json
 import os
 import select
 import socket
-import struct
 import tempfile
 import threading
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agentdeck.core import unixsock
 from agentdeck.core.detect import Prompt
 
 SOCKET_NAME = "approvals.sock"
@@ -43,13 +43,6 @@ def socket_path(state_dir: Path, name: str = SOCKET_NAME) -> Path:
         return path
     digest = hashlib.sha1(os.fsencode(state_dir.resolve())).hexdigest()[:16]
     return Path(tempfile.gettempdir()) / f"agentdeck-{os.getuid()}" / f"{digest}-{name}"
-
-
-def private_dir(path: Path) -> None:
-    """Make a socket's folder; the temp-dir fallback folder is the user's alone."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if path.parent.name.startswith("agentdeck-"):
-        os.chmod(path.parent, 0o700)
 
 
 def prompt_for(request: dict[str, Any], cli: str) -> tuple[Prompt, bool]:
@@ -130,21 +123,10 @@ class HookServer:
         self.path = path
         self.on_request = on_request
         self.on_gone = on_gone
-        private_dir(path)
-        with contextlib.suppress(FileNotFoundError):
-            self._refuse_live_socket(path)
-            path.unlink()
-        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        old = os.umask(0o177)  # born 0600: no window where another user could connect
-        try:
-            self._sock.bind(str(path))
-        finally:
-            os.umask(old)
-        self._sock.listen(16)
+        self._refuse_live_socket(path)
+        self._sock = unixsock.listen(path)
         self._closed = threading.Event()
-        self._thread = threading.Thread(target=self._accept, name="agentdeck-hooks",
-                                        daemon=True)
-        self._thread.start()
+        self._thread = unixsock.serve(self._sock, self._closed, self._serve, "agentdeck-hooks")
 
     @staticmethod
     def _refuse_live_socket(path: Path) -> None:
@@ -159,18 +141,8 @@ class HookServer:
             probe.close()
         raise FileExistsError(f"another agentdeck dashboard is answering approvals at {path}")
 
-    def _accept(self) -> None:
-        while not self._closed.is_set():
-            try:
-                conn, _ = self._sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
     def _serve(self, conn: socket.socket) -> None:
         with conn:
-            if not peer_uid_ok(conn):
-                return
             request = _read_request(conn)
             if request is None:
                 return
@@ -188,15 +160,6 @@ class HookServer:
             self._sock.close()
         with contextlib.suppress(OSError):
             self.path.unlink()
-
-
-def peer_uid_ok(conn: socket.socket) -> bool:
-    opt = getattr(socket, "SO_PEERCRED", None)
-    if opt is None:  # not Linux: the 0600 socket in a 0700 folder is the guard
-        return True
-    creds = conn.getsockopt(socket.SOL_SOCKET, opt, struct.calcsize("3i"))
-    _pid, uid, _gid = struct.unpack("3i", creds)
-    return uid == os.getuid()
 
 
 def _read_request(conn: socket.socket) -> tuple[dict[str, Any], dict[str, Any]] | None:

@@ -24,11 +24,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from agentdeck.core import notify
+from agentdeck.core import notify, unixsock
 from agentdeck.core.approvals import ApprovalQueue, OperationError, StaleAnswer
 from agentdeck.core.config import load_fleet
 from agentdeck.core.errors import AgentdeckError
-from agentdeck.core.hook_channel import HookServer, peer_uid_ok, private_dir, socket_path
+from agentdeck.core.hook_channel import HookServer, socket_path
 from agentdeck.core.ratelimit import Resumer
 from agentdeck.core.registry import Registry
 from agentdeck.core.sessions import Event, LocalHost
@@ -165,35 +165,14 @@ class Daemon:
 
     # -- serving ------------------------------------------------------------------------------
     def serve(self) -> None:
-        private_dir(self.path)
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
-        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        old = os.umask(0o177)
-        try:
-            server.bind(str(self.path))
-        finally:
-            os.umask(old)
-        server.listen(16)
+        self._server = unixsock.listen(self.path)
         (self.state_dir / PID_FILE).write_text(str(os.getpid()))
-        self._server = server
-        threading.Thread(target=self._accept, daemon=True).start()
+        unixsock.serve(self._server, self._stopped, self._serve_client, "agentdeck-daemon")
         self._stopped.wait()
         self._shutdown()
 
     def stop(self) -> None:
         self._stopped.set()
-
-    def _accept(self) -> None:
-        while not self._stopped.is_set():
-            try:
-                conn, _ = self._server.accept()
-            except OSError:
-                return
-            if not peer_uid_ok(conn):
-                conn.close()
-                continue
-            threading.Thread(target=self._serve_client, args=(conn,), daemon=True).start()
 
     def _serve_client(self, conn: socket.socket) -> None:
         client = _Client(conn)

@@ -1,0 +1,65 @@
+"""Unix sockets that are the user's alone — the approvals hooks' and the session host
+daemon's: born mode 0600 (no window where another user could connect), in a folder only the
+user enters, and every peer's uid checked."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import struct
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+
+def private_dir(path: Path) -> None:
+    """Make a socket's folder; the temp-dir fallback folder is the user's alone."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if path.parent.name.startswith("agentdeck-"):
+        os.chmod(path.parent, 0o700)
+
+
+def listen(path: Path) -> socket.socket:
+    """A listening socket at `path`, replacing a stale socket file there."""
+    private_dir(path)
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old = os.umask(0o177)
+    try:
+        sock.bind(str(path))
+    finally:
+        os.umask(old)
+    sock.listen(16)
+    return sock
+
+
+def serve(sock: socket.socket, stopped: threading.Event,
+          handle: Callable[[socket.socket], None], name: str) -> threading.Thread:
+    """Accept on a thread of its own, each connection of this user handled on its own thread
+    (the handler closes it); others are closed at once."""
+
+    def accept() -> None:
+        while not stopped.is_set():
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                return  # the socket was closed: stopping
+            if not peer_uid_ok(conn):
+                conn.close()
+                continue
+            threading.Thread(target=handle, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=accept, name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+def peer_uid_ok(conn: socket.socket) -> bool:
+    opt = getattr(socket, "SO_PEERCRED", None)
+    if opt is None:  # not Linux: the 0600 socket in a 0700 folder is the guard
+        return True
+    creds = conn.getsockopt(socket.SOL_SOCKET, opt, struct.calcsize("3i"))
+    _pid, uid, _gid = struct.unpack("3i", creds)
+    return uid == os.getuid()

@@ -15,7 +15,7 @@ from pathlib import Path
 from agentdeck.core import briefs, hook_install, messages, notify
 from agentdeck.core.approvals import ApprovalQueue, QueueView
 from agentdeck.core.config import Fleet
-from agentdeck.core.errors import AgentdeckError, OperationError
+from agentdeck.core.errors import AgentdeckError
 from agentdeck.core.fleet import Engine, relative
 from agentdeck.core.hook_channel import HookServer, socket_path
 from agentdeck.core.isolation import databases
@@ -187,16 +187,7 @@ class Deck:
     def message(self, name: str, text: str) -> None:
         """Type `text` into an agent and submit it (blocking: it pauses between the text and
         its Enter; call it off the UI's event loop)."""
-        info = self.host.info(name)
-        if info.process != "running":
-            raise OperationError(f"{name} is not running; nothing was sent")
-        try:
-            with self.host.terminal(name) as emulator:
-                bracketed = emulator.modes().bracketed_paste
-        except KeyError:
-            bracketed = False
-        plan = messages.delivery(info.agent, text, bracketed)
-        messages.send(lambda data: self.host.write(name, data), plan)
+        messages.type_into(self.host, name, text)
 
     def notify_command(self, agent: str, summary: str) -> None:
         """The user's optional command for a new prompt (a webhook call, a phone push)."""

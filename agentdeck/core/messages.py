@@ -14,6 +14,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from agentdeck.core.errors import OperationError
+from agentdeck.core.sessions import SessionHost
+
 PASTE_START, PASTE_END = b"\x1b[200~", b"\x1b[201~"
 SUBMIT_PAUSE = 0.25  # seconds between the text and its Enter
 SHELLS = {"shell", "bash", "zsh", "sh"}
@@ -43,3 +46,17 @@ def send(write: Callable[[bytes], None], plan: Delivery,
         write(data)
         if pause:
             sleep(pause)
+
+
+def type_into(host: SessionHost, name: str, text: str) -> None:
+    """Type `text` into a running agent and submit it, as its kind and its terminal modes
+    need (blocking: it pauses between the text and its Enter)."""
+    info = host.info(name)
+    if info.process != "running":
+        raise OperationError(f"{name} is not running; nothing was sent")
+    try:
+        with host.terminal(name) as emulator:
+            bracketed = emulator.modes().bracketed_paste
+    except KeyError:  # a daemon client that has not mirrored its screen yet
+        bracketed = False
+    send(lambda data: host.write(name, data), delivery(info.agent, text, bracketed))

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from agentdeck.core import messages
+from agentdeck.core.errors import OperationError
 from agentdeck.core.sessions import Event, SessionHost
 
 _IN_RE = re.compile(r"\b(?:in|after)\s+(\d+)\s*(s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?)\b",
@@ -81,12 +82,11 @@ class Resumer:
         if self.scheduled.get(name) != at:
             return  # rescheduled since
         del self.scheduled[name]
-        with contextlib.suppress(KeyError, OSError, ValueError):
+        with contextlib.suppress(KeyError, OSError, ValueError, OperationError):
             info = self.host.info(name)
             if info.process != "running" or info.state != "rate-limited":
                 return  # it carried on by itself, or someone answered it
-            plan = messages.delivery(info.agent, self.message, bracketed_paste=False)
-            messages.send(lambda data: self.host.write(name, data), plan)
+            messages.type_into(self.host, name, self.message)
 
     def close(self) -> None:
         self._unsubscribe()

@@ -11,7 +11,6 @@ import stat
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -213,21 +212,19 @@ agents: [{{name: h, agent: hello, branch: feat/h}}]
         started = run_agentdeck("start", "h", cwd=repo)
         assert started.code == 0 and "h: started" in started.out, started.err
         status = run_agentdeck("daemon", "status", cwd=repo)
-        assert status.code == 0 and "h " in status.out and "working" in status.out + "idle"
-        deadline = time.monotonic() + 10
-        while "hello from the agent" not in run_agentdeck("logs", "h", cwd=repo).out:
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+        assert status.code == 0 and "h " in status.out and (
+            "working" in status.out or "idle" in status.out), status.out
+        wait(lambda: "hello from the agent" in run_agentdeck("logs", "h", cwd=repo).out,
+             "the agent's line in its log", poll=0.1)
         assert "already running" in run_agentdeck("start", "h", cwd=repo).out
         assert "--resumed" not in run_agentdeck("logs", "h", cwd=repo).out
         # the daemon goes, and the agent with it; `start` brings it back with its resume command
         assert run_agentdeck("daemon", "stop", cwd=repo).code == 0
         assert run_agentdeck("daemon", "status", cwd=repo).code == 1
         assert "h: started" in run_agentdeck("start", "h", cwd=repo).out
-        deadline = time.monotonic() + 10
-        while "hello from the agent --resumed" not in run_agentdeck("logs", "h", cwd=repo).out:
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+        wait(lambda: "hello from the agent --resumed" in run_agentdeck("logs", "h",
+                                                                       cwd=repo).out,
+             "the resumed agent's line in its log", poll=0.1)
     finally:
         stopped = run_agentdeck("daemon", "stop", cwd=repo)
     assert stopped.code == 0 and "stopped" in stopped.out
@@ -273,8 +270,8 @@ async def test_the_dashboard_on_a_daemon_quits_and_comes_back_to_the_same_screen
         app = AgentdeckApp(deck)
         async with app.run_test(size=(180, 50)) as pilot:
             await until(pilot, lambda: all(_has_mirror(deck, n) for n in first))
-            await pilot.pause(0.3)
-            assert {n: pane_text(app, n) for n in first} == first
+            # the mirrors replay to the same screens (condition: the replay arrives in pieces)
+            await until(pilot, lambda: {n: pane_text(app, n) for n in first} == first)
             assert len(deck.queue.pending()) == 3  # still waiting, still queued
             assert "3 waiting" in app.title
         deck.close()

@@ -51,13 +51,18 @@ def test_doctor_fails_without_git(tmp_path: Path) -> None:
     assert result.code == 1 and "ERR git" in result.out
 
 
-def test_core_never_imports_textual() -> None:
+def test_core_never_imports_textual_ui_daemon_or_cli() -> None:
+    """core/ is the bottom layer: loading every module of it pulls in none of textual,
+    agentdeck.ui, agentdeck.daemon or agentdeck.cli (and the CLI itself loads without textual)."""
     code = (
         "import sys, pkgutil, importlib\n"
         "sys.modules['textual'] = None  # any import of it now raises\n"
         "import agentdeck.core as core\n"
         "names = [m.name for m in pkgutil.walk_packages(core.__path__, 'agentdeck.core.')]\n"
         "[importlib.import_module(n) for n in names]\n"
+        "above = ('agentdeck.ui', 'agentdeck.daemon', 'agentdeck.cli', 'textual')\n"
+        "leaks = sorted(m for m in sys.modules if m.startswith(above) and sys.modules[m])\n"
+        "assert not leaks, f'core pulls in {leaks}'\n"
         "import agentdeck.cli\n"
         "print(len(names))\n"
     )

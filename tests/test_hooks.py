@@ -87,8 +87,7 @@ def test_claude_dialog_and_hook_are_one_entry_answered_through_the_hook(hooked) 
     wait(lambda: results(log), "the fake claude's result")
     assert results(log) == [{"decision": "allow", "via": "hook"}]
     wait(lambda: deck.host.info("cc").state == "idle", "idle")
-    time.sleep(0.3)
-    assert deck.queue.pending() == []
+    wait(lambda: deck.queue.pending() == [], "the queue to empty")
     audit = [json.loads(x) for x in deck.audit_path.read_text().splitlines()]
     assert [(a["agent"], a["decision"], a["via"]) for a in audit] == [("cc", "allow", "hook")]
 
@@ -106,12 +105,14 @@ def test_claude_answered_in_its_own_pane_leaves_nothing_queued(hooked) -> None:
     deck, log = hooked()
     start(deck, "cc")
     wait(lambda: (e := deck.queue.entry_for("cc")) and deck.queue.via_hook(e.id), "hook")
-    time.sleep(0.3)
+    wait(lambda: deck.host.info("cc").state == "waiting", "the dialog on its screen")
+    deck.queue.typed("cc", b"3")  # typed in its pane (typing mode)
     deck.host.write("cc", b"3")
     wait(lambda: results(log), "result")
     assert results(log) == [{"decision": "deny", "via": "keys"}]
     wait(lambda: not deck.queue.pending(), "the entry to go")
-    assert deck.queue.history[-1].decision == "answered in pane"
+    last = deck.queue.history[-1]
+    assert (last.decision, last.by, last.via, last.keys) == ("deny", "user", "pane", "3")
 
 
 def test_codex_asks_its_hook_first_and_the_queue_answers_it(hooked) -> None:

@@ -22,7 +22,8 @@ from tests.conftest import make_repo, write_fleet
 from tests.conftest import until as _until
 
 # reads its terminal raw, as Ink does, and logs each read: a CR glued to the text would be
-# part of a paste, not a submit
+# part of a paste, not a submit. It echoes what is typed in its input line, a paste as a
+# placeholder, and clears the line on Enter, as the real CLIs do.
 INK_LIKE = r"""
 import json, os, sys, tty
 tty.setraw(0)
@@ -33,18 +34,27 @@ while True:
     data = os.read(0, 4096)
     with open(sys.argv[1], "a") as fh:
         fh.write(json.dumps(data.decode()) + "\n")
+    if data == b"\r":
+        os.write(1, b"\r\x1b[K> ")
+    elif data.startswith(b"\x1b[200~"):
+        os.write(1, b"[Pasted text +%d lines]" % data.count(b"\r"))
+    else:
+        os.write(1, data)
 """
 
 
 def test_delivery_plans() -> None:
     plan = delivery("claude", "fix the login\nthen run the tests\n", bracketed_paste=True)
-    assert [w for w, _ in plan.writes] == [
-        PASTE_START + b"fix the login\rthen run the tests" + PASTE_END, b"\r"]
-    assert plan.writes[0][1] > 0  # a pause before the Enter
+    assert plan is not None and plan.pasted
+    assert (plan.typed, plan.submit) == (
+        PASTE_START + b"fix the login\rthen run the tests" + PASTE_END, b"\r")
+    assert plan.echo == "thenrunthetests"  # Enter waits for the text (or a placeholder)
     flat = delivery("codex", "one\n two ", bracketed_paste=False)
-    assert [w for w, _ in flat.writes] == [b"one two", b"\r"]
-    assert [w for w, _ in delivery("shell", "ls\npwd", False).writes] == [b"ls\rpwd\r"]
-    assert delivery("aider", "  \n", True).writes == ()
+    assert flat is not None and (flat.typed, flat.submit, flat.echo) == (b"one two", b"\r",
+                                                                         "onetwo")
+    shell = delivery("shell", "ls\npwd", False)
+    assert shell is not None and (shell.typed, shell.submit) == (b"ls\rpwd\r", b"")
+    assert delivery("aider", "  \n", True) is None
 
 
 @pytest.fixture
@@ -121,3 +131,62 @@ async def test_M_broadcasts_to_the_marked_agents(inky) -> None:
         assert reads(logs["plain"]) == ["rebase on main", "\r"]
         assert reads(logs["pasty"]) == ["rebase on main", "\r"]
         assert not (logs["other"]).exists()  # not marked: nothing sent
+
+
+# asks first (raw mode, like a CLI's menu), then takes messages like INK_LIKE
+ASKS_FIRST = r"""
+import json, os, sys, tty
+tty.setraw(0)
+os.write(1, b"Run make deploy? [y/n] ")
+log = sys.argv[1]
+def note(data):
+    with open(log, "a") as fh:
+        fh.write(json.dumps(data.decode()) + "\n")
+answer = b""
+while not answer.endswith(b"\r"):
+    data = os.read(0, 4096)
+    note(data)
+    answer += data
+os.write(1, b"\r\ndeploying\r\n> ")
+while True:
+    data = os.read(0, 4096)
+    note(data)
+    os.write(1, b"\r\x1b[K> " if data == b"\r" else data)
+"""
+
+
+def test_a_message_to_a_waiting_agent_waits_for_the_answer(tmp_path: Path) -> None:
+    """M / m to an agent whose prompt is pending: the prompt stays pending and unanswered (the
+    "p" of "please" is no answer), the message is held, and goes once the prompt is answered."""
+    from agentdeck.core.approvals import ALLOW
+    from agentdeck.core.outbox import HELD
+    from tests.conftest import wait
+
+    repo = make_repo(tmp_path)
+    agent, log = tmp_path / "asks.py", tmp_path / "asks.jsonl"
+    agent.write_text(ASKS_FIRST)
+    write_fleet(repo, f"""version: 1
+worktrees: ../wt-{{name}}
+commands: {{asks: "{sys.executable} {agent} {log}"}}
+agents: [{{name: ops, agent: asks, branch: feat/ops}}]
+""")
+    ctx, fleet = open_repo(repo), load_fleet(repo / "agentdeck.yaml")
+    assert Engine(ctx, fleet).up().exit_code == 0
+    deck = Deck.open(ctx, fleet)
+    try:
+        deck.start_all()
+        wait(lambda: deck.queue.pending(), "the prompt in the queue")
+        entry = deck.queue.pending()[0]
+        assert deck.message("ops", "please keep going") == HELD
+        assert deck.outbox.held("ops") == 1
+        assert [e.id for e in deck.queue.pending()] == [entry.id]  # still waiting
+        assert reads(log) == []  # nothing typed into the menu
+        deck.queue.answer(entry.id, ALLOW)
+        wait(lambda: reads(log)[-1:] == ["\r"] and "please keep going" in reads(log),
+             "the held message to be typed after the answer")
+        assert reads(log) == ["y\r", "please keep going", "\r"]
+        assert deck.outbox.held("ops") == 0
+        [line] = [json.loads(x) for x in deck.audit_path.read_text().splitlines()]
+        assert (line["decision"], line["by"]) == ("allow", "key")
+    finally:
+        deck.close()

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from agentdeck.core.ratelimit import MARGIN, Resumer, reset_at
 from agentdeck.core.sessions import LocalHost, SessionSpec
+from tests.conftest import wait
 
 NOW = datetime(2026, 11, 25, 14, 50, 0)
 
@@ -69,8 +69,7 @@ def test_an_agent_that_carried_on_by_itself_is_left_alone(tmp_path: Path) -> Non
         host.write("w", b"go on myself\r")
         host.wait_for("w", lambda i: i.state != "rate-limited", timeout=10)
         timers[0][1]()
-        time.sleep(0.3)
-        assert got.read_text() == "go on myself\n"
+        wait(lambda: got.exists() and got.read_text() == "go on myself\n", "its own answer")
     finally:
         resumer.close()
         host.close()

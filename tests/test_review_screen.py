@@ -143,9 +143,10 @@ def test_review_snapshot(reviewed, snap_compare) -> None:
             screen.query_one("#review-head", Static).render()))
         view = screen.query_one(DiffView)
         view.focus()
-        await pilot.pause(0.3)
+        await pilot.pause()
         view.move_to(1)  # the first hunk, underlined
-        await pilot.pause(0.3)
+        await pilot.wait_for_scheduled_animations()
+        await pilot.pause()
 
     assert snap_compare(app, terminal_size=(140, 30), run_before=open_it)
 

@@ -9,7 +9,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -19,7 +18,7 @@ import pytest
 from agentdeck.daemon import lifecycle
 from agentdeck.daemon.client import RemoteQueue
 from agentdeck.serve import is_loopback
-from tests.conftest import free_port, make_repo, run_agentdeck, write_fleet
+from tests.conftest import free_port, make_repo, run_agentdeck, wait, write_fleet
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ASKER = """
@@ -61,14 +60,15 @@ agents: [{{name: ops, agent: asker, branch: feat/ops}}]
         match = re.search(r"(http://127\.0\.0\.1:\d+/\?token=(\S+))", line)
         assert match, (line, proc.stderr.read() if proc.poll() is not None else "")
         url = match.group(1)
-        deadline = time.monotonic() + 20
-        while True:
+
+        def up() -> bool:
             try:
                 urllib.request.urlopen(url, timeout=2).read()
-                break
+                return True
             except (urllib.error.URLError, ConnectionError):
-                assert time.monotonic() < deadline, "the server did not come up"
-                time.sleep(0.1)
+                return False
+
+        wait(up, "the server to answer")
         yield repo, url, match.group(2), answer
     finally:
         proc.terminate()
@@ -89,6 +89,14 @@ def test_the_server_wants_its_token(served) -> None:
     assert page.status == 200 and "agentdeck_token" in page.headers.get("Set-Cookie", "")
 
 
+def condition_within(condition, timeout: float) -> bool:  # type: ignore[no-untyped-def]
+    try:
+        wait(condition, timeout=timeout)
+        return True
+    except AssertionError:
+        return False
+
+
 def test_a_prompt_is_answered_from_a_phone_sized_browser(served, tmp_path: Path) -> None:
     if CHROMIUM is None:
         message = "chromium is not installed (.ci/run installs it)"
@@ -103,10 +111,7 @@ def test_a_prompt_is_answered_from_a_phone_sized_browser(served, tmp_path: Path)
     state = open_repo(repo).state_dir
     watcher = lifecycle.ensure(state, None)
     queue = RemoteQueue(watcher)
-    deadline = time.monotonic() + 20
-    while not queue.pending():
-        assert time.monotonic() < deadline, "the agent's prompt never reached the queue"
-        time.sleep(0.05)
+    wait(lambda: queue.pending(), "the agent's prompt in the queue")
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
             "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -114,24 +119,22 @@ def test_a_prompt_is_answered_from_a_phone_sized_browser(served, tmp_path: Path)
         try:
             page = browser.new_page(viewport={"width": 390, "height": 844})
             page.goto(url)
-            # the dashboard draws in the page's terminal; wait until its process attached
-            page.wait_for_selector(".textual-terminal, canvas, .xterm", timeout=30_000)
-            time.sleep(4)
+            # textual-serve marks the body once the app's first bytes arrived
+            page.wait_for_selector("body.-first-byte", timeout=30_000)
+            page.focus(".xterm-helper-textarea")  # xterm.js's key input: the page's terminal
+
+            def answered() -> bool:
+                # y allows the selected prompt (the queue's first): pressed again until the
+                # dashboard in the page is up to take it; once answered a y finds nothing
+                page.keyboard.press("y")
+                return condition_within(answer.exists, 2.0)
+
+            wait(answered, "the answer to reach the agent", timeout=60)
             shot = tmp_path / "phone.png"
             page.screenshot(path=str(shot))
             assert shot.stat().st_size > 5_000
-            page.mouse.click(195, 116)  # the queue's first row: the page's terminal has focus
-            time.sleep(0.5)
-            page.keyboard.press("y")  # allow the selected prompt
-            deadline = time.monotonic() + 20
-            while not answer.exists():
-                assert time.monotonic() < deadline, "the answer never reached the agent"
-                time.sleep(0.1)
         finally:
             browser.close()
     assert answer.read_text() == "y"
-    deadline = time.monotonic() + 10
-    while queue.pending():  # gone from every client
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    wait(lambda: not queue.pending(), "the entry to leave every client's queue")
     watcher.close()

@@ -6,7 +6,6 @@ one bash entry from `ask`, and three panes; the waiting pane has a heavy yellow 
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,8 @@ from agentdeck.core.deck import Deck
 from agentdeck.core.fleet import Engine
 from agentdeck.core.repo import open_repo
 from agentdeck.ui.app import AgentdeckApp
-from tests.conftest import make_repo, write_fleet
+from agentdeck.ui.widgets.terminal_pane import TerminalPane
+from tests.conftest import make_repo, until, write_fleet
 
 STILL = "import sys; sys.stdout.write({text!r}); sys.stdout.flush(); input()"
 FLEET = """\
@@ -44,7 +44,7 @@ def still_deck(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.chdir(repo)
     ctx, fleet = open_repo(repo), load_fleet(repo / "agentdeck.yaml")
     assert Engine(ctx, fleet).up().exit_code == 0
-    deck = Deck.open(ctx, fleet)
+    deck = Deck.open(ctx, fleet, clock=lambda: 0.0)  # ages are wall-clock: frozen at "0s"
     yield deck
     deck.close()
 
@@ -52,13 +52,14 @@ def still_deck(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 def test_dashboard_snapshot(still_deck, snap_compare) -> None:
     app = AgentdeckApp(still_deck)
 
+    def drawn() -> bool:
+        states = {app.rows[n].state for n in app.rows}
+        panes = list(app.query(TerminalPane))
+        return (states == {"idle", "waiting"} and len(still_deck.queue.pending()) == 1
+                and all(p._seen == still_deck.host.terminal(p.agent).version for p in panes))
+
     async def settle(pilot) -> None:
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            states = {app.rows[n].state for n in app.rows}
-            if states == {"idle", "waiting"} and still_deck.queue.pending():
-                break
-            await pilot.pause(0.1)
-        await pilot.pause(0.3)
+        await until(pilot, drawn, timeout=30)  # fails the test when it does not settle
+        await pilot.pause()
 
     assert snap_compare(app, terminal_size=(150, 32), run_before=settle)

@@ -62,14 +62,24 @@ class Entry:
 @dataclass(frozen=True)
 class Decision:
     entry: Entry
+    # allow | always | deny: an answer was sent (by agentdeck, or typed in the agent's pane);
+    # "answered in pane" (typed keys of no known meaning); WITHDRAWN: the agent moved on, nobody
+    # answered; "not taken by the agent"
     decision: str
-    by: str  # "key" | "rule: <file:line>" | "pane" (answered in the agent's own pane)
+    by: str  # "key" | "rule <file:line>" | "user" (typed in the pane) | "agent"
     at: str
-    via: str = "screen"  # "hook" when the agent's hook carried the answer
+    via: str = "screen"  # "hook" when the agent's hook carried the answer; "pane": typed keys
+    keys: str = ""  # what was typed in the pane, when that answered it
+    why: str = ""  # for a withdrawal: what was seen
 
 
+WITHDRAWN = "withdrawn by the agent"
 # a hook that gave up leaves its entry this long for the agent to draw its own prompt
 HANDOVER_GRACE = 3.0
+# a prompt no longer on screen leaves the queue only once it has stayed away this long with no
+# resize of that agent meanwhile: a redraw, a resize or a half-drawn frame hides a prompt for a
+# moment, and an entry dropped then (and queued again after) would be a false "answered"
+SETTLE_WINDOW = 1.5
 # Claude Code ignores keys that reach a dialog in its first moments (against typed-ahead
 # approvals): keys go no sooner than this after the prompt was first seen
 SETTLE = 0.3
@@ -82,6 +92,7 @@ class QueueView(Protocol):
     seen through `agentdeck.daemon.client.RemoteQueue`."""
 
     history: deque[Decision]
+    clock: Callable[[], float]  # what entries' `created` is measured on (their age)
 
     def pending(self) -> list[Entry]: ...
 
@@ -90,6 +101,8 @@ class QueueView(Protocol):
     def via_hook(self, entry_id: int) -> bool: ...
 
     def on_change(self, listener: Callable[[], None]) -> Callable[[], None]: ...
+
+    def typed(self, agent: str, data: bytes) -> None: ...
 
     def answer(self, entry_id: int, decision: str, by: str = "key") -> Decision: ...
 
@@ -112,6 +125,10 @@ class ApprovalQueue:
         self._handover: dict[int, float] = {}  # entry id -> when its hook gave up
         self._seen_at: dict[int, float] = {}  # entry id -> when its prompt was first drawn
         self._answered: dict[str, str] = {}  # agent -> signature answered, until it leaves
+        self._gone: dict[int, float] = {}  # entry id -> since when its prompt is off screen
+        self._typed: dict[int, bytes] = {}  # entry id -> keys typed in its pane while shown
+        self._resized: dict[str, float] = {}  # agent -> when its terminal last changed size
+        self._sweeper: threading.Timer | None = None
         # agent -> (kind, summary, when) of the last prompt answered by keys: its hook may
         # still connect afterwards (Claude Code starts hook and dialog together)
         self._keyed: dict[str, tuple[str, str, float]] = {}
@@ -162,9 +179,44 @@ class ApprovalQueue:
 
     # -- the screen channel -------------------------------------------------------------------
     def _on_event(self, event: Event) -> None:
-        if event.kind == "state":
-            prompt = event.info.detection.prompt if event.info.process == "running" else None
-            self._update(event.name, prompt)
+        if event.kind == "resize":
+            with self._lock:
+                self._resized[event.name] = self.clock()
+        elif event.kind == "state":
+            if event.info.process != "running":
+                self._ended(event.name)
+            else:
+                self._update(event.name, event.info.detection.prompt)
+
+    def _ended(self, agent: str) -> None:
+        """The agent's process is gone: whatever it asked is withdrawn, at once."""
+        with self._lock:
+            current = self._current(agent)
+            hook = self._hooks.get(current.id) if current is not None else None
+            if current is not None:
+                self._drop(current.id, "the agent exited")
+        if hook is not None:
+            hook.reply(None)
+        if current is not None:
+            self._notify()
+
+    def typed(self, agent: str, data: bytes) -> None:
+        """The user typed `data` into the agent's pane (typing mode). While a prompt of that
+        agent is drawn, those keys answer it: its removal is audited as answered in the pane,
+        with what the keys mean where they match the prompt's own."""
+        with self._lock:
+            current = self._current(agent)
+            if current is not None and current.id in self._screen:
+                self._typed[current.id] = self._typed.get(current.id, b"") + data
+        if current is not None:
+            self._update(agent, self._still_drawn(agent))
+
+    def _still_drawn(self, agent: str) -> Prompt | None:
+        try:
+            info = self.host.info(agent)
+        except KeyError:
+            return None
+        return info.detection.prompt if info.process == "running" else None
 
     def _update(self, agent: str, prompt: Prompt | None) -> None:
         auto: Entry | None = None
@@ -181,28 +233,31 @@ class ApprovalQueue:
                 cid = current.id
                 seen = self._screen.get(cid)
                 if visible is not None:
-                    if seen is not None and seen.signature != visible.signature and (
+                    if seen is not None and not _same_prompt(seen, visible) and (
                             cid not in self._hooks):
-                        self._drop(cid, "replaced")  # the agent moved on to another prompt
+                        # another prompt stands where this one was: the agent moved on
+                        released = self._leave(cid, "replaced by another prompt")
                         current, changed = None, True
-                    elif seen is None or seen.signature != visible.signature:
-                        # the same prompt, now drawn: the hook's entry can also answer by keys
+                    else:
+                        # the same prompt (drawn anew, redrawn after a resize, or first drawn
+                        # while its hook waits): the entry stays, its screen form is updated
                         if seen is None:
                             self._seen_at[cid] = self.clock()
-                        self._screen[cid] = visible
+                        if seen is None or seen.signature != visible.signature:
+                            self._screen[cid] = visible
+                            changed = True
+                        self._gone.pop(cid, None)
                         self._handover.pop(cid, None)
+                elif seen is not None:  # drawn before, not now
+                    if self._typed.get(cid):
+                        released = self._leave(cid, "typed")  # the user answered in the pane
                         changed = True
-                elif cid in self._hooks:
-                    if seen is not None:  # drawn, then gone while its hook waits
-                        released = self._hooks[cid]
-                        self._drop(cid, "answered in pane")
-                        changed = True
-                    # else the hook asks before any dialog is drawn (Codex): nothing to see yet
+                    elif cid not in self._gone:
+                        self._gone[cid] = self.clock()
+                        self._schedule_sweep()
                 elif cid in self._handover:
                     changed = self._expire_handovers() or changed
-                else:
-                    self._drop(cid, "answered in pane")
-                    changed = True
+                # else the hook asks before any dialog is drawn (Codex): nothing to see yet
             if visible is not None and self._current(agent) is None:
                 auto = self._add(agent, visible)
                 self._screen[auto.id] = visible
@@ -214,6 +269,56 @@ class ApprovalQueue:
             self._notify()
         if auto is not None:
             self._apply_rules(auto)
+
+    def sweep(self) -> None:
+        """Withdraw the entries whose prompt has stayed off screen for the settle window with
+        no resize of their agent meanwhile (run on a timer; callable any time)."""
+        released: list[HookRequest] = []
+        left = 0
+        with self._lock:
+            self._sweeper = None
+            now = self.clock()
+            for cid, since in list(self._gone.items()):
+                entry = self._pending.get(cid)
+                if entry is None:
+                    self._gone.pop(cid, None)
+                    continue
+                quiet_since = max(since, self._resized.get(entry.agent, since))
+                if now - quiet_since >= SETTLE_WINDOW:
+                    left += 1
+                    hook = self._leave(cid, "its prompt left the screen")
+                    if hook is not None:
+                        released.append(hook)
+            if self._gone:
+                self._schedule_sweep()
+        for hook in released:
+            hook.reply(None)
+        if left:
+            self._notify()
+
+    def _schedule_sweep(self) -> None:
+        if self._sweeper is None:
+            self._sweeper = threading.Timer(SETTLE_WINDOW / 4, self.sweep)
+            self._sweeper.daemon = True
+            self._sweeper.start()
+
+    def _leave(self, cid: int, why: str) -> HookRequest | None:
+        """An entry whose prompt is gone from the screen leaves the queue: answered in the pane
+        when the user typed there while it was drawn, else withdrawn by the agent. Returns its
+        hook, if one waits (to be released outside the lock)."""
+        entry = self._pending[cid]
+        hook = self._hooks.get(cid)
+        keys = self._typed.get(cid, b"")
+        screen = self._screen.get(cid) or entry.prompt
+        self._forget(cid)
+        if keys:
+            record = Decision(entry, _meaning(keys, screen), "user", _now(), "pane",
+                              keys=_printable(keys))
+        else:
+            record = Decision(entry, WITHDRAWN, "agent", _now(), "screen", why=why)
+        self.history.append(record)
+        self._audit(record)
+        return hook
 
     # -- the hook channel ---------------------------------------------------------------------
     def hook_request(self, hook: HookRequest) -> None:
@@ -259,7 +364,7 @@ class ApprovalQueue:
         now = self.clock()
         stale = [cid for cid, since in self._handover.items() if now - since > HANDOVER_GRACE]
         for cid in stale:
-            self._drop(cid, "gone")
+            self._drop(cid, "its hook gave up and no prompt was drawn")
         return bool(stale)
 
     # -- answering ----------------------------------------------------------------------------
@@ -289,7 +394,7 @@ class ApprovalQueue:
                     raise StaleAnswer(f"{entry.agent}: its hook stopped waiting before the "
                                       "answer arrived; answer again when its own prompt shows")
             if screen is None:
-                self._drop(entry_id, "gone")
+                self._drop(entry_id, "its hook had gone and no prompt was drawn")
                 self._notify()
                 raise StaleAnswer(f"{entry.agent}: that prompt is no longer waiting; "
                                   "nothing was sent")
@@ -301,7 +406,7 @@ class ApprovalQueue:
             now_on_screen = self.host.redetect(entry.agent).prompt
             if info.process != "running" or now_on_screen is None or (
                     now_on_screen.signature != screen.signature):
-                self._drop(entry_id, "gone")
+                self._drop(entry_id, "no longer on its screen when answered")
                 self._notify()
                 raise StaleAnswer(f"{entry.agent}: that prompt is no longer on its screen; "
                                   "nothing was sent")
@@ -372,20 +477,29 @@ class ApprovalQueue:
         self._hooks.pop(entry_id, None)
         self._handover.pop(entry_id, None)
         self._seen_at.pop(entry_id, None)
+        self._gone.pop(entry_id, None)
+        self._typed.pop(entry_id, None)
 
-    def _drop(self, entry_id: int, how: str) -> None:
+    def _drop(self, entry_id: int, why: str) -> None:
+        """The entry leaves without an answer: withdrawn, audited with why."""
         entry = self._pending.get(entry_id)
         self._forget(entry_id)
         if entry is not None:
-            self.history.append(Decision(entry, how, "pane", _now()))
+            record = Decision(entry, WITHDRAWN, "agent", _now(), "screen", why=why)
+            self.history.append(record)
+            self._audit(record)
 
     def _audit(self, record: Decision) -> None:
         if self.audit_path is None:
             return
-        line = json.dumps({"time": record.at, "agent": record.entry.agent,
-                           "kind": record.entry.kind, "summary": record.entry.summary,
-                           "decision": record.decision, "by": record.by, "via": record.via},
-                          ensure_ascii=False)
+        fields = {"time": record.at, "agent": record.entry.agent, "kind": record.entry.kind,
+                  "summary": record.entry.summary, "decision": record.decision,
+                  "by": record.by, "via": record.via}
+        if record.keys:
+            fields["keys"] = record.keys
+        if record.why:
+            fields["why"] = record.why
+        line = json.dumps(fields, ensure_ascii=False)
         self.audit_path.parent.mkdir(parents=True, exist_ok=True)
         with self.audit_path.open("a", encoding="utf-8") as fh:
             fh.write(line + "\n")
@@ -401,6 +515,33 @@ def _same_request(keyed: tuple[str, str], prompt: Prompt) -> bool:
     kind, summary = keyed
     a, b = " ".join(summary.split())[:24], " ".join(prompt.summary.split())[:24]
     return kind == prompt.kind and bool(a) and (a.startswith(b) or b.startswith(a))
+
+
+def _same_prompt(a: Prompt, b: Prompt) -> bool:
+    """One prompt drawn twice (redrawn, re-wrapped after a resize): same signature, or same
+    kind and the same request (one summary the start of the other: a narrower screen may cut)."""
+    if a.signature == b.signature:
+        return True
+    x, y = " ".join(a.summary.split()), " ".join(b.summary.split())
+    return a.kind == b.kind and bool(x) and bool(y) and (x.startswith(y) or y.startswith(x))
+
+
+def _meaning(keys: bytes, prompt: Prompt) -> str:
+    """What keys typed in a pane did to a prompt, where they match its own answer keys."""
+    typed = keys.decode(errors="replace")
+    for decision, answer in ((ALLOW, prompt.allow), (ALWAYS, prompt.allow_always),
+                             (DENY, prompt.deny)):
+        key = (answer or "").rstrip("\r")
+        if not key or not typed.startswith(key):
+            continue
+        if key == "\x1b" and typed[1:2] in ("[", "O"):
+            continue  # an arrow or function key, not Esc
+        return decision
+    return "answered in pane"
+
+
+def _printable(keys: bytes) -> str:
+    return keys.decode(errors="replace").encode("unicode_escape").decode()[:80]
 
 
 def _now() -> str:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from agentdeck.core import briefs, hook_install, messages, notify
+from agentdeck.core import briefs, hook_install, notify
 from agentdeck.core.approvals import ApprovalQueue, QueueView
 from agentdeck.core.config import Fleet
 from agentdeck.core.errors import AgentdeckError
@@ -21,6 +21,7 @@ from agentdeck.core.hook_channel import HookServer, socket_path
 from agentdeck.core.isolation import databases
 from agentdeck.core.isolation.envfiles import ensure_ignored
 from agentdeck.core.launch import session_spec, takes_task, template_for
+from agentdeck.core.outbox import Outbox
 from agentdeck.core.ratelimit import Resumer
 from agentdeck.core.registry import READY, AgentRecord, Registry
 from agentdeck.core.repo import RepoContext
@@ -58,13 +59,17 @@ class Deck:
 
     def __post_init__(self) -> None:
         self._unsubscribe_roster = self.host.subscribe(self._on_host_event)
+        # messages wait while the agent's prompt does: nothing but an answer answers a prompt
+        self.outbox = Outbox(self.host, self.queue)
 
     @classmethod
-    def open(cls, ctx: RepoContext, fleet: Fleet, host: SessionHost | None = None) -> Deck:
+    def open(cls, ctx: RepoContext, fleet: Fleet, host: SessionHost | None = None,
+             clock: Callable[[], float] = time.monotonic) -> Deck:
+        """`clock` times the queue's entries (a snapshot test freezes it)."""
         host = host or LocalHost()
         records = _ready_records(ctx)
         roles = {r.name: r.role for r in records}
-        queue = ApprovalQueue(host, ctx.state_dir / AUDIT_LOG, fleet.rules, roles)
+        queue = ApprovalQueue(host, ctx.state_dir / AUDIT_LOG, fleet.rules, roles, clock)
         deck = cls(ctx, fleet, host, queue, records)
         if fleet.rate_limit_resume:
             deck.resumer = Resumer(host, fleet.rate_limit_message)
@@ -184,10 +189,11 @@ class Deck:
                               f"screen ({exc})")
         return spec
 
-    def message(self, name: str, text: str) -> None:
-        """Type `text` into an agent and submit it (blocking: it pauses between the text and
-        its Enter; call it off the UI's event loop)."""
-        messages.type_into(self.host, name, text)
+    def message(self, name: str, text: str) -> str:
+        """Type `text` into an agent and submit it (blocking: it waits for the agent's screen
+        to show the text before Enter; call it off the UI's event loop) — or, while a prompt of
+        that agent waits, hold it until the prompt is answered. Returns SENT or HELD."""
+        return self.outbox.send(name, text)
 
     def notify_command(self, agent: str, summary: str) -> None:
         """The user's optional command for a new prompt (a webhook call, a phone push)."""
@@ -195,6 +201,7 @@ class Deck:
 
     def close(self) -> None:
         self._unsubscribe_roster()
+        self.outbox.close()
         if self.resumer is not None:
             self.resumer.close()
         if self.hooks is not None:

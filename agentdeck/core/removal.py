@@ -59,7 +59,7 @@ def remove_agent(ctx: RepoContext, fleet: Fleet, name: str, *, force: bool = Fal
             wt.remove_worktree(ctx, path, force=True)
             out.done.append(f"removed worktree {path}")
         else:
-            ctx.git("worktree", "prune")
+            wt.prune_worktrees(ctx)
     if delete_branch and wt.branch_exists(ctx, rec.branch):
         wt.delete_branch(ctx, rec.branch)
         out.done.append(f"deleted branch {rec.branch}")
@@ -104,7 +104,7 @@ class PruneReport:
 
 def prune(ctx: RepoContext) -> PruneReport:
     """`git worktree prune`, then forget agents whose worktree is gone (freeing their ports)."""
-    ctx.git("worktree", "prune")
+    wt.prune_worktrees(ctx)
     report = PruneReport()
     with Registry(ctx.state_dir).transaction() as data:
         for name, rec in list(data.agents.items()):

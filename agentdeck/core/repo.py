@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import re
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -11,6 +14,8 @@ from pathlib import Path
 import git
 
 from agentdeck.core.errors import OperationError, UsageError
+
+STATE_DIR = "agentdeck"  # agentdeck's folder under the git common dir
 
 GIT_MIN_VERSION = (2, 38)  # `git merge-tree --write-tree`, used for conflict prediction
 
@@ -52,7 +57,7 @@ class RepoContext:
 
     @cached_property
     def state_dir(self) -> Path:
-        return self.common_dir / "agentdeck"
+        return self.common_dir / STATE_DIR
 
     def git(self, *args: str, cwd: Path | None = None,
             env: dict[str, str] | None = None) -> str:
@@ -80,6 +85,22 @@ class RepoContext:
         return self.git_try(*args, cwd=cwd) is not None
 
 
+@contextlib.contextmanager
+def registrations_lock(state_dir: Path, shared: bool = False) -> Iterator[None]:
+    """Every change to `.git/worktrees` (add, remove, prune, repair, discard) holds this lock
+    exclusively, and whatever reads every registration (listing, deleting a branch) holds it
+    shared: git dies on a registration another git is half-way through writing or deleting
+    ("failed to read …/commondir"). Across threads and processes; not re-entrant."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    # a file object of its own per call: flock then excludes threads of this process too
+    with open(state_dir / "worktrees.lock", "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def open_repo(start: Path) -> RepoContext:
     require_git()
     try:
@@ -90,7 +111,8 @@ def open_repo(start: Path) -> RepoContext:
     if found.bare:
         raise UsageError(f"{start} is a bare repository; run agentdeck in a worktree of it")
     common = Path(found.git.rev_parse("--path-format=absolute", "--git-common-dir"))
-    porcelain = found.git.worktree("list", "--porcelain")
+    with registrations_lock(common / STATE_DIR, shared=True):
+        porcelain = found.git.worktree("list", "--porcelain")
     first = porcelain.splitlines()[0] if porcelain else ""
     main_root = Path(first.removeprefix("worktree ")) if first.startswith("worktree ") else Path(
         found.working_tree_dir or start)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import os
 import shutil
-from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
 from agentdeck.core.errors import OperationError, UsageError
 from agentdeck.core.repo import RepoContext
+from agentdeck.core.repo import registrations_lock as repo_lock
 
 
 @dataclass(frozen=True)
@@ -23,7 +22,8 @@ class Worktree:
 
 
 def list_worktrees(ctx: RepoContext) -> list[Worktree]:
-    out = ctx.git("worktree", "list", "--porcelain")
+    with registrations_lock(ctx, shared=True):  # never read a registration half-written
+        out = ctx.git("worktree", "list", "--porcelain")
     entries: list[Worktree] = []
     fields: dict[str, str] = {}
     for line in [*out.splitlines(), ""]:
@@ -84,8 +84,8 @@ def add_worktree(ctx: RepoContext, path: Path, branch: str, new_from: str | None
     Registration and checkout are two steps. `git worktree add` reads every other worktree's
     registration (is the branch checked out there?) and fails on one another add is still
     writing ("failed to read …/commondir") — after it may already have made the branch. So
-    registering (`--no-checkout`: fast) holds a lock shared by threads and processes; the
-    checkout, the slow part, runs in parallel outside it.
+    registering (`--no-checkout`: fast) holds the registrations lock; the checkout, the slow
+    part, runs in parallel outside it.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     if new_from is None:
@@ -94,24 +94,21 @@ def add_worktree(ctx: RepoContext, path: Path, branch: str, new_from: str | None
         # --no-track: the branch is the agent's own, not a copy of the remote one.
         args = ["worktree", "add", "--no-checkout", "--no-track", "-b", branch, str(path),
                 new_from]
-    with _registration_lock(ctx):
+    with registrations_lock(ctx):
         ctx.git(*args)
     ctx.git("checkout", "--quiet", "--force", cwd=path)
 
 
-@contextlib.contextmanager
-def _registration_lock(ctx: RepoContext) -> Iterator[None]:
-    ctx.state_dir.mkdir(parents=True, exist_ok=True)
-    # a file of its own per call: flock then excludes threads of this process too
-    with open(ctx.state_dir / "worktree-add.lock", "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+def registrations_lock(ctx: RepoContext, shared: bool = False) -> AbstractContextManager[None]:
+    return repo_lock(ctx.state_dir, shared)
 
 
 def remove_worktree(ctx: RepoContext, path: Path, force: bool) -> None:
+    with registrations_lock(ctx):
+        _remove(ctx, path, force)
+
+
+def _remove(ctx: RepoContext, path: Path, force: bool) -> None:
     args = ["worktree", "remove", *(["--force", "--force"] if force else []), str(path)]
     if path.exists():
         ctx.git(*args)
@@ -121,19 +118,25 @@ def remove_worktree(ctx: RepoContext, path: Path, force: bool) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
+def prune_worktrees(ctx: RepoContext) -> None:
+    """`git worktree prune`: drop registrations whose folder is gone."""
+    with registrations_lock(ctx):
+        ctx.git("worktree", "prune")
+
+
 def discard_unfinished(ctx: RepoContext, path: Path) -> None:
     """Drop a worktree a killed run was still creating (nobody used it). Depending on where the
     kill landed, its `.git` file or its registration may be missing or half-written, and
     `git worktree remove` refuses such a worktree ("is not a .git file"). So delete the folder
     and exactly this worktree's registration (`worktrees/<id>`, found through its `gitdir`
-    file, see gitrepository-layout): `git worktree prune` would be global and could drop the
-    registration a parallel `git worktree add` is still writing."""
-    admin = _registration_of(ctx, path / ".git")
-    if admin is None:
-        remove_worktree(ctx, path, force=True)
-        return
-    shutil.rmtree(path, ignore_errors=True)
-    shutil.rmtree(admin)
+    file, see gitrepository-layout)."""
+    with registrations_lock(ctx):
+        admin = _registration_of(ctx, path / ".git")
+        if admin is None:
+            _remove(ctx, path, force=True)
+            return
+        shutil.rmtree(path, ignore_errors=True)
+        shutil.rmtree(admin)
 
 
 def _registration_of(ctx: RepoContext, dot_git: Path) -> Path | None:
@@ -180,7 +183,8 @@ def commits_only_on(ctx: RepoContext, branch: str) -> list[str]:
 
 
 def delete_branch(ctx: RepoContext, branch: str) -> None:
-    ctx.git("branch", "-D", branch)
+    with registrations_lock(ctx, shared=True):  # git reads every registration: is it out?
+        ctx.git("branch", "-D", branch)
 
 
 def suggest_branch(ctx: RepoContext, branch: str) -> str:

@@ -273,11 +273,12 @@ class RemoteQueue:
         self._entries: dict[int, Entry] = {}
         self._hooked: set[int] = set()
         self.history: deque[Decision] = deque(maxlen=200)
+        self.clock: Callable[[], float] = time.monotonic
         host._queue_listeners.append(self._update)
         self._update(host.queue_state)
 
     def _update(self, state: dict[str, Any]) -> None:
-        now = time.monotonic()
+        now = self.clock()
         entries = {}
         for e in state["pending"]:
             old = self._entries.get(e["id"])
@@ -290,7 +291,8 @@ class RemoteQueue:
         for d in state["history"]:
             entry = Entry(d["entry"]["id"], d["entry"]["agent"], Prompt(**d["entry"]["prompt"]),
                           0.0, d["entry"]["created_at"])
-            self.history.append(Decision(entry, d["decision"], d["by"], d["at"], d["via"]))
+            self.history.append(Decision(entry, d["decision"], d["by"], d["at"], d["via"],
+                                         d.get("keys", ""), d.get("why", "")))
         for listener in list(self._listeners):
             listener()
 
@@ -311,6 +313,9 @@ class RemoteQueue:
                 self._listeners.remove(listener)
 
         return stop
+
+    def typed(self, agent: str, data: bytes) -> None:
+        self.host._call("typed", data, name=agent)
 
     def answer(self, entry_id: int, decision: str, by: str = "key") -> Decision:
         entry = self._entries.get(entry_id) or Entry(entry_id, "", Prompt("other", "", "", ""),

@@ -225,6 +225,9 @@ class Daemon:
         if op == "write":
             host.write(h["name"], payload)
             return None, b""
+        if op == "typed":  # keys the user is typing into a pane (they may answer its prompt)
+            self.queue.typed(h["name"], payload)
+            return None, b""
         if op == "resize":
             host.resize(h["name"], int(h["cols"]), int(h["rows"]))
             self.transcripts.resized(h["name"], int(h["cols"]), int(h["rows"]))
@@ -286,7 +289,8 @@ class Daemon:
         history = [{"entry": {"id": d.entry.id, "agent": d.entry.agent,
                               "prompt": asdict(d.entry.prompt),
                               "created_at": d.entry.created_at},
-                    "decision": d.decision, "by": d.by, "at": d.at, "via": d.via}
+                    "decision": d.decision, "by": d.by, "at": d.at, "via": d.via,
+                    "keys": d.keys, "why": d.why}
                    for d in list(self.queue.history)[-20:]]
         return {"pending": pending, "history": history}
 

@@ -17,6 +17,7 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
@@ -24,6 +25,7 @@ from agentdeck.core import review
 from agentdeck.core.approvals import ALLOW, ALWAYS, DENY, StaleAnswer
 from agentdeck.core.deck import Deck
 from agentdeck.core.errors import AgentdeckError, OperationError
+from agentdeck.core.outbox import HELD
 from agentdeck.core.sessions import Event, SessionInfo
 from agentdeck.ui.attention import desktop_notification
 from agentdeck.ui.keymap import load_keymap
@@ -74,6 +76,9 @@ class AgentdeckApp(App[None]):
                 "daemon the agents go on; without one they stop)"),
     ]
 
+    class OutboxChanged(Message):
+        """A message to an agent was held or went out: the sidebar shows what is held."""
+
     def __init__(self, deck: Deck, theme: str | None = None) -> None:
         super().__init__()
         self.deck = deck
@@ -122,6 +127,8 @@ class AgentdeckApp(App[None]):
         self.query_one(AgentList).show(list(self.rows.values()))
         self._unsubscribe = [self.deck.host.subscribe(self._on_host_event),
                              self.deck.queue.on_change(self._on_queue_change)]
+        # post_message is thread-safe: the outbox's threads tell the app through it
+        self.deck.outbox.on_change(lambda: self.post_message(self.OutboxChanged()))
         for info in self.deck.host.sessions():
             self._apply_info(info)
         # after the first layout, so each agent starts at its pane's size
@@ -219,6 +226,9 @@ class AgentdeckApp(App[None]):
             row.detail = f"({info.exit_code})"
         elif info.state == "rate-limited" and info.detection.reset:
             row.detail = info.detection.reset
+        held = self.deck.outbox.held(info.name)
+        if held:  # messages waiting for its prompt to be answered
+            row.detail = f"{row.detail} ✉{held} held".strip()
         self.query_one(AgentList).show([row])
         pane = self.query_one(f"#pane-{info.name}", TerminalPane)
         pane.set_class(state == "waiting", "-waiting")
@@ -271,10 +281,12 @@ class AgentdeckApp(App[None]):
 
     # -- sending ------------------------------------------------------------------------------
     def send(self, agent: str, data: bytes) -> None:
-        """Write to an agent's PTY off the event loop, in order."""
+        """Write what the user types in an agent's pane to its PTY, off the event loop, in
+        order. The queue hears of it first: keys typed while a prompt is drawn answer it."""
 
         def write() -> None:
             try:
+                self.deck.queue.typed(agent, data)
                 self.deck.host.write(agent, data)
             except (OSError, ValueError) as exc:
                 if self._loop is not None:
@@ -417,15 +429,18 @@ class AgentdeckApp(App[None]):
 
     @work(thread=True, group="message", exit_on_error=False)
     def _deliver(self, names: list[str], text: str) -> None:
-        done, failed = [], []
+        done, held, failed = [], [], []
         for name in names:
             try:
-                self.deck.message(name, text)
-                done.append(name)
+                (held if self.deck.message(name, text) == HELD else done).append(name)
             except (OperationError, OSError, ValueError, KeyError) as exc:
                 failed.append(f"{name}: {exc}")
         if done:
             self.call_from_thread(self.notify, f"sent to {', '.join(done)}")
+        if held:
+            self.call_from_thread(
+                self.notify, f"held for {', '.join(held)}: a prompt waits there; the message "
+                "goes once it is answered", timeout=8)
         for line in failed:
             self.call_from_thread(self.notify, line, severity="warning")
 
@@ -463,6 +478,11 @@ class AgentdeckApp(App[None]):
         current = names.index(self.theme) if self.theme in names else -1
         self.theme = names[(current + 1) % len(names)]
         self.notify(f"theme: {self.theme}")
+
+    @on(OutboxChanged)
+    def _outbox_changed(self) -> None:
+        for info in list(self._infos.values()):
+            self._apply_info(info)
 
     @on(TerminalPane.Released)
     def _released(self, event: TerminalPane.Released) -> None:

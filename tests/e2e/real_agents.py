@@ -40,6 +40,19 @@ def missing_reason(cli: str) -> str:
             "(scripts/install_agents.sh installs it; .ci/run runs that)")
 
 
+def require(cli: str) -> Path:
+    """The CLI's binary; a skip with the reason when it is not installed — a failure under CI,
+    where .ci/run installed it (a CLI that failed to install must not pass as a skip)."""
+    exe = binary(cli)
+    if exe is None:
+        import pytest
+
+        if os.environ.get("CI"):
+            pytest.fail(missing_reason(cli))
+        pytest.skip(missing_reason(cli))
+    return exe
+
+
 @dataclass
 class AgentSetup:
     command: str  # the fleet's `commands:` entry

@@ -10,7 +10,6 @@ PermissionRequest hook channel (the hook hands the request to the dashboard) and
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -56,8 +55,7 @@ CASES = [("claude", True), ("claude", False), ("codex", True), ("codex", False),
                          ids=[f"{c}-{'hook' if h else 'screen'}" for c, h in CASES])
 def test_real_agent_prompts_reach_the_queue_and_answers_land(cli: str, hooks: bool,
                                                              tmp_path: Path) -> None:
-    if real_agents.binary(cli) is None:
-        pytest.skip(real_agents.missing_reason(cli))
+    real_agents.require(cli)
     repo = make_repo(tmp_path)
     worktree = (tmp_path / f"wt-{cli}").resolve()
     server = FakeModelServer(Script(command=COMMAND, file_path=NOTE), cwd=worktree,
@@ -116,7 +114,7 @@ def run_scenario(deck: Deck, cli: str, hooks: bool, worktree: Path, repo: Path,
         else:
             assert not queue.via_hook(entry.id)
             assert host.info(cli).state == "waiting"
-        time.sleep(0.5)  # both channels have had time to report it: still exactly one
+        # both channels have reported it (screen: waiting; hook: joined): still exactly one
         assert [e.id for e in queue.pending()] == [entry.id]
         if NOTE in entry.summary:
             assert entry.kind in ("write", "bash"), entry  # Codex writes with a shell command
@@ -153,6 +151,6 @@ def run_scenario(deck: Deck, cli: str, hooks: bool, worktree: Path, repo: Path,
     assert any("Run this worktree's tests" in json.dumps(r["body"]) for r in server.requests)
 
     # a message typed with `m` reaches the model whole and is submitted (two lines: a paste)
-    deck.message(cli, "second message\nplease")
+    assert deck.message(cli, "second message\nplease") == "sent"
     wait(lambda: any("second message" in json.dumps(r["body"]) and "please" in json.dumps(
         r["body"]) for r in server.requests), f"{cli} to send the message to its model", 30)

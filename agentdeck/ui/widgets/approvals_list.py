@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import time
-
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Label, Static
 
-from agentdeck.core.approvals import ApprovalQueue, Entry
+from agentdeck.core.approvals import Entry, QueueView
 
 KIND_STYLE = {"bash": "bold yellow", "edit": "bold cyan", "write": "bold cyan",
               "fetch": "bold magenta", "mcp": "bold blue", "other": "bold"}
@@ -30,7 +28,7 @@ class ApprovalsList(Vertical):
     ApprovalsList #approval-empty { color: $text-muted; padding: 0 1; }
     """
 
-    def __init__(self, queue: ApprovalQueue, *, id: str | None = None) -> None:
+    def __init__(self, queue: QueueView, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.queue = queue
         self.border_title = "approvals"
@@ -55,7 +53,7 @@ class ApprovalsList(Vertical):
         wanted = [str(e.id) for e in pending]
         for key in [k.value for k in table.rows if k.value not in wanted]:
             table.remove_row(key)
-        now = time.monotonic()
+        now = self.queue.clock()
         for entry in pending:
             kind = Text(entry.kind, style=KIND_STYLE.get(entry.kind, ""))
             if str(entry.id) not in table.rows:
@@ -78,7 +76,7 @@ class ApprovalsList(Vertical):
 
     def refresh_ages(self) -> None:
         table = self.query_one("#approval-table", DataTable)
-        now = time.monotonic()
+        now = self.queue.clock()
         for entry in self.queue.pending():
             if str(entry.id) in table.rows:
                 table.update_cell(str(entry.id), "age", age(entry, now))

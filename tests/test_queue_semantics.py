@@ -1,0 +1,134 @@
+"""The queue's contract (DESIGN.md, oversight invariants 2 and 4), on a real PTY:
+
+- a prompt hidden by a resize or a redraw stays queued, same entry, nothing audited;
+- a prompt the agent takes back leaves only after the settle window, as "withdrawn by the agent";
+- keys typed in the agent's pane while its prompt is drawn are recorded as the answer, by whom
+  and with what keys;
+- an agent that exits withdraws its prompt; every removal has an audit line.
+
+The queue's clock is the test's: the settle window passes only when the test says so."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from agentdeck.core.approvals import SETTLE_WINDOW, WITHDRAWN, ApprovalQueue
+from agentdeck.core.sessions import LocalHost, SessionSpec
+from tests.conftest import wait
+
+# Asks, blanks its screen on SIGWINCH and redraws only when told (a file appears), takes its
+# question back when told, and exits after an answer.
+ASKER = r"""
+import os, select, signal, sys
+ctl = sys.argv[1]
+Q = "Run make deploy? [y/n] "
+def draw():
+    os.write(1, b"\x1b[2J\x1b[Hworking on the release\r\n" + Q.encode())
+def blank(*_):
+    os.write(1, b"\x1b[2J\x1b[H")
+signal.signal(signal.SIGWINCH, blank)
+draw()
+while True:
+    ready, _, _ = select.select([0], [], [], 0.02)
+    if ready:
+        line = sys.stdin.readline().strip()
+        os.write(1, f"\r\ngot {line}\r\n".encode())
+        sys.exit(0)
+    for name in os.listdir(ctl):
+        os.unlink(os.path.join(ctl, name))
+        if name == "redraw":
+            draw()
+        elif name == "withdraw":
+            os.write(1, b"\r\x1b[Knever mind, doing it another way\r\n")
+"""
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def asking(tmp_path: Path):
+    script, ctl = tmp_path / "asker.py", tmp_path / "ctl"
+    script.write_text(ASKER)
+    ctl.mkdir()
+    host, clock = LocalHost(), Clock()
+    audit = tmp_path / "audit.jsonl"
+    queue = ApprovalQueue(host, audit, clock=clock)
+    host.spawn(SessionSpec("ops", [sys.executable, str(script), str(ctl)], str(tmp_path),
+                           dict(os.environ), agent="shell", cols=100, rows=30))
+    wait(lambda: queue.pending(), "the prompt in the queue")
+    yield host, queue, clock, ctl, audit
+    queue.close()
+    host.close()
+
+
+def audited(audit: Path) -> list[dict[str, str]]:
+    return [json.loads(x) for x in audit.read_text().splitlines()] if audit.exists() else []
+
+
+def drawn(host: LocalHost) -> bool:
+    return host.redetect("ops").prompt is not None
+
+
+def test_a_resize_that_hides_the_prompt_loses_nothing(asking) -> None:
+    host, queue, clock, ctl, audit = asking
+    entry = queue.pending()[0]
+    for cols, rows in ((60, 20), (300, 80), (80, 24)):
+        host.resize("ops", cols, rows)
+        wait(lambda: not drawn(host) and host.info("ops").detection.prompt is None, "blank")
+        assert [e.id for e in queue.pending()] == [entry.id]  # hidden, still queued
+        clock.now += SETTLE_WINDOW / 2
+        queue.sweep()
+        assert [e.id for e in queue.pending()] == [entry.id]
+        (ctl / "redraw").touch()
+        wait(lambda: host.info("ops").detection.prompt is not None, "the redraw")
+    clock.now += 10 * SETTLE_WINDOW  # long after: it was on screen all along
+    queue.sweep()
+    assert [(e.id, e.created, e.summary) for e in queue.pending()] == [
+        (entry.id, entry.created, entry.summary)]
+    assert not queue.history and audited(audit) == []
+
+
+def test_a_prompt_the_agent_takes_back_is_withdrawn_after_the_settle_window(asking) -> None:
+    host, queue, clock, ctl, audit = asking
+    entry = queue.pending()[0]
+    (ctl / "withdraw").touch()
+    wait(lambda: host.info("ops").detection.prompt is None, "the question to go")
+    queue.sweep()
+    assert [e.id for e in queue.pending()] == [entry.id]  # not yet: it may come back
+    clock.now += SETTLE_WINDOW + 0.1
+    queue.sweep()
+    assert queue.pending() == []
+    [line] = audited(audit)
+    assert (line["decision"], line["by"], line["summary"]) == (
+        WITHDRAWN, "agent", "Run make deploy?")
+    assert "answered" not in json.dumps(line)
+
+
+def test_keys_typed_in_the_pane_are_the_audited_answer(asking) -> None:
+    host, queue, clock, ctl, audit = asking
+    queue.typed("ops", b"y\r")
+    host.write("ops", b"y\r")
+    wait(lambda: not queue.pending(), "the answered entry to leave")  # no settle window
+    [line] = audited(audit)
+    assert (line["decision"], line["by"], line["via"], line["keys"]) == (
+        "allow", "user", "pane", "y\\r")
+    wait(lambda: "got y" in "\n".join(host.snapshot("ops")), "the agent to take it")
+
+
+def test_an_agent_that_exits_withdraws_its_prompt(asking) -> None:
+    host, queue, clock, ctl, audit = asking
+    host.write("ops", b"\x04")  # end of input: readline returns "", the asker exits
+    wait(lambda: not queue.pending(), "the entry to leave")
+    [line] = audited(audit)
+    assert (line["decision"], line["why"]) == (WITHDRAWN, "the agent exited")

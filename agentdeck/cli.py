@@ -267,7 +267,8 @@ def open_dashboard(ctx: RepoContext, fleet: Fleet, theme: str | None = None,
         raise UsageError("no agents yet: `agentdeck up -f FLEET` creates the fleet, "
                          "`agentdeck spawn NAME` adds one, `agentdeck demo` shows one")
     try:
-        AgentdeckApp(deck, theme=theme).run()
+        # a dashboard served to a browser only watches: it never resizes the agents
+        AgentdeckApp(deck, theme=theme, viewer="TEXTUAL_DRIVER" in os.environ).run()
     finally:
         deck.close()
     return 0

@@ -3,7 +3,6 @@ notifications through the terminal."""
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -84,6 +83,7 @@ def test_desktop_notification_carries_no_control_characters() -> None:
 
 def test_the_fleet_accepts_desktop_and_keys(tmp_path: Path) -> None:
     repo = make_repo(tmp_path)
-    write_fleet(repo, "version: 1\ndashboard: {desktop: true, keys: {zoom: f}}\n")
+    write_fleet(repo, "version: 1\ndashboard: {desktop: true, keys: {zoom: f}, "
+                "agent_size: 120x40}\n")
     dash = load_fleet(repo / "agentdeck.yaml").dashboard
-    assert dataclasses.astuple(dash)[-2:] == (True, {"zoom": "f"})
+    assert (dash.desktop, dash.keys, dash.agent_size) == (True, {"zoom": "f"}, (120, 40))

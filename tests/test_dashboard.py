@@ -84,6 +84,8 @@ async def test_prompts_are_queued_and_answered_with_one_key(demo_deck) -> None:
         await pilot.pause()
         search_pane = app.query_one("#pane-search", TerminalPane)
         assert app.focused is search_pane
+        # typing mode is unmistakable: the status line says where the keys go, and how back
+        assert "typing into search" in str(app.query_one("#status").render())
         _, y = search_pane._cursor
         line = search_pane.render_line(y)
         cursor_cells = [seg for seg in line if seg.style and seg.style.reverse]
@@ -100,10 +102,30 @@ async def test_prompts_are_queued_and_answered_with_one_key(demo_deck) -> None:
         assert [a["key"] for a in answers(log) if a["agent"] == "search"] == ["n\r"]
 
         audit = [json.loads(x) for x in deck.audit_path.read_text().splitlines()]
-        assert [(x["agent"], x["kind"], x["decision"], x["by"]) for x in audit] == [
-            ("auth", "bash", "allow", "key"), ("payments", "bash", "deny", "key")]
+        assert [(x["agent"], x["kind"], x["decision"], x["by"], x["via"]) for x in audit] == [
+            ("auth", "bash", "allow", "key", "screen"),
+            ("payments", "bash", "deny", "key", "screen"),
+            ("search", "bash", "deny", "user", "pane")]  # typed in its pane: "n", Enter
         # auth went on: its file exists in its own worktree only
         await wait_until(pilot, lambda: queue.entry_for("auth") is not None)
+
+
+async def test_tab_and_enter_never_put_the_keyboard_in_a_pane(demo_deck) -> None:
+    deck, log = demo_deck
+    app = AgentdeckApp(deck)
+    async with app.run_test(size=(180, 50)) as pilot:
+        await wait_until(pilot, lambda: deck.queue.pending())
+        for _ in range(6):
+            await pilot.press("tab")
+            assert not isinstance(app.focused, TerminalPane)
+        table = app.query_one("#approval-table")
+        table.focus()
+        entry = deck.queue.pending()[0]
+        await pilot.press("enter")  # shows that agent; the keyboard stays here
+        assert not isinstance(app.focused, TerminalPane)
+        assert app.selected_agent == entry.agent
+        assert [e.id for e in deck.queue.pending()][:1] == [entry.id]
+        assert not answers(log)  # nothing reached any agent
 
 
 async def test_an_agent_that_cannot_start_is_shown_and_others_run(demo_deck) -> None:
@@ -120,3 +142,31 @@ async def test_an_agent_that_cannot_start_is_shown_and_others_run(demo_deck) -> 
         assert app.query_one("#pane-payments", TerminalPane).has_class("-failed")
         await wait_until(pilot, lambda: app.rows["search"].state == "failed")
         assert "commands.aider" in "".join(deck.host.snapshot("search"))
+
+
+async def test_resizing_the_dashboard_keeps_every_prompt_and_every_agent_size(demo_deck) -> None:
+    """Invariant 1 and 2: a terminal resize (even to 60x20) never reaches an agent below its
+    home size, never drops or answers a pending prompt, and leaves no audit line."""
+    deck, log = demo_deck
+    app = AgentdeckApp(deck)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await wait_until(pilot, lambda: len(deck.queue.pending()) == 3)
+        before = [(e.id, e.created, e.kind, e.summary) for e in deck.queue.pending()]
+        for size in ((100, 30), (80, 24), (60, 20), (120, 40), (300, 80), (200, 50)):
+            await pilot.resize_terminal(*size)
+            await pilot.pause()
+            assert [(e.id, e.created, e.kind, e.summary)
+                    for e in deck.queue.pending()] == before
+        await wait_until(pilot, lambda: app._resize_timer is None)
+        await app.workers.wait_for_complete()
+        home = app.home_size()
+        assert home[0] >= 100 and home[1] >= 30  # never below the floor
+        for name in ("auth", "payments", "search"):
+            with deck.host.terminal(name) as emulator:
+                assert (emulator.cols, emulator.rows) == home, name
+        # the agents redrew at the new size: still the same entries, same ages
+        await wait_until(pilot, lambda: all(deck.host.info(n).detection.prompt is not None
+                                            for n in ("auth", "payments", "search")))
+        assert [(e.id, e.created, e.kind, e.summary) for e in deck.queue.pending()] == before
+        assert not deck.audit_path.exists() or deck.audit_path.read_text() == ""
+        assert not answers(log)

@@ -116,7 +116,7 @@ def test_a_prompt_the_agent_takes_back_is_withdrawn_after_the_settle_window(aski
 
 
 def test_keys_typed_in_the_pane_are_the_audited_answer(asking) -> None:
-    host, queue, clock, ctl, audit = asking
+    host, queue, _clock, _ctl, audit = asking
     queue.typed("ops", b"y\r")
     host.write("ops", b"y\r")
     wait(lambda: not queue.pending(), "the answered entry to leave")  # no settle window
@@ -127,7 +127,7 @@ def test_keys_typed_in_the_pane_are_the_audited_answer(asking) -> None:
 
 
 def test_an_agent_that_exits_withdraws_its_prompt(asking) -> None:
-    host, queue, clock, ctl, audit = asking
+    host, queue, _clock, _ctl, audit = asking
     host.write("ops", b"\x04")  # end of input: readline returns "", the asker exits
     wait(lambda: not queue.pending(), "the entry to leave")
     [line] = audited(audit)

@@ -87,14 +87,15 @@ def test_queue_answers_once_refuses_stale_and_logs(host, tmp_path: Path) -> None
     second = host.wait_for("w", lambda i: bool(queue.pending()))
     entry = queue.pending()[0]
     assert entry.summary == "Run make test2?" and second.state == "waiting"
-    host.write("w", b"n\r")  # answered in the pane: the queue's answer is now stale
+    queue.typed("w", b"n\r")  # answered in the pane: the queue's answer is now stale
+    host.write("w", b"n\r")
     host.wait_for("w", lambda i: "step 3" in "".join(host.snapshot("w")))
     with pytest.raises(StaleAnswer):
         queue.answer(entry.id, "allow")
     assert answers.read_text().split() == ["y", "n"]
     lines = [json.loads(x) for x in audit.read_text().splitlines()]
     assert [(x["agent"], x["decision"], x["by"], x["summary"]) for x in lines] == [
-        ("w", "allow", "key", "Run make test1?")]
+        ("w", "allow", "key", "Run make test1?"), ("w", "deny", "user", "Run make test2?")]
 
 
 def test_allow_rules_answer_matching_prompts_and_say_so(host, tmp_path: Path) -> None:

@@ -112,7 +112,8 @@ async def test_success_adds_a_started_pane_and_writes_the_fleet_file(deck: Deck)
         pane = app.query_one("#pane-search", TerminalPane)
         await until(pilot, lambda: "search" in {i.name for i in deck.host.sessions()})
         await until(pilot, lambda: "ready>" in "\n".join(deck.host.snapshot("search")))
-        assert app.focused is pane
+        # selected, not typed into: the keyboard stays on the dashboard
+        assert not isinstance(app.focused, TerminalPane) and pane.has_class("-selected")
     worktree = deck.ctx.main_root.parent / "wt-search"
     assert (worktree / ".installed").exists()  # the install step ran
     assert "PORT=" in (worktree / ".env.local").read_text()

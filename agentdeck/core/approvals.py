@@ -80,6 +80,8 @@ HANDOVER_GRACE = 3.0
 # resize of that agent meanwhile: a redraw, a resize or a half-drawn frame hides a prompt for a
 # moment, and an entry dropped then (and queued again after) would be a false "answered"
 SETTLE_WINDOW = 1.5
+# after a hook answered, a dialog for the same request drawn this soon is that request's
+HOOK_ECHO = 5.0
 # Claude Code ignores keys that reach a dialog in its first moments (against typed-ahead
 # approvals): keys go no sooner than this after the prompt was first seen
 SETTLE = 0.3
@@ -124,8 +126,13 @@ class ApprovalQueue:
         self._hooks: dict[int, HookRequest] = {}  # entry id -> the agent's hook waiting on it
         self._handover: dict[int, float] = {}  # entry id -> when its hook gave up
         self._seen_at: dict[int, float] = {}  # entry id -> when its prompt was first drawn
-        self._answered: dict[str, str] = {}  # agent -> signature answered, until it leaves
+        # agent -> the prompt answered, until it leaves the screen: while the agent erases or
+        # redraws it, it is not a new prompt
+        self._answered: dict[str, Prompt] = {}
         self._gone: dict[int, float] = {}  # entry id -> since when its prompt is off screen
+        # agent -> (request, when) answered through its hook: the dialog the agent may still
+        # draw for it (Claude Code starts hook and dialog together) is not a new prompt
+        self._hook_done: dict[str, tuple[Prompt, float]] = {}
         self._typed: dict[int, bytes] = {}  # entry id -> keys typed in its pane while shown
         self._resized: dict[str, float] = {}  # agent -> when its terminal last changed size
         self._sweeper: threading.Timer | None = None
@@ -224,10 +231,15 @@ class ApprovalQueue:
         with self._lock:
             changed = False
             answered = self._answered.get(agent)
-            if prompt is None or prompt.signature != answered:
+            if prompt is None or answered is None or not _same_prompt(prompt, answered):
                 self._answered.pop(agent, None)  # the answered prompt has left the screen
                 answered = None
             visible = prompt if answered is None else None
+            done = self._hook_done.get(agent)
+            if done is not None and self.clock() - done[1] > HOOK_ECHO:
+                del self._hook_done[agent]
+            elif done is not None and visible is not None and _same_prompt(done[0], visible):
+                visible = None  # the dialog of a request its hook answered already
             current = self._current(agent)
             if current is not None:
                 cid = current.id
@@ -423,25 +435,33 @@ class ApprovalQueue:
         goes back in the queue rather than waiting forever behind an answer never taken."""
         agent = record.entry.agent
         with self._lock:
-            if self._answered.get(agent) != signature or self._current(agent) is not None:
+            answered = self._answered.get(agent)
+            if answered is None or answered.signature != signature or (
+                    self._current(agent) is not None):
                 return
         try:
             prompt = self.host.redetect(agent).prompt
         except (KeyError, OSError):
             return
         with self._lock:
-            if prompt is None or prompt.signature != signature or (
-                    self._answered.get(agent) != signature):
+            answered = self._answered.get(agent)
+            if prompt is None or prompt.signature != signature or answered is None or (
+                    answered.signature != signature):
                 return
             del self._answered[agent]
-            self.history.append(Decision(record.entry, "not taken by the agent", "agent", _now()))
+            again = Decision(record.entry, "not taken by the agent", "agent", _now(),
+                             why="its prompt was still drawn, unchanged; queued again")
+            self.history.append(again)
+            self._audit(again)
         self._update(agent, prompt)
 
     def _finish(self, entry: Entry, decision: str, by: str, via: str) -> Decision:
         screen = self._screen.get(entry.id)
         self._forget(entry.id)
+        if via == "hook":
+            self._hook_done[entry.agent] = (entry.prompt, self.clock())
         if screen is not None:  # still drawn while the agent erases it: not a new prompt
-            self._answered[entry.agent] = screen.signature
+            self._answered[entry.agent] = screen
         record = Decision(entry, decision, by, _now(), via)
         self.history.append(record)
         self._audit(record)
@@ -510,20 +530,21 @@ class ApprovalQueue:
 
 
 def _same_request(keyed: tuple[str, str], prompt: Prompt) -> bool:
-    """Whether a prompt answered by keys and a hook request are the same request: the screen
-    may show the command wrapped or cut, so compare the start of it."""
+    """Whether a prompt seen on one channel and one seen on the other (or drawn again) are the
+    same request: the screen may show a command wrapped or cut (compare its start) and a file
+    relative where the hook has its absolute path (compare its end)."""
     kind, summary = keyed
-    a, b = " ".join(summary.split())[:24], " ".join(prompt.summary.split())[:24]
-    return kind == prompt.kind and bool(a) and (a.startswith(b) or b.startswith(a))
+    a, b = " ".join(summary.split()), " ".join(prompt.summary.split())
+    if kind != prompt.kind or not a or not b:
+        return False
+    return (a[:24].startswith(b[:24]) or b[:24].startswith(a[:24])
+            or a.endswith("/" + b) or b.endswith("/" + a))
 
 
 def _same_prompt(a: Prompt, b: Prompt) -> bool:
-    """One prompt drawn twice (redrawn, re-wrapped after a resize): same signature, or same
-    kind and the same request (one summary the start of the other: a narrower screen may cut)."""
-    if a.signature == b.signature:
-        return True
-    x, y = " ".join(a.summary.split()), " ".join(b.summary.split())
-    return a.kind == b.kind and bool(x) and bool(y) and (x.startswith(y) or y.startswith(x))
+    """One prompt drawn twice (redrawn, re-wrapped after a resize, or its hook's request and
+    its dialog): the same signature, or the same request."""
+    return a.signature == b.signature or _same_request((a.kind, a.summary), b)
 
 
 def _meaning(keys: bytes, prompt: Prompt) -> str:

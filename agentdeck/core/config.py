@@ -103,6 +103,9 @@ class DashboardSpec:
     notify_command: str | None = None  # run with AGENTDECK_AGENT / _SUMMARY when a prompt appears
     desktop: bool = False  # a desktop notification (through the terminal) when a prompt appears
     keys: Mapping[str, str] = field(default_factory=dict)  # dashboard action id -> keys
+    # the smallest terminal an agent gets (cols, rows): its PTY is the area its pane has when
+    # zoomed, never below this, whatever the grid cell or a viewer's window
+    agent_size: tuple[int, int] = (100, 30)
 
 
 @dataclass(frozen=True)
@@ -339,7 +342,7 @@ class _FleetReader:
 
     def dashboard(self, raw: Any, path: KeyPath) -> DashboardSpec:
         data = self.mapping(raw, path, ("scrollback", "release_key", "theme", "bell", "notify",
-                                        "desktop", "keys"))
+                                        "desktop", "keys", "agent_size"))
         changes: dict[str, Any] = {}
         if "scrollback" in data:
             changes["scrollback"] = self.integer(data["scrollback"], (*path, "scrollback"),
@@ -354,6 +357,13 @@ class _FleetReader:
             changes["notify_command"] = self.string(data["notify"], (*path, "notify"))
         if "desktop" in data:
             changes["desktop"] = self.boolean(data["desktop"], (*path, "desktop"))
+        if "agent_size" in data:
+            text = self.string(data["agent_size"], (*path, "agent_size"))
+            m = re.fullmatch(r"\s*(\d{2,3})\s*x\s*(\d{1,3})\s*", text)
+            if not m or not (40 <= int(m.group(1)) <= 500 and 10 <= int(m.group(2)) <= 200):
+                self.fail((*path, "agent_size"), f"'{text}' is not a terminal size like 100x30 "
+                          "(columns 40-500 x rows 10-200)", value=True)
+            changes["agent_size"] = (int(m.group(1)), int(m.group(2)))
         if "keys" in data:
             keys = self.mapping_any(data["keys"], (*path, "keys"))
             changes["keys"] = {str(k): self.string(v, (*path, "keys", k))

@@ -25,7 +25,6 @@ PASTE_START, PASTE_END = b"\x1b[200~", b"\x1b[201~"
 SHELLS = {"shell", "bash", "zsh", "sh"}
 ECHO_TIMEOUT = 10.0  # how long the typed text may take to show before Enter goes anyway
 SUBMIT_TIMEOUT = 2.0  # how long the screen may take to react to Enter before it is sent again
-RETRIES = 2  # Enters sent again when the first was not taken
 STEADY = 0.3  # how long the input must stay cleared to count (not a redraw's blank frame)
 QUIET = 0.1  # how long the screen must rest, the text shown, before Enter
 _NOT_TEXT = re.compile(r"[\s│┃║╭╮╰╯─━═|>❯›]+")
@@ -66,8 +65,8 @@ def send(host: SessionHost, name: str, plan: Delivery,
     """Write `plan` into `name`: the text, then — once the screen shows it — Enter, then make
     sure it was taken: the agent started working, or the row that showed the text changed (the
     input box cleared; the message itself may reappear higher up, in the conversation). Enter is
-    sent again when it was not taken (Gemini CLI, for one, reads an Enter right after a paste as
-    part of it). Returns whether the submission was seen to be taken."""
+    sent once more only when the agent visibly ignored it (Gemini CLI reads an Enter right
+    after a paste as part of it). Returns whether the submission was seen to be taken."""
     host.write(name, plan.typed)
     if not plan.submit:
         return True
@@ -96,11 +95,24 @@ def send(host: SessionHost, name: str, plan: Delivery,
         lines = host.snapshot(name)
         return row >= len(lines) or lines[row] != text
 
-    for _attempt in range(RETRIES + 1):
+    host.write(name, plan.submit)
+    if _until(_steadily(taken, clock, STEADY), SUBMIT_TIMEOUT, clock):
+        return True
+    if found and _untaken(host, name, found[-1]):
+        # the Enter did nothing visible and the agent sits idle with the text still in its
+        # input: send it once more. Never otherwise — an Enter an agent has not read yet is
+        # taken by whatever it asks next, and would answer a prompt nobody saw.
         host.write(name, plan.submit)
-        if _until(_steadily(taken, clock, STEADY), SUBMIT_TIMEOUT, clock):
-            return True
+        return _until(_steadily(taken, clock, STEADY), SUBMIT_TIMEOUT, clock)
     return False
+
+
+def _untaken(host: SessionHost, name: str, echo: tuple[int, str]) -> bool:
+    info = host.info(name)
+    row, text = echo
+    lines = host.snapshot(name)
+    return (info.detection.state == "idle" and info.detection.prompt is None
+            and row < len(lines) and lines[row] == text)
 
 
 def _steadily(condition: Callable[[], bool], clock: Callable[[], float],

@@ -173,6 +173,11 @@ class RemoteHost(SessionHost):
             protocol.send(self._sock, {"op": "resize", "id": 0, "name": name, "cols": cols,
                                        "rows": rows})
 
+    def set_home_size(self, cols: int, rows: int) -> None:
+        # the daemon takes it from the first dashboard that sets it, while that one stays
+        # attached: a second dashboard never resizes the agents
+        self._call("home", cols=cols, rows=rows)
+
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         self._listeners.append(listener)
 

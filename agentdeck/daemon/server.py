@@ -123,6 +123,7 @@ class Daemon:
         self.resumer: Resumer | None = None
         self.hooks: HookServer | None = None
         self._clients: list[_Client] = []
+        self._size_owner: _Client | None = None  # the dashboard whose size the agents take
         self._lock = threading.Lock()
         self.transcripts = Transcripts(state_dir / TRANSCRIPTS)
         self._stopped = threading.Event()
@@ -228,6 +229,17 @@ class Daemon:
         if op == "typed":  # keys the user is typing into a pane (they may answer its prompt)
             self.queue.typed(h["name"], payload)
             return None, b""
+        if op == "home":
+            with self._lock:
+                if self._size_owner is None or self._size_owner.closed:
+                    self._size_owner = client  # the first dashboard to set it owns the size
+                owner = self._size_owner is client
+            if owner:
+                for info in host.sessions():
+                    if info.process == "running":
+                        host.resize(info.name, int(h["cols"]), int(h["rows"]))
+                        self.transcripts.resized(info.name, int(h["cols"]), int(h["rows"]))
+            return {"owner": owner}, b""
         if op == "resize":
             host.resize(h["name"], int(h["cols"]), int(h["rows"]))
             self.transcripts.resized(h["name"], int(h["cols"]), int(h["rows"]))

@@ -13,12 +13,13 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Vertical
 from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Static
 
 from agentdeck.core import review
@@ -38,6 +39,7 @@ from agentdeck.ui.widgets.approvals_list import ApprovalsList
 from agentdeck.ui.widgets.terminal_pane import REFRESH_HZ, TerminalPane
 
 RADAR_EVERY = 15.0  # seconds between background conflict-radar scans
+RESIZE_SETTLE = 0.3  # a window resize reaches the agents once it has rested this long
 
 
 class AgentdeckApp(App[None]):
@@ -79,9 +81,14 @@ class AgentdeckApp(App[None]):
     class OutboxChanged(Message):
         """A message to an agent was held or went out: the sidebar shows what is held."""
 
-    def __init__(self, deck: Deck, theme: str | None = None) -> None:
+    def __init__(self, deck: Deck, theme: str | None = None, viewer: bool = False) -> None:
+        """`viewer`: this dashboard only watches (a browser through `agentdeck serve`): it never
+        changes the agents' terminal size."""
         super().__init__()
         self.deck = deck
+        self.viewer = viewer
+        self._home: tuple[int, int] | None = None
+        self._resize_timer: Timer | None = None
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agentdeck-write")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._unsubscribe: list[Callable[[], None]] = []
@@ -145,13 +152,37 @@ class AgentdeckApp(App[None]):
         columns = 1 if count <= 1 else 2 if count <= 4 else 3
         self.query_one("#panes").styles.grid_size_columns = columns
 
+    def home_size(self) -> tuple[int, int]:
+        """Every agent's terminal size: the area a pane has when zoomed here, never below the
+        fleet's `dashboard.agent_size` — not its grid cell, so a grid, a narrow window or a
+        phone never re-wraps an agent's screen (and never hides its prompt)."""
+        area = self.query_one("#panes").content_size
+        floor_cols, floor_rows = self.deck.fleet.dashboard.agent_size
+        return max(area.width - 2, floor_cols), max(area.height - 2, floor_rows)
+
     def _start_with_sizes(self) -> None:
-        sizes = {}
-        for pane in self.query(TerminalPane):
-            size = pane.content_size
-            if size.width > 2 and size.height > 2:
-                sizes[pane.agent] = (size.width, size.height)
-        self.start_agents(sizes)
+        self._home = self.home_size()
+        if not self.viewer:  # agents a daemon already runs take this dashboard's size too
+            self._apply_home(self._home)
+        self.start_agents({pane.agent: self._home for pane in self.query(TerminalPane)})
+
+    def on_resize(self, event: events.Resize) -> None:
+        # a terminal resize reaches the agents once, after the user stops dragging
+        if self._resize_timer is not None:
+            self._resize_timer.stop()
+        self._resize_timer = self.set_timer(RESIZE_SETTLE, self._resize_agents)
+
+    def _resize_agents(self) -> None:
+        self._resize_timer = None
+        home = self.home_size()
+        if self.viewer or self._home is None or home == self._home:
+            return
+        self._home = home
+        self._apply_home(home)
+
+    @work(thread=True, exclusive=True, group="home-size", exit_on_error=False)
+    def _apply_home(self, size: tuple[int, int]) -> None:
+        self.deck.host.set_home_size(*size)
 
     @work(thread=True, exclusive=True, group="start", exit_on_error=False)
     def start_agents(self, sizes: dict[str, tuple[int, int]]) -> None:
@@ -264,10 +295,14 @@ class AgentdeckApp(App[None]):
         parts = [f"{n} {state}" for state, n in sorted(counts.items())]
         self.title = f"agentdeck — {waiting} waiting" if waiting else "agentdeck"
         focus = self.focused
-        where = (f"typing into {focus.agent} · {self.release_key_label} returns"
-                 if isinstance(focus, TerminalPane) else "dashboard")
         prefix = f"[b reverse] {waiting} waiting [/] " if waiting else ""
-        self.query_one("#status", Static).update(f"{prefix}{' · '.join(parts)}  ({where})")
+        if isinstance(focus, TerminalPane):
+            # unmistakable: every key now goes to the agent
+            self.query_one("#status", Static).update(
+                f"{prefix}[b reverse] typing into {focus.agent} — "
+                f"{self.release_key_label} to return [/]")
+        else:
+            self.query_one("#status", Static).update(f"{prefix}{' · '.join(parts)}")
 
     def _desktop_notify(self, title: str, body: str) -> None:
         driver = self._driver
@@ -397,10 +432,8 @@ class AgentdeckApp(App[None]):
         self.call_after_refresh(self._start_new, result.name)
 
     def _start_new(self, name: str) -> None:
-        pane = self._panes[name]
-        size = pane.content_size
-        self._start_one(name, max(size.width, 20), max(size.height, 5))
-        pane.focus()
+        self._start_one(name, *(self._home or self.home_size()))
+        self._select(name)  # selected, not typed into: typing is `i`
         self._update_status()
 
     @work(thread=True, group="start-one", exit_on_error=False)
@@ -451,8 +484,9 @@ class AgentdeckApp(App[None]):
         pane = self.query_one(f"#pane-{name}", TerminalPane)
         self._select(name)
         pane.poll()
-        pane.focus()
+        pane.start_typing()
         self._update_status()
+        self.refresh_bindings()
 
     def action_zoom(self) -> None:
         name = self.selected_agent
@@ -479,6 +513,14 @@ class AgentdeckApp(App[None]):
         self.theme = names[(current + 1) % len(names)]
         self.notify(f"theme: {self.theme}")
 
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        self._update_status()  # typing mode starts or ends with a pane's focus: say so at once
+        self.refresh_bindings()
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        self._update_status()
+        self.refresh_bindings()
+
     @on(OutboxChanged)
     def _outbox_changed(self) -> None:
         for info in list(self._infos.values()):
@@ -488,6 +530,7 @@ class AgentdeckApp(App[None]):
     def _released(self, event: TerminalPane.Released) -> None:
         self.query_one(AgentList).focus()
         self._update_status()
+        self.refresh_bindings()
 
     @on(DataTable.RowHighlighted, "#agents")
     def _agent_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -496,13 +539,23 @@ class AgentdeckApp(App[None]):
 
     @on(DataTable.RowSelected, "#agents")
     def _agent_chosen(self, event: DataTable.RowSelected) -> None:
-        self.action_enter_pane(str(event.row_key.value))
+        self._select(str(event.row_key.value))
+        self.action_zoom()  # shows it whole (typing into it is `i`)
 
     @on(DataTable.RowSelected, "#approval-table")
     def _approval_chosen(self, event: DataTable.RowSelected) -> None:
         entry = self.query_one(ApprovalsList).selected
         if entry is not None:
-            self.action_enter_pane(entry.agent)
+            self._select(entry.agent)  # shows it; the keyboard stays on the dashboard
+
+    @on(TerminalPane.TypingRequested)
+    def _typing_requested(self, event: TerminalPane.TypingRequested) -> None:
+        self.action_enter_pane(event.agent)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # while typing into a pane every key is the agent's: the footer shows only the way back
+        typing = isinstance(self.focused, TerminalPane)
+        return not typing or action in ("release", "command_palette")
 
     def _select(self, name: str) -> None:
         for pane in self.query(TerminalPane):

@@ -142,10 +142,12 @@ def run_scenario(deck: Deck, cli: str, hooks: bool, worktree: Path, repo: Path,
     assert not (worktree / NOTE).exists() and not (repo / NOTE).exists()
     log = [json.loads(line) for line in deck.audit_path.read_text().splitlines()]
     via = "hook" if hooks and cli in ("claude", "codex") else "screen"
-    decided = {(r["summary"] == COMMAND, NOTE in r["summary"]): r for r in log}
-    assert decided[(True, False)]["decision"] == "allow"
-    assert decided[(False, True)]["decision"] == "deny"
-    assert {r["via"] for r in log} == {via}
+    answered = [r for r in log if r["by"] == "key"]
+    assert [r for r in log if r["by"] != "key"] == [], log  # nothing withdrawn or typed
+    decided = {(r["summary"] == COMMAND, NOTE in r["summary"]): r for r in answered}
+    assert decided[(True, False)]["decision"] == "allow", log
+    assert decided[(False, True)]["decision"] == "deny", log
+    assert {r["via"] for r in answered} == {via}
 
     # its brief (task, scope, "run the tests and report") reached the model its own way
     assert any("Run this worktree's tests" in json.dumps(r["body"]) for r in server.requests)

@@ -95,6 +95,12 @@ class SessionHost(abc.ABC):
     @abc.abstractmethod
     def resize(self, name: str, cols: int, rows: int) -> None: ...
 
+    def set_home_size(self, cols: int, rows: int) -> None:
+        """Every running agent's terminal becomes (cols, rows): the dashboard's home size."""
+        for info in self.sessions():
+            if info.process == RUNNING:
+                self.resize(info.name, cols, rows)
+
     @abc.abstractmethod
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call `listener` for every event; returns the function that unsubscribes."""

@@ -22,10 +22,11 @@ from textual.widget import Widget
 
 from agentdeck.core.keys import encode_key, encode_paste
 from agentdeck.core.sessions import SessionHost, TerminalView
-from agentdeck.core.terminal import CellStyle, Color
+from agentdeck.core.terminal import CellStyle, Color, Emulator
 
 REFRESH_HZ = 30
 CURSOR = Style(reverse=True)
+CUT = Style(dim=True, bold=True)
 
 
 def _rich_color(color: Color) -> RichColor | None:
@@ -36,8 +37,11 @@ def _rich_color(color: Color) -> RichColor | None:
     return RichColor.from_rgb(*color)
 
 
-class TerminalPane(Widget, can_focus=True):
-    """A live agent terminal. Focus it (Enter or i on the agent) to type into the agent."""
+class TerminalPane(Widget, can_focus=False):
+    """A live agent terminal. Typing into it is an explicit mode (`i`, or a click on it): only
+    then can it take focus — Tab, Enter on a queue row or a new agent never put the keyboard in
+    an agent's pane, where the next `y` would be typed into the agent. The release key ends it.
+    """
 
     DEFAULT_CSS = """
     TerminalPane {
@@ -51,11 +55,18 @@ class TerminalPane(Widget, can_focus=True):
     TerminalPane.-selected { border: round $secondary; }
     TerminalPane.-waiting { border: heavy $warning; border-title-color: $warning; }
     TerminalPane.-failed { border: round $error; }
-    TerminalPane:focus { border: double $accent; }
+    TerminalPane:focus { border: double $accent; border-title-color: $accent; }
     """
 
     class Released(Message):
         """The user pressed the release key: focus goes back to the dashboard."""
+
+    class TypingRequested(Message):
+        """The user clicked the pane: they want to type into its agent."""
+
+        def __init__(self, agent: str) -> None:
+            super().__init__()
+            self.agent = agent
 
     class Scrolled(Message):
         def __init__(self, offset: int) -> None:
@@ -72,9 +83,28 @@ class TerminalPane(Widget, can_focus=True):
         self._seen = -1
         self._cache: dict[int, Strip] = {}
         self._styles: dict[CellStyle, Style] = {}
-        self._cursor: tuple[int, int] | None = None
+        self._cursor: tuple[int, int] | None = None  # in pane rows
+        self._top = 0  # the agent's screen row drawn on the pane's first row
+        self._scrolled = 0  # lines up into the scrollback
+        self._wide = False  # some visible row's text runs past the right edge
+        self._screen_size = (0, 0)  # the agent's terminal (cols, rows)
         self._sized = False
         self.border_title = agent
+        # shown in the footer while typing: the one key that is not the agent's
+        label = release_key.replace("right_square_bracket", "]")
+        self._bindings.bind(release_key, "release", f"back to dashboard ({label})")
+
+    def start_typing(self) -> None:
+        """Typing mode: the keyboard goes to the agent until the release key."""
+        self.can_focus = True
+        self.focus()
+
+    def action_release(self) -> None:  # the footer's entry; on_key handles the key itself
+        self._release()
+
+    def _release(self) -> None:
+        self.can_focus = False
+        self.post_message(self.Released())
 
     def on_mount(self) -> None:
         # the app calls poll() when the session has new output (at most REFRESH_HZ a second);
@@ -101,6 +131,19 @@ class TerminalPane(Widget, can_focus=True):
             self._seen = view.version
             dirty = emulator.take_dirty()
             cursor = emulator.cursor() if emulator.scroll_offset == 0 else None
+            top, wide = self._top_for(emulator, cursor)
+            size = (emulator.cols, emulator.rows)
+        if (top, size, wide) != (self._top, self._screen_size, self._wide):
+            # the viewport moved over the agent's screen (or the screen changed size): all of it
+            self._top, self._screen_size, self._wide = top, size, wide
+            self._cursor = None if cursor is None else (cursor[0], cursor[1] - top)
+            self._cache.clear()
+            self._show_cut()
+            self.refresh()
+            return
+        dirty = {y - top for y in dirty if y >= top}
+        if cursor is not None:
+            cursor = (cursor[0], cursor[1] - top)
         if cursor != self._cursor:
             for old_or_new in (self._cursor, cursor):
                 if old_or_new is not None:
@@ -123,6 +166,39 @@ class TerminalPane(Widget, can_focus=True):
                 strike=cell.strike or None)
         return style
 
+    def _top_for(self, emulator: Emulator, cursor: tuple[int, int] | None) -> tuple[int, bool]:
+        """Which row of the agent's screen the pane starts at, and whether text is cut at its
+        right edge. A pane smaller than the agent's terminal (a grid cell, a phone) shows its
+        bottom: the rows ending with the last one holding text or the cursor — where prompts
+        and input boxes live."""
+        height, width = self.content_size.height, self.content_size.width
+        if not height or (height >= emulator.rows and width >= emulator.cols):
+            return 0, False
+        lines = emulator.lines()
+        if height >= emulator.rows:
+            top = 0
+        elif emulator.scroll_offset:
+            top = emulator.rows - height
+        else:
+            last = max((i for i, line in enumerate(lines) if line.strip()), default=0)
+            bottom = max(last, cursor[1] if cursor else 0) + 1
+            top = max(0, min(bottom, emulator.rows) - height)
+        wide = any(len(line) > width for line in lines[top: top + height])
+        return top, wide
+
+    def _show_cut(self) -> None:
+        """Mark a pane that shows only part of its agent's screen; zoom shows it whole."""
+        cols, rows = self._screen_size
+        hidden = []
+        if self._top:
+            hidden.append(f"↑{self._top} rows above")
+        if self._wide:
+            hidden.append("› text cut at the right")
+        cut = f"{cols}×{rows}: {', '.join(hidden)} · z shows all" if hidden else ""
+        offset = self._scrolled
+        self.border_subtitle = " · ".join(x for x in (cut, f"scrollback −{offset}"
+                                                      if offset else "") if x)
+
     def render_line(self, y: int) -> Strip:
         width = self.content_size.width
         strip = self._cache.get(y)
@@ -130,10 +206,15 @@ class TerminalPane(Widget, can_focus=True):
             view = self._view()
             if view is None:
                 return Strip.blank(width)
+            row = y + self._top
             with view as emulator:
-                runs = emulator.row(y)
+                runs = emulator.row(row) if row < emulator.rows else []
             segments = [Segment(run.text, self._style(run.style)) for run in runs]
-            strip = self._cache[y] = Strip(segments)
+            strip = Strip(segments)
+            if strip.cell_length > width and strip.crop(width).text.strip():
+                # text runs on past the pane's right edge: mark the cut
+                strip = Strip.join([strip.crop(0, width - 1), Strip([Segment("›", CUT)])])
+            self._cache[y] = strip
         if self.has_focus and self._cursor is not None and self._cursor[1] == y:
             x = self._cursor[0]
             strip = strip.adjust_cell_length(max(width, x + 1))  # the cursor may sit past the text
@@ -148,17 +229,19 @@ class TerminalPane(Widget, can_focus=True):
         self.sync_size()
 
     def sync_size(self) -> None:
-        size = self.content_size
-        if size.width and size.height:
-            self.host.resize(self.agent, size.width, size.height)
+        """The pane changed size. The agent's terminal does not follow: its size is its home
+        size, set by the dashboard for every agent at once; the pane shows what fits."""
         self._cache.clear()
         self._seen = -1
+        self._screen_size = (0, 0)  # recompute the viewport at the next poll
+        self.call_after_refresh(self.poll)
 
     def on_focus(self) -> None:
         self._cache.clear()
         self.refresh()
 
     def on_blur(self) -> None:
+        self.can_focus = False  # typing mode ends however focus left (a click elsewhere)
         self._cache.clear()
         self.refresh()
 
@@ -169,7 +252,7 @@ class TerminalPane(Widget, can_focus=True):
         event.stop()
         event.prevent_default()
         if event.key == self.release_key:
-            self.post_message(self.Released())
+            self._release()
             return
         view = self._view()
         if view is None:
@@ -198,11 +281,13 @@ class TerminalPane(Widget, can_focus=True):
             return
         with view as emulator:
             emulator.scroll(delta)
-            offset = emulator.scroll_offset
+            self._scrolled = emulator.scroll_offset
             emulator.take_dirty()
         self._cache.clear()
         self._cursor = None
-        self.border_subtitle = f"scrollback −{offset}" if offset else ""
+        self._seen = -1
+        self._screen_size = (0, 0)
+        self.poll()
         self.refresh()
 
     def scroll_to_live(self) -> None:
@@ -213,9 +298,14 @@ class TerminalPane(Widget, can_focus=True):
             if emulator.scroll_offset == 0:
                 return
             emulator.scroll_to_bottom()
-        self.border_subtitle = ""
+        self._scrolled = 0
         self._cache.clear()
         self._seen = -1
+        self._screen_size = (0, 0)
+
+    def on_click(self, event: events.Click) -> None:
+        if not self.has_focus:
+            self.post_message(self.TypingRequested(self.agent))
 
     def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
         event.stop()

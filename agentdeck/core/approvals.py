@@ -31,6 +31,7 @@ from typing import Protocol
 
 from agentdeck.core.config import ApprovalRule
 from agentdeck.core.detect import Prompt
+from agentdeck.core.detect.menus import STEP
 from agentdeck.core.errors import OperationError
 from agentdeck.core.hook_channel import HookRequest
 from agentdeck.core.sessions import Event, SessionHost
@@ -82,6 +83,8 @@ HANDOVER_GRACE = 3.0
 SETTLE_WINDOW = 1.5
 # after a hook answered, a dialog for the same request drawn this soon is that request's
 HOOK_ECHO = 5.0
+# a menu answered with arrows: how long each key may take to show before the next goes anyway
+STEP_WAIT = 2.0
 # Claude Code ignores keys that reach a dialog in its first moments (against typed-ahead
 # approvals): keys go no sooner than this after the prompt was first seen
 SETTLE = 0.3
@@ -393,7 +396,9 @@ class ApprovalQueue:
                 raise StaleAnswer("that prompt was already answered or has gone")
             hook = self._hooks.get(entry_id)
             screen = self._screen.get(entry_id)
-            if hook is not None and (decision != ALWAYS or hook.offers_always or screen is None):
+            menu_option = decision.startswith("option ")  # a menu's option: keys only
+            if hook is not None and not menu_option and (
+                    decision != ALWAYS or hook.offers_always or screen is None):
                 if decision == ALWAYS and not hook.offers_always:
                     raise OperationError(f"{entry.agent} offers no 'allow always' for this "
                                          "prompt; use y (allow once) or n (deny)")
@@ -410,25 +415,36 @@ class ApprovalQueue:
                 self._notify()
                 raise StaleAnswer(f"{entry.agent}: that prompt is no longer waiting; "
                                   "nothing was sent")
-            keys = {ALLOW: screen.allow, ALWAYS: screen.allow_always, DENY: screen.deny}[decision]
-            if keys is None:
-                raise OperationError(f"{entry.agent} offers no 'allow always' for this prompt; "
-                                     "use y (allow once) or n (deny)")
             info = self.host.info(entry.agent)
             now_on_screen = self.host.redetect(entry.agent).prompt
-            if info.process != "running" or now_on_screen is None or (
-                    now_on_screen.signature != screen.signature):
+            if info.process != "running" or now_on_screen is None or not _same_prompt(
+                    now_on_screen, screen):
                 self._drop(entry_id, "no longer on its screen when answered")
                 self._notify()
                 raise StaleAnswer(f"{entry.agent}: that prompt is no longer on its screen; "
                                   "nothing was sent")
-            self.host.write(entry.agent, keys.encode())
+            # the keys as the prompt stands now (a menu's highlight may have moved)
+            screen = self._screen[entry_id] = now_on_screen
+            keys, decision = _keys_for(entry.agent, screen, decision)
+            self._type(entry.agent, keys)
             self._keyed[entry.agent] = (entry.kind, entry.summary, self.clock())
             record = self._finish(entry, decision, by, "screen")
         timer = threading.Timer(TAKEN_WITHIN, self._check_taken, (record, screen.signature))
         timer.daemon = True
         timer.start()
         return self._done(record)
+
+    def _type(self, agent: str, keys: str) -> None:
+        """Write an answer's keys; a menu's arrow keys and its Enter go one at a time, each
+        after the screen showed the last (a program reading them in one piece may drop some)."""
+        parts = keys.split(STEP)
+        for i, part in enumerate(parts):
+            before = self.host.snapshot(agent) if i < len(parts) - 1 else None
+            self.host.write(agent, part.encode())
+            if before is not None:
+                deadline = time.monotonic() + STEP_WAIT
+                while self.host.snapshot(agent) == before and time.monotonic() < deadline:
+                    time.sleep(0.01)
 
     def _check_taken(self, record: Decision, signature: str) -> None:
         """If the agent ignored the keys (its prompt is still drawn, unchanged), the prompt
@@ -539,6 +555,26 @@ def _same_request(keyed: tuple[str, str], prompt: Prompt) -> bool:
         return False
     return (a[:24].startswith(b[:24]) or b[:24].startswith(a[:24])
             or a.endswith("/" + b) or b.endswith("/" + a))
+
+
+def _keys_for(agent: str, prompt: Prompt, decision: str) -> tuple[str, str]:
+    """The keys that give `decision` (allow / always / deny / "option N") to `prompt`, and the
+    decision as the audit log says it."""
+    if decision.startswith("option "):
+        n = int(decision.split()[1])
+        if not 1 <= n <= len(prompt.options):
+            offered = f"1-{len(prompt.options)}" if prompt.options else "none"
+            raise OperationError(f"{agent}'s prompt has no option {n} (options: {offered})")
+        label, keys = prompt.options[n - 1]
+        return keys, f"option {n}: {label}"
+    keys = {ALLOW: prompt.allow, ALWAYS: prompt.allow_always, DENY: prompt.deny}[decision]
+    if not keys:
+        if decision == ALWAYS:
+            raise OperationError(f"{agent} offers no 'allow always' for this prompt; "
+                                 "use y (allow once) or n (deny)")
+        raise OperationError(f"{agent}'s prompt has no '{decision}' option; pick one with "
+                             f"1-{len(prompt.options)}")
+    return keys, decision
 
 
 def _same_prompt(a: Prompt, b: Prompt) -> bool:

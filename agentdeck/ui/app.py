@@ -55,6 +55,8 @@ class AgentdeckApp(App[None]):
         Binding("a", "answer('always')", "always", id="allow-always",
                 tooltip="Allow it and let the agent stop asking (where it offers that)"),
         Binding("n", "answer('deny')", "deny", id="deny", tooltip="Deny the selected prompt"),
+        *(Binding(str(n), f"answer('option {n}')", f"option {n}", id=f"option-{n}", show=False,
+                  tooltip=f"Pick option {n} of the selected prompt's menu") for n in range(1, 10)),
         Binding("i", "enter_pane", "type", id="enter-pane",
                 tooltip="Send your keys to the selected agent (release key gives them back)"),
         Binding("z", "zoom", "zoom", id="zoom", tooltip="Show only the selected agent's pane"),

@@ -156,3 +156,48 @@ def run_scenario(deck: Deck, cli: str, hooks: bool, worktree: Path, repo: Path,
     assert deck.message(cli, "second message\nplease") == "sent"
     wait(lambda: any("second message" in json.dumps(r["body"]) and "please" in json.dumps(
         r["body"]) for r in server.requests), f"{cli} to send the message to its model", 30)
+
+
+def test_claude_first_run_dialogs_are_queued_and_answered_from_the_queue(tmp_path: Path) -> None:
+    """A real user's first run: Claude Code asks to trust the folder and to use the API key
+    from the environment (both default to "no"). Each is a queue entry of kind `other` with
+    its question; `y` from the queue answers it, and Claude reaches its input box."""
+    import os
+
+    from agentdeck.core.approvals import ApprovalQueue
+    from agentdeck.core.sessions import LocalHost, SessionSpec
+
+    exe = real_agents.require("claude")
+    work, home = tmp_path / "proj", tmp_path / "home"
+    work.mkdir()
+    home.mkdir()
+    (home / ".claude.json").write_text(json.dumps({
+        "hasCompletedOnboarding": True, "lastOnboardingVersion": real_agents.VERSIONS["claude"],
+        "theme": "dark"}))
+    server = FakeModelServer(Script(), cwd=work).start()
+    env = dict(os.environ, HOME=str(home), ANTHROPIC_BASE_URL=server.url,
+               ANTHROPIC_API_KEY=real_agents.FAKE_KEY, DISABLE_AUTOUPDATER="1",
+               CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1")
+    host = LocalHost()
+    queue = ApprovalQueue(host, tmp_path / "audit.jsonl")
+    try:
+        host.spawn(SessionSpec("c", [str(exe), "--permission-mode", "default"], str(work), env,
+                               agent="claude", cols=100, rows=30))
+        questions = []
+        for _ in range(2):
+            wait(lambda: queue.pending(), "a first-run dialog in the queue", 60)
+            entry = queue.pending()[0]
+            assert entry.kind == "other" and entry.prompt.options, entry
+            questions.append(entry.summary)
+            queue.answer(entry.id, "allow")
+            wait(lambda e=entry: not queue.pending() or queue.pending()[0].id != e.id,
+                 "the dialog to close", 30)
+        assert any("trust" in q for q in questions), questions
+        assert any("API key" in q for q in questions), questions
+        wait(lambda: host.info("c").state == "idle", "Claude's input box", 60)
+        audit = [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text().splitlines()]
+        assert [(a["kind"], a["decision"]) for a in audit] == [("other", "allow")] * 2
+    finally:
+        queue.close()
+        host.close()
+        server.stop()

@@ -37,10 +37,20 @@ class Prompt:
     allow_always: str | None = None
     agent: str = "generic"
     signature: str = ""  # stable for one prompt on screen; differs for the next one
+    # a menu's options as (label, keys) — what the queue's 1-9 send; () for yes/no questions
+    options: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        # from the wire (JSON) options arrive as lists: keep the prompt hashable and comparable
+        object.__setattr__(self, "options", tuple(tuple(o) for o in self.options))
 
     def as_json(self) -> dict[str, object]:
-        return {"kind": self.kind, "summary": self.summary, "allow": self.allow,
-                "allow_always": self.allow_always, "deny": self.deny}
+        out: dict[str, object] = {"kind": self.kind, "summary": self.summary,
+                                  "allow": self.allow, "allow_always": self.allow_always,
+                                  "deny": self.deny}
+        if self.options:
+            out["options"] = [{"label": label, "keys": keys} for label, keys in self.options]
+        return out
 
 
 @dataclass(frozen=True)
@@ -272,10 +282,14 @@ def nothing_below(screen: Screen, line: int, allowed: re.Pattern[str] | None = N
 
 RATE_LIMIT_RE = re.compile(
     r"(usage limit reached|rate limit(ed)?\b|rate_limit_error|\b429\b|too many requests|"
-    r"quota exceeded|resource_exhausted|hit your usage limit|limit reached[^\n]*resets)",
+    r"quota exceeded|resource_exhausted|hit your usage limit|limit reached[^\n]*resets|"
+    # Claude Code retrying a failed call ("API error · retrying in 24s · attempt 1/10"); Codex
+    # reconnecting ("Server is busy, reconnecting 2/5", "exceeded retry limit")
+    r"api error\b.*\bretrying in\b|server is busy|reconnecting \d+/\d+|exceeded retry limit)",
     re.IGNORECASE)
 RESET_RE = re.compile(
-    r"(resets?(?: at)? [^\n·|]+|try again (?:in|at|after) [^\n.·|]+|retry (?:in|after) [^\n.·|]+)",
+    r"(resets?(?: at)? [^\n·|]+|try again (?:in|at|after) [^\n.·|]+|"
+    r"retry(?:ing)? (?:in|after) [^\n.·|]+)",
     re.IGNORECASE)
 
 
@@ -285,6 +299,26 @@ def rate_limit(screen: Screen, window: int = 6) -> tuple[bool, str | None]:
         return False, None
     m = RESET_RE.search(text)
     return True, m.group(1).strip().rstrip(".") if m else None
+
+
+_INPUT_MARK = re.compile(r"^[❯>›]( |$)")
+
+
+def input_box(screen: Screen, window: int = 10) -> bool:
+    """An agent's empty or filled input box near the bottom: a line starting with its prompt
+    glyph (❯ > ›) between two horizontal rules, as Claude Code (2.1.33x) and others draw it —
+    recognised by its shape, not by footer wording that changes between versions."""
+    start = max(0, screen.last - window)
+    for i in range(screen.last, start - 1, -1):
+        if not _INPUT_MARK.match(screen.lines[i]):
+            continue
+        above = next((screen.lines[j] for j in range(i - 1, max(-1, i - 3), -1)
+                      if screen.lines[j]), "")
+        below = next((screen.lines[j] for j in range(i + 1, min(len(screen.lines), i + 8))
+                      if _RULE_RE.match(screen.lines[j])), "")
+        if _RULE_RE.match(above) and below:
+            return True
+    return False
 
 
 def detect_with(screen: Screen, find_prompt: Callable[[Screen], Prompt | None],
@@ -300,6 +334,6 @@ def detect_with(screen: Screen, find_prompt: Callable[[Screen], Prompt | None],
     tail = screen.tail(8)
     if any(working.search(line) for line in tail):
         return Detection(WORKING)
-    if any(idle.search(line) for line in tail):
+    if any(idle.search(line) for line in tail) or input_box(screen):
         return Detection(IDLE)
     return Detection(UNKNOWN)

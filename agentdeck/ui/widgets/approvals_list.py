@@ -18,6 +18,16 @@ def age(entry: Entry, now: float) -> str:
     return f"{seconds}s" if seconds < 60 else f"{seconds // 60}m{seconds % 60:02d}s"
 
 
+def summary_text(entry: Entry) -> Text:
+    """The request, and for a menu its options with the digit that picks each."""
+    text = Text(entry.summary)
+    if entry.prompt.options:
+        picks = " · ".join(f"{n} {label}" for n, (label, _) in
+                           enumerate(entry.prompt.options, 1))
+        text.append(f"  [{picks}]", style="dim")
+    return text
+
+
 class ApprovalsList(Vertical):
     """y allow once · a allow always · n deny · Enter jump to the agent's pane."""
 
@@ -56,12 +66,12 @@ class ApprovalsList(Vertical):
         now = self.queue.clock()
         for entry in pending:
             kind = Text(entry.kind, style=KIND_STYLE.get(entry.kind, ""))
+            summary = summary_text(entry)
             if str(entry.id) not in table.rows:
-                table.add_row(age(entry, now), entry.agent, kind, entry.summary,
-                              key=str(entry.id))
+                table.add_row(age(entry, now), entry.agent, kind, summary, key=str(entry.id))
             else:  # the agent's hook joined a prompt first seen on screen: its exact words
                 table.update_cell(str(entry.id), "kind", kind)
-                table.update_cell(str(entry.id), "summary", entry.summary)
+                table.update_cell(str(entry.id), "summary", summary)
         if selected is not None and str(selected.id) in table.rows:
             table.move_cursor(row=table.get_row_index(str(selected.id)))
         self.border_title = f"approvals ({len(pending)})" if pending else "approvals"

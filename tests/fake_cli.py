@@ -3,9 +3,9 @@ the way each really does, hook included, so the merge of the two approval channe
 with exact timing and no model.
 
 As `claude`: draws its dialog and, at the same time, runs the PermissionRequest hook found in
-`.claude/settings.local.json`; whichever answers first wins. As `codex`: runs the hook given in
-`-c hooks={…}` first and draws its dialog only when the hook gives no decision. Either way it
-then prints "RESULT <decision> via <hook|keys>" and logs it to $FAKE_CLI_LOG.
+the file its `--settings` flag names; whichever answers first wins. As `codex`: runs the hook
+given in `-c hooks={…}` first and draws its dialog only when the hook gives no decision.
+Either way it then prints "RESULT <decision> via <hook|keys>" and logs it to $FAKE_CLI_LOG.
 """
 
 from __future__ import annotations
@@ -66,12 +66,12 @@ def run_hook(command: str, result: dict[str, str]) -> None:
         result["decision"] = "always" if always else decision["behavior"]
 
 
-def claude_hook() -> str | None:
-    path = Path(".claude/settings.local.json")
-    if not path.exists():
-        return None
-    groups = json.loads(path.read_text())["hooks"]["PermissionRequest"]
-    return str(groups[-1]["hooks"][0]["command"])
+def claude_hook(argv: list[str]) -> str | None:
+    for flag, value in itertools.pairwise(argv):
+        if flag == "--settings":
+            groups = json.loads(Path(value).read_text())["hooks"]["PermissionRequest"]
+            return str(groups[-1]["hooks"][0]["command"])
+    return None
 
 
 def codex_hook(argv: list[str]) -> str | None:
@@ -124,7 +124,7 @@ def main() -> None:
         else:
             sys.stdout.write(dialog)
             sys.stdout.flush()
-            command = claude_hook()
+            command = claude_hook(sys.argv)
             stop = threading.Event()
             if command:
                 def hook() -> None:

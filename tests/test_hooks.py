@@ -156,30 +156,26 @@ def test_hooks_off_means_no_settings_file_and_no_flags(hooked) -> None:
     start(deck, "cc")
     start(deck, "cx")
     wait(lambda: len(deck.queue.pending()) == 2, "both dialogs")
-    cc = next(r for r in deck.records if r.name == "cc")
-    assert not (Path(cc.worktree) / hook_install.CLAUDE_SETTINGS).exists()
+    assert not (deck.ctx.state_dir / hook_install.HOOKS_DIR).exists()
     assert not any(deck.queue.via_hook(e.id) for e in deck.queue.pending())
 
 
-def test_claude_settings_keep_the_users_and_stay_out_of_git(hooked) -> None:
+def test_claude_hook_settings_live_in_the_registry_not_in_the_users_files(hooked) -> None:
+    """Claude Code gets its hook through --settings: the worktree (and the user's own
+    .claude/settings.local.json there) is never written, git sees nothing, the file is 0600."""
     deck, _ = hooked()
     cc = next(r for r in deck.records if r.name == "cc")
-    settings = Path(cc.worktree) / hook_install.CLAUDE_SETTINGS
+    settings = Path(cc.worktree) / ".claude" / "settings.local.json"
     settings.parent.mkdir(parents=True)
-    mine = {"permissions": {"allow": ["Bash(npm test)"]},
-            "hooks": {"PermissionRequest": [{"matcher": "Bash", "hooks": [
-                {"type": "command", "command": "my-own-hook"}]}]}}
-    settings.write_text(json.dumps(mine))
+    mine = json.dumps({"permissions": {"allow": ["Bash(npm test)"]}})
+    settings.write_text(mine)
     start(deck, "cc")
-    deck.host.stop("cc")
-    wait(lambda: deck.host.info("cc").process != "running", "cc to stop")
-    start(deck, "cc")  # restarting refreshes ours, never duplicates it
-    data = json.loads(settings.read_text())
-    assert data["permissions"] == mine["permissions"]
-    commands = [h["command"] for g in data["hooks"]["PermissionRequest"] for h in g["hooks"]]
-    assert commands[0] == "my-own-hook"
-    assert sum(hook_install.MARK in c for c in commands) == 1
-    assert git(Path(cc.worktree), "status", "--porcelain") == ""
+    wait(lambda: deck.queue.pending(), "its prompt")
+    assert settings.read_text() == mine  # untouched
+    ours = deck.ctx.state_dir / hook_install.HOOKS_DIR / "cc.claude-settings.json"
+    assert stat.S_IMODE(ours.stat().st_mode) == 0o600
+    assert hook_install.MARK in ours.read_text()
+    assert git(Path(cc.worktree), "status", "--porcelain") == "?? .claude/\n"  # only the user's
 
 
 def test_the_socket_is_private_and_a_second_dashboard_leaves_it_alone(hooked) -> None:
@@ -223,7 +219,7 @@ def test_codex_trust_hash_matches_what_codex_accepted() -> None:
 
 def test_which_agents_take_which_hook() -> None:
     assert hook_cli("claude", ["claude", "--model", "x"]) == "claude"
-    assert hook_cli("claude", ["python", "look_alike.py"]) == "claude"  # a settings file only
+    assert hook_cli("claude", ["python", "look_alike.py"]) is None  # flags: the real CLI only
     assert hook_cli("codex", ["/opt/bin/codex"]) == "codex"
     assert hook_cli("codex", ["python", "-m", "demo", "--style", "codex"]) is None  # no flags
     assert hook_cli("aider", ["aider"]) is None

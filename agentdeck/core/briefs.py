@@ -11,12 +11,11 @@ change state; the lead's brief points at it.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from agentdeck.core.config import Fleet
+from agentdeck.core.files import write_private
 from agentdeck.core.registry import AgentRecord
 
 FOLDER = "briefs"
@@ -82,12 +81,7 @@ def roster_text(records: Sequence[AgentRecord], states: Mapping[str, str],
 
 
 def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text + "\n")
-    os.replace(tmp, path)
-    return path
+    return write_private(path, text + "\n")
 
 
 def brief_for(fleet: Fleet, rec: AgentRecord, state_dir: Path, records: Sequence[AgentRecord],

@@ -19,7 +19,6 @@ from agentdeck.core.errors import AgentdeckError
 from agentdeck.core.fleet import Engine, relative
 from agentdeck.core.hook_channel import HookServer, socket_path
 from agentdeck.core.isolation import databases
-from agentdeck.core.isolation.envfiles import ensure_ignored
 from agentdeck.core.launch import session_spec, takes_task, template_for
 from agentdeck.core.outbox import Outbox
 from agentdeck.core.ratelimit import Resumer
@@ -180,14 +179,14 @@ class Deck:
         if cli == "codex":
             return replace(spec, argv=tuple(hook_install.with_codex_hook(list(spec.argv),
                                                                          command, timeout)))
-        worktree = Path(rec.worktree)
         try:
-            ensure_ignored(self.ctx, worktree, [hook_install.CLAUDE_SETTINGS])
-            hook_install.install_claude(worktree, command, timeout)
-        except (AgentdeckError, ValueError, OSError) as exc:
+            path = hook_install.claude_settings(self.ctx.state_dir, rec.name, command, timeout)
+        except OSError as exc:
             self.notes.append(f"{rec.name}: no approval hook, its prompts are read from its "
                               f"screen ({exc})")
-        return spec
+            return spec
+        return replace(spec, argv=tuple(hook_install.with_claude_settings(list(spec.argv),
+                                                                          path)))
 
     def message(self, name: str, text: str) -> str:
         """Type `text` into an agent and submit it (blocking: it waits for the agent's screen
@@ -218,13 +217,11 @@ def _ready_records(ctx: RepoContext) -> list[AgentRecord]:
 
 
 def hook_cli(kind: str, argv: Sequence[str]) -> str | None:
-    """Which hook an agent takes. Claude Code's is a settings file, harmless to any other
-    program of kind claude (a wrapper script, a look-alike); Codex's is flags on its command
-    line, so only a command that runs `codex` itself gets them."""
+    """Which hook an agent takes: both are flags on the command line (Claude Code's
+    `--settings`, Codex's `-c hooks=`), so only a command that runs `claude` or `codex` itself
+    gets them; a wrapper script or a look-alike is watched through its screen."""
     program = Path(argv[0]).name if argv else ""
-    if program == "claude" or (kind == "claude" and program != "codex"):
-        return "claude"
-    return "codex" if program == "codex" else None
+    return program if program in ("claude", "codex") else None
 
 
 def prepare(ctx: RepoContext, fleet: Fleet, engine: Engine | None = None) -> None:

@@ -1,8 +1,10 @@
 """Installing the PermissionRequest hooks that point an agent at the dashboard.
 
-Claude Code reads hooks from `.claude/settings.local.json` in its folder: the worktree's own,
-never committed (agentdeck adds it to the repository's `info/exclude`), merged with whatever the
-user keeps there. Codex CLI only runs hooks it trusts, by a hash of the hook recorded in a
+Claude Code takes extra settings from its `--settings <file>` flag, merged over the user's own:
+agentdeck writes its hook to a file of the agent's under the registry folder (0600) and passes
+that flag, so nothing is written into the user's checkout or worktrees (a hook file left in a
+folder would outlive agentdeck, and makes Claude's trust dialog warn that the folder
+"configures hooks"). Codex CLI only runs hooks it trusts, by a hash of the hook recorded in a
 user-controlled config layer; agentdeck passes hook and trust together as one `-c hooks={…}`
 flag on the command line it starts, so neither the repository nor the user's ~/.codex changes.
 A hook that the agent does not run (a newer Codex hashing differently, say) costs nothing: the
@@ -19,7 +21,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-CLAUDE_SETTINGS = ".claude/settings.local.json"
+from agentdeck.core.files import write_private
+
+HOOKS_DIR = "hooks"  # under the registry folder: the settings files agentdeck hands agents
 MARK = "agentdeck hook permission-request"
 # Codex's key for hooks given with -c: "<config path of the layer>:<event>:<group>:<handler>"
 CODEX_FLAGS_SOURCE = "/<session-flags>/config.toml"
@@ -34,31 +38,26 @@ def hook_command(agent: str, cli: str, socket: Path, timeout: float) -> str:
     return shlex.join(argv)
 
 
-def install_claude(worktree: Path, command: str, timeout: float) -> Path:
-    """Add (or refresh) agentdeck's hook in the worktree's local Claude settings, keeping
-    every other setting and hook the user has there."""
-    path = worktree / CLAUDE_SETTINGS
-    settings: dict[str, Any] = {}
-    if path.is_file():
-        try:
-            loaded = json.loads(path.read_text(encoding="utf-8") or "{}")
-        except ValueError as exc:
-            raise ValueError(f"{path}: not valid JSON ({exc}); fix or remove it") from None
-        if not isinstance(loaded, dict):
-            raise ValueError(f"{path}: expected a JSON object")
-        settings = loaded
-    hooks = settings.setdefault("hooks", {})
-    groups = [g for g in hooks.get("PermissionRequest", [])
-              if not any(MARK in str(h.get("command", "")) for h in g.get("hooks", []))]
+def claude_settings(state_dir: Path, agent: str, command: str, timeout: float) -> Path:
+    """Write agentdeck's hook settings for one Claude Code agent (rewritten on every start)."""
+    folder = state_dir / HOOKS_DIR
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(folder, 0o700)
     # the agent's own limit must outlast ours, so our timeout is the one that ends the wait
-    groups.append({"matcher": "*", "hooks": [{"type": "command", "command": command,
-                                              "timeout": int(timeout) + 30}]})
-    hooks["PermissionRequest"] = groups
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".agentdeck-tmp")
-    tmp.write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    settings = {"hooks": {"PermissionRequest": [
+        {"matcher": "*", "hooks": [{"type": "command", "command": command,
+                                    "timeout": int(timeout) + 30}]}]}}
+    path = folder / f"{agent}.claude-settings.json"
+    write_private(path, json.dumps(settings, indent=2) + "\n")
     return path
+
+
+def with_claude_settings(argv: list[str], path: Path) -> list[str]:
+    """The claude command line with `--settings <path>` right after the program name (the
+    user's own --settings, if any, is kept: Claude Code merges both)."""
+    if not argv:
+        return argv
+    return [argv[0], "--settings", str(path), *argv[1:]]
 
 
 def codex_trust_hash(event: str, group: dict[str, Any]) -> str:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +24,7 @@ from typing import Any
 import psutil
 
 from agentdeck.core.errors import OperationError
+from agentdeck.core.files import atomic_write
 
 REGISTRY_FILE = "registry.json"
 LOCK_FILE = "registry.lock"
@@ -159,14 +159,4 @@ class Registry:
             "written_at": time.time(),
             "agents": {name: asdict(rec) for name, rec in sorted(data.agents.items())},
         }
-        fd, tmp = tempfile.mkstemp(prefix=".registry-", dir=self.dir)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(payload, handle, indent=2)
-                handle.write("\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(self.path, json.dumps(payload, indent=2) + "\n", mode=0o600, fsync=True)

@@ -6,15 +6,14 @@ the user and is kept byte for byte.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from agentdeck.core.errors import UsageError
+from agentdeck.core.files import atomic_write
 from agentdeck.core.repo import RepoContext
 
 BEGIN = "# >>> agentdeck managed block: rewritten by agentdeck, put your own lines outside it"
@@ -134,14 +133,5 @@ def ensure_ignored(ctx: RepoContext, worktree: Path, relpaths: Iterable[str]) ->
 
 
 def _atomic_write(path: Path, text: str, mode: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        existing_mode = path.stat().st_mode & 0o777 if path.exists() else mode
-        os.chmod(tmp, existing_mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # a file that exists keeps its permissions (the user may have chosen them)
+    atomic_write(path, text, mode=path.stat().st_mode & 0o777 if path.exists() else mode)

@@ -152,15 +152,15 @@ async def test_resizing_the_dashboard_keeps_every_prompt_and_every_agent_size(de
     async with app.run_test(size=(200, 50)) as pilot:
         await wait_until(pilot, lambda: len(deck.queue.pending()) == 3)
         before = [(e.id, e.created, e.kind, e.summary) for e in deck.queue.pending()]
-        for size in ((100, 30), (80, 24), (60, 20), (120, 40), (300, 80), (200, 50)):
+        for size in ((100, 30), (80, 24), (60, 20), (120, 40), (300, 80), (230, 60)):
             await pilot.resize_terminal(*size)
             await pilot.pause()
             assert [(e.id, e.created, e.kind, e.summary)
                     for e in deck.queue.pending()] == before
-        await wait_until(pilot, lambda: app._resize_timer is None)
+        await wait_until(pilot, lambda: app._home_timer is None)
         await app.workers.wait_for_complete()
         home = app.home_size()
-        assert home[0] >= 100 and home[1] >= 30  # never below the floor
+        assert app._home == home and home[0] > 140 and home[1] > 45  # the last size's zoom area
         for name in ("auth", "payments", "search"):
             with deck.host.terminal(name) as emulator:
                 assert (emulator.cols, emulator.rows) == home, name

@@ -3,8 +3,9 @@
 Nothing but an approval answers a prompt (DESIGN.md, oversight invariant 4): a message typed
 into an agent whose permission menu is up would pick an option ("p" of "please" is Codex's
 "don't ask again") or become the answer. So a message to an agent with a pending prompt is held
-here, shown as held, and typed once the prompt has been answered and the agent's screen shows
-no prompt; messages to one agent go in the order they were sent.
+here, shown as held, and typed once the prompt has been answered and the agent is back at its
+input (idle, no prompt): typed into an agent still at work it could land in the next prompt
+that agent draws. Messages to one agent go in the order they were sent.
 """
 
 from __future__ import annotations
@@ -59,6 +60,15 @@ class Outbox:
             return self.host.info(name).detection.prompt is not None
         return False
 
+    def _ready(self, name: str) -> bool:
+        """A held message may go: the agent waits at its input, no prompt anywhere."""
+        if self._blocked(name):
+            return False
+        with contextlib.suppress(KeyError):
+            info = self.host.info(name)
+            return info.process == "running" and info.state == "idle"
+        return False
+
     def _on_event(self, event: Event) -> None:
         if event.kind == "state":
             self._wake()
@@ -66,7 +76,7 @@ class Outbox:
     def _wake(self) -> None:
         with self._lock:
             ready = [n for n, texts in self._held.items()
-                     if texts and n not in self._busy and not self._blocked(n)]
+                     if texts and n not in self._busy and self._ready(n)]
             self._busy.update(ready)
         for name in ready:
             threading.Thread(target=self._flush, args=(name,), daemon=True).start()
@@ -76,7 +86,7 @@ class Outbox:
             while True:
                 with self._lock:
                     texts = self._held.get(name)
-                    if not texts or self._blocked(name):
+                    if not texts or not self._ready(name):
                         return
                     text = texts.pop(0)
                     if not texts:

@@ -90,7 +90,7 @@ class AgentdeckApp(App[None]):
         self.deck = deck
         self.viewer = viewer
         self._home: tuple[int, int] | None = None
-        self._resize_timer: Timer | None = None
+        self._home_timer: Timer | None = None
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agentdeck-write")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._unsubscribe: list[Callable[[], None]] = []
@@ -170,12 +170,12 @@ class AgentdeckApp(App[None]):
 
     def on_resize(self, event: events.Resize) -> None:
         # a terminal resize reaches the agents once, after the user stops dragging
-        if self._resize_timer is not None:
-            self._resize_timer.stop()
-        self._resize_timer = self.set_timer(RESIZE_SETTLE, self._resize_agents)
+        if self._home_timer is not None:
+            self._home_timer.stop()
+        self._home_timer = self.set_timer(RESIZE_SETTLE, self._resize_agents)
 
     def _resize_agents(self) -> None:
-        self._resize_timer = None
+        self._home_timer = None
         home = self.home_size()
         if self.viewer or self._home is None or home == self._home:
             return

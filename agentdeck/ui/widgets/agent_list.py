@@ -82,7 +82,7 @@ class AgentList(DataTable[object]):
             if row.name in self.rows:
                 for key, value in zip(("agent", "state", "branch", "port", "db", "worktree",
                                        "radar"), cells, strict=True):
-                    self.update_cell(row.name, key, value)
+                    self.update_cell(row.name, key, value, update_width=True)
             else:
                 self.add_row(*cells, key=row.name)
 

@@ -19,62 +19,41 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import json
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from dataclasses import replace
 from pathlib import Path
-from typing import Protocol
 
 from agentdeck.core.config import ApprovalRule
 from agentdeck.core.detect import Prompt
 from agentdeck.core.detect.menus import STEP
 from agentdeck.core.errors import OperationError
 from agentdeck.core.hook_channel import HookRequest
+from agentdeck.core.queue_records import (
+    ALLOW,
+    ALWAYS,
+    DENY,
+    WITHDRAWN,
+    Decision,
+    Entry,
+    QueueView,
+    StaleAnswer,
+    append_audit,
+    keys_for,
+    meaning_of,
+    now_iso,
+    printable,
+    same_prompt,
+    same_request,
+)
 from agentdeck.core.sessions import Event, SessionHost
 
-ALLOW, ALWAYS, DENY = "allow", "always", "deny"
+__all__ = ["ALLOW", "ALWAYS", "DENY", "WITHDRAWN", "ApprovalQueue", "Decision", "Entry",
+           "QueueView", "StaleAnswer"]
 
 
-class StaleAnswer(OperationError):
-    """The prompt answered is no longer on the agent's screen."""
-
-
-@dataclass(frozen=True)
-class Entry:
-    id: int
-    agent: str
-    prompt: Prompt
-    created: float  # time.monotonic()
-    created_at: str  # wall clock, for the log
-
-    @property
-    def kind(self) -> str:
-        return self.prompt.kind
-
-    @property
-    def summary(self) -> str:
-        return self.prompt.summary
-
-
-@dataclass(frozen=True)
-class Decision:
-    entry: Entry
-    # allow | always | deny: an answer was sent (by agentdeck, or typed in the agent's pane);
-    # "answered in pane" (typed keys of no known meaning); WITHDRAWN: the agent moved on, nobody
-    # answered; "not taken by the agent"
-    decision: str
-    by: str  # "key" | "rule <file:line>" | "user" (typed in the pane) | "agent"
-    at: str
-    via: str = "screen"  # "hook" when the agent's hook carried the answer; "pane": typed keys
-    keys: str = ""  # what was typed in the pane, when that answered it
-    why: str = ""  # for a withdrawal: what was seen
-
-
-WITHDRAWN = "withdrawn by the agent"
 # a hook that gave up leaves its entry this long for the agent to draw its own prompt
 HANDOVER_GRACE = 3.0
 # a prompt no longer on screen leaves the queue only once it has stayed away this long with no
@@ -91,27 +70,6 @@ SETTLE = 0.3
 # an answer the agent did not take (the same prompt still drawn this long after) is queued again
 TAKEN_WITHIN = 2.0
 
-
-class QueueView(Protocol):
-    """What the dashboard needs of a queue: this process's `ApprovalQueue`, or the daemon's
-    seen through `agentdeck.daemon.client.RemoteQueue`."""
-
-    history: deque[Decision]
-    clock: Callable[[], float]  # what entries' `created` is measured on (their age)
-
-    def pending(self) -> list[Entry]: ...
-
-    def entry_for(self, agent: str) -> Entry | None: ...
-
-    def via_hook(self, entry_id: int) -> bool: ...
-
-    def on_change(self, listener: Callable[[], None]) -> Callable[[], None]: ...
-
-    def typed(self, agent: str, data: bytes) -> None: ...
-
-    def answer(self, entry_id: int, decision: str, by: str = "key") -> Decision: ...
-
-    def close(self) -> None: ...
 
 
 class ApprovalQueue:
@@ -234,21 +192,21 @@ class ApprovalQueue:
         with self._lock:
             changed = False
             answered = self._answered.get(agent)
-            if prompt is None or answered is None or not _same_prompt(prompt, answered):
+            if prompt is None or answered is None or not same_prompt(prompt, answered):
                 self._answered.pop(agent, None)  # the answered prompt has left the screen
                 answered = None
             visible = prompt if answered is None else None
             done = self._hook_done.get(agent)
             if done is not None and self.clock() - done[1] > HOOK_ECHO:
                 del self._hook_done[agent]
-            elif done is not None and visible is not None and _same_prompt(done[0], visible):
+            elif done is not None and visible is not None and same_prompt(done[0], visible):
                 visible = None  # the dialog of a request its hook answered already
             current = self._current(agent)
             if current is not None:
                 cid = current.id
                 seen = self._screen.get(cid)
                 if visible is not None:
-                    if seen is not None and not _same_prompt(seen, visible) and (
+                    if seen is not None and not same_prompt(seen, visible) and (
                             cid not in self._hooks):
                         # another prompt stands where this one was: the agent moved on
                         released = self._leave(cid, "replaced by another prompt")
@@ -327,10 +285,10 @@ class ApprovalQueue:
         screen = self._screen.get(cid) or entry.prompt
         self._forget(cid)
         if keys:
-            record = Decision(entry, _meaning(keys, screen), "user", _now(), "pane",
-                              keys=_printable(keys))
+            record = Decision(entry, meaning_of(keys, screen), "user", now_iso(), "pane",
+                              keys=printable(keys))
         else:
-            record = Decision(entry, WITHDRAWN, "agent", _now(), "screen", why=why)
+            record = Decision(entry, WITHDRAWN, "agent", now_iso(), "screen", why=why)
         self.history.append(record)
         self._audit(record)
         return hook
@@ -345,7 +303,7 @@ class ApprovalQueue:
             current = self._current(hook.agent)
             keyed = self._keyed.get(hook.agent)
             if current is None and keyed is not None and self.clock() - keyed[2] < 5.0 and (
-                    _same_request(keyed[:2], hook.prompt)):
+                    same_request(keyed[:2], hook.prompt)):
                 late = True  # its dialog was answered by keys already
             elif current is not None:
                 superseded = self._hooks.get(current.id)
@@ -417,7 +375,7 @@ class ApprovalQueue:
                                   "nothing was sent")
             info = self.host.info(entry.agent)
             now_on_screen = self.host.redetect(entry.agent).prompt
-            if info.process != "running" or now_on_screen is None or not _same_prompt(
+            if info.process != "running" or now_on_screen is None or not same_prompt(
                     now_on_screen, screen):
                 self._drop(entry_id, "no longer on its screen when answered")
                 self._notify()
@@ -425,7 +383,7 @@ class ApprovalQueue:
                                   "nothing was sent")
             # the keys as the prompt stands now (a menu's highlight may have moved)
             screen = self._screen[entry_id] = now_on_screen
-            keys, decision = _keys_for(entry.agent, screen, decision)
+            keys, decision = keys_for(entry.agent, screen, decision)
             self._type(entry.agent, keys)
             self._keyed[entry.agent] = (entry.kind, entry.summary, self.clock())
             record = self._finish(entry, decision, by, "screen")
@@ -465,7 +423,7 @@ class ApprovalQueue:
                     answered.signature != signature):
                 return
             del self._answered[agent]
-            again = Decision(record.entry, "not taken by the agent", "agent", _now(),
+            again = Decision(record.entry, "not taken by the agent", "agent", now_iso(),
                              why="its prompt was still drawn, unchanged; queued again")
             self.history.append(again)
             self._audit(again)
@@ -478,7 +436,7 @@ class ApprovalQueue:
             self._hook_done[entry.agent] = (entry.prompt, self.clock())
         if screen is not None:  # still drawn while the agent erases it: not a new prompt
             self._answered[entry.agent] = screen
-        record = Decision(entry, decision, by, _now(), via)
+        record = Decision(entry, decision, by, now_iso(), via)
         self.history.append(record)
         self._audit(record)
         return record
@@ -503,7 +461,7 @@ class ApprovalQueue:
 
     # -- bookkeeping --------------------------------------------------------------------------
     def _add(self, agent: str, prompt: Prompt) -> Entry:
-        entry = Entry(next(self._ids), agent, prompt, self.clock(), _now())
+        entry = Entry(next(self._ids), agent, prompt, self.clock(), now_iso())
         self._pending[entry.id] = entry
         return entry
 
@@ -521,85 +479,14 @@ class ApprovalQueue:
         entry = self._pending.get(entry_id)
         self._forget(entry_id)
         if entry is not None:
-            record = Decision(entry, WITHDRAWN, "agent", _now(), "screen", why=why)
+            record = Decision(entry, WITHDRAWN, "agent", now_iso(), "screen", why=why)
             self.history.append(record)
             self._audit(record)
 
     def _audit(self, record: Decision) -> None:
-        if self.audit_path is None:
-            return
-        fields = {"time": record.at, "agent": record.entry.agent, "kind": record.entry.kind,
-                  "summary": record.entry.summary, "decision": record.decision,
-                  "by": record.by, "via": record.via}
-        if record.keys:
-            fields["keys"] = record.keys
-        if record.why:
-            fields["why"] = record.why
-        line = json.dumps(fields, ensure_ascii=False)
-        self.audit_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.audit_path.open("a", encoding="utf-8") as fh:
-            fh.write(line + "\n")
+        if self.audit_path is not None:
+            append_audit(self.audit_path, record)
 
     def _notify(self) -> None:
         for listener in list(self._listeners):
             listener()
-
-
-def _same_request(keyed: tuple[str, str], prompt: Prompt) -> bool:
-    """Whether a prompt seen on one channel and one seen on the other (or drawn again) are the
-    same request: the screen may show a command wrapped or cut (compare its start) and a file
-    relative where the hook has its absolute path (compare its end)."""
-    kind, summary = keyed
-    a, b = " ".join(summary.split()), " ".join(prompt.summary.split())
-    if kind != prompt.kind or not a or not b:
-        return False
-    return (a[:24].startswith(b[:24]) or b[:24].startswith(a[:24])
-            or a.endswith("/" + b) or b.endswith("/" + a))
-
-
-def _keys_for(agent: str, prompt: Prompt, decision: str) -> tuple[str, str]:
-    """The keys that give `decision` (allow / always / deny / "option N") to `prompt`, and the
-    decision as the audit log says it."""
-    if decision.startswith("option "):
-        n = int(decision.split()[1])
-        if not 1 <= n <= len(prompt.options):
-            offered = f"1-{len(prompt.options)}" if prompt.options else "none"
-            raise OperationError(f"{agent}'s prompt has no option {n} (options: {offered})")
-        label, keys = prompt.options[n - 1]
-        return keys, f"option {n}: {label}"
-    keys = {ALLOW: prompt.allow, ALWAYS: prompt.allow_always, DENY: prompt.deny}[decision]
-    if not keys:
-        if decision == ALWAYS:
-            raise OperationError(f"{agent} offers no 'allow always' for this prompt; "
-                                 "use y (allow once) or n (deny)")
-        raise OperationError(f"{agent}'s prompt has no '{decision}' option; pick one with "
-                             f"1-{len(prompt.options)}")
-    return keys, decision
-
-
-def _same_prompt(a: Prompt, b: Prompt) -> bool:
-    """One prompt drawn twice (redrawn, re-wrapped after a resize, or its hook's request and
-    its dialog): the same signature, or the same request."""
-    return a.signature == b.signature or _same_request((a.kind, a.summary), b)
-
-
-def _meaning(keys: bytes, prompt: Prompt) -> str:
-    """What keys typed in a pane did to a prompt, where they match its own answer keys."""
-    typed = keys.decode(errors="replace")
-    for decision, answer in ((ALLOW, prompt.allow), (ALWAYS, prompt.allow_always),
-                             (DENY, prompt.deny)):
-        key = (answer or "").rstrip("\r")
-        if not key or not typed.startswith(key):
-            continue
-        if key == "\x1b" and typed[1:2] in ("[", "O"):
-            continue  # an arrow or function key, not Esc
-        return decision
-    return "answered in pane"
-
-
-def _printable(keys: bytes) -> str:
-    return keys.decode(errors="replace").encode("unicode_escape").decode()[:80]
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")

@@ -1,0 +1,154 @@
+"""What the approvals queue holds and says: its entries, its decisions (and their audit line),
+the view the dashboard has of a queue, and how two sightings of a prompt, or typed keys and a
+prompt, are matched."""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+from agentdeck.core.detect import Prompt
+from agentdeck.core.errors import OperationError
+
+ALLOW, ALWAYS, DENY = "allow", "always", "deny"
+WITHDRAWN = "withdrawn by the agent"
+
+
+class StaleAnswer(OperationError):
+    """The prompt answered is no longer on the agent's screen."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: int
+    agent: str
+    prompt: Prompt
+    created: float  # time.monotonic()
+    created_at: str  # wall clock, for the log
+
+    @property
+    def kind(self) -> str:
+        return self.prompt.kind
+
+    @property
+    def summary(self) -> str:
+        return self.prompt.summary
+
+
+@dataclass(frozen=True)
+class Decision:
+    entry: Entry
+    # allow | always | deny: an answer was sent (by agentdeck, or typed in the agent's pane);
+    # "answered in pane" (typed keys of no known meaning); WITHDRAWN: the agent moved on, nobody
+    # answered; "not taken by the agent"
+    decision: str
+    by: str  # "key" | "rule <file:line>" | "user" (typed in the pane) | "agent"
+    at: str
+    via: str = "screen"  # "hook" when the agent's hook carried the answer; "pane": typed keys
+    keys: str = ""  # what was typed in the pane, when that answered it
+    why: str = ""  # for a withdrawal: what was seen
+
+    def audit_line(self) -> str:
+        fields = {"time": self.at, "agent": self.entry.agent, "kind": self.entry.kind,
+                  "summary": self.entry.summary, "decision": self.decision, "by": self.by,
+                  "via": self.via}
+        if self.keys:
+            fields["keys"] = self.keys
+        if self.why:
+            fields["why"] = self.why
+        return json.dumps(fields, ensure_ascii=False)
+
+
+def append_audit(path: Path, record: Decision) -> None:
+    """The audit log is append-only JSONL: one line per decision or removal."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(record.audit_line() + "\n")
+
+
+class QueueView(Protocol):
+    """What the dashboard needs of a queue: this process's `ApprovalQueue`, or the daemon's
+    seen through `agentdeck.daemon.client.RemoteQueue`."""
+
+    history: deque[Decision]
+    clock: Callable[[], float]  # what entries' `created` is measured on (their age)
+
+    def pending(self) -> list[Entry]: ...
+
+    def entry_for(self, agent: str) -> Entry | None: ...
+
+    def via_hook(self, entry_id: int) -> bool: ...
+
+    def on_change(self, listener: Callable[[], None]) -> Callable[[], None]: ...
+
+    def typed(self, agent: str, data: bytes) -> None: ...
+
+    def answer(self, entry_id: int, decision: str, by: str = "key") -> Decision: ...
+
+    def close(self) -> None: ...
+
+
+
+def same_request(keyed: tuple[str, str], prompt: Prompt) -> bool:
+    """Whether a prompt seen on one channel and one seen on the other (or drawn again) are the
+    same request: the screen may show a command wrapped or cut (compare its start) and a file
+    relative where the hook has its absolute path (compare its end)."""
+    kind, summary = keyed
+    a, b = " ".join(summary.split()), " ".join(prompt.summary.split())
+    if kind != prompt.kind or not a or not b:
+        return False
+    return (a[:24].startswith(b[:24]) or b[:24].startswith(a[:24])
+            or a.endswith("/" + b) or b.endswith("/" + a))
+
+
+def keys_for(agent: str, prompt: Prompt, decision: str) -> tuple[str, str]:
+    """The keys that give `decision` (allow / always / deny / "option N") to `prompt`, and the
+    decision as the audit log says it."""
+    if decision.startswith("option "):
+        n = int(decision.split()[1])
+        if not 1 <= n <= len(prompt.options):
+            offered = f"1-{len(prompt.options)}" if prompt.options else "none"
+            raise OperationError(f"{agent}'s prompt has no option {n} (options: {offered})")
+        label, keys = prompt.options[n - 1]
+        return keys, f"option {n}: {label}"
+    keys = {ALLOW: prompt.allow, ALWAYS: prompt.allow_always, DENY: prompt.deny}[decision]
+    if not keys:
+        if decision == ALWAYS:
+            raise OperationError(f"{agent} offers no 'allow always' for this prompt; "
+                                 "use y (allow once) or n (deny)")
+        raise OperationError(f"{agent}'s prompt has no '{decision}' option; pick one with "
+                             f"1-{len(prompt.options)}")
+    return keys, decision
+
+
+def same_prompt(a: Prompt, b: Prompt) -> bool:
+    """One prompt drawn twice (redrawn, re-wrapped after a resize, or its hook's request and
+    its dialog): the same signature, or the same request."""
+    return a.signature == b.signature or same_request((a.kind, a.summary), b)
+
+
+def meaning_of(keys: bytes, prompt: Prompt) -> str:
+    """What keys typed in a pane did to a prompt, where they match its own answer keys."""
+    typed = keys.decode(errors="replace")
+    for decision, answer in ((ALLOW, prompt.allow), (ALWAYS, prompt.allow_always),
+                             (DENY, prompt.deny)):
+        key = (answer or "").rstrip("\r")
+        if not key or not typed.startswith(key):
+            continue
+        if key == "\x1b" and typed[1:2] in ("[", "O"):
+            continue  # an arrow or function key, not Esc
+        return decision
+    return "answered in pane"
+
+
+def printable(keys: bytes) -> str:
+    return keys.decode(errors="replace").encode("unicode_escape").decode()[:80]
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")

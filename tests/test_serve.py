@@ -4,6 +4,7 @@ attached to the daemon, behind its token; a prompt answered through the page rea
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -46,6 +47,7 @@ def served(tmp_path: Path):
     write_fleet(repo, f"""version: 1
 worktrees: ../wt-{{name}}
 commands: {{asker: "{sys.executable} {asker} {answer}"}}
+dashboard: {{agent_size: 90x25}}  # a dashboard that resized agents would show
 agents: [{{name: ops, agent: asker, branch: feat/ops}}]
 """)
     assert run_agentdeck("up", "--no-start", cwd=repo).code == 0
@@ -112,6 +114,13 @@ def test_a_prompt_is_answered_from_a_phone_sized_browser(served, tmp_path: Path)
     watcher = lifecycle.ensure(state, None)
     queue = RemoteQueue(watcher)
     wait(lambda: queue.pending(), "the agent's prompt in the queue")
+    [entry] = queue.pending()
+
+    def agent_size() -> tuple[int, int]:
+        with watcher.attach("ops") as emulator:
+            return emulator.cols, emulator.rows
+
+    size = agent_size()
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
             "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -130,6 +139,9 @@ def test_a_prompt_is_answered_from_a_phone_sized_browser(served, tmp_path: Path)
                 return condition_within(answer.exists, 2.0)
 
             wait(answered, "the answer to reach the agent", timeout=60)
+            # the page's dashboard attached, drew and answered: it resized no agent (a viewer
+            # never does), and the queue held the one entry until its answer
+            assert agent_size() == size
             shot = tmp_path / "phone.png"
             page.screenshot(path=str(shot))
             assert shot.stat().st_size > 5_000
@@ -137,4 +149,7 @@ def test_a_prompt_is_answered_from_a_phone_sized_browser(served, tmp_path: Path)
             browser.close()
     assert answer.read_text() == "y"
     wait(lambda: not queue.pending(), "the entry to leave every client's queue")
+    audit = [json.loads(x) for x in (state / "audit.jsonl").read_text().splitlines()]
+    assert [(a["summary"], a["decision"], a["by"]) for a in audit] == [
+        (entry.summary, "allow", "key")]
     watcher.close()

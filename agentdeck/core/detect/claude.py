@@ -79,12 +79,14 @@ def _title(screen: Screen, q: int) -> tuple[int, str]:
 
 
 def _between_dashed_rules(screen: Screen, title_at: int, q: int) -> str:
-    """The first line of what Claude Code 2.1 draws between ╌ rules (the exact command)."""
+    """What Claude Code 2.1 draws between ╌ rules: the exact command, whole — a long one
+    word-wrapped by Claude over several lines is joined back (the audit log records what was
+    approved, not its first line)."""
     rules = [i for i in range(max(0, title_at + 1), q) if _DASHED_RE.match(screen.lines[i])]
     if len(rules) < 2:
         return ""
     inside = [screen.lines[i] for i in range(rules[0] + 1, rules[1]) if screen.lines[i]]
-    return inside[0] if inside else ""
+    return " ".join(inside)
 
 
 def _first_line(screen: Screen, title_at: int, q: int) -> str:

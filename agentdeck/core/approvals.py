@@ -60,6 +60,8 @@ HANDOVER_GRACE = 3.0
 # resize of that agent meanwhile: a redraw, a resize or a half-drawn frame hides a prompt for a
 # moment, and an entry dropped then (and queued again after) would be a false "answered"
 SETTLE_WINDOW = 1.5
+# an answered prompt that reappears this soon after it left the screen is a redraw of it
+ANSWERED_ECHO = 1.5
 # after a hook answered, a dialog for the same request drawn this soon is that request's
 HOOK_ECHO = 5.0
 # a menu answered with arrows: how long each key may take to show before the next goes anyway
@@ -90,6 +92,7 @@ class ApprovalQueue:
         # agent -> the prompt answered, until it leaves the screen: while the agent erases or
         # redraws it, it is not a new prompt
         self._answered: dict[str, Prompt] = {}
+        self._answered_gone: dict[str, float] = {}  # agent -> when its answered prompt left
         self._gone: dict[int, float] = {}  # entry id -> since when its prompt is off screen
         # agent -> (request, when) answered through its hook: the dialog the agent may still
         # draw for it (Claude Code starts hook and dialog together) is not a new prompt
@@ -191,11 +194,7 @@ class ApprovalQueue:
         released: HookRequest | None = None
         with self._lock:
             changed = False
-            answered = self._answered.get(agent)
-            if prompt is None or answered is None or not same_prompt(prompt, answered):
-                self._answered.pop(agent, None)  # the answered prompt has left the screen
-                answered = None
-            visible = prompt if answered is None else None
+            visible = self._not_answered(agent, prompt)
             done = self._hook_done.get(agent)
             if done is not None and self.clock() - done[1] > HOOK_ECHO:
                 del self._hook_done[agent]
@@ -242,6 +241,27 @@ class ApprovalQueue:
             self._notify()
         if auto is not None:
             self._apply_rules(auto)
+
+    def _not_answered(self, agent: str, prompt: Prompt | None) -> Prompt | None:
+        """`prompt`, unless it is the one just answered, still drawn while the agent erases
+        it — or drawn again after a redraw blanked it for a moment (a frame drawn in pieces):
+        the answered prompt counts as gone once it has stayed away ANSWERED_ECHO seconds, or
+        another prompt stands in its place."""
+        answered = self._answered.get(agent)
+        if answered is None:
+            return prompt
+        if prompt is not None and same_prompt(prompt, answered):
+            self._answered_gone.pop(agent, None)
+            return None
+        if prompt is None:
+            since = self._answered_gone.setdefault(agent, self.clock())
+            if self.clock() - since > ANSWERED_ECHO:
+                self._answered.pop(agent, None)
+                self._answered_gone.pop(agent, None)
+            return None
+        self._answered.pop(agent, None)  # another prompt: the answered one is gone for good
+        self._answered_gone.pop(agent, None)
+        return prompt
 
     def sweep(self) -> None:
         """Withdraw the entries whose prompt has stayed off screen for the settle window with

@@ -7,6 +7,7 @@ import shlex
 from collections.abc import Mapping
 from pathlib import Path
 
+from agentdeck import __version__
 from agentdeck.core.config import Fleet
 from agentdeck.core.errors import ConfigError
 from agentdeck.core.isolation.envfiles import read_env
@@ -66,11 +67,31 @@ def environment_for(fleet: Fleet, rec: AgentRecord,
         path = worktree / name
         if path.is_file() and not name.endswith((".json", ".yml", ".yaml", ".toml")):
             env.update(read_env(path))
-    env.update({"AGENTDECK_AGENT": rec.name, "AGENTDECK_BRANCH": rec.branch,
-                "TERM": "xterm-256color", "COLORTERM": "truecolor"})
-    env.pop("COLUMNS", None)
-    env.pop("LINES", None)
-    return env
+    env.update({"AGENTDECK_AGENT": rec.name, "AGENTDECK_BRANCH": rec.branch})
+    return terminal_environment(env)
+
+
+# Variables that tell a program it runs inside another multiplexer or terminal: the dashboard's
+# own (agentdeck inside tmux, inside kitty) must not reach agents, which then print hints for
+# that terminal ("tmux focus-events off") or talk its private protocols to agentdeck's pane.
+FOREIGN_TERMINAL = ("TMUX", "TMUX_PANE", "STY", "TERM_SESSION_ID", "WEZTERM_PANE",
+                    "WEZTERM_EXECUTABLE", "WEZTERM_UNIX_SOCKET", "KITTY_WINDOW_ID",
+                    "KITTY_PID", "KITTY_LISTEN_ON", "KITTY_PUBLIC_KEY", "ITERM_SESSION_ID",
+                    "ITERM_PROFILE", "LC_TERMINAL", "LC_TERMINAL_VERSION", "VTE_VERSION",
+                    "GHOSTTY_RESOURCES_DIR", "GHOSTTY_BIN_DIR", "ALACRITTY_SOCKET",
+                    "ALACRITTY_WINDOW_ID", "ALACRITTY_LOG", "WT_SESSION", "WT_PROFILE_ID",
+                    "ZELLIJ", "ZELLIJ_SESSION_NAME", "ZELLIJ_PANE_ID", "TERMINAL_EMULATOR",
+                    "KONSOLE_VERSION", "KONSOLE_DBUS_SESSION", "TERM_PROGRAM_VERSION",
+                    "COLUMNS", "LINES", "TEXTUAL_DRIVER")
+
+
+def terminal_environment(env: dict[str, str]) -> dict[str, str]:
+    """The terminal an agent finds itself in: agentdeck's pane, a true-colour xterm-256color
+    terminal, and nothing of whatever terminal the dashboard itself runs in."""
+    clean = {k: v for k, v in env.items() if k not in FOREIGN_TERMINAL}
+    clean.update({"TERM": "xterm-256color", "COLORTERM": "truecolor",
+                  "TERM_PROGRAM": "agentdeck", "TERM_PROGRAM_VERSION": __version__})
+    return clean
 
 
 def session_spec(fleet: Fleet, rec: AgentRecord, cols: int = 100, rows: int = 30,

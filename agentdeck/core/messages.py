@@ -63,8 +63,8 @@ def _squeezed(text: str) -> str:
 def send(host: SessionHost, name: str, plan: Delivery,
          clock: Callable[[], float] = time.monotonic) -> bool:
     """Write `plan` into `name`: the text, then — once the screen shows it — Enter, then make
-    sure it was taken: the agent started working, or the row that showed the text changed (the
-    input box cleared; the message itself may reappear higher up, in the conversation). Enter is
+    sure it was taken: the agent started working, or the text left the input box (it may
+    reappear higher up, in the conversation). Enter is
     sent once more only when the agent visibly ignored it (Gemini CLI reads an Enter right
     after a paste as part of it). Returns whether the submission was seen to be taken."""
     host.write(name, plan.typed)
@@ -91,9 +91,11 @@ def send(host: SessionHost, name: str, plan: Delivery,
             return True
         if not found:
             return True  # nothing to compare with: trust the Enter
-        row, text = found[-1]
-        lines = host.snapshot(name)
-        return row >= len(lines) or lines[row] != text
+        row, _text = found[-1]
+        now = _echo_row(host.snapshot(name), plan)
+        # the input box cleared: the text is gone, or only higher up, in the conversation —
+        # not merely one row up (an Enter taken as a newline grows the box by a line)
+        return now is None or now[0] <= row - 2
 
     host.write(name, plan.submit)
     if _until(_steadily(taken, clock, STEADY), SUBMIT_TIMEOUT, clock):

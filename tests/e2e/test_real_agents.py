@@ -139,9 +139,16 @@ def run_scenario(deck: Deck, cli: str, hooks: bool, worktree: Path, repo: Path,
         queue.answer(entry.id, DENY)
     wait(lambda: host.info(cli).state == "idle" and not queue.pending(), "idle at the end", 30)
     assert (worktree / "ran.txt").exists() and not (repo / "ran.txt").exists()
+    # a first-class terminal: no agent warns about it (Aider's CPR, Claude's tmux hint,
+    # Gemini's true colour), and no warning became a queue summary
+    with host.terminal(cli) as emulator:
+        printed = "\n".join(emulator.history() + emulator.lines()).lower()
+    for warning in ("cursor position requests", "focus-events", "true color", "truecolor"):
+        assert warning not in printed, (warning, printed[-2000:])
     assert not (worktree / NOTE).exists() and not (repo / NOTE).exists()
     log = [json.loads(line) for line in deck.audit_path.read_text().splitlines()]
     via = "hook" if hooks and cli in ("claude", "codex") else "screen"
+    assert not any("warning" in r["summary"].lower() for r in log), log
     answered = [r for r in log if r["by"] == "key"]
     assert [r for r in log if r["by"] != "key"] == [], log  # nothing withdrawn or typed
     decided = {(r["summary"] == COMMAND, NOTE in r["summary"]): r for r in answered}
@@ -154,8 +161,12 @@ def run_scenario(deck: Deck, cli: str, hooks: bool, worktree: Path, repo: Path,
 
     # a message typed with `m` reaches the model whole and is submitted (two lines: a paste)
     assert deck.message(cli, "second message\nplease") == "sent"
-    wait(lambda: any("second message" in json.dumps(r["body"]) and "please" in json.dumps(
-        r["body"]) for r in server.requests), f"{cli} to send the message to its model", 30)
+    try:
+        wait(lambda: any("second message" in json.dumps(r["body"]) and "please" in json.dumps(
+            r["body"]) for r in server.requests), f"{cli} to send the message to its model", 30)
+    except AssertionError:
+        screen = "\n".join(host.snapshot(cli))
+        raise AssertionError(f"{cli} did not send the message; screen:\n{screen}") from None
 
 
 def test_claude_first_run_dialogs_are_queued_and_answered_from_the_queue(tmp_path: Path) -> None:

@@ -36,6 +36,7 @@ from agentdeck.core.sessions.host import (
     TerminalView,
 )
 from agentdeck.core.terminal import Emulator, make_emulator
+from agentdeck.core.terminal.replies import feed_answering
 
 log = logging.getLogger(__name__)
 READ_SIZE = 1 << 16
@@ -233,13 +234,22 @@ class LocalHost(SessionHost):
                 size += len(more)
             data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
             with session.lock:
-                session.emulator.feed(data)
+                # the agent's questions to its terminal are answered here, in order
+                feed_answering(session.emulator, data, lambda answer: self._answer(session,
+                                                                                   answer))
                 session.bump()
                 session.info.last_output = time.monotonic()
                 # under the lock: whoever mirrors this screen (the daemon's clients) gets the
                 # bytes in the same order as resizes and attach snapshots
                 self._emit(Event(session.spec.name, "output", session.info, data))
             self._wake.set()
+
+    @staticmethod
+    def _answer(session: _Session, answer: bytes) -> None:
+        child = session.child
+        if child is not None and session.info.process == RUNNING:
+            with contextlib.suppress(OSError):
+                os.write(child.child_fd, answer)
 
     def _finish(self, session: _Session) -> None:
         child = session.child

@@ -1,0 +1,90 @@
+"""A pane answers what the agent asks its terminal, in order, byte for byte — in-process and
+from the session host daemon with no dashboard attached, on both emulator backends — and the
+agent's environment is a clean one: no TMUX or other terminal's variables, true colour."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from agentdeck import __version__
+from agentdeck.core.launch import terminal_environment
+from agentdeck.core.sessions import LocalHost, SessionSpec
+from agentdeck.core.terminal import backends
+from agentdeck.daemon import lifecycle
+from tests.conftest import wait
+
+# raw mode; moves the cursor, asks each question and records the exact answer it read
+ASKER = r"""
+import json, os, select, sys, tty
+tty.setraw(0)
+out = {}
+os.write(1, b"\x1b[2J\x1b[3;5Hhello")
+for name, query in [("cpr", b"\x1b[6n"), ("decxcpr", b"\x1b[?6n"), ("status", b"\x1b[5n"),
+                    ("da1", b"\x1b[c"), ("da2", b"\x1b[>c"), ("xtversion", b"\x1b[>0q"),
+                    ("cells", b"\x1b[18t"), ("pixels", b"\x1b[14t"),
+                    ("bracketed", b"\x1b[?2004h\x1b[?2004$p"), ("unknown", b"\x1b[?9999$p"),
+                    ("background", b"\x1b]11;?\x07")]:
+    os.write(1, query)
+    answer = b""
+    while True:
+        ready, _, _ = select.select([0], [], [], 10)
+        if not ready:
+            break
+        answer += os.read(0, 256)
+        if answer.endswith((b"R", b"n", b"c", b"\x1b\\", b"t", b"y", b"\x07")):
+            break
+    out[name] = answer.decode("latin-1")
+open(sys.argv[1], "w").write(json.dumps(out))
+os.write(1, b"\r\ndone")
+select.select([0], [], [], 60)
+"""
+
+WANT = {"cpr": "\x1b[3;10R", "decxcpr": "\x1b[?3;10R", "status": "\x1b[0n",
+        "da1": "\x1b[?62;22c", "da2": "\x1b[>1;10;0c",
+        "xtversion": f"\x1bP>|agentdeck {__version__}\x1b\\", "cells": "\x1b[8;30;100t",
+        "pixels": "\x1b[4;480;800t", "bracketed": "\x1b[?2004;1$y",
+        "unknown": "\x1b[?9999;0$y", "background": "\x1b]11;rgb:1e1e/1e1e/1e1e\x1b\\"}
+
+
+def spec(tmp_path: Path, out: Path) -> SessionSpec:
+    script = tmp_path / "asker.py"
+    script.write_text(ASKER)
+    return SessionSpec("q", [sys.executable, str(script), str(out)], str(tmp_path),
+                       dict(os.environ), cols=100, rows=30)
+
+
+@pytest.mark.parametrize("backend", backends())
+def test_every_query_gets_its_exact_answer(tmp_path: Path, backend: str) -> None:
+    out = tmp_path / "answers.json"
+    host = LocalHost(backend=backend)
+    try:
+        host.spawn(spec(tmp_path, out))
+        wait(out.exists, "the asker's answers")
+        assert json.loads(out.read_text()) == WANT
+    finally:
+        host.close()
+
+
+def test_the_daemon_answers_with_no_dashboard_attached(tmp_path: Path) -> None:
+    state, out = tmp_path / "state", tmp_path / "answers.json"
+    host = lifecycle.ensure(state, None)
+    try:
+        host.spawn(spec(tmp_path, out))
+        host.close()  # detached: nobody watches, the daemon still answers
+        wait(out.exists, "the asker's answers")
+        assert json.loads(out.read_text()) == WANT
+    finally:
+        lifecycle.stop(state)
+
+
+def test_agents_get_a_clean_true_colour_terminal() -> None:
+    env = terminal_environment({"TMUX": "/tmp/tmux-0/default,1,0", "TMUX_PANE": "%1",
+                                "KITTY_WINDOW_ID": "3", "TERM": "screen", "PATH": "/bin",
+                                "COLUMNS": "80"})
+    assert env == {"PATH": "/bin", "TERM": "xterm-256color", "COLORTERM": "truecolor",
+                   "TERM_PROGRAM": "agentdeck", "TERM_PROGRAM_VERSION": __version__}

@@ -9,6 +9,7 @@ PermissionRequest hook channel (the hook hands the request to the dashboard) and
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -88,6 +89,23 @@ approvals:
             deck.close()
     finally:
         server.stop()
+        end_left_behind(tmp_path)
+
+
+def end_left_behind(tmp_path: Path) -> None:
+    """Codex leaves a background app-server daemon per CODEX_HOME (two processes) running after
+    it exits: end whatever still runs from this test's folders, so runs do not pile them up."""
+    import psutil
+
+    left = [p for p in psutil.process_iter(["exe", "cmdline"])
+            if str(tmp_path) in " ".join([p.info["exe"] or "", *(p.info["cmdline"] or [])])]
+    for proc in left:
+        with contextlib.suppress(psutil.Error):
+            proc.terminate()
+    _, alive = psutil.wait_procs(left, timeout=5)
+    for proc in alive:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
 
 
 def run_scenario(deck: Deck, cli: str, hooks: bool, worktree: Path, repo: Path,

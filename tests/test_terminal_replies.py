@@ -88,3 +88,45 @@ def test_agents_get_a_clean_true_colour_terminal() -> None:
                                 "COLUMNS": "80"})
     assert env == {"PATH": "/bin", "TERM": "xterm-256color", "COLORTERM": "truecolor",
                    "TERM_PROGRAM": "agentdeck", "TERM_PROGRAM_VERSION": __version__}
+
+
+# draws a prompt inside a synchronized update in two halves: the first half (the question, no
+# answer keys yet) stays open until the test creates a file, then the frame completes
+HALF_FRAME = r"""
+import os, sys, time
+go = sys.argv[1]
+os.write(1, b"ready\r\n")
+while not os.path.exists(go + ".start"):
+    time.sleep(0.01)
+os.write(1, b"\x1b[?2026h\x1b[2J\x1b[HDo you want to proceed?\r\n\xe2\x9d\xaf 1. Yes\r\n")
+while not os.path.exists(go):
+    time.sleep(0.01)
+os.write(1, b"  2. No\r\n\x1b[?2026l")
+time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("backend", backends())
+def test_a_half_drawn_synchronized_frame_is_never_shown_or_read(tmp_path: Path,
+                                                                backend: str) -> None:
+    script, go = tmp_path / "half.py", tmp_path / "go"
+    script.write_text(HALF_FRAME)
+    host = LocalHost(backend=backend, sync_timeout=600)  # the test, not a timer, ends the frame
+    try:
+        host.spawn(SessionSpec("h", [sys.executable, str(script), str(go)], str(tmp_path),
+                               dict(os.environ), agent="generic", cols=80, rows=24))
+        view = host.terminal("h")
+        wait(lambda: "ready" in "\n".join(host.snapshot("h")), "the program to start")
+        before, detection = view.version, host.info("h").detection
+        (tmp_path / "go.start").touch()
+        # the half frame is in the emulator...
+        wait(lambda: "1. Yes" in "\n".join(host.snapshot("h")), "the half frame to be parsed")
+        # ...but no pane redraws it and no detector reads it
+        assert view.frame_open and view.version == before
+        assert host.redetect("h") == detection and host.info("h").detection == detection
+        go.touch()
+        wait(lambda: host.info("h").detection.prompt is not None, "the whole frame's prompt")
+        assert view.version > before and not view.frame_open
+        assert host.info("h").detection.prompt.summary == "Do you want to proceed?"
+    finally:
+        host.close()

@@ -140,9 +140,10 @@ class RemoteHost(SessionHost):
         with mirror.lock:
             if header["push"] == "output":
                 mirror.emulator.feed(payload)
+                mirror.fed(payload)  # no half frame of a synchronized update is drawn
             else:
                 mirror.emulator.resize(int(header["cols"]), int(header["rows"]))
-            mirror.bump()
+                mirror.bump()
 
     def _emit(self, event: Event) -> None:
         for listener in list(self._listeners):

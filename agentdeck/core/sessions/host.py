@@ -59,16 +59,24 @@ class Event:
 Listener = Callable[[Event], None]
 
 
+SYNC_BEGIN, SYNC_END = b"\x1b[?2026h", b"\x1b[?2026l"  # synchronized output (DEC mode 2026)
+SYNC_TIMEOUT = 1.0  # a synchronized update left open this long is shown anyway (as terminals do)
+
+
 class TerminalView:
     """A session's screen as a pane draws it: its emulator behind a lock, and a version bumped
-    on every change so a pane redraws only when it moved. `with view as emulator:` holds the
-    lock while reading. The in-process host's sessions and the daemon client's mirrors are
-    both one of these."""
+    on every completed change so a pane redraws — and the detectors look — only when it moved.
+    A program that wraps a frame in synchronized output (Claude Code and other Ink or ratatui
+    programs) is seen only between frames: the version stays put while one is open, so no half
+    frame is ever drawn or read. `with view as emulator:` holds the lock while reading. The
+    in-process host's sessions and the daemon client's mirrors are both one of these."""
 
-    def __init__(self, emulator: Emulator) -> None:
+    def __init__(self, emulator: Emulator, sync_timeout: float = SYNC_TIMEOUT) -> None:
         self.emulator = emulator
         self.lock = threading.RLock()
         self._version = 0
+        self.frame_open_since: float | None = None
+        self.sync_timeout = sync_timeout
 
     @property
     def version(self) -> int:
@@ -76,6 +84,32 @@ class TerminalView:
 
     def bump(self) -> None:
         self._version += 1
+
+    def fed(self, data: bytes) -> None:
+        """`data` has gone into the emulator (call under the lock): the screen moved, unless
+        a synchronized update is still open."""
+        begin, end = data.rfind(SYNC_BEGIN), data.rfind(SYNC_END)
+        if begin > end:
+            if self.frame_open_since is None:
+                self.frame_open_since = time.monotonic()
+        elif end >= 0:
+            self.frame_open_since = None
+        if self.frame_open_since is None:
+            self.bump()
+
+    @property
+    def frame_open(self) -> bool:
+        return self.frame_open_since is not None
+
+    def release_overdue_frame(self) -> bool:
+        """A frame open past the timeout is shown as it stands (a program that died mid-frame
+        must not freeze its pane). Returns whether it did."""
+        since = self.frame_open_since
+        if since is None or time.monotonic() - since < self.sync_timeout:
+            return False
+        self.frame_open_since = None
+        self.bump()
+        return True
 
     def __enter__(self) -> Emulator:
         self.lock.acquire()

@@ -28,6 +28,7 @@ from agentdeck.core.sessions.host import (
     EXITED,
     FAILED,
     RUNNING,
+    SYNC_TIMEOUT,
     Event,
     Listener,
     SessionHost,
@@ -74,7 +75,9 @@ class _Session(TerminalView):
 
 
 class LocalHost(SessionHost):
-    def __init__(self, detect_interval: float = 0.03, backend: str | None = None) -> None:
+    def __init__(self, detect_interval: float = 0.03, backend: str | None = None,
+                 sync_timeout: float = SYNC_TIMEOUT) -> None:
+        self._sync_timeout = sync_timeout
         self._sessions: dict[str, _Session] = {}
         self._listeners: list[Listener] = []
         self._lock = threading.Lock()
@@ -91,6 +94,7 @@ class LocalHost(SessionHost):
             raise ValueError(f"session {spec.name} is already running")
         emulator = make_emulator(spec.cols, spec.rows, spec.scrollback, self._backend)
         session = _Session(spec, emulator)
+        session.sync_timeout = self._sync_timeout
         with self._lock:
             self._sessions[spec.name] = session
         if spec.error:
@@ -237,7 +241,7 @@ class LocalHost(SessionHost):
                 # the agent's questions to its terminal are answered here, in order
                 feed_answering(session.emulator, data, lambda answer: self._answer(session,
                                                                                    answer))
-                session.bump()
+                session.fed(data)  # a new version, unless a synchronized frame is still open
                 session.info.last_output = time.monotonic()
                 # under the lock: whoever mirrors this screen (the daemon's clients) gets the
                 # bytes in the same order as resizes and attach snapshots
@@ -318,8 +322,11 @@ class LocalHost(SessionHost):
 
     @staticmethod
     def _read_screen(session: _Session) -> tuple[int, Detection]:
-        """The screen's version and what it shows now."""
+        """The screen's version and what it shows now — as of its last complete frame: while
+        a synchronized update is open, what was last read stands."""
         with session.lock:
+            if session.frame_open:
+                return session.detected_version, session.info.detection
             version = session.version
             lines = session.emulator.lines()
             cursor_row = session.emulator.cursor()[1]
@@ -345,6 +352,8 @@ class LocalHost(SessionHost):
             if self._closed.is_set():
                 return
             for session in list(self._sessions.values()):
+                with session.lock:
+                    session.release_overdue_frame()
                 self._detect(session)
             time.sleep(self._detect_interval)
             # one more look after a burst, so the final state of a screen is always read

@@ -125,6 +125,9 @@ class TerminalPane(Widget, can_focus=False):
         if not self._sized:  # the session started after the pane got its size
             self._sized = True
             self.sync_size()
+        if view.frame_open:
+            with view:  # a mirror has no watcher of its own: an overdue frame shows from here
+                view.release_overdue_frame()
         if view.version == self._seen:
             return
         with view as emulator:

@@ -28,7 +28,7 @@ def screen(name: str) -> str:
     ("claude_bash_wrapped_80.txt", "claude", "bash",
      'python -m pytest tests/test_auth.py tests/test_tokens.py -k "expiry or refresh" -q',
      ("1", "2", "3")),
-    ("codex_edit_120.txt", "codex", "edit", "src/payments/flow.py", ("y", "a", "\x1b")),
+    ("codex_edit_120.txt", "codex", "edit", "src/payments/flow.py (+14 -2)", ("y", "a", "\x1b")),
     ("aider_add_file_120.txt", "aider", "other",
      "Add file to the chat? src/search/index.py", ("y\r", "a\r", "n\r")),
     ("generic_yn_80.txt", None, "other", "Proceed with installation?", ("y\r", None, "n\r")),
@@ -77,7 +77,8 @@ def test_detect_command_on_text_and_raw_bytes(tmp_path: Path) -> None:
                            cwd=tmp_path)
     assert result.code == 0, result.err
     assert json.loads(result.out) == {"state": "waiting", "prompt": {
-        "kind": "edit", "summary": "src/payments/flow.py", "allow": "y", "allow_always": "a",
+        "kind": "edit", "summary": "src/payments/flow.py (+14 -2)", "allow": "y",
+        "allow_always": "a",
         "deny": "\x1b"}}
     raw = tmp_path / "raw.bin"
     raw.write_bytes(b"\x1b[2J\x1b[Hbuilding\r\n\x1b[1mOverwrite config.yml? [y/n]\x1b[0m ")

@@ -223,3 +223,20 @@ def test_which_agents_take_which_hook() -> None:
     assert hook_cli("codex", ["/opt/bin/codex"]) == "codex"
     assert hook_cli("codex", ["python", "-m", "demo", "--style", "codex"]) is None  # no flags
     assert hook_cli("aider", ["aider"]) is None
+
+
+def test_a_codex_apply_patch_request_shows_its_files_and_counts() -> None:
+    """Codex edits files through an apply_patch heredoc: the queue and the audit line say
+    which files and how much, not the raw patch."""
+    from agentdeck.core.hook_channel import prompt_for
+
+    patch = ("apply_patch <<'EOF'\n*** Begin Patch\n*** Add File: notes.txt\n+one\n+two\n"
+             "*** Update File: src/app.py\n@@\n-print('hello')\n+print('hi')\n+print('bye')\n"
+             "*** Delete File: old.txt\n*** End Patch\nEOF\n")
+    prompt, _ = prompt_for({"tool_name": "exec_command", "tool_input": {"cmd": patch}}, "codex")
+    assert (prompt.kind, prompt.summary) == (
+        "edit", "notes.txt (+2 -0), src/app.py (+2 -1), old.txt (deleted)")
+    added, _ = prompt_for({"tool_name": "exec_command", "tool_input": {
+        "cmd": "apply_patch <<'EOF'\n*** Begin Patch\n*** Add File: a.md\n+x\n*** End Patch\nEOF"}},
+        "codex")
+    assert (added.kind, added.summary) == ("write", "a.md (+1 -0)")

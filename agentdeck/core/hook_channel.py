@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import select
 import socket
 import tempfile
@@ -62,12 +63,38 @@ def prompt_for(request: dict[str, Any], cli: str) -> tuple[Prompt, bool]:
     if kind == "mcp":
         summary = tool.removeprefix("mcp__").replace("__", " · ") + (
             f" {summary}" if summary else "")
+    patch = patch_summary(summary) if "*** Begin Patch" in summary else None
+    if patch is not None:  # Codex edits files with an apply_patch heredoc: say which, how much
+        kind, summary = patch
     summary = " ".join((summary or tool).split())
     # Claude Code keeps suggested rules on "allow always"; Codex's hooks cannot yet
     always = cli == "claude" and bool(request.get("permission_suggestions"))
     return Prompt(kind=kind, summary=summary, allow="", deny="", agent=cli,
                   signature="hook:" + json.dumps([tool, args], sort_keys=True, default=str)
                   ), always
+
+
+_PATCH_FILE = re.compile(r"^\*\*\* (?P<op>Add|Update|Delete) File: (?P<path>.+?)\s*$")
+
+
+def patch_summary(text: str) -> tuple[str, str] | None:
+    """An apply_patch request as the files it touches with their +/- line counts — "notes.txt
+    (+1 -0), src/app.py (+3 -1)" — and its kind (write when it only adds files, else edit)."""
+    files: list[list[object]] = []
+    for line in text.splitlines():
+        m = _PATCH_FILE.match(line)
+        if m:
+            files.append([m.group("path"), m.group("op"), 0, 0])
+        elif files and line.startswith("+") and not line.startswith("+++"):
+            files[-1][2] = int(str(files[-1][2])) + 1
+        elif files and line.startswith("-") and not line.startswith("---"):
+            files[-1][3] = int(str(files[-1][3])) + 1
+    if not files:
+        return None
+    kind = "write" if all(f[1] == "Add" for f in files) else "edit"
+    parts = [f"{path} (deleted)" if op == "Delete" else f"{path} (+{added} -{removed})"
+             for path, op, added, removed in files]
+    return kind, ", ".join(parts)
 
 
 @dataclass

@@ -29,6 +29,7 @@ class Script:
     command: str = "echo ran > ran.txt"
     file_path: str = "notes.txt"  # relative to the agent's folder unless absolute
     file_content: str = "written by the scripted model\n"
+    codex_patch: bool = False  # Codex writes the file with an apply_patch heredoc, as it does
     final_text: str = "All done."
 
     def step(self, tool_results: int) -> tuple[str, dict[str, Any]] | str:
@@ -223,6 +224,10 @@ class FakeModelServer:
             name, args = step
             if name == "bash":
                 command = args["command"]
+            elif self.script.codex_patch:
+                added = "".join(f"+{line}\n" for line in args["content"].splitlines())
+                command = (f"apply_patch <<'EOF'\n*** Begin Patch\n*** Add File: "
+                           f"{args['file_path']}\n{added}*** End Patch\nEOF\n")
             else:
                 path = self._file_path(args["file_path"])
                 content = args["content"].rstrip("\n")

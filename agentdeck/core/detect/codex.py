@@ -25,6 +25,7 @@ QUESTION_RE = re.compile(r"^(Would you like to (?P<what>run the following comman
                          r"Allow command\?)$")
 FOOTER_RE = re.compile(r"(press enter|enter to confirm|esc to cancel|^\W*$)", re.I)
 WORKING_RE = re.compile(r"esc to interrupt", re.I)
+_LABEL_RE = re.compile(r"^(reason|description|environment|justification):", re.IGNORECASE)
 IDLE_RE = re.compile(r"(^›\s|^›$|⏎ send|context left|ctx left|\? for shortcuts)")
 
 
@@ -47,8 +48,9 @@ def find_prompt(screen: Screen) -> Prompt | None:
         summary = _command(screen, q, menu.options[0].line) or (body[-1] if body else summary)
     elif what.startswith("make"):
         kind = "edit"
-        files = [line for line in body if not line.lower().startswith("reason:")]
-        summary = re.sub(r"\s*\([+-]\d+ [+-]\d+\)$", "", files[0]) if files else summary
+        # the files with their +/- counts, not the dialog's "Reason:"/"Description:" lines
+        files = [line for line in body if not _LABEL_RE.match(line)]
+        summary = ", ".join(files) if files else summary
     sig = signature("codex", *screen.lines[q: menu.end + 1])
     return Prompt(kind=kind, summary=summary, allow=menu.allow, allow_always=menu.allow_always,
                   deny=menu.deny, agent="codex", signature=sig)

@@ -6,9 +6,6 @@ keyboard to an agent's pane until the release key (ctrl+] by default) gives it b
 
 from __future__ import annotations
 
-import asyncio
-import threading
-import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ClassVar
@@ -36,7 +33,7 @@ from agentdeck.ui.screens.spawn import SpawnDialog, Spawned
 from agentdeck.ui.themes import DEFAULT_THEME, THEMES
 from agentdeck.ui.widgets.agent_list import AgentList, AgentRow
 from agentdeck.ui.widgets.approvals_list import ApprovalsList
-from agentdeck.ui.widgets.terminal_pane import REFRESH_HZ, TerminalPane
+from agentdeck.ui.widgets.terminal_pane import TerminalPane
 
 RADAR_EVERY = 15.0  # seconds between background conflict-radar scans
 RESIZE_SETTLE = 0.3  # a window resize reaches the agents once it has rested this long
@@ -90,17 +87,13 @@ class AgentdeckApp(App[None]):
         self.deck = deck
         self.viewer = viewer
         self._home: tuple[int, int] | None = None
+        self._dashboard: Screen[object] = Screen()  # the dashboard's own screen, once mounted
         self._home_timer: Timer | None = None
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agentdeck-write")
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._unsubscribe: list[Callable[[], None]] = []
         self._waiting_before = 0
         self._infos: dict[str, SessionInfo] = {}
         self._seen_state: dict[str, str] = {}
-        self._output_from: set[str] = set()  # agents with output not drawn yet
-        self._redraw_due = False
-        self._redraw_lock = threading.Lock()
-        self._last_redraw = 0.0
         self._panes: dict[str, TerminalPane] = {}
         self.rows = {s.name: AgentRow(**vars(s)) for s in deck.summaries()}
         for theme_obj in THEMES.values():
@@ -122,8 +115,21 @@ class AgentdeckApp(App[None]):
             yield Static(id="status")
             yield Footer()
 
+    @property
+    def _agent_list(self) -> AgentList:
+        # the dashboard's own screen, whichever screen (review, spawn) is on top now
+        return self._dashboard.query_one(AgentList)
+
+    @property
+    def _approvals(self) -> ApprovalsList:
+        return self._dashboard.query_one(ApprovalsList)
+
+    @property
+    def _status(self) -> Static:
+        return self._dashboard.query_one("#status", Static)
+
     def on_mount(self) -> None:
-        self._loop = asyncio.get_running_loop()
+        self._dashboard = self.screen
         ids = [b.id for b in (*self.BINDINGS, *AgentList.BINDINGS)
                if isinstance(b, Binding) and b.id]
         keymap, problems = load_keymap(self.deck.fleet.dashboard.keys, ids)
@@ -133,7 +139,7 @@ class AgentdeckApp(App[None]):
             self.notify(problem, severity="warning", timeout=10)
         self._panes = {pane.agent: pane for pane in self.query(TerminalPane)}
         self._layout_panes()
-        self.query_one(AgentList).show(list(self.rows.values()))
+        self._agent_list.show(list(self.rows.values()))
         self._unsubscribe = [self.deck.host.subscribe(self._on_host_event),
                              self.deck.queue.on_change(self._on_queue_change)]
         # post_message is thread-safe: the outbox's threads tell the app through it
@@ -145,7 +151,7 @@ class AgentdeckApp(App[None]):
         # the conflict radar, in the background: when agents commit or edit, collisions show
         self.set_interval(RADAR_EVERY, self.scan_radar)
         self.scan_radar()
-        self.query_one(AgentList).focus()
+        self._agent_list.focus()
         self._update_status()
 
     def _layout_panes(self) -> None:
@@ -196,49 +202,63 @@ class AgentdeckApp(App[None]):
         # the host and queue outlive the app: stop them calling into a closed loop
         for stop in self._unsubscribe:
             stop()
-        self._loop = None
         self._writer.shutdown(wait=False)
 
     # -- events from the host and the queue (their threads) -----------------------------------
+    # They reach the app as messages (post_message is thread-safe). A message that has not been
+    # handled yet is replaced by a newer one of the same kind and agent, so a flood of output
+    # queues at most one redraw per pane, and an idle fleet costs nothing.
+    class SessionChanged(Message):
+        """An agent's session changed state (working, waiting, exited, …)."""
+
+        def __init__(self, info: SessionInfo) -> None:
+            super().__init__()
+            self.info = info
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, AgentdeckApp.SessionChanged) and (
+                message.info.name == self.info.name)
+
+    class OutputArrived(Message):
+        """An agent printed something: its pane redraws (at most REFRESH_HZ times a second)."""
+
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.name = name
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, AgentdeckApp.OutputArrived) and message.name == self.name
+
+    class QueueChanged(Message):
+        """The approvals queue changed."""
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, AgentdeckApp.QueueChanged)
+
     def _on_host_event(self, event: Event) -> None:
-        if self._loop is None:
-            return
         if event.kind == "state":
-            self._loop.call_soon_threadsafe(self._apply_info, event.info)
-            return
-        if event.kind != "output":
-            return
-        # output: redraw that pane soon, coalesced so a flood costs at most REFRESH_HZ redraws a
-        # second, and an idle fleet costs nothing (no polling)
-        with self._redraw_lock:
-            self._output_from.add(event.name)
-            if self._redraw_due:
-                return
-            self._redraw_due = True
-        self._loop.call_soon_threadsafe(self._schedule_redraw)
-
-    def _schedule_redraw(self) -> None:
-        # plain asyncio: this runs from call_soon_threadsafe, outside Textual's context, where
-        # a Textual timer cannot be made (it looks for the active app when it fires)
-        wait = self._last_redraw + 1 / REFRESH_HZ - time.monotonic()
-        if self._loop is not None:
-            self._loop.call_later(max(wait, 0.0), self._redraw)
-
-    def _redraw(self) -> None:
-        if self._loop is None:  # unmounted meanwhile
-            return
-        with self._redraw_lock:
-            self._redraw_due = False
-            names, self._output_from = self._output_from, set()
-        self._last_redraw = time.monotonic()
-        for name in names:
-            pane = self._panes.get(name)
-            if pane is not None:
-                pane.poll()
+            self.post_message(self.SessionChanged(event.info))
+        elif event.kind == "output":
+            self.post_message(self.OutputArrived(event.name))
 
     def _on_queue_change(self) -> None:
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._queue_changed)
+        self.post_message(self.QueueChanged())
+
+    @on(SessionChanged)
+    def _session_changed(self, message: SessionChanged) -> None:
+        if self._dashboard.is_attached:
+            self._apply_info(message.info)
+
+    @on(OutputArrived)
+    def _output_arrived(self, message: OutputArrived) -> None:
+        pane = self._panes.get(message.name)
+        if pane is not None:
+            pane.poll_soon()
+
+    @on(QueueChanged)
+    def _on_queue_changed(self) -> None:
+        if self._dashboard.is_attached:
+            self._queue_changed()
 
     def _apply_info(self, info: SessionInfo) -> None:
         row = self.rows.get(info.name)
@@ -262,8 +282,10 @@ class AgentdeckApp(App[None]):
         held = self.deck.outbox.held(info.name)
         if held:  # messages waiting for its prompt to be answered
             row.detail = f"{row.detail} ✉{held} held".strip()
-        self.query_one(AgentList).show([row])
-        pane = self.query_one(f"#pane-{info.name}", TerminalPane)
+        self._agent_list.show([row])
+        pane = self._panes.get(info.name)
+        if pane is None:
+            return
         pane.set_class(state == "waiting", "-waiting")
         pane.set_class(state == "failed", "-failed")
         state = row.state + (f" {row.detail}" if row.detail else "")
@@ -273,7 +295,7 @@ class AgentdeckApp(App[None]):
         self._update_status()
 
     def _queue_changed(self) -> None:
-        self.query_one(ApprovalsList).show()
+        self._approvals.show()
         for info in list(self._infos.values()):
             self._apply_info(info)
         pending = self.deck.queue.pending()
@@ -300,11 +322,11 @@ class AgentdeckApp(App[None]):
         prefix = f"[b reverse] {waiting} waiting [/] " if waiting else ""
         if isinstance(focus, TerminalPane):
             # unmistakable: every key now goes to the agent
-            self.query_one("#status", Static).update(
+            self._status.update(
                 f"{prefix}[b reverse] typing into {focus.agent} — "
                 f"{self.release_key_label} to return [/]")
         else:
-            self.query_one("#status", Static).update(f"{prefix}{' · '.join(parts)}")
+            self._status.update(f"{prefix}{' · '.join(parts)}")
 
     def _desktop_notify(self, title: str, body: str) -> None:
         driver = self._driver
@@ -326,20 +348,18 @@ class AgentdeckApp(App[None]):
                 self.deck.queue.typed(agent, data)
                 self.deck.host.write(agent, data)
             except (OSError, ValueError) as exc:
-                if self._loop is not None:
-                    message = f"{agent}: not sent ({exc})"
-                    self._loop.call_soon_threadsafe(
-                        lambda: self.notify(message, severity="warning"))
+                self.call_from_thread(self.notify, f"{agent}: not sent ({exc})",
+                                      severity="warning")
 
         self._writer.submit(write)
 
     # -- actions ------------------------------------------------------------------------------
     @property
     def selected_agent(self) -> str | None:
-        return self.query_one(AgentList).selected
+        return self._agent_list.selected
 
     def action_answer(self, decision: str) -> None:
-        entry = self.query_one(ApprovalsList).selected
+        entry = self._approvals.selected
         if entry is None:
             self.notify("no prompt is waiting", severity="information")
             return
@@ -385,7 +405,7 @@ class AgentdeckApp(App[None]):
                 row.radar = text
                 changed.append(row)
         if changed:
-            self.query_one(AgentList).show(changed)
+            self._agent_list.show(changed)
 
     async def agent_removed(self, name: str) -> None:
         """An agent was cleaned up: its pane and row go, the radar looks again."""
@@ -395,7 +415,7 @@ class AgentdeckApp(App[None]):
         if pane is not None:
             await pane.remove()
         self.rows.pop(name, None)
-        table = self.query_one(AgentList)
+        table = self._agent_list
         if name in table.rows:
             table.remove_row(name)
         self._layout_panes()
@@ -407,7 +427,7 @@ class AgentdeckApp(App[None]):
         name = self.selected_agent
         rec = next((r for r in self.deck.records if r.name == name), None)
         if rec is not None:
-            self.push_screen(ReviewScreen(rec, list(self.deck.records)))
+            self.push_screen(ReviewScreen(self.deck, rec, list(self.deck.records)))
 
     def action_spawn(self) -> None:
         self.push_screen(SpawnDialog(self.deck.ctx, self.deck.fleet), self._spawned)
@@ -427,7 +447,7 @@ class AgentdeckApp(App[None]):
         await panes.mount(pane)
         self._panes[result.name] = pane
         self._layout_panes()
-        self.query_one(AgentList).show([row])
+        self._agent_list.show([row])
         self._select(result.name)
         note = " and written to the fleet file" if result.written_back else ""
         self.notify(f"{result.name} created{note}; starting it")
@@ -450,7 +470,7 @@ class AgentdeckApp(App[None]):
         self._ask_and_send([name])
 
     def action_broadcast(self) -> None:
-        marked = sorted(self.query_one(AgentList).marked)
+        marked = sorted(self._agent_list.marked)
         names = marked or [r.name for r in self.rows.values() if r.role != "lead"]
         if names:
             self._ask_and_send(names)
@@ -499,7 +519,7 @@ class AgentdeckApp(App[None]):
             pane.set_class(zoomed and pane.agent == name, "-zoom")
 
     def action_next_agent(self) -> None:
-        table = self.query_one(AgentList)
+        table = self._agent_list
         if table.row_count:
             table.move_cursor(row=(table.cursor_row + 1) % table.row_count)
 
@@ -523,14 +543,24 @@ class AgentdeckApp(App[None]):
         self._update_status()
         self.refresh_bindings()
 
+    @on(ReviewScreen.Merged)
+    def _merged(self) -> None:
+        self.scan_radar()
+
+    @on(ReviewScreen.Removed)
+    async def _removed(self, message: ReviewScreen.Removed) -> None:
+        await self.agent_removed(message.name)
+
     @on(OutboxChanged)
     def _outbox_changed(self) -> None:
+        if not self._dashboard.is_attached:
+            return
         for info in list(self._infos.values()):
             self._apply_info(info)
 
     @on(TerminalPane.Released)
     def _released(self, event: TerminalPane.Released) -> None:
-        self.query_one(AgentList).focus()
+        self._agent_list.focus()
         self._update_status()
         self.refresh_bindings()
 
@@ -546,7 +576,7 @@ class AgentdeckApp(App[None]):
 
     @on(DataTable.RowSelected, "#approval-table")
     def _approval_chosen(self, event: DataTable.RowSelected) -> None:
-        entry = self.query_one(ApprovalsList).selected
+        entry = self._approvals.selected
         if entry is not None:
             self._select(entry.agent)  # shows it; the keyboard stays on the dashboard
 
@@ -562,7 +592,7 @@ class AgentdeckApp(App[None]):
     def _select(self, name: str) -> None:
         for pane in self.query(TerminalPane):
             pane.set_class(pane.agent == name, "-selected")
-        table = self.query_one(AgentList)
+        table = self._agent_list
         if table.selected != name and name in table.rows:
             table.move_cursor(row=table.get_row_index(name))
         panes = self.query_one("#panes")

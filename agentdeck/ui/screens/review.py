@@ -9,10 +9,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from agentdeck.core import review
+from agentdeck.core.deck import Deck
 from agentdeck.core.diffparse import FileDiff, parse
 from agentdeck.core.errors import AgentdeckError
 from agentdeck.core.registry import AgentRecord
@@ -41,9 +43,23 @@ class ReviewScreen(Screen[None]):
     ]
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (100, "-wide")]
 
-    def __init__(self, rec: AgentRecord, records: list[AgentRecord]) -> None:
+    class Merged(Message):
+        """The agent's branch was merged."""
+
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.name = name
+
+    class Removed(Message):
+        """The agent was cleaned up: worktree, branch, database, port."""
+
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.name = name
+
+    def __init__(self, deck: Deck, rec: AgentRecord, records: list[AgentRecord]) -> None:
         super().__init__()
-        self.rec, self.records = rec, records
+        self.deck, self.rec, self.records = deck, rec, records
         self.uncommitted = False
         self.files: list[FileDiff] = []
 
@@ -65,7 +81,7 @@ class ReviewScreen(Screen[None]):
     # -- loading (git in threads) -------------------------------------------------------------
     @work(thread=True, exclusive=True, group="review-diff", exit_on_error=False)
     def _load(self) -> None:
-        ctx = self.app.deck.ctx  # type: ignore[attr-defined]
+        ctx = self.deck.ctx
         try:
             files = parse(review.diff(ctx, self.rec, uncommitted=self.uncommitted))
         except AgentdeckError as exc:
@@ -84,7 +100,7 @@ class ReviewScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="review-radar", exit_on_error=False)
     def _scan(self) -> None:
-        ctx = self.app.deck.ctx  # type: ignore[attr-defined]
+        ctx = self.deck.ctx
         try:
             radar = review.radar(ctx, self.records, uncommitted=True)
         except AgentdeckError as exc:
@@ -96,7 +112,7 @@ class ReviewScreen(Screen[None]):
     def _head(self) -> None:
         added = sum(f.added for f in self.files)
         removed = sum(f.removed for f in self.files)
-        parts = [f"[b]review {self.rec.name}[/b] · {review.base_of(self.app.deck.ctx, self.rec)}"  # type: ignore[attr-defined]
+        parts = [f"[b]review {self.rec.name}[/b] · {review.base_of(self.deck.ctx, self.rec)}"
                  f"...{self.rec.branch} · {len(self.files)} files +{added} −{removed}"
                  + (" · [b]with uncommitted work[/b]" if self.uncommitted else "")]
         radar = getattr(self, "radar", None)
@@ -146,14 +162,16 @@ class ReviewScreen(Screen[None]):
     @work(thread=True, group="feedback", exit_on_error=False)
     def _send(self, text: str) -> None:
         try:
-            self.app.deck.message(self.rec.name, text)  # type: ignore[attr-defined]
-            self.app.call_from_thread(self.notify, f"sent to {self.rec.name}")
+            how = self.deck.message(self.rec.name, text)
+            note = (f"sent to {self.rec.name}" if how == "sent" else f"held for "
+                    f"{self.rec.name} until its prompt is answered")
+            self.app.call_from_thread(self.notify, note)
         except (AgentdeckError, OSError, KeyError, ValueError) as exc:
             self.app.call_from_thread(self.notify, str(exc), severity="warning")
 
     @work(thread=True, group="merge", exit_on_error=False)
     def action_merge(self) -> None:
-        ctx = self.app.deck.ctx  # type: ignore[attr-defined]
+        ctx = self.deck.ctx
         try:
             done = review.merge(ctx, self.rec, state_dir=ctx.state_dir)
         except AgentdeckError as exc:
@@ -162,7 +180,7 @@ class ReviewScreen(Screen[None]):
         self.app.call_from_thread(
             self.notify, f"merged {done.branch} into {done.into} ({done.commit[:10]}); D cleans "
             "up: worktree, branch, database and port", timeout=15)
-        self.app.call_from_thread(self.app.scan_radar)  # type: ignore[attr-defined]
+        self.post_message(self.Merged(self.rec.name))  # the dashboard's radar looks again
 
     @work(thread=True, group="cleanup", exit_on_error=False)
     def action_cleanup(self) -> None:
@@ -170,7 +188,7 @@ class ReviewScreen(Screen[None]):
         nothing removed, while it holds work that is merged nowhere."""
         from agentdeck.core.removal import remove_agent
 
-        deck = self.app.deck  # type: ignore[attr-defined]
+        deck = self.deck
         name = self.rec.name
         try:
             info = next((i for i in deck.host.sessions() if i.name == name), None)
@@ -185,7 +203,7 @@ class ReviewScreen(Screen[None]):
             self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=10)
             return
         self.app.call_from_thread(self.notify, f"{name}: " + "; ".join(out.done), timeout=10)
-        self.app.call_from_thread(self.app.agent_removed, name)  # type: ignore[attr-defined]
+        self.post_message(self.Removed(name))  # its pane and row go
 
     def action_close(self) -> None:
         self.app.pop_screen()

@@ -9,6 +9,7 @@ agent, except the release key, which hands focus back to the dashboard.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from rich.color import Color as RichColor
@@ -87,6 +88,8 @@ class TerminalPane(Widget, can_focus=False):
         self._top = 0  # the agent's screen row drawn on the pane's first row
         self._scrolled = 0  # lines up into the scrollback
         self._wide = False  # some visible row's text runs past the right edge
+        self._last_poll = 0.0
+        self._poll_due = False
         self._screen_size = (0, 0)  # the agent's terminal (cols, rows)
         self._sized = False
         self.border_title = agent
@@ -118,7 +121,22 @@ class TerminalPane(Widget, can_focus=False):
         except KeyError:  # its session is still being started
             return None
 
+    def poll_soon(self) -> None:
+        """Redraw for new output, at most REFRESH_HZ times a second: a flood costs a bounded
+        number of redraws, the last output always drawn."""
+        wait = self._last_poll + 1 / REFRESH_HZ - time.monotonic()
+        if wait <= 0:
+            self.poll()
+        elif not self._poll_due:
+            self._poll_due = True
+            self.set_timer(wait, self._due_poll)
+
+    def _due_poll(self) -> None:
+        self._poll_due = False
+        self.poll()
+
     def poll(self) -> None:
+        self._last_poll = time.monotonic()
         view = self._view()
         if view is None:
             return

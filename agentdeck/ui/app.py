@@ -24,7 +24,7 @@ from agentdeck.core.approvals import ALLOW, ALWAYS, DENY, StaleAnswer
 from agentdeck.core.deck import Deck
 from agentdeck.core.errors import AgentdeckError, OperationError
 from agentdeck.core.outbox import HELD
-from agentdeck.core.sessions import Event, SessionInfo
+from agentdeck.core.sessions import Event, SessionInfo, home_size
 from agentdeck.ui.attention import desktop_notification
 from agentdeck.ui.keymap import load_keymap
 from agentdeck.ui.screens.message import MessageDialog
@@ -165,8 +165,7 @@ class AgentdeckApp(App[None]):
         fleet's `dashboard.agent_size` — not its grid cell, so a grid, a narrow window or a
         phone never re-wraps an agent's screen (and never hides its prompt)."""
         area = self.query_one("#panes").content_size
-        floor_cols, floor_rows = self.deck.fleet.dashboard.agent_size
-        return max(area.width - 2, floor_cols), max(area.height - 2, floor_rows)
+        return home_size((area.width, area.height), self.deck.fleet.dashboard.agent_size)
 
     def _start_with_sizes(self) -> None:
         self._home = self.home_size()

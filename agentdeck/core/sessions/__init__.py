@@ -10,8 +10,9 @@ from agentdeck.core.sessions.host import (
     SessionInfo,
     SessionSpec,
     TerminalView,
+    home_size,
 )
 from agentdeck.core.sessions.local import LocalHost
 
 __all__ = ["EXITED", "FAILED", "RUNNING", "STARTING", "Event", "LocalHost", "SessionHost",
-           "SessionInfo", "SessionSpec", "TerminalView"]
+           "SessionInfo", "SessionSpec", "TerminalView", "home_size"]

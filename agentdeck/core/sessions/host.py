@@ -59,6 +59,12 @@ class Event:
 Listener = Callable[[Event], None]
 
 
+def home_size(area: tuple[int, int], floor: tuple[int, int]) -> tuple[int, int]:
+    """An agent's terminal size: the content area of a pane zoomed in the dashboard (its
+    panes' `area` less the pane's border), never below `floor` (`dashboard.agent_size`)."""
+    return max(area[0] - 2, floor[0]), max(area[1] - 2, floor[1])
+
+
 SYNC_BEGIN, SYNC_END = b"\x1b[?2026h", b"\x1b[?2026l"  # synchronized output (DEC mode 2026)
 SYNC_TIMEOUT = 1.0  # a synchronized update left open this long is shown anyway (as terminals do)
 

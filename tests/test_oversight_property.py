@@ -1,0 +1,139 @@
+"""Oversight invariants 1-3 as a property, over the real CLIs' captured prompt screens.
+
+Every captured screen that holds a prompt (Claude Code, Codex CLI, Aider and Gemini CLI at 80,
+100 and 120 columns: bash, write, long commands, first-run dialogs) is drawn by a program in a
+real PTY that redraws itself on SIGWINCH, as the CLIs do. Then 1,000 random sequences of what
+happens around a pending prompt — the dashboard resized (any panes area, so any home size the
+rule gives, the floor included), a viewer attaching (a mirror rebuilt from the host's replay)
+and detaching, a viewer scrolling its mirror, time passing within the settle window — and at the
+end of each sequence, once the agents have redrawn: every prompt is still queued as the same
+entry, nothing was answered or withdrawn, and every summary is the one its full-width screen
+gives. The queue's clock is the test's; random choices come from a fixed seed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sys
+from pathlib import Path
+
+from agentdeck.core.approvals import SETTLE_WINDOW, ApprovalQueue
+from agentdeck.core.detect import detect
+from agentdeck.core.sessions import LocalHost, SessionSpec, TerminalView, home_size
+from agentdeck.core.terminal import make_emulator
+from agentdeck.core.terminal.replay import replay
+from tests.conftest import wait
+
+REAL = Path(__file__).parent / "fixtures" / "real"
+SEQUENCES = 1000
+FLOOR = (100, 30)
+
+# prints the screen it was given, and again after every SIGWINCH (cleared first): an agent
+# redrawing at its new size
+REDRAWER = r"""
+import os, signal, sys, time
+text = open(sys.argv[1], encoding="utf-8").read().rstrip("\n").replace("\n", "\r\n").encode()
+def draw(*_):
+    os.write(1, b"\x1b[2J\x1b[3J\x1b[H" + text)
+signal.signal(signal.SIGWINCH, draw)
+draw()
+while True:
+    time.sleep(3600)
+"""
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def prompt_fixtures() -> list[tuple[str, Path, str, str]]:
+    """(name, screen file, agent, summary) for every captured screen holding a prompt."""
+    out = []
+    for meta in sorted(REAL.glob("*.json")):
+        want = json.loads(meta.read_text())
+        if want["prompt"] is None:
+            continue
+        cli = meta.stem.split("-")[0]
+        out.append((meta.stem.replace(".", "_"), meta.with_suffix(".txt"), cli,
+                    want["prompt"]["summary"]))
+    return out
+
+
+def test_no_prompt_is_lost_or_answered_through_resizes_viewers_and_scrolls(
+        tmp_path: Path) -> None:
+    fixtures = prompt_fixtures()
+    assert len(fixtures) >= 14
+    script = tmp_path / "redraw.py"
+    script.write_text(REDRAWER)
+    clock, rng = Clock(), random.Random(1913)
+    host = LocalHost()
+    audit = tmp_path / "audit.jsonl"
+    queue = ApprovalQueue(host, audit, clock=clock)
+    try:
+        cols, rows = 120, 40  # the first home size: a 200x50 dashboard's zoomed pane
+        for name, screen, cli, _summary in fixtures:
+            host.spawn(SessionSpec(name, [sys.executable, str(script), str(screen)],
+                                   str(tmp_path), dict(os.environ), agent=cli, cols=cols,
+                                   rows=rows))
+        wait(lambda: len(queue.pending()) == len(fixtures), "every prompt in the queue", 60)
+        entries = {e.agent: (e.id, e.created) for e in queue.pending()}
+        full = {name: summary for name, _, _, summary in fixtures}
+        assert {e.agent: e.summary for e in queue.pending()} == full
+        home = (cols, rows)
+        resized = 0
+        for _ in range(SEQUENCES):
+            viewers: list[tuple[str, TerminalView]] = []
+            moved = False
+            for _ in range(rng.randint(1, 6)):
+                op = rng.random()
+                if op < 0.025:  # the dashboard resized: agents get the new home size, once
+                    area = (rng.randint(0, 300), rng.randint(0, 80))
+                    new = home_size(area, FLOOR)
+                    if new != home:
+                        home, resized, moved = new, resized + 1, True
+                        host.set_home_size(*home)
+                elif op < 0.45:  # a viewer attaches: a mirror built from the host's replay
+                    name = rng.choice(fixtures)[0]
+                    with host.terminal(name) as emulator:
+                        mirror = make_emulator(emulator.cols, emulator.rows, 1000)
+                        mirror.feed(replay(emulator))
+                    viewers.append((name, TerminalView(mirror)))
+                elif op < 0.7 and viewers:  # it scrolls, or goes away
+                    name, view = rng.choice(viewers)
+                    with view as mirror:
+                        mirror.scroll(-rng.randint(1, 40))
+                    if rng.random() < 0.5:
+                        viewers.remove((name, view))
+                else:  # time passes, less than the settle window
+                    clock.now += rng.uniform(0, SETTLE_WINDOW * 0.9)
+                    queue.sweep()
+            # the agents have redrawn at the home size: every prompt is on screen again
+            if moved:
+                wait(lambda size=home: all(
+                    (host.terminal(n).emulator.cols, host.terminal(n).emulator.rows) == size
+                    and host.redetect(n).prompt is not None  # the screen now, redrawn
+                    and host.info(n).detection.prompt is not None  # what the queue was told
+                    for n in full), "every agent redrawn", 30, poll=0.05)
+            clock.now += SETTLE_WINDOW * 2
+            queue.sweep()
+            pending = {e.agent: e for e in queue.pending()}
+            assert {n: (e.id, e.created) for n, e in pending.items()} == entries
+            assert {n: e.summary for n, e in pending.items()} == full
+        print(f"{SEQUENCES} sequences, {resized} home-size changes")
+        assert resized >= 60  # the sequences did resize the agents, many times
+        assert not queue.history and not audit.exists()
+        # the captured screens still read the same at the last home size
+        for name, _, cli, summary in fixtures:
+            lines = host.snapshot(name)
+            found = detect(lines, cli, cols=home[0], wrapped=host.terminal(name)
+                           .emulator.wrapped_rows())
+            assert found.prompt is not None and found.prompt.summary == summary, name
+    finally:
+        queue.close()
+        host.close()

@@ -75,7 +75,7 @@ class _Session(TerminalView):
 
 
 class LocalHost(SessionHost):
-    def __init__(self, detect_interval: float = 0.03, backend: str | None = None,
+    def __init__(self, detect_interval: float = 0.015, backend: str | None = None,
                  sync_timeout: float = SYNC_TIMEOUT) -> None:
         self._sync_timeout = sync_timeout
         self._sessions: dict[str, _Session] = {}

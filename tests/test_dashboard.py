@@ -170,3 +170,19 @@ async def test_resizing_the_dashboard_keeps_every_prompt_and_every_agent_size(de
         assert [(e.id, e.created, e.kind, e.summary) for e in deck.queue.pending()] == before
         assert not deck.audit_path.exists() or deck.audit_path.read_text() == ""
         assert not answers(log)
+
+
+async def test_the_dashboard_draws_its_panes_with_no_colour(demo_deck, monkeypatch) -> None:
+    """NO_COLOR=1: Textual's monochrome filter runs over every pane row (a cell without a style
+    of its own once crashed it)."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    deck, _ = demo_deck
+    app = AgentdeckApp(deck)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: len(deck.queue.pending()) == 3)
+        panes = list(app.query(TerminalPane))
+        await wait_until(pilot, lambda: all(p._seen == deck.host.terminal(p.agent).version
+                                            for p in panes))
+        await pilot.press("i")  # the cursor drawn too
+        await pilot.pause()
+        assert app.is_running

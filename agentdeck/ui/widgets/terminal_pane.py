@@ -226,7 +226,7 @@ class TerminalPane(Widget, can_focus=False):
         if strip is None:
             view = self._view()
             if view is None:
-                return Strip.blank(width)
+                return Strip.blank(width, self.rich_style)
             row = y + self._top
             with view as emulator:
                 runs = emulator.row(row) if row < emulator.rows else []
@@ -241,7 +241,9 @@ class TerminalPane(Widget, can_focus=False):
             strip = strip.adjust_cell_length(max(width, x + 1))  # the cursor may sit past the text
             strip = Strip.join([strip.crop(0, x), strip.crop(x, x + 1).apply_style(CURSOR),
                                 strip.crop(x + 1)])
-        return strip.adjust_cell_length(width)
+        # every cell gets the pane's own style beneath the agent's (the padding included): a
+        # segment with no style at all breaks Textual's filters (NO_COLOR's monochrome one)
+        return strip.adjust_cell_length(width).apply_style(self.rich_style)
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return container.height

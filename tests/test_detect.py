@@ -141,3 +141,32 @@ def test_a_row_that_exactly_fills_the_width_is_not_joined_when_the_emulator_know
     assert len(rows[5]) == 49
     found = detect(rows, "codex", cols=49, wrapped={6})
     assert found.prompt is not None and found.prompt.allow_always == "a"
+
+
+RETRY_SCREENS = [
+    # Claude Code 2.1.33x retrying after a 429, its input box below (drawn as it draws them)
+    ("claude", "✻ Working on it…\n  ⎿  API error · retrying in 24s · attempt 1/10\n\n"
+               + "─" * 60 + "\n❯ \n" + "─" * 60 + "\n  ⏵⏵ auto mode on (shift+tab to cycle)",
+     "retrying in 24s"),
+    ("claude", "⏺ Reading files\n  ⎿  API Error: Request rejected (429) · usage limits\n\n"
+               + "─" * 60 + "\n❯ \n" + "─" * 60, None),
+    ("codex", "• Working (12s • esc to interrupt)\n■ Server is busy, reconnecting 2/5 …\n\n"
+              "› Ask Codex to do anything", None),
+    ("codex", "■ exceeded retry limit, last status: 429 Too Many Requests\n\n"
+              "› Ask Codex to do anything", None),
+]
+
+
+@pytest.mark.parametrize(("agent", "text", "reset"), RETRY_SCREENS)
+def test_retrying_and_rejected_calls_are_rate_limited(agent: str, text: str,
+                                                      reset: str | None) -> None:
+    found = detect(text.split("\n"), agent)
+    assert (found.state, found.reset) == ("rate-limited", reset)
+
+
+def test_claude_idle_by_its_input_box_whatever_its_footer_says() -> None:
+    footer = "  ⏵⏵ auto mode on (shift+tab to cycle) · ← for agents"
+    text = "✻ Welcome\n\n" + "─" * 80 + "\n❯ \n" + "─" * 80 + "\n" + footer
+    assert detect(text.split("\n"), "claude").state == "idle"
+    # a ❯ that is no input box (a menu's cursor, with no rules around it) is not idle
+    assert detect(["Pick one", "❯ 1. Yes", "  2. No"], "claude").state != "idle"

@@ -67,9 +67,20 @@ def ask_dashboard(sock_path: str, message: dict[str, Any], timeout: float) -> st
     return decision if isinstance(decision, str) else None
 
 
+def tell_dashboard(sock_path: str, message: dict[str, Any]) -> None:
+    """Send one event and go: an agent's Stop or Notification hook must not wait for us."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.settimeout(2.0)
+            conn.connect(sock_path)
+            conn.sendall(json.dumps(message).encode() + b"\n")
+    except OSError:
+        pass  # no dashboard: nothing to tell
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="agentdeck hook", description=__doc__.splitlines()[0])
-    parser.add_argument("event", choices=["permission-request"])
+    parser.add_argument("event", choices=["permission-request", "event"])
     parser.add_argument("--agent", required=True, help="the agentdeck agent name")
     parser.add_argument("--cli", choices=["claude", "codex"], required=True)
     parser.add_argument("--socket", required=True, help="the dashboard's approvals socket")
@@ -84,6 +95,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     message = {"v": PROTOCOL, "agent": args.agent, "cli": args.cli, "pid": os.getppid(),
                "request": request}
+    if args.event == "event":  # Stop, Notification, UserPromptSubmit, SessionStart
+        tell_dashboard(args.socket, {**message, "type": "event"})
+        return 0
     decision = ask_dashboard(args.socket, message, args.timeout)
     out = output_for(args.cli, decision, request)
     if out is not None:

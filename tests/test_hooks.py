@@ -240,3 +240,52 @@ def test_a_codex_apply_patch_request_shows_its_files_and_counts() -> None:
         "cmd": "apply_patch <<'EOF'\n*** Begin Patch\n*** Add File: a.md\n+x\n*** End Patch\nEOF"}},
         "codex")
     assert (added.kind, added.summary) == ("write", "a.md (+1 -0)")
+
+
+def test_claude_state_events_tell_the_state_the_screen_does_not(tmp_path: Path) -> None:
+    """Structured first: Claude Code's Stop / UserPromptSubmit / Notification hooks (run as
+    `agentdeck hook event`) set the state of an agent whose screen says nothing recognisable;
+    without them a screen that keeps printing reads as working forever."""
+    import subprocess
+
+    from agentdeck.core.hook_channel import HookServer, socket_path
+    from agentdeck.core.sessions import LocalHost, SessionSpec
+
+    ticker = tmp_path / "ticker.py"
+    ticker.write_text("import sys, time\nwhile True:\n    sys.stdout.write('.')\n"
+                      "    sys.stdout.flush()\n    time.sleep(0.1)\n")
+    host = LocalHost()
+    server = HookServer(socket_path(tmp_path / "state"), lambda hook: hook.reply(None),
+                        lambda hook: None, host.hint)
+    command = hook_install.hook_command("cc", "claude", server.path, 60)
+    event = hook_install.event_command(command)
+    assert "permission-request" not in event and " event " in f" {event} "
+
+    def send(payload: dict[str, str]) -> None:
+        subprocess.run(event, shell=True, input=json.dumps(payload), text=True, check=True,
+                       timeout=30)
+
+    try:
+        host.spawn(SessionSpec("cc", [sys.executable, str(ticker)], str(tmp_path),
+                               dict(os.environ), agent="claude", cols=80, rows=10))
+        wait(lambda: "..." in "".join(host.snapshot("cc")), "output")
+        assert host.info("cc").state == "working"
+        send({"hook_event_name": "Stop", "session_id": "s"})
+        wait(lambda: host.info("cc").state == "idle", "idle from the Stop hook")
+        assert host.info("cc").last_event == "Stop"
+        send({"hook_event_name": "UserPromptSubmit", "prompt": "go on"})
+        wait(lambda: host.info("cc").state == "working", "working from UserPromptSubmit")
+        send({"hook_event_name": "Notification", "notification_type": "idle_prompt",
+              "message": "Claude is waiting for your input"})
+        wait(lambda: host.info("cc").state == "idle", "idle from the idle notification")
+    finally:
+        server.close()
+        host.close()
+
+
+def test_claude_settings_carry_the_state_event_hooks(tmp_path: Path) -> None:
+    command = hook_install.hook_command("cc", "claude", tmp_path / "s.sock", 60)
+    path = hook_install.claude_settings(tmp_path, "cc", command, 60)
+    hooks = json.loads(path.read_text())["hooks"]
+    assert set(hooks) == {"PermissionRequest", *hook_install.CLAUDE_EVENTS}
+    assert hooks["Stop"][0]["hooks"][0]["command"] == hook_install.event_command(command)

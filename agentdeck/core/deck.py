@@ -75,7 +75,7 @@ class Deck:
         if fleet.hooks:
             try:
                 deck.hooks = HookServer(socket_path(ctx.state_dir), queue.hook_request,
-                                        queue.hook_gone)
+                                        queue.hook_gone, getattr(host, "hint", None))
                 deck.hook_socket = deck.hooks.path
             except OSError as exc:
                 deck.notes.append(f"approval hooks off, prompts are read from the screens only: "

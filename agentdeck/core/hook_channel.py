@@ -146,10 +146,12 @@ class HookServer:
     thread, and `on_gone` when a request ends without a reply (the hook timed out)."""
 
     def __init__(self, path: Path, on_request: Callable[[HookRequest], None],
-                 on_gone: Callable[[HookRequest], None]) -> None:
+                 on_gone: Callable[[HookRequest], None],
+                 on_event: Callable[[str, dict[str, Any]], None] | None = None) -> None:
         self.path = path
         self.on_request = on_request
         self.on_gone = on_gone
+        self.on_event = on_event  # (agent, payload): Stop, Notification, UserPromptSubmit, …
         self._refuse_live_socket(path)
         self._sock = unixsock.listen(path)
         self._closed = threading.Event()
@@ -174,6 +176,10 @@ class HookServer:
             if request is None:
                 return
             message, req = request
+            if message.get("type") == "event":
+                if self.on_event is not None:
+                    self.on_event(str(message["agent"]), req)
+                return
             prompt, always = prompt_for(req, message["cli"])
             hook = HookRequest(str(message["agent"]), message["cli"], prompt, always, conn)
             self.on_request(hook)

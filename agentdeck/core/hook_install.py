@@ -38,15 +38,36 @@ def hook_command(agent: str, cli: str, socket: Path, timeout: float) -> str:
     return shlex.join(argv)
 
 
+# Claude Code's hooks that tell what state the agent is in: events, not answers. The screen
+# still confirms them (Claude sends no Stop after an API error or an interrupt).
+CLAUDE_EVENTS = ("Stop", "Notification", "UserPromptSubmit", "SessionStart")
+
+
+def event_command(command: str) -> str:
+    """The state-event hook's command, from the permission hook's: same program, agent and
+    socket, no waiting."""
+    argv = shlex.split(command)
+    argv[argv.index("permission-request")] = "event"
+    if "--timeout" in argv:
+        at = argv.index("--timeout")
+        del argv[at: at + 2]
+    return shlex.join(argv)
+
+
 def claude_settings(state_dir: Path, agent: str, command: str, timeout: float) -> Path:
-    """Write agentdeck's hook settings for one Claude Code agent (rewritten on every start)."""
+    """Write agentdeck's hook settings for one Claude Code agent (rewritten on every start):
+    the PermissionRequest hook that answers, and the state events that inform."""
     folder = state_dir / HOOKS_DIR
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(folder, 0o700)
     # the agent's own limit must outlast ours, so our timeout is the one that ends the wait
-    settings = {"hooks": {"PermissionRequest": [
+    hooks: dict[str, Any] = {"PermissionRequest": [
         {"matcher": "*", "hooks": [{"type": "command", "command": command,
-                                    "timeout": int(timeout) + 30}]}]}}
+                                    "timeout": int(timeout) + 30}]}]}
+    event = event_command(command)
+    for name in CLAUDE_EVENTS:
+        hooks[name] = [{"hooks": [{"type": "command", "command": event, "timeout": 10}]}]
+    settings = {"hooks": hooks}
     path = folder / f"{agent}.claude-settings.json"
     write_private(path, json.dumps(settings, indent=2) + "\n")
     return path

@@ -152,7 +152,7 @@ class Daemon:
         if fleet.hooks and self.hooks is None:
             with contextlib.suppress(OSError):
                 self.hooks = HookServer(socket_path(self.state_dir), self.queue.hook_request,
-                                        self.queue.hook_gone)
+                                        self.queue.hook_gone, self.host.hint)
 
     def _restore_dead_sessions(self) -> None:
         """Agents whose process died with the previous daemon: exited, with their last

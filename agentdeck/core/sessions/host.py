@@ -44,6 +44,7 @@ class SessionInfo:
     # what the sidebar shows: working / waiting / idle / rate-limited / exited / failed
     state: str = "working"
     last_output: float = 0.0
+    last_event: str = ""  # the last state event its hooks sent (Stop, UserPromptSubmit, …)
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,7 @@ class _Session(TerminalView):
         self.detected_version = -1
         self.reader: threading.Thread | None = None
         self.stopping = False
+        self.hinted: str | None = None  # the state its last hook event implies
 
 
 class LocalHost(SessionHost):
@@ -343,6 +344,26 @@ class LocalHost(SessionHost):
     def sessions(self) -> list[SessionInfo]:
         return [s.info for s in self._sessions.values()]
 
+    # -- hook events ------------------------------------------------------------------------
+    def hint(self, name: str, event: dict[str, object]) -> None:
+        """A state event from the agent's hooks (Claude Code's Stop, UserPromptSubmit,
+        Notification, SessionStart). Structured first: it says what the agent is doing when
+        its screen says nothing recognisable; a screen that does say stays the authority
+        (Claude sends no Stop after an API error or an interrupt)."""
+        session = self._sessions.get(name)
+        if session is None:
+            return
+        kind = str(event.get("hook_event_name") or "")
+        note = " ".join(str(event.get(k) or "") for k in ("notification_type", "message"))
+        state = {"Stop": IDLE, "UserPromptSubmit": WORKING}.get(kind)
+        if kind == "Notification" and ("idle" in note or "waiting for your input" in note):
+            state = IDLE
+        session.info.last_event = kind
+        if state is not None:
+            session.hinted = state
+            session.detected_version = -1  # look again now, with the hint
+            self._wake.set()
+
     # -- detection ----------------------------------------------------------------------------
     def _watch(self) -> None:
         while not self._closed.is_set():
@@ -372,7 +393,8 @@ class LocalHost(SessionHost):
         session.detected_version = version
         state = found.state
         if state == UNKNOWN:
-            state = IDLE if quiet > QUIET_IDLE else WORKING
+            # nothing on screen says: the hooks' last word, else quiet means idle
+            state = session.hinted or (IDLE if quiet > QUIET_IDLE else WORKING)
         changed = (state != info.state or found.prompt != info.detection.prompt
                    or found.reset != info.detection.reset)
         info.detection = found

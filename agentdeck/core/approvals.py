@@ -48,7 +48,7 @@ from agentdeck.core.queue_records import (
     same_prompt,
     same_request,
 )
-from agentdeck.core.sessions import Event, SessionHost
+from agentdeck.core.sessions import Event, SessionHost, poll_until
 
 __all__ = ["ALLOW", "ALWAYS", "DENY", "WITHDRAWN", "ApprovalQueue", "Decision", "Entry",
            "QueueView", "StaleAnswer"]
@@ -309,8 +309,7 @@ class ApprovalQueue:
                               keys=printable(keys))
         else:
             record = Decision(entry, WITHDRAWN, "agent", now_iso(), "screen", why=why)
-        self.history.append(record)
-        self._audit(record)
+        self._record(record)
         return hook
 
     # -- the hook channel ---------------------------------------------------------------------
@@ -420,9 +419,7 @@ class ApprovalQueue:
             before = self.host.snapshot(agent) if i < len(parts) - 1 else None
             self.host.write(agent, part.encode())
             if before is not None:
-                deadline = time.monotonic() + STEP_WAIT
-                while self.host.snapshot(agent) == before and time.monotonic() < deadline:
-                    time.sleep(0.01)
+                poll_until(lambda b=before: self.host.snapshot(agent) != b, STEP_WAIT)
 
     def _check_taken(self, record: Decision, signature: str) -> None:
         """If the agent ignored the keys (its prompt is still drawn, unchanged), the prompt
@@ -445,8 +442,7 @@ class ApprovalQueue:
             del self._answered[agent]
             again = Decision(record.entry, "not taken by the agent", "agent", now_iso(),
                              why="its prompt was still drawn, unchanged; queued again")
-            self.history.append(again)
-            self._audit(again)
+            self._record(again)
         self._update(agent, prompt)
 
     def _finish(self, entry: Entry, decision: str, by: str, via: str) -> Decision:
@@ -457,8 +453,7 @@ class ApprovalQueue:
         if screen is not None:  # still drawn while the agent erases it: not a new prompt
             self._answered[entry.agent] = screen
         record = Decision(entry, decision, by, now_iso(), via)
-        self.history.append(record)
-        self._audit(record)
+        self._record(record)
         return record
 
     def _done(self, record: Decision) -> Decision:
@@ -500,10 +495,12 @@ class ApprovalQueue:
         self._forget(entry_id)
         if entry is not None:
             record = Decision(entry, WITHDRAWN, "agent", now_iso(), "screen", why=why)
-            self.history.append(record)
-            self._audit(record)
+            self._record(record)
 
-    def _audit(self, record: Decision) -> None:
+    def _record(self, record: Decision) -> None:
+        """Every decision and every removal: in the history the dashboard shows, and in the
+        audit log."""
+        self.history.append(record)
         if self.audit_path is not None:
             append_audit(self.audit_path, record)
 

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from agentdeck.core.errors import OperationError
-from agentdeck.core.sessions import SessionHost
+from agentdeck.core.sessions import SessionHost, poll_until
 
 PASTE_START, PASTE_END = b"\x1b[200~", b"\x1b[201~"
 SHELLS = {"shell", "bash", "zsh", "sh"}
@@ -149,13 +149,7 @@ def _echo_row(lines: list[str], plan: Delivery) -> tuple[int, str] | None:
 
 
 def _until(condition: Callable[[], bool], timeout: float, clock: Callable[[], float]) -> bool:
-    deadline = clock() + timeout
-    while True:
-        if condition():
-            return True
-        if clock() > deadline:
-            return False
-        time.sleep(0.02)
+    return poll_until(condition, timeout, interval=0.02, clock=clock)
 
 
 def type_into(host: SessionHost, name: str, text: str) -> bool:

@@ -11,8 +11,10 @@ from agentdeck.core.sessions.host import (
     SessionSpec,
     TerminalView,
     home_size,
+    poll_until,
 )
 from agentdeck.core.sessions.local import LocalHost
 
 __all__ = ["EXITED", "FAILED", "RUNNING", "STARTING", "Event", "LocalHost", "SessionHost",
-           "SessionInfo", "SessionSpec", "TerminalView", "home_size"]
+           "SessionInfo", "SessionSpec", "TerminalView", "home_size",
+           "poll_until"]

@@ -60,6 +60,19 @@ class Event:
 Listener = Callable[[Event], None]
 
 
+def poll_until(condition: Callable[[], object], timeout: float, interval: float = 0.01,
+               clock: Callable[[], float] = time.monotonic) -> bool:
+    """Block until `condition()` holds (True) or `timeout` seconds pass (False), looking every
+    `interval` seconds: the one way agentdeck waits on a screen or a session."""
+    deadline = clock() + timeout
+    while True:
+        if condition():
+            return True
+        if clock() > deadline:
+            return False
+        time.sleep(interval)
+
+
 def home_size(area: tuple[int, int], floor: tuple[int, int]) -> tuple[int, int]:
     """An agent's terminal size: the content area of a pane zoomed in the dashboard (its
     panes' `area` less the pane's border), never below `floor` (`dashboard.agent_size`)."""
@@ -173,12 +186,8 @@ class SessionHost(abc.ABC):
     def wait_for(self, name: str, predicate: Callable[[SessionInfo], bool],
                  timeout: float = 10.0) -> SessionInfo:
         """Block until `predicate(info)` holds (for tests and scripts)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            info = self.info(name)
-            if predicate(info):
-                return info
-            time.sleep(0.01)
+        if poll_until(lambda: predicate(self.info(name)), timeout):
+            return self.info(name)
         info = self.info(name)
         raise TimeoutError(f"{name}: condition not met in {timeout}s (state {info.state}, "
                            f"screen: {self.snapshot(name)[-5:]!r})")

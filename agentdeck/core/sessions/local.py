@@ -373,8 +373,9 @@ class LocalHost(SessionHost):
             if self._closed.is_set():
                 return
             for session in list(self._sessions.values()):
-                with session.lock:
-                    session.release_overdue_frame()
+                if session.frame_open:  # (the lock only for a session inside a frame)
+                    with session.lock:
+                        session.release_overdue_frame()
                 self._detect(session)
             time.sleep(self._detect_interval)
             # one more look after a burst, so the final state of a screen is always read

@@ -148,3 +148,25 @@ def test_replay_rebuilds_screen_scrollback_styles_and_modes(emu) -> None:
     assert copy.modes() == emu.modes()
     copy.take_dirty()
     assert [copy.row(y) for y in range(emu.rows)] == [emu.row(y) for y in range(emu.rows)]
+
+
+@pytest.mark.parametrize("size", [(100, 24), (60, 24), (80, 30), (80, 20), (57, 13)])
+def test_a_replayed_copy_reflows_as_the_original(size: tuple[int, int]) -> None:
+    # a dashboard that attached before a resize and one that attaches after it must show the
+    # same: lines that continue from scrollback onto the screen, wide characters at a row's
+    # end, coloured and blank tails; every scroll position of the output (so every split)
+    from agentdeck.core.terminal.replay import replay
+
+    for n in range(30, 60):
+        emu = make_emulator(80, 24, 1000, "ghostty")
+        emu.feed("".join(f"\x1b[3{i % 8}mline {i} " + "x" * (i * 37 % 150)
+                         + ("中" * (i % 5)) + ("\x1b[44m  " if i % 7 == 0 else "")
+                         + "\x1b[0m\r\n" for i in range(n)).encode())
+        copy = make_emulator(80, 24, 1000, "ghostty")
+        copy.feed(replay(emu))
+        assert (copy.history(), copy.lines(), copy.cursor()) == (
+            emu.history(), emu.lines(), emu.cursor()), n
+        emu.resize(*size)
+        copy.resize(*size)
+        assert (copy.history(), copy.lines(), copy.cursor()) == (
+            emu.history(), emu.lines(), emu.cursor()), n

@@ -31,16 +31,25 @@ SEQUENCES = 1000
 FLOOR = (100, 30)
 
 # prints the screen it was given, and again after every SIGWINCH (cleared first): an agent
-# redrawing at its new size
+# redrawing at its new size. Each draw is one synchronized frame, as the real CLIs draw, and
+# ends with a cursor position query: the host answers it only once it has fed everything
+# before it, so when the size the draw was made at is written to argv[2], the host holds that
+# frame. (The signal is taken in the loop, not a handler, so draws never nest.)
 REDRAWER = r"""
-import os, signal, sys, time
+import os, signal, sys, tty
 text = open(sys.argv[1], encoding="utf-8").read().rstrip("\n").replace("\n", "\r\n").encode()
-def draw(*_):
-    os.write(1, b"\x1b[2J\x1b[3J\x1b[H" + text)
-signal.signal(signal.SIGWINCH, draw)
-draw()
+tty.setraw(0)  # the reply arrives unechoed and without waiting for a newline
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGWINCH})
 while True:
-    time.sleep(3600)
+    cols, rows = os.get_terminal_size(0)
+    os.write(1, b"\x1b[?2026h\x1b[2J\x1b[3J\x1b[H" + text + b"\x1b[?2026l\x1b[6n")
+    reply = b""
+    while not reply.endswith(b"R"):
+        reply += os.read(0, 1)
+    with open(sys.argv[2] + ".tmp", "w") as out:
+        out.write(f"{cols}x{rows}")
+    os.replace(sys.argv[2] + ".tmp", sys.argv[2])
+    signal.sigwait({signal.SIGWINCH})
 """
 
 
@@ -78,7 +87,8 @@ def test_no_prompt_is_lost_or_answered_through_resizes_viewers_and_scrolls(
     try:
         cols, rows = 120, 40  # the first home size: a 200x50 dashboard's zoomed pane
         for name, screen, cli, _summary in fixtures:
-            host.spawn(SessionSpec(name, [sys.executable, str(script), str(screen)],
+            host.spawn(SessionSpec(name, [sys.executable, str(script), str(screen),
+                                          str(tmp_path / f"{name}.drawn")],
                                    str(tmp_path), dict(os.environ), agent=cli, cols=cols,
                                    rows=rows))
         wait(lambda: len(queue.pending()) == len(fixtures), "every prompt in the queue", 60)
@@ -87,6 +97,16 @@ def test_no_prompt_is_lost_or_answered_through_resizes_viewers_and_scrolls(
         assert {e.agent: e.summary for e in queue.pending()} == full
         home = (cols, rows)
         resized = 0
+
+        def redrawn(name: str, size: tuple[int, int]) -> bool:
+            """The agent drew its screen at `size`, the host holds that frame, and what the
+            queue was told is what that screen says now."""
+            drawn = tmp_path / f"{name}.drawn"
+            if not drawn.exists() or drawn.read_text() != f"{size[0]}x{size[1]}":
+                return False
+            told, now = host.info(name).detection.prompt, host.redetect(name).prompt
+            return told is not None and told == now
+
         for _ in range(SEQUENCES):
             viewers: list[tuple[str, TerminalView]] = []
             moved = False
@@ -115,11 +135,8 @@ def test_no_prompt_is_lost_or_answered_through_resizes_viewers_and_scrolls(
                     queue.sweep()
             # the agents have redrawn at the home size: every prompt is on screen again
             if moved:
-                wait(lambda size=home: all(
-                    (host.terminal(n).emulator.cols, host.terminal(n).emulator.rows) == size
-                    and host.redetect(n).prompt is not None  # the screen now, redrawn
-                    and host.info(n).detection.prompt is not None  # what the queue was told
-                    for n in full), "every agent redrawn", 30, poll=0.05)
+                wait(lambda size=home: all(redrawn(n, size) for n in full),
+                     "every agent redrawn at the home size, and detected", 30, poll=0.05)
             clock.now += SETTLE_WINDOW * 2
             queue.sweep()
             pending = {e.agent: e for e in queue.pending()}

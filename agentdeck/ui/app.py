@@ -311,6 +311,8 @@ class AgentdeckApp(App[None]):
         self._update_status()
 
     def _update_status(self) -> None:
+        if not self.screen_stack:  # shutting down: a blur arrives after the last screen went
+            return
         waiting = len(self.deck.queue.pending())
         counts: dict[str, int] = {}
         for row in self.rows.values():

@@ -80,7 +80,11 @@ class Emulator(Protocol):
         backend does not track it (a row filled to the last column may then be either)."""
 
     def history(self) -> list[str]:
-        """Scrollback lines above the live screen, oldest first."""
+        """Scrollback lines above the live screen, oldest first; the last one is only the
+        beginning of a line when `screen_continues_history()`."""
+
+    def screen_continues_history(self) -> bool:
+        """Whether the screen's first row continues (soft-wrapped) the last scrollback line."""
 
     def cursor(self) -> tuple[int, int]:
         """(x, y) on the live screen."""

@@ -179,9 +179,25 @@ class GhosttyEmulator:
         on_screen = _logical_lines(self.lines(), self.wrapped_rows())
         while on_screen and not on_screen[-1]:
             on_screen.pop()  # Ghostty leaves blank rows at the bottom out of its contents
-        cut = len(everything) - len(on_screen)
+        cut = max(len(everything) - len(on_screen), 0)
+        history = everything[:cut]
+        if self.screen_continues_history() and cut < len(everything) and on_screen:
+            # the screen's first row goes on with a line begun in scrollback: that line's
+            # beginning is scrollback too (else a replay would lose it, and reflow differ)
+            whole, rest = everything[cut], on_screen[0]
+            history.append(whole[:len(whole) - len(rest)] if whole.endswith(rest) else whole)
         # Ghostty frees scrollback a page at a time; report exactly the configured bound
-        return everything[:max(cut, 0)][-self.scrollback_limit:]
+        return history[-self.scrollback_limit:]
+
+    def screen_continues_history(self) -> bool:
+        total = self._term.get("scrollback_rows", "size_t")
+        if not total:
+            return False
+        check(lib.ghostty_grid_ref_row(self._term.ref(0, total - 1, "history"), self._wrap_row),
+              "grid_ref_row")
+        check(lib.ghostty_row_get(self._wrap_row[0], lib.GHOSTTY_ROW_DATA_WRAP, self._wrap_flag),
+              "row wrap")
+        return bool(self._wrap_flag[0])
 
     def cursor(self) -> tuple[int, int]:
         return self._term.cursor

@@ -125,6 +125,9 @@ class PyteEmulator:
         return ["".join(line[x].data for x in range(cols)).rstrip()
                 for line in self._screen.history.top]
 
+    def screen_continues_history(self) -> bool:
+        return False  # pyte keeps no soft-wrap marks
+
     def cursor(self) -> tuple[int, int]:
         return self._screen.cursor.x, self._screen.cursor.y
 

@@ -14,14 +14,19 @@ from __future__ import annotations
 from agentdeck.core.terminal.base import CellStyle, Color, Emulator, Run
 
 
-def replay(emulator: Emulator, history: list[str] | None = None) -> bytes:
+def replay(emulator: Emulator) -> bytes:
     rows, cols = emulator.rows, emulator.cols
     emulator.take_dirty()  # refresh the rows (a backend may draw them only on demand)
     wrapped = emulator.wrapped_rows() or set()
     modes = emulator.modes()
     out: list[str] = ["\x1b[0m\x1b[H\x1b[2J"]
-    for line in emulator.history() if history is None else history:
-        out.append(line + "\r\n")
+    history = emulator.history()
+    joined = len(history) - 1 if emulator.screen_continues_history() else -1
+    for n, line in enumerate(history):
+        # the beginning of a line the screen goes on with: it must wrap onto the screen's first
+        # row as it did, so the two stay one line when a resize reflows them
+        out.append(_row([Run(line, CellStyle())], _whole_rows(line, cols)) if n == joined
+                   else line + "\r\n")
     if modes.alt_screen:
         out.append("\x1b[?1049h\x1b[H\x1b[2J")
     for y in range(rows):
@@ -42,7 +47,14 @@ def replay(emulator: Emulator, history: list[str] | None = None) -> bytes:
     return "".join(out).encode()
 
 
+def _whole_rows(text: str, cols: int) -> int:
+    width = sum(2 if _wide(c) else 1 for c in text)
+    return max(-(-width // cols), 1) * cols
+
+
 def _row(runs: list[Run], fill_to: int) -> str:
+    if not fill_to:
+        runs = _without_blank_tail(runs)
     parts: list[str] = []
     width = 0
     for run in runs:
@@ -52,6 +64,24 @@ def _row(runs: list[Run], fill_to: int) -> str:
         # a soft-wrapped row must reach the last column for the next character to wrap it
         parts.append(" " * (fill_to - width))
     return "".join(parts)
+
+
+def _without_blank_tail(runs: list[Run]) -> list[Run]:
+    """The row without the blank cells after its last character: cells never written are not
+    content, and a reflow must not see them as text (narrowed, they would become blank rows)."""
+    runs = list(runs)
+    while runs and _invisible(runs[-1].style):
+        text = runs[-1].text.rstrip(" ")
+        if text:
+            runs[-1] = Run(text, runs[-1].style)
+            break
+        runs.pop()
+    return runs
+
+
+def _invisible(style: CellStyle) -> bool:
+    """A space in this style shows nothing (no background, no line through or under it)."""
+    return style.bg is None and not (style.reverse or style.underline or style.strike)
 
 
 def sgr(style: CellStyle) -> str:

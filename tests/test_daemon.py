@@ -311,3 +311,47 @@ agents: [{{name: w, agent: idle, branch: feat/w}}]
         assert run_agentdeck("logs", "w", cwd=repo).code == 1
     finally:
         run_agentdeck("daemon", "stop", cwd=repo)
+
+
+def test_agents_take_the_size_of_the_largest_attached_dashboard(state: Path,
+                                                                 tmp_path: Path) -> None:
+    small, large = lifecycle.ensure(state, None), lifecycle.ensure(state, None)
+    small.spawn(chatty(tmp_path, lines=0))
+
+    def size() -> tuple[int, int]:
+        with small.attach("a") as emulator:
+            return emulator.cols, emulator.rows
+
+    small.set_home_size(110, 32)
+    wait(lambda: size() == (110, 32), "the only dashboard's size")
+    large.set_home_size(150, 45)
+    wait(lambda: size() == (150, 45), "the larger dashboard's size")
+    small.set_home_size(120, 35)  # the smaller one resized: the agents stay at the largest
+    small.spawn(chatty(tmp_path, name="b", lines=0, cols=80, rows=24))
+    with small.attach("b") as emulator:
+        assert (emulator.cols, emulator.rows) == (150, 45)  # a new agent starts at that size
+    assert size() == (150, 45)
+    large.close()  # the largest left: the next largest one's size
+    wait(lambda: size() == (120, 35), "the remaining dashboard's size")
+    small.close()
+
+
+def test_a_listener_that_waits_never_holds_up_the_replies(state: Path, tmp_path: Path) -> None:
+    # an approvals queue over a daemon's host holds its lock while it writes an answer: the
+    # events that arrive meanwhile wait for that lock, and the write's reply must still be read
+    host = lifecycle.ensure(state, None)
+    host.timeout = 5.0
+    busy = threading.Lock()
+    seen: list[str] = []
+
+    def listener(event) -> None:
+        with busy:
+            seen.append(event.kind)
+
+    host.subscribe(listener)
+    with busy:  # every event now waits until the calls below are done
+        host.spawn(chatty(tmp_path, lines=50))
+        wait(lambda: "Run make test1?" in "\n".join(host.snapshot("a")), "the prompt")
+        host.write("a", b"y\n")
+    wait(lambda: "output" in seen and "state" in seen, "the events, delivered in the end")
+    host.close()

@@ -209,12 +209,21 @@ def test_codex_trust_hash_matches_what_codex_accepted() -> None:
                         "async": False}]}
     assert hook_install.codex_trust_hash("permission_request", group) == (
         "sha256:4636d3a98330990084a83623feb6af6662760f17b9a1708005d4f4afc4083cb1")
-    flags = hook_install.with_codex_hook(["codex", "--model", "m", "task"], "cmd 'x'", 60)
+    command = hook_install.hook_command("a b", "codex", Path("/tmp/x y/approvals.sock"), 60)
+    flags = hook_install.with_codex_hook(["codex", "--model", "m", "task"], command, 60)
     assert flags[:2] == ["codex", "-c"] and flags[3:] == ["--model", "m", "task"]
     import tomllib
 
     hooks = tomllib.loads(flags[2])["hooks"]
-    assert hooks["PermissionRequest"][0]["hooks"][0]["command"] == "cmd 'x'"
+    assert hooks["PermissionRequest"][0]["hooks"][0]["command"] == command
+    # the state events, each with the trust record Codex needs to run it
+    event = hook_install.event_command(command)
+    assert "hook event" in event and "--timeout" not in event
+    for name, key in hook_install.CODEX_EVENTS:
+        group = hooks[name][0]
+        assert group["hooks"][0]["command"] == event
+        assert hooks["state"][f"{hook_install.CODEX_FLAGS_SOURCE}:{key}:0:0"] == {
+            "trusted_hash": hook_install.codex_trust_hash(key, group)}
 
 
 def test_which_agents_take_which_hook() -> None:

@@ -100,6 +100,8 @@ class ApprovalQueue:
         self._typed: dict[int, bytes] = {}  # entry id -> keys typed in its pane while shown
         self._resized: dict[str, float] = {}  # agent -> when its terminal last changed size
         self._sweeper: threading.Timer | None = None
+        self._checks: set[threading.Timer] = set()  # answers whose taking is still to check
+        self._closed = False
         # agent -> (kind, summary, when) of the last prompt answered by keys: its hook may
         # still connect afterwards (Claude Code starts hook and dialog together)
         self._keyed: dict[str, tuple[str, str, float]] = {}
@@ -140,8 +142,14 @@ class ApprovalQueue:
     def close(self) -> None:
         self._unsubscribe()
         with self._lock:
+            self._closed = True
             hooks = list(self._hooks.values())
             self._hooks.clear()
+            timers = [*self._checks, *([self._sweeper] if self._sweeper else [])]
+            self._checks.clear()
+            self._sweeper = None
+        for timer in timers:  # nothing of a closed queue runs later (its host may be gone)
+            timer.cancel()
         for hook in hooks:  # no dashboard any more: let each agent ask in its own screen
             hook.reply(None)
 
@@ -290,7 +298,7 @@ class ApprovalQueue:
             self._notify()
 
     def _schedule_sweep(self) -> None:
-        if self._sweeper is None:
+        if self._sweeper is None and not self._closed:
             self._sweeper = threading.Timer(SETTLE_WINDOW / 4, self.sweep)
             self._sweeper.daemon = True
             self._sweeper.start()
@@ -406,10 +414,25 @@ class ApprovalQueue:
             self._type(entry.agent, keys)
             self._keyed[entry.agent] = (entry.kind, entry.summary, self.clock())
             record = self._finish(entry, decision, by, "screen")
-        timer = threading.Timer(TAKEN_WITHIN, self._check_taken, (record, screen.signature))
-        timer.daemon = True
-        timer.start()
+        self._later(TAKEN_WITHIN, self._check_taken, record, screen.signature)
         return self._done(record)
+
+    def _later(self, delay: float, fn: Callable[..., None], *args: object) -> None:
+        """Run `fn` on a timer thread unless the queue closes first."""
+        def run() -> None:
+            with self._lock:
+                self._checks.discard(timer)
+                if self._closed:
+                    return
+            fn(*args)
+
+        timer = threading.Timer(delay, run)
+        timer.daemon = True
+        with self._lock:
+            if self._closed:
+                return
+            self._checks.add(timer)
+        timer.start()
 
     def _type(self, agent: str, keys: str) -> None:
         """Write an answer's keys; a menu's arrow keys and its Enter go one at a time, each

@@ -88,14 +88,28 @@ def codex_trust_hash(event: str, group: dict[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
+# Codex CLI's state events (config name, the snake_case name its trust key and hash use): as for
+# Claude Code, they inform the detector; the screen confirms
+CODEX_EVENTS = (("Stop", "stop"), ("UserPromptSubmit", "user_prompt_submit"),
+                ("SessionStart", "session_start"))
+
+
 def codex_flags(command: str, timeout: float) -> list[str]:
-    """`-c hooks={…}`: our PermissionRequest hook and the trust record that lets it run."""
+    """`-c hooks={…}`: our PermissionRequest hook, the state-event hooks, and the trust records
+    that let them run (Codex runs only hooks whose hash a user-controlled layer records)."""
     handler = {"type": "command", "command": command, "timeout": int(timeout) + 30,
                "async": False}
-    group = {"hooks": [handler]}
+    permission = {"hooks": [handler]}
+    groups: dict[str, list[dict[str, Any]]] = {"PermissionRequest": [permission]}
     state = {f"{CODEX_FLAGS_SOURCE}:permission_request:0:0":
-             {"trusted_hash": codex_trust_hash("permission_request", group)}}
-    return ["-c", "hooks=" + _toml_inline({"PermissionRequest": [group], "state": state})]
+             {"trusted_hash": codex_trust_hash("permission_request", permission)}}
+    event = {"type": "command", "command": event_command(command), "timeout": 10,
+             "async": False}
+    for name, key in CODEX_EVENTS:
+        group = {"hooks": [event]}
+        groups[name] = [group]
+        state[f"{CODEX_FLAGS_SOURCE}:{key}:0:0"] = {"trusted_hash": codex_trust_hash(key, group)}
+    return ["-c", "hooks=" + _toml_inline({**groups, "state": state})]
 
 
 def with_codex_hook(argv: list[str], command: str, timeout: float) -> list[str]:

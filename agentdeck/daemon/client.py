@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import queue
 import socket
 import threading
 import time
@@ -60,6 +61,12 @@ class RemoteHost(SessionHost):
         self._queue_listeners: list[Callable[[dict[str, Any]], None]] = []
         self.queue_state: dict[str, Any] = {"pending": [], "history": []}
         self.closed = threading.Event()
+        # listeners run on their own thread, in order: the reader only moves bytes, so a
+        # listener that waits (for a lock held by a thread that waits for a reply) cannot
+        # stop the replies it waits for from being read
+        self._dispatch: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        threading.Thread(target=self._dispatcher, name="agentdeck-daemon-events",
+                         daemon=True).start()
         self._reader = threading.Thread(target=self._read, name="agentdeck-daemon-client",
                                         daemon=True)
         self._reader.start()
@@ -107,6 +114,7 @@ class RemoteHost(SessionHost):
             pass
         finally:
             self.closed.set()
+            self._dispatch.put(None)
             for future in list(self._waiting.values()):
                 if not future.done():
                     future.set_exception(OSError("connection closed"))
@@ -129,9 +137,9 @@ class RemoteHost(SessionHost):
             self._infos[info.name] = info
             self._emit(Event(info.name, "state", info))
         elif kind == "queue":
-            self.queue_state = header["queue"]
-            for listener in list(self._queue_listeners):
-                listener(self.queue_state)
+            state = self.queue_state = header["queue"]
+            for queue_listener in list(self._queue_listeners):
+                self._dispatch.put(lambda f=queue_listener: f(state))
 
     def _apply(self, header: dict[str, Any], payload: bytes) -> None:
         mirror = self._mirrors.get(header["name"])
@@ -147,8 +155,12 @@ class RemoteHost(SessionHost):
 
     def _emit(self, event: Event) -> None:
         for listener in list(self._listeners):
+            self._dispatch.put(lambda f=listener: f(event))
+
+    def _dispatcher(self) -> None:
+        while (call := self._dispatch.get()) is not None:
             with contextlib.suppress(Exception):
-                listener(event)
+                call()
 
     # -- SessionHost --------------------------------------------------------------------------
     def configure(self, fleet_path: Path) -> None:
@@ -175,8 +187,8 @@ class RemoteHost(SessionHost):
                                        "rows": rows})
 
     def set_home_size(self, cols: int, rows: int) -> None:
-        # the daemon takes it from the first dashboard that sets it, while that one stays
-        # attached: a second dashboard never resizes the agents
+        # this dashboard's proposal: the daemon sizes the agents to the largest attached
+        # dashboard's, so a smaller second one never shrinks them
         self._call("home", cols=cols, rows=rows)
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
@@ -265,6 +277,7 @@ class RemoteHost(SessionHost):
     def close(self) -> None:
         """Detach. The daemon and its agents go on."""
         self.closed.set()
+        self._dispatch.put(None)
         with contextlib.suppress(OSError):
             self._sock.shutdown(socket.SHUT_RDWR)
         self._sock.close()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import dataclasses
 import logging
 import os
 import signal
@@ -57,6 +58,7 @@ class _Client:
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self.attached: set[str] = set()
+        self.home: tuple[int, int] | None = None  # the home size this dashboard gives agents
         self._out: collections.deque[tuple[dict[str, Any], bytes]] = collections.deque()
         self._queued = 0
         self._cond = threading.Condition()
@@ -123,7 +125,7 @@ class Daemon:
         self.resumer: Resumer | None = None
         self.hooks: HookServer | None = None
         self._clients: list[_Client] = []
-        self._size_owner: _Client | None = None  # the dashboard whose size the agents take
+        self._home: tuple[int, int] | None = None  # the agents' size: the largest dashboard's
         self._lock = threading.Lock()
         self.transcripts = Transcripts(state_dir / TRANSCRIPTS)
         self._stopped = threading.Event()
@@ -190,6 +192,8 @@ class Daemon:
             with self._lock, contextlib.suppress(ValueError):
                 self._clients.remove(client)
             conn.close()
+            if client.home is not None:
+                self._apply_home()  # the largest dashboard left: the next largest one's size
 
     def _handle(self, client: _Client, header: dict[str, Any], payload: bytes) -> None:
         op, rid = header.get("op"), header.get("id")
@@ -221,6 +225,8 @@ class Daemon:
             return None, b""
         if op == "spawn":
             spec = protocol.spec_from_wire(h["spec"])
+            if self._home is not None:  # a new agent starts at the agents' size, not a caller's
+                spec = dataclasses.replace(spec, cols=self._home[0], rows=self._home[1])
             self.transcripts.start(spec.name, protocol.spec_to_wire(spec))
             return protocol.info_to_wire(host.spawn(spec)), b""
         if op == "write":
@@ -229,17 +235,9 @@ class Daemon:
         if op == "typed":  # keys the user is typing into a pane (they may answer its prompt)
             self.queue.typed(h["name"], payload)
             return None, b""
-        if op == "home":
-            with self._lock:
-                if self._size_owner is None or self._size_owner.closed:
-                    self._size_owner = client  # the first dashboard to set it owns the size
-                owner = self._size_owner is client
-            if owner:
-                for info in host.sessions():
-                    if info.process == "running":
-                        host.resize(info.name, int(h["cols"]), int(h["rows"]))
-                        self.transcripts.resized(info.name, int(h["cols"]), int(h["rows"]))
-            return {"owner": owner}, b""
+        if op == "home":  # a dashboard's home size; the agents take the largest one's
+            client.home = (int(h["cols"]), int(h["rows"]))
+            return {"home": self._apply_home()}, b""
         if op == "resize":
             host.resize(h["name"], int(h["cols"]), int(h["rows"]))
             self.transcripts.resized(h["name"], int(h["cols"]), int(h["rows"]))
@@ -271,6 +269,21 @@ class Daemon:
             threading.Timer(0.05, self.stop).start()
             return None, b""
         raise ValueError(f"unknown request {op!r}")
+
+    def _apply_home(self) -> list[int] | None:
+        """Size every running agent to the home size of the largest attached dashboard (by
+        area): a smaller second dashboard, or a browser viewer (which sets none), never
+        shrinks an agent; when the largest one leaves, the next largest one's size holds."""
+        with self._lock:
+            homes = [c.home for c in self._clients if c.home is not None and not c.closed]
+            home = max(homes, key=lambda size: size[0] * size[1]) if homes else None
+            changed, self._home = home is not None and home != self._home, home or self._home
+        if changed and home is not None:
+            for info in self.host.sessions():
+                if info.process == "running":
+                    self.host.resize(info.name, *home)
+                    self.transcripts.resized(info.name, *home)
+        return list(home) if home is not None else None
 
     # -- pushes -------------------------------------------------------------------------------
     def _broadcast(self, header: dict[str, Any], payload: bytes = b"",

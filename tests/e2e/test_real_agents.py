@@ -156,8 +156,8 @@ def run_scenario(deck: Deck, cli: str, hooks: bool, worktree: Path, repo: Path,
     for entry in queue.pending():  # a last question of no consequence (Aider's chat output)
         queue.answer(entry.id, DENY)
     wait(lambda: host.info(cli).state == "idle" and not queue.pending(), "idle at the end", 30)
-    if hooks and cli == "claude":  # its state events reached the dashboard too
-        wait(lambda: host.info(cli).last_event == "Stop", "Claude's Stop hook", 30)
+    if hooks and cli in ("claude", "codex"):  # its state events reached the dashboard too
+        wait(lambda: host.info(cli).last_event == "Stop", f"{cli}'s Stop hook", 30)
     assert (worktree / "ran.txt").exists() and not (repo / "ran.txt").exists()
     # a first-class terminal: no agent warns about it (Aider's CPR, Claude's tmux hint,
     # Gemini's true colour), and no warning became a queue summary

@@ -48,6 +48,9 @@ class GhosttyEmulator:
         # default): allow enough bytes for the lines at any sane width, and a page of slack in
         # lines so at least `scrollback` lines stay; history() reports exactly `scrollback`
         self._term = Terminal(cols=cols, rows=rows, scrollback=scrollback + 512)
+        # freed when collected, never at interpreter exit: a daemon thread (a PTY feeder, a
+        # timer) may still be reading it then, and the process's memory goes anyway
+        self._term._free.atexit = False
         check(lib.ghostty_terminal_set(self._term._t[0],
                                        lib.GHOSTTY_TERMINAL_OPT_SCROLLBACK_MAX_BYTES,
                                        ffi.new("size_t*", (scrollback + 512) * 512 * 16)),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import ClassVar
 
 from textual import events, on, work
@@ -15,12 +16,13 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Vertical
 from textual.message import Message
+from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Static
 
 from agentdeck.core import review
-from agentdeck.core.approvals import ALLOW, ALWAYS, DENY, StaleAnswer
+from agentdeck.core.approvals import ALLOW, ALWAYS, DENY, Decision, Entry, StaleAnswer
 from agentdeck.core.deck import Deck
 from agentdeck.core.errors import AgentdeckError, OperationError
 from agentdeck.core.outbox import HELD
@@ -80,6 +82,12 @@ class AgentdeckApp(App[None]):
     class OutboxChanged(Message):
         """A message to an agent was held or went out: the sidebar shows what is held."""
 
+    # The state the dashboard shows. Replaced, never changed in place: a watcher redraws what
+    # changed (the agent list and the approvals list are bound to these).
+    rows: reactive[dict[str, AgentRow]] = reactive(dict, init=False)
+    approvals: reactive[tuple[Entry, ...]] = reactive(tuple, init=False)
+    decisions: reactive[tuple[Decision, ...]] = reactive(tuple, init=False)
+
     def __init__(self, deck: Deck, theme: str | None = None, viewer: bool = False) -> None:
         """`viewer`: this dashboard only watches (a browser through `agentdeck serve`): it never
         changes the agents' terminal size."""
@@ -91,11 +99,13 @@ class AgentdeckApp(App[None]):
         self._home_timer: Timer | None = None
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agentdeck-write")
         self._unsubscribe: list[Callable[[], None]] = []
-        self._waiting_before = 0
         self._infos: dict[str, SessionInfo] = {}
         self._seen_state: dict[str, str] = {}
+        self._told_error: dict[str, str] = {}  # the failure each agent was last notified of
         self._panes: dict[str, TerminalPane] = {}
-        self.rows = {s.name: AgentRow(**vars(s)) for s in deck.summaries()}
+        self.set_reactive(AgentdeckApp.rows,
+                          {s.name: AgentRow(**vars(s)) for s in deck.summaries()})
+        self.set_reactive(AgentdeckApp.approvals, tuple(deck.queue.pending()))
         for theme_obj in THEMES.values():
             self.register_theme(theme_obj)
         self.theme = theme or deck.fleet.dashboard.theme or DEFAULT_THEME
@@ -105,8 +115,9 @@ class AgentdeckApp(App[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(id="sidebar"):
-            yield AgentList(id="agents")
-            yield ApprovalsList(self.deck.queue, id="approvals")
+            yield AgentList(id="agents").data_bind(agents=AgentdeckApp.rows)
+            yield ApprovalsList(self.deck.queue.clock, id="approvals").data_bind(
+                entries=AgentdeckApp.approvals, decisions=AgentdeckApp.decisions)
         with Container(id="panes"):
             for name in self.rows:
                 yield TerminalPane(self.deck.host, name, self.release_key, self.send,
@@ -139,7 +150,6 @@ class AgentdeckApp(App[None]):
             self.notify(problem, severity="warning", timeout=10)
         self._panes = {pane.agent: pane for pane in self.query(TerminalPane)}
         self._layout_panes()
-        self._agent_list.show(list(self.rows.values()))
         self._unsubscribe = [self.deck.host.subscribe(self._on_host_event),
                              self.deck.queue.on_change(self._on_queue_change)]
         # post_message is thread-safe: the outbox's threads tell the app through it
@@ -270,36 +280,46 @@ class AgentdeckApp(App[None]):
             self.scan_radar()
         self._seen_state[info.name] = info.state
         state = info.state
-        if info.process == "running" and self.deck.queue.entry_for(info.name) is not None:
+        if info.process == "running" and any(e.agent == info.name for e in self.approvals):
             state = "waiting"  # a hook may be asking while the screen still shows work
-        row.state = state
-        row.detail = ""
+        detail = ""
         if info.state == "exited":
-            row.detail = f"({info.exit_code})"
+            detail = f"({info.exit_code})"
         elif info.state == "rate-limited" and info.detection.reset:
-            row.detail = info.detection.reset
+            detail = info.detection.reset
         held = self.deck.outbox.held(info.name)
         if held:  # messages waiting for its prompt to be answered
-            row.detail = f"{row.detail} ✉{held} held".strip()
-        self._agent_list.show([row])
-        pane = self._panes.get(info.name)
-        if pane is None:
-            return
-        pane.set_class(state == "waiting", "-waiting")
-        pane.set_class(state == "failed", "-failed")
-        state = row.state + (f" {row.detail}" if row.detail else "")
-        pane.border_title = f"{info.name} · {info.agent} · {state}"
-        if info.state == "failed" and info.error:
+            detail = f"{detail} ✉{held} held".strip()
+        if (row.state, row.detail) != (state, detail):
+            self.rows = {**self.rows, info.name: replace(row, state=state, detail=detail)}
+        if info.state == "failed" and info.error and info.error != self._told_error.get(
+                info.name):
+            self._told_error[info.name] = info.error
             self.notify(f"{info.name}: {info.error}", severity="error", timeout=10)
+
+    def watch_rows(self, old: dict[str, AgentRow], new: dict[str, AgentRow]) -> None:
+        """An agent's row changed: its pane's border says the same; the status line counts."""
+        for name, row in new.items():
+            pane = self._panes.get(name)
+            if pane is None or old.get(name) == row:
+                continue
+            pane.set_class(row.state == "waiting", "-waiting")
+            pane.set_class(row.state == "failed", "-failed")
+            state = row.state + (f" {row.detail}" if row.detail else "")
+            pane.border_title = f"{name} · {row.agent} · {state}"
         self._update_status()
 
     def _queue_changed(self) -> None:
-        self._approvals.show()
+        self.approvals = tuple(self.deck.queue.pending())
+        self.decisions = tuple(list(self.deck.queue.history)[-4:])
+
+    def watch_approvals(self, old: tuple[Entry, ...], new: tuple[Entry, ...]) -> None:
         for info in list(self._infos.values()):
-            self._apply_info(info)
-        pending = self.deck.queue.pending()
-        if len(pending) > self._waiting_before:
-            newest = pending[-1]
+            self._apply_info(info)  # an agent with an entry is waiting
+        known = {e.id for e in old}
+        fresh = [e for e in new if e.id not in known]
+        if fresh:
+            newest = fresh[-1]
             if self.deck.fleet.dashboard.bell:
                 self.bell()
             if self.deck.fleet.dashboard.desktop:
@@ -307,13 +327,12 @@ class AgentdeckApp(App[None]):
                                      f"{newest.kind}: {newest.summary}")
             if not self.deck.persistent:  # a daemon runs the user's command itself
                 self.deck.notify_command(newest.agent, newest.summary)
-        self._waiting_before = len(pending)
         self._update_status()
 
     def _update_status(self) -> None:
         if not self.screen_stack:  # shutting down: a blur arrives after the last screen went
             return
-        waiting = len(self.deck.queue.pending())
+        waiting = len(self.approvals)
         counts: dict[str, int] = {}
         for row in self.rows.values():
             counts[row.state] = counts.get(row.state, 0) + 1
@@ -399,14 +418,9 @@ class AgentdeckApp(App[None]):
         self.call_from_thread(self._show_radar, {k: " · ".join(v) for k, v in notes.items()})
 
     def _show_radar(self, notes: dict[str, str]) -> None:
-        changed = []
-        for name, text in notes.items():
-            row = self.rows.get(name)
-            if row is not None and row.radar != text:
-                row.radar = text
-                changed.append(row)
-        if changed:
-            self._agent_list.show(changed)
+        rows = {name: replace(row, radar=notes[name]) if name in notes else row
+                for name, row in self.rows.items()}
+        self.rows = rows  # (unchanged rows compare equal: nothing redraws for them)
 
     async def agent_removed(self, name: str) -> None:
         """An agent was cleaned up: its pane and row go, the radar looks again."""
@@ -415,10 +429,7 @@ class AgentdeckApp(App[None]):
         pane = self._panes.pop(name, None)
         if pane is not None:
             await pane.remove()
-        self.rows.pop(name, None)
-        table = self._agent_list
-        if name in table.rows:
-            table.remove_row(name)
+        self.rows = {n: row for n, row in self.rows.items() if n != name}
         self._layout_panes()
         self.deck.reload()
         self._update_status()
@@ -440,15 +451,13 @@ class AgentdeckApp(App[None]):
         summary = next((s for s in self.deck.summaries() if s.name == result.name), None)
         if summary is None:
             return
-        row = AgentRow(**vars(summary))
-        self.rows[result.name] = row
         pane = TerminalPane(self.deck.host, result.name, self.release_key, self.send,
                             id=f"pane-{result.name}")
         panes = self.query_one("#panes")
         await panes.mount(pane)
         self._panes[result.name] = pane
+        self.rows = {**self.rows, result.name: AgentRow(**vars(summary))}
         self._layout_panes()
-        self._agent_list.show([row])
         self._select(result.name)
         note = " and written to the fleet file" if result.written_back else ""
         self.notify(f"{result.name} created{note}; starting it")

@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
+from textual.reactive import reactive
 from textual.widgets import DataTable
 
 from agentdeck.core.deck import AgentSummary
@@ -38,9 +39,13 @@ def state_text(row: AgentRow) -> Text:
     return Text(label, style=style)
 
 
+COLUMNS = ("agent", "state", "branch", "port", "db", "worktree", "radar")
+
+
 class AgentList(DataTable[object]):
     """One row per agent; the selected row is the agent the pane keys act on. Space marks
-    agents for a broadcast message (shown with ✓)."""
+    agents for a broadcast message (shown with ✓). Its rows are reactive state (bound to the
+    app's): a changed agent redraws its own row, nothing else."""
 
     DEFAULT_CSS = """
     AgentList { height: auto; max-height: 60%; }
@@ -49,42 +54,45 @@ class AgentList(DataTable[object]):
         Binding("space", "toggle_mark", "mark", id="mark",
                 tooltip="Mark the agent for a broadcast message (M)"),
     ]
-
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.marked: set[str] = set()
-        self._rows: dict[str, AgentRow] = {}
+    agents: reactive[dict[str, AgentRow]] = reactive(dict, init=False)
+    marked: reactive[frozenset[str]] = reactive(frozenset, init=False)
 
     def action_toggle_mark(self) -> None:
         name = self.selected
-        if name is None:
-            return
-        self.marked ^= {name}
-        if name in self._rows:
-            self.show([self._rows[name]])
+        if name is not None:
+            self.marked = self.marked ^ {name}
 
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.zebra_stripes = True
-        for label, key in (("agent", "agent"), ("state", "state"), ("branch", "branch"),
-                           ("port", "port"), ("db", "db"), ("worktree", "worktree"),
-                           ("radar", "radar")):
-            self.add_column(label, key=key)
+        for key in COLUMNS:
+            self.add_column(key, key=key)
+        self.watch_agents({}, self.agents)
 
-    def show(self, rows: list[AgentRow]) -> None:
-        for row in rows:
-            self._rows[row.name] = row
-            mark = "✓ " if row.name in self.marked else ""
-            name = Text(mark + row.name + (" ★" if row.role == "lead" else ""), style="bold")
-            radar = Text(row.radar, style="bold red" if row.radar.startswith("⚠") else "yellow")
-            cells = (name, state_text(row), row.branch, row.port, row.database, row.worktree,
-                     radar)
-            if row.name in self.rows:
-                for key, value in zip(("agent", "state", "branch", "port", "db", "worktree",
-                                       "radar"), cells, strict=True):
-                    self.update_cell(row.name, key, value, update_width=True)
-            else:
-                self.add_row(*cells, key=row.name)
+    def watch_agents(self, old: dict[str, AgentRow], new: dict[str, AgentRow]) -> None:
+        if not self.columns:
+            return  # not mounted yet: on_mount draws them all
+        for name in [n for n in old if n not in new and n in self.rows]:
+            self.remove_row(name)
+        for name, row in new.items():
+            if old.get(name) != row or name not in self.rows:
+                self._draw(row)
+
+    def watch_marked(self, old: frozenset[str], new: frozenset[str]) -> None:
+        for name in old ^ new:
+            if name in self.agents:
+                self._draw(self.agents[name])
+
+    def _draw(self, row: AgentRow) -> None:
+        mark = "✓ " if row.name in self.marked else ""
+        name = Text(mark + row.name + (" ★" if row.role == "lead" else ""), style="bold")
+        radar = Text(row.radar, style="bold red" if row.radar.startswith("⚠") else "yellow")
+        cells = (name, state_text(row), row.branch, row.port, row.database, row.worktree, radar)
+        if row.name in self.rows:
+            for key, value in zip(COLUMNS, cells, strict=True):
+                self.update_cell(row.name, key, value, update_width=True)
+        else:
+            self.add_row(*cells, key=row.name)
 
     @property
     def selected(self) -> str | None:

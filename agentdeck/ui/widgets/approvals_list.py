@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.reactive import reactive
 from textual.widgets import DataTable, Label, Static
 
-from agentdeck.core.approvals import Entry, QueueView
+from agentdeck.core.approvals import Decision, Entry
 
 KIND_STYLE = {"bash": "bold yellow", "edit": "bold cyan", "write": "bold cyan",
               "fetch": "bold magenta", "mcp": "bold blue", "other": "bold"}
@@ -29,7 +32,10 @@ def summary_text(entry: Entry) -> Text:
 
 
 class ApprovalsList(Vertical):
-    """y allow once · a allow always · n deny · Enter jump to the agent's pane."""
+    """y allow once · a allow always · n deny · Enter jump to the agent's pane.
+
+    What it shows is reactive state bound to the app's: the pending entries, oldest first,
+    and the latest decisions; a change redraws the rows that changed."""
 
     DEFAULT_CSS = """
     ApprovalsList { height: 1fr; border: round $warning 50%; border-title-color: $warning; }
@@ -37,10 +43,12 @@ class ApprovalsList(Vertical):
     ApprovalsList #approval-history { height: auto; max-height: 6; color: $text-muted; }
     ApprovalsList #approval-empty { color: $text-muted; padding: 0 1; }
     """
+    entries: reactive[tuple[Entry, ...]] = reactive(tuple, init=False)
+    decisions: reactive[tuple[Decision, ...]] = reactive(tuple, init=False)
 
-    def __init__(self, queue: QueueView, *, id: str | None = None) -> None:
+    def __init__(self, clock: Callable[[], float], *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.queue = queue
+        self.clock = clock  # the queue's: ages are measured as the queue measures them
         self.border_title = "approvals"
 
     def compose(self) -> ComposeResult:
@@ -54,30 +62,37 @@ class ApprovalsList(Vertical):
         for label in ("age", "agent", "kind", "summary"):
             table.add_column(label, key=label)
         self.set_interval(1.0, self.refresh_ages)
-        self.show()
+        self.watch_entries((), self.entries)
+        self.watch_decisions(self.decisions)
 
-    def show(self) -> None:
+    def watch_entries(self, old: tuple[Entry, ...], new: tuple[Entry, ...]) -> None:
+        if not self.is_mounted:
+            return
         table = self.query_one("#approval-table", DataTable)
-        pending = self.queue.pending()
-        selected = self.selected
-        wanted = [str(e.id) for e in pending]
+        selected = self._selected_key(table)
+        wanted = {str(e.id) for e in new}
         for key in [k.value for k in table.rows if k.value not in wanted]:
             table.remove_row(key)
-        now = self.queue.clock()
-        for entry in pending:
+        before = {e.id: e for e in old}
+        now = self.clock()
+        for entry in new:
             kind = Text(entry.kind, style=KIND_STYLE.get(entry.kind, ""))
             summary = summary_text(entry)
             if str(entry.id) not in table.rows:
                 table.add_row(age(entry, now), entry.agent, kind, summary, key=str(entry.id))
-            else:  # the agent's hook joined a prompt first seen on screen: its exact words
+            elif before.get(entry.id) != entry:  # e.g. the agent's hook joined: its words
                 table.update_cell(str(entry.id), "kind", kind)
                 table.update_cell(str(entry.id), "summary", summary)
-        if selected is not None and str(selected.id) in table.rows:
-            table.move_cursor(row=table.get_row_index(str(selected.id)))
-        self.border_title = f"approvals ({len(pending)})" if pending else "approvals"
-        self.query_one("#approval-empty").display = not pending
+        if selected is not None and selected in table.rows:
+            table.move_cursor(row=table.get_row_index(selected))
+        self.border_title = f"approvals ({len(new)})" if new else "approvals"
+        self.query_one("#approval-empty").display = not new
+
+    def watch_decisions(self, decisions: tuple[Decision, ...]) -> None:
+        if not self.is_mounted:
+            return
         lines = []
-        for record in list(self.queue.history)[-4:]:
+        for record in decisions[-4:]:
             by = "" if record.by == "key" else f" ({record.by})"
             by += " via hook" if record.via == "hook" else ""
             lines.append(f"{record.at[11:19]} {record.entry.agent}: {record.decision} "
@@ -86,16 +101,21 @@ class ApprovalsList(Vertical):
 
     def refresh_ages(self) -> None:
         table = self.query_one("#approval-table", DataTable)
-        now = self.queue.clock()
-        for entry in self.queue.pending():
+        now = self.clock()
+        for entry in self.entries:
             if str(entry.id) in table.rows:
                 table.update_cell(str(entry.id), "age", age(entry, now))
 
+    @staticmethod
+    def _selected_key(table: DataTable[object]) -> str | None:
+        if not table.row_count:
+            return None
+        key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        return str(key.value)
+
     @property
     def selected(self) -> Entry | None:
-        table = self.query_one("#approval-table", DataTable)
-        pending = {str(e.id): e for e in self.queue.pending()}
-        if not table.row_count:
-            return next(iter(pending.values()), None)
-        key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
-        return pending.get(str(key.value)) or next(iter(pending.values()), None)
+        """The entry under the cursor, else the oldest one."""
+        pending = {str(e.id): e for e in self.entries}
+        key = self._selected_key(self.query_one("#approval-table", DataTable))
+        return pending.get(key or "") or next(iter(pending.values()), None)

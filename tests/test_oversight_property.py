@@ -1,8 +1,13 @@
-"""Oversight invariants 1-3 as a property, over the real CLIs' captured prompt screens.
+"""Oversight invariants 1-3 as a property, over what the real CLIs printed and the demo agents.
 
-Every captured screen that holds a prompt (Claude Code, Codex CLI, Aider and Gemini CLI at 80,
-100 and 120 columns: bash, write, long commands, first-run dialogs) is drawn by a program in a
-real PTY that redraws itself on SIGWINCH, as the CLIs do. Then 1,000 random sequences of what
+Three kinds of agent, each in a real PTY: every captured screen that holds a prompt (Claude
+Code, Codex CLI, Aider and Gemini CLI at 80, 100 and 120 columns: bash, write, long commands,
+first-run dialogs), drawn by a program that redraws itself on SIGWINCH as the CLIs do; the
+captured raw PTY streams of Claude Code, Aider and Gemini CLI cut where each prompt appeared
+(bash and write), played
+again on SIGWINCH from the recording whose width fits, escape sequences, terminal queries and
+all; and the demo agents (Claude, Codex and Aider styles), which do not redraw at all. Then
+1,000 random sequences of what
 happens around a pending prompt — the dashboard resized (any panes area, so any home size the
 rule gives, the floor included), a viewer attaching (a mirror rebuilt from the host's replay)
 and detaching, a viewer scrolling its mirror, time passing within the settle window — and at the
@@ -16,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import subprocess
 import sys
 from pathlib import Path
 
@@ -53,6 +59,32 @@ while True:
 """
 
 
+# plays a CLI's recorded bytes up to its prompt, and again after every SIGWINCH (cleared first),
+# from the recording made at the widest width that fits; then the same proof as REDRAWER's. The
+# recording asks the terminal questions (Codex asks where the cursor is): each answer is read.
+PLAYER = r"""
+import os, signal, sys, tty
+narrow, wide = (open(p, "rb").read() for p in sys.argv[1:3])
+wide_cols = int(sys.argv[3])
+tty.setraw(0)
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGWINCH})
+while True:
+    cols, rows = os.get_terminal_size(0)
+    data = wide if cols >= wide_cols else narrow
+    os.write(1, b"\x1b[?2026h\x1b[2J\x1b[3J\x1b[H" + data + b"\x1b[?2026l\x1b[6n")
+    want = data.count(b"\x1b[6n") + data.count(b"\x1b[?6n") + 1
+    replies = b""
+    while replies.count(b"R") < want:
+        replies += os.read(0, 1)
+    with open(sys.argv[4] + ".tmp", "w") as out:
+        out.write(f"{cols}x{rows}")
+    os.replace(sys.argv[4] + ".tmp", sys.argv[4])
+    signal.sigwait({signal.SIGWINCH})
+"""
+DEMO_STYLES = ("claude", "codex", "aider")
+DEMO_SUMMARY = "git log --oneline -3"
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = 0.0
@@ -74,36 +106,99 @@ def prompt_fixtures() -> list[tuple[str, Path, str, str]]:
     return out
 
 
+def until_prompt(stream: Path, cli: str, summary: str) -> bytes:
+    """The recorded bytes up to where the prompt with `summary` first stood on the screen."""
+    data, cols = stream.read_bytes(), int(stream.stem.split("-")[-1])
+    emulator = make_emulator(cols, 40, 1000)
+    for end in range(64, len(data) + 64, 64):
+        emulator.feed(data[end - 64:end])
+        found = detect(emulator.lines(), cli, emulator.cursor()[1], cols,
+                       emulator.wrapped_rows())
+        if found.prompt is not None and found.prompt.summary == summary:
+            return data[:end]
+    raise AssertionError(f"{stream.name}: no prompt {summary!r}")
+
+
+def stream_fixtures(folder: Path) -> list[tuple[str, Path, Path, str, str]]:
+    """(name, bytes at 80 columns, bytes at 120, agent, summary) for each CLI's bash and write
+    prompts in its recorded stream, cut where the prompt appeared."""
+    out = []
+    for narrow in sorted(REAL.glob("*-80.pty")):
+        cli, version, _ = narrow.stem.split("-")
+        if cli == "codex":
+            # Codex CLI's inline viewport places rows absolutely, from the cursor position it
+            # asked for at start: a recording made at 40 rows cannot be played on 30 (the real
+            # one redraws at the new size); its captured screens stand for it here
+            continue
+        for step in ("bash", "write"):
+            want = json.loads((REAL / f"{cli}-{version}-{step}-120.json").read_text())["prompt"]
+            name = f"stream-{cli}-{step}"
+            cuts = []
+            for cols in (80, 120):
+                cut = folder / f"{name}-{cols}.bin"
+                cut.write_bytes(until_prompt(REAL / f"{cli}-{version}-{cols}.pty", cli,
+                                             want["summary"]))
+                cuts.append(cut)
+            out.append((name, cuts[0], cuts[1], cli, want["summary"]))
+    return out
+
+
 def test_no_prompt_is_lost_or_answered_through_resizes_viewers_and_scrolls(
         tmp_path: Path) -> None:
     fixtures = prompt_fixtures()
     assert len(fixtures) >= 14
-    script = tmp_path / "redraw.py"
+    streams = stream_fixtures(tmp_path)
+    assert len(streams) == 6  # Claude Code, Aider and Gemini CLI: bash and write
+    script, player = tmp_path / "redraw.py", tmp_path / "player.py"
     script.write_text(REDRAWER)
+    player.write_text(PLAYER)
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
     clock, rng = Clock(), random.Random(1913)
     host = LocalHost()
     audit = tmp_path / "audit.jsonl"
     queue = ApprovalQueue(host, audit, clock=clock)
     try:
         cols, rows = 120, 40  # the first home size: a 200x50 dashboard's zoomed pane
-        for name, screen, cli, _summary in fixtures:
+        full: dict[str, str] = {}
+        for name, screen, cli, summary in fixtures:
             host.spawn(SessionSpec(name, [sys.executable, str(script), str(screen),
                                           str(tmp_path / f"{name}.drawn")],
                                    str(tmp_path), dict(os.environ), agent=cli, cols=cols,
                                    rows=rows))
-        wait(lambda: len(queue.pending()) == len(fixtures), "every prompt in the queue", 60)
+            full[name] = summary
+        for name, narrow, wide, cli, summary in streams:
+            host.spawn(SessionSpec(name, [sys.executable, str(player), str(narrow), str(wide),
+                                          "120", str(tmp_path / f"{name}.drawn")],
+                                   str(tmp_path), dict(os.environ), agent=cli, cols=cols,
+                                   rows=rows))
+            full[name] = summary
+        demo_env = dict(os.environ, AGENTDECK_DEMO_SPEED="0",
+                        AGENTDECK_DEMO_LOG=str(tmp_path / "demo.log"))
+        for style in DEMO_STYLES:
+            name = f"demo-{style}"
+            host.spawn(SessionSpec(name, [sys.executable, "-m", "agentdeck.demo_agents.agent",
+                                          "--style", style], str(repo), demo_env, agent=style,
+                                   cols=cols, rows=rows))
+            full[name] = DEMO_SUMMARY
+        wait(lambda: len(queue.pending()) == len(full), "every prompt in the queue", 60)
         entries = {e.agent: (e.id, e.created) for e in queue.pending()}
-        full = {name: summary for name, _, _, summary in fixtures}
         assert {e.agent: e.summary for e in queue.pending()} == full
         home = (cols, rows)
         resized = 0
 
         def redrawn(name: str, size: tuple[int, int]) -> bool:
-            """The agent drew its screen at `size`, the host holds that frame, and what the
-            queue was told is what that screen says now."""
-            drawn = tmp_path / f"{name}.drawn"
-            if not drawn.exists() or drawn.read_text() != f"{size[0]}x{size[1]}":
-                return False
+            """The agent drew its screen at `size` (a demo agent never redraws: its screen at
+            that size), the host holds that frame, and what the queue was told is what that
+            screen says now."""
+            if name.startswith("demo-"):
+                with host.terminal(name) as emulator:
+                    if (emulator.cols, emulator.rows) != size:
+                        return False
+            else:
+                drawn = tmp_path / f"{name}.drawn"
+                if not drawn.exists() or drawn.read_text() != f"{size[0]}x{size[1]}":
+                    return False
             told, now = host.info(name).detection.prompt, host.redetect(name).prompt
             return told is not None and told == now
 
@@ -119,7 +214,7 @@ def test_no_prompt_is_lost_or_answered_through_resizes_viewers_and_scrolls(
                         home, resized, moved = new, resized + 1, True
                         host.set_home_size(*home)
                 elif op < 0.45:  # a viewer attaches: a mirror built from the host's replay
-                    name = rng.choice(fixtures)[0]
+                    name = rng.choice(list(full))
                     with host.terminal(name) as emulator:
                         mirror = make_emulator(emulator.cols, emulator.rows, 1000)
                         mirror.feed(replay(emulator))
@@ -135,8 +230,14 @@ def test_no_prompt_is_lost_or_answered_through_resizes_viewers_and_scrolls(
                     queue.sweep()
             # the agents have redrawn at the home size: every prompt is on screen again
             if moved:
-                wait(lambda size=home: all(redrawn(n, size) for n in full),
-                     "every agent redrawn at the home size, and detected", 30, poll=0.05)
+                try:
+                    wait(lambda size=home: all(redrawn(n, size) for n in full),
+                         "every agent redrawn at the home size, and detected", 30, poll=0.05)
+                except AssertionError:
+                    bad = [n for n in full if not redrawn(n, home)]
+                    raise AssertionError(f"not redrawn at {home}: " + "; ".join(
+                        f"{n}: told {host.info(n).detection.prompt}, now "
+                        f"{host.redetect(n).prompt}" for n in bad)) from None
             clock.now += SETTLE_WINDOW * 2
             queue.sweep()
             pending = {e.agent: e for e in queue.pending()}
@@ -145,11 +246,9 @@ def test_no_prompt_is_lost_or_answered_through_resizes_viewers_and_scrolls(
         print(f"{SEQUENCES} sequences, {resized} home-size changes")
         assert resized >= 60  # the sequences did resize the agents, many times
         assert not queue.history and not audit.exists()
-        # the captured screens still read the same at the last home size
-        for name, _, cli, summary in fixtures:
-            lines = host.snapshot(name)
-            found = detect(lines, cli, cols=home[0], wrapped=host.terminal(name)
-                           .emulator.wrapped_rows())
+        # every screen still reads the same at the last home size
+        for name, summary in full.items():
+            found = host.redetect(name)
             assert found.prompt is not None and found.prompt.summary == summary, name
     finally:
         queue.close()

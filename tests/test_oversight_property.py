@@ -3,17 +3,16 @@
 Three kinds of agent, each in a real PTY: every captured screen that holds a prompt (Claude
 Code, Codex CLI, Aider and Gemini CLI at 80, 100 and 120 columns: bash, write, long commands,
 first-run dialogs), drawn by a program that redraws itself on SIGWINCH as the CLIs do; the
-captured raw PTY streams of Claude Code, Aider and Gemini CLI cut where each prompt appeared
-(bash and write), played
-again on SIGWINCH from the recording whose width fits, escape sequences, terminal queries and
-all; and the demo agents (Claude, Codex and Aider styles), which do not redraw at all. Then
-1,000 random sequences of what
-happens around a pending prompt — the dashboard resized (any panes area, so any home size the
-rule gives, the floor included), a viewer attaching (a mirror rebuilt from the host's replay)
-and detaching, a viewer scrolling its mirror, time passing within the settle window — and at the
-end of each sequence, once the agents have redrawn: every prompt is still queued as the same
-entry, nothing was answered or withdrawn, and every summary is the one its full-width screen
-gives. The queue's clock is the test's; random choices come from a fixed seed.
+captured raw PTY streams of Claude Code, Aider and Gemini CLI, cut where each bash and write
+prompt appeared and played again on SIGWINCH from the recording whose width fits (escape
+sequences, terminal queries and all); and the demo agents (Claude, Codex and Aider styles),
+which do not redraw at all. Then 1,000 random sequences of what happens around a pending
+prompt — the dashboard resized (any panes area, so any home size the rule gives, the floor
+included), a viewer attaching (a mirror rebuilt from the host's replay) and detaching, a viewer
+scrolling its mirror, time passing within the settle window — and at the end of each sequence,
+once the agents have redrawn: every prompt is still queued as the same entry, nothing was
+answered or withdrawn, and every summary is the one its full-width screen gives. The queue's
+clock is the test's; random choices come from a fixed seed.
 """
 
 from __future__ import annotations

@@ -200,3 +200,25 @@ def _identity(ctx: RepoContext) -> dict[str, str]:
                               ("GIT_COMMITTER_NAME", "agentdeck"),
                               ("GIT_COMMITTER_EMAIL", "agentdeck@localhost"))
             if k not in os.environ}
+
+
+def radar_notes(ctx: RepoContext, records: list[AgentRecord]) -> dict[str, str]:
+    """What the sidebar's radar column says for each agent: predicted conflicts with another
+    agent first (⚠), then files outside its scope, clean overlaps (~), and how far behind its
+    base it is; uncommitted work counts."""
+    found = radar(ctx, records, uncommitted=True)
+    lag = {r.name: behind(ctx, r, base_of(ctx, r).removeprefix("origin/"))
+           for r in records if not r.in_main}
+    notes: dict[str, list[str]] = {r.name: [] for r in records}
+    for pair in found.pairs:
+        for me, other in ((pair.a, pair.b), (pair.b, pair.a)):
+            if pair.conflicts:
+                notes[me].insert(0, f"⚠ {other}: {', '.join(pair.conflicts)}")
+            else:
+                notes[me].append(f"~ {other}: {', '.join(pair.overlap)}")
+    for name, files in found.scope.items():
+        notes[name].insert(0, f"⚠ forbidden: {', '.join(files)}")
+    for name, n in lag.items():
+        if n:
+            notes[name].append(f"{n} behind")
+    return {k: " · ".join(v) for k, v in notes.items()}

@@ -15,7 +15,6 @@ from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Vertical
-from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
@@ -28,6 +27,8 @@ from agentdeck.core.errors import AgentdeckError, OperationError
 from agentdeck.core.outbox import HELD
 from agentdeck.core.sessions import Event, SessionInfo, home_size
 from agentdeck.ui.attention import desktop_notification
+from agentdeck.ui.bindings import DASHBOARD_BINDINGS
+from agentdeck.ui.host_messages import OutboxChanged, OutputArrived, QueueChanged, SessionChanged
 from agentdeck.ui.keymap import load_keymap
 from agentdeck.ui.screens.message import MessageDialog
 from agentdeck.ui.screens.review import ReviewScreen
@@ -48,39 +49,7 @@ class AgentdeckApp(App[None]):
     CSS_PATH = "app.tcss"
     # a phone's width: the approvals queue and agent list only (the panes need room)
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (90, "-wide")]
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "answer('allow')", "allow", id="allow",
-                tooltip="Allow the selected prompt once"),
-        Binding("a", "answer('always')", "always", id="allow-always",
-                tooltip="Allow it and let the agent stop asking (where it offers that)"),
-        Binding("n", "answer('deny')", "deny", id="deny", tooltip="Deny the selected prompt"),
-        *(Binding(str(n), f"answer('option {n}')", f"option {n}", id=f"option-{n}", show=False,
-                  tooltip=f"Pick option {n} of the selected prompt's menu") for n in range(1, 10)),
-        Binding("i", "enter_pane", "type", id="enter-pane",
-                tooltip="Send your keys to the selected agent (release key gives them back)"),
-        Binding("z", "zoom", "zoom", id="zoom", tooltip="Show only the selected agent's pane"),
-        Binding("r", "review", "review", id="review",
-                tooltip="Review the selected agent's changes: diff, conflicts, feedback, merge"),
-        Binding("s", "spawn", "spawn", id="spawn",
-                tooltip="Create a new agent: worktree, env, port, database, install, start"),
-        Binding("m", "message", "message", id="message",
-                tooltip="Send the selected agent a message (typed, then submitted)"),
-        Binding("M", "broadcast", "broadcast", id="broadcast", show=False,
-                tooltip="Send a message to every marked agent (space marks; none: all workers)"),
-        Binding("tab", "next_agent", "next", id="next-agent", show=False,
-                tooltip="Select the next agent"),
-        Binding("pageup", "scroll_pane(-1)", "scroll up", id="scroll-up", show=False,
-                tooltip="Scroll the selected pane into its scrollback"),
-        Binding("pagedown", "scroll_pane(1)", "scroll down", id="scroll-down", show=False,
-                tooltip="Scroll the selected pane back towards the live screen"),
-        Binding("t", "next_theme", "theme", id="theme", show=False,
-                tooltip="Switch between the dark, light and high-contrast themes"),
-        Binding("q", "quit", "quit", id="quit", tooltip="Quit the dashboard (with a session host "
-                "daemon the agents go on; without one they stop)"),
-    ]
-
-    class OutboxChanged(Message):
-        """A message to an agent was held or went out: the sidebar shows what is held."""
+    BINDINGS: ClassVar[list[BindingType]] = DASHBOARD_BINDINGS
 
     # The state the dashboard shows. Replaced, never changed in place: a watcher redraws what
     # changed (the agent list and the approvals list are bound to these).
@@ -153,7 +122,7 @@ class AgentdeckApp(App[None]):
         self._unsubscribe = [self.deck.host.subscribe(self._on_host_event),
                              self.deck.queue.on_change(self._on_queue_change)]
         # post_message is thread-safe: the outbox's threads tell the app through it
-        self.deck.outbox.on_change(lambda: self.post_message(self.OutboxChanged()))
+        self.deck.outbox.on_change(lambda: self.post_message(OutboxChanged()))
         for info in self.deck.host.sessions():
             self._apply_info(info)
         # after the first layout, so each agent starts at its pane's size
@@ -213,45 +182,15 @@ class AgentdeckApp(App[None]):
             stop()
         self._writer.shutdown(wait=False)
 
-    # -- events from the host and the queue (their threads) -----------------------------------
-    # They reach the app as messages (post_message is thread-safe). A message that has not been
-    # handled yet is replaced by a newer one of the same kind and agent, so a flood of output
-    # queues at most one redraw per pane, and an idle fleet costs nothing.
-    class SessionChanged(Message):
-        """An agent's session changed state (working, waiting, exited, …)."""
-
-        def __init__(self, info: SessionInfo) -> None:
-            super().__init__()
-            self.info = info
-
-        def can_replace(self, message: Message) -> bool:
-            return isinstance(message, AgentdeckApp.SessionChanged) and (
-                message.info.name == self.info.name)
-
-    class OutputArrived(Message):
-        """An agent printed something: its pane redraws (at most REFRESH_HZ times a second)."""
-
-        def __init__(self, name: str) -> None:
-            super().__init__()
-            self.name = name
-
-        def can_replace(self, message: Message) -> bool:
-            return isinstance(message, AgentdeckApp.OutputArrived) and message.name == self.name
-
-    class QueueChanged(Message):
-        """The approvals queue changed."""
-
-        def can_replace(self, message: Message) -> bool:
-            return isinstance(message, AgentdeckApp.QueueChanged)
-
+    # -- events from the host and the queue (their threads): see host_messages --------------
     def _on_host_event(self, event: Event) -> None:
         if event.kind == "state":
-            self.post_message(self.SessionChanged(event.info))
+            self.post_message(SessionChanged(event.info))
         elif event.kind == "output":
-            self.post_message(self.OutputArrived(event.name))
+            self.post_message(OutputArrived(event.name))
 
     def _on_queue_change(self) -> None:
-        self.post_message(self.QueueChanged())
+        self.post_message(QueueChanged())
 
     @on(SessionChanged)
     def _session_changed(self, message: SessionChanged) -> None:
@@ -396,26 +335,11 @@ class AgentdeckApp(App[None]):
 
     @work(thread=True, exclusive=True, group="radar", exit_on_error=False)
     def scan_radar(self) -> None:
-        records = list(self.deck.records)
         try:
-            radar = review.radar(self.deck.ctx, records, uncommitted=True)
-            behind = {r.name: review.behind(self.deck.ctx, r, review.base_of(
-                self.deck.ctx, r).removeprefix("origin/")) for r in records if not r.in_main}
+            notes = review.radar_notes(self.deck.ctx, list(self.deck.records))
         except AgentdeckError:
             return
-        notes: dict[str, list[str]] = {r.name: [] for r in records}
-        for pair in radar.pairs:
-            for me, other in ((pair.a, pair.b), (pair.b, pair.a)):
-                if pair.conflicts:
-                    notes[me].insert(0, f"⚠ {other}: {', '.join(pair.conflicts)}")
-                else:
-                    notes[me].append(f"~ {other}: {', '.join(pair.overlap)}")
-        for name, files in radar.scope.items():
-            notes[name].insert(0, f"⚠ forbidden: {', '.join(files)}")
-        for name, n in behind.items():
-            if n:
-                notes[name].append(f"{n} behind")
-        self.call_from_thread(self._show_radar, {k: " · ".join(v) for k, v in notes.items()})
+        self.call_from_thread(self._show_radar, notes)
 
     def _show_radar(self, notes: dict[str, str]) -> None:
         rows = {name: replace(row, radar=notes[name]) if name in notes else row

@@ -1,0 +1,37 @@
+"""The dashboard's keys: each with an id (the fleet file's `dashboard.keys` rebinds by id) and
+a tooltip the help and the palette show."""
+
+from __future__ import annotations
+
+from textual.binding import Binding, BindingType
+
+DASHBOARD_BINDINGS: list[BindingType] = [
+    Binding("y", "answer('allow')", "allow", id="allow",
+            tooltip="Allow the selected prompt once"),
+    Binding("a", "answer('always')", "always", id="allow-always",
+            tooltip="Allow it and let the agent stop asking (where it offers that)"),
+    Binding("n", "answer('deny')", "deny", id="deny", tooltip="Deny the selected prompt"),
+    *(Binding(str(n), f"answer('option {n}')", f"option {n}", id=f"option-{n}", show=False,
+              tooltip=f"Pick option {n} of the selected prompt's menu") for n in range(1, 10)),
+    Binding("i", "enter_pane", "type", id="enter-pane",
+            tooltip="Send your keys to the selected agent (release key gives them back)"),
+    Binding("z", "zoom", "zoom", id="zoom", tooltip="Show only the selected agent's pane"),
+    Binding("r", "review", "review", id="review",
+            tooltip="Review the selected agent's changes: diff, conflicts, feedback, merge"),
+    Binding("s", "spawn", "spawn", id="spawn",
+            tooltip="Create a new agent: worktree, env, port, database, install, start"),
+    Binding("m", "message", "message", id="message",
+            tooltip="Send the selected agent a message (typed, then submitted)"),
+    Binding("M", "broadcast", "broadcast", id="broadcast", show=False,
+            tooltip="Send a message to every marked agent (space marks; none: all workers)"),
+    Binding("tab", "next_agent", "next", id="next-agent", show=False,
+            tooltip="Select the next agent"),
+    Binding("pageup", "scroll_pane(-1)", "scroll up", id="scroll-up", show=False,
+            tooltip="Scroll the selected pane into its scrollback"),
+    Binding("pagedown", "scroll_pane(1)", "scroll down", id="scroll-down", show=False,
+            tooltip="Scroll the selected pane back towards the live screen"),
+    Binding("t", "next_theme", "theme", id="theme", show=False,
+            tooltip="Switch between the dark, light and high-contrast themes"),
+    Binding("q", "quit", "quit", id="quit", tooltip="Quit the dashboard (with a session host "
+            "daemon the agents go on; without one they stop)"),
+]

@@ -1,0 +1,46 @@
+"""What the session host's and the queue's threads tell the dashboard, as Textual messages.
+
+They reach the app through `post_message` (thread-safe). A message that has not been handled yet
+is replaced by a newer one of the same kind and agent, so a flood of output queues at most one
+redraw per pane, and an idle fleet costs nothing.
+"""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+from agentdeck.core.sessions import SessionInfo
+
+
+class SessionChanged(Message):
+    """An agent's session changed state (working, waiting, exited, …)."""
+
+    def __init__(self, info: SessionInfo) -> None:
+        super().__init__()
+        self.info = info
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, SessionChanged) and (
+            message.info.name == self.info.name)
+
+
+class OutputArrived(Message):
+    """An agent printed something: its pane redraws (at most REFRESH_HZ times a second)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, OutputArrived) and message.name == self.name
+
+
+class QueueChanged(Message):
+    """The approvals queue changed."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, QueueChanged)
+
+
+class OutboxChanged(Message):
+    """A message to an agent was held or went out: the sidebar shows what is held."""

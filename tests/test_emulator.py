@@ -170,3 +170,26 @@ def test_a_replayed_copy_reflows_as_the_original(size: tuple[int, int]) -> None:
         copy.resize(*size)
         assert (copy.history(), copy.lines(), copy.cursor()) == (
             emu.history(), emu.lines(), emu.cursor()), n
+
+
+@pytest.mark.parametrize("text", [
+    "abcdefghijab   cd\r\n",  # a wrapped row that ends in spaces continues from scrollback
+    "abcd中fg中hijk\r\n",  # a wide character that wraps early
+    "abce\u0301fghijkl\r\n",  # a combining mark
+    "ab   \r\nx\r\n",  # spaces the program wrote are content
+    "     \r\n",  # a row of written spaces
+])
+def test_a_replayed_copy_of_awkward_lines_reflows_as_the_original(text: str) -> None:
+    from agentdeck.core.terminal.replay import replay
+
+    for before in range(0, 8):  # each split between scrollback and screen
+        emu = make_emulator(5, 3, 100, "ghostty")
+        emu.feed(b"line\r\n" * before + text.encode())
+        copy = make_emulator(5, 3, 100, "ghostty")
+        copy.feed(replay(emu))
+        assert (copy.history(), copy.lines()) == (emu.history(), emu.lines()), before
+        for size in ((3, 3), (7, 4), (11, 2), (5, 3)):
+            emu.resize(*size)
+            copy.resize(*size)
+            assert (copy.history(), copy.lines(), copy.cursor()) == (
+                emu.history(), emu.lines(), emu.cursor()), (before, size)

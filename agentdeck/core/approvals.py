@@ -278,6 +278,8 @@ class ApprovalQueue:
         left = 0
         with self._lock:
             self._sweeper = None
+            if self._closed:  # a timer that fired as the queue closed
+                return
             now = self.clock()
             for cid, since in list(self._gone.items()):
                 entry = self._pending.get(cid)

@@ -65,12 +65,20 @@ class RemoteHost(SessionHost):
         # listener that waits (for a lock held by a thread that waits for a reply) cannot
         # stop the replies it waits for from being read
         self._dispatch: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        # agents whose "output" event waits in the dispatch queue: a flood of output queues one
+        # event per agent (it says "output arrived"; its bytes are the latest chunk only)
+        self._output_pending: set[str] = set()
+        self._output_lock = threading.Lock()
         threading.Thread(target=self._dispatcher, name="agentdeck-daemon-events",
                          daemon=True).start()
         self._reader = threading.Thread(target=self._read, name="agentdeck-daemon-client",
                                         daemon=True)
         self._reader.start()
-        hello = self._call("hello")
+        try:
+            hello = self._call("hello")
+        except DaemonGone:
+            self.close()
+            raise
         self.daemon_pid = int(hello["pid"])
         for data in hello["sessions"]:
             info = protocol.info_from_wire(data)
@@ -131,15 +139,21 @@ class RemoteHost(SessionHost):
             info = self._infos.get(name)
             if kind == "output" and info is not None:
                 info.last_output = time.monotonic()
+                with self._output_lock:
+                    if name in self._output_pending:
+                        return
+                    self._output_pending.add(name)
                 self._emit(Event(name, "output", info, payload))
         elif kind == "state":
             info = protocol.info_from_wire(header["info"])
             self._infos[info.name] = info
             self._emit(Event(info.name, "state", info))
         elif kind == "queue":
-            state = self.queue_state = header["queue"]
+            # applied here, in order with the session states (a listener sees both as new);
+            # what the queue's own listeners do goes through dispatch()
+            self.queue_state = header["queue"]
             for queue_listener in list(self._queue_listeners):
-                self._dispatch.put(lambda f=queue_listener: f(state))
+                queue_listener(self.queue_state)
 
     def _apply(self, header: dict[str, Any], payload: bytes) -> None:
         mirror = self._mirrors.get(header["name"])
@@ -154,8 +168,19 @@ class RemoteHost(SessionHost):
                 mirror.bump()
 
     def _emit(self, event: Event) -> None:
-        for listener in list(self._listeners):
-            self._dispatch.put(lambda f=listener: f(event))
+        def deliver() -> None:
+            if event.kind == "output":
+                with self._output_lock:
+                    self._output_pending.discard(event.name)
+            for listener in list(self._listeners):
+                with contextlib.suppress(Exception):
+                    listener(event)
+
+        self._dispatch.put(deliver)
+
+    def dispatch(self, call: Callable[[], None]) -> None:
+        """Run `call` on the listeners' thread, after the events already received."""
+        self._dispatch.put(call)
 
     def _dispatcher(self) -> None:
         while (call := self._dispatch.get()) is not None:
@@ -312,8 +337,8 @@ class RemoteQueue:
                           0.0, d["entry"]["created_at"])
             self.history.append(Decision(entry, d["decision"], d["by"], d["at"], d["via"],
                                          d.get("keys", ""), d.get("why", "")))
-        for listener in list(self._listeners):
-            listener()
+        listeners = list(self._listeners)
+        self.host.dispatch(lambda: [listener() for listener in listeners])
 
     def pending(self) -> list[Entry]:
         return sorted(self._entries.values(), key=lambda e: (e.created, e.id))

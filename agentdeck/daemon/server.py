@@ -126,6 +126,9 @@ class Daemon:
         self.hooks: HookServer | None = None
         self._clients: list[_Client] = []
         self._home: tuple[int, int] | None = None  # the agents' size: the largest dashboard's
+        # held while the agents' size is chosen and applied, and while an agent is spawned at
+        # it (not self._lock: a resize broadcasts, which takes that one)
+        self._home_lock = threading.Lock()
         self._lock = threading.Lock()
         self.transcripts = Transcripts(state_dir / TRANSCRIPTS)
         self._stopped = threading.Event()
@@ -225,10 +228,11 @@ class Daemon:
             return None, b""
         if op == "spawn":
             spec = protocol.spec_from_wire(h["spec"])
-            if self._home is not None:  # a new agent starts at the agents' size, not a caller's
-                spec = dataclasses.replace(spec, cols=self._home[0], rows=self._home[1])
-            self.transcripts.start(spec.name, protocol.spec_to_wire(spec))
-            return protocol.info_to_wire(host.spawn(spec)), b""
+            with self._home_lock:
+                if self._home is not None:  # a new agent starts at the agents' size
+                    spec = dataclasses.replace(spec, cols=self._home[0], rows=self._home[1])
+                self.transcripts.start(spec.name, protocol.spec_to_wire(spec))
+                return protocol.info_to_wire(host.spawn(spec)), b""
         if op == "write":
             host.write(h["name"], payload)
             return None, b""
@@ -272,18 +276,19 @@ class Daemon:
 
     def _apply_home(self) -> list[int] | None:
         """Size every running agent to the home size of the largest attached dashboard (by
-        area): a smaller second dashboard, or a browser viewer (which sets none), never
-        shrinks an agent; when the largest one leaves, the next largest one's size holds."""
-        with self._lock:
-            homes = [c.home for c in self._clients if c.home is not None and not c.closed]
+        area): a second, smaller dashboard, or a browser viewer (which sets none), does not
+        resize the agents; when the largest one leaves, the next largest one's size holds."""
+        with self._home_lock:
+            with self._lock:
+                homes = [c.home for c in self._clients if c.home is not None and not c.closed]
             home = max(homes, key=lambda size: size[0] * size[1]) if homes else None
-            changed, self._home = home is not None and home != self._home, home or self._home
-        if changed and home is not None:
-            for info in self.host.sessions():
-                if info.process == "running":
-                    self.host.resize(info.name, *home)
-                    self.transcripts.resized(info.name, *home)
-        return list(home) if home is not None else None
+            if home is not None and home != self._home:
+                self._home = home
+                for info in self.host.sessions():
+                    if info.process == "running":
+                        self.host.resize(info.name, *home)
+                        self.transcripts.resized(info.name, *home)
+            return list(self._home) if self._home is not None else None
 
     # -- pushes -------------------------------------------------------------------------------
     def _broadcast(self, header: dict[str, Any], payload: bytes = b"",

@@ -123,6 +123,7 @@ class AgentdeckApp(App[None]):
                              self.deck.queue.on_change(self._on_queue_change)]
         # post_message is thread-safe: the outbox's threads tell the app through it
         self.deck.outbox.on_change(lambda: self.post_message(OutboxChanged()))
+        self._queue_changed()  # what changed before the subscription, and the last decisions
         for info in self.deck.host.sessions():
             self._apply_info(info)
         # after the first layout, so each agent starts at its pane's size
@@ -231,8 +232,9 @@ class AgentdeckApp(App[None]):
             detail = f"{detail} ✉{held} held".strip()
         if (row.state, row.detail) != (state, detail):
             self.rows = {**self.rows, info.name: replace(row, state=state, detail=detail)}
-        if info.state == "failed" and info.error and info.error != self._told_error.get(
-                info.name):
+        if info.state != "failed":
+            self._told_error.pop(info.name, None)  # a later failure is news again
+        elif info.error and info.error != self._told_error.get(info.name):
             self._told_error[info.name] = info.error
             self.notify(f"{info.name}: {info.error}", severity="error", timeout=10)
 

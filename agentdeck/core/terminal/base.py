@@ -7,6 +7,7 @@ per cell, and `take_dirty` tells the pane which rows changed since it last drew.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -41,6 +42,10 @@ class Modes:
     bracketed_paste: bool = False  # 2004: wrap pasted text in ESC [200~ … ESC [201~
     alt_screen: bool = False  # 1049/47: a full-screen program owns the screen
     cursor_visible: bool = True
+    focus_events: bool = False  # 1004: the program wants ESC [ I / ESC [ O on focus changes
+    # the kitty keyboard protocol's flags the program set (CSI > flags u); None: the backend
+    # does not parse the protocol, so it must not be claimed
+    kitty_flags: int | None = None
 
 
 def group_runs(chars: list[str], styles: list[CellStyle]) -> list[Run]:
@@ -72,6 +77,10 @@ class Emulator(Protocol):
     def row(self, y: int) -> list[Run]:
         """Viewport row `y` as style runs (reflects the scroll position)."""
 
+    def row_end(self, y: int) -> int | None:
+        """How many characters of viewport row `y` lead up to the last one the program wrote
+        (the cells after it were never written), or None when the backend cannot tell."""
+
     def lines(self) -> list[str]:
         """The live screen (not the scrolled viewport) as text, trailing spaces removed."""
 
@@ -89,6 +98,9 @@ class Emulator(Protocol):
     def cursor(self) -> tuple[int, int]:
         """(x, y) on the live screen."""
 
+    def title(self) -> str:
+        """The window title the program set (OSC 0 / OSC 2), or ""."""
+
     def modes(self) -> Modes: ...
 
     def scroll(self, delta: int) -> None:
@@ -105,3 +117,25 @@ class Emulator(Protocol):
 
 def text_of(emulator: Emulator) -> str:
     return "\n".join(emulator.lines())
+
+
+def char_width(char: str) -> int:
+    """Cells a character takes: 2 for East Asian wide and full-width, 0 for a combining mark."""
+    if unicodedata.combining(char):
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+
+
+def wrap_rows(text: str, cols: int) -> list[str]:
+    """`text` cut into rows as a terminal `cols` wide soft-wraps it: a wide character that does
+    not fit at the end of a row starts the next one."""
+    rows, row, col = [], "", 0
+    for char in text:
+        width = char_width(char)
+        if col + width > cols and row:
+            rows.append(row)
+            row, col = "", 0
+        row += char
+        col += width
+    rows.append(row)
+    return rows

@@ -13,7 +13,7 @@ from typing import Any
 from pyghostty import Terminal
 from pyghostty._ffi import check, ffi, lib
 
-from agentdeck.core.terminal.base import CellStyle, Modes, Run, group_runs
+from agentdeck.core.terminal.base import CellStyle, Modes, Run, group_runs, wrap_rows
 
 ffi.cdef("""
 typedef struct { GhosttyTerminalScrollViewportTag tag; int64_t delta; uint64_t _pad; }
@@ -75,9 +75,11 @@ class GhosttyEmulator:
         self._row_dirty = ffi.new("bool*")
         self._wrap_row = ffi.new("GhosttyRow*")
         self._wrap_flag = ffi.new("bool*")
+        self._title = ffi.new("GhosttyString*")
         self._clean = ffi.new("GhosttyRenderStateDirty*", lib.GHOSTTY_RENDER_STATE_DIRTY_FALSE)
         self._styles: dict[bytes, CellStyle] = {}
         self._rows: list[list[Run]] = [[] for _ in range(rows)]
+        self._ends: list[int] = [0] * rows  # per row: characters up to the last one written
         self._offset = 0
 
     # -- input ------------------------------------------------------------------------------
@@ -90,6 +92,7 @@ class GhosttyEmulator:
         self._term.resize(cols, rows)
         self.cols, self.rows = cols, rows
         self._rows = [[] for _ in range(rows)]
+        self._ends = [0] * rows
 
     # -- drawing ----------------------------------------------------------------------------
     def take_dirty(self) -> set[int]:
@@ -108,7 +111,7 @@ class GhosttyEmulator:
             lib.ghostty_render_state_row_get(self._it[0], lib.GHOSTTY_RENDER_STATE_ROW_DATA_DIRTY,
                                              row_dirty)
             if full or row_dirty[0]:
-                self._rows[y] = self._read_row()
+                self._rows[y], self._ends[y] = self._read_row()
                 changed.add(y)
                 lib.ghostty_render_state_row_set(self._it[0],
                                                  lib.GHOSTTY_RENDER_STATE_ROW_OPTION_DIRTY,
@@ -118,7 +121,7 @@ class GhosttyEmulator:
                                      self._clean)
         return changed
 
-    def _read_row(self) -> list[Run]:
+    def _read_row(self) -> tuple[list[Run], int]:
         check(lib.ghostty_render_state_row_get(self._it[0], lib.GHOSTTY_RENDER_STATE_ROW_DATA_CELLS,
                                                self._cells), "row cells")
         cells, gbuf, buf, style = self._cells[0], self._gbuf, self._buf, self._style
@@ -126,6 +129,7 @@ class GhosttyEmulator:
         chars: list[str] = []
         styles: list[CellStyle] = []
         skip_tail = False
+        written = 0
         while lib.ghostty_render_state_row_cells_next(cells):
             gbuf.len = 0
             lib.ghostty_render_state_row_cells_get_multi(cells, 2, keys, vals, n)
@@ -141,13 +145,14 @@ class GhosttyEmulator:
                 char = " "
             else:
                 skip_tail = char > "\x7f" and _is_wide(char)
+                written = len(chars) + 1
             key = bytes(ffi.buffer(style))
             cell_style = self._styles.get(key)
             if cell_style is None:
                 cell_style = self._styles[key] = self._make_style()
             chars.append(char)
             styles.append(cell_style)
-        return group_runs(chars, styles)
+        return group_runs(chars, styles), written
 
     def _make_style(self) -> CellStyle:
         s = self._style
@@ -157,6 +162,9 @@ class GhosttyEmulator:
 
     def row(self, y: int) -> list[Run]:
         return self._rows[y] if 0 <= y < len(self._rows) else []
+
+    def row_end(self, y: int) -> int | None:
+        return self._ends[y] if 0 <= y < len(self._ends) else None
 
     # -- text and state ---------------------------------------------------------------------
     def lines(self) -> list[str]:
@@ -184,23 +192,34 @@ class GhosttyEmulator:
             on_screen.pop()  # Ghostty leaves blank rows at the bottom out of its contents
         cut = max(len(everything) - len(on_screen), 0)
         history = everything[:cut]
-        if self.screen_continues_history() and cut < len(everything) and on_screen:
+        joined = self._wrapped_history_rows()
+        if joined and cut < len(everything):
             # the screen's first row goes on with a line begun in scrollback: that line's
-            # beginning is scrollback too (else a replay would lose it, and reflow differ)
-            whole, rest = everything[cut], on_screen[0]
-            history.append(whole[:len(whole) - len(rest)] if whole.endswith(rest) else whole)
+            # beginning (its rows in scrollback) is scrollback too, else a replay would lose it
+            # and a reflow would differ
+            rows = wrap_rows(everything[cut], self.cols)
+            history.append("".join(rows[:joined]))
         # Ghostty frees scrollback a page at a time; report exactly the configured bound
         return history[-self.scrollback_limit:]
 
     def screen_continues_history(self) -> bool:
+        return self._wrapped_history_rows() > 0
+
+    def _wrapped_history_rows(self) -> int:
+        """How many of the last scrollback rows are soft-wrapped onto the screen: the rows of
+        the beginning of a line that goes on at the screen's top."""
         total = self._term.get("scrollback_rows", "size_t")
-        if not total:
-            return False
-        check(lib.ghostty_grid_ref_row(self._term.ref(0, total - 1, "history"), self._wrap_row),
-              "grid_ref_row")
-        check(lib.ghostty_row_get(self._wrap_row[0], lib.GHOSTTY_ROW_DATA_WRAP, self._wrap_flag),
-              "row wrap")
-        return bool(self._wrap_flag[0])
+        count = 0
+        while count < total:
+            y = total - 1 - count
+            check(lib.ghostty_grid_ref_row(self._term.ref(0, y, "history"), self._wrap_row),
+                  "grid_ref_row")
+            check(lib.ghostty_row_get(self._wrap_row[0], lib.GHOSTTY_ROW_DATA_WRAP,
+                                      self._wrap_flag), "row wrap")
+            if not self._wrap_flag[0]:
+                break
+            count += 1
+        return count
 
     def cursor(self) -> tuple[int, int]:
         return self._term.cursor
@@ -209,7 +228,15 @@ class GhosttyEmulator:
         t = self._term
         alt = t.get("active_screen", "GhosttyTerminalScreen") != lib.GHOSTTY_TERMINAL_SCREEN_PRIMARY
         return Modes(app_cursor=t.mode(1), bracketed_paste=t.mode(2004), alt_screen=alt,
-                     cursor_visible=bool(t.get("cursor_visible", "bool")))
+                     cursor_visible=bool(t.get("cursor_visible", "bool")),
+                     focus_events=t.mode(1004),
+                     kitty_flags=int(t.get("kitty_keyboard_flags", "uint8_t")))
+
+    def title(self) -> str:
+        text = self._title
+        check(lib.ghostty_terminal_get(self._term._t[0], lib.GHOSTTY_TERMINAL_DATA_TITLE, text),
+              "title")
+        return ffi.buffer(text.ptr, text.len)[:].decode("utf-8", "replace") if text.len else ""
 
     def _scroll(self, tag: int, delta: int = 0) -> None:
         behavior = ffi.new("AgentdeckScrollViewport*")

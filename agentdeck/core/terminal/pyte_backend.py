@@ -125,6 +125,9 @@ class PyteEmulator:
         return ["".join(line[x].data for x in range(cols)).rstrip()
                 for line in self._screen.history.top]
 
+    def row_end(self, y: int) -> int | None:
+        return None  # pyte does not tell a written space from an empty cell
+
     def screen_continues_history(self) -> bool:
         return False  # pyte keeps no soft-wrap marks
 
@@ -135,7 +138,11 @@ class PyteEmulator:
         mode = self._screen.mode
         return Modes(app_cursor=_APP_CURSOR in mode, bracketed_paste=_BRACKETED_PASTE in mode,
                      alt_screen=any(m in mode for m in _ALT_SCREENS),
-                     cursor_visible=not self._screen.cursor.hidden)
+                     cursor_visible=not self._screen.cursor.hidden,
+                     focus_events=(1004 << 5) in mode)
+
+    def title(self) -> str:
+        return str(self._screen.title or "")
 
     def scroll(self, delta: int) -> None:
         step = self._line_up if delta < 0 else self._line_down

@@ -11,7 +11,7 @@ primary screen.
 
 from __future__ import annotations
 
-from agentdeck.core.terminal.base import CellStyle, Color, Emulator, Run
+from agentdeck.core.terminal.base import CellStyle, Color, Emulator, Run, char_width, wrap_rows
 
 
 def replay(emulator: Emulator) -> bytes:
@@ -25,7 +25,7 @@ def replay(emulator: Emulator) -> bytes:
     for n, line in enumerate(history):
         # the beginning of a line the screen goes on with: it must wrap onto the screen's first
         # row as it did, so the two stay one line when a resize reflows them
-        out.append(_row([Run(line, CellStyle())], _whole_rows(line, cols)) if n == joined
+        out.append(_fill_last_row(line, cols, _first_char(emulator.row(0))) if n == joined
                    else line + "\r\n")
     if modes.alt_screen:
         out.append("\x1b[?1049h\x1b[H\x1b[2J")
@@ -33,7 +33,8 @@ def replay(emulator: Emulator) -> bytes:
         runs = emulator.row(y)
         if modes.alt_screen:
             out.append(f"\x1b[{y + 1};1H")
-        out.append(_row(runs, cols if y in wrapped else 0))
+        follows = _first_char(emulator.row(y + 1)) if y + 1 < rows else ""
+        out.append(_row(runs, cols if y in wrapped else 0, emulator.row_end(y), follows))
         if not modes.alt_screen and y < rows - 1 and y not in wrapped:
             out.append("\x1b[0m\r\n")
     x, y = emulator.cursor()
@@ -47,33 +48,57 @@ def replay(emulator: Emulator) -> bytes:
     return "".join(out).encode()
 
 
-def _whole_rows(text: str, cols: int) -> int:
-    width = sum(2 if _wide(c) else 1 for c in text)
-    return max(-(-width // cols), 1) * cols
+def _first_char(runs: list[Run]) -> str:
+    return runs[0].text[:1] if runs else ""
 
 
-def _row(runs: list[Run], fill_to: int) -> str:
+def _padding(width: int, cols: int, follows: str) -> str:
+    """What fills a soft-wrapped row of `width` cells to the last column, so the next character
+    wraps as it did — nothing when that character is a wide one the terminal moves to the next
+    row by itself (its row then ends one cell short)."""
+    gap = cols - width
+    if gap <= 0 or (gap == 1 and char_width(follows) == 2):
+        return ""
+    return " " * gap
+
+
+def _fill_last_row(text: str, cols: int, follows: str) -> str:
+    """`text` with its last row filled to the last column: the screen's first row goes on
+    with it, so the next character printed soft-wraps as it did."""
+    last = wrap_rows(text, cols)[-1]
+    return "\x1b[0m" + text + _padding(sum(char_width(c) for c in last), cols, follows)
+
+
+def _row(runs: list[Run], fill_to: int, written: int | None = None, follows: str = "") -> str:
     if not fill_to:
-        runs = _without_blank_tail(runs)
+        runs = _without_blank_tail(runs, written)
     parts: list[str] = []
     width = 0
     for run in runs:
         parts.append(sgr(run.style) + run.text)
-        width += sum(2 if _wide(c) else 1 for c in run.text)
-    if fill_to and width < fill_to:
-        # a soft-wrapped row must reach the last column for the next character to wrap it
-        parts.append(" " * (fill_to - width))
+        width += sum(char_width(c) for c in run.text)
+    if fill_to:  # a soft-wrapped row: the next character must wrap it
+        parts.append(_padding(width, fill_to, follows))
     return "".join(parts)
 
 
-def _without_blank_tail(runs: list[Run]) -> list[Run]:
-    """The row without the blank cells after its last character: cells never written are not
-    content, and a reflow must not see them as text (narrowed, they would become blank rows)."""
+def _without_blank_tail(runs: list[Run], written: int | None) -> list[Run]:
+    """The row without the cells after the last one the program wrote (`written` characters;
+    None: unknown, then every trailing blank that shows nothing): cells never written are not
+    content, and a reflow must not take them as text (narrowed, they would become blank
+    rows). A space the program wrote, or one with a background, stays."""
     runs = list(runs)
+    length = sum(len(run.text) for run in runs)
     while runs and _invisible(runs[-1].style):
-        text = runs[-1].text.rstrip(" ")
-        if text:
-            runs[-1] = Run(text, runs[-1].style)
+        run = runs[-1]
+        keep = len(run.text.rstrip(" "))
+        if written is not None:
+            keep = max(keep, written - (length - len(run.text)))
+        if keep >= len(run.text):
+            break
+        length -= len(run.text) - max(keep, 0)
+        if keep > 0:
+            runs[-1] = Run(run.text[:keep], run.style)
             break
         runs.pop()
     return runs
@@ -106,9 +131,3 @@ def _color(color: Color, base: int) -> list[str]:
     if color < 16:
         return [str(base + 60 + color - 8)]
     return [str(base + 8), "5", str(color)]
-
-
-def _wide(char: str) -> bool:
-    import unicodedata
-
-    return unicodedata.east_asian_width(char) in ("W", "F")

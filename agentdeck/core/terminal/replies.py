@@ -24,6 +24,8 @@ _QUERY = re.compile(
     rb"|\x1b\[(?P<win>1[48])t"  # window size in cells (18) or pixels (14)
     rb"|\x1b\[\?(?P<mode>\d+)\$p"  # DECRQM: is this private mode set?
     rb"|\x1b\](?P<osc>1[01]);\?(?:\x07|\x1b\\\\)"  # foreground / background colour
+    rb"|\x1b\]4;(?P<palette>\d{1,3});\?(?:\x07|\x1b\\\\)"  # a palette colour
+    rb"|\x1b\[\?(?P<kitty>)u"  # kitty keyboard protocol: which flags are on?
 )
 CELL_PIXELS = (8, 16)  # what a window-size-in-pixels answer assumes for one cell
 # the colours OSC 10/11 report: the dark themes' foreground and background
@@ -34,13 +36,30 @@ def _mode_state(emulator: Emulator, mode: int) -> int:
     """DECRPM's answer: 1 set, 2 reset, 0 a mode this terminal does not know."""
     modes = emulator.modes()
     known = {1: modes.app_cursor, 25: modes.cursor_visible, 2004: modes.bracketed_paste,
-             1049: modes.alt_screen, 47: modes.alt_screen, 1047: modes.alt_screen}
+             1049: modes.alt_screen, 47: modes.alt_screen, 1047: modes.alt_screen,
+             1004: modes.focus_events,
+             2026: False}  # synchronized output: supported (a frame is open only mid-update)
     if mode not in known:
         return 0
     return 1 if known[mode] else 2
 
 
-def _answer(match: re.Match[bytes], emulator: Emulator) -> bytes:
+def palette_colour(n: int) -> tuple[int, int, int]:
+    """xterm's default 256-colour palette (what the panes draw a palette index with)."""
+    if n < 16:
+        base = [(0, 0, 0), (205, 0, 0), (0, 205, 0), (205, 205, 0), (0, 0, 238), (205, 0, 205),
+                (0, 205, 205), (229, 229, 229), (127, 127, 127), (255, 0, 0), (0, 255, 0),
+                (255, 255, 0), (92, 92, 255), (255, 0, 255), (0, 255, 255), (255, 255, 255)]
+        return base[n]
+    if n < 232:
+        steps = (0, 95, 135, 175, 215, 255)
+        n -= 16
+        return steps[n // 36], steps[n // 6 % 6], steps[n % 6]
+    grey = 8 + 10 * (n - 232)
+    return grey, grey, grey
+
+
+def _answer(match: re.Match[bytes], emulator: Emulator) -> bytes | None:
     if match.group("dsr") is not None:
         if match.group("dsr").endswith(b"5"):
             return b"\x1b[0n"  # "OK"
@@ -64,6 +83,17 @@ def _answer(match: re.Match[bytes], emulator: Emulator) -> bytes:
     if match.group("osc") is not None:
         colour = FOREGROUND if match.group("osc") == b"10" else BACKGROUND
         return b"\x1b]" + match.group("osc") + b";" + colour.encode() + b"\x1b\\"
+    if match.group("palette") is not None:
+        n = int(match.group("palette"))
+        if n > 255:
+            return None
+        r, g, b = palette_colour(n)
+        return b"\x1b]4;%d;rgb:%02x%02x/%02x%02x/%02x%02x\x1b\\" % (n, r, r, g, g, b, b)
+    if match.group("kitty") is not None:
+        flags = emulator.modes().kitty_flags
+        # a backend that does not follow the protocol stays silent: the program keeps to
+        # legacy keys, as it would in a terminal without the protocol
+        return None if flags is None else b"\x1b[?%du" % flags
     return f"\x1bP>|agentdeck {__version__}\x1b\\".encode()  # XTVERSION
 
 
@@ -78,6 +108,8 @@ def feed_answering(emulator: Emulator, data: bytes, reply: Callable[[bytes], Non
         if match.start() > start:
             emulator.feed(data[start:match.start()])
         start = match.end()
-        reply(_answer(match, emulator))
+        answer = _answer(match, emulator)
+        if answer is not None:
+            reply(answer)
     if start < len(data):
         emulator.feed(data[start:])

@@ -140,8 +140,10 @@ def test_replay_rebuilds_screen_scrollback_styles_and_modes(emu) -> None:
     emu.feed(b"".join(b"\x1b[3%dmline %d %s\x1b[0m\r\n" % (i % 8, i, b"y" * (i % 45))
                       for i in range(300)))
     emu.feed("中文 wide ✓ \x1b[1;4;38;2;10;20;30mrgb\x1b[0m\r\n\x1b[?1h\x1b[?2004h$ ".encode())
+    emu.feed(b"\x1b[?1004h\x1b[>5u\x1b]2;building \x1b[31mauth\x07")  # focus, kitty, title
     copy = make_emulator(emu.cols, emu.rows, emu.scrollback_limit, emu.name)
     copy.feed(replay(emu))
+    assert copy.title() == "".join(c for c in emu.title() if c.isprintable())
     assert copy.lines() == emu.lines()
     assert copy.history() == emu.history()
     assert copy.cursor() == emu.cursor()

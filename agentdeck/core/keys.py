@@ -2,7 +2,11 @@
 
 Arrow and Home/End keys follow the program's cursor-key mode (DECCKM): full-screen programs that
 switch it on expect ESC O A rather than ESC [ A. Pastes are wrapped in bracketed-paste markers
-when the program asked for them, so a pasted newline is not taken as Enter.
+when the program asked for them, so a pasted newline is not taken as Enter. A program that
+turned on the kitty keyboard protocol (CSI > flags u, as Codex CLI and Claude Code do where the
+terminal offers it) gets its keys in that protocol's CSI u form: shift+enter, ctrl+enter and
+alt+letter are then keys of their own, as in Ghostty or kitty. (Key releases are not sent:
+the dashboard's own terminal reports presses only.)
 """
 
 from __future__ import annotations
@@ -10,7 +14,8 @@ from __future__ import annotations
 _CSI = "\x1b["
 _SS3 = "\x1bO"
 _FIXED = {
-    "enter": "\r", "tab": "\t", "shift+tab": _CSI + "Z", "backspace": "\x7f",
+    "enter": "\r", "shift+enter": "\r", "ctrl+enter": "\r", "alt+enter": "\x1b\r",
+    "tab": "\t", "shift+tab": _CSI + "Z", "backspace": "\x7f",
     "ctrl+h": "\x08", "escape": "\x1b", "insert": _CSI + "2~", "delete": _CSI + "3~",
     "pageup": _CSI + "5~", "pagedown": _CSI + "6~", "space": " ", "ctrl+space": "\x00",
     "ctrl+@": "\x00", "ctrl+backslash": "\x1c", "ctrl+right_square_bracket": "\x1d",
@@ -24,8 +29,19 @@ _MODIFIERS = {"shift": 2, "alt": 3, "shift+alt": 4, "ctrl": 5, "shift+ctrl": 6, 
               "alt+ctrl": 7, "ctrl+alt": 7}
 
 
-def encode_key(key: str, character: str | None, app_cursor: bool = False) -> bytes | None:
+# kitty keyboard protocol flags (https://sw.kovidgoyal.net/kitty/keyboard-protocol/)
+DISAMBIGUATE, ALL_AS_ESCAPES, ASSOCIATED_TEXT = 1, 8, 16
+_KITTY_CODES = {"enter": 13, "tab": 9, "backspace": 127, "escape": 27, "space": 32}
+_KITTY_MODS = {"shift": 1, "alt": 2, "ctrl": 4, "super": 8, "meta": 32}
+
+
+def encode_key(key: str, character: str | None, app_cursor: bool = False,
+               kitty_flags: int = 0) -> bytes | None:
     """Bytes for one key press, or None when the key has no terminal encoding."""
+    if kitty_flags & (DISAMBIGUATE | ALL_AS_ESCAPES):
+        kitty = _kitty(key, character, kitty_flags)
+        if kitty is not None:
+            return kitty
     if key in _FIXED:
         return _FIXED[key].encode()
     modifiers, _, base = key.rpartition("+")
@@ -55,3 +71,41 @@ def encode_paste(text: str, bracketed: bool) -> bytes:
         body = body.replace("\x1b[201~", "")
         return f"\x1b[200~{body}\x1b[201~".encode()
     return body.encode()
+
+
+def _kitty(key: str, character: str | None, flags: int) -> bytes | None:
+    """The CSI u form of a key under the kitty protocol, or None where the protocol keeps the
+    legacy bytes (arrows, function keys; plain text and unmodified Enter, Tab and Backspace
+    unless every key is to be an escape code)."""
+    *names, base = key.split("+")
+    mods = 0
+    for name in names:
+        if name not in _KITTY_MODS:
+            return None
+        mods |= _KITTY_MODS[name]
+    if base in _KITTY_CODES:
+        code = _KITTY_CODES[base]
+    elif len(base) == 1:
+        code = ord(base.lower())
+        if base.isupper():
+            mods |= 1  # Textual names shift+a "A"
+    elif character and len(character) == 1 and character.isprintable() and not mods & 4:
+        code = ord(character)  # a named printable key (Textual's "minus", "full_stop", …)
+    else:
+        return None  # arrows, Home/End, function keys: their legacy forms stand
+    every = bool(flags & ALL_AS_ESCAPES)
+    text_key = code not in (13, 9, 127, 27)
+    if not every:
+        if code == 27 and not mods:
+            return b"\x1b[27u"  # the reason for the protocol: Esc is no longer ambiguous
+        if not mods or (mods == 1 and text_key):
+            return None  # plain text, shifted text, and unmodified Enter/Tab/Backspace
+    if mods & 1 and text_key and character and len(character) == 1:
+        code = ord(character.lower()) if character.isalpha() else code
+    params = f"{code}"
+    if mods or (every and flags & ASSOCIATED_TEXT and text_key and character):
+        params += f";{mods + 1}"
+    if every and flags & ASSOCIATED_TEXT and text_key and character and character.isprintable():
+        params += f";{ord(character)}"
+    return f"\x1b[{params}u".encode()
+

@@ -4,7 +4,8 @@ feeds its own emulator so its pane shows what the host's shows, then the live ou
 The stream holds the scrollback (as the text lines the program printed; a line re-wraps at the
 same width exactly as it did), the live screen with its colours and attributes (a row the
 terminal soft-wrapped is printed so the new emulator wraps it too), the cursor, and the modes a
-program set (application cursor keys, bracketed paste, alternate screen, hidden cursor). What it
+program set (application cursor keys, bracketed paste, alternate screen, hidden cursor, focus
+events, kitty keyboard flags) and its window title. What it
 cannot carry: the colours of scrollback lines and, while a full-screen program runs, the hidden
 primary screen.
 """
@@ -45,6 +46,13 @@ def replay(emulator: Emulator) -> bytes:
         out.append("\x1b[?2004h")
     if not modes.cursor_visible:
         out.append("\x1b[?25l")
+    if modes.focus_events:
+        out.append("\x1b[?1004h")
+    if modes.kitty_flags:  # the keys a mirror's pane encodes follow the agent's protocol
+        out.append(f"\x1b[={modes.kitty_flags};1u")
+    title = "".join(c for c in emulator.title() if c.isprintable())
+    if title:
+        out.append(f"\x1b]2;{title}\x1b\\")
     return "".join(out).encode()
 
 

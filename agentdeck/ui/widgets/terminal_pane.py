@@ -88,6 +88,7 @@ class TerminalPane(Widget, can_focus=False):
         self._top = 0  # the agent's screen row drawn on the pane's first row
         self._scrolled = 0  # lines up into the scrollback
         self._wide = False  # some visible row's text runs past the right edge
+        self._title = ""  # the window title the agent set
         self._last_poll = 0.0
         self._poll_due = False
         self._screen_size = (0, 0)  # the agent's terminal (cols, rows)
@@ -154,6 +155,10 @@ class TerminalPane(Widget, can_focus=False):
             cursor = emulator.cursor() if emulator.scroll_offset == 0 else None
             top, wide = self._top_for(emulator, cursor)
             size = (emulator.cols, emulator.rows)
+            title = "".join(c for c in emulator.title() if c.isprintable())
+        if title != self._title:  # the window title the agent set (OSC 0/2): in the border
+            self._title = title
+            self._show_cut()
         if (top, size, wide) != (self._top, self._screen_size, self._wide):
             # the viewport moved over the agent's screen (or the screen changed size): all of it
             self._top, self._screen_size, self._wide = top, size, wide
@@ -217,8 +222,8 @@ class TerminalPane(Widget, can_focus=False):
             hidden.append("› text cut at the right")
         cut = f"{cols}×{rows}: {', '.join(hidden)} · z shows all" if hidden else ""
         offset = self._scrolled
-        self.border_subtitle = " · ".join(x for x in (cut, f"scrollback −{offset}"
-                                                      if offset else "") if x)
+        self.border_subtitle = " · ".join(
+            x for x in (cut, f"scrollback −{offset}" if offset else "", self._title) if x)
 
     def render_line(self, y: int) -> Strip:
         width = self.content_size.width
@@ -260,13 +265,26 @@ class TerminalPane(Widget, can_focus=False):
         self.call_after_refresh(self.poll)
 
     def on_focus(self) -> None:
+        self._focus_event(b"\x1b[I")
         self._cache.clear()
         self.refresh()
 
     def on_blur(self) -> None:
         self.can_focus = False  # typing mode ends however focus left (a click elsewhere)
+        self._focus_event(b"\x1b[O")
         self._cache.clear()
         self.refresh()
+
+    def _focus_event(self, data: bytes) -> None:
+        """Focus in / out, to an agent that asked for them (mode 1004): typing into its pane is
+        its terminal having the focus."""
+        view = self._view()
+        if view is None:
+            return
+        with view as emulator:
+            wanted = emulator.modes().focus_events
+        if wanted:
+            self.send(self.agent, data)
 
     # -- input --------------------------------------------------------------------------------
     async def on_key(self, event: events.Key) -> None:
@@ -281,8 +299,8 @@ class TerminalPane(Widget, can_focus=False):
         if view is None:
             return
         with view as emulator:
-            app_cursor = emulator.modes().app_cursor
-        data = encode_key(event.key, event.character, app_cursor)
+            modes = emulator.modes()
+        data = encode_key(event.key, event.character, modes.app_cursor, modes.kitty_flags or 0)
         if data:
             self.scroll_to_live()
             self.send(self.agent, data)

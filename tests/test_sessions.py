@@ -16,6 +16,7 @@ import pytest
 from agentdeck.core.approvals import ApprovalQueue, StaleAnswer
 from agentdeck.core.config import ApprovalRule
 from agentdeck.core.sessions import LocalHost, SessionSpec
+from tests.conftest import wait
 
 ASKER = """
 import sys, time
@@ -93,6 +94,8 @@ def test_queue_answers_once_refuses_stale_and_logs(host, tmp_path: Path) -> None
     with pytest.raises(StaleAnswer):
         queue.answer(entry.id, "allow")
     assert answers.read_text().split() == ["y", "n"]
+    # (a daemon's host tells its listeners after its own state: the queue may hear it later)
+    wait(lambda: len(audit.read_text().splitlines()) == 2, "both audit lines")
     lines = [json.loads(x) for x in audit.read_text().splitlines()]
     assert [(x["agent"], x["decision"], x["by"], x["summary"]) for x in lines] == [
         ("w", "allow", "key", "Run make test1?"), ("w", "deny", "user", "Run make test2?")]

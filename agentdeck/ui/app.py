@@ -161,6 +161,8 @@ class AgentdeckApp(App[None]):
 
     def _resize_agents(self) -> None:
         self._home_timer = None
+        if not self.screen_stack or not self._dashboard.is_attached:
+            return  # the dashboard closed while the resize settled
         home = self.home_size()
         if self.viewer or self._home is None or home == self._home:
             return
@@ -178,6 +180,8 @@ class AgentdeckApp(App[None]):
             self.call_from_thread(self.notify, note, severity="warning", timeout=10)
 
     async def on_unmount(self) -> None:
+        if self._home_timer is not None:
+            self._home_timer.stop()
         # the host and queue outlive the app: stop them calling into a closed loop
         for stop in self._unsubscribe:
             stop()

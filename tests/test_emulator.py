@@ -195,3 +195,17 @@ def test_a_replayed_copy_of_awkward_lines_reflows_as_the_original(text: str) -> 
             copy.resize(*size)
             assert (copy.history(), copy.lines(), copy.cursor()) == (
                 emu.history(), emu.lines(), emu.cursor()), (before, size)
+
+
+def test_hyperlinks_are_kept_on_screen_and_through_a_replay() -> None:
+    from agentdeck.core.terminal.replay import replay
+
+    emu = make_emulator(40, 5, 100, "ghostty")
+    emu.feed(b"see \x1b]8;;https://example.com/pr/1\x1b\\PR 1\x1b]8;;\x1b\\ now\r\nplain")
+    copy = make_emulator(40, 5, 100, "ghostty")
+    copy.feed(replay(emu))
+    for e in (emu, copy):
+        e.take_dirty()
+        assert [(r.text, r.style.link) for r in e.row(0)][:2] == [
+            ("see ", None), ("PR 1", "https://example.com/pr/1")]
+        assert all(r.style.link is None for r in e.row(1))

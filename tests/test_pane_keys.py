@@ -1,7 +1,7 @@
 """Keys as the agent asked for them: an agent that turns on the kitty keyboard protocol gets
 shift+enter, ctrl+enter and Esc as keys of their own, one that asks for focus events learns
-when the user starts and stops typing into its pane, and the window title it sets shows in its
-pane's border — through the real dashboard, in the agent's real PTY."""
+when the user starts and stops typing into its pane, the window title it sets shows in its
+pane's border and its hyperlinks stay links — through the real dashboard, in a real PTY."""
 
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ from tests.conftest import make_repo, write_fleet
 KEYS = r"""
 import os, sys, tty
 tty.setraw(0)
-os.write(1, b"\x1b[>1u\x1b[?1004h\x1b]2;building auth\x07ready\r\n")
+os.write(1, b"\x1b[>1u\x1b[?1004h\x1b]2;building auth\x07ready, "
+            b"\x1b]8;;https://example.com/pr/7\x1b\\PR 7\x1b]8;;\x1b\\\r\n")
 with open(sys.argv[1], "ab", buffering=0) as log:
     while True:
         log.write(os.read(0, 64))
@@ -65,6 +66,9 @@ async def test_kitty_keys_focus_events_and_title_reach_and_leave_the_agent(keyed
             "ready" in "\n".join(deck.host.snapshot("w"))), "the agent")
         pane = app.query_one("#pane-w", TerminalPane)
         await until(pilot, lambda: "building auth" in str(pane.border_subtitle), "its title")
+        links = {seg.style.link for y in range(pane.size.height)
+                 for seg in pane.render_line(y) if seg.style and seg.style.link}
+        assert links == {"https://example.com/pr/7"}
         await pilot.press("i")  # typing mode: the agent's terminal has the focus
         await pilot.press("shift+enter", "ctrl+enter", "escape", "x")
         await pilot.press("ctrl+right_square_bracket")  # the release key: focus leaves

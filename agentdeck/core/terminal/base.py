@@ -25,6 +25,7 @@ class CellStyle:
     underline: bool = False
     reverse: bool = False
     strike: bool = False
+    link: str | None = None  # an OSC 8 hyperlink's target
 
 
 PLAIN = CellStyle()

@@ -7,6 +7,7 @@ bytes so equal cells share one CellStyle.
 
 from __future__ import annotations
 
+import dataclasses
 import unicodedata
 from typing import Any
 
@@ -78,6 +79,7 @@ class GhosttyEmulator:
         self._title = ffi.new("GhosttyString*")
         self._clean = ffi.new("GhosttyRenderStateDirty*", lib.GHOSTTY_RENDER_STATE_DIRTY_FALSE)
         self._styles: dict[bytes, CellStyle] = {}
+        self._linked: dict[tuple[bytes, str], CellStyle] = {}  # styles with a hyperlink
         self._rows: list[list[Run]] = [[] for _ in range(rows)]
         self._ends: list[int] = [0] * rows  # per row: characters up to the last one written
         self._offset = 0
@@ -111,7 +113,7 @@ class GhosttyEmulator:
             lib.ghostty_render_state_row_get(self._it[0], lib.GHOSTTY_RENDER_STATE_ROW_DATA_DIRTY,
                                              row_dirty)
             if full or row_dirty[0]:
-                self._rows[y], self._ends[y] = self._read_row()
+                self._rows[y], self._ends[y] = self._read_row(y if self._has_links() else None)
                 changed.add(y)
                 lib.ghostty_render_state_row_set(self._it[0],
                                                  lib.GHOSTTY_RENDER_STATE_ROW_OPTION_DIRTY,
@@ -121,7 +123,27 @@ class GhosttyEmulator:
                                      self._clean)
         return changed
 
-    def _read_row(self) -> tuple[list[Run], int]:
+    def _has_links(self) -> bool:
+        """Whether the iterator's row holds a hyperlink (most rows do not: no lookups then)."""
+        check(lib.ghostty_render_state_row_get(self._it[0], lib.GHOSTTY_RENDER_STATE_ROW_DATA_RAW,
+                                               self._wrap_row), "row raw")
+        check(lib.ghostty_row_get(self._wrap_row[0], lib.GHOSTTY_ROW_DATA_HYPERLINK,
+                                  self._wrap_flag), "row hyperlink")
+        return bool(self._wrap_flag[0])
+
+    def _link_at(self, x: int, y: int) -> str | None:
+        ref = self._term.ref(x, y, "viewport")
+        self._n[0] = 0
+        lib.ghostty_grid_ref_hyperlink_uri(ref, ffi.NULL, 0, self._n)  # its length, if any
+        if not self._n[0]:
+            return None
+        buf = ffi.new("uint8_t[]", self._n[0])
+        check(lib.ghostty_grid_ref_hyperlink_uri(ref, buf, len(buf), self._n), "hyperlink")
+        return ffi.buffer(buf, self._n[0])[:].decode("utf-8", "replace")
+
+    def _read_row(self, links_on: int | None = None) -> tuple[list[Run], int]:
+        """The iterator's row as runs, and how many characters lead up to the last written;
+        `links_on`: the row's viewport y when it holds hyperlinks, to look each cell's up."""
         check(lib.ghostty_render_state_row_get(self._it[0], lib.GHOSTTY_RENDER_STATE_ROW_DATA_CELLS,
                                                self._cells), "row cells")
         cells, gbuf, buf, style = self._cells[0], self._gbuf, self._buf, self._style
@@ -130,7 +152,9 @@ class GhosttyEmulator:
         styles: list[CellStyle] = []
         skip_tail = False
         written = 0
+        x = -1
         while lib.ghostty_render_state_row_cells_next(cells):
+            x += 1
             gbuf.len = 0
             lib.ghostty_render_state_row_cells_get_multi(cells, 2, keys, vals, n)
             size = gbuf.len
@@ -150,6 +174,12 @@ class GhosttyEmulator:
             cell_style = self._styles.get(key)
             if cell_style is None:
                 cell_style = self._styles[key] = self._make_style()
+            if links_on is not None:
+                link = self._link_at(x, links_on)
+                if link:
+                    linked = (key, link)
+                    cell_style = self._linked.get(linked) or self._linked.setdefault(
+                        linked, dataclasses.replace(cell_style, link=link))
             chars.append(char)
             styles.append(cell_style)
         return group_runs(chars, styles), written

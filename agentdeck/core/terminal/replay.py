@@ -83,7 +83,11 @@ def _row(runs: list[Run], fill_to: int, written: int | None = None, follows: str
     parts: list[str] = []
     width = 0
     for run in runs:
-        parts.append(sgr(run.style) + run.text)
+        if run.style.link:  # an OSC 8 hyperlink around the run
+            parts.append(f"\x1b]8;;{run.style.link}\x1b\\{sgr(run.style)}{run.text}"
+                         "\x1b]8;;\x1b\\")
+        else:
+            parts.append(sgr(run.style) + run.text)
         width += sum(char_width(c) for c in run.text)
     if fill_to:  # a soft-wrapped row: the next character must wrap it
         parts.append(_padding(width, fill_to, follows))

@@ -189,7 +189,7 @@ class TerminalPane(Widget, can_focus=False):
                 color=_rich_color(cell.fg), bgcolor=_rich_color(cell.bg), bold=cell.bold or None,
                 dim=cell.dim or None, italic=cell.italic or None,
                 underline=cell.underline or None, reverse=cell.reverse or None,
-                strike=cell.strike or None)
+                strike=cell.strike or None, link=cell.link)  # clickable where the terminal can
         return style
 
     def _top_for(self, emulator: Emulator, cursor: tuple[int, int] | None) -> tuple[int, bool]:

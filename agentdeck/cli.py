@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from agentdeck import __version__
+from agentdeck.commands import sessions
 from agentdeck.core.config import (
     NAME_RE,
     ROLES,
@@ -114,6 +115,13 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("name")
     logs.add_argument("-f", "--follow", action="store_true", help="keep printing new output")
 
+    stop = sub.add_parser("stop", help="stop agents and every process they started (their "
+                          "worktree, port and database stay)")
+    stop.add_argument("names", nargs="+", metavar="NAME")
+    restart = sub.add_parser("restart", help="stop agents and start them again, resuming")
+    fleet_arg(restart)
+    restart.add_argument("names", nargs="+", metavar="NAME")
+
     start = sub.add_parser("start", help="start (or restart) agents in the session host")
     fleet_arg(start)
     start.add_argument("names", nargs="*", help="only these agents (default: every agent "
@@ -204,6 +212,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return cmd_logs(ctx, args.name, args.follow)
     if command == "start":
         return cmd_start(ctx, _fleet(ctx, explicit, required=False), args.names)
+    if command == "stop":
+        return sessions.cmd_stop(ctx, args.names)
+    if command == "restart":
+        return sessions.cmd_restart(ctx, _fleet(ctx, explicit, required=False), args.names)
     if command in ("diff", "conflicts", "merge"):
         return cmd_review(ctx, _fleet(ctx, explicit, required=False), args)
     if command == "serve":
@@ -468,7 +480,7 @@ def _report_up(engine: Engine, result: UpResult, started: bool = False) -> int:
     for line in failure_report(result.setups):
         print(line, file=sys.stderr)
     print()
-    print(fleet_table(engine.views()))
+    print(fleet_table(engine.views(sessions.live_states(engine.ctx))))
     print()
     if not (started and _interactive()):
         print(NOT_STARTED)
@@ -478,7 +490,7 @@ def _report_up(engine: Engine, result: UpResult, started: bool = False) -> int:
 
 
 def cmd_ls(engine: Engine, as_json: bool) -> int:
-    views = engine.views()
+    views = engine.views(sessions.live_states(engine.ctx))
     if as_json:
         print(json.dumps([v.as_json() for v in views], indent=2))
     elif views:
@@ -506,18 +518,26 @@ def cmd_spawn(engine: Engine, fleet: Fleet, args: argparse.Namespace) -> int:
 
 
 def cmd_rm(ctx: RepoContext, fleet: Fleet, args: argparse.Namespace) -> int:
-    from agentdeck.core.removal import remove_agent
+    """Remove an agent; one that runs in the session host is stopped first (its process tree),
+    but only once the removal is sure to go ahead: work that would be lost refuses it without
+    --force, and with --force every file and commit discarded is printed before it goes."""
+    from agentdeck.core.removal import remove_agent, would_lose
     from agentdeck.daemon import lifecycle
 
+    losses = would_lose(ctx, args.name, args.delete_branch)
     host = lifecycle.connect(ctx.state_dir)
     info = next((i for i in host.sessions() if i.name == args.name), None) if host else None
     try:
+        if losses and not args.force:
+            # the refusal names what would be lost (and stops nothing)
+            remove_agent(ctx, fleet, args.name, force=False, delete_branch=args.delete_branch)
+        for what, items in losses:
+            print(f"{args.name}: --force discards {what}:")
+            for item in items:
+                print(f"  {item}")
         if host is not None and info is not None and info.process == "running":
-            if not args.force:
-                raise OperationError(f"'{args.name}' is running in the session host; stop it "
-                                     f"first (its pane, or `agentdeck rm {args.name} --force` "
-                                     "stops it)")
-            host.stop(args.name)
+            host.stop(args.name, sessions.GRACE)
+            print(f"{args.name}: stopped it and every process it started")
         out = remove_agent(ctx, fleet, args.name, force=args.force,
                            delete_branch=args.delete_branch, drop_db=args.drop_db)
         if host is not None and info is not None:
@@ -534,8 +554,19 @@ def cmd_rm(ctx: RepoContext, fleet: Fleet, args: argparse.Namespace) -> int:
 
 def cmd_prune(ctx: RepoContext) -> int:
     from agentdeck.core.removal import prune
+    from agentdeck.daemon import lifecycle
 
     report = prune(ctx)
+    host = lifecycle.connect(ctx.state_dir)
+    if host is not None:  # an agent whose worktree is gone has nowhere to work: its session ends
+        try:
+            known = {i.name for i in host.sessions()}
+            for name in report.names:
+                if name in known:
+                    host.forget(name)
+                    report.notes.append(f"{name}: its session in the session host was stopped")
+        finally:
+            host.close()
     for line in report.removed + report.notes:
         print(line)
     if not report.removed and not report.notes:

@@ -6,7 +6,7 @@ Removal lives in `removal.py`; making one agent in `provision.py`.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -175,17 +175,20 @@ class Engine:
 
     # -- ls -----------------------------------------------------------------------------------
 
-    def views(self) -> list[AgentView]:
+    def views(self, live: Mapping[str, str] | None = None) -> list[AgentView]:
+        """Every agent; `live`: what the session host says of the agents it runs (their state
+        label), else an agent that exists is "stopped"."""
         data = self.registry.load()
-        return [self._view(rec) for rec in sorted(data.agents.values(), key=_order)]
+        return [self._view(rec, (live or {}).get(rec.name))
+                for rec in sorted(data.agents.values(), key=_order)]
 
-    def _view(self, rec: AgentRecord) -> AgentView:
+    def _view(self, rec: AgentRecord, live: str | None) -> AgentView:
         if rec.status == CREATING:
             state = "creating" if rec.owner_alive() else "interrupted"
         elif not Path(rec.worktree).exists():
             state = "missing"
         else:
-            state = "stopped"  # sessions arrive with the dashboard
+            state = live or "stopped"
         return AgentView(rec.name, rec.agent, rec.role, rec.branch, rec.worktree, dict(rec.ports),
                          databases.describe(rec.database), state, rec.setup)
 

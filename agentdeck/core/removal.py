@@ -32,13 +32,37 @@ def _listing(items: list[str]) -> str:
     return shown + (f"; and {len(items) - SHOWN} more" if len(items) > SHOWN else "")
 
 
+def _record(ctx: RepoContext, name: str) -> AgentRecord:
+    agents = Registry(ctx.state_dir).load().agents
+    rec = agents.get(name)
+    if rec is None:
+        known = ", ".join(sorted(agents)) or "none"
+        raise UsageError(f"no agent named '{name}' (agents: {known}); `agentdeck ls` lists them")
+    return rec
+
+
+def would_lose(ctx: RepoContext, name: str, delete_branch: bool) -> list[tuple[str, list[str]]]:
+    """What removing the agent would discard, every item: (what, items) for its uncommitted
+    and untracked files, and — with `delete_branch` — the commits on no other branch."""
+    rec = _record(ctx, name)
+    path = Path(rec.worktree)
+    out: list[tuple[str, list[str]]] = []
+    if not rec.in_main and path.exists():
+        dirty = [d.strip() for d in wt.dirty_files(path, ctx)]
+        if dirty:
+            out.append((f"{len(dirty)} uncommitted or untracked change(s) in {path}", dirty))
+    if delete_branch and wt.branch_exists(ctx, rec.branch):
+        lost = wt.commits_only_on(ctx, rec.branch)
+        if lost:
+            out.append((f"{len(lost)} commit(s) of branch {rec.branch} on no other branch",
+                        lost))
+    return out
+
+
 def remove_agent(ctx: RepoContext, fleet: Fleet, name: str, *, force: bool = False,
                  delete_branch: bool = False, drop_db: bool = False) -> Removal:
     registry = Registry(ctx.state_dir)
-    rec = registry.load().agents.get(name)
-    if rec is None:
-        known = ", ".join(sorted(registry.load().agents)) or "none"
-        raise UsageError(f"no agent named '{name}' (agents: {known}); `agentdeck ls` lists them")
+    rec = _record(ctx, name)
     if rec.status == CREATING and rec.owner_alive():
         raise OperationError(f"agent {name} is being created by pid {rec.owner_pid}; wait for it "
                              "to finish, then remove it")
@@ -100,6 +124,7 @@ def _check_losses(ctx: RepoContext, rec: AgentRecord, path: Path, force: bool,
 class PruneReport:
     removed: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)  # the agents forgotten
 
 
 def prune(ctx: RepoContext) -> PruneReport:
@@ -116,6 +141,7 @@ def prune(ctx: RepoContext) -> PruneReport:
                                         f"finishes it, `agentdeck rm {name}` removes it")
                 continue
             del data.agents[name]
+            report.names.append(name)
             what = f"{name}: worktree {rec.worktree} is gone; entry removed"
             if rec.port_numbers:
                 what += ", freed port " + ", ".join(map(str, rec.port_numbers))

@@ -40,6 +40,7 @@ from agentdeck.ui.widgets.terminal_pane import TerminalPane
 
 RADAR_EVERY = 15.0  # seconds between background conflict-radar scans
 RESIZE_SETTLE = 0.3  # a window resize reaches the agents once it has rested this long
+STOP_GRACE = 5.0  # seconds a stopped agent's processes get to end before they are killed
 
 
 class AgentdeckApp(App[None]):
@@ -227,7 +228,7 @@ class AgentdeckApp(App[None]):
         if info.process == "running" and any(e.agent == info.name for e in self.approvals):
             state = "waiting"  # a hook may be asking while the screen still shows work
         detail = ""
-        if info.state == "exited":
+        if info.state == "exited" and info.exit_code is not None:
             detail = f"({info.exit_code})"
         elif info.state == "rate-limited" and info.detection.reset:
             detail = info.detection.reset
@@ -399,9 +400,43 @@ class AgentdeckApp(App[None]):
         self._update_status()
 
     @work(thread=True, group="start-one", exit_on_error=False)
-    def _start_one(self, name: str, cols: int, rows: int) -> None:
+    def _start_one(self, name: str, cols: int, rows: int, resume: bool = False) -> None:
         rec = next(r for r in self.deck.records if r.name == name)
-        self.deck.start(rec, cols, rows)
+        self.deck.start(rec, cols, rows, resume=resume)
+
+    def action_stop_agent(self) -> None:
+        name = self.selected_agent
+        info = self._infos.get(name or "")
+        if name is None or info is None or info.process != "running":
+            self.notify(f"{name or 'no agent'} is not running", severity="information")
+            return
+        self.notify(f"stopping {name} and every process it started…")
+        self._stop(name)
+
+    @work(thread=True, group="stop", exit_on_error=False)
+    def _stop(self, name: str, then_start: bool = False) -> None:
+        try:
+            self.deck.host.stop(name, STOP_GRACE)
+        except (OperationError, OSError, KeyError) as exc:
+            self.call_from_thread(self.notify, f"{name}: not stopped ({exc})",
+                                  severity="warning")
+            return
+        if then_start:
+            self.call_from_thread(self._start_one, name, *(self._home or self.home_size()),
+                                  True)
+
+    def action_restart_agent(self) -> None:
+        """Restart the selected agent (resuming, where its CLI can), or start an exited one."""
+        name = self.selected_agent
+        if name is None:
+            return
+        info = self._infos.get(name)
+        running = info is not None and info.process == "running"
+        self.notify(f"restarting {name}…" if running else f"starting {name}…")
+        if running:
+            self._stop(name, then_start=True)
+        else:
+            self._start_one(name, *(self._home or self.home_size()), info is not None)
 
     def action_message(self) -> None:
         name = self.selected_agent
@@ -550,6 +585,10 @@ class AgentdeckApp(App[None]):
                                 lambda d=decision: self.action_answer(d))
         yield SystemCommand("Zoom the selected pane", "Toggle one pane / all panes",
                             self.action_zoom)
+        yield SystemCommand("Stop the selected agent", "End it and every process it started "
+                            "(its worktree, port and database stay)", self.action_stop_agent)
+        yield SystemCommand("Restart the selected agent", "Stop it and start it again, resuming "
+                            "(or start an agent that exited)", self.action_restart_agent)
         for name in self.rows:
             yield SystemCommand(f"Type into {name}", f"Focus {name}'s pane",
                                 lambda n=name: self.action_enter_pane(n))

@@ -30,6 +30,10 @@ DASHBOARD_BINDINGS: list[BindingType] = [
             tooltip="Scroll the selected pane into its scrollback"),
     Binding("pagedown", "scroll_pane(1)", "scroll down", id="scroll-down", show=False,
             tooltip="Scroll the selected pane back towards the live screen"),
+    Binding("X", "stop_agent", "stop", id="stop-agent", show=False,
+            tooltip="Stop the selected agent and every process it started"),
+    Binding("R", "restart_agent", "restart", id="restart-agent", show=False,
+            tooltip="Restart the selected agent (resuming), or start one that exited"),
     Binding("t", "next_theme", "theme", id="theme", show=False,
             tooltip="Switch between the dark, light and high-contrast themes"),
     Binding("q", "quit", "quit", id="quit", tooltip="Quit the dashboard (with a session host "

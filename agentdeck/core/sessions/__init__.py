@@ -5,6 +5,7 @@ from agentdeck.core.sessions.host import (
     FAILED,
     RUNNING,
     STARTING,
+    STOPPED,
     Event,
     SessionHost,
     SessionInfo,
@@ -12,9 +13,10 @@ from agentdeck.core.sessions.host import (
     TerminalView,
     home_size,
     poll_until,
+    state_label,
 )
 from agentdeck.core.sessions.local import LocalHost
 
-__all__ = ["EXITED", "FAILED", "RUNNING", "STARTING", "Event", "LocalHost", "SessionHost",
-           "SessionInfo", "SessionSpec", "TerminalView", "home_size",
-           "poll_until"]
+__all__ = ["EXITED", "FAILED", "RUNNING", "STARTING", "STOPPED", "Event", "LocalHost",
+           "SessionHost", "SessionInfo", "SessionSpec", "TerminalView", "home_size", "poll_until",
+           "state_label"]

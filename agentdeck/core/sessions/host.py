@@ -17,6 +17,7 @@ from agentdeck.core.detect import Detection
 from agentdeck.core.terminal import Emulator
 
 STARTING, RUNNING, EXITED, FAILED = "starting", "running", "exited", "failed"
+STOPPED = "stopped"  # a state, not a process status: the user stopped it (its process exited)
 
 
 @dataclass(frozen=True)
@@ -41,10 +42,21 @@ class SessionInfo:
     exit_code: int | None = None
     error: str | None = None  # why it failed to start
     detection: Detection = field(default_factory=Detection)
-    # what the sidebar shows: working / waiting / idle / rate-limited / exited / failed
+    # what the sidebar shows: working / waiting / idle / rate-limited / exited / stopped /
+    # failed
     state: str = "working"
     last_output: float = 0.0
     last_event: str = ""  # the last state event its hooks sent (Stop, UserPromptSubmit, …)
+
+
+def state_label(info: SessionInfo) -> str:
+    """An agent's state as the user reads it: "exited (2)" with its code, "rate-limited
+    (resets 3pm)" with its reset time when the agent said."""
+    if info.state == EXITED and info.exit_code is not None:
+        return f"{EXITED} ({info.exit_code})"
+    if info.state == "rate-limited" and info.detection.reset:
+        return f"rate-limited ({info.detection.reset})"
+    return info.state
 
 
 @dataclass(frozen=True)

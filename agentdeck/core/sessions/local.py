@@ -24,10 +24,12 @@ from collections.abc import Callable
 import pexpect
 
 from agentdeck.core.detect import IDLE, UNKNOWN, WAITING, WORKING, Detection, detect
+from agentdeck.core.proctree import end_tree
 from agentdeck.core.sessions.host import (
     EXITED,
     FAILED,
     RUNNING,
+    STOPPED,
     SYNC_TIMEOUT,
     Event,
     Listener,
@@ -156,20 +158,15 @@ class LocalHost(SessionHost):
         self._emit(Event(session.spec.name, "state", session.info))
 
     def stop(self, name: str, timeout: float = 3.0) -> None:
+        """End the agent and every process it started (its tree: dev servers and watchers
+        included), politely first, killing what is left after `timeout` seconds."""
         session = self._sessions.get(name)
         if session is None or session.child is None:
             return
         session.stopping = True
         child = session.child
         if _alive(child):
-            with contextlib.suppress(OSError):
-                child.kill(1)  # SIGHUP, as a closing terminal would
-            deadline = time.monotonic() + timeout
-            while _alive(child) and time.monotonic() < deadline:
-                time.sleep(0.02)
-            if _alive(child):
-                with contextlib.suppress(OSError):
-                    child.kill(9)
+            end_tree(child.pid, timeout)
         if session.reader:
             session.reader.join(timeout)
 
@@ -268,7 +265,8 @@ class LocalHost(SessionHost):
             -child.signalstatus if child.signalstatus is not None else None)
         session.info.process = EXITED
         session.info.exit_code = code
-        session.info.state = EXITED
+        # stopped on request: "stopped", not an exit to look into
+        session.info.state = STOPPED if session.stopping else EXITED
         session.info.detection = Detection(EXITED)
         self._emit(Event(session.spec.name, "state", session.info))
 

@@ -1,0 +1,49 @@
+"""Process trees: what an agent started is stopped with it.
+
+An agent runs dev servers, watchers and test runners. Closing its terminal (SIGHUP) reaches only
+the processes still attached to it; a dev server started in the background, or one that
+re-parented itself to init, would outlive the agent and keep its port. So a stop collects the
+whole tree first — every descendant, and every process still in the agent's session even if its
+parent went — asks each to end (SIGHUP to the agent, as a closing terminal would; SIGTERM to the
+rest), and kills what is left after a grace period.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+
+import psutil
+
+
+def tree_of(pid: int) -> list[psutil.Process]:
+    """The process, its descendants, and the processes left in its session (it leads one: a
+    PTY's child does)."""
+    try:
+        leader = psutil.Process(pid)
+        found = {p.pid: p for p in [leader, *leader.children(recursive=True)]}
+    except psutil.Error:
+        return []
+    for proc in psutil.process_iter():
+        with contextlib.suppress(psutil.Error, OSError):
+            if proc.pid not in found and os.getsid(proc.pid) == pid:
+                found[proc.pid] = proc
+                for child in proc.children(recursive=True):
+                    found.setdefault(child.pid, child)
+    return list(found.values())
+
+
+def end_tree(pid: int, grace: float = 3.0) -> list[int]:
+    """End `pid` and its tree: politely, then SIGKILL for whatever is left after `grace`
+    seconds. Returns the pids that had to be killed."""
+    procs = tree_of(pid)
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):
+            proc.send_signal(signal.SIGHUP if proc.pid == pid else signal.SIGTERM)
+    _, alive = psutil.wait_procs(procs, timeout=grace)
+    for proc in alive:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+    psutil.wait_procs(alive, timeout=grace)
+    return [p.pid for p in alive]

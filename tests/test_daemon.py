@@ -287,7 +287,7 @@ def _has_mirror(deck, name: str) -> bool:  # type: ignore[no-untyped-def]
     return True
 
 
-def test_rm_refuses_a_running_agent_and_with_force_stops_it_and_its_transcript(
+def test_rm_stops_a_running_agent_and_forgets_its_session_and_transcript(
         tmp_path: Path) -> None:
     repo = make_repo(tmp_path)
     script = tmp_path / "idle.py"
@@ -300,11 +300,9 @@ agents: [{{name: w, agent: idle, branch: feat/w}}]
     assert run_agentdeck("up", "--no-start", cwd=repo).code == 0
     try:
         assert run_agentdeck("start", cwd=repo).code == 0
-        refused = run_agentdeck("rm", "w", cwd=repo)
-        assert refused.code == 1 and "running in the session host" in refused.err
-        assert (tmp_path / "wt-w").is_dir()
-        removed = run_agentdeck("rm", "w", "--force", cwd=repo)
+        removed = run_agentdeck("rm", "w", cwd=repo)  # no work to lose: no --force needed
         assert removed.code == 0, removed.err
+        assert "stopped it" in removed.out
         assert not (tmp_path / "wt-w").exists()
         status = run_agentdeck("daemon", "status", cwd=repo)
         assert " w " not in status.out
@@ -355,3 +353,35 @@ def test_a_listener_that_waits_never_holds_up_the_replies(state: Path, tmp_path:
         host.write("a", b"y\n")
     wait(lambda: "output" in seen and "state" in seen, "the events, delivered in the end")
     host.close()
+
+
+def test_session_hosts_started_at_once_are_always_one(tmp_path: Path) -> None:
+    # `agentdeck` and `agentdeck start` run at the same moment, each starting a session host
+    # when it finds none: one serves both, the other leaves (never taking the socket away)
+    import psutil
+
+    state = tmp_path / "state"
+
+    def daemons() -> list[int]:
+        return [p.pid for p in psutil.process_iter(["cmdline"])
+                if "run" in (p.info["cmdline"] or []) and str(state) in (p.info["cmdline"] or [])]
+
+    for round_no in range(20):
+        barrier, pids = threading.Barrier(2), []
+
+        def attach(barrier: threading.Barrier = barrier, pids: list[int] = pids) -> None:
+            barrier.wait()
+            host = lifecycle.ensure(state, None)
+            pids.append(host.daemon_pid)
+            host.close()
+
+        threads = [threading.Thread(target=attach) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert len(pids) == 2 and pids[0] == pids[1], (round_no, pids)
+        wait(lambda pids=pids: daemons() == pids[:1], f"one session host in round {round_no}")
+        assert lifecycle.connect(state) is not None  # its socket is still there
+        lifecycle.stop(state)
+        wait(lambda: not daemons(), "the session host gone")

@@ -21,8 +21,19 @@ def private_dir(path: Path) -> None:
 
 
 def listen(path: Path) -> socket.socket:
-    """A listening socket at `path`, replacing a stale socket file there."""
+    """A listening socket at `path`, replacing a stale socket file there — never a live one
+    (something answers on it: OSError)."""
     private_dir(path)
+    if path.exists():
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(str(path))
+        except OSError:
+            pass  # stale: nobody listens
+        else:
+            raise OSError(f"{path} is in use by a running process")
+        finally:
+            probe.close()
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

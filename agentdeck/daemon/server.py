@@ -14,10 +14,12 @@ from __future__ import annotations
 import collections
 import contextlib
 import dataclasses
+import fcntl
 import logging
 import os
 import signal
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -41,6 +43,7 @@ log = logging.getLogger(__name__)
 
 SOCKET_NAME = "daemon.sock"
 PID_FILE = "daemon.pid"
+LOCK_FILE = "daemon.lock"  # held by the running session host (flock): one per repository
 TRANSCRIPTS = "transcripts"
 CLIENT_BACKLOG = 64 << 20  # a client this far behind is dropped (it can attach again)
 DIED_NOTE = ("its session host stopped, and the agent with it; `agentdeck start {name}` "
@@ -134,6 +137,7 @@ class Daemon:
         self._stopped = threading.Event()
         self._pending_before: set[int] = set()
         self.path = daemon_socket(state_dir)
+        self._socket_inode = -1  # the socket file this daemon made (it unlinks only that one)
         self.host.subscribe(self._on_host_event)
         self.queue.on_change(self._on_queue_change)
         if fleet_path is not None:
@@ -172,6 +176,7 @@ class Daemon:
     # -- serving ------------------------------------------------------------------------------
     def serve(self) -> None:
         self._server = unixsock.listen(self.path)
+        self._socket_inode = self.path.stat().st_ino
         (self.state_dir / PID_FILE).write_text(str(os.getpid()))
         unixsock.serve(self._server, self._stopped, self._serve_client, "agentdeck-daemon")
         self._stopped.wait()
@@ -345,9 +350,11 @@ class Daemon:
         with contextlib.suppress(OSError):
             self._server.close()
         with contextlib.suppress(OSError):
-            self.path.unlink()
-        with contextlib.suppress(OSError):
-            (self.state_dir / PID_FILE).unlink()
+            if self.path.stat().st_ino == self._socket_inode:  # never another one's socket
+                self.path.unlink()
+        with contextlib.suppress(OSError, ValueError):
+            if int((self.state_dir / PID_FILE).read_text()) == os.getpid():
+                (self.state_dir / PID_FILE).unlink()
         if self.hooks is not None:
             self.hooks.close()
         self.queue.close()
@@ -358,7 +365,25 @@ class Daemon:
                 client.close()
 
 
+def hold_daemon_lock(state_dir: Path) -> int | None:
+    """The repository's one-session-host lock, held (flock) for this process's life: its file
+    descriptor, or None when another session host holds it (a second one would run every
+    agent twice, and unlink the first one's socket when it stopped)."""
+    unixsock.private_dir(state_dir / LOCK_FILE)
+    fd = os.open(state_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
 def run_daemon(state_dir: Path, fleet_path: Path | None) -> int:
+    if hold_daemon_lock(state_dir) is None:
+        # started at the same moment as another: that one serves; callers connect to it
+        print("agentdeck: a session host already runs for this repository", file=sys.stderr)
+        return 0
     daemon = Daemon(state_dir, fleet_path)
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, lambda *_: daemon.stop())

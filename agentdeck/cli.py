@@ -104,9 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     detect.add_argument("--rows", type=int, default=40, help="screen height for --raw")
 
     daemon = sub.add_parser("daemon", help="the session host that keeps agents running while no "
-                            "dashboard is open: run | start | status | stop")
+                            "dashboard is open: run | start | status | stop | restart")
     daemon.add_argument("action", nargs="?", default="status",
-                        choices=["run", "start", "status", "stop"])
+                        choices=["run", "start", "status", "stop", "restart"])
     daemon.add_argument("--state-dir", type=Path, default=None, help=argparse.SUPPRESS)
     daemon.add_argument("--fleet", type=Path, default=None, help=argparse.SUPPRESS)
     fleet_arg(daemon)
@@ -308,6 +308,13 @@ def cmd_daemon(ctx: RepoContext, fleet: Fleet, action: str) -> int:
     if action == "start":
         host = lifecycle.ensure(ctx.state_dir, fleet.path)
         print(f"agentdeck daemon running (pid {host.daemon_pid})")
+        host.close()
+        return 0
+    if action == "restart":  # e.g. after upgrading agentdeck: the new version's session host
+        lifecycle.stop(ctx.state_dir)
+        host = lifecycle.ensure(ctx.state_dir, fleet.path)
+        print(f"agentdeck daemon restarted (pid {host.daemon_pid}); its agents ended with the "
+              "old one: `agentdeck start` starts them again, resuming")
         host.close()
         return 0
     if action == "stop":

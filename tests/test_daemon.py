@@ -385,3 +385,35 @@ def test_session_hosts_started_at_once_are_always_one(tmp_path: Path) -> None:
         assert lifecycle.connect(state) is not None  # its socket is still there
         lifecycle.stop(state)
         wait(lambda: not daemons(), "the session host gone")
+
+
+def test_a_daemon_of_another_version_is_refused_in_one_line_and_can_be_restarted(
+        state: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from agentdeck.daemon import protocol
+    from agentdeck.daemon.client import DaemonMismatch
+
+    lifecycle.ensure(state, None).close()  # a session host of this version runs
+    monkeypatch.setattr(protocol, "PROTOCOL", protocol.PROTOCOL + 1)  # we are a newer agentdeck
+    with pytest.raises(DaemonMismatch) as refused:
+        lifecycle.connect(state)
+    message = str(refused.value)
+    assert "\n" not in message and "agentdeck daemon restart" in message
+    assert lifecycle.stop(state)  # ended by its pid, as `daemon restart` does
+    assert lifecycle.pid_of(state) is None or not lifecycle._alive(lifecycle.pid_of(state))
+    monkeypatch.undo()
+    host = lifecycle.ensure(state, None)  # a session host of the client's version starts
+    host.close()
+
+
+def test_unknown_fields_from_a_newer_peer_are_ignored() -> None:
+    from agentdeck.core.sessions import SessionInfo
+    from agentdeck.daemon import protocol
+
+    info = protocol.info_to_wire(SessionInfo("a", "claude"))
+    info["colour_of_the_day"] = "teal"
+    info["detection"] = {"state": "waiting", "later": 1,
+                         "prompt": {"kind": "bash", "summary": "ls", "allow": "y", "deny": "n",
+                                    "options": [["Yes", "1"]], "glow": True}}
+    back = protocol.info_from_wire(info)
+    assert back.name == "a" and back.detection.prompt.summary == "ls"
+    assert back.detection.prompt.options == (("Yes", "1"),)

@@ -21,6 +21,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
+from agentdeck import __version__
 from agentdeck.core.approvals import Decision, Entry, StaleAnswer
 from agentdeck.core.detect import Detection, Prompt
 from agentdeck.core.errors import OperationError
@@ -29,13 +30,22 @@ from agentdeck.core.sessions.host import Listener
 from agentdeck.core.terminal import make_emulator
 from agentdeck.daemon import protocol
 
-ERRORS: dict[str, type[Exception]] = {"StaleAnswer": StaleAnswer,
-                                      "OperationError": OperationError,
-                                      "KeyError": KeyError, "ValueError": ValueError}
-
 
 class DaemonGone(OperationError):
     """The session host daemon is not reachable."""
+
+
+class DaemonMismatch(OperationError):
+    """The session host daemon is another version of agentdeck."""
+
+
+MISMATCH = ("the session host runs agentdeck {theirs}, this is {ours}: restart it with "
+            "`agentdeck daemon restart` (its agents stop; `agentdeck start` starts them again, "
+            "resuming)")
+ERRORS: dict[str, type[Exception]] = {"StaleAnswer": StaleAnswer,
+                                      "OperationError": OperationError,
+                                      "DaemonMismatch": DaemonMismatch,
+                                      "KeyError": KeyError, "ValueError": ValueError}
 
 
 class RemoteHost(SessionHost):
@@ -75,8 +85,11 @@ class RemoteHost(SessionHost):
                                         daemon=True)
         self._reader.start()
         try:
-            hello = self._call("hello")
-        except DaemonGone:
+            hello = self._call("hello", protocol=protocol.PROTOCOL, version=__version__)
+            if hello.get("protocol") != protocol.PROTOCOL:
+                raise DaemonMismatch(MISMATCH.format(
+                    theirs=hello.get("version", "(an older one)"), ours=__version__))
+        except OperationError:
             self.close()
             raise
         self.daemon_pid = int(hello["pid"])
@@ -327,14 +340,15 @@ class RemoteQueue:
         for e in state["pending"]:
             old = self._entries.get(e["id"])
             created = old.created if old else now - float(e["age"])
-            entries[e["id"]] = Entry(e["id"], e["agent"], Prompt(**e["prompt"]), created,
-                                     e["created_at"])
+            entries[e["id"]] = Entry(e["id"], e["agent"], protocol.prompt_from_wire(e["prompt"]),
+                                     created, e["created_at"])
         self._entries = entries
         self._hooked = {e["id"] for e in state["pending"] if e["via_hook"]}
         self.history.clear()
         for d in state["history"]:
-            entry = Entry(d["entry"]["id"], d["entry"]["agent"], Prompt(**d["entry"]["prompt"]),
-                          0.0, d["entry"]["created_at"])
+            record = d["entry"]
+            entry = Entry(record["id"], record["agent"], protocol.prompt_from_wire(
+                record["prompt"]), 0.0, record["created_at"])
             self.history.append(Decision(entry, d["decision"], d["by"], d["at"], d["via"],
                                          d.get("keys", ""), d.get("why", "")))
         listeners = list(self._listeners)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from agentdeck.core.errors import OperationError
-from agentdeck.daemon.client import DaemonGone, RemoteHost
+from agentdeck.daemon.client import DaemonGone, DaemonMismatch, RemoteHost
 from agentdeck.daemon.server import PID_FILE, daemon_socket
 
 LOG_FILE = "daemon.log"
@@ -64,14 +65,24 @@ def pid_of(state_dir: Path) -> int | None:
 
 
 def stop(state_dir: Path, wait: float = 10.0) -> bool:
-    """Stop the daemon (and so its agents). False when none was running."""
-    host = connect(state_dir)
-    if host is None:
-        return False
-    pid = host.daemon_pid
-    with contextlib.suppress(OperationError):
-        host.shutdown_daemon()
-    host.close()
+    """Stop the daemon (and so its agents). False when none was running. One of another
+    agentdeck version (it refuses to talk) is ended by its pid: SIGTERM, which it handles as a
+    shutdown."""
+    try:
+        host = connect(state_dir)
+    except DaemonMismatch:
+        pid = pid_of(state_dir)
+        if pid is None:
+            return False
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGTERM)
+    else:
+        if host is None:
+            return False
+        pid = host.daemon_pid
+        with contextlib.suppress(OperationError):
+            host.shutdown_daemon()
+        host.close()
     deadline = time.monotonic() + wait
     while _alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -10,13 +10,17 @@ from __future__ import annotations
 import json
 import socket
 import struct
-from dataclasses import asdict
-from typing import Any
+from dataclasses import asdict, fields
+from typing import Any, TypeVar
 
 from agentdeck.core.detect import Detection, Prompt
 from agentdeck.core.sessions import SessionInfo, SessionSpec
 
+# the wire format's version: a dashboard and a session host that differ refuse each other with
+# one line (the daemon then needs a restart), rather than misreading each other
+PROTOCOL = 2
 _LENGTHS = struct.Struct("!II")
+_T = TypeVar("_T")
 MAX_HEADER = 16 << 20
 MAX_PAYLOAD = 64 << 20
 
@@ -61,13 +65,20 @@ def info_to_wire(info: SessionInfo) -> dict[str, Any]:
     return asdict(info)
 
 
+def known(cls: type[_T], data: dict[str, Any]) -> dict[str, Any]:
+    """`data` without the fields `cls` does not have: a newer peer's additions are ignored."""
+    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    return {k: v for k, v in data.items() if k in names}
+
+
+def prompt_from_wire(data: dict[str, Any]) -> Prompt:
+    return Prompt(**known(Prompt, data))
+
+
 def info_from_wire(data: dict[str, Any]) -> SessionInfo:
-    det = data.get("detection") or {}
-    prompt = det.get("prompt")
-    detection = Detection(det.get("state", "unknown"), Prompt(**prompt) if prompt else None,
-                          det.get("reset"))
-    fields = {k: v for k, v in data.items() if k != "detection"}
-    return SessionInfo(**fields, detection=detection)
+    detection = detection_from_wire(data.get("detection") or {})
+    return SessionInfo(**{k: v for k, v in known(SessionInfo, data).items()
+                          if k != "detection"}, detection=detection)
 
 
 def spec_to_wire(spec: SessionSpec) -> dict[str, Any]:
@@ -78,10 +89,10 @@ def spec_to_wire(spec: SessionSpec) -> dict[str, Any]:
 
 
 def spec_from_wire(data: dict[str, Any]) -> SessionSpec:
-    return SessionSpec(**{**data, "argv": tuple(data["argv"])})
+    return SessionSpec(**{**known(SessionSpec, data), "argv": tuple(data["argv"])})
 
 
 def detection_from_wire(det: dict[str, Any]) -> Detection:
     prompt = det.get("prompt")
-    return Detection(det.get("state", "unknown"), Prompt(**prompt) if prompt else None,
+    return Detection(det.get("state", "unknown"), prompt_from_wire(prompt) if prompt else None,
                      det.get("reset"))

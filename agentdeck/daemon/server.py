@@ -27,6 +27,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from agentdeck import __version__
 from agentdeck.core import notify, unixsock
 from agentdeck.core.approvals import ApprovalQueue, OperationError, StaleAnswer
 from agentdeck.core.config import load_fleet
@@ -37,6 +38,7 @@ from agentdeck.core.registry import Registry
 from agentdeck.core.sessions import Event, LocalHost
 from agentdeck.core.terminal.replay import replay
 from agentdeck.daemon import protocol
+from agentdeck.daemon.client import MISMATCH
 from agentdeck.daemon.transcripts import Transcripts
 
 log = logging.getLogger(__name__)
@@ -101,6 +103,10 @@ class _Client:
             self._cond.notify()
         with contextlib.suppress(OSError):
             self.sock.shutdown(socket.SHUT_RDWR)
+
+
+class Mismatch(Exception):
+    """A client of another protocol version said hello."""
 
 
 def _merged(frames: list[tuple[dict[str, Any], bytes]]) -> list[tuple[dict[str, Any], bytes]]:
@@ -212,6 +218,8 @@ class Daemon:
             reply["result"] = result
         except StaleAnswer as exc:
             reply.update(ok=False, type="StaleAnswer", error=str(exc))
+        except Mismatch as exc:
+            reply.update(ok=False, type="DaemonMismatch", error=str(exc))
         except (OperationError, AgentdeckError) as exc:
             reply.update(ok=False, type="OperationError", error=str(exc))
         except KeyError as exc:
@@ -225,7 +233,11 @@ class Daemon:
             payload: bytes) -> tuple[Any, bytes]:
         host = self.host
         if op == "hello":
-            return {"pid": os.getpid(), "sessions": [protocol.info_to_wire(i)
+            if h.get("protocol", protocol.PROTOCOL) != protocol.PROTOCOL:
+                raise Mismatch(MISMATCH.format(theirs=__version__,
+                                               ours=h.get("version", "another version")))
+            return {"pid": os.getpid(), "protocol": protocol.PROTOCOL, "version": __version__,
+                    "sessions": [protocol.info_to_wire(i)
                                                       for i in host.sessions()],
                     "queue": self._queue_state()}, b""
         if op == "configure":

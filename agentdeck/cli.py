@@ -280,10 +280,15 @@ def open_dashboard(ctx: RepoContext, fleet: Fleet, theme: str | None = None,
                          "`agentdeck spawn NAME` adds one, `agentdeck demo` shows one")
     try:
         # a dashboard served to a browser only watches: it never resizes the agents
-        AgentdeckApp(deck, theme=theme, viewer="TEXTUAL_DRIVER" in os.environ).run()
+        app = AgentdeckApp(deck, theme=theme, viewer="TEXTUAL_DRIVER" in os.environ)
+        app.run()
+        running = [i.name for i in deck.host.sessions() if i.process == "running"]
     finally:
         deck.close()
-    return 0
+    if deck.persistent and running:
+        print(f"agentdeck: {len(running)} agent{'s' * (len(running) != 1)} keep running in the "
+              "session host: `agentdeck` shows them again, `agentdeck stop NAME` stops one")
+    return app.return_code or 0  # a crash inside the dashboard is not a success
 
 
 def _attach_deck(ctx: RepoContext, fleet: Fleet):  # type: ignore[no-untyped-def]

@@ -186,3 +186,21 @@ async def test_the_dashboard_draws_its_panes_with_no_colour(demo_deck, monkeypat
         await pilot.press("i")  # the cursor drawn too
         await pilot.pause()
         assert app.is_running
+
+
+async def test_quitting_asks_first_when_the_agents_would_stop_with_the_dashboard(
+        demo_deck) -> None:
+    from agentdeck.ui.screens.confirm import Confirm
+
+    deck, _ = demo_deck
+    app = AgentdeckApp(deck)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_until(pilot, lambda: len(deck.queue.pending()) == 3)
+        await pilot.press("q")
+        await wait_until(pilot, lambda: isinstance(app.screen, Confirm))
+        assert "auth" in str(app.screen.detail) and "stop when it closes" in app.screen.detail
+        await pilot.press("n")  # stay: nothing stopped
+        await wait_until(pilot, lambda: not isinstance(app.screen, Confirm))
+        assert all(i.process == "running" for i in deck.host.sessions())
+        await pilot.press("q", "y")
+        await wait_until(pilot, lambda: not app.is_running)

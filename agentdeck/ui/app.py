@@ -30,6 +30,7 @@ from agentdeck.ui.attention import desktop_notification
 from agentdeck.ui.bindings import DASHBOARD_BINDINGS
 from agentdeck.ui.host_messages import OutboxChanged, OutputArrived, QueueChanged, SessionChanged
 from agentdeck.ui.keymap import load_keymap
+from agentdeck.ui.screens.confirm import Confirm
 from agentdeck.ui.screens.message import MessageDialog
 from agentdeck.ui.screens.review import ReviewScreen
 from agentdeck.ui.screens.spawn import SpawnDialog, Spawned
@@ -503,6 +504,24 @@ class AgentdeckApp(App[None]):
         if name:
             pane = self.query_one(f"#pane-{name}", TerminalPane)
             pane.scroll_lines(pages * max(1, pane.content_size.height - 2))
+
+    async def action_quit(self) -> None:
+        """Quit; agents that would stop with this dashboard (it hosts them itself, as the demo
+        does) are named and the user asked first."""
+        running = sorted(i.name for i in self.deck.host.sessions() if i.process == "running")
+        if self.deck.persistent or not running:
+            self.exit()
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.exit()
+
+        self.push_screen(Confirm(
+            f"Quit, and stop {len(running)} agent{'s' * (len(running) != 1)}?",
+            f"{', '.join(running)} run in this dashboard and stop when it closes (their "
+            "worktrees, ports and databases stay). Agents started with a session host keep "
+            "running when its dashboard quits."), answered)
 
     def action_next_theme(self) -> None:
         names = list(THEMES)

@@ -67,6 +67,39 @@ def ask_dashboard(sock_path: str, message: dict[str, Any], timeout: float) -> st
     return decision if isinstance(decision, str) else None
 
 
+def read_request(stream: Any, timeout: float) -> dict[str, Any] | None:
+    """The agent's JSON request from `stream`: read until it parses, the stream ends, or
+    `timeout` seconds pass (an agent that leaves stdin open must not hold the hook)."""
+    fd = stream.fileno()
+    deadline = time.monotonic() + timeout
+    data = b""
+    while True:
+        with_data = data.strip()
+        if with_data:
+            try:
+                request = json.loads(with_data)
+            except ValueError:
+                pass
+            else:
+                return request if isinstance(request, dict) else None
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            return None
+        chunk = os.read(fd, 65536)
+        if not chunk:  # the end: whatever came is the request, or there is none
+            if not data.strip():
+                return {}
+            try:
+                request = json.loads(data)
+            except ValueError:
+                return None
+            return request if isinstance(request, dict) else None
+        data += chunk
+
+
 def tell_dashboard(sock_path: str, message: dict[str, Any]) -> None:
     """Send one event and go: an agent's Stop or Notification hook must not wait for us."""
     try:
@@ -87,12 +120,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=120.0,
                         help="seconds to wait for an answer before letting the agent ask itself")
     args = parser.parse_args(argv)
-    try:
-        request = json.loads(sys.stdin.read() or "{}")
-    except ValueError:
-        return 0  # not ours to judge: the agent asks as usual
-    if not isinstance(request, dict):
-        return 0
+    if not 0 < args.timeout < 86_400:  # (nan and inf fail this too)
+        parser.error(f"--timeout must be seconds between 0 and a day, not {args.timeout}")
+    request = read_request(sys.stdin, min(args.timeout, 10.0))
+    if request is None:
+        return 0  # not ours to judge (or it never came): the agent asks as usual
     message = {"v": PROTOCOL, "agent": args.agent, "cli": args.cli, "pid": os.getppid(),
                "request": request}
     if args.event == "event":  # Stop, Notification, UserPromptSubmit, SessionStart

@@ -298,3 +298,36 @@ def test_claude_settings_carry_the_state_event_hooks(tmp_path: Path) -> None:
     hooks = json.loads(path.read_text())["hooks"]
     assert set(hooks) == {"PermissionRequest", *hook_install.CLAUDE_EVENTS}
     assert hooks["Stop"][0]["hooks"][0]["command"] == hook_install.event_command(command)
+
+
+def test_the_hook_never_waits_on_an_open_stdin_and_refuses_a_nan_timeout(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    # the request arrives but stdin stays open: the hook goes on (no dashboard: it declines)
+    proc = subprocess.Popen([sys.executable, "-m", "agentdeck", "hook", "permission-request",
+                             "--agent", "a", "--cli", "claude", "--socket",
+                             str(tmp_path / "none.sock"), "--timeout", "3"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdin is not None
+    proc.stdin.write(b'{"tool_name": "Bash", "tool_input": {"command": "ls"}}')
+    proc.stdin.flush()
+    started = time.monotonic()
+    assert proc.stdout is not None
+    out = proc.stdout.read()  # until it exits: its stdin is still open
+    assert proc.wait(timeout=30) == 0 and out == b""
+    assert time.monotonic() - started < 20
+    proc.stdin.close()
+    # nothing at all on an open stdin: it waits no longer than its timeout
+    silent = subprocess.Popen([sys.executable, "-m", "agentdeck", "hook", "permission-request",
+                               "--agent", "a", "--cli", "claude", "--socket",
+                               str(tmp_path / "none.sock"), "--timeout", "1"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert silent.wait(timeout=30) == 0
+    assert silent.stdin is not None
+    silent.stdin.close()
+    bad = subprocess.run([sys.executable, "-m", "agentdeck", "hook", "permission-request",
+                          "--agent", "a", "--cli", "claude", "--socket", "x", "--timeout", "nan"],
+                         input="{}", capture_output=True, text=True, timeout=30)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr and "--timeout" in bad.stderr

@@ -7,7 +7,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -98,10 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="claude, codex, aider, gemini or generic (default: try all)")
     detect.add_argument("--raw", action="store_true",
                         help="the input is raw PTY bytes: render them through the emulator first")
-    detect.add_argument("--cols", type=int, default=None,
+    detect.add_argument("--cols", type=_bounded(2, 1000, "columns"), default=None,
                         help="screen width: with --raw the emulator's (default 120); with text, "
                         "rows this long are taken as wrapped and joined")
-    detect.add_argument("--rows", type=int, default=40, help="screen height for --raw")
+    detect.add_argument("--rows", type=_bounded(2, 1000, "rows"), default=40,
+                        help="screen height for --raw")
 
     daemon = sub.add_parser("daemon", help="the session host that keeps agents running while no "
                             "dashboard is open: run | start | status | stop | restart")
@@ -154,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to bind (default 127.0.0.1; anything else is reachable "
                        "from other machines)")
-    serve.add_argument("--port", type=int, default=8321)
+    serve.add_argument("--port", type=_bounded(1, 65535, "a TCP port"), default=8321)
 
     hook = sub.add_parser("hook", add_help=False,
                           help="run by Claude Code / Codex PermissionRequest hooks: hand the "
@@ -163,11 +164,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _bounded(low: int, high: int, what: str) -> Callable[[str], int]:
+    """An argparse type: an integer from `low` to `high` (else a usage error, exit 2)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not {what} ({low}-{high})")
+        return value
+
+    return parse
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.directory is not None:
-            os.chdir(args.directory)
+            try:
+                os.chdir(args.directory)
+            except OSError as exc:
+                raise UsageError(f"-C {args.directory}: {exc.strerror.lower()}") from None
         return _dispatch(args)
     except AgentdeckError as exc:
         print(f"agentdeck: error: {exc}", file=sys.stderr)

@@ -116,3 +116,17 @@ def test_existing_directory_at_the_worktree_path_is_not_touched(repo: Path) -> N
 def test_a_fleet_file_given_before_the_subcommand_is_used(repo: Path) -> None:
     result = run_agentdeck("-f", "nowhere.yaml", "up", "--no-start", cwd=repo)
     assert_one_line_error(result, 2, "nowhere.yaml", "no such fleet file")
+
+
+def test_out_of_range_numbers_and_a_missing_folder_are_usage_errors(repo: Path) -> None:
+    for args, needle in [(("detect", "--raw", "--cols", "-5"), "--cols"),
+                         (("detect", "--raw", "--rows", "0"), "--rows"),
+                         (("detect", "--raw", "--cols", "100000000"), "--cols"),
+                         (("serve", "--port", "70000"), "--port"),
+                         (("serve", "--port", "0"), "--port"),
+                         (("-C", str(repo / "nowhere"), "ls"), "nowhere"),
+                         (("stop",), "NAME"),
+                         (("stop", "ghost"), "no agent named ghost")]:
+        result = run_agentdeck(*args, cwd=repo)
+        assert_one_line_error(result, 2, needle)
+    assert not (repo / ".git" / "agentdeck" / "daemon.sock").exists()  # serve started nothing

@@ -161,3 +161,25 @@ async def test_the_dashboard_stops_and_restarts_the_selected_agent(fleet) -> Non
             await until(lambda: app.rows["web"].state == "waiting", "web started again")
     finally:
         deck.close()
+
+
+def test_the_registry_folder_is_private_whatever_the_umask(fleet) -> None:
+    repo, pids = fleet
+    state = repo / ".git" / "agentdeck"
+    loose = state / "old-notes.txt"  # left readable by an older version
+    loose.write_text("x")
+    os.chmod(loose, 0o644)
+    old = os.umask(0)  # the most permissive umask there is, for every process started below
+    try:
+        assert run_agentdeck("start", "web", cwd=repo).code == 0
+        wait(lambda: states(repo).get("web") == "waiting", "web running")
+        assert run_agentdeck("logs", "web", cwd=repo).code == 0
+    finally:
+        os.umask(old)
+    made = [p for p in state.rglob("*") if not p.is_symlink()]
+    assert any(p.name == "daemon.log" for p in made) and any(p.suffix == ".log" for p in made
+                                                            if p.parent.name == "transcripts")
+    loose_modes = {str(p.relative_to(state)): oct(p.stat().st_mode & 0o777) for p in made
+                   if p.stat().st_mode & 0o077}
+    assert loose_modes == {}
+    assert state.stat().st_mode & 0o777 == 0o700

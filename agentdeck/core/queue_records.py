@@ -14,6 +14,7 @@ from typing import Protocol
 
 from agentdeck.core.detect import Prompt
 from agentdeck.core.errors import OperationError
+from agentdeck.core.files import open_private
 
 ALLOW, ALWAYS, DENY = "allow", "always", "deny"
 WITHDRAWN = "withdrawn by the agent"
@@ -66,8 +67,7 @@ class Decision:
 
 def append_audit(path: Path, record: Decision) -> None:
     """The audit log is append-only JSONL: one line per decision or removal."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as fh:
+    with open_private(path, "a", encoding="utf-8") as fh:
         fh.write(record.audit_line() + "\n")
 
 

@@ -24,7 +24,7 @@ from typing import Any
 import psutil
 
 from agentdeck.core.errors import OperationError
-from agentdeck.core.files import atomic_write
+from agentdeck.core.files import atomic_write, private_dir
 
 REGISTRY_FILE = "registry.json"
 LOCK_FILE = "registry.lock"
@@ -133,7 +133,7 @@ class Registry:
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
-        self.dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.dir)
         fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)

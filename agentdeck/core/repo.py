@@ -14,6 +14,7 @@ from pathlib import Path
 import git
 
 from agentdeck.core.errors import OperationError, UsageError
+from agentdeck.core.files import open_private, tighten
 
 STATE_DIR = "agentdeck"  # agentdeck's folder under the git common dir
 
@@ -91,9 +92,8 @@ def registrations_lock(state_dir: Path, shared: bool = False) -> Iterator[None]:
     exclusively, and whatever reads every registration (listing, deleting a branch) holds it
     shared: git dies on a registration another git is half-way through writing or deleting
     ("failed to read …/commondir"). Across threads and processes; not re-entrant."""
-    state_dir.mkdir(parents=True, exist_ok=True)
     # a file object of its own per call: flock then excludes threads of this process too
-    with open(state_dir / "worktrees.lock", "a") as fh:
+    with open_private(state_dir / "worktrees.lock", "a") as fh:
         fcntl.flock(fh, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         try:
             yield
@@ -111,6 +111,8 @@ def open_repo(start: Path) -> RepoContext:
     if found.bare:
         raise UsageError(f"{start} is a bare repository; run agentdeck in a worktree of it")
     common = Path(found.git.rev_parse("--path-format=absolute", "--git-common-dir"))
+    with contextlib.suppress(OSError):
+        tighten(common / STATE_DIR)  # what an older version or another umask left readable
     with registrations_lock(common / STATE_DIR, shared=True):
         porcelain = found.git.worktree("list", "--porcelain")
     first = porcelain.splitlines()[0] if porcelain else ""

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from agentdeck.core import worktrees as wt
 from agentdeck.core.errors import OperationError, UsageError
+from agentdeck.core.files import open_private, private_dir
 from agentdeck.core.registry import AgentRecord
 from agentdeck.core.repo import RepoContext
 
@@ -48,11 +49,11 @@ def worktree_tree(ctx: RepoContext, worktree: Path, head: str) -> str:
     of agentdeck's own under the registry folder — kept between scans, so git re-reads only
     the files whose stat changed — never the agent's index."""
     index = ctx.state_dir / "indexes" / (_key(worktree) + ".index")
-    index.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(index.parent)
     env = {"GIT_INDEX_FILE": str(index)}
     # two scans at once (the sidebar's and the review screen's, or a dashboard's and the
     # daemon's) would trip over each other's index.lock: one at a time per worktree
-    with open(index.with_suffix(".lock-agentdeck"), "w") as lock:
+    with open_private(index.with_suffix(".lock-agentdeck"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not index.exists():
             ctx.git("read-tree", head, cwd=worktree, env=env)
@@ -179,8 +180,7 @@ def merge(ctx: RepoContext, rec: AgentRecord, into: str | None = None, how: str 
     commit = ctx.git("rev-parse", "HEAD", cwd=holder.path).strip()
     done = Merged(rec.name, rec.branch, target, how, commit)
     if state_dir is not None:
-        state_dir.mkdir(parents=True, exist_ok=True)
-        with (state_dir / MERGE_LOG).open("a", encoding="utf-8") as fh:
+        with open_private(state_dir / MERGE_LOG, "a", encoding="utf-8") as fh:
             fh.write(json.dumps({"time": time.time(), **asdict(done)}) + "\n")
     return done
 

@@ -12,12 +12,12 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from agentdeck.core import files
+
 
 def private_dir(path: Path) -> None:
-    """Make a socket's folder; the temp-dir fallback folder is the user's alone."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if path.parent.name.startswith("agentdeck-"):
-        os.chmod(path.parent, 0o700)
+    """Make a socket's folder, the user's alone."""
+    files.private_dir(path.parent)
 
 
 def listen(path: Path) -> socket.socket:

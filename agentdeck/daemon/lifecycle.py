@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from agentdeck.core.errors import OperationError
+from agentdeck.core.files import open_private, private_dir
 from agentdeck.daemon.client import DaemonGone, DaemonMismatch, RemoteHost
 from agentdeck.daemon.server import PID_FILE, daemon_socket
 
@@ -48,11 +49,11 @@ def ensure(state_dir: Path, fleet_path: Path | None, wait: float = 15.0) -> Remo
 def start(state_dir: Path, fleet_path: Path | None) -> int:
     """Start the daemon in the background, in its own session (so closing the terminal that
     started it does not stop it); returns its pid."""
-    state_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(state_dir)
     argv = [sys.executable, "-m", "agentdeck", "daemon", "run", "--state-dir", str(state_dir)]
     if fleet_path is not None:
         argv += ["--fleet", str(fleet_path)]
-    with (state_dir / LOG_FILE).open("ab") as log:
+    with open_private(state_dir / LOG_FILE, "ab") as log:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                 start_new_session=True, close_fds=True, cwd=state_dir)
     return proc.pid

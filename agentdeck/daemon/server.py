@@ -32,6 +32,7 @@ from agentdeck.core import notify, unixsock
 from agentdeck.core.approvals import ApprovalQueue, OperationError, StaleAnswer
 from agentdeck.core.config import load_fleet
 from agentdeck.core.errors import AgentdeckError
+from agentdeck.core.files import write_private
 from agentdeck.core.hook_channel import HookServer, socket_path
 from agentdeck.core.ratelimit import Resumer
 from agentdeck.core.registry import Registry
@@ -183,7 +184,7 @@ class Daemon:
     def serve(self) -> None:
         self._server = unixsock.listen(self.path)
         self._socket_inode = self.path.stat().st_ino
-        (self.state_dir / PID_FILE).write_text(str(os.getpid()))
+        write_private(self.state_dir / PID_FILE, str(os.getpid()))
         unixsock.serve(self._server, self._stopped, self._serve_client, "agentdeck-daemon")
         self._stopped.wait()
         self._shutdown()

@@ -13,13 +13,15 @@ from collections import defaultdict, deque
 from pathlib import Path
 from typing import IO, Any
 
+from agentdeck.core.files import open_private, private_dir, write_private
+
 TRANSCRIPT_MAX = 8 << 20
 
 
 class Transcripts:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        folder.mkdir(parents=True, exist_ok=True)
+        private_dir(folder)
         self._files: dict[str, IO[bytes]] = {}
         self._queue: deque[tuple[str, bytes]] = deque()
         self._cond = threading.Condition()
@@ -34,7 +36,7 @@ class Transcripts:
     def start(self, name: str, spec: dict[str, Any]) -> None:
         """A new run of `name`: its output appends to its transcript."""
         meta = {"spec": {**spec, "env": {}}}  # never the environment: it holds API keys
-        self.log_path(name).with_suffix(".json").write_text(json.dumps(meta))
+        write_private(self.log_path(name).with_suffix(".json"), json.dumps(meta))
         with self._cond:
             self._queue.append((name, b""))  # opens the file in order with the writes
             self._cond.notify()
@@ -49,7 +51,7 @@ class Transcripts:
         with contextlib.suppress(OSError, ValueError, KeyError):
             meta = json.loads(path.read_text())
             meta["spec"]["cols"], meta["spec"]["rows"] = cols, rows
-            path.write_text(json.dumps(meta))
+            write_private(path, json.dumps(meta))
 
     def forget(self, name: str) -> None:
         with self._cond:
@@ -95,7 +97,7 @@ class Transcripts:
     def _append(self, name: str, data: bytes) -> None:
         fh = self._files.get(name)
         if fh is None:
-            fh = self._files[name] = self.log_path(name).open("ab")
+            fh = self._files[name] = open_private(self.log_path(name), "ab")
         if data:
             fh.write(data)
             fh.flush()
@@ -103,7 +105,7 @@ class Transcripts:
             fh.close()
             path = self.log_path(name)
             os.replace(path, path.with_suffix(".log.1"))
-            self._files[name] = path.open("ab")
+            self._files[name] = open_private(path, "ab")
 
     def close(self) -> None:
         with self._cond:

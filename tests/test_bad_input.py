@@ -130,3 +130,21 @@ def test_out_of_range_numbers_and_a_missing_folder_are_usage_errors(repo: Path) 
         result = run_agentdeck(*args, cwd=repo)
         assert_one_line_error(result, 2, needle)
     assert not (repo / ".git" / "agentdeck" / "daemon.sock").exists()  # serve started nothing
+
+
+def test_hostile_yaml_is_refused_quickly_in_one_line(repo: Path) -> None:
+    bomb = repo / "bomb.yaml"
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for n, letter in enumerate("bcdefghi"):
+        prev = "abcdefghi"[n]
+        lines.append(f"{letter}: &{letter} [{', '.join([f'*{prev}'] * 9)}]")
+    bomb.write_text("\n".join(lines) + "\n")
+    deep = repo / "deep.yaml"
+    deep.write_text("agents: " + "[" * 5000 + "]" * 5000 + "\n")
+    big = repo / "big.yaml"
+    big.write_text("# " + "x" * (2 << 20) + "\n")
+    for fleet, needle in [(bomb, "alias"), (deep, "nested too deeply"), (big, "too large"),
+                          (Path("/dev/zero"), "not a regular file")]:
+        result = run_agentdeck("up", "--no-start", "-f", str(fleet), cwd=repo, timeout=60)
+        assert_one_line_error(result, 2, needle)
+    _nothing_made(repo)

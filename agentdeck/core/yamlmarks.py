@@ -6,6 +6,7 @@ compose the node tree ourselves and keep a map from key path to (line, column), 
 
 from __future__ import annotations
 
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,8 +47,18 @@ class LocatedDocument:
         return f"{self.file}:{pos.line}:{pos.col}"
 
 
+MAX_BYTES = 1 << 20  # a fleet file is a page or two; a megabyte is not a fleet file
+MAX_VALUES = 100_000  # values after aliases are expanded: an "alias bomb" stops here
+
+
 def load_located(path: Path) -> LocatedDocument:
     try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):  # a device or a pipe would never end
+            raise ConfigError(f"{path}: not a regular file; a fleet file is a YAML file")
+        if info.st_size > MAX_BYTES:
+            raise ConfigError(f"{path}: {info.st_size:,} bytes is too large for a fleet file "
+                              f"(at most {MAX_BYTES:,})")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such fleet file") from None
@@ -55,6 +66,8 @@ def load_located(path: Path) -> LocatedDocument:
         raise ConfigError(f"{path}: cannot read fleet file: {exc}") from None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to be a fleet file") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
@@ -64,7 +77,10 @@ def load_located(path: Path) -> LocatedDocument:
         raise ConfigError(f"{path}: malformed YAML: {exc}") from None
     positions: dict[KeyPath, Position] = {}
     values: dict[KeyPath, Position] = {}
-    data = None if node is None else _convert(node, (), positions, values, path)
+    try:
+        data = None if node is None else _convert(node, (), positions, values, path)
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to be a fleet file") from None
     return LocatedDocument(path, data, positions, values)
 
 
@@ -76,6 +92,9 @@ def _convert(node: yaml.Node, path: KeyPath, positions: dict[KeyPath, Position],
              values: dict[KeyPath, Position], file: Path) -> Any:
     positions.setdefault(path, _mark(node))
     values[path] = _mark(node)
+    if len(values) > MAX_VALUES:
+        raise ConfigError(f"{file}: more than {MAX_VALUES:,} values once its YAML aliases are "
+                          "expanded; a fleet file needs far fewer (an alias bomb?)")
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:

@@ -164,7 +164,7 @@ async def test_the_dashboard_stops_and_restarts_the_selected_agent(fleet) -> Non
 
 
 def test_the_registry_folder_is_private_whatever_the_umask(fleet) -> None:
-    repo, pids = fleet
+    repo, _pids = fleet
     state = repo / ".git" / "agentdeck"
     loose = state / "old-notes.txt"  # left readable by an older version
     loose.write_text("x")

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import Run, git, make_repo, run_agentdeck, write_fleet
+import pytest
+
+from tests.conftest import Run, git, make_repo, run_agentdeck, wait, write_fleet
 
 
 def _free_block(size: int = 8, first: int = 24101) -> int:
@@ -224,3 +227,41 @@ def test_two_concurrent_ups_never_share_a_port(repo: Path) -> None:
     ports = [r["port"] for r in rows]
     assert sorted(r["name"] for r in rows) == names
     assert len(set(ports)) == 8, ports
+
+
+def _sleepers(marker: str) -> list[int]:
+    import psutil
+
+    return [p.pid for p in psutil.process_iter(["cmdline"])
+            if marker in " ".join(p.info["cmdline"] or [])]
+
+
+def test_a_setup_past_its_timeout_is_ended_with_everything_it_started(repo: Path) -> None:
+    marker = "sleep 613"  # a number only this test uses
+    write_fleet(repo, f"""version: 1
+base: origin/main
+worktrees: ../wt-{{name}}
+defaults: {{agent: shell, setup_timeout: 1s, setup: ['{marker} & {marker}']}}
+agents: [{{name: slow, branch: feat/slow}}]
+""")
+    result = run_agentdeck("up", "--no-start", cwd=repo, timeout=60)
+    assert result.code != 0 and "setup_timeout" in result.out + result.err, result
+    wait(lambda: not _sleepers(marker), "the timed-out setup's processes gone")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupting_up_ends_the_setups_it_started(repo: Path, sig: int) -> None:
+    marker = f"sleep 6{sig:02d}"
+    write_fleet(repo, f"""version: 1
+base: origin/main
+worktrees: ../wt-{{name}}
+defaults: {{agent: shell, setup: ['{marker} & {marker}']}}
+agents: [{{name: slow, branch: feat/slow}}]
+""")
+    proc = subprocess.Popen([sys.executable, "-m", "agentdeck", "up", "--no-start"], cwd=repo,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    wait(lambda: len(_sleepers(marker)) >= 2, "the setup running")
+    proc.send_signal(sig)  # Ctrl-C, or a kill: the setups run in sessions of their own
+    assert proc.wait(timeout=30) != 0
+    assert proc.stderr is not None and "interrupted" in proc.stderr.read().decode()
+    wait(lambda: not _sleepers(marker), "the setup's processes gone")

@@ -116,6 +116,7 @@ class Fleet:
     env_file: str = ".env.local"
     ports: PortsSpec = PortsSpec()
     stagger: float = 0.0
+    setup_timeout: float = 900.0  # seconds one setup command may run before it is ended
     defaults: AgentSpec = AgentSpec(name="defaults", branch="")
     commands: Mapping[str, str] = field(default_factory=lambda: dict(BUILTIN_COMMANDS))
     # rate limits: send `rate_limit_message` to an agent when its limit resets (opt-in)
@@ -288,6 +289,11 @@ class _FleetReader:
                                       for role, m in models.items()}
         if "stagger" in raw_defaults:
             changes["stagger"] = self.duration(raw_defaults["stagger"], ("defaults", "stagger"))
+        if "setup_timeout" in raw_defaults:
+            changes["setup_timeout"] = self.duration(
+                raw_defaults["setup_timeout"], ("defaults", "setup_timeout"), most=86_400)
+            if changes["setup_timeout"] <= 0:
+                self.fail(("defaults", "setup_timeout"), "'setup_timeout' must be more than 0")
         if "env_file" in raw_defaults:
             changes["env_file"] = self.relpath(raw_defaults["env_file"], ("defaults", "env_file"))
         defaults = self.agent_fields(raw_defaults, ("defaults",), AgentSpec("defaults", ""),
@@ -391,18 +397,18 @@ class _FleetReader:
             self.fail(path, f"'{text}' must be a path inside the repository")
         return text
 
-    def duration(self, value: Any, path: KeyPath) -> float:
+    def duration(self, value: Any, path: KeyPath, most: float = 3600) -> float:
         if isinstance(value, int | float) and not isinstance(value, bool):
             seconds = float(value)
         else:
-            match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*", str(value))
+            match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*", str(value))
             if not match:
                 self.bad_value(path, f"'{self.key_name(path)}' must be a duration like 5s, "
-                                     f"500ms or 1m, got '{value}'")
-            unit = {"ms": 0.001, "s": 1.0, "m": 60.0, None: 1.0}[match.group(2)]
+                                     f"500ms, 1m or 1h, got '{value}'")
+            unit = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}[match.group(2)]
             seconds = float(match.group(1)) * unit
-        if seconds < 0 or seconds > 3600:
-            self.fail(path, f"'{self.key_name(path)}' must be between 0 and 1h")
+        if not 0 <= seconds <= most:  # (a NaN fails this too)
+            self.fail(path, f"'{self.key_name(path)}' must be between 0 and {most / 3600:g}h")
         return seconds
 
     def ports(self, value: Any, path: KeyPath) -> PortsSpec:
@@ -528,7 +534,7 @@ def _kind(value: Any) -> str:
 _TOP_KEYS = ("version", "base", "worktrees", "defaults", "commands", "resume", "agents",
              "approvals", "dashboard", "rate_limits")
 _DEFAULT_KEYS = ("agent", "model", "models", "setup", "env_copy", "env_file", "ports", "database",
-                 "stagger", "env")
+                 "stagger", "setup_timeout", "env")
 _AGENT_KEYS = ("name", "role", "branch", "base", "agent", "model", "task", "forbid", "scope",
                "env", "setup", "env_copy", "database", "worktree")
 

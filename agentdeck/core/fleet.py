@@ -162,8 +162,9 @@ class Engine:
             if not spec.setup:
                 continue
             root = Path(rec.worktree)
-            jobs.append(SetupJob(spec.name, root, spec.setup, setup_env(root,
-                                                                        self.fleet.env_file)))
+            jobs.append(SetupJob(spec.name, root, spec.setup,
+                                 setup_env(root, self.fleet.env_file),
+                                 timeout=self.fleet.setup_timeout))
         if not jobs:
             return []
         results = run_setups(jobs, self.on_setup)

@@ -2,13 +2,16 @@
 
 Each worktree runs its own commands in order and stops at the first failure; a failure in one
 worktree never stops another. Output is reported line by line as it arrives and the last lines
-are kept for the failure report.
+are kept for the failure report. A command that runs past its timeout is ended, its whole
+process tree with it, and fails; so is every command still running when `up` is interrupted
+(Ctrl-C, SIGTERM): each runs in a session of its own, which a terminal's Ctrl-C never reaches.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import threading
 import time
@@ -16,6 +19,8 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from agentdeck.core.proctree import end_tree
 
 TAIL_LINES = 15
 _SPLIT = re.compile(rb"\r\n|\r|\n")  # progress bars redraw with \r: each redraw is a line
@@ -27,6 +32,7 @@ class SetupJob:
     cwd: Path
     commands: Sequence[str]
     env: Mapping[str, str] = field(default_factory=dict)
+    timeout: float = 900.0  # seconds per command
 
 
 @dataclass
@@ -50,8 +56,39 @@ class SetupEvent:
 Listener = Callable[[SetupEvent], None]
 
 
+_RUNNING: set[int] = set()  # pids of the setup commands running now
+_RUNNING_LOCK = threading.Lock()
+
+
+def stop_running() -> None:
+    """End every setup command still running, and what each started."""
+    with _RUNNING_LOCK:
+        pids = list(_RUNNING)
+    for pid in pids:
+        end_tree(pid, grace=2.0)
+
+
 def run_setups(jobs: Sequence[SetupJob], listener: Listener | None = None) -> list[SetupResult]:
-    """Run every job at once; returns results in the order of `jobs`."""
+    """Run every job at once; returns results in the order of `jobs`. Interrupted (Ctrl-C,
+    or SIGTERM in the main thread), it ends the commands it started before it goes."""
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        return _run_all(jobs, listener)
+    except KeyboardInterrupt:
+        stop_running()
+        raise
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _run_all(jobs: Sequence[SetupJob], listener: Listener | None) -> list[SetupResult]:
     emit = _serialised(listener)
     results: dict[str, SetupResult] = {}
     threads = [
@@ -62,7 +99,8 @@ def run_setups(jobs: Sequence[SetupJob], listener: Listener | None = None) -> li
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        while thread.is_alive():  # (a plain join() would not wake for Ctrl-C)
+            thread.join(0.2)
     return [results[job.name] for job in jobs]
 
 
@@ -92,6 +130,17 @@ def _run_job(job: SetupJob, emit: Listener) -> SetupResult:
         except OSError as exc:
             tail.append(str(exc))
             return _finish(job, emit, started, tail, command, None)
+        with _RUNNING_LOCK:
+            _RUNNING.add(proc.pid)
+        timed_out = threading.Event()
+
+        def too_long(pid: int = proc.pid, flag: threading.Event = timed_out) -> None:
+            flag.set()
+            end_tree(pid, grace=5.0)
+
+        watchdog = threading.Timer(job.timeout, too_long)
+        watchdog.daemon = True
+        watchdog.start()
         assert proc.stdout is not None
         pending = b""
         while chunk := proc.stdout.read1(65536):
@@ -107,9 +156,19 @@ def _run_job(job: SetupJob, emit: Listener) -> SetupResult:
             tail.append(line)
             emit(SetupEvent(job.name, "output", line))
         code = proc.wait()
+        watchdog.cancel()
+        with _RUNNING_LOCK:
+            _RUNNING.discard(proc.pid)
+        if timed_out.is_set():
+            tail.append(f"agentdeck: ended after {_span(job.timeout)}, its setup_timeout")
+            return _finish(job, emit, started, tail, command, code)
         if code != 0:
             return _finish(job, emit, started, tail, command, code)
     return _finish(job, emit, started, tail, None, 0)
+
+
+def _span(seconds: float) -> str:
+    return f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"
 
 
 def _finish(job: SetupJob, emit: Listener, started: float, tail: deque[str],

@@ -111,3 +111,20 @@ def test_config_errors_from_the_command_line_are_one_line_exit_2(repo: Path) -> 
     write_fleet(repo, "agents: [\n")
     assert_one_line_error(run_agentdeck("up", cwd=repo), 2, "malformed YAML")
     assert_one_line_error(run_agentdeck("up", "-f", "nope.yaml", cwd=repo), 2, "no such fleet")
+
+
+@pytest.mark.parametrize("mode", ["postgres-schema", "postgres-db"])
+def test_agents_whose_names_map_to_one_database_are_refused(tmp_path: Path, mode: str) -> None:
+    url = "postgresql://u@localhost:5432/shop"
+    message = _error(tmp_path, f"""version: 1
+defaults: {{database: {{mode: {mode}, url: "{url}"}}}}
+agents:
+  - {{name: a-b, branch: feat/one}}
+  - {{name: A.b, branch: feat/two}}
+""")
+    assert "'a-b' and 'A.b' would share" in message and "rename one" in message
+
+
+def test_nan_durations_are_refused(tmp_path: Path) -> None:
+    message = _error(tmp_path, "version: 1\ndefaults: {stagger: .nan}\nagents: []\n")
+    assert "stagger" in message and "between 0 and" in message

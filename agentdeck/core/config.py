@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from agentdeck.core.detect.base import KINDS as PROMPT_KINDS
-from agentdeck.core.errors import ConfigError
+from agentdeck.core.errors import AgentdeckError, ConfigError
 from agentdeck.core.yamlmarks import KeyPath, LocatedDocument, load_located
 
 DEFAULT_FLEET_NAMES = ("agentdeck.yaml", "agentdeck.yml")
@@ -506,10 +506,25 @@ class _FleetReader:
             changes["worktree"] = template
         return replace(spec, **changes)
 
-    def check_unique(self, agents: list[AgentSpec]) -> None:
+    def check_unique(self, agents: list[AgentSpec], repo_name: str = "") -> None:
+        from agentdeck.core.isolation.databases import identifier
+
         seen_names: dict[str, AgentSpec] = {}
         seen_branches: dict[str, AgentSpec] = {}
+        seen_dbs: dict[tuple[str, str, str], AgentSpec] = {}
         for index, agent in enumerate(agents):
+            try:
+                db = identifier(agent.database, repo_name, agent.name)
+            except (ValueError, AgentdeckError):
+                db = None  # a bad URL is reported where the database is read
+            key = (agent.database.mode, agent.database.url or "", db or "")
+            if db is not None and key in seen_dbs:
+                first = seen_dbs[key]
+                self.fail(("agents", index, "name"), f"agents '{first.name}' and '{agent.name}' "
+                          f"would share the {agent.database.mode} '{db}' (names that differ "
+                          "only in case, '-', '_' or '.' map to the same one): rename one")
+            if db is not None:
+                seen_dbs[key] = agent
             if agent.name in seen_names:
                 self.fail(("agents", index, "name"), f"duplicate agent name '{agent.name}' (first "
                           f"at {seen_names[agent.name].where}); names must be unique")

@@ -18,7 +18,14 @@ from agentdeck.core import worktrees as wt
 from agentdeck.core.config import AgentSpec, Fleet
 from agentdeck.core.errors import AgentdeckError, OperationError, UsageError
 from agentdeck.core.isolation import databases, envfiles, ports
-from agentdeck.core.registry import CREATING, READY, AgentRecord, Registry, this_process
+from agentdeck.core.registry import (
+    CREATING,
+    READY,
+    AgentRecord,
+    DatabaseRecord,
+    Registry,
+    this_process,
+)
 from agentdeck.core.repo import RepoContext
 
 Notify = Callable[[str, str], None]  # (agent name, message)
@@ -229,6 +236,7 @@ class Provisioner:
         values = self.env_values(rec, db_plan.env, spec)
         envfiles.write_managed_block(root / self.fleet.env_file, values)
         if db_plan.record is not None:
+            self._refuse_shared(rec.name, db_plan.record)
             adopt = resumed and rec.database is not None and rec.database.created
             db_plan.record.created = db_plan.owned
             rec.database = db_plan.record
@@ -240,6 +248,20 @@ class Provisioner:
                 undo.append((databases.describe(record), lambda: self.notify(
                     rec.name, databases.drop(record, db_plan.url, root))))
         return notes
+
+    def _refuse_shared(self, name: str, record: DatabaseRecord) -> None:
+        """Never adopt a database or schema the registry records for another agent (after a
+        crash, one agent would take over — and `rm --drop-db` drop — the other's data)."""
+        if record.mode == "sqlite":
+            return  # a file in each agent's own worktree
+        for other in self.registry.load().agents.values():
+            theirs = other.database
+            if other.name != name and theirs is not None and (
+                    theirs.mode, theirs.name, theirs.host) == (record.mode, record.name,
+                                                                record.host):
+                raise OperationError(f"{name}: the {record.mode} '{record.name}' belongs to agent "
+                                     f"{other.name}; agentdeck never gives two agents one "
+                                     "database — rename one of them")
 
     def env_values(self, rec: AgentRecord, db_env: dict[str, str],
                    spec: AgentSpec) -> dict[str, str]:

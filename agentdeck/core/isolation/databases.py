@@ -43,6 +43,18 @@ class DbPlan:
     owned: bool = True  # False: the agent uses something that is not its own (never dropped)
 
 
+def identifier(spec: DatabaseSpec, repo_name: str, agent: str) -> str | None:
+    """The database, schema or compose project an agent gets in `spec`'s mode (None for
+    modes that do not name one): two agents must never get the same."""
+    if spec.mode == "postgres-db":
+        return sanitize_identifier(f"{PgUrl(spec.url or '').dbname}_{agent}")
+    if spec.mode == "postgres-schema":
+        return sanitize_identifier(f"agent_{agent}")
+    if spec.mode == "compose":
+        return compose_project(repo_name, agent)
+    return None
+
+
 def compose_project(repo_name: str, agent: str) -> str:
     name = re.sub(r"[^a-z0-9_-]+", "-", f"{repo_name}-{agent}".lower()).strip("-_")
     return name if name and name[0].isalnum() else "a" + name

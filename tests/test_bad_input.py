@@ -148,3 +148,21 @@ def test_hostile_yaml_is_refused_quickly_in_one_line(repo: Path) -> None:
         result = run_agentdeck("up", "--no-start", "-f", str(fleet), cwd=repo, timeout=60)
         assert_one_line_error(result, 2, needle)
     _nothing_made(repo)
+
+
+def test_paths_into_git_or_another_agents_worktree_are_refused(repo: Path) -> None:
+    two = "agents: [{name: a, branch: feat/a}, {name: b, branch: feat/b}]\n"
+    for fleet, needle in [
+            ("worktrees: ../wt-{name.__class__}\n" + two, "{name.__class__}"),
+            ("worktrees: ../wt-{nope}\n" + two, "{nope}"),
+            ("defaults: {agent: shell, env_file: .git/config}\n" + two, "inside .git"),
+            ("defaults: {agent: shell, env_copy: [.git/HEAD]}\n" + two, "inside .git"),
+            ("worktrees: .git/wt-{name}\n" + two, "inside git's own folder"),
+            ("agents: [{name: a, branch: feat/a, worktree: ../same},"
+             " {name: b, branch: feat/b, worktree: ../same/inner}]\n", "would share a worktree"),
+            ("agents: [{name: a, branch: feat/a, worktree: ../same},"
+             " {name: b, branch: feat/b, worktree: ../same}]\n", "would share a worktree")]:
+        write_fleet(repo, "version: 1\ndefaults: {agent: shell}\n" + fleet
+                    if "defaults" not in fleet else "version: 1\n" + fleet)
+        assert_one_line_error(run_agentdeck("up", "--no-start", cwd=repo), 2, needle)
+        _nothing_made(repo)

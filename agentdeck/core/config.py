@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -385,9 +386,13 @@ class _FleetReader:
 
     def check_template(self, template: str, path: KeyPath) -> None:
         try:
-            template.format(repo="r", name="n", branch="b")
-        except (KeyError, IndexError, ValueError) as exc:
-            self.fail(path, f"'{template}' may only use {{repo}}, {{name}} and {{branch}} ({exc})")
+            fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+        except ValueError as exc:
+            self.fail(path, f"'{template}' is not a valid template ({exc})")
+        unknown = [f for f in fields if f not in ("repo", "name", "branch")]
+        if unknown:
+            self.fail(path, f"'{template}' uses {{{unknown[0]}}}; a template may only use "
+                            "{repo}, {name} and {branch}")
         if "{name}" not in template and "{branch}" not in template:
             self.fail(path, f"'{template}' must contain {{name}} or {{branch}} so agents differ")
 
@@ -395,6 +400,9 @@ class _FleetReader:
         text = self.string(value, path)
         if os.path.isabs(text) or ".." in Path(text).parts or not text:
             self.fail(path, f"'{text}' must be a path inside the repository")
+        if ".git" in Path(text).parts:
+            self.fail(path, f"'{text}' is inside .git, which is git's own; pick a path in the "
+                            "working tree")
         return text
 
     def duration(self, value: Any, path: KeyPath, most: float = 3600) -> float:

@@ -15,7 +15,15 @@ from agentdeck.core import worktrees as wt
 from agentdeck.core.config import AgentSpec, Fleet
 from agentdeck.core.errors import AgentdeckError, UsageError
 from agentdeck.core.isolation import databases
-from agentdeck.core.provision import Notify, Plan, Provisioned, Provisioner, make_plan, setup_env
+from agentdeck.core.provision import (
+    Notify,
+    Plan,
+    Provisioned,
+    Provisioner,
+    check_apart,
+    make_plan,
+    setup_env,
+)
 from agentdeck.core.registry import CREATING, READY, AgentRecord, Registry, RegistryData
 from agentdeck.core.repo import RepoContext
 from agentdeck.core.setup import SetupEvent, SetupJob, SetupResult, run_setups
@@ -120,6 +128,7 @@ class Engine:
                 result.already.append(spec.name)
                 continue
             plans.append(make_plan(self.ctx, self.fleet, spec, existing, checked_out))
+        check_apart(plans, data.agents)
         provisioner = Provisioner(self.ctx, self.fleet, self.registry, self.notify)
         # Claims go in fleet order, so ports follow the order of the fleet file.
         claims: dict[str, Future[Provisioned]] = {}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,6 +59,19 @@ def worktree_path(ctx: RepoContext, fleet: Fleet, spec: AgentSpec) -> Path:
     return Path(os.path.normpath(path))
 
 
+def check_apart(plans: Sequence[Plan], records: Mapping[str, AgentRecord]) -> None:
+    """Refuse, before anything is made, two agents whose worktrees are one folder or one inside
+    the other (the fleet's, and those of agents already made)."""
+    places = [(p.spec.name, p.worktree) for p in plans if not p.in_main] + [
+        (r.name, Path(r.worktree)) for r in records.values()
+        if not r.in_main and r.name not in {p.spec.name for p in plans}]
+    for i, (name, path) in enumerate(places):
+        for other, there in places[i + 1:]:
+            if path == there or path in there.parents or there in path.parents:
+                raise UsageError(f"agents {name} and {other} would share a worktree ({path} and "
+                                 f"{there}); give each its own with 'worktree:' or 'worktrees:'")
+
+
 def make_plan(ctx: RepoContext, fleet: Fleet, spec: AgentSpec, existing: AgentRecord | None,
               checked_out: dict[str, wt.Worktree]) -> Plan:
     """Every check that can fail before anything is created."""
@@ -70,6 +83,13 @@ def make_plan(ctx: RepoContext, fleet: Fleet, spec: AgentSpec, existing: AgentRe
     main_branch = next((w.branch for w in checked_out.values() if w.path == ctx.main_root), None)
     in_main = spec.role == "lead" and spec.branch == main_branch
     path = ctx.main_root if in_main else worktree_path(ctx, fleet, spec)
+    git_dirs = (ctx.common_dir, ctx.main_root / ".git")
+    if not in_main and any(path == d or d in path.parents for d in git_dirs):
+        raise UsageError(f"agent {spec.name}'s worktree {path} would be inside git's own folder; "
+                         "change 'worktrees:' (or its 'worktree:') in the fleet file")
+    if not in_main and (path == ctx.main_root or path in ctx.main_root.parents):
+        raise UsageError(f"agent {spec.name}'s worktree {path} would hold the main checkout; "
+                         "change 'worktrees:' (or its 'worktree:') in the fleet file")
     base = spec.base or fleet.base or wt.default_base(ctx)
     branch_exists = wt.branch_exists(ctx, spec.branch)
     holder = checked_out.get(spec.branch)

@@ -4,7 +4,9 @@ textual-serve runs one dashboard process per open page, each a client of the ses
 daemon, so every page, terminal dashboard and phone sees the same agents and the same queue.
 The server is the user's alone: it binds loopback unless told otherwise, and every request must
 carry the random token printed once in the URL (the page then keeps it in a cookie for its
-websocket); anything else gets 403.
+websocket); anything else gets 403. A websocket must also come from the served page itself: its
+Origin names this server (another site open in the same browser carries the cookie, but not
+this Origin).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import shlex
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from textual_serve.server import Server
@@ -54,6 +57,11 @@ class TokenServer(Server):
         if not hmac.compare_digest(given.encode(), self.token.encode()):
             return web.Response(status=403, text="agentdeck: this page needs the link "
                                 "`agentdeck serve` printed, with its token\n")
+        origin = request.headers.get("Origin")
+        if (origin is not None and request.headers.get("Upgrade", "").lower() == "websocket"
+                and urlsplit(origin).netloc.lower() != request.host.lower()):
+            return web.Response(status=403, text="agentdeck: a websocket from another site's "
+                                "page is refused\n")
         response = await handler(request)
         if request.query.get("token") and not isinstance(response, web.WebSocketResponse):
             response.set_cookie(COOKIE, self.token, httponly=True, samesite="Strict")

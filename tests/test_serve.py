@@ -89,6 +89,20 @@ def test_the_server_wants_its_token(served) -> None:
     assert wrong.value.code == 403
     page = urllib.request.urlopen(url, timeout=5)
     assert page.status == 200 and "agentdeck_token" in page.headers.get("Set-Cookie", "")
+    # a websocket with the token (the cookie another site's page would carry) but from that
+    # other site's Origin is refused; from the served page's own Origin it opens
+    import http.client
+    from urllib.parse import urlsplit
+
+    where = urlsplit(url)
+    for origin, status in (("http://evil.example", 403), (f"http://{where.netloc}", 101)):
+        conn = http.client.HTTPConnection(where.hostname, where.port, timeout=5)
+        conn.request("GET", "/ws", headers={
+            "Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Origin": origin,
+            "Cookie": f"agentdeck_token={token}"})
+        assert conn.getresponse().status == status, origin
+        conn.close()
 
 
 def condition_within(condition, timeout: float) -> bool:  # type: ignore[no-untyped-def]

@@ -193,6 +193,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("agentdeck: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader went away (`agentdeck logs auth | head`): that is the end, not an error;
+        # stdout goes to /dev/null so the interpreter's own flush at exit stays quiet too
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except Exception as exc:
         if os.environ.get("AGENTDECK_DEBUG"):
             raise

@@ -166,3 +166,24 @@ def test_paths_into_git_or_another_agents_worktree_are_refused(repo: Path) -> No
                     if "defaults" not in fleet else "version: 1\n" + fleet)
         assert_one_line_error(run_agentdeck("up", "--no-start", cwd=repo), 2, needle)
         _nothing_made(repo)
+
+
+def test_a_closed_pipe_ends_quietly(repo: Path) -> None:
+    import subprocess
+    import sys
+
+    # `agentdeck ls --json | head -c 100` on a registry whose listing outgrows the pipe
+    state = repo / ".git" / "agentdeck"
+    state.mkdir(parents=True, exist_ok=True)
+    agents = {f"a{i}": {"name": f"a{i}", "branch": f"feat/a{i}", "worktree": str(repo / f"w{i}"),
+                        "agent": "shell", "role": "worker", "status": "ready", "base": "main", "task": "x" * 2000}
+              for i in range(200)}
+    (state / "registry.json").write_text(json.dumps({"version": 1, "agents": agents}))
+    proc = subprocess.Popen([sys.executable, "-m", "agentdeck", "ls", "--json"], cwd=repo,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.read(100)
+    proc.stdout.close()  # `| head -c 100`
+    assert proc.wait(timeout=60) == 0
+    err = proc.stderr.read().decode()
+    assert "Traceback" not in err and "error" not in err and "Broken" not in err

@@ -84,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     rm.add_argument("--delete-branch", action="store_true", help="also delete the branch")
     rm.add_argument("--drop-db", action="store_true", help="also drop the agent's database")
 
+    sub.add_parser("init", help="write a commented agentdeck.yaml for this repository")
     sub.add_parser("prune", help="git worktree prune, and forget agents whose worktree is gone")
     sub.add_parser("doctor", help="check git, PostgreSQL, docker and agent CLIs")
     demo = sub.add_parser("demo", help="try agentdeck on a throwaway repository (no API key)")
@@ -246,6 +247,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return cmd_serve(ctx, _fleet(ctx, explicit, required=False), args.host, args.port)
     if command == "prune":
         return cmd_prune(ctx)
+    if command == "init":
+        from agentdeck.commands.init import cmd_init
+
+        return cmd_init(ctx)
     fleet = _fleet(ctx, explicit, required=command == "up")
     engine = Engine(ctx, fleet, notify=_notify, on_setup=SetupProgress())
     for note in engine.reconcile():
@@ -300,8 +305,11 @@ def open_dashboard(ctx: RepoContext, fleet: Fleet, theme: str | None = None,
     deck = _attach_deck(ctx, fleet) if daemon else Deck.open(ctx, fleet)
     deck.restart_ended = restart  # `up` brings back agents that ended; plain `agentdeck` shows them
     if not deck.records:
-        raise UsageError("no agents yet: `agentdeck up -f FLEET` creates the fleet, "
-                         "`agentdeck spawn NAME` adds one, `agentdeck demo` shows one")
+        if fleet.path is None:
+            raise UsageError("no agentdeck.yaml here: `agentdeck init` writes one for this "
+                             "repository, `agentdeck demo` shows one at work")
+        raise UsageError("no agents yet: `agentdeck up` creates the fleet's, `agentdeck spawn "
+                         "NAME` adds one, `agentdeck demo` shows one")
     try:
         # a dashboard served to a browser only watches: it never resizes the agents
         app = AgentdeckApp(deck, theme=theme, viewer="TEXTUAL_DRIVER" in os.environ)

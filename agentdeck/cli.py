@@ -75,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     spawn.add_argument("--task", help="what this agent should do")
     spawn.add_argument("--model", help="model name passed to the agent")
     spawn.add_argument("--role", choices=ROLES, help="lead or worker (default worker)")
+    spawn.add_argument("--no-save", action="store_true",
+                       help="do not add the agent to the fleet file")
 
     rm = sub.add_parser("rm", help="remove an agent's worktree and free its port")
     fleet_arg(rm)
@@ -558,7 +560,33 @@ def cmd_spawn(engine: Engine, fleet: Fleet, args: argparse.Namespace) -> int:
     else:
         spec = fleet.spec_for(args.name, args.branch or f"agentdeck/{args.name}", base=args.base,
                               agent=args.agent, task=args.task, model=args.model, role=args.role)
-    return _report_up(engine, engine.spawn(spec))
+    result = engine.spawn(spec)
+    status = _report_up(engine, result)
+    if status or spec.name in result.already:
+        return status
+    if declared is None and not args.no_save and fleet.path is not None:
+        from agentdeck.core.spawning import add_to_fleet_file
+
+        try:
+            add_to_fleet_file(fleet.path, spec)
+            print(f"{spec.name}: added to {fleet.path}")
+        except AgentdeckError as exc:
+            print(f"agentdeck: warning: {spec.name} was made but not added to the fleet file: "
+                  f"{exc}", file=sys.stderr)
+    if _daemon_runs(engine.ctx):
+        # a session host runs (a dashboard may be open on it): the new agent starts there
+        status = cmd_start(engine.ctx, load_fleet(fleet.path) if fleet.path else fleet,
+                           [spec.name])
+    return status
+
+
+def _daemon_runs(ctx: RepoContext) -> bool:
+    from agentdeck.daemon import lifecycle
+
+    host = lifecycle.connect(ctx.state_dir)
+    if host is not None:
+        host.close()
+    return host is not None
 
 
 def cmd_rm(ctx: RepoContext, fleet: Fleet, args: argparse.Namespace) -> int:

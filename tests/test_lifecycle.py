@@ -183,3 +183,12 @@ def test_the_registry_folder_is_private_whatever_the_umask(fleet) -> None:
                    if p.stat().st_mode & 0o077}
     assert loose_modes == {}
     assert state.stat().st_mode & 0o777 == 0o700
+
+
+def test_spawn_starts_the_new_agent_in_a_running_session_host(fleet) -> None:
+    repo, _pids = fleet
+    assert run_agentdeck("start", "web", cwd=repo).code == 0
+    result = run_agentdeck("spawn", "extra", "--agent", "dev", cwd=repo)
+    assert result.code == 0, result
+    assert "extra: added to" in result.out and "extra: started" in result.out
+    wait(lambda: states(repo).get("extra") == "waiting", "the new agent at its prompt")

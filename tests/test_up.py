@@ -196,8 +196,15 @@ def test_spawn_adds_one_agent_recorded_in_the_registry(repo: Path, cli) -> None:
     registry = json.loads((repo / ".git" / "agentdeck" / "registry.json").read_text())
     docs = registry["agents"]["docs"]
     assert (docs["agent"], docs["task"], docs["base"]) == ("codex", "Write docs", "main")
+    # added to the fleet file, every line of which stays
+    from agentdeck.core.config import load_fleet
+
+    text = (repo / "agentdeck.yaml").read_text()
+    assert text.startswith(FLEET) and load_fleet(repo / "agentdeck.yaml").agent("docs")
     again = cli("spawn", "docs", "--branch", "feat/docs2", cwd=repo)
     assert again.code == 2 and "already exists" in again.err
+    assert cli("spawn", "notes", "--no-save", cwd=repo).code == 0
+    assert (repo / "agentdeck.yaml").read_text() == text  # --no-save: the file is untouched
 
 
 def test_spawn_works_from_inside_a_worktree_and_without_fleet_file(tmp_path: Path, cli) -> None:

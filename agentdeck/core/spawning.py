@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
 from dataclasses import dataclass
@@ -104,11 +105,18 @@ def add_to_fleet_file(path: Path, spec: AgentSpec) -> None:
     item = "{" + ", ".join(f"{k}: {json.dumps(v, ensure_ascii=False)}"
                            for k, v in entry.items()) + "}"
     lines = text.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.rstrip() == "agents:"), None)
-    if start is None:
+    block = re.compile(r"^agents:\s*(#.*)?$")  # `agents:`, perhaps with a comment
+    empty = re.compile(r"^agents:\s*\[\s*\]\s*(#.*)?$")  # `agents: []`
+    start = next((i for i, line in enumerate(lines) if block.match(line.rstrip("\n"))), None)
+    bare = next((i for i, line in enumerate(lines) if empty.match(line.rstrip("\n"))), None)
+    if bare is not None:  # an empty flow list becomes a block list with this one entry
+        comment = empty.match(lines[bare].rstrip("\n")).group(1)  # type: ignore[union-attr]
+        lines[bare] = f"agents:{'  ' + comment if comment else ''}\n  - {item}\n"
+        new = "".join(lines)
+    elif start is None:
         if any(line.startswith("agents:") for line in lines):
-            raise AgentdeckError(f"{path}: 'agents:' is not a block list; add {spec.name} by "
-                                 "hand")
+            raise AgentdeckError(f"{path}: 'agents:' is written as a flow list ([...]); add "
+                                 f"{spec.name} to it by hand")
         new = text + ("" if text.endswith("\n") or not text else "\n") + f"agents:\n  - {item}\n"
     else:
         end, indent = start + 1, "  "
@@ -118,7 +126,7 @@ def add_to_fleet_file(path: Path, spec: AgentSpec) -> None:
                 break  # the next top-level key
             if line.lstrip().startswith("- "):
                 indent = line[: len(line) - len(line.lstrip())]
-            if line.strip():
+            if line.strip() and not line.lstrip().startswith("#"):
                 end = i + 1
         lines.insert(end, f"{indent}- {item}\n")
         new = "".join(lines)

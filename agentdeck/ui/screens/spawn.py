@@ -190,14 +190,22 @@ class SpawnDialog(ModalScreen[Spawned | None]):
             result = engine.spawn(spec)
             if result.failed:
                 raise next(iter(result.failed.values()))
-            written = False
-            if write_back and self.fleet.path is not None:
-                spawning.add_to_fleet_file(self.fleet.path, spec)
-                written = True
         except AgentdeckError as exc:
             say(f"[b red]failed:[/b red] {exc} — nothing of it is left")
             self.app.call_from_thread(self._failed)
             return
+        written = False
+        if write_back and self.fleet.path is not None:
+            try:
+                spawning.add_to_fleet_file(self.fleet.path, spec)
+                written = True
+            except AgentdeckError as exc:  # the agent exists all the same: say what was made
+                view = next((v for v in engine.views() if v.name == spec.name), None)
+                made = (f"worktree {view.worktree}, branch {view.branch}, port "
+                        f"{', '.join(map(str, sorted(set(view.ports.values())))) or '-'}, "
+                        f"database {view.database}") if view else "its workspace"
+                say(f"[b yellow]made, but not added to the fleet file:[/b yellow] {exc}; "
+                    f"{spec.name} has its {made} (add it to the file by hand)")
         say("starting …")
         self.app.call_from_thread(self.dismiss, Spawned(spec.name, written))
 

@@ -417,8 +417,10 @@ def cmd_review(ctx: RepoContext, fleet: Fleet, args: argparse.Namespace) -> int:
         return 1 if any(p.conflicts for p in radar.pairs) else 0
     rec = agents[args.name]
     how = "squash" if args.squash else "no-ff" if args.no_ff else "merge"
+    for warning in review.merge_warnings(ctx, rec):
+        print(f"agentdeck: warning: {warning}", file=sys.stderr)
     done = review.merge(ctx, rec, args.into, how, ctx.state_dir)
-    print(f"{rec.name}: merged {done.branch} into {done.into} ({how}, {done.commit[:10]})")
+    print(f"{rec.name}: merged {done.branch} into {done.into} ({done.how}, {done.commit[:10]})")
     for other in agents.values():
         if other.name != rec.name and not other.in_main and review.base_of(
                 ctx, other).removeprefix("origin/") == done.into:

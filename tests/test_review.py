@@ -135,3 +135,16 @@ def test_merge_cleanup_drops_the_agents_database_too(repo: Path, cli, pg, pg_bas
     assert not (repo.parent / "wt-a").exists()
     assert "feat/a" not in git(repo, "branch", "--list")
     assert "a" not in Registry(repo / ".git" / "agentdeck").load().agents  # its port is free
+
+
+def test_merge_warns_about_forbidden_paths_and_work_left_out_and_names_a_fast_forward(
+        repo: Path, cli) -> None:
+    _, b = setup(repo, cli)
+    commit(b, "src/types/user.py", "class User: ...\n")  # b was told not to touch src/types/
+    (b / "scratch.txt").write_text("not committed\n")
+    out = cli("merge", "b", cwd=repo)
+    assert out.code == 0, out.err
+    warnings = [line for line in out.err.splitlines() if line.startswith("agentdeck: warning")]
+    assert any("src/types/user.py" in w and "told not to touch" in w for w in warnings)
+    assert any("scratch.txt" in w and "leaves out" in w for w in warnings)
+    assert "(fast-forward," in out.out  # main had nothing of its own: no merge commit

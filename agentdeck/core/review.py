@@ -178,11 +178,31 @@ def merge(ctx: RepoContext, rec: AgentRecord, into: str | None = None, how: str 
         flags = ["--no-ff"] if how == "no-ff" else []
         ctx.git("merge", *flags, "-m", message, rec.branch, cwd=holder.path, env=env)
     commit = ctx.git("rev-parse", "HEAD", cwd=holder.path).strip()
+    tip = ctx.git("rev-parse", f"refs/heads/{rec.branch}").strip()
+    if how == "merge" and commit == tip:
+        how = "fast-forward"  # no merge commit: the target now is the branch
     done = Merged(rec.name, rec.branch, target, how, commit)
     if state_dir is not None:
         with open_private(state_dir / MERGE_LOG, "a", encoding="utf-8") as fh:
             fh.write(json.dumps({"time": time.time(), **asdict(done)}) + "\n")
     return done
+
+
+def merge_warnings(ctx: RepoContext, rec: AgentRecord) -> list[str]:
+    """What a merge of the agent's branch would not say by itself: files it changed outside
+    its scope, and work in its worktree that is not committed (so not merged)."""
+    notes = []
+    forbidden = radar(ctx, [rec], uncommitted=False).scope.get(rec.name)
+    if forbidden:
+        notes.append(f"{rec.branch} changes paths {rec.name} was told not to touch: "
+                     f"{', '.join(forbidden)}")
+    if not rec.in_main and Path(rec.worktree).is_dir():
+        dirty = [d.strip() for d in wt.dirty_files(Path(rec.worktree), ctx)]
+        if dirty:
+            notes.append(f"{rec.worktree} holds {len(dirty)} uncommitted change(s) the merge "
+                         f"leaves out: {', '.join(dirty[:5])}"
+                         + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else ""))
+    return notes
 
 
 def behind(ctx: RepoContext, rec: AgentRecord, target: str) -> int:

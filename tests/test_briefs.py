@@ -101,7 +101,7 @@ def test_briefs_reach_each_agent_its_own_way_and_the_roster_stays_current(
 
         # the roster follows the workers' states
         deck.host.stop("search")
-        wait(lambda: "| search | feat/search | exited |" in roster.read_text(), "the roster")
+        wait(lambda: "| search | feat/search | stopped |" in roster.read_text(), "the roster")
     finally:
         deck.close()
 

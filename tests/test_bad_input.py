@@ -175,8 +175,9 @@ def test_a_closed_pipe_ends_quietly(repo: Path) -> None:
     # `agentdeck ls --json | head -c 100` on a registry whose listing outgrows the pipe
     state = repo / ".git" / "agentdeck"
     state.mkdir(parents=True, exist_ok=True)
-    agents = {f"a{i}": {"name": f"a{i}", "branch": f"feat/a{i}", "worktree": str(repo / f"w{i}"),
-                        "agent": "shell", "role": "worker", "status": "ready", "base": "main", "task": "x" * 2000}
+    agents = {f"a{i}": {"name": f"a{i}", "branch": f"feat/a{i}", "base": "main",
+                        "worktree": str(repo / f"w{i}"), "agent": "shell", "role": "worker",
+                        "status": "ready", "task": "x" * 2000}
               for i in range(200)}
     (state / "registry.json").write_text(json.dumps({"version": 1, "agents": agents}))
     proc = subprocess.Popen([sys.executable, "-m", "agentdeck", "ls", "--json"], cwd=repo,

@@ -138,7 +138,8 @@ async def test_an_agent_that_cannot_start_is_shown_and_others_run(demo_deck) -> 
                          if "payments" in {i.name for i in deck.host.sessions()} else False)
         await wait_until(pilot, lambda: deck.queue.entry_for("auth") is not None)
         assert "not found on PATH" in "".join(deck.host.snapshot("payments"))
-        assert app.rows["payments"].state == "failed"
+        # the dashboard hears it through its message queue: it shows it soon after
+        await wait_until(pilot, lambda: app.rows["payments"].state == "failed")
         assert app.query_one("#pane-payments", TerminalPane).has_class("-failed")
         await wait_until(pilot, lambda: app.rows["search"].state == "failed")
         assert "commands.aider" in "".join(deck.host.snapshot("search"))

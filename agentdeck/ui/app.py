@@ -358,10 +358,11 @@ class AgentdeckApp(App[None]):
         """An agent was cleaned up: its pane and row go, the radar looks again."""
         if isinstance(self.screen, ReviewScreen) and self.screen.rec.name == name:
             self.pop_screen()
+        # its row first: whoever sees the pane gone sees the row gone too
+        self.rows = {n: row for n, row in self.rows.items() if n != name}
         pane = self._panes.pop(name, None)
         if pane is not None:
             await pane.remove()
-        self.rows = {n: row for n, row in self.rows.items() if n != name}
         self._layout_panes()
         self.deck.reload()
         self._update_status()

@@ -18,6 +18,7 @@ class Confirm(ModalScreen[bool]):
         width: 80%; max-width: 80; height: auto; border: round $warning;
         background: $surface; padding: 0 1;
     }
+    Confirm Label { width: 100%; }  /* the question wraps rather than runs off the box */
     Confirm .hint { color: $text-muted; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [

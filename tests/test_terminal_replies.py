@@ -138,3 +138,20 @@ def test_a_half_drawn_synchronized_frame_is_never_shown_or_read(tmp_path: Path,
         assert host.info("h").detection.prompt.summary == "Do you want to proceed?"
     finally:
         host.close()
+
+
+def test_with_a_dashboard_attached_each_query_is_answered_once(tmp_path: Path) -> None:
+    # the attached client mirrors the screen but never answers: an answer sent twice would be
+    # read as the start of the next answer
+    state, out = tmp_path / "state", tmp_path / "answers.json"
+    host = lifecycle.ensure(state, None)
+    try:
+        host.spawn(spec(tmp_path, out))  # spawning attaches this client's mirror at once
+        with host.attach("q"):
+            pass
+        wait(out.exists, "the asker's answers")
+        assert json.loads(out.read_text()) == WANT
+        wait(lambda: "done" in "\n".join(host.snapshot("q")), "the asker done")
+    finally:
+        host.close()
+        lifecycle.stop(state)

@@ -65,6 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     ls = sub.add_parser("ls", help="list agents: branch, worktree, port, database, state")
     ls.add_argument("--json", action="store_true", help="a JSON list of objects")
+    ls.add_argument("--names", action="store_true", help="the agents' names, one a line")
+    completion = sub.add_parser("completion", help="a completion script: eval \"$(agentdeck "
+                                "completion bash)\" (zsh alike; fish: | source)")
+    completion.add_argument("shell", choices=["bash", "zsh", "fish"])
 
     spawn = sub.add_parser("spawn", help="add one agent to the fleet")
     fleet_arg(spawn)
@@ -216,6 +220,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return cmd_doctor()
     if command == "detect":
         return cmd_detect(args)
+    if command == "completion":
+        from agentdeck.commands.completion import cmd_completion
+
+        return cmd_completion(build_parser(), args.shell)
     if command == "hook":
         from agentdeck.hook_client import main as hook_main
 
@@ -253,6 +261,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from agentdeck.commands.init import cmd_init
 
         return cmd_init(ctx)
+    if command == "ls" and args.names:  # for shell completion: fast, no git
+        for name in sorted(Registry(ctx.state_dir).load().agents):
+            print(name)
+        return 0
     fleet = _fleet(ctx, explicit, required=command == "up")
     engine = Engine(ctx, fleet, notify=_notify, on_setup=SetupProgress())
     for note in engine.reconcile():

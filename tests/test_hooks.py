@@ -183,13 +183,11 @@ def test_the_socket_is_private_and_a_second_dashboard_leaves_it_alone(hooked) ->
     assert deck.hooks is not None
     mode = stat.S_IMODE(os.stat(deck.hooks.path).st_mode)
     assert mode == 0o600
-    second = Deck.open(deck.ctx, deck.fleet)
-    try:
-        assert second.hooks is None
-        assert "another agentdeck dashboard" in second.notes[0]
-        assert deck.hooks.path.exists()
-    finally:
-        second.close()
+    # a second dashboard that would host the agents itself is refused: they would run twice
+    from agentdeck.core.errors import OperationError
+
+    with pytest.raises(OperationError, match="already runs this repository's agents"):
+        Deck.open(deck.ctx, deck.fleet)
     assert deck.hooks.path.exists()  # the first one still listens
 
 

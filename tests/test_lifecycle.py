@@ -192,3 +192,20 @@ def test_spawn_starts_the_new_agent_in_a_running_session_host(fleet) -> None:
     assert result.code == 0, result
     assert "extra: added to" in result.out and "extra: started" in result.out
     wait(lambda: states(repo).get("extra") == "waiting", "the new agent at its prompt")
+
+
+def test_agents_in_a_dashboard_are_not_started_again_by_the_cli(fleet) -> None:
+    from agentdeck.core.config import load_fleet
+    from agentdeck.core.deck import Deck
+    from agentdeck.core.repo import open_repo
+
+    repo, _pids = fleet
+    deck = Deck.open(open_repo(repo), load_fleet(repo / "agentdeck.yaml"))  # as the demo does
+    try:
+        refused = run_agentdeck("start", cwd=repo)
+        assert refused.code == 1 and "run inside a dashboard" in refused.err, refused
+        assert len([line for line in refused.err.splitlines() if line.strip()]) == 1
+        assert lifecycle.connect(repo / ".git" / "agentdeck") is None  # no daemon was left
+    finally:
+        deck.close()
+    assert run_agentdeck("start", cwd=repo).code == 0  # once it is gone, a daemon hosts them

@@ -6,6 +6,7 @@ The CLI and the tests build one with `Deck.open`, hand it to the dashboard, and 
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -15,9 +16,10 @@ from pathlib import Path
 from agentdeck.core import briefs, hook_install, notify
 from agentdeck.core.approvals import ApprovalQueue, QueueView
 from agentdeck.core.config import Fleet
-from agentdeck.core.errors import AgentdeckError
+from agentdeck.core.errors import AgentdeckError, OperationError
 from agentdeck.core.fleet import Engine, relative
 from agentdeck.core.hook_channel import HookServer, socket_path
+from agentdeck.core.hostlock import hold_daemon_lock, lock_holder
 from agentdeck.core.isolation import databases
 from agentdeck.core.launch import session_spec, takes_task, template_for
 from agentdeck.core.outbox import Outbox
@@ -52,6 +54,7 @@ class Deck:
     # where agents' hooks reach the approvals queue (this process's, or the daemon's)
     hook_socket: Path | None = None
     persistent: bool = False  # the agents outlive the dashboard (a daemon hosts them)
+    _host_lock: int | None = None  # the session-host lock of a deck that hosts its agents
     restart_ended: bool = False  # start_all also restarts agents whose process ended
     _roster_states: dict[str, str] = field(default_factory=dict)
     resumer: Resumer | None = None  # in-process only: a daemon resumes agents itself
@@ -64,12 +67,23 @@ class Deck:
     @classmethod
     def open(cls, ctx: RepoContext, fleet: Fleet, host: SessionHost | None = None,
              clock: Callable[[], float] = time.monotonic) -> Deck:
-        """`clock` times the queue's entries (a snapshot test freezes it)."""
-        host = host or LocalHost()
+        """`clock` times the queue's entries (a snapshot test freezes it). Without a `host`,
+        the deck hosts its agents itself: it is then the repository's session host, holding
+        the same lock a daemon does, so nothing starts them a second time meanwhile."""
+        lock = None
+        if host is None:
+            lock = hold_daemon_lock(ctx.state_dir, "dashboard")
+            if lock is None:
+                raise OperationError(
+                    f"a session host already runs this repository's agents "
+                    f"({lock_holder(ctx.state_dir) or 'another process'}); open `agentdeck` "
+                    "to use it, or stop it (`agentdeck daemon stop`) first")
+            host = LocalHost()
         records = _ready_records(ctx)
         roles = {r.name: r.role for r in records}
         queue = ApprovalQueue(host, ctx.state_dir / AUDIT_LOG, fleet.rules, roles, clock)
         deck = cls(ctx, fleet, host, queue, records)
+        deck._host_lock = lock
         if fleet.rate_limit_resume:
             deck.resumer = Resumer(host, fleet.rate_limit_message)
         if fleet.hooks:
@@ -207,6 +221,9 @@ class Deck:
             self.hooks.close()
         self.queue.close()
         self.host.close()
+        if self._host_lock is not None:  # its agents are gone: another host may start them
+            os.close(self._host_lock)
+            self._host_lock = None
 
 
 def _ready_records(ctx: RepoContext) -> list[AgentRecord]:

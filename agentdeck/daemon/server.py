@@ -14,7 +14,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import dataclasses
-import fcntl
 import logging
 import os
 import signal
@@ -34,6 +33,7 @@ from agentdeck.core.config import load_fleet
 from agentdeck.core.errors import AgentdeckError
 from agentdeck.core.files import write_private
 from agentdeck.core.hook_channel import HookServer, socket_path
+from agentdeck.core.hostlock import hold_daemon_lock
 from agentdeck.core.ratelimit import Resumer
 from agentdeck.core.registry import Registry
 from agentdeck.core.sessions import Event, LocalHost
@@ -46,7 +46,6 @@ log = logging.getLogger(__name__)
 
 SOCKET_NAME = "daemon.sock"
 PID_FILE = "daemon.pid"
-LOCK_FILE = "daemon.lock"  # held by the running session host (flock): one per repository
 TRANSCRIPTS = "transcripts"
 CLIENT_BACKLOG = 64 << 20  # a client this far behind is dropped (it can attach again)
 DIED_NOTE = ("its session host stopped, and the agent with it; `agentdeck start {name}` "
@@ -376,20 +375,6 @@ class Daemon:
         with self._lock:
             for client in self._clients:
                 client.close()
-
-
-def hold_daemon_lock(state_dir: Path) -> int | None:
-    """The repository's one-session-host lock, held (flock) for this process's life: its file
-    descriptor, or None when another session host holds it (a second one would run every
-    agent twice, and unlink the first one's socket when it stopped)."""
-    unixsock.private_dir(state_dir / LOCK_FILE)
-    fd = os.open(state_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        os.close(fd)
-        return None
-    return fd
 
 
 def run_daemon(state_dir: Path, fleet_path: Path | None) -> int:

@@ -1,0 +1,48 @@
+"""The repository's one session host: a lock (flock) that whatever runs the agents holds —
+the daemon, or a dashboard that hosts its agents itself (the demo, `--no-daemon`) — so two
+never run every agent twice in the same worktrees."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+
+from agentdeck.core.files import private_dir
+
+LOCK_FILE = "daemon.lock"
+
+
+def hold_daemon_lock(state_dir: Path, who: str = "daemon") -> int | None:
+    """The repository's one-session-host lock, held (flock) until its descriptor closes (the
+    process's life, for a daemon): the descriptor, or None when another session host holds it
+    (a second one would run every agent twice, and unlink the first one's socket when it
+    stopped). `who` ("daemon", or "dashboard" for one that hosts its agents itself) and the pid
+    are written in the file, for whoever finds it held."""
+    private_dir(state_dir)
+    fd = os.open(state_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{who} {os.getpid()}\n".encode(), 0)
+    return fd
+
+
+def lock_holder(state_dir: Path) -> str | None:
+    """"daemon PID" or "dashboard PID" when a session host holds the lock, else None."""
+    try:
+        fd = os.open(state_dir / LOCK_FILE, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:  # held
+            return os.pread(fd, 100, 0).decode(errors="replace").strip() or "daemon"
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from agentdeck.core.config import Fleet
 from agentdeck.core.errors import OperationError, UsageError
+from agentdeck.core.hostlock import lock_holder
 from agentdeck.core.registry import Registry
 from agentdeck.core.repo import RepoContext
 from agentdeck.core.sessions import RUNNING, state_label
@@ -43,8 +44,11 @@ def cmd_stop(ctx: RepoContext, names: list[str]) -> int:
     _known(ctx, names)
     host = lifecycle.connect(ctx.state_dir)
     if host is None:
-        print("no session host runs, so no agent is running (an agent in a dashboard started "
-              "with --no-daemon stops with that dashboard)")
+        holder = lock_holder(ctx.state_dir)
+        if holder is not None and holder.startswith("dashboard"):
+            raise OperationError(f"the agents run inside a dashboard (pid {holder.split()[-1]}:"
+                                 " the demo, or --no-daemon); stop them there with X")
+        print("no session host runs, so no agent is running")
         return 0
     try:
         running = {i.name for i in host.sessions() if i.process == RUNNING}

@@ -19,11 +19,15 @@ GRACE = 5.0  # seconds an agent's processes get to end before they are killed
 
 def live_states(ctx: RepoContext) -> dict[str, str]:
     """The state of each agent the session host runs or ran ("working", "exited (1)", …);
-    empty when no session host runs (agents then run in no dashboard: "stopped")."""
+    "in dashboard PID" for agents a dashboard hosts itself; empty when nothing runs them."""
     from agentdeck.daemon import lifecycle
 
     host = lifecycle.connect(ctx.state_dir)
     if host is None:
+        holder = lock_holder(ctx.state_dir)
+        if holder is not None and holder.startswith("dashboard"):  # the demo, --no-daemon
+            label = f"in dashboard {holder.split()[-1]}"
+            return {name: label for name in Registry(ctx.state_dir).load().agents}
         return {}
     try:
         return {info.name: state_label(info) for info in host.sessions()}

@@ -384,7 +384,9 @@ class _FleetReader:
             self.bad_value(path, f"'{self.key_name(path)}' must be a mapping, got {_kind(value)}")
         return value
 
-    def check_template(self, template: str, path: KeyPath) -> None:
+    def check_template(self, template: str, path: KeyPath, per_agent: bool = False) -> None:
+        """Only {repo}, {name} and {branch}; a template for every agent must tell them apart
+        (`per_agent`: one agent's own `worktree:`, which need not)."""
         try:
             fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
         except ValueError as exc:
@@ -393,7 +395,7 @@ class _FleetReader:
         if unknown:
             self.fail(path, f"'{template}' uses {{{unknown[0]}}}; a template may only use "
                             "{repo}, {name} and {branch}")
-        if "{name}" not in template and "{branch}" not in template:
+        if not per_agent and "{name}" not in template and "{branch}" not in template:
             self.fail(path, f"'{template}' must contain {{name}} or {{branch}} so agents differ")
 
     def relpath(self, value: Any, path: KeyPath) -> str:
@@ -511,6 +513,7 @@ class _FleetReader:
             changes["scope"] = self.strings(raw["scope"], (*path, "scope"))
         if "worktree" in raw:
             template = self.string(raw["worktree"], (*path, "worktree"))
+            self.check_template(template, (*path, "worktree"), per_agent=True)
             changes["worktree"] = template
         return replace(spec, **changes)
 

@@ -53,7 +53,8 @@ def worktree_at(ctx: RepoContext, path: Path) -> Worktree | None:
 
 
 def check_branch_name(ctx: RepoContext, branch: str) -> None:
-    if not ctx.git_ok("check-ref-format", "--branch", branch):
+    # the name itself, not what `--branch` would expand it to ("@" and "@{-1}" name others)
+    if not ctx.git_ok("check-ref-format", f"refs/heads/{branch}") or branch.startswith("-"):
         raise UsageError(f"'{branch}' is not a valid branch name (git check-ref-format); "
                          "use letters, digits, '/', '-', '_' and '.' — e.g. feat/auth")
 

@@ -73,8 +73,8 @@ def load_located(path: Path) -> LocatedDocument:
         problem = exc.problem or exc.context or "invalid YAML"
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
         raise ConfigError(f"{where}: malformed YAML: {problem}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: malformed YAML: {exc}") from None
+    except yaml.YAMLError as exc:  # (its text spans lines: the first says what)
+        raise ConfigError(f"{path}: malformed YAML: {str(exc).splitlines()[0]}") from None
     positions: dict[KeyPath, Position] = {}
     values: dict[KeyPath, Position] = {}
     try:

@@ -265,8 +265,11 @@ worktrees: ../wt-{{name}}
 defaults: {{agent: shell, setup: ['{marker} & {marker}']}}
 agents: [{{name: slow, branch: feat/slow}}]
 """)
+    # as from a terminal: Ctrl-C's SIGINT at its default (a test runner started in the
+    # background inherits it ignored, and Python then leaves it so)
     proc = subprocess.Popen([sys.executable, "-m", "agentdeck", "up", "--no-start"], cwd=repo,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     wait(lambda: len(_sleepers(marker)) >= 2, "the setup running")
     proc.send_signal(sig)  # Ctrl-C, or a kill: the setups run in sessions of their own
     assert proc.wait(timeout=30) != 0

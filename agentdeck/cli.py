@@ -25,6 +25,7 @@ from agentdeck.core.errors import AgentdeckError, OperationError, UsageError
 from agentdeck.core.fleet import Engine, UpResult
 from agentdeck.core.registry import Registry
 from agentdeck.core.repo import RepoContext, open_repo
+from agentdeck.core.sessions import state_label
 from agentdeck.progress import SetupProgress, failure_report, fleet_table
 
 NOT_STARTED = ("agents not started (--no-start, or no terminal to show them in): run `agentdeck` "
@@ -384,9 +385,7 @@ def cmd_daemon(ctx: RepoContext, fleet: Fleet, action: str) -> int:
         print(f"agentdeck daemon running (pid {host.daemon_pid}): {len(sessions)} sessions, "
               f"{waiting} prompts waiting")
         for info in sorted(sessions, key=lambda i: i.name):
-            code = info.exit_code
-            extra = f" ({code})" if info.state == "exited" and code is not None else ""
-            print(f"  {info.name:<16} {info.agent:<10} {info.state}{extra}")
+            print(f"  {info.name:<16} {info.agent:<10} {state_label(info)}")
     finally:
         host.close()
     return 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from agentdeck.core.config import Fleet
 from agentdeck.core.errors import OperationError, UsageError
-from agentdeck.core.hostlock import lock_holder
+from agentdeck.core.hostlock import hosting_dashboard
 from agentdeck.core.registry import Registry
 from agentdeck.core.repo import RepoContext
 from agentdeck.core.sessions import RUNNING, state_label
@@ -24,9 +24,9 @@ def live_states(ctx: RepoContext) -> dict[str, str]:
 
     host = lifecycle.connect(ctx.state_dir)
     if host is None:
-        holder = lock_holder(ctx.state_dir)
-        if holder is not None and holder.startswith("dashboard"):  # the demo, --no-daemon
-            label = f"in dashboard {holder.split()[-1]}"
+        dashboard = hosting_dashboard(ctx.state_dir)
+        if dashboard is not None:  # the demo, --no-daemon
+            label = f"in dashboard {dashboard}"
             return {name: label for name in Registry(ctx.state_dir).load().agents}
         return {}
     try:
@@ -48,9 +48,9 @@ def cmd_stop(ctx: RepoContext, names: list[str]) -> int:
     _known(ctx, names)
     host = lifecycle.connect(ctx.state_dir)
     if host is None:
-        holder = lock_holder(ctx.state_dir)
-        if holder is not None and holder.startswith("dashboard"):
-            raise OperationError(f"the agents run inside a dashboard (pid {holder.split()[-1]}:"
+        dashboard = hosting_dashboard(ctx.state_dir)
+        if dashboard is not None:
+            raise OperationError(f"the agents run inside a dashboard (pid {dashboard}:"
                                  " the demo, or --no-daemon); stop them there with X")
         print("no session host runs, so no agent is running")
         return 0

@@ -46,3 +46,11 @@ def lock_holder(state_dir: Path) -> str | None:
         return None
     finally:
         os.close(fd)
+
+
+def hosting_dashboard(state_dir: Path) -> str | None:
+    """The pid of a dashboard that hosts this repository's agents itself (the demo,
+    `--no-daemon`), or None (a daemon hosts them, or nothing does)."""
+    holder = lock_holder(state_dir)
+    return holder.split()[-1] if holder is not None and holder.startswith("dashboard") else None
+

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from agentdeck.core.errors import OperationError
 from agentdeck.core.files import open_private, private_dir
-from agentdeck.core.hostlock import lock_holder
+from agentdeck.core.hostlock import hosting_dashboard
 from agentdeck.daemon.client import DaemonGone, DaemonMismatch, RemoteHost
 from agentdeck.daemon.server import PID_FILE, daemon_socket
 
@@ -31,10 +31,10 @@ def ensure(state_dir: Path, fleet_path: Path | None, wait: float = 15.0) -> Remo
     """Attach to the repository's daemon, starting it first when none runs."""
     host = connect(state_dir)
     if host is None:
-        holder = lock_holder(state_dir)
-        if holder is not None and holder.startswith("dashboard"):
+        dashboard = hosting_dashboard(state_dir)
+        if dashboard is not None:
             raise OperationError(
-                f"this repository's agents run inside a dashboard (pid {holder.split()[-1]}: "
+                f"this repository's agents run inside a dashboard (pid {dashboard}: "
                 "the demo, or `agentdeck --no-daemon`); use that one, or quit it first — "
                 "starting them here too would run each agent twice")
         start(state_dir, fleet_path)

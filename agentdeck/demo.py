@@ -7,16 +7,15 @@ runs `up` on it, so every isolation step can be seen (and then tried by hand) in
 from __future__ import annotations
 
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import textwrap
 from pathlib import Path
 
 from agentdeck.core.config import load_fleet
-from agentdeck.core.errors import UsageError
+from agentdeck.core.errors import OperationError, UsageError
 from agentdeck.core.fleet import Engine
-from agentdeck.core.repo import open_repo
+from agentdeck.core.repo import open_repo, run_git
 
 APP = '''\
 """A tiny shop: serves on $PORT and keeps data in $DATABASE_URL."""
@@ -95,7 +94,9 @@ agents:
 
 
 def _git(cwd: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+    result = run_git(cwd, *args)
+    if result.returncode != 0:
+        raise OperationError(f"git {args[0]} failed: {result.stderr.strip()}")
 
 
 def make_demo_repo(root: Path) -> Path:

@@ -1,17 +1,17 @@
-"""The repository agentdeck works on: where its main worktree and common git dir are."""
+"""The repository agentdeck works on: where its main worktree and common git dir are, and the
+one way agentdeck runs git (`RepoContext.run`, and `run_git` before a repository exists)."""
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
 import re
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-
-import git
 
 from agentdeck.core.errors import OperationError, UsageError
 from agentdeck.core.files import open_private, tighten
@@ -48,7 +48,6 @@ def require_git() -> tuple[int, ...]:
 class RepoContext:
     """A repository seen from any of its worktrees."""
 
-    repo: git.Repo  # opened at the main worktree
     main_root: Path  # the main worktree
     common_dir: Path  # $(git rev-parse --git-common-dir), absolute
 
@@ -62,20 +61,19 @@ class RepoContext:
 
     def git(self, *args: str, cwd: Path | None = None,
             env: dict[str, str] | None = None) -> str:
-        """Run git and return stdout; a failure becomes an OperationError with git's message.
-        `env` adds to the environment (a temporary index, an identity)."""
-        try:
-            prefix = ["git"] if cwd is None else ["git", "-C", str(cwd)]
-            return self.repo.git.execute([*prefix, *args], env=env)
-        except git.GitCommandError as exc:
-            message = (exc.stderr or exc.stdout or str(exc)).strip()
-            message = re.sub(r"^\s*stderr:\s*'?", "", message).strip().strip("'").strip()
-            raise OperationError(f"git {args[0]} failed: {_first_line(message)}") from None
+        """Run git and return stdout (without its last newline); a failure becomes an
+        OperationError with git's message. `env` adds to the environment (a temporary index,
+        an identity)."""
+        result = self.run(*args, cwd=cwd, env=env)
+        if result.returncode != 0:
+            message = (result.stderr or result.stdout).strip()
+            raise OperationError(f"git {args[0]} failed: {_first_line(message)}")
+        return result.stdout.removesuffix("\n")
 
-    def run(self, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    def run(self, *args: str, cwd: Path | None = None,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         """git as it ran, exit status and all; for commands whose status is an answer."""
-        return subprocess.run(["git", *args], cwd=cwd or self.main_root, capture_output=True,
-                              text=True)
+        return run_git(cwd or self.main_root, *args, env=env)
 
     def git_try(self, *args: str, cwd: Path | None = None) -> str | None:
         """stdout when git exits 0, else None; for questions (check-ignore, show-ref)."""
@@ -101,27 +99,46 @@ def registrations_lock(state_dir: Path, shared: bool = False) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def run_git(cwd: Path, *args: str,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The one place agentdeck starts git. Never on a terminal's stdin (a credential prompt
+    would hang a thread); paths that are not UTF-8 survive the round trip (surrogateescape)."""
+    try:
+        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
+                              encoding="utf-8", errors="surrogateescape",
+                              stdin=subprocess.DEVNULL,
+                              env={**os.environ, **env} if env else None)
+    except FileNotFoundError as exc:
+        if not Path(cwd).is_dir():
+            raise OperationError(f"{cwd}: no such folder") from None
+        raise UsageError("git is not installed; install git 2.38 or newer") from exc
+
+
 def open_repo(start: Path) -> RepoContext:
     require_git()
-    try:
-        found = git.Repo(start, search_parent_directories=True)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+    found = run_git(start, "rev-parse", "--path-format=absolute", "--git-common-dir",
+                    "--is-bare-repository", "--is-inside-work-tree")
+    if found.returncode != 0:
         raise UsageError(f"{start} is not inside a git repository; run agentdeck in your "
-                         "project's clone") from None
-    if found.bare:
-        raise UsageError(f"{start} is a bare repository; run agentdeck in a worktree of it")
-    common = Path(found.git.rev_parse("--path-format=absolute", "--git-common-dir"))
+                         "project's clone")
+    common_text, bare, inside = found.stdout.splitlines()[:3]
+    if bare == "true" or inside != "true":
+        raise UsageError(f"{start} is a bare repository (or inside its git folder); run "
+                         "agentdeck in a worktree of it")
+    common = Path(common_text)
     with contextlib.suppress(OSError):
         tighten(common / STATE_DIR)  # what an older version or another umask left readable
     with registrations_lock(common / STATE_DIR, shared=True):
-        porcelain = found.git.worktree("list", "--porcelain")
+        porcelain = run_git(start, "worktree", "list", "--porcelain").stdout
     first = porcelain.splitlines()[0] if porcelain else ""
-    main_root = Path(first.removeprefix("worktree ")) if first.startswith("worktree ") else Path(
-        found.working_tree_dir or start)
-    repo = found if Path(found.working_tree_dir or "") == main_root else git.Repo(main_root)
-    if found.head.is_valid() is False and repo.head.is_valid() is False:
+    if first.startswith("worktree "):
+        main_root = Path(first.removeprefix("worktree "))
+    else:
+        main_root = Path(run_git(start, "rev-parse", "--show-toplevel").stdout.strip())
+    if run_git(main_root, "rev-parse", "--verify", "--quiet", "HEAD").returncode != 0 and \
+            run_git(start, "rev-parse", "--verify", "--quiet", "HEAD").returncode != 0:
         raise UsageError(f"{main_root} has no commits yet; make a first commit, then run agentdeck")
-    return RepoContext(repo=repo, main_root=main_root, common_dir=common)
+    return RepoContext(main_root=main_root, common_dir=common)
 
 
 def _first_line(text: str) -> str:

@@ -133,7 +133,8 @@ def make_demo_repo(root: Path) -> Path:
 
 
 def run_demo(where: Path | None, ui: bool = False, theme: str | None = None) -> int:
-    from agentdeck.cli import _notify, _report_up
+    from agentdeck.commands.context import notify
+    from agentdeck.commands.workspaces import report_up
     from agentdeck.progress import SetupProgress
 
     if where is None:
@@ -150,10 +151,10 @@ def run_demo(where: Path | None, ui: bool = False, theme: str | None = None) -> 
     print("  branch, worktree, port, .env copy, .env.local and SQLite database copy.\n")
     ctx = open_repo(clone)
     fleet = load_fleet(clone / "agentdeck.yaml")
-    engine = Engine(ctx, fleet, notify=_notify, on_setup=SetupProgress())
-    status = _report_up(engine, engine.up(), started=ui)
+    engine = Engine(ctx, fleet, notify=notify, on_setup=SetupProgress())
+    status = report_up(engine, engine.up(), started=ui)
     if ui and status == 0:
-        from agentdeck.cli import open_dashboard
+        from agentdeck.commands.dashboard import open_dashboard
 
         print(f"opening the dashboard; the demo stays in {root} (rm -rf it when done)")
         # in this process: a throwaway demo leaves no agents running behind it

@@ -91,7 +91,10 @@ def fish_script(parser: argparse.ArgumentParser) -> str:
     return "\n".join(lines) + "\n"
 
 
-def cmd_completion(parser: argparse.ArgumentParser, shell: str) -> int:
-    script = {"bash": bash_script, "zsh": zsh_script, "fish": fish_script}[shell](parser)
+def cmd_completion(args: argparse.Namespace) -> int:
+    from agentdeck.cli import build_parser
+
+    script = {"bash": bash_script, "zsh": zsh_script, "fish": fish_script}[args.shell](
+        build_parser())
     print(script, end="")
     return 0

@@ -9,6 +9,7 @@ file: a compose project per agent) — none otherwise. It never overwrites a fil
 
 from __future__ import annotations
 
+import argparse
 import re
 import shutil
 from pathlib import Path
@@ -94,8 +95,11 @@ agents:
     return text, notes
 
 
-def cmd_init(ctx: RepoContext, force_path: Path | None = None) -> int:
-    path = force_path or ctx.main_root / FLEET_NAME
+def cmd_init(args: argparse.Namespace) -> int:
+    from agentdeck.commands.context import repo
+
+    ctx = repo()
+    path = ctx.main_root / FLEET_NAME
     if path.exists():
         raise UsageError(f"{path} already exists; agentdeck init never overwrites it (edit it, "
                          "or move it away first)")

@@ -1,4 +1,5 @@
-"""`agentdeck stop` and `restart`, and what the session host says of each agent (`ls`).
+"""`agentdeck start`, `stop`, `restart` and `logs`, and what the session host says of each
+agent (`ls`).
 
 Stopping ends the agent's whole process tree (dev servers and watchers it started included),
 politely first; it frees nothing else: worktree, branch, port and database stay, and `start` or
@@ -7,6 +8,11 @@ politely first; it frees nothing else: worktree, branch, port and database stay,
 
 from __future__ import annotations
 
+import argparse
+import sys
+import time
+
+from agentdeck.commands.context import attach_deck, fleet_of, repo
 from agentdeck.core.config import Fleet
 from agentdeck.core.errors import OperationError, UsageError
 from agentdeck.core.hostlock import hosting_dashboard
@@ -42,9 +48,10 @@ def _known(ctx: RepoContext, names: list[str]) -> None:
         raise UsageError(f"no agent named {', '.join(unknown)} (`agentdeck ls` lists them)")
 
 
-def cmd_stop(ctx: RepoContext, names: list[str]) -> int:
+def cmd_stop(args: argparse.Namespace) -> int:
     from agentdeck.daemon import lifecycle
 
+    ctx, names = repo(), args.names
     _known(ctx, names)
     host = lifecycle.connect(ctx.state_dir)
     if host is None:
@@ -68,26 +75,87 @@ def cmd_stop(ctx: RepoContext, names: list[str]) -> int:
     return 0
 
 
-def cmd_restart(ctx: RepoContext, fleet: Fleet, names: list[str]) -> int:
-    from agentdeck.core.deck import Deck
-    from agentdeck.daemon import lifecycle
-    from agentdeck.daemon.client import RemoteQueue
-
+def cmd_restart(args: argparse.Namespace) -> int:
+    ctx, names = repo(), args.names
     _known(ctx, names)
-    host = lifecycle.ensure(ctx.state_dir, fleet.path)
-    deck = Deck.attach(ctx, fleet, host, RemoteQueue(host))
+    deck = attach_deck(ctx, fleet_of(ctx, args))
     try:
         records = {r.name: r for r in deck.records}
-        sessions = {i.name: i for i in host.sessions()}
+        sessions = {i.name: i for i in deck.host.sessions()}
         for name in names:
             rec = records.get(name)
             if rec is None:
                 raise OperationError(f"{name} has no workspace: `agentdeck up {name}` makes it")
             ran = name in sessions
             if ran and sessions[name].process == RUNNING:
-                host.stop(name, GRACE)
+                deck.host.stop(name, GRACE)
             deck.start(rec, resume=ran)
             print(f"{name}: restarted" if ran else f"{name}: started")
     finally:
         deck.close()
     return 0
+
+
+def cmd_start(args: argparse.Namespace) -> int:
+    ctx = repo()
+    return start(ctx, fleet_of(ctx, args), args.names)
+
+
+def start(ctx: RepoContext, fleet: Fleet, names: list[str]) -> int:
+    """Start the named agents (default: every agent not running) in the session host; one
+    that ran before resumes (its CLI's resume command, when the fleet names one)."""
+    deck = attach_deck(ctx, fleet)
+    try:
+        known = {r.name: r for r in deck.records}
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise UsageError(f"no agent named {', '.join(unknown)} (agentdeck ls lists them)")
+        sessions = {i.name: i for i in deck.host.sessions()}
+        running = {n for n, i in sessions.items() if i.process == RUNNING}
+        todo = [known[n] for n in names] if names else [
+            r for r in deck.records if r.name not in running]
+        for rec in todo:
+            if rec.name in running:
+                print(f"{rec.name}: already running")
+                continue
+            # it ran before (its session ended, or died with an earlier daemon): resume it
+            deck.start(rec, resume=rec.name in sessions)
+            print(f"{rec.name}: started")
+    finally:
+        deck.close()
+    return 0
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    """An agent's transcript (the rotated part first); -f keeps printing what it adds."""
+    from agentdeck.daemon.server import TRANSCRIPTS
+
+    path = repo().state_dir / TRANSCRIPTS / f"{args.name}.log"
+    older = path.with_suffix(".log.1")
+    if not path.exists() and not older.exists():
+        raise OperationError(f"no transcript for '{args.name}' (agents started by the session "
+                             "host daemon have one)")
+    out = sys.stdout.buffer
+    for part in (older, path):
+        if part.exists():
+            out.write(part.read_bytes())
+    out.flush()
+    if not args.follow:
+        return 0
+    position = path.stat().st_size if path.exists() else 0
+    try:
+        while True:
+            time.sleep(0.2)  # polling a file the daemon appends to, like `tail -f`
+            if not path.exists():
+                continue
+            size = path.stat().st_size
+            if size < position:  # rotated
+                position = 0
+            if size > position:
+                with path.open("rb") as fh:
+                    fh.seek(position)
+                    out.write(fh.read())
+                    out.flush()
+                position = size
+    except KeyboardInterrupt:
+        return 0

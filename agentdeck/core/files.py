@@ -5,19 +5,28 @@ log, pid and locks) is the user's alone — files 0600 in 0700 folders, whatever
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+from agentdeck.core.errors import OperationError
 
-def atomic_write(path: Path, text: str, mode: int | None = None, fsync: bool = False) -> Path:
-    """Write `text` to `path` in one step. `mode`: the file's permissions (default: those of
-    the file it replaces, else 0600 for a new one); `fsync`: on disk before the rename."""
+
+def atomic_write(path: Path, text: str, mode: int | None = None, fsync: bool = True,
+                 check: Callable[[Path], None] | None = None) -> Path:
+    """Write `text` to `path` in one step: a temporary file with a unique name in the same
+    folder, on disk (`fsync`) before it is renamed over `path`. `mode`: the file's permissions
+    (default: those of the file it replaces, else 0600 for a new one). `check`, when given, reads
+    the temporary file first; whatever it raises leaves `path` as it was. A full disk (or a
+    read-only one) is one clear error naming the file, which is then as it was."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    tmp = ""
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             if fsync:
@@ -26,9 +35,20 @@ def atomic_write(path: Path, text: str, mode: int | None = None, fsync: bool = F
         if mode is None:
             mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
         os.chmod(tmp, mode)
+        if check is not None:
+            check(Path(tmp))
         os.replace(tmp, path)
+    except OSError as exc:
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+            raise OperationError(f"cannot write {path}: {os.strerror(exc.errno).lower()}; it "
+                                 "was left as it was (free some space and run the command "
+                                 "again)") from None
+        raise
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
         raise
     return path
 

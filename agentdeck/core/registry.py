@@ -159,4 +159,4 @@ class Registry:
             "written_at": time.time(),
             "agents": {name: asdict(rec) for name, rec in sorted(data.agents.items())},
         }
-        atomic_write(self.path, json.dumps(payload, indent=2) + "\n", mode=0o600, fsync=True)
+        atomic_write(self.path, json.dumps(payload, indent=2) + "\n", mode=0o600)

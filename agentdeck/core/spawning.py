@@ -5,7 +5,6 @@ file. The dialog itself (ui/screens/spawn.py) creates the agent through the same
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 import shutil
@@ -15,6 +14,7 @@ from pathlib import Path
 from agentdeck.core import worktrees as wt
 from agentdeck.core.config import NAME_RE, AgentSpec, Fleet, load_fleet
 from agentdeck.core.errors import AgentdeckError
+from agentdeck.core.files import atomic_write
 from agentdeck.core.registry import Registry
 from agentdeck.core.repo import RepoContext
 
@@ -130,13 +130,9 @@ def add_to_fleet_file(path: Path, spec: AgentSpec) -> None:
                 end = i + 1
         lines.insert(end, f"{indent}- {item}\n")
         new = "".join(lines)
-    tmp = path.with_name(path.name + ".agentdeck-tmp")
-    tmp.write_text(new, encoding="utf-8")
-    try:
-        fleet = load_fleet(tmp)
-        if fleet.agent(spec.name) is None:
+
+    def reads_back(written: Path) -> None:
+        if load_fleet(written).agent(spec.name) is None:
             raise AgentdeckError(f"{path}: the new entry did not read back")
-    except AgentdeckError:
-        tmp.unlink()
-        raise
-    os.replace(tmp, path)
+
+    atomic_write(path, new, check=reads_back)

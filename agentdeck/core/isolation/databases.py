@@ -25,6 +25,7 @@ import yaml
 
 from agentdeck.core.config import DatabaseSpec
 from agentdeck.core.errors import OperationError, UsageError
+from agentdeck.core.files import atomic_write
 from agentdeck.core.isolation.pg import PgUrl, admin, connect, sanitize_identifier
 from agentdeck.core.registry import DatabaseRecord
 
@@ -398,7 +399,7 @@ def _compose_up(plan_: DbPlan, worktree: Path) -> list[str]:
     assert plan_.record is not None and plan_.compose is not None
     base_name, out_name = plan_.compose
     for rel, text in plan_.files.items():
-        (worktree / rel).write_text(text, encoding="utf-8")
+        atomic_write(worktree / rel, text, mode=0o644)  # docker compose reads it
     notes = list(plan_.notes)
     if not docker_engine_answers():
         notes.append(f"docker engine not running: run `docker compose up -d` in {worktree} "

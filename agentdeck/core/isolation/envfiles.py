@@ -71,7 +71,7 @@ def write_managed_block(path: Path, values: Mapping[str, str]) -> None:
     else:
         sep = "" if not text or text.endswith("\n") else "\n"
         new = text + sep + block
-    _atomic_write(path, new, mode=0o600)
+    atomic_write(path, new)  # a file that exists keeps its permissions (the user's choice)
 
 
 def read_env(path: Path) -> dict[str, str]:
@@ -131,7 +131,3 @@ def ensure_ignored(ctx: RepoContext, worktree: Path, relpaths: Iterable[str]) ->
                 handle.write(sep + header + "\n".join(missing) + "\n")
     return added
 
-
-def _atomic_write(path: Path, text: str, mode: int) -> None:
-    # a file that exists keeps its permissions (the user may have chosen them)
-    atomic_write(path, text, mode=path.stat().st_mode & 0o777 if path.exists() else mode)

@@ -1,0 +1,65 @@
+"""The dashboard: `agentdeck` (in this terminal), `agentdeck serve` (in a browser) and
+`agentdeck demo` (on a throwaway repository)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from agentdeck.commands.context import attach_deck, fleet_of, interactive, notify, repo
+from agentdeck.core.config import Fleet
+from agentdeck.core.errors import UsageError
+from agentdeck.core.repo import RepoContext
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    ctx = repo()
+    return open_dashboard(ctx, fleet_of(ctx, args), args.theme, daemon=not args.no_daemon)
+
+
+def open_dashboard(ctx: RepoContext, fleet: Fleet, theme: str | None = None,
+                   daemon: bool = True, restart: bool = False) -> int:
+    from agentdeck.core.deck import Deck, prepare
+    from agentdeck.core.fleet import Engine
+    from agentdeck.progress import SetupProgress
+    from agentdeck.ui.app import AgentdeckApp
+
+    if not interactive():
+        raise UsageError("the dashboard needs a terminal; use `agentdeck ls` or `agentdeck up "
+                         "--no-start` from scripts")
+    prepare(ctx, fleet, Engine(ctx, fleet, notify=notify, on_setup=SetupProgress()))
+    deck = attach_deck(ctx, fleet) if daemon else Deck.open(ctx, fleet)
+    deck.restart_ended = restart  # `up` brings back agents that ended; plain `agentdeck` shows them
+    if not deck.records:
+        if fleet.path is None:
+            raise UsageError("no agentdeck.yaml here: `agentdeck init` writes one for this "
+                             "repository, `agentdeck demo` shows one at work")
+        raise UsageError("no agents yet: `agentdeck up` creates the fleet's, `agentdeck spawn "
+                         "NAME` adds one, `agentdeck demo` shows one")
+    try:
+        # a dashboard served to a browser only watches: it never resizes the agents
+        app = AgentdeckApp(deck, theme=theme, viewer="TEXTUAL_DRIVER" in os.environ)
+        app.run()
+        running = [i.name for i in deck.host.sessions() if i.process == "running"]
+    finally:
+        deck.close()
+    if deck.persistent and running:
+        print(f"agentdeck: {len(running)} agent{'s' * (len(running) != 1)} keep running in the "
+              "session host: `agentdeck` shows them again, `agentdeck stop NAME` stops one")
+    return app.return_code or 0  # a crash inside the dashboard is not a success
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from agentdeck.daemon import lifecycle
+    from agentdeck.serve import serve
+
+    ctx = repo()
+    fleet = fleet_of(ctx, args)
+    lifecycle.ensure(ctx.state_dir, fleet.path).close()  # pages attach to a running daemon
+    return serve(ctx.main_root, args.host, args.port, fleet.path)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from agentdeck.demo import run_demo
+
+    return run_demo(args.dir, ui=not args.no_ui and interactive(), theme=args.theme)

@@ -1,0 +1,85 @@
+"""`agentdeck diff`, `conflicts` and `merge`: an agent's work, where it collides with the
+others', and bringing it home."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from agentdeck.commands.context import fleet_of, repo
+from agentdeck.core.errors import UsageError
+from agentdeck.core.registry import AgentRecord, Registry
+from agentdeck.core.repo import RepoContext
+
+
+def _ready(ctx: RepoContext) -> dict[str, AgentRecord]:
+    return {r.name: r for r in Registry(ctx.state_dir).load().agents.values()
+            if r.status == "ready"}
+
+
+def _named(agents: dict[str, AgentRecord], name: str) -> AgentRecord:
+    if name not in agents:
+        raise UsageError(f"no agent named {name} (agentdeck ls lists them)")
+    return agents[name]
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from agentdeck.core import review
+
+    ctx = repo()
+    text = review.diff(ctx, _named(_ready(ctx), args.name), uncommitted=args.uncommitted)
+    sys.stdout.write(text + "\n" if text else "")
+    return 0
+
+
+def cmd_conflicts(args: argparse.Namespace) -> int:
+    """Exit 1 when some pair of agents would conflict (for scripts), else 0."""
+    from agentdeck.core import review
+
+    ctx = repo()
+    radar = review.radar(ctx, list(_ready(ctx).values()), uncommitted=not args.committed)
+    conflicting = any(p.conflicts for p in radar.pairs)
+    if args.json:
+        print(json.dumps(radar.as_json(), indent=2))
+        return 1 if conflicting else 0
+    for pair in radar.pairs:
+        if pair.conflicts:
+            print(f"{pair.a} <> {pair.b}: conflict in {', '.join(pair.conflicts)}")
+        else:
+            print(f"{pair.a} <> {pair.b}: both change {', '.join(pair.overlap)} "
+                  "(merges cleanly)")
+    for name, files in radar.scope.items():
+        print(f"{name}: changed forbidden paths: {', '.join(files)}")
+    if not radar.pairs and not radar.scope:
+        print("no collisions")
+    return 1 if conflicting else 0
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from agentdeck.core import review
+
+    ctx = repo()
+    fleet = fleet_of(ctx, args)
+    agents = _ready(ctx)
+    rec = _named(agents, args.name)
+    how = "squash" if args.squash else "no-ff" if args.no_ff else "merge"
+    for warning in review.merge_warnings(ctx, rec):
+        print(f"agentdeck: warning: {warning}", file=sys.stderr)
+    done = review.merge(ctx, rec, args.into, how, ctx.state_dir)
+    print(f"{rec.name}: merged {done.branch} into {done.into} ({done.how}, {done.commit[:10]})")
+    for other in agents.values():
+        if other.name != rec.name and not other.in_main and review.base_of(
+                ctx, other).removeprefix("origin/") == done.into:
+            n = review.behind(ctx, other, done.into)
+            if n:
+                print(f"  {other.name}: {done.into} moved; {other.branch} is {n} behind")
+    if args.cleanup:
+        from agentdeck.core.removal import remove_agent
+
+        out = remove_agent(ctx, fleet, rec.name, force=False, delete_branch=True, drop_db=True)
+        for line in (*out.done, *out.left):
+            print(f"{rec.name}: {line}")
+    else:
+        print(f"  clean up with: agentdeck rm {rec.name} --delete-branch --drop-db")
+    return 0

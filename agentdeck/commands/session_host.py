@@ -1,0 +1,57 @@
+"""`agentdeck daemon run | start | status | stop | restart`: the session host that keeps the
+agents running while no dashboard is open."""
+
+from __future__ import annotations
+
+import argparse
+
+from agentdeck.commands.context import fleet_of, repo
+from agentdeck.core.errors import OperationError
+from agentdeck.core.sessions import state_label
+
+
+def cmd_daemon(args: argparse.Namespace) -> int:
+    from agentdeck.daemon import lifecycle
+    from agentdeck.daemon.server import run_daemon
+
+    if args.action == "run" and args.state_dir is not None:  # how `ensure` starts it
+        return run_daemon(args.state_dir, args.fleet)
+    ctx = repo()
+    fleet = fleet_of(ctx, args)
+    if args.action == "run":  # in the foreground, for a service manager or by hand
+        if lifecycle.connect(ctx.state_dir) is not None:
+            raise OperationError("a session host daemon already runs for this repository "
+                                 "(`agentdeck daemon status`)")
+        return run_daemon(ctx.state_dir, fleet.path)
+    if args.action == "start":
+        host = lifecycle.ensure(ctx.state_dir, fleet.path)
+        print(f"agentdeck daemon running (pid {host.daemon_pid})")
+        host.close()
+        return 0
+    if args.action == "restart":  # e.g. after upgrading agentdeck: the new version's session host
+        lifecycle.stop(ctx.state_dir)
+        host = lifecycle.ensure(ctx.state_dir, fleet.path)
+        print(f"agentdeck daemon restarted (pid {host.daemon_pid}); its agents ended with the "
+              "old one: `agentdeck start` starts them again, resuming")
+        host.close()
+        return 0
+    if args.action == "stop":
+        stopped = lifecycle.stop(ctx.state_dir)
+        print("agentdeck daemon stopped; its agents have ended" if stopped
+              else "no agentdeck daemon was running")
+        return 0
+    host = lifecycle.connect(ctx.state_dir)
+    if host is None:
+        print("no agentdeck daemon is running (`agentdeck` or `agentdeck daemon start` "
+              "starts one)")
+        return 1
+    try:
+        sessions = host.sessions()
+        waiting = len(host.queue_state["pending"])
+        print(f"agentdeck daemon running (pid {host.daemon_pid}): {len(sessions)} sessions, "
+              f"{waiting} prompts waiting")
+        for info in sorted(sessions, key=lambda i: i.name):
+            print(f"  {info.name:<16} {info.agent:<10} {state_label(info)}")
+    finally:
+        host.close()
+    return 0

@@ -1,0 +1,56 @@
+"""Commands that need no repository: `doctor` (what this machine has), `detect` (what a screen
+says) and `hook` (what an agent CLI's permission hook runs)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from agentdeck.core.errors import UsageError
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from agentdeck.core.doctor import run_checks
+
+    checks = run_checks()
+    pad = max(len(c.name) for c in checks)
+    for check in checks:
+        mark = "ok " if check.ok else ("ERR" if check.required else " - ")
+        line = f"{mark} {check.name.ljust(pad)}  {check.detail}"
+        if not check.ok and check.fix:
+            line += f"\n    {' ' * pad}  install: {check.fix}"
+        print(line)
+    return 1 if any(c.required and not c.ok for c in checks) else 0
+
+
+def cmd_detect(args: argparse.Namespace) -> int:
+    from agentdeck.core.detect import DETECTORS, detect
+    from agentdeck.core.terminal import make_emulator
+
+    if args.agent is not None and args.agent not in DETECTORS:
+        raise UsageError(f"unknown agent '{args.agent}' for detect; known: "
+                         f"{', '.join(DETECTORS)}")
+    try:
+        data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {args.file}: {exc.strerror}") from None
+    cols, cursor_row, wrapped = args.cols, None, None
+    if args.raw:
+        cols = cols or 120
+        emulator = make_emulator(cols, args.rows, 1000)
+        emulator.feed(data)
+        lines, cursor_row = emulator.lines(), emulator.cursor()[1]
+        wrapped = emulator.wrapped_rows()
+    else:
+        lines = data.decode("utf-8", "replace").splitlines()
+    found = detect(lines, args.agent, cursor_row, cols, wrapped)
+    print(json.dumps(found.as_json(), ensure_ascii=False))
+    return 0
+
+
+def cmd_hook(args: argparse.Namespace) -> int:
+    from agentdeck.hook_client import main as hook_main
+
+    return hook_main(args.rest)

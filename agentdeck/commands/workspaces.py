@@ -1,0 +1,165 @@
+"""`agentdeck up`, `ls`, `spawn`, `rm` and `prune`: each agent's workspace (worktree, branch,
+port, env files, database) made, listed, added, removed and tidied."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from agentdeck.commands import sessions
+from agentdeck.commands.context import (
+    daemon_runs,
+    engine_of,
+    fleet_of,
+    interactive,
+    repo,
+)
+from agentdeck.core.config import NAME_RE, load_fleet
+from agentdeck.core.errors import AgentdeckError, UsageError
+from agentdeck.core.fleet import Engine, UpResult
+from agentdeck.core.registry import Registry
+from agentdeck.progress import failure_report, fleet_table
+
+NOT_STARTED = ("agents not started (--no-start, or no terminal to show them in): run `agentdeck` "
+               "to open the dashboard, which starts every agent in its own pane")
+
+
+def report_up(engine: Engine, result: UpResult, started: bool = False) -> int:
+    """What `up` (or `spawn`) made, failed to make or found already there, as a table."""
+    if result.already:
+        print(f"already there: {', '.join(result.already)}")
+    for line in failure_report(result.setups):
+        print(line, file=sys.stderr)
+    print()
+    print(fleet_table(engine.views(sessions.live_states(engine.ctx))))
+    print()
+    if not (started and interactive()):
+        print(NOT_STARTED)
+    for name, reason in result.failed.items():
+        print(f"agentdeck: error: {name}: {reason}", file=sys.stderr)
+    return result.exit_code
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from agentdeck.commands.dashboard import open_dashboard
+
+    ctx = repo()
+    fleet = fleet_of(ctx, args, required=True)
+    engine = engine_of(ctx, fleet)
+    status = report_up(engine, engine.up(args.names), started=not args.no_start)
+    if args.no_start or not interactive() or status:
+        return status
+    return open_dashboard(ctx, fleet, args.theme, daemon=not args.no_daemon, restart=True)
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    if args.names:  # for shell completion: fast, no git beyond finding the repository
+        for name in sorted(Registry(repo().state_dir).load().agents):
+            print(name)
+        return 0
+    ctx = repo()
+    views = engine_of(ctx, fleet_of(ctx, args)).views(sessions.live_states(ctx))
+    if args.json:
+        print(json.dumps([v.as_json() for v in views], indent=2))
+    elif views:
+        print(fleet_table(views))
+    else:
+        print("no agents yet: `agentdeck up` creates the fleet, `agentdeck spawn NAME` adds one")
+    return 0
+
+
+def cmd_spawn(args: argparse.Namespace) -> int:
+    ctx = repo()
+    fleet = fleet_of(ctx, args)
+    if not NAME_RE.match(args.name):
+        raise UsageError(f"agent name '{args.name}' may use letters, digits, '.', '_' and '-', "
+                         "starting with a letter or digit")
+    if args.agent and args.agent not in fleet.commands:
+        raise UsageError(f"unknown agent kind '{args.agent}'; known: "
+                         f"{', '.join(fleet.commands)} (add others under 'commands:')")
+    engine = engine_of(ctx, fleet)
+    declared = fleet.agent(args.name)
+    if declared is not None and not any((args.branch, args.base, args.agent, args.task,
+                                         args.model, args.role)):
+        spec = declared  # `spawn NAME` of an agent the fleet file describes: use its entry
+    else:
+        spec = fleet.spec_for(args.name, args.branch or f"agentdeck/{args.name}", base=args.base,
+                              agent=args.agent, task=args.task, model=args.model, role=args.role)
+    result = engine.spawn(spec)
+    status = report_up(engine, result)
+    if status or spec.name in result.already:
+        return status
+    if declared is None and not args.no_save and fleet.path is not None:
+        from agentdeck.core.spawning import add_to_fleet_file
+
+        try:
+            add_to_fleet_file(fleet.path, spec)
+            print(f"{spec.name}: added to {fleet.path}")
+        except AgentdeckError as exc:
+            print(f"agentdeck: warning: {spec.name} was made but not added to the fleet file: "
+                  f"{exc}", file=sys.stderr)
+    if daemon_runs(ctx):
+        # a session host runs (a dashboard may be open on it): the new agent starts there
+        status = sessions.start(ctx, load_fleet(fleet.path) if fleet.path else fleet,
+                                [spec.name])
+    return status
+
+
+def cmd_rm(args: argparse.Namespace) -> int:
+    """Remove an agent; one that runs in the session host is stopped first (its process tree),
+    but only once the removal is sure to go ahead: work that would be lost refuses it without
+    --force, and with --force every file and commit discarded is printed before it goes."""
+    from agentdeck.core.removal import remove_agent, would_lose
+    from agentdeck.daemon import lifecycle
+
+    ctx = repo()
+    fleet = fleet_of(ctx, args)
+    engine_of(ctx, fleet)  # the registry squared with the disk first
+    losses = would_lose(ctx, args.name, args.delete_branch)
+    host = lifecycle.connect(ctx.state_dir)
+    info = next((i for i in host.sessions() if i.name == args.name), None) if host else None
+    try:
+        if losses and not args.force:
+            # the refusal names what would be lost (and stops nothing)
+            remove_agent(ctx, fleet, args.name, force=False, delete_branch=args.delete_branch)
+        for what, items in losses:
+            print(f"{args.name}: --force discards {what}:")
+            for item in items:
+                print(f"  {item}")
+        if host is not None and info is not None and info.process == "running":
+            host.stop(args.name, sessions.GRACE)
+            print(f"{args.name}: stopped it and every process it started")
+        out = remove_agent(ctx, fleet, args.name, force=args.force,
+                           delete_branch=args.delete_branch, drop_db=args.drop_db)
+        if host is not None and info is not None:
+            host.forget(args.name)  # its session and transcript go with it
+    finally:
+        if host is not None:
+            host.close()
+    for line in (*out.done, *out.left):
+        print(f"{args.name}: {line}")
+    return 0
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    from agentdeck.core.removal import prune
+    from agentdeck.daemon import lifecycle
+
+    ctx = repo()
+    report = prune(ctx)
+    host = lifecycle.connect(ctx.state_dir)
+    if host is not None:  # an agent whose worktree is gone has nowhere to work: its session ends
+        try:
+            known = {i.name for i in host.sessions()}
+            for name in report.names:
+                if name in known:
+                    host.forget(name)
+                    report.notes.append(f"{name}: its session in the session host was stopped")
+        finally:
+            host.close()
+    for line in report.removed + report.notes:
+        print(line)
+    if not report.removed and not report.notes:
+        print("nothing to prune: every agent's worktree is there")
+    return 0

@@ -10,7 +10,7 @@ from agentdeck.core.config import load_fleet
 from agentdeck.core.errors import ConfigError
 from tests.conftest import assert_one_line_error, run_agentdeck, write_fleet
 
-SAMPLE = Path(__file__).parent.parent / "agentdeck" / "sample_fleet.yaml"
+SAMPLE = Path(__file__).parent.parent / "sample_fleet.yaml"
 
 
 def test_sample_fleet_documents_a_valid_fleet() -> None:

@@ -132,7 +132,8 @@ async def test_a_ten_thousand_line_diff_scrolls(reviewed) -> None:
         assert "row 9999" in "".join(s.text for s in line)
 
 
-def test_review_snapshot(reviewed, snap_compare) -> None:
+@pytest.mark.parametrize("size", [(140, 30), (80, 24)], ids=["140x30", "80x24"])
+def test_review_snapshot(reviewed, snap_compare, size) -> None:
     deck, _, _ = reviewed
     app = AgentdeckApp(deck)
 
@@ -148,7 +149,7 @@ def test_review_snapshot(reviewed, snap_compare) -> None:
         await pilot.wait_for_scheduled_animations()
         await pilot.pause()
 
-    assert snap_compare(app, terminal_size=(140, 30), run_before=open_it)
+    assert snap_compare(app, terminal_size=size, run_before=open_it)
 
 
 async def test_the_sidebar_shows_who_collides_on_which_files(reviewed) -> None:

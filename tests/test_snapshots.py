@@ -1,7 +1,11 @@
-"""Snapshot of the dashboard: three agents with fixed screens, one of them waiting on a prompt.
+"""Snapshots of the dashboard: three agents with fixed screens, one of them waiting on a prompt,
+at each window size the layout is designed for and in each shipped theme; and the help and spawn
+screens at 80x24.
 
-A correct screenshot shows the agent list (lead ★ idle, two workers), the approvals box with
-one bash entry from `ask`, and three panes; the waiting pane has a heavy yellow border."""
+A correct screenshot shows the approvals box with one bash entry from `ask` and its waiting
+count at every size; from 110 columns the agent table (lead ★ idle, two workers) beside a grid
+of panes whose borders show in every theme, the waiting pane's heavy; below, a strip of agents
+above the queue and the selected agent's pane; the footer ends with `? help` and `q quit`."""
 
 from __future__ import annotations
 
@@ -15,6 +19,8 @@ from agentdeck.core.deck import Deck
 from agentdeck.core.fleet import Engine
 from agentdeck.core.repo import open_repo
 from agentdeck.ui.app import AgentdeckApp
+from agentdeck.ui.screens.help import HelpScreen
+from agentdeck.ui.screens.spawn import SpawnDialog
 from agentdeck.ui.widgets.terminal_pane import TerminalPane
 from tests.conftest import make_repo, until, write_fleet
 
@@ -49,17 +55,52 @@ def still_deck(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     deck.close()
 
 
-def test_dashboard_snapshot(still_deck, snap_compare) -> None:
-    app = AgentdeckApp(still_deck)
+SIZES = [(80, 24), (100, 30), (120, 40), (160, 45), (200, 50), (300, 80)]
+THEMES = ["agentdeck-dark", "agentdeck-light", "agentdeck-high-contrast"]
 
+
+def settled(app: AgentdeckApp, deck: Deck):  # type: ignore[no-untyped-def]
     def drawn() -> bool:
         states = {app.rows[n].state for n in app.rows}
         panes = list(app.query(TerminalPane))
-        return (states == {"idle", "waiting"} and len(still_deck.queue.pending()) == 1
-                and all(p._seen == still_deck.host.terminal(p.agent).version for p in panes))
+        return (states == {"idle", "waiting"} and len(deck.queue.pending()) == 1
+                and all(p._seen == deck.host.terminal(p.agent).version for p in panes))
 
-    async def settle(pilot) -> None:
+    async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
         await until(pilot, drawn, timeout=30)  # fails the test when it does not settle
         await pilot.pause()
 
-    assert snap_compare(app, terminal_size=(150, 32), run_before=settle)
+    return settle
+
+
+@pytest.mark.parametrize("theme", THEMES)
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_dashboard_snapshot(still_deck, snap_compare, size, theme) -> None:
+    app = AgentdeckApp(still_deck, theme=theme)
+    assert snap_compare(app, terminal_size=size, run_before=settled(app, still_deck))
+
+
+def test_help_snapshot(still_deck, snap_compare) -> None:
+    app = AgentdeckApp(still_deck)
+    settle = settled(app, still_deck)
+
+    async def open_help(pilot) -> None:  # type: ignore[no-untyped-def]
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=open_help)
+
+
+def test_spawn_snapshot(still_deck, snap_compare) -> None:
+    app = AgentdeckApp(still_deck)
+    settle = settled(app, still_deck)
+
+    async def open_spawn(pilot) -> None:  # type: ignore[no-untyped-def]
+        await settle(pilot)
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, SpawnDialog))
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=open_spawn)

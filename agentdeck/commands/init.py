@@ -23,6 +23,8 @@ from agentdeck.core.repo import RepoContext
 
 AGENT_CLIS = ("claude", "codex", "gemini", "aider")
 FLEET_NAME = "agentdeck.yaml"
+# every key documented; shipped with agentdeck (the repository's top-level sample_fleet.yaml)
+SAMPLE = Path(__file__).resolve().parent.parent / "sample_fleet.yaml"
 # lock file -> the install command a new worktree needs
 SETUPS = (("pnpm-lock.yaml", "pnpm install --frozen-lockfile"), ("yarn.lock", "yarn install"),
           ("package-lock.json", "npm ci"), ("uv.lock", "uv sync"),
@@ -69,7 +71,7 @@ def fleet_text(ctx: RepoContext) -> tuple[str, list[str]]:
                         for name, task in (("one", "Describe the first task here"),
                                            ("two", "Describe the second task here")))
     text = f"""# agentdeck fleet file for {ctx.name} (written by `agentdeck init`; edit freely).
-# Every key there is: agentdeck/sample_fleet.yaml in agentdeck's source, each one explained.
+# Every key there is, each one explained: {SAMPLE}
 version: 1
 
 # where new agent branches start

@@ -18,39 +18,40 @@ from textual.containers import Container, Vertical
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from agentdeck.core import review
 from agentdeck.core.approvals import ALLOW, ALWAYS, DENY, Decision, Entry, StaleAnswer
 from agentdeck.core.deck import Deck
-from agentdeck.core.errors import AgentdeckError, OperationError
-from agentdeck.core.outbox import HELD
-from agentdeck.core.sessions import Event, SessionInfo, home_size
+from agentdeck.core.errors import AgentdeckError, OperationError, UsageError
+from agentdeck.core.sessions import Event, SessionInfo
+from agentdeck.ui import layout
+from agentdeck.ui.agent_actions import AgentActions
 from agentdeck.ui.attention import desktop_notification
 from agentdeck.ui.bindings import DASHBOARD_BINDINGS
 from agentdeck.ui.host_messages import OutboxChanged, OutputArrived, QueueChanged, SessionChanged
 from agentdeck.ui.keymap import load_keymap
 from agentdeck.ui.screens.confirm import Confirm
-from agentdeck.ui.screens.message import MessageDialog
+from agentdeck.ui.screens.help import NAVIGATION, HelpScreen, describe, screen_keys
 from agentdeck.ui.screens.review import ReviewScreen
-from agentdeck.ui.screens.spawn import SpawnDialog, Spawned
-from agentdeck.ui.themes import DEFAULT_THEME, THEMES
-from agentdeck.ui.widgets.agent_list import AgentList, AgentRow
+from agentdeck.ui.themes import DEFAULT_THEME, load_themes
+from agentdeck.ui.widgets.agent_list import AgentDetail, AgentList, AgentRow
+from agentdeck.ui.widgets.agent_strip import AgentStrip
 from agentdeck.ui.widgets.approvals_list import ApprovalsList
 from agentdeck.ui.widgets.terminal_pane import TerminalPane
 
 RADAR_EVERY = 15.0  # seconds between background conflict-radar scans
 RESIZE_SETTLE = 0.3  # a window resize reaches the agents once it has rested this long
-STOP_GRACE = 5.0  # seconds a stopped agent's processes get to end before they are killed
 
 
-class AgentdeckApp(App[None]):
+class AgentdeckApp(AgentActions, App[None]):
     """agentdeck: every agent live, every permission prompt in one queue."""
 
     TITLE = "agentdeck"
     CSS_PATH = "app.tcss"
-    # a phone's width: the approvals queue and agent list only (the panes need room)
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (90, "-wide")]
+    # see ui/layout.py: wide, medium, narrow (one pane at a time) and phone
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = layout.BREAKPOINTS
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = layout.HEIGHT_BREAKPOINTS
     BINDINGS: ClassVar[list[BindingType]] = DASHBOARD_BINDINGS
 
     # The state the dashboard shows. Replaced, never changed in place: a watcher redraws what
@@ -58,6 +59,7 @@ class AgentdeckApp(App[None]):
     rows: reactive[dict[str, AgentRow]] = reactive(dict, init=False)
     approvals: reactive[tuple[Entry, ...]] = reactive(tuple, init=False)
     decisions: reactive[tuple[Decision, ...]] = reactive(tuple, init=False)
+    selected: reactive[str | None] = reactive(None, init=False)  # the agent keys act on
 
     def __init__(self, deck: Deck, theme: str | None = None, viewer: bool = False) -> None:
         """`viewer`: this dashboard only watches (a browser through `agentdeck serve`): it never
@@ -77,16 +79,26 @@ class AgentdeckApp(App[None]):
         self.set_reactive(AgentdeckApp.rows,
                           {s.name: AgentRow(**vars(s)) for s in deck.summaries()})
         self.set_reactive(AgentdeckApp.approvals, tuple(deck.queue.pending()))
-        for theme_obj in THEMES.values():
+        self.themes = load_themes()
+        for theme_obj in self.themes.themes.values():
             self.register_theme(theme_obj)
-        self.theme = theme or deck.fleet.dashboard.theme or DEFAULT_THEME
+        chosen = theme or deck.fleet.dashboard.theme or DEFAULT_THEME
+        if chosen not in self.available_themes:
+            raise UsageError(f"no theme named '{chosen}'; known: {', '.join(self.themes.themes)}"
+                             f" (and Textual's own), or a file {chosen}.yaml in "
+                             "~/.config/agentdeck/themes/")
+        self.theme = chosen
         self.release_key = deck.fleet.dashboard.release_key
 
     # -- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(id="sidebar"):
+            yield AgentStrip(id="strip").data_bind(agents=AgentdeckApp.rows,
+                                                   selected=AgentdeckApp.selected)
             yield AgentList(id="agents").data_bind(agents=AgentdeckApp.rows)
+            yield AgentDetail(id="agent-detail").data_bind(agents=AgentdeckApp.rows,
+                                                           selected=AgentdeckApp.selected)
             yield ApprovalsList(self.deck.queue.clock, id="approvals").data_bind(
                 entries=AgentdeckApp.approvals, decisions=AgentdeckApp.decisions)
         with Container(id="panes"):
@@ -95,7 +107,7 @@ class AgentdeckApp(App[None]):
                                    id=f"pane-{name}")
         with Vertical(id="bottom"):
             yield Static(id="status")
-            yield Footer()
+            yield layout.DeckFooter()
 
     @property
     def _agent_list(self) -> AgentList:
@@ -117,7 +129,7 @@ class AgentdeckApp(App[None]):
         keymap, problems = load_keymap(self.deck.fleet.dashboard.keys, ids)
         if keymap:
             self.set_keymap(keymap)
-        for problem in problems:
+        for problem in [*problems, *self.themes.problems]:
             self.notify(problem, severity="warning", timeout=10)
         self._panes = {pane.agent: pane for pane in self.query(TerminalPane)}
         self._layout_panes()
@@ -134,6 +146,7 @@ class AgentdeckApp(App[None]):
         self.set_interval(RADAR_EVERY, self.scan_radar)
         self.scan_radar()
         self._agent_list.focus()
+        self._fit(self.size.width)
         self._update_status()
 
     def _layout_panes(self) -> None:
@@ -143,11 +156,29 @@ class AgentdeckApp(App[None]):
         self.query_one("#panes").styles.grid_size_columns = columns
 
     def home_size(self) -> tuple[int, int]:
-        """Every agent's terminal size: the area a pane has when zoomed here, never below the
-        fleet's `dashboard.agent_size` — not its grid cell, so a grid, a narrow window or a
-        phone never re-wraps an agent's screen (and never hides its prompt)."""
-        area = self.query_one("#panes").content_size
-        return home_size((area.width, area.height), self.deck.fleet.dashboard.agent_size)
+        """Every agent's terminal size: the area a pane has when zoomed in this window, never
+        below the fleet's `dashboard.agent_size` — not its grid cell nor what the queue leaves,
+        so a grid, a new prompt, a narrow window or a phone never re-wraps an agent's screen
+        (and never hides its prompt)."""
+        return layout.agent_size((self.size.width, self.size.height),
+                                 self.deck.fleet.dashboard.agent_size)
+
+    def _fit(self, width: int) -> None:
+        """What the window's width changes beyond CSS: the table's columns and the footer."""
+        mode = layout.mode_for(width)
+        if self._dashboard.is_attached:
+            self._agent_list.compact = mode != "-wide"
+        self._fit_footer()
+
+    def _fit_footer(self) -> None:
+        hidden = set() if self.approvals else set(layout.ANSWERS)
+        mode = layout.mode_for(self.size.width)
+        if mode in ("-narrow", "-phone"):
+            hidden |= layout.SECONDARY
+        if mode != "-narrow":
+            hidden.add("toggle_agents")  # the table is in view already
+        for footer in self.query(layout.DeckFooter):
+            footer.fit(frozenset(hidden), compact=self.size.width < 110)
 
     def _start_with_sizes(self) -> None:
         self._home = self.home_size()
@@ -156,6 +187,7 @@ class AgentdeckApp(App[None]):
         self.start_agents({pane.agent: self._home for pane in self.query(TerminalPane)})
 
     def on_resize(self, event: events.Resize) -> None:
+        self._fit(event.size.width)
         # a terminal resize reaches the agents once, after the user stops dragging
         if self._home_timer is not None:
             self._home_timer.stop()
@@ -275,6 +307,8 @@ class AgentdeckApp(App[None]):
             if not self.deck.persistent:  # a daemon runs the user's command itself
                 self.deck.notify_command(newest.agent, newest.summary)
         self._update_status()
+        if bool(old) != bool(new):
+            self._fit_footer()  # the answer keys show while a prompt waits
 
     def _update_status(self) -> None:
         if not self.screen_stack:  # shutting down: a blur arrives after the last screen went
@@ -374,108 +408,6 @@ class AgentdeckApp(App[None]):
         if rec is not None:
             self.push_screen(ReviewScreen(self.deck, rec, list(self.deck.records)))
 
-    def action_spawn(self) -> None:
-        self.push_screen(SpawnDialog(self.deck.ctx, self.deck.fleet), self._spawned)
-
-    async def _spawned(self, result: Spawned | None) -> None:
-        if result is None:
-            return
-        self.deck.reload()
-        summary = next((s for s in self.deck.summaries() if s.name == result.name), None)
-        if summary is None:
-            return
-        pane = TerminalPane(self.deck.host, result.name, self.release_key, self.send,
-                            id=f"pane-{result.name}")
-        panes = self.query_one("#panes")
-        await panes.mount(pane)
-        self._panes[result.name] = pane
-        self.rows = {**self.rows, result.name: AgentRow(**vars(summary))}
-        self._layout_panes()
-        self._select(result.name)
-        note = " and written to the fleet file" if result.written_back else ""
-        self.notify(f"{result.name} created{note}; starting it")
-        self.call_after_refresh(self._start_new, result.name)
-
-    def _start_new(self, name: str) -> None:
-        self._start_one(name, *(self._home or self.home_size()))
-        self._select(name)  # selected, not typed into: typing is `i`
-        self._update_status()
-
-    @work(thread=True, group="start-one", exit_on_error=False)
-    def _start_one(self, name: str, cols: int, rows: int, resume: bool = False) -> None:
-        rec = next(r for r in self.deck.records if r.name == name)
-        self.deck.start(rec, cols, rows, resume=resume)
-
-    def action_stop_agent(self) -> None:
-        name = self.selected_agent
-        info = self._infos.get(name or "")
-        if name is None or info is None or info.process != "running":
-            self.notify(f"{name or 'no agent'} is not running", severity="information")
-            return
-        self.notify(f"stopping {name} and every process it started…")
-        self._stop(name)
-
-    @work(thread=True, group="stop", exit_on_error=False)
-    def _stop(self, name: str, then_start: bool = False) -> None:
-        try:
-            self.deck.host.stop(name, STOP_GRACE)
-        except (OperationError, OSError, KeyError) as exc:
-            self.call_from_thread(self.notify, f"{name}: not stopped ({exc})",
-                                  severity="warning")
-            return
-        if then_start:
-            self.call_from_thread(self._start_one, name, *(self._home or self.home_size()),
-                                  True)
-
-    def action_restart_agent(self) -> None:
-        """Restart the selected agent (resuming, where its CLI can), or start an exited one."""
-        name = self.selected_agent
-        if name is None:
-            return
-        info = self._infos.get(name)
-        running = info is not None and info.process == "running"
-        self.notify(f"restarting {name}…" if running else f"starting {name}…")
-        if running:
-            self._stop(name, then_start=True)
-        else:
-            self._start_one(name, *(self._home or self.home_size()), info is not None)
-
-    def action_message(self) -> None:
-        name = self.selected_agent
-        if name is None:
-            return
-        self._ask_and_send([name])
-
-    def action_broadcast(self) -> None:
-        marked = sorted(self._agent_list.marked)
-        names = marked or [r.name for r in self.rows.values() if r.role != "lead"]
-        if names:
-            self._ask_and_send(names)
-
-    def _ask_and_send(self, names: list[str]) -> None:
-        def sent(text: str | None) -> None:
-            if text:
-                self._deliver(names, text)
-
-        self.push_screen(MessageDialog(names), sent)
-
-    @work(thread=True, group="message", exit_on_error=False)
-    def _deliver(self, names: list[str], text: str) -> None:
-        done, held, failed = [], [], []
-        for name in names:
-            try:
-                (held if self.deck.message(name, text) == HELD else done).append(name)
-            except (OperationError, OSError, ValueError, KeyError) as exc:
-                failed.append(f"{name}: {exc}")
-        if done:
-            self.call_from_thread(self.notify, f"sent to {', '.join(done)}")
-        if held:
-            self.call_from_thread(
-                self.notify, f"held for {', '.join(held)}: a prompt waits there; the message "
-                "goes once it is answered", timeout=8)
-        for line in failed:
-            self.call_from_thread(self.notify, line, severity="warning")
-
     def action_enter_pane(self, agent: str | None = None) -> None:
         name = agent or self.selected_agent
         if name is None:
@@ -488,12 +420,28 @@ class AgentdeckApp(App[None]):
         self.refresh_bindings()
 
     def action_zoom(self) -> None:
-        name = self.selected_agent
-        panes = self.query_one("#panes")
-        zoomed = not panes.has_class("-zoomed")
-        panes.set_class(zoomed, "-zoomed")
-        for pane in self.query(TerminalPane):
-            pane.set_class(zoomed and pane.agent == name, "-zoom")
+        """The selected agent's pane alone, as large as the window allows (the queue stays in
+        view); again: back to every pane."""
+        self._dashboard.toggle_class("-zoomed")
+        if self._dashboard.has_class("-zoomed"):
+            self._dashboard.remove_class("-agents-shown")
+
+    def action_toggle_agents(self) -> None:
+        """Where the window is too narrow for the agent table beside the panes: show it (in
+        the pane's place), or hide it again."""
+        self._dashboard.toggle_class("-agents-shown")
+        if self._dashboard.has_class("-agents-shown"):
+            self._dashboard.remove_class("-zoomed")
+            self._agent_list.focus()
+
+    def action_help(self) -> None:
+        screen = self.screen
+        title = "dashboard" if screen is self._dashboard else type(screen).__name__.removesuffix(
+            "Screen").lower()
+        keys = describe(screen_keys(screen), {})
+        if screen is self._dashboard:
+            keys = NAVIGATION + keys
+        self.push_screen(HelpScreen(title, keys, self.release_key_label))
 
     def action_next_agent(self) -> None:
         table = self._agent_list
@@ -525,7 +473,7 @@ class AgentdeckApp(App[None]):
             "running when its dashboard quits."), answered)
 
     def action_next_theme(self) -> None:
-        names = list(THEMES)
+        names = list(self.themes.themes)
         current = names.index(self.theme) if self.theme in names else -1
         self.theme = names[(current + 1) % len(names)]
         self.notify(f"theme: {self.theme}")
@@ -559,6 +507,10 @@ class AgentdeckApp(App[None]):
         self._update_status()
         self.refresh_bindings()
 
+    @on(AgentStrip.Chosen)
+    def _strip_chosen(self, event: AgentStrip.Chosen) -> None:
+        self._select(event.agent)
+
     @on(DataTable.RowHighlighted, "#agents")
     def _agent_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.row_key.value:
@@ -585,19 +537,19 @@ class AgentdeckApp(App[None]):
         return not typing or action in ("release", "command_palette")
 
     def _select(self, name: str) -> None:
-        for pane in self.query(TerminalPane):
-            pane.set_class(pane.agent == name, "-selected")
+        self.selected = name
         table = self._agent_list
         if table.selected != name and name in table.rows:
             table.move_cursor(row=table.get_row_index(name))
-        panes = self.query_one("#panes")
-        if panes.has_class("-zoomed"):
-            for pane in self.query(TerminalPane):
-                pane.set_class(pane.agent == name, "-zoom")
+
+    def watch_selected(self, name: str | None) -> None:
+        # the selected pane: its border, and the one shown when only one is
+        for pane in self.query(TerminalPane):
+            pane.set_class(pane.agent == name, "-selected")
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        for name in THEMES:
+        for name in self.themes.themes:
             yield SystemCommand(f"Theme: {name}", f"Switch to the {name} theme",
                                 lambda n=name: setattr(self, "theme", n))
         for decision, label in ((ALLOW, "Allow"), (ALWAYS, "Allow always"), (DENY, "Deny")):
@@ -605,10 +557,23 @@ class AgentdeckApp(App[None]):
                                 lambda d=decision: self.action_answer(d))
         yield SystemCommand("Zoom the selected pane", "Toggle one pane / all panes",
                             self.action_zoom)
+        yield SystemCommand("Help", "Every key of this screen, and the fleet file's dashboard "
+                            "keys", self.action_help)
+        yield SystemCommand("Show or hide the agent table", "Where the window is narrow",
+                            self.action_toggle_agents)
+        yield SystemCommand("Spawn an agent", "A new worktree, branch, port, env and database",
+                            self.action_spawn)
+        yield SystemCommand("Review the selected agent", "Its diff, conflicts, feedback and "
+                            "merge", self.action_review)
+        yield SystemCommand("Message the selected agent", "Typed into its pane, then "
+                            "submitted", self.action_message)
+        yield SystemCommand("Broadcast a message", "To every marked agent (none marked: every "
+                            "worker)", self.action_broadcast)
         yield SystemCommand("Stop the selected agent", "End it and every process it started "
                             "(its worktree, port and database stay)", self.action_stop_agent)
         yield SystemCommand("Restart the selected agent", "Stop it and start it again, resuming "
                             "(or start an agent that exited)", self.action_restart_agent)
         for name in self.rows:
-            yield SystemCommand(f"Type into {name}", f"Focus {name}'s pane",
+            whose = f"{name}'" if name.endswith("s") else f"{name}'s"
+            yield SystemCommand(f"Type into {name}", f"Give the keyboard to {whose} pane",
                                 lambda n=name: self.action_enter_pane(n))

@@ -36,6 +36,10 @@ DASHBOARD_BINDINGS: list[BindingType] = [
             tooltip="Restart the selected agent (resuming), or start one that exited"),
     Binding("t", "next_theme", "theme", id="theme", show=False,
             tooltip="Switch between the dark, light and high-contrast themes"),
+    Binding("b", "toggle_agents", "agents", id="agents",
+            tooltip="Show or hide the agent table (where the window is narrow)"),
+    Binding("question_mark,f1", "help", "help", id="help", key_display="?",
+            tooltip="Every key of this screen, and the fleet file's dashboard keys"),
     Binding("q", "quit", "quit", id="quit", tooltip="Quit the dashboard (with a session host "
             "daemon the agents go on; without one they stop)"),
 ]

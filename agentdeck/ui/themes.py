@@ -1,21 +1,74 @@
-"""Themes shipped with agentdeck: dark, light and high contrast."""
+"""Themes are files: the shipped ones in the package's `themes/` folder (the repository's
+top-level `themes/`), the user's own in ~/.config/agentdeck/themes/ ($XDG_CONFIG_HOME), one
+NAME.yaml each: Textual's theme colours plus `diff`, the Pygments style diffs are drawn with.
+A user's file may replace a shipped theme of the same name. A broken file is reported and
+skipped, never fatal."""
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
 from textual.theme import Theme
 
-THEMES = {
-    "agentdeck-dark": Theme(
-        name="agentdeck-dark", primary="#5fafff", secondary="#87d7af", accent="#ffaf5f",
-        warning="#ffd75f", error="#ff5f5f", success="#87d787", foreground="#d0d0d0",
-        background="#121212", surface="#1c1c1c", panel="#262626", dark=True),
-    "agentdeck-light": Theme(
-        name="agentdeck-light", primary="#005fd7", secondary="#008787", accent="#d75f00",
-        warning="#af8700", error="#d70000", success="#008700", foreground="#1c1c1c",
-        background="#fafafa", surface="#eeeeee", panel="#e4e4e4", dark=False),
-    "agentdeck-high-contrast": Theme(
-        name="agentdeck-high-contrast", primary="#00ffff", secondary="#ffffff", accent="#ffff00",
-        warning="#ffff00", error="#ff0000", success="#00ff00", foreground="#ffffff",
-        background="#000000", surface="#000000", panel="#000000", dark=True),
-}
+SHIPPED = Path(__file__).resolve().parent.parent / "themes"
 DEFAULT_THEME = "agentdeck-dark"
+COLOURS = ("primary", "secondary", "accent", "warning", "error", "success", "foreground",
+           "background", "surface", "panel", "boost")
+DEFAULT_DIFF = {True: "monokai", False: "friendly"}  # by `dark`, for a file that names none
+
+
+def user_themes_dir() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "agentdeck" / "themes"
+
+
+@dataclass
+class Themes:
+    themes: dict[str, Theme] = field(default_factory=dict)
+    diff: dict[str, str] = field(default_factory=dict)  # theme name -> Pygments style
+    problems: list[str] = field(default_factory=list)
+
+    def diff_style(self, theme: str, dark: bool) -> str:
+        return self.diff.get(theme, DEFAULT_DIFF[dark])
+
+
+def _read(path: Path) -> tuple[Theme, str | None]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError("expected 'key: value' lines")
+    name = str(data.get("name") or path.stem)
+    unknown = set(data) - {"name", "dark", "diff", "variables", *COLOURS}
+    if unknown:
+        raise ValueError(f"unknown keys {', '.join(sorted(map(str, unknown)))} (known: name, "
+                         f"dark, diff, variables, {', '.join(COLOURS)})")
+    if "primary" not in data:
+        raise ValueError("a theme needs at least 'primary'")
+    colours = {key: str(data[key]) for key in COLOURS if key in data}
+    variables = data.get("variables") or {}
+    if not isinstance(variables, dict):
+        raise ValueError("'variables' maps CSS variable names to values")
+    theme = Theme(name=name, dark=bool(data.get("dark", True)),
+                  variables={str(k): str(v) for k, v in variables.items()}, **colours)
+    return theme, (str(data["diff"]) if data.get("diff") else None)
+
+
+def load_themes(user_dir: Path | None = None) -> Themes:
+    out = Themes()
+    for folder in (SHIPPED, user_dir or user_themes_dir()):
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.glob("*.yaml")):
+            try:
+                theme, diff = _read(path)
+                # a colour Textual cannot parse fails here, not when the theme is chosen
+                theme.to_color_system()
+            except (OSError, ValueError, yaml.YAMLError, TypeError) as exc:
+                out.problems.append(f"theme {path}: {exc}; skipped")
+                continue
+            out.themes[theme.name] = theme
+            if diff:
+                out.diff[theme.name] = diff
+    return out

@@ -5,6 +5,7 @@ what the earlier ones made; the agent can be written back to the fleet file."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
@@ -14,6 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
+from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, RichLog, Select, TextArea
 
 from agentdeck.core import spawning
@@ -36,14 +38,21 @@ class SpawnDialog(ModalScreen[Spawned | None]):
     DEFAULT_CSS = """
     SpawnDialog { align: center middle; }
     SpawnDialog > VerticalScroll {
-        width: 90%; max-width: 110; height: 90%;
-        border: round $accent; background: $surface; padding: 0 1;
+        width: 100%; max-width: 110; height: auto; max-height: 100%;
+        border: round $accent; border-title-color: $accent; background: $surface;
+        padding: 0 1;
     }
-    SpawnDialog Label.check { color: $text-muted; height: 1; margin: 0 0 0 1; }
+    SpawnDialog .field { height: auto; }
+    SpawnDialog .field > Label.name { width: 10; color: $text-muted; }
+    SpawnDialog .field > Input, SpawnDialog .field > Select { width: 1fr; }
+    SpawnDialog Label.check { color: $text-muted; height: auto; margin: 0 0 0 10; }
     SpawnDialog Label.check.-bad { color: $error; }
-    SpawnDialog TextArea { height: 4; }
-    SpawnDialog RichLog { height: 8; border: round $panel; }
-    SpawnDialog #buttons { height: 3; }
+    SpawnDialog Label.check.-empty { display: none; }
+    SpawnDialog TextArea { height: 3; width: 1fr; }
+    SpawnDialog RichLog { height: 6; border: round $panel; display: none; }
+    SpawnDialog RichLog.-running { display: block; }
+    SpawnDialog #buttons { height: 1; margin-top: 1; }
+    SpawnDialog #buttons Button { margin-right: 2; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "create", "create", priority=True),
@@ -54,43 +63,51 @@ class SpawnDialog(ModalScreen[Spawned | None]):
         super().__init__()
         self.ctx, self.fleet = ctx, fleet
         self._checks: dict[str, bool] = {"name": False, "branch": False, "base": True}
+        self._messages: dict[str, str] = {"name": "a name is needed"}
         self._branch_touched = False
         self.busy = False
 
     def compose(self) -> ComposeResult:
         d = self.fleet.defaults
         kinds = spawning.agent_kinds(self.fleet)
-        with VerticalScroll():
-            yield Label("[b]new agent[/b]  ctrl+s create · esc cancel")
-            yield Input(placeholder="name (e.g. search)", id="name")
-            yield Label("", id="name-check", classes="check")
-            yield Input(placeholder="branch", id="branch")
-            yield Label("", id="branch-check", classes="check")
-            yield Input(placeholder=f"base ref (default {self.fleet.base or 'the default branch'})",
-                        id="base")
-            yield Label("", id="base-check", classes="check")
-            options = [(kind if why is None else f"{kind} — {why}", kind) for kind, why in kinds]
-            installed = [k for k, why in kinds if why is None]
-            default = d.agent if d.agent in installed else (installed[0] if installed else None)
-            yield Select(options, id="agent", prompt="agent kind", allow_blank=default is None,
-                         value=default if default is not None else Select.BLANK)
-            yield Label("", id="agent-check", classes="check")
-            yield Select([(r, r) for r in ROLES], id="role", value="worker", allow_blank=False)
-            yield Input(value=d.model or "", placeholder="model (blank: the fleet's)", id="model")
-            yield Label("task", classes="check")
-            yield TextArea(id="task")
-            yield Input(value=", ".join(d.forbid), placeholder="forbidden paths, comma-separated",
-                        id="forbid")
-            yield Select([(m, m) for m in DB_MODES], id="database", value=d.database.mode,
-                         allow_blank=False)
-            yield Input(value="; ".join(d.setup), placeholder="setup commands, ; separated",
-                        id="setup")
-            yield Checkbox("write it to the fleet file", id="write-back",
+        options = [(kind if why is None else f"{kind} — {why}", kind) for kind, why in kinds]
+        installed = [k for k, why in kinds if why is None]
+        default = d.agent if d.agent in installed else (installed[0] if installed else None)
+        box = VerticalScroll()
+        box.border_title = "new agent"
+        box.border_subtitle = "ctrl+s create · esc cancel"
+        with box:
+            # each field keeps its label beside it, filled or not
+            yield from _field("name", Input(placeholder="e.g. search", id="name", compact=True))
+            yield from _field("branch", Input(placeholder="agentdeck/NAME", id="branch",
+                                              compact=True))
+            base = self.fleet.base or "the default branch"
+            yield from _field("base", Input(placeholder=f"default {base}", id="base",
+                                            compact=True))
+            yield from _field("agent", Select(
+                options, id="agent", prompt="agent kind", allow_blank=default is None,
+                value=default if default is not None else Select.BLANK, compact=True))
+            yield from _field("role", Select([(r, r) for r in ROLES], id="role", value="worker",
+                                             allow_blank=False, compact=True), check=False)
+            yield from _field("model", Input(value=d.model or "", placeholder="blank: the "
+                                             "fleet's", id="model", compact=True), check=False)
+            yield from _field("task", TextArea(id="task", compact=True), check=False)
+            yield from _field("forbid", Input(value=", ".join(d.forbid), placeholder="paths, "
+                                              "comma-separated", id="forbid", compact=True),
+                              check=False)
+            yield from _field("database", Select([(m, m) for m in DB_MODES], id="database",
+                                                 value=d.database.mode, allow_blank=False,
+                                                 compact=True), check=False)
+            yield from _field("setup", Input(value="; ".join(d.setup), placeholder="commands, "
+                                             "; separated", id="setup", compact=True),
+                              check=False)
+            yield Checkbox("write it to the fleet file", id="write-back", compact=True,
                            value=self.fleet.path is not None, disabled=self.fleet.path is None)
             yield RichLog(id="progress", wrap=True, markup=True)
             with Horizontal(id="buttons"):
-                yield Button("create", id="create", variant="primary", disabled=True)
-                yield Button("cancel", id="cancel")
+                yield Button("create", id="create", variant="primary", disabled=True,
+                             compact=True)
+                yield Button("cancel", id="cancel", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#name", Input).focus()
@@ -146,6 +163,8 @@ class SpawnDialog(ModalScreen[Spawned | None]):
         label = self.query_one(f"#{field}-check", Label)
         label.update(message)
         label.set_class(not ok, "-bad")
+        label.set_class(not message, "-empty")
+        self._messages[field] = message
         self._checks[field] = ok
         self.query_one("#create", Button).disabled = self.busy or not all(self._checks.values())
 
@@ -168,11 +187,20 @@ class SpawnDialog(ModalScreen[Spawned | None]):
 
     @on(Button.Pressed, "#create")
     def action_create(self) -> None:
-        if self.busy or self.query_one("#create", Button).disabled:
+        if self.busy:
+            return
+        bad = [field for field, ok in self._checks.items() if not ok]
+        if bad:  # say why, and go to the first field to fix
+            self.notify("; ".join(f"{field}: {self._messages.get(field) or 'not valid'}"
+                                  for field in bad), severity="warning", timeout=6)
+            self.query_one(f"#{bad[0]}").focus()
             return
         self.busy = True
         self.query_one("#create", Button).disabled = True
-        self.query_one("#progress", RichLog).clear()
+        progress = self.query_one("#progress", RichLog)
+        progress.clear()
+        progress.add_class("-running")
+        self.call_after_refresh(progress.scroll_visible)  # its steps in view as they come
         self._create(self._spec(), self.query_one("#write-back", Checkbox).value)
 
     @work(thread=True, exclusive=True, group="create", exit_on_error=False)
@@ -217,3 +245,12 @@ class SpawnDialog(ModalScreen[Spawned | None]):
     def action_cancel(self) -> None:
         if not self.busy:
             self.dismiss(None)
+
+
+def _field(name: str, widget: Widget, check: bool = True) -> Iterator[Widget]:
+    """A labelled row, and under it the line its live check writes to (when it has one)."""
+    with Horizontal(classes="field"):
+        yield Label(name, classes="name")
+        yield widget
+    if check:
+        yield Label("", id=f"{name}-check", classes="check -empty")

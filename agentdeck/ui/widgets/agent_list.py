@@ -8,7 +8,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Static
 
 from agentdeck.core.deck import AgentSummary
 
@@ -40,6 +40,7 @@ def state_text(row: AgentRow) -> Text:
 
 
 COLUMNS = ("agent", "state", "branch", "port", "db", "worktree", "radar")
+COMPACT = ("agent", "state", "port", "radar")  # a narrower sidebar: AgentDetail has the rest
 
 
 class AgentList(DataTable[object]):
@@ -56,6 +57,7 @@ class AgentList(DataTable[object]):
     ]
     agents: reactive[dict[str, AgentRow]] = reactive(dict, init=False)
     marked: reactive[frozenset[str]] = reactive(frozenset, init=False)
+    compact: reactive[bool] = reactive(False, init=False)
 
     def action_toggle_mark(self) -> None:
         name = self.selected
@@ -65,9 +67,19 @@ class AgentList(DataTable[object]):
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.zebra_stripes = True
-        for key in COLUMNS:
+        self._columns()
+
+    def _columns(self) -> None:
+        for key in COMPACT if self.compact else COLUMNS:
             self.add_column(key, key=key)
         self.watch_agents({}, self.agents)
+
+    def watch_compact(self) -> None:
+        selected = self.selected
+        self.clear(columns=True)
+        self._columns()
+        if selected is not None and selected in self.rows:
+            self.move_cursor(row=self.get_row_index(selected))
 
     def watch_agents(self, old: dict[str, AgentRow], new: dict[str, AgentRow]) -> None:
         if not self.columns:
@@ -87,12 +99,14 @@ class AgentList(DataTable[object]):
         mark = "✓ " if row.name in self.marked else ""
         name = Text(mark + row.name + (" ★" if row.role == "lead" else ""), style="bold")
         radar = Text(row.radar, style="bold red" if row.radar.startswith("⚠") else "yellow")
-        cells = (name, state_text(row), row.branch, row.port, row.database, row.worktree, radar)
+        every = dict(zip(COLUMNS, (name, state_text(row), row.branch, row.port, row.database,
+                                   row.worktree, radar), strict=True))
+        cells = {key: every[key] for key in (COMPACT if self.compact else COLUMNS)}
         if row.name in self.rows:
-            for key, value in zip(COLUMNS, cells, strict=True):
+            for key, value in cells.items():
                 self.update_cell(row.name, key, value, update_width=True)
         else:
-            self.add_row(*cells, key=row.name)
+            self.add_row(*cells.values(), key=row.name)
 
     @property
     def selected(self) -> str | None:
@@ -100,3 +114,29 @@ class AgentList(DataTable[object]):
             return None
         key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
         return key.value
+
+
+class AgentDetail(Static):
+    """The selected agent's every value written out whole (wrapping, never cut): what a narrow
+    table leaves out, and what a wide one may cut at the sidebar's edge."""
+
+    DEFAULT_CSS = """
+    AgentDetail { height: auto; color: $text-muted; padding: 0 1; }
+    """
+    agents: reactive[dict[str, AgentRow]] = reactive(dict, init=False)
+    selected: reactive[str | None] = reactive(None, init=False)
+
+    def render(self) -> Text:
+        row = self.agents.get(self.selected or "")
+        if row is None:
+            return Text("")
+        text = Text.assemble((row.name, "bold"), " ", state_text(row))
+        for label, value in (("branch", row.branch), ("port", row.port),
+                             ("db", row.database), ("worktree", row.worktree)):
+            if value and value != "-":
+                text.append(f" · {label} ")
+                text.append(str(value), style="")
+        if row.radar:
+            text.append(f" · {row.radar}", style="bold red" if row.radar.startswith("⚠")
+                        else "yellow")
+        return text

@@ -42,6 +42,7 @@ class ApprovalsList(Vertical):
     ApprovalsList #approval-table { height: 1fr; }
     ApprovalsList #approval-history { height: auto; max-height: 6; color: $text-muted; }
     ApprovalsList #approval-empty { color: $text-muted; padding: 0 1; }
+    ApprovalsList #approval-detail { height: auto; padding: 0 1; }
     """
     entries: reactive[tuple[Entry, ...]] = reactive(tuple, init=False)
     decisions: reactive[tuple[Decision, ...]] = reactive(tuple, init=False)
@@ -55,6 +56,8 @@ class ApprovalsList(Vertical):
         table: DataTable[object] = DataTable(id="approval-table", cursor_type="row")
         yield table
         yield Label("no prompt is waiting", id="approval-empty")
+        # the selected request written out whole, where the table's columns cut it
+        yield Static(id="approval-detail")
         yield Static(id="approval-history")
 
     def on_mount(self) -> None:
@@ -87,6 +90,19 @@ class ApprovalsList(Vertical):
             table.move_cursor(row=table.get_row_index(selected))
         self.border_title = f"approvals ({len(new)})" if new else "approvals"
         self.query_one("#approval-empty").display = not new
+        self._show_detail()
+
+    def on_data_table_row_highlighted(self) -> None:
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        entry = self.selected
+        detail = self.query_one("#approval-detail", Static)
+        detail.display = entry is not None
+        if entry is not None:
+            detail.update(Text.assemble((entry.agent, "bold"), " · ",
+                                        (entry.kind, KIND_STYLE.get(entry.kind, "")), " · ",
+                                        summary_text(entry)))
 
     def watch_decisions(self, decisions: tuple[Decision, ...]) -> None:
         if not self.is_mounted:

@@ -46,7 +46,7 @@ class TerminalPane(Widget, can_focus=False):
 
     DEFAULT_CSS = """
     TerminalPane {
-        border: round $panel-lighten-2;
+        border: round $foreground 35%;
         border-title-color: $text;
         border-subtitle-color: $text-muted;
         height: 1fr;

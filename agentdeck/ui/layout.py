@@ -1,0 +1,87 @@
+"""How the dashboard arranges itself by window size, designed for 80x24 up to 300x80 and a
+phone's browser:
+
+- wide (160 columns and more): the agent table in full beside a grid of panes;
+- medium (110-159): a narrower sidebar whose table keeps the name, state and port (the selected
+  agent's every value is written out whole under it) beside the grid;
+- narrow (60-109): no sidebar: a strip of agent names and states, the approvals queue, and one
+  pane at a time (the selected agent's); `b` shows the agent table;
+- phone (below 60): the strip, the queue and the agent table; `z` shows the selected pane.
+
+The approvals queue and the waiting count are visible in every one. An agent's terminal size
+never follows the queue's height or the grid: it is the area a zoomed pane has for this
+window (never below `dashboard.agent_size`), so a new prompt or a narrow window never re-wraps
+an agent's screen."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
+
+from agentdeck.core.sessions import home_size
+
+BREAKPOINTS = [(0, "-phone"), (60, "-narrow"), (110, "-medium"), (160, "-wide")]
+HEIGHT_BREAKPOINTS = [(0, "-short"), (34, "-tall")]
+SIDEBAR = {"-wide": 58, "-medium": 40}  # its width beside the panes (plus its border)
+CHROME_ROWS = 3  # the header, the status line and the footer
+# keys the footer leaves out below the medium width (they stay bound; `?` lists them all)
+SECONDARY = frozenset({"toggle_mark", "spawn", "message", "review"})
+ANSWERS = frozenset({"answer"})
+
+
+def mode_for(width: int) -> str:
+    mode = BREAKPOINTS[0][1]
+    for at, name in BREAKPOINTS:
+        if width >= at:
+            mode = name
+    return mode
+
+
+def pane_area(size: tuple[int, int], mode: str) -> tuple[int, int]:
+    """The area a zoomed pane has in a window of `size` laid out as `mode`."""
+    width, height = size
+    if mode in SIDEBAR:
+        return width - SIDEBAR[mode] - 1, height - CHROME_ROWS
+    return width, height - CHROME_ROWS - 1  # the strip above it
+
+
+def agent_size(size: tuple[int, int], floor: tuple[int, int]) -> tuple[int, int]:
+    return home_size(pane_area(size, mode_for(size[0])), floor)
+
+
+class DeckFooter(Footer):
+    """The footer, showing only the keys that matter now: the answers only while a prompt
+    waits, the secondary keys only where there is room; `? help` always."""
+
+    def __init__(self) -> None:
+        super().__init__(show_command_palette=True)
+        self.hidden: frozenset[str] = frozenset()
+
+    def fit(self, hidden: frozenset[str], compact: bool) -> None:
+        if (hidden, compact) != (self.hidden, self.compact):
+            self.hidden, self.compact = hidden, compact
+            self.call_after_refresh(self.recompose)
+
+    def compose(self) -> ComposeResult:
+        if not self._bindings_ready:
+            return
+        shown: dict[str, FooterKey] = {}
+        active = self.screen.active_bindings
+        for _, binding, enabled, tooltip in active.values():
+            action = binding.action.split("(")[0]
+            if not binding.show or action in self.hidden or binding.action in shown:
+                continue
+            shown[binding.action] = FooterKey(
+                binding.key, self.app.get_key_display(binding), binding.description,
+                binding.action, disabled=not enabled, tooltip=tooltip)
+        self.styles.grid_size_columns = len(shown)
+        for key in shown.values():
+            key.compact = self.compact
+            yield key
+        palette = active.get(self.app.COMMAND_PALETTE_BINDING)
+        if self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE and palette:
+            _, binding, enabled, tooltip = palette
+            yield FooterKey(binding.key, self.app.get_key_display(binding), binding.description,
+                            binding.action, classes="-command-palette", disabled=not enabled,
+                            tooltip=binding.tooltip or binding.description)

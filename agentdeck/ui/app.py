@@ -479,11 +479,15 @@ class AgentdeckApp(AgentActions, App[None]):
         self.notify(f"theme: {self.theme}")
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
-        self._update_status()  # typing mode starts or ends with a pane's focus: say so at once
-        self.refresh_bindings()
+        self._focus_changed()
 
     def on_descendant_blur(self, event: events.DescendantBlur) -> None:
-        self._update_status()
+        self._focus_changed()
+
+    def _focus_changed(self) -> None:
+        if not self.screen_stack:  # shutting down: a blur arrives after the last screen went
+            return
+        self._update_status()  # typing mode starts or ends with a pane's focus: say so at once
         self.refresh_bindings()
 
     @on(ReviewScreen.Merged)

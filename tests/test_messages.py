@@ -190,3 +190,32 @@ agents: [{{name: ops, agent: asks, branch: feat/ops}}]
         assert (line["decision"], line["by"]) == ("allow", "key")
     finally:
         deck.close()
+
+
+def test_a_task_is_never_typed_into_a_shell(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A shell runs what is typed into it: its task stays in its brief, never typed in; an
+    agent CLI of the same fleet gets its task typed as its first message."""
+    repo = make_repo(tmp_path)
+    agent = tmp_path / "ink_like.py"
+    agent.write_text(INK_LIKE)
+    write_fleet(repo, f"""version: 1
+worktrees: ../wt-{{name}}
+commands:
+  plain: "{sys.executable} {agent} {tmp_path / 'plain.jsonl'} plain"
+  myshell: "/bin/sh"
+agents:
+  - {{name: sh1, agent: shell, branch: feat/sh1, task: "touch ran-as-a-command"}}
+  - {{name: sh2, agent: myshell, branch: feat/sh2, task: "touch ran-as-a-command"}}
+  - {{name: cli, agent: plain, branch: feat/cli, task: "do the thing"}}
+""")
+    ctx, fleet = open_repo(repo), load_fleet(repo / "agentdeck.yaml")
+    assert Engine(ctx, fleet).up().exit_code == 0
+    typed: list[str] = []
+    monkeypatch.setattr(Deck, "_type_task", lambda self, name, task: typed.append(name))
+    deck = Deck.open(ctx, fleet)
+    try:
+        deck.start_all({})
+        assert typed == ["cli"], typed
+    finally:
+        deck.close()

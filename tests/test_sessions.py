@@ -135,3 +135,20 @@ def test_prompts_that_wrap_in_a_narrow_pane_are_still_caught(host, tmp_path: Pat
     declined = next(i for i, row in enumerate(rows) if "declined" in row)
     # the answered dialog was erased whole, wrapped rows included
     assert "1 module, 1 test file" in rows[declined - 1]
+
+
+@pytest.mark.parametrize("shell", ["bash", "sh"])
+def test_what_is_typed_into_a_shell_shows_as_in_a_terminal(host, tmp_path: Path,
+                                                           shell: str) -> None:
+    """The PTY echoes as a terminal does: readline (bash) echoes only when the terminal did,
+    and a shell without line editing (sh) relies on the terminal's echo."""
+    env = {"PS1": "ready$ ", "HOME": str(tmp_path), "ENV": "/dev/null"}
+    argv = [shell, "--norc", "--noprofile"] if shell == "bash" else [shell]
+    host.spawn(spec(f"sh-{shell}", argv, tmp_path, **env))
+    host.wait_for(f"sh-{shell}", lambda i: "ready$" in "".join(host.snapshot(f"sh-{shell}")))
+    host.write(f"sh-{shell}", b"echo typed-not-run")
+    host.wait_for(f"sh-{shell}", lambda i: "ready$ echo typed-not-run" in "\n".join(
+        host.snapshot(f"sh-{shell}")))
+    host.write(f"sh-{shell}", b"\r")
+    host.wait_for(f"sh-{shell}", lambda i: "\ntyped-not-run" in "\n".join(
+        host.snapshot(f"sh-{shell}")))

@@ -21,7 +21,7 @@ from agentdeck.core.fleet import Engine, relative
 from agentdeck.core.hook_channel import HookServer, socket_path
 from agentdeck.core.hostlock import hold_daemon_lock, lock_holder
 from agentdeck.core.isolation import databases
-from agentdeck.core.launch import session_spec, takes_task, template_for
+from agentdeck.core.launch import is_shell, session_spec, takes_task, template_for
 from agentdeck.core.outbox import Outbox
 from agentdeck.core.ratelimit import Resumer
 from agentdeck.core.registry import READY, AgentRecord, Registry
@@ -158,9 +158,13 @@ class Deck:
             spec = self._with_hook(rec, spec)
         self.host.spawn(spec)
         template = template_for(self.fleet, rec, resume) or ""
-        if rec.task and not resume and not spec.error and not takes_task(template):
-            threading.Thread(target=self._first_message, args=(rec.name, rec.task),
-                             daemon=True).start()
+        if rec.task and not resume and not spec.error and not takes_task(template) and \
+                not is_shell(self.fleet, rec.agent):  # a shell would run the task as a command
+            self._type_task(rec.name, rec.task)
+
+    def _type_task(self, name: str, task: str) -> None:
+        """Type an agent's task as its first message, once it is ready (in a thread)."""
+        threading.Thread(target=self._first_message, args=(name, task), daemon=True).start()
 
     def _first_message(self, name: str, task: str, timeout: float = 120.0) -> None:
         with contextlib.suppress(TimeoutError, AgentdeckError, OSError, KeyError, ValueError):

@@ -22,6 +22,17 @@ def template_for(fleet: Fleet, rec: AgentRecord, resume: bool = False) -> str | 
     return template or fleet.commands.get(rec.agent)
 
 
+SHELL_PROGRAMS = {"bash", "zsh", "sh", "fish", "dash", "ksh"}
+
+
+def is_shell(fleet: Fleet, agent: str) -> bool:
+    """Whether an agent kind is a plain shell: whatever is typed into it runs as a command,
+    so no task or review comment is ever typed into one (a message the user sends is)."""
+    template = fleet.commands.get(agent) or ""
+    program = template.split()[0].rsplit("/", 1)[-1] if template.split() else ""
+    return agent in SHELL_PROGRAMS or agent == "shell" or program in SHELL_PROGRAMS
+
+
 def takes_task(template: str) -> bool:
     """Whether the command line carries the task (else it is typed as the first message)."""
     return "{task}" in template or "{prompt}" in template

@@ -113,7 +113,7 @@ class LocalHost(SessionHost):
             return session.info
         try:
             child = pexpect.spawn(found, list(spec.argv[1:]), cwd=spec.cwd, env=dict(spec.env),
-                                  dimensions=(spec.rows, spec.cols), echo=False,
+                                  dimensions=(spec.rows, spec.cols), echo=True,
                                   encoding=None, use_poll=True)
         except (OSError, pexpect.ExceptionPexpect) as exc:
             self._fail(session, f"{program}: cannot start ({exc})")

@@ -17,6 +17,7 @@ from agentdeck.core import review
 from agentdeck.core.deck import Deck
 from agentdeck.core.diffparse import FileDiff, parse
 from agentdeck.core.errors import AgentdeckError
+from agentdeck.core.launch import is_shell
 from agentdeck.core.registry import AgentRecord
 from agentdeck.ui.screens.message import MessageDialog
 from agentdeck.ui.widgets.diff_view import DiffView
@@ -149,6 +150,10 @@ class ReviewScreen(Screen[None]):
         self._load()
 
     def action_request_changes(self) -> None:
+        if is_shell(self.deck.fleet, self.rec.agent):
+            self.notify(f"{self.rec.name} is a shell: a comment typed into it would run as a "
+                        "command; type into its pane (i) instead", severity="warning")
+            return
         anchor = self.query_one(DiffView).anchor()
         prefix = f"In {anchor[0]}" + (f" line {anchor[1]}" if anchor[1] else "") + ": " if (
             anchor) else ""

@@ -22,6 +22,7 @@ from agentdeck.core import spawning
 from agentdeck.core.config import ROLES, AgentSpec, Fleet
 from agentdeck.core.errors import AgentdeckError
 from agentdeck.core.fleet import Engine
+from agentdeck.core.launch import is_shell
 from agentdeck.core.repo import RepoContext
 from agentdeck.core.setup import SetupEvent
 
@@ -145,8 +146,11 @@ class SpawnDialog(ModalScreen[Spawned | None]):
     def _check_agent(self) -> None:
         kind = self.query_one("#agent", Select).value
         why = dict(spawning.agent_kinds(self.fleet)).get(kind) if isinstance(kind, str) else None
+        shell = isinstance(kind, str) and is_shell(self.fleet, kind)
         self._show("agent", why is None and isinstance(kind, str),
-                   why or ("" if isinstance(kind, str) else "no agent kind is installed"))
+                   why or ("" if isinstance(kind, str) else "no agent kind is installed") or (
+                       "a shell: the task is not typed into it (it would run as a command)"
+                       if shell else ""))
 
     def _validate(self, field: str, value: str) -> None:
         checker = {"name": spawning.check_name, "branch": spawning.check_branch,

@@ -24,6 +24,7 @@ from aiohttp import web
 from textual_serve.server import Server
 
 COOKIE = "agentdeck_token"
+TEMPLATES = Path(__file__).resolve().parent / "serve_templates"  # the page, with a viewport
 
 
 def is_loopback(host: str) -> bool:
@@ -39,8 +40,13 @@ class TokenServer(Server):
     def __init__(self, command: str, host: str, port: int, token: str,
                  public_url: str | None = None) -> None:
         super().__init__(command, host=host, port=port, title="agentdeck",
-                         public_url=public_url)
+                         public_url=public_url, templates_path=TEMPLATES)
         self.token = token
+
+    async def on_startup(self, app: web.Application) -> None:
+        # textual-serve's banner names a URL without the token, which only answers 403:
+        # `serve` prints the one link that works itself
+        return None
 
     async def _make_app(self) -> web.Application:
         app = await super()._make_app()
@@ -69,16 +75,19 @@ class TokenServer(Server):
 
 
 def serve(repo: Path, host: str, port: int, fleet_file: Path | None,
-          token: str | None = None) -> int:
+          token: str | None = None, theme: str | None = None) -> int:
     token = token or secrets.token_urlsafe(24)
     argv = [sys.executable, "-m", "agentdeck", "-C", str(repo)]
     if fleet_file is not None:
         argv += ["-f", str(fleet_file)]
+    if theme is not None:
+        argv += ["--theme", theme]
     server = TokenServer(shlex.join(argv), host, port, token)
     if not is_loopback(host):
         print(f"agentdeck: warning: serving on {host}, reachable from other machines; anyone "
               "with the link can answer your agents' prompts", file=sys.stderr)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    print(f"agentdeck: the dashboard at http://{shown}:{port}/?token={token}", flush=True)
+    print(f"agentdeck: the dashboard at http://{shown}:{port}/?token={token} (Ctrl+C stops "
+          "serving; the agents go on)", flush=True)
     server.serve()
     return 0

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from agentdeck.core.terminal import make_emulator
 from agentdeck.daemon import lifecycle
 from agentdeck.daemon.client import RemoteQueue
 from agentdeck.serve import is_loopback
@@ -113,7 +114,7 @@ def condition_within(condition, timeout: float) -> bool:  # type: ignore[no-unty
         return False
 
 
-def test_a_prompt_is_answered_from_a_phone_sized_browser(served, tmp_path: Path) -> None:
+def test_a_phone_gets_the_phone_layout_and_answers_with_a_tap(served, tmp_path: Path) -> None:
     if CHROMIUM is None:
         message = "chromium is not installed (.ci/run installs it)"
         if os.environ.get("CI"):
@@ -135,30 +136,60 @@ def test_a_prompt_is_answered_from_a_phone_sized_browser(served, tmp_path: Path)
             return emulator.cols, emulator.rows
 
     size = agent_size()
+    frames: list[bytes] = []
+    sizes: list[tuple[int, int]] = []
+
+    def watch(ws) -> None:  # type: ignore[no-untyped-def]
+        # the page's terminal draws on a canvas: what the dashboard sends it is read here
+        ws.on("framereceived", lambda data: frames.append(data) if isinstance(data, bytes)
+              else None)
+
+        def sent(data) -> None:  # type: ignore[no-untyped-def]
+            if isinstance(data, str) and data.startswith('["resize"'):
+                size = json.loads(data)[1]
+                sizes.append((size["width"], size["height"]))
+
+        ws.on("framesent", sent)
+
+    def screen() -> list[str]:
+        emulator = make_emulator(*sizes[-1], 100)
+        emulator.feed(b"".join(frames))
+        return emulator.lines()
+
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
             "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
             "--disable-background-networking", "--disable-component-update", "--disable-sync"])
         try:
-            page = browser.new_page(viewport={"width": 390, "height": 844})
+            phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                        has_touch=True, device_scale_factor=1)
+            page = phone.new_page()
+            page.on("websocket", watch)
             page.goto(url)
             # textual-serve marks the body once the app's first bytes arrived
             page.wait_for_selector("body.-first-byte", timeout=30_000)
-            page.focus(".xterm-helper-textarea")  # xterm.js's key input: the page's terminal
-
-            def answered() -> bool:
-                # y allows the selected prompt (the queue's first): pressed again until the
-                # dashboard in the page is up to take it; once answered a y finds nothing
-                page.keyboard.press("y")
-                return condition_within(answer.exists, 2.0)
-
-            wait(answered, "the answer to reach the agent", timeout=60)
+            wait(lambda: sizes and all(part in "\n".join(screen()) for part in (
+                "make deploy", " allow ", "? help")),
+                 "the queue's request, its buttons and the footer on the phone", timeout=60)
+            lines = screen()
+            text = "\n".join(lines)
+            # the phone layout: a phone's width in columns, the agent strip, the queue with
+            # its request written out whole and buttons to answer it; no pane, nothing cut
+            assert sizes[-1][0] < 60, sizes
+            assert "▲ ops waiting" in text and "approvals (1)" in text, text
+            assert "ops · bash · Run make deploy?" in text, text
+            assert "? help" in text and "q quit" in text, text
+            [row] = [n for n, line in enumerate(lines) if " allow " in line and "deny" in line]
+            col = lines[row].index(" allow ") + 3
+            box = page.locator(".xterm-screen").bounding_box()
+            assert box is not None
+            cols, rows = sizes[-1]
+            page.touchscreen.tap(box["x"] + (col + 0.5) * box["width"] / cols,
+                                 box["y"] + (row + 0.5) * box["height"] / rows)
+            wait(answer.exists, "the tapped answer to reach the agent", timeout=30)
             # the page's dashboard attached, drew and answered: it resized no agent (a viewer
             # never does), and the queue held the one entry until its answer
             assert agent_size() == size
-            shot = tmp_path / "phone.png"
-            page.screenshot(path=str(shot))
-            assert shot.stat().st_size > 5_000
         finally:
             browser.close()
     assert answer.read_text() == "y"

@@ -27,6 +27,9 @@ def open_dashboard(ctx: RepoContext, fleet: Fleet, theme: str | None = None,
     if not interactive():
         raise UsageError("the dashboard needs a terminal; use `agentdeck ls` or `agentdeck up "
                          "--no-start` from scripts")
+    from agentdeck.ui.themes import check_theme
+
+    check_theme(theme or fleet.dashboard.theme or "agentdeck-dark")  # before anything starts
     prepare(ctx, fleet, Engine(ctx, fleet, notify=notify, on_setup=SetupProgress()))
     deck = attach_deck(ctx, fleet) if daemon else Deck.open(ctx, fleet)
     deck.restart_ended = restart  # `up` brings back agents that ended; plain `agentdeck` shows them
@@ -55,8 +58,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     ctx = repo()
     fleet = fleet_of(ctx, args)
+    if args.theme is not None:
+        from agentdeck.ui.themes import check_theme
+
+        check_theme(args.theme)  # a wrong name is said here, not in every page that opens
     lifecycle.ensure(ctx.state_dir, fleet.path).close()  # pages attach to a running daemon
-    return serve(ctx.main_root, args.host, args.port, fleet.path)
+    return serve(ctx.main_root, args.host, args.port, fleet.path, theme=args.theme)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -23,7 +23,7 @@ from textual.widgets import DataTable, Header, Static
 from agentdeck.core import review
 from agentdeck.core.approvals import ALLOW, ALWAYS, DENY, Decision, Entry, StaleAnswer
 from agentdeck.core.deck import Deck
-from agentdeck.core.errors import AgentdeckError, OperationError, UsageError
+from agentdeck.core.errors import AgentdeckError, OperationError
 from agentdeck.core.sessions import Event, SessionInfo
 from agentdeck.ui import layout
 from agentdeck.ui.agent_actions import AgentActions
@@ -34,7 +34,7 @@ from agentdeck.ui.keymap import load_keymap
 from agentdeck.ui.screens.confirm import Confirm
 from agentdeck.ui.screens.help import NAVIGATION, HelpScreen, describe, screen_keys
 from agentdeck.ui.screens.review import ReviewScreen
-from agentdeck.ui.themes import DEFAULT_THEME, load_themes
+from agentdeck.ui.themes import DEFAULT_THEME, check_theme, load_themes
 from agentdeck.ui.widgets.agent_list import AgentDetail, AgentList, AgentRow
 from agentdeck.ui.widgets.agent_strip import AgentStrip
 from agentdeck.ui.widgets.approvals_list import ApprovalsList
@@ -83,10 +83,7 @@ class AgentdeckApp(AgentActions, App[None]):
         for theme_obj in self.themes.themes.values():
             self.register_theme(theme_obj)
         chosen = theme or deck.fleet.dashboard.theme or DEFAULT_THEME
-        if chosen not in self.available_themes:
-            raise UsageError(f"no theme named '{chosen}'; known: {', '.join(self.themes.themes)}"
-                             f" (and Textual's own), or a file {chosen}.yaml in "
-                             "~/.config/agentdeck/themes/")
+        check_theme(chosen)
         self.theme = chosen
         self.release_key = deck.fleet.dashboard.release_key
 
@@ -177,6 +174,8 @@ class AgentdeckApp(AgentActions, App[None]):
             hidden |= layout.SECONDARY
         if mode != "-narrow":
             hidden.add("toggle_agents")  # the table is in view already
+        if mode == "-phone":  # the queue has buttons for the answers; a phone has no keys
+            hidden |= layout.ANSWERS | {"enter_pane"}
         for footer in self.query(layout.DeckFooter):
             footer.fit(frozenset(hidden), compact=self.size.width < 110)
 

@@ -72,3 +72,16 @@ def load_themes(user_dir: Path | None = None) -> Themes:
             if diff:
                 out.diff[theme.name] = diff
     return out
+
+
+def check_theme(name: str) -> None:
+    """A usage error unless `name` is a theme agentdeck ships, a user's theme file or one of
+    Textual's own."""
+    from textual.theme import BUILTIN_THEMES
+
+    from agentdeck.core.errors import UsageError
+
+    known = load_themes().themes
+    if name not in known and name not in BUILTIN_THEMES:
+        raise UsageError(f"no theme named '{name}'; known: {', '.join(known)} (and Textual's "
+                         f"own), or a file {name}.yaml in {user_themes_dir()}")

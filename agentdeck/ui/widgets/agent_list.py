@@ -123,8 +123,8 @@ class AgentDetail(Static):
     DEFAULT_CSS = """
     AgentDetail { height: auto; color: $text-muted; padding: 0 1; }
     """
-    agents: reactive[dict[str, AgentRow]] = reactive(dict, init=False)
-    selected: reactive[str | None] = reactive(None, init=False)
+    agents: reactive[dict[str, AgentRow]] = reactive(dict, init=False, layout=True)
+    selected: reactive[str | None] = reactive(None, init=False, layout=True)
 
     def render(self) -> Text:
         row = self.agents.get(self.selected or "")

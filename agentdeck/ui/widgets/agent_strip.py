@@ -17,8 +17,8 @@ class AgentStrip(Widget):
     DEFAULT_CSS = """
     AgentStrip { height: auto; padding: 0 1; }
     """
-    agents: reactive[dict[str, AgentRow]] = reactive(dict, init=False)
-    selected: reactive[str | None] = reactive(None, init=False)
+    agents: reactive[dict[str, AgentRow]] = reactive(dict, init=False, layout=True)
+    selected: reactive[str | None] = reactive(None, init=False, layout=True)
 
     class Chosen(Message):
         def __init__(self, agent: str) -> None:

@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
-from textual.widgets import DataTable, Label, Static
+from textual.widgets import Button, DataTable, Label, Static
 
 from agentdeck.core.approvals import Decision, Entry
 
@@ -43,6 +43,9 @@ class ApprovalsList(Vertical):
     ApprovalsList #approval-history { height: auto; max-height: 6; color: $text-muted; }
     ApprovalsList #approval-empty { color: $text-muted; padding: 0 1; }
     ApprovalsList #approval-detail { height: auto; padding: 0 1; }
+    /* a phone: buttons a thumb can hit (the screen's layout shows them) */
+    ApprovalsList #answer-bar { height: 3; display: none; }
+    ApprovalsList #answer-bar Button { width: 1fr; min-width: 8; margin: 0 1 0 0; }
     """
     entries: reactive[tuple[Entry, ...]] = reactive(tuple, init=False)
     decisions: reactive[tuple[Decision, ...]] = reactive(tuple, init=False)
@@ -58,6 +61,10 @@ class ApprovalsList(Vertical):
         yield Label("no prompt is waiting", id="approval-empty")
         # the selected request written out whole, where the table's columns cut it
         yield Static(id="approval-detail")
+        with Horizontal(id="answer-bar"):
+            yield Button("allow", id="answer-allow", variant="success")
+            yield Button("always", id="answer-always", variant="primary")
+            yield Button("deny", id="answer-deny", variant="error")
         yield Static(id="approval-history")
 
     def on_mount(self) -> None:
@@ -90,7 +97,14 @@ class ApprovalsList(Vertical):
             table.move_cursor(row=table.get_row_index(selected))
         self.border_title = f"approvals ({len(new)})" if new else "approvals"
         self.query_one("#approval-empty").display = not new
+        self.set_class(bool(new), "-pending")
         self._show_detail()
+
+    async def on_button_pressed(self, event: Button.Pressed) -> None:
+        decision = (event.button.id or "").removeprefix("answer-")
+        if decision in ("allow", "always", "deny"):
+            event.stop()
+            await self.app.run_action(f"answer('{decision}')")
 
     def on_data_table_row_highlighted(self) -> None:
         self._show_detail()

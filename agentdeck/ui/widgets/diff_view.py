@@ -15,9 +15,11 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from agentdeck.core.diffparse import FileDiff, Line
+from agentdeck.ui.themes import DEFAULT_DIFF
 
 SIDE_BY_SIDE_MIN = 100  # columns
 ADDED, REMOVED = Style(bgcolor="#16361f"), Style(bgcolor="#3f1d1d")
+LIGHT_ADDED, LIGHT_REMOVED = Style(bgcolor="#dcf5e1"), Style(bgcolor="#fbe1e1")  # light themes
 GUTTER, HEADER = Style(color="#7a7a7a"), Style(bold=True, color="#e5c07b", bgcolor="#262626")
 HUNK = Style(color="#61afef")
 CURSOR = Style(underline=True)
@@ -72,9 +74,10 @@ def _side_by_side(index: int, lines: list[Line]) -> list[Row]:
 
 
 @lru_cache(maxsize=4096)
-def highlighted(path: str, text: str) -> Text:
+def highlighted(path: str, text: str, style: str = "monokai") -> Text:
+    """A line of code coloured by its file's language, in the theme's Pygments `style`."""
     lexer = Syntax.guess_lexer(path, code=text)
-    out = Syntax(text, lexer, theme="monokai", background_color="default").highlight(text)
+    out = Syntax(text, lexer, theme=style, background_color="default").highlight(text)
     out.rstrip()  # highlight() ends the line with a newline, which would end the row early
     return out
 
@@ -88,6 +91,15 @@ class DiffView(ScrollView, can_focus=True):
         self.rows: list[Row] = []
         self.side_by_side = True
         self.cursor = 0  # the row n/p/]/[ move to, and feedback anchors at
+
+    def on_mount(self) -> None:
+        # the diff's colours follow the theme (a light theme gets a light Pygments style)
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.refresh())
+
+    def _style(self) -> str:
+        themes = getattr(self.app, "themes", None)
+        dark = self.app.current_theme.dark
+        return themes.diff_style(self.app.theme, dark) if themes else DEFAULT_DIFF[dark]
 
     def show(self, files: list[FileDiff]) -> None:
         self.files = files
@@ -173,10 +185,12 @@ class DiffView(ScrollView, can_focus=True):
             return Strip.blank(width)
         if side == "new" and line.kind == "-":
             return Strip.blank(width)
-        bg = ADDED if line.kind == "+" else REMOVED if line.kind == "-" else None
+        added, removed = (ADDED, REMOVED) if self.app.current_theme.dark else (
+            LIGHT_ADDED, LIGHT_REMOVED)
+        bg = added if line.kind == "+" else removed if line.kind == "-" else None
         mark = line.kind if unified and line.kind in "+-" else " "
         gutter = Text(f"{number or '':>5} {mark}", style=GUTTER)
-        body = highlighted(path, line.text.expandtabs(4)).copy()
+        body = highlighted(path, line.text.expandtabs(4), self._style()).copy()
         body.truncate(max(width - 7, 0), pad=True)
         text = Text.assemble(gutter, body)
         if bg is not None:

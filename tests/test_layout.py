@@ -1,0 +1,87 @@
+"""The dashboard at every window size, its help, its themes as files and the spawn dialog's
+refusals: what a user sees and can do."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agentdeck.core.errors import UsageError
+from agentdeck.ui import layout
+from agentdeck.ui.app import AgentdeckApp
+from agentdeck.ui.screens.help import HelpScreen
+from agentdeck.ui.screens.spawn import SpawnDialog
+from agentdeck.ui.themes import load_themes
+from agentdeck.ui.widgets.terminal_pane import TerminalPane
+from tests.conftest import until
+from tests.test_snapshots import still_deck  # noqa: F401  (the fixture)
+
+
+def test_modes_and_agent_sizes_follow_the_window_not_the_queue() -> None:
+    assert [layout.mode_for(w) for w in (40, 80, 100, 120, 160, 300)] == [
+        "-phone", "-narrow", "-narrow", "-medium", "-wide", "-wide"]
+    floor = (100, 30)
+    assert layout.agent_size((80, 24), floor) == (100, 30)  # never below the floor
+    assert layout.agent_size((300, 80), floor) == (300 - 58 - 1 - 2, 80 - 3 - 2)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30), (120, 40), (200, 50)])
+async def test_every_size_shows_the_queue_the_count_and_help(still_deck, size) -> None:  # noqa: F811
+    app = AgentdeckApp(still_deck)
+    async with app.run_test(size=size) as pilot:
+        await until(pilot, lambda: app.approvals)
+        await pilot.pause()
+        assert app.query_one("#approvals").region.height > 0
+        assert "1 waiting" in str(app.query_one("#status").render())
+        keys = [k.description for k in app.query(layout.DeckFooter).first().query("FooterKey")]
+        assert "help" in keys and "allow" in keys and "quit" in keys, keys
+        shown = [p for p in app.query(TerminalPane) if p.display and p.region.height]
+        if size[0] < 110:  # one pane at a time: the selected agent's
+            assert [p.agent for p in shown] == [app.selected]
+        else:
+            assert len(shown) == 3
+        await pilot.press("z")  # zoom works in every layout: one pane, taller
+        await pilot.pause()
+        [pane] = [p for p in app.query(TerminalPane) if p.display and p.region.height]
+        assert pane.agent == app.selected
+
+
+async def test_help_lists_the_keys_as_bound_and_escape_closes(still_deck) -> None:  # noqa: F811
+    app = AgentdeckApp(still_deck)
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.set_keymap({"allow": "Y"})
+        await pilot.pause()
+        await pilot.press("f1")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        lines = {item.id: item.keys for item in app.screen.keys if item.id}
+        assert lines["allow"] == "Y" and lines["zoom"] == "z" and lines["stop-agent"] == "X"
+        assert app.screen.release_key == "ctrl+]"
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, HelpScreen))
+
+
+async def test_ctrl_s_on_an_invalid_field_says_why(still_deck) -> None:  # noqa: F811
+    app = AgentdeckApp(still_deck)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, SpawnDialog))
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: any("name:" in n.message for n in app._notifications))
+        assert app.screen.focused is not None and app.screen.focused.id == "name"
+
+
+def test_user_themes_are_files_and_bad_ones_are_reported(tmp_path: Path) -> None:
+    (tmp_path / "mine.yaml").write_text("name: mine\nprimary: '#ff00ff'\ndark: false\n"
+                                        "diff: friendly\n")
+    (tmp_path / "broken.yaml").write_text("name: broken\nprimry: '#fff'\n")
+    themes = load_themes(tmp_path)
+    assert {"agentdeck-dark", "agentdeck-light", "agentdeck-high-contrast", "mine"} <= set(
+        themes.themes)
+    assert themes.diff_style("mine", False) == "friendly"
+    assert any("broken.yaml" in p and "primry" in p for p in themes.problems)
+
+
+def test_an_unknown_theme_is_a_usage_error(still_deck) -> None:  # noqa: F811
+    with pytest.raises(UsageError, match="no theme named 'nope'"):
+        AgentdeckApp(still_deck, theme="nope")

@@ -180,3 +180,52 @@ async def test_merge_then_clean_up_from_review(reviewed) -> None:
         await until(pilot, lambda: not app.query("#pane-a"))
         assert "a" not in app.rows and not isinstance(app.screen, ReviewScreen)
     assert "feat/a" not in git(repo, "branch", "--list")
+
+
+async def test_the_line_cursor_anchors_feedback_and_long_lines_say_so(reviewed) -> None:
+    deck, worktree, log = reviewed
+    long = "x = '" + "y" * 200 + "'\n"
+    commit(worktree, "src/app.py", (worktree / "src/app.py").read_text() + long)
+    app = AgentdeckApp(deck)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_review(app, pilot)
+        view = screen.query_one(DiffView)
+        view.focus()
+        await pilot.pause()
+        # down to the changed line "line three" (was "line 3"): anchored to it, both numbers
+        for _ in range(60):
+            row = view.rows[view.cursor]
+            if row.kind == "line" and any(x and x.text == "line three"
+                                          for x in (row.left, row.right)):
+                break
+            await pilot.press("down")
+        anchor = view.anchor()
+        assert anchor is not None and str(anchor) == "src/app.py line 4"
+        # the cursor's row is drawn reversed in its gutter
+        top = view.cursor - view.top_row()
+        assert any(seg.style and seg.style.reverse for seg in view.render_line(top))
+        # the file list follows the cursor into the second file
+        table = screen.query_one("#review-file-table", DataTable)
+        await pilot.press("right_square_bracket")
+        await until(pilot, lambda: table.cursor_row == view.current_file)
+        # a line longer than the view ends in a mark; sideways scrolling shows more of it
+        await pilot.press("left_square_bracket")
+        for _ in range(200):
+            row = view.rows[view.cursor]
+            if row.kind == "line" and (row.right or row.left).text.startswith("x = '"):
+                break
+            await pilot.press("down")
+        text = "".join(seg.text for seg in view.render_line(view.cursor - view.top_row()))
+        assert text.rstrip().endswith("›"), text
+        await pilot.press("right")
+        text = "".join(seg.text for seg in view.render_line(view.cursor - view.top_row()))
+        assert "‹" in text
+        # feedback shows where it points before it is sent
+        await pilot.press("c")
+        await until(pilot, lambda: screen.app.screen.query("#message-about"))
+        about = str(screen.app.screen.query_one("#message-about").render())
+        assert "src/app.py line 41" in about
+        await pilot.press("escape")
+        # the footer holds the review's keys, not the dashboard's
+        keys = {k.description for k in screen.query("FooterKey")}
+        assert "comment" in keys and "allow" not in keys and "spawn" not in keys, keys

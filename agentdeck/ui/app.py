@@ -42,6 +42,8 @@ from agentdeck.ui.widgets.terminal_pane import TerminalPane
 
 RADAR_EVERY = 15.0  # seconds between background conflict-radar scans
 RESIZE_SETTLE = 0.3  # a window resize reaches the agents once it has rested this long
+DASHBOARD_ACTIONS = {b.action.split("(")[0] for b in DASHBOARD_BINDINGS
+                     if isinstance(b, Binding)} - {"help"}
 
 
 class AgentdeckApp(AgentActions, App[None]):
@@ -536,8 +538,12 @@ class AgentdeckApp(AgentActions, App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # while typing into a pane every key is the agent's: the footer shows only the way back
-        typing = isinstance(self.focused, TerminalPane)
-        return not typing or action in ("release", "command_palette")
+        if isinstance(self.focused, TerminalPane):
+            return action in ("release", "command_palette")
+        # another screen (review, a dialog) has its own keys: the dashboard's are not its
+        if self.screen_stack and self.screen is not self._dashboard:
+            return action not in DASHBOARD_ACTIONS
+        return True
 
     def _select(self, name: str) -> None:
         self.selected = name

@@ -27,14 +27,17 @@ class MessageDialog(ModalScreen[str | None]):
         Binding("escape", "cancel", "cancel"),
     ]
 
-    def __init__(self, recipients: list[str]) -> None:
+    def __init__(self, recipients: list[str], about: str | None = None) -> None:
+        """`about`: what the message is anchored to (review feedback), shown above the box."""
         super().__init__()
-        self.recipients = recipients
+        self.recipients, self.about = recipients, about
 
     def compose(self) -> ComposeResult:
         with Vertical():
             who = ", ".join(self.recipients)
             yield Label(f"[b]message to {who}[/b]")
+            if self.about:
+                yield Label(self.about, id="message-about", markup=False)
             yield TextArea(id="message-text")
             yield Label("ctrl+s send · esc cancel · Enter is a newline in the message",
                         classes="hint")

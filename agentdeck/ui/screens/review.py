@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from agentdeck.core import review
 from agentdeck.core.deck import Deck
@@ -19,6 +19,7 @@ from agentdeck.core.diffparse import FileDiff, parse
 from agentdeck.core.errors import AgentdeckError
 from agentdeck.core.launch import is_shell
 from agentdeck.core.registry import AgentRecord
+from agentdeck.ui.layout import DeckFooter
 from agentdeck.ui.screens.message import MessageDialog
 from agentdeck.ui.widgets.diff_view import DiffView
 
@@ -37,7 +38,8 @@ class ReviewScreen(Screen[None]):
         Binding("right_square_bracket", "file(True)", "next file", key_display="]"),
         Binding("left_square_bracket", "file(False)", "prev file", key_display="["),
         Binding("u", "toggle_uncommitted", "uncommitted", id="review-uncommitted"),
-        Binding("c", "request_changes", "request changes", id="review-feedback"),
+        Binding("c", "request_changes", "comment", id="review-feedback",
+                tooltip="Send the agent feedback anchored to the line under the cursor"),
         Binding("M", "merge", "merge", id="review-merge"),
         Binding("D", "cleanup", "clean up", id="review-cleanup"),
         Binding("escape", "close", "back", id="review-close"),
@@ -70,7 +72,13 @@ class ReviewScreen(Screen[None]):
             with Vertical(id="review-files"):
                 yield DataTable(id="review-file-table", cursor_type="row")
             yield DiffView(id="review-diff")
-        yield Footer()
+        yield DeckFooter()
+
+    def on_resize(self, event: events.Resize) -> None:
+        # a narrow window's footer keeps the actions; `?` lists the moves too
+        narrow = event.size.width < 110
+        self.query_one(DeckFooter).fit(frozenset({"hunk", "file"}) if narrow else frozenset(),
+                                       compact=narrow)
 
     def on_mount(self) -> None:
         table = self.query_one("#review-file-table", DataTable)
@@ -114,7 +122,8 @@ class ReviewScreen(Screen[None]):
         added = sum(f.added for f in self.files)
         removed = sum(f.removed for f in self.files)
         parts = [f"[b]review {self.rec.name}[/b] · {review.base_of(self.deck.ctx, self.rec)}"
-                 f"...{self.rec.branch} · {len(self.files)} files +{added} −{removed}"
+                 f"...{self.rec.branch} · {len(self.files)} file{'s' * (len(self.files) != 1)} "
+                 f"+{added} −{removed}"
                  + (" · [b]with uncommitted work[/b]" if self.uncommitted else "")]
         radar = getattr(self, "radar", None)
         if radar is not None:
@@ -142,8 +151,16 @@ class ReviewScreen(Screen[None]):
     @on(DataTable.RowSelected, "#review-file-table")
     @on(DataTable.RowHighlighted, "#review-file-table")
     def _file_chosen(self, event: DataTable.RowSelected | DataTable.RowHighlighted) -> None:
-        if event.row_key.value is not None:
-            self.query_one(DiffView).to_file(int(event.row_key.value))
+        view = self.query_one(DiffView)
+        if event.row_key.value is not None and view.current_file != int(event.row_key.value):
+            view.to_file(int(event.row_key.value))
+
+    @on(DiffView.CursorMoved)
+    def _cursor_moved(self, event: DiffView.CursorMoved) -> None:
+        # the file list follows the diff's cursor: the file it is in stays highlighted
+        table = self.query_one("#review-file-table", DataTable)
+        if table.row_count and table.cursor_row != event.file and event.file < table.row_count:
+            table.move_cursor(row=event.file)
 
     def action_toggle_uncommitted(self) -> None:
         self.uncommitted = not self.uncommitted
@@ -155,14 +172,14 @@ class ReviewScreen(Screen[None]):
                         "command; type into its pane (i) instead", severity="warning")
             return
         anchor = self.query_one(DiffView).anchor()
-        prefix = f"In {anchor[0]}" + (f" line {anchor[1]}" if anchor[1] else "") + ": " if (
-            anchor) else ""
+        prefix = f"In {anchor}: " if anchor else ""
 
         def send(text: str | None) -> None:
             if text:
                 self._send(prefix + text)
 
-        self.app.push_screen(MessageDialog([self.rec.name]), send)
+        about = f"about {anchor} (the line under the cursor)" if anchor else None
+        self.app.push_screen(MessageDialog([self.rec.name], about=about), send)
 
     @work(thread=True, group="feedback", exit_on_error=False)
     def _send(self, text: str) -> None:

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
 from rich.syntax import Syntax
 from rich.text import Text
+from textual.binding import Binding, BindingType
 from textual.geometry import Size
+from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -22,7 +25,28 @@ ADDED, REMOVED = Style(bgcolor="#16361f"), Style(bgcolor="#3f1d1d")
 LIGHT_ADDED, LIGHT_REMOVED = Style(bgcolor="#dcf5e1"), Style(bgcolor="#fbe1e1")  # light themes
 GUTTER, HEADER = Style(color="#7a7a7a"), Style(bold=True, color="#e5c07b", bgcolor="#262626")
 HUNK = Style(color="#61afef")
-CURSOR = Style(underline=True)
+CURSOR = Style(underline=True)  # the cursor's row: its text underlined, its gutter reversed
+CURSOR_GUTTER = Style(reverse=True, bold=True)
+MORE = Style(dim=True, bold=True)  # ‹ › where a long line goes on past the view
+HSTEP = 8  # columns left / right scroll by
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """Where review feedback points: a file and a line (new number, old number)."""
+
+    path: str
+    new: int | None
+    old: int | None
+
+    def __str__(self) -> str:
+        if self.new is None and self.old is None:
+            return self.path
+        if self.new is None:
+            return f"{self.path} line {self.old} (removed)"
+        if self.old is None or self.old == self.new:
+            return f"{self.path} line {self.new}"
+        return f"{self.path} line {self.new} (was {self.old})"
 
 
 @dataclass(frozen=True)
@@ -83,7 +107,25 @@ def highlighted(path: str, text: str, style: str = "monokai") -> Text:
 
 
 class DiffView(ScrollView, can_focus=True):
+    """↑ ↓ (j k) move the line cursor, PageUp / PageDown by a screen, ← → scroll long lines
+    sideways; the review screen's n p ] [ jump it by hunk and file."""
+
     DEFAULT_CSS = "DiffView { width: 1fr; height: 1fr; overflow-x: hidden; }"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("down,j", "line(1)", "line down", show=False, id="diff-down"),
+        Binding("up,k", "line(-1)", "line up", show=False, id="diff-up"),
+        Binding("pagedown", "page(1)", "page down", show=False, id="diff-page-down"),
+        Binding("pageup", "page(-1)", "page up", show=False, id="diff-page-up"),
+        Binding("right,l", "sideways(1)", "scroll right", show=False, id="diff-right"),
+        Binding("left,h", "sideways(-1)", "scroll left", show=False, id="diff-left"),
+    ]
+
+    class CursorMoved(Message):
+        """The cursor is on another row (of file `file`)."""
+
+        def __init__(self, file: int) -> None:
+            super().__init__()
+            self.file = file
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -91,6 +133,18 @@ class DiffView(ScrollView, can_focus=True):
         self.rows: list[Row] = []
         self.side_by_side = True
         self.cursor = 0  # the row n/p/]/[ move to, and feedback anchors at
+        self.shift = 0  # columns of the code scrolled off to the left
+
+    def action_line(self, step: int) -> None:
+        if self.rows:
+            self.move_to(max(0, min(len(self.rows) - 1, self.cursor + step)))
+
+    def action_page(self, pages: int) -> None:
+        self.action_line(pages * max(1, self.size.height - 1))
+
+    def action_sideways(self, step: int) -> None:
+        self.shift = max(0, self.shift + step * HSTEP)
+        self.refresh()
 
     def on_mount(self) -> None:
         # the diff's colours follow the theme (a light theme gets a light Pygments style)
@@ -139,16 +193,27 @@ class DiffView(ScrollView, can_focus=True):
     def move_to(self, index: int) -> None:
         self.cursor = index
         top, height = self.top_row(), max(self.size.height, 1)
-        if not top <= index < top + height:
+        if index < top:
             self.scroll_to(y=index, animate=False)
+        elif index >= top + height:
+            self.scroll_to(y=index - height + 1, animate=False)
         self.refresh()
+        if self.rows:
+            self.post_message(self.CursorMoved(self.rows[index].file))
 
-    def anchor(self) -> tuple[str, int | None] | None:
-        """The file and new-side line at the cursor: where feedback points."""
+    @property
+    def current_file(self) -> int | None:
+        return self.rows[self.cursor].file if self.rows else None
+
+    def anchor(self) -> Anchor | None:
+        """Where feedback points: the line under the cursor (from a file or hunk header, the
+        first line after it), by its new line number and its old one where that differs."""
         for row in self.rows[self.cursor:]:
-            if row.kind == "line":
-                line = row.right or row.left
-                return self.files[row.file].path, line.new if line else None
+            if row.kind == "line":  # (a unified row holds its one line as `left`)
+                lines = [x for x in (row.left, row.right) if x is not None]
+                new = next((x.new for x in lines if x.kind != "-"), None)
+                old = next((x.old for x in lines if x.kind != "+"), None)
+                return Anchor(self.files[row.file].path, new, old)
         return None
 
     # -- drawing ------------------------------------------------------------------------------
@@ -160,24 +225,28 @@ class DiffView(ScrollView, can_focus=True):
             return Strip([Segment(note.ljust(width)[:width], GUTTER)])
         if index >= len(self.rows):
             return Strip.blank(width)
-        strip = self._row(self.rows[index], width)
-        return strip.apply_style(CURSOR) if index == self.cursor else strip
+        row = self.rows[index]
+        if index != self.cursor:
+            return self._row(row, width)
+        if row.kind != "line":
+            return self._row(row, width).apply_style(CURSOR_GUTTER)
+        return self._row(row, width, cursor=True)
 
-    def _row(self, row: Row, width: int) -> Strip:
+    def _row(self, row: Row, width: int, cursor: bool = False) -> Strip:
         if row.kind == "file":
             return Strip([Segment(row.text.ljust(width)[:width], HEADER)])
         if row.kind == "hunk":
             return Strip([Segment(row.text.ljust(width)[:width], HUNK)])
         path = self.files[row.file].path
         if not self.side_by_side:
-            return self._cell(path, row.left, width, unified=True)
+            return self._cell(path, row.left, width, unified=True, cursor=cursor)
         half = width // 2
-        left = self._cell(path, row.left, half, side="old")
-        right = self._cell(path, row.right, width - half, side="new")
+        left = self._cell(path, row.left, half, side="old", cursor=cursor)
+        right = self._cell(path, row.right, width - half, side="new", cursor=cursor)
         return Strip([*left, *right])
 
     def _cell(self, path: str, line: Line | None, width: int, unified: bool = False,
-              side: str = "") -> Strip:
+              side: str = "", cursor: bool = False) -> Strip:
         if line is None:
             return Strip.blank(width)
         number = line.old if side == "old" or (unified and line.kind == "-") else line.new
@@ -189,9 +258,18 @@ class DiffView(ScrollView, can_focus=True):
             LIGHT_ADDED, LIGHT_REMOVED)
         bg = added if line.kind == "+" else removed if line.kind == "-" else None
         mark = line.kind if unified and line.kind in "+-" else " "
-        gutter = Text(f"{number or '':>5} {mark}", style=GUTTER)
+        gutter = Text(f"{number or '':>5} {mark}", style=CURSOR_GUTTER if cursor else GUTTER)
         body = highlighted(path, line.text.expandtabs(4), self._style()).copy()
-        body.truncate(max(width - 7, 0), pad=True)
+        room = max(width - 7, 0)
+        if self.shift:  # scrolled sideways: a mark says the line starts further left
+            body = Text("‹", style=MORE) + body[self.shift + 1:] if body.cell_len > self.shift \
+                else Text("")
+        if body.cell_len > room and room > 1:  # it goes on past the view: say so
+            body.truncate(room - 1)
+            body.append("›", style=MORE)
+        body.truncate(room, pad=True)
+        if cursor:
+            body.stylize(CURSOR)
         text = Text.assemble(gutter, body)
         if bg is not None:
             text.stylize(bg)

@@ -3,6 +3,7 @@ notifications through the terminal."""
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -87,3 +88,54 @@ def test_the_fleet_accepts_desktop_and_keys(tmp_path: Path) -> None:
                 "agent_size: 120x40}\n")
     dash = load_fleet(repo / "agentdeck.yaml").dashboard
     assert (dash.desktop, dash.keys, dash.agent_size) == (True, {"zoom": "f"}, (120, 40))
+
+
+def test_desktop_notifiers_per_platform() -> None:
+    from agentdeck.core.notify import notifier_argv
+
+    def which(name: str) -> str | None:
+        return {"notify-send": "/usr/bin/notify-send", "osascript": "/usr/bin/osascript"}.get(
+            name)
+
+    assert notifier_argv("t", "b", "linux", which) == ["/usr/bin/notify-send", "t", "b"]
+    mac = notifier_argv('t"; do shell script "x', "b", "darwin", which)
+    # the title and the text are arguments of the script, never part of it
+    assert mac is not None and mac[0] == "osascript" and mac[-2:] == ['t"; do shell script "x',
+                                                                       "b"]
+    assert notifier_argv("t", "b", "linux", lambda _n: None) is None
+
+
+def test_a_notification_reaches_the_terminal_through_tmux(tmp_path: Path) -> None:
+    """A real tmux with passthrough on, a client attached in a PTY: the OSC 777 the dashboard
+    writes inside tmux arrives, unwrapped, at the terminal tmux runs in."""
+    import shutil
+    import subprocess
+
+    import pexpect
+
+    if shutil.which("tmux") is None:
+        raise AssertionError("tmux is needed for this test (.ci/run installs it)")
+    go = tmp_path / "go"
+    script = tmp_path / "notify.py"
+    script.write_text(
+        "import os, sys, time\n"
+        f"sys.path.insert(0, {str(Path(__file__).resolve().parent.parent)!r})\n"
+        "from agentdeck.ui.attention import desktop_notification\n"
+        f"while not os.path.exists({str(go)!r}): time.sleep(0.02)\n"
+        "sys.stdout.write(desktop_notification('agentdeck: w waits', 'bash: ls', tmux=True))\n"
+        "sys.stdout.flush(); time.sleep(60)\n")
+    sock = f"agentdeck-test-{os.getpid()}"
+    tmux = ["tmux", "-L", sock, "-f", os.devnull]
+    subprocess.run([*tmux, "new-session", "-d", "-x", "80", "-y", "24",
+                    f"{sys.executable} {script}"], check=True)
+    try:
+        subprocess.run([*tmux, "set-option", "-g", "allow-passthrough", "on"], check=True)
+        client = pexpect.spawn(tmux[0], [*tmux[1:], "attach"], env={**os.environ,
+                               "TERM": "xterm-256color"}, dimensions=(24, 80))
+        client.expect_exact("\x1b[", timeout=10)  # the client draws: it is attached
+        go.write_text("")
+        client.expect_exact(b"\x1b]777;notify;agentdeck: w waits;bash: ls", timeout=10)
+        client.expect_exact(b"\x1b]9;agentdeck: w waits: bash: ls", timeout=10)
+        client.close(force=True)
+    finally:
+        subprocess.run([*tmux, "kill-server"], capture_output=True)

@@ -6,6 +6,7 @@ keyboard to an agent's pane until the release key (ctrl+] by default) gives it b
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -333,7 +334,7 @@ class AgentdeckApp(AgentActions, App[None]):
     def _desktop_notify(self, title: str, body: str) -> None:
         driver = self._driver
         if driver is not None and not self.is_headless:
-            driver.write(desktop_notification(title, body))
+            driver.write(desktop_notification(title, body, tmux="TMUX" in os.environ))
             driver.flush()
 
     @property

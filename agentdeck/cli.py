@@ -173,6 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="address to bind (default 127.0.0.1; anything else is reachable "
                        "from other machines)")
     serve.add_argument("--port", type=_bounded(1, 65535, "a TCP port"), default=8321)
+    serve.add_argument("--theme", dest="serve_theme", default=None,
+                       help="the pages' theme (as agentdeck --theme)")
 
     hook = sub.add_parser("hook", add_help=False,
                           help="run by Claude Code / Codex PermissionRequest hooks: hand the "

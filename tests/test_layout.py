@@ -85,3 +85,11 @@ def test_user_themes_are_files_and_bad_ones_are_reported(tmp_path: Path) -> None
 def test_an_unknown_theme_is_a_usage_error(still_deck) -> None:  # noqa: F811
     with pytest.raises(UsageError, match="no theme named 'nope'"):
         AgentdeckApp(still_deck, theme="nope")
+
+
+def test_serve_refuses_an_unknown_theme_in_one_line(tmp_path: Path) -> None:
+    from tests.conftest import assert_one_line_error, make_repo, run_agentdeck
+
+    repo = make_repo(tmp_path)
+    result = run_agentdeck("serve", "--theme", "nope", "--port", "1", cwd=repo)
+    assert_one_line_error(result, 2, "no theme named 'nope'")

@@ -58,12 +58,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     ctx = repo()
     fleet = fleet_of(ctx, args)
-    if args.theme is not None:
+    theme = args.serve_theme or args.theme
+    if theme is not None:
         from agentdeck.ui.themes import check_theme
 
-        check_theme(args.theme)  # a wrong name is said here, not in every page that opens
+        check_theme(theme)  # a wrong name is said here, not in every page that opens
     lifecycle.ensure(ctx.state_dir, fleet.path).close()  # pages attach to a running daemon
-    return serve(ctx.main_root, args.host, args.port, fleet.path, theme=args.theme)
+    return serve(ctx.main_root, args.host, args.port, fleet.path, theme=theme)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -183,7 +183,7 @@ async def test_merge_then_clean_up_from_review(reviewed) -> None:
 
 
 async def test_the_line_cursor_anchors_feedback_and_long_lines_say_so(reviewed) -> None:
-    deck, worktree, log = reviewed
+    deck, worktree, _ = reviewed
     long = "x = '" + "y" * 200 + "'\n"
     commit(worktree, "src/app.py", (worktree / "src/app.py").read_text() + long)
     app = AgentdeckApp(deck)

@@ -6,14 +6,13 @@ keyboard to an agent's pane until the release key (ctrl+] by default) gives it b
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import ClassVar
 
 from textual import events, on, work
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Vertical
 from textual.reactive import reactive
@@ -22,32 +21,31 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Header, Static
 
 from agentdeck.core import review
-from agentdeck.core.approvals import ALLOW, ALWAYS, DENY, Decision, Entry, StaleAnswer
+from agentdeck.core.approvals import Decision, Entry, StaleAnswer
 from agentdeck.core.deck import Deck
 from agentdeck.core.errors import AgentdeckError, OperationError
 from agentdeck.core.sessions import Event, SessionInfo
 from agentdeck.ui import layout
 from agentdeck.ui.agent_actions import AgentActions
-from agentdeck.ui.attention import desktop_notification
+from agentdeck.ui.attention import Attention
 from agentdeck.ui.bindings import DASHBOARD_BINDINGS
 from agentdeck.ui.host_messages import OutboxChanged, OutputArrived, QueueChanged, SessionChanged
 from agentdeck.ui.keymap import load_keymap
 from agentdeck.ui.screens.confirm import Confirm
-from agentdeck.ui.screens.help import NAVIGATION, HelpScreen, describe, screen_keys
 from agentdeck.ui.screens.review import ReviewScreen
 from agentdeck.ui.themes import DEFAULT_THEME, check_theme, load_themes
 from agentdeck.ui.widgets.agent_list import AgentDetail, AgentList, AgentRow
 from agentdeck.ui.widgets.agent_strip import AgentStrip
 from agentdeck.ui.widgets.approvals_list import ApprovalsList
 from agentdeck.ui.widgets.terminal_pane import TerminalPane
+from agentdeck.ui.window import WindowFit
 
 RADAR_EVERY = 15.0  # seconds between background conflict-radar scans
-RESIZE_SETTLE = 0.3  # a window resize reaches the agents once it has rested this long
 DASHBOARD_ACTIONS = {b.action.split("(")[0] for b in DASHBOARD_BINDINGS
                      if isinstance(b, Binding)} - {"help"}
 
 
-class AgentdeckApp(AgentActions, App[None]):
+class AgentdeckApp(WindowFit, AgentActions, Attention, App[None]):
     """agentdeck: every agent live, every permission prompt in one queue."""
 
     TITLE = "agentdeck"
@@ -149,66 +147,6 @@ class AgentdeckApp(AgentActions, App[None]):
         self._fit(self.size.width)
         self._update_status()
 
-    def _layout_panes(self) -> None:
-        """One column for one agent, two up to four, three beyond."""
-        count = len(self.rows)
-        columns = 1 if count <= 1 else 2 if count <= 4 else 3
-        self.query_one("#panes").styles.grid_size_columns = columns
-
-    def home_size(self) -> tuple[int, int]:
-        """Every agent's terminal size: the area a pane has when zoomed in this window, never
-        below the fleet's `dashboard.agent_size` — not its grid cell nor what the queue leaves,
-        so a grid, a new prompt, a narrow window or a phone never re-wraps an agent's screen
-        (and never hides its prompt)."""
-        return layout.agent_size((self.size.width, self.size.height),
-                                 self.deck.fleet.dashboard.agent_size)
-
-    def _fit(self, width: int) -> None:
-        """What the window's width changes beyond CSS: the table's columns and the footer."""
-        mode = layout.mode_for(width)
-        if self._dashboard.is_attached:
-            self._agent_list.compact = mode != "-wide"
-        self._fit_footer()
-
-    def _fit_footer(self) -> None:
-        hidden = set() if self.approvals else set(layout.ANSWERS)
-        mode = layout.mode_for(self.size.width)
-        if mode in ("-narrow", "-phone"):
-            hidden |= layout.SECONDARY
-        if mode != "-narrow":
-            hidden.add("toggle_agents")  # the table is in view already
-        if mode == "-phone":  # the queue has buttons for the answers; a phone has no keys
-            hidden |= layout.ANSWERS | {"enter_pane"}
-        for footer in self.query(layout.DeckFooter):
-            footer.fit(frozenset(hidden), compact=self.size.width < 110)
-
-    def _start_with_sizes(self) -> None:
-        self._home = self.home_size()
-        if not self.viewer:  # agents a daemon already runs take this dashboard's size too
-            self._apply_home(self._home)
-        self.start_agents({pane.agent: self._home for pane in self.query(TerminalPane)})
-
-    def on_resize(self, event: events.Resize) -> None:
-        self._fit(event.size.width)
-        # a terminal resize reaches the agents once, after the user stops dragging
-        if self._home_timer is not None:
-            self._home_timer.stop()
-        self._home_timer = self.set_timer(RESIZE_SETTLE, self._resize_agents)
-
-    def _resize_agents(self) -> None:
-        self._home_timer = None
-        if not self.screen_stack or not self._dashboard.is_attached:
-            return  # the dashboard closed while the resize settled
-        home = self.home_size()
-        if self.viewer or self._home is None or home == self._home:
-            return
-        self._home = home
-        self._apply_home(home)
-
-    @work(thread=True, exclusive=True, group="home-size", exit_on_error=False)
-    def _apply_home(self, size: tuple[int, int]) -> None:
-        self.deck.host.set_home_size(*size)
-
     @work(thread=True, exclusive=True, group="start", exit_on_error=False)
     def start_agents(self, sizes: dict[str, tuple[int, int]]) -> None:
         self.deck.start_all(sizes)
@@ -294,53 +232,6 @@ class AgentdeckApp(AgentActions, App[None]):
         self.approvals = tuple(self.deck.queue.pending())
         self.decisions = tuple(list(self.deck.queue.history)[-4:])
 
-    def watch_approvals(self, old: tuple[Entry, ...], new: tuple[Entry, ...]) -> None:
-        for info in list(self._infos.values()):
-            self._apply_info(info)  # an agent with an entry is waiting
-        known = {e.id for e in old}
-        fresh = [e for e in new if e.id not in known]
-        if fresh:
-            newest = fresh[-1]
-            if self.deck.fleet.dashboard.bell:
-                self.bell()
-            if self.deck.fleet.dashboard.desktop:
-                self._desktop_notify(f"agentdeck: {newest.agent} waits",
-                                     f"{newest.kind}: {newest.summary}")
-            if not self.deck.persistent:  # a daemon runs the user's command itself
-                self.deck.notify_command(newest.agent, newest.summary)
-        self._update_status()
-        if bool(old) != bool(new):
-            self._fit_footer()  # the answer keys show while a prompt waits
-
-    def _update_status(self) -> None:
-        if not self.screen_stack:  # shutting down: a blur arrives after the last screen went
-            return
-        waiting = len(self.approvals)
-        counts: dict[str, int] = {}
-        for row in self.rows.values():
-            counts[row.state] = counts.get(row.state, 0) + 1
-        parts = [f"{n} {state}" for state, n in sorted(counts.items())]
-        self.title = f"agentdeck — {waiting} waiting" if waiting else "agentdeck"
-        focus = self.focused
-        prefix = f"[b reverse] {waiting} waiting [/] " if waiting else ""
-        if isinstance(focus, TerminalPane):
-            # unmistakable: every key now goes to the agent
-            self._status.update(
-                f"{prefix}[b reverse] typing into {focus.agent} — "
-                f"{self.release_key_label} to return [/]")
-        else:
-            self._status.update(f"{prefix}{' · '.join(parts)}")
-
-    def _desktop_notify(self, title: str, body: str) -> None:
-        driver = self._driver
-        if driver is not None and not self.is_headless:
-            driver.write(desktop_notification(title, body, tmux="TMUX" in os.environ))
-            driver.flush()
-
-    @property
-    def release_key_label(self) -> str:
-        return self.release_key.replace("right_square_bracket", "]")
-
     # -- sending ------------------------------------------------------------------------------
     def send(self, agent: str, data: bytes) -> None:
         """Write what the user types in an agent's pane to its PTY, off the event loop, in
@@ -421,30 +312,6 @@ class AgentdeckApp(AgentActions, App[None]):
         self._update_status()
         self.refresh_bindings()
 
-    def action_zoom(self) -> None:
-        """The selected agent's pane alone, as large as the window allows (the queue stays in
-        view); again: back to every pane."""
-        self._dashboard.toggle_class("-zoomed")
-        if self._dashboard.has_class("-zoomed"):
-            self._dashboard.remove_class("-agents-shown")
-
-    def action_toggle_agents(self) -> None:
-        """Where the window is too narrow for the agent table beside the panes: show it (in
-        the pane's place), or hide it again."""
-        self._dashboard.toggle_class("-agents-shown")
-        if self._dashboard.has_class("-agents-shown"):
-            self._dashboard.remove_class("-zoomed")
-            self._agent_list.focus()
-
-    def action_help(self) -> None:
-        screen = self.screen
-        title = "dashboard" if screen is self._dashboard else type(screen).__name__.removesuffix(
-            "Screen").lower()
-        keys = describe(screen_keys(screen), {})
-        if screen is self._dashboard:
-            keys = NAVIGATION + keys
-        self.push_screen(HelpScreen(title, keys, self.release_key_label))
-
     def action_next_agent(self) -> None:
         table = self._agent_list
         if table.row_count:
@@ -473,12 +340,6 @@ class AgentdeckApp(AgentActions, App[None]):
             f"{', '.join(running)} run in this dashboard and stop when it closes (their "
             "worktrees, ports and databases stay). Agents started with a session host keep "
             "running when its dashboard quits."), answered)
-
-    def action_next_theme(self) -> None:
-        names = list(self.themes.themes)
-        current = names.index(self.theme) if self.theme in names else -1
-        self.theme = names[(current + 1) % len(names)]
-        self.notify(f"theme: {self.theme}")
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         self._focus_changed()
@@ -556,34 +417,3 @@ class AgentdeckApp(AgentActions, App[None]):
         # the selected pane: its border, and the one shown when only one is
         for pane in self.query(TerminalPane):
             pane.set_class(pane.agent == name, "-selected")
-
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
-        for name in self.themes.themes:
-            yield SystemCommand(f"Theme: {name}", f"Switch to the {name} theme",
-                                lambda n=name: setattr(self, "theme", n))
-        for decision, label in ((ALLOW, "Allow"), (ALWAYS, "Allow always"), (DENY, "Deny")):
-            yield SystemCommand(f"{label} the selected prompt", "Answer the approvals queue",
-                                lambda d=decision: self.action_answer(d))
-        yield SystemCommand("Zoom the selected pane", "Toggle one pane / all panes",
-                            self.action_zoom)
-        yield SystemCommand("Help", "Every key of this screen, and the fleet file's dashboard "
-                            "keys", self.action_help)
-        yield SystemCommand("Show or hide the agent table", "Where the window is narrow",
-                            self.action_toggle_agents)
-        yield SystemCommand("Spawn an agent", "A new worktree, branch, port, env and database",
-                            self.action_spawn)
-        yield SystemCommand("Review the selected agent", "Its diff, conflicts, feedback and "
-                            "merge", self.action_review)
-        yield SystemCommand("Message the selected agent", "Typed into its pane, then "
-                            "submitted", self.action_message)
-        yield SystemCommand("Broadcast a message", "To every marked agent (none marked: every "
-                            "worker)", self.action_broadcast)
-        yield SystemCommand("Stop the selected agent", "End it and every process it started "
-                            "(its worktree, port and database stay)", self.action_stop_agent)
-        yield SystemCommand("Restart the selected agent", "Stop it and start it again, resuming "
-                            "(or start an agent that exited)", self.action_restart_agent)
-        for name in self.rows:
-            whose = f"{name}'" if name.endswith("s") else f"{name}'s"
-            yield SystemCommand(f"Type into {name}", f"Give the keyboard to {whose} pane",
-                                lambda n=name: self.action_enter_pane(n))

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import NoReturn
 
 from agentdeck import __version__
-from agentdeck.core.config import ROLES
 from agentdeck.core.errors import AgentdeckError, UsageError
+from agentdeck.core.names import ROLES
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "the agents (when there is a terminal)")
 
     ls = sub.add_parser("ls", help="list agents: branch, worktree, port, database, state")
-    ls.set_defaults(run="workspaces:cmd_ls")
+    ls.set_defaults(run="listing:cmd_ls")
     ls.add_argument("--json", action="store_true", help="a JSON list of objects")
     ls.add_argument("--names", action="store_true", help="the agents' names, one a line")
     completion = sub.add_parser("completion", help="a completion script: eval \"$(agentdeck "

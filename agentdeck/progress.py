@@ -6,10 +6,12 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from agentdeck.core.fleet import AgentView, relative
-from agentdeck.core.setup import SetupEvent, SetupResult
+from agentdeck.core.views import AgentView, relative
+
+if TYPE_CHECKING:  # (types only: `ls` never loads the setup runner)
+    from agentdeck.core.setup import SetupEvent, SetupResult
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 REDRAW_EVERY = 0.1

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from agentdeck.core.approvals import ALLOW, StaleAnswer
+from agentdeck.core.hostlock import daemon_socket
 from agentdeck.core.sessions import SessionSpec
 from agentdeck.daemon import lifecycle
 from agentdeck.daemon.client import RemoteHost, RemoteQueue
-from agentdeck.daemon.server import daemon_socket
 from tests.conftest import make_repo, run_agentdeck, until, wait, write_fleet
 
 CHATTY = """

@@ -88,3 +88,37 @@ def test_a_failed_check_leaves_the_file_as_it_was(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["agentdeck.yaml"]
     atomic_write(target, "version: 2\n")
     assert target.read_text() == "version: 2\n" and (target.stat().st_mode & 0o777) == 0o640
+
+
+def test_every_module_imports() -> None:
+    import importlib
+    import pkgutil
+
+    for module in pkgutil.walk_packages([str(PACKAGE)], "agentdeck."):
+        if "demo_agents" not in module.name and not module.name.endswith("__main__"):
+            importlib.import_module(module.name)
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["ls"], ["ls", "--json"], ["ls", "--names"],
+                                  ["hook", "claude"]])
+def test_quick_commands_load_no_heavy_code(tmp_path: Path, argv: list[str]) -> None:
+    """`ls` (shell completion runs it), `--help` and the per-tool-call hook stay fast by not
+    importing Textual, YAML, the engine or the terminal emulators (measured: bench/ has no
+    timing here, this is what makes it fast)."""
+    import subprocess
+    import sys
+
+    from tests.conftest import make_repo
+
+    repo = make_repo(tmp_path)
+    probe = ("import sys, runpy\n"
+             f"sys.argv = ['agentdeck', *{argv!r}]\n"
+             "try:\n    runpy.run_module('agentdeck', run_name='__main__')\n"
+             "except SystemExit:\n    pass\n"
+             "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'yaml', "
+             "'git', 'pyte', 'pyghostty', 'psycopg') or m in ('agentdeck.core.fleet', "
+             "'agentdeck.core.config', 'agentdeck.daemon.server'))\n"
+             "print('HEAVY', heavy, file=sys.stderr)\n")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=repo, capture_output=True,
+                            text=True, input="{}", timeout=60)
+    assert "HEAVY []" in result.stderr, result.stderr

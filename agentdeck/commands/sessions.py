@@ -18,27 +18,9 @@ from agentdeck.core.errors import OperationError, UsageError
 from agentdeck.core.hostlock import hosting_dashboard
 from agentdeck.core.registry import Registry
 from agentdeck.core.repo import RepoContext
-from agentdeck.core.sessions import RUNNING, state_label
+from agentdeck.core.sessions import RUNNING
 
 GRACE = 5.0  # seconds an agent's processes get to end before they are killed
-
-
-def live_states(ctx: RepoContext) -> dict[str, str]:
-    """The state of each agent the session host runs or ran ("working", "exited (1)", …);
-    "in dashboard PID" for agents a dashboard hosts itself; empty when nothing runs them."""
-    from agentdeck.daemon import lifecycle
-
-    host = lifecycle.connect(ctx.state_dir)
-    if host is None:
-        dashboard = hosting_dashboard(ctx.state_dir)
-        if dashboard is not None:  # the demo, --no-daemon
-            label = f"in dashboard {dashboard}"
-            return {name: label for name in Registry(ctx.state_dir).load().agents}
-        return {}
-    try:
-        return {info.name: state_label(info) for info in host.sessions()}
-    finally:
-        host.close()
 
 
 def _known(ctx: RepoContext, names: list[str]) -> None:

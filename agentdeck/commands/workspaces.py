@@ -4,7 +4,6 @@ port, env files, database) made, listed, added, removed and tidied."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from agentdeck.commands import sessions
@@ -15,10 +14,10 @@ from agentdeck.commands.context import (
     interactive,
     repo,
 )
+from agentdeck.commands.listing import live_states
 from agentdeck.core.config import NAME_RE, load_fleet
 from agentdeck.core.errors import AgentdeckError, UsageError
 from agentdeck.core.fleet import Engine, UpResult
-from agentdeck.core.registry import Registry
 from agentdeck.progress import failure_report, fleet_table
 
 NOT_STARTED = ("agents not started (--no-start, or no terminal to show them in): run `agentdeck` "
@@ -32,7 +31,7 @@ def report_up(engine: Engine, result: UpResult, started: bool = False) -> int:
     for line in failure_report(result.setups):
         print(line, file=sys.stderr)
     print()
-    print(fleet_table(engine.views(sessions.live_states(engine.ctx))))
+    print(fleet_table(engine.views(live_states(engine.ctx))))
     print()
     if not (started and interactive()):
         print(NOT_STARTED)
@@ -51,22 +50,6 @@ def cmd_up(args: argparse.Namespace) -> int:
     if args.no_start or not interactive() or status:
         return status
     return open_dashboard(ctx, fleet, args.theme, daemon=not args.no_daemon, restart=True)
-
-
-def cmd_ls(args: argparse.Namespace) -> int:
-    if args.names:  # for shell completion: fast, no git beyond finding the repository
-        for name in sorted(Registry(repo().state_dir).load().agents):
-            print(name)
-        return 0
-    ctx = repo()
-    views = engine_of(ctx, fleet_of(ctx, args)).views(sessions.live_states(ctx))
-    if args.json:
-        print(json.dumps([v.as_json() for v in views], indent=2))
-    elif views:
-        print(fleet_table(views))
-    else:
-        print("no agents yet: `agentdeck up` creates the fleet, `agentdeck spawn NAME` adds one")
-    return 0
 
 
 def cmd_spawn(args: argparse.Namespace) -> int:

@@ -17,11 +17,11 @@ from typing import Any, NoReturn
 
 from agentdeck.core.detect.base import KINDS as PROMPT_KINDS
 from agentdeck.core.errors import AgentdeckError, ConfigError
+from agentdeck.core.names import NAME_RE, ROLES
 from agentdeck.core.yamlmarks import KeyPath, LocatedDocument, load_located
 
 DEFAULT_FLEET_NAMES = ("agentdeck.yaml", "agentdeck.yml")
 DB_MODES = ("none", "postgres-db", "postgres-schema", "sqlite", "compose")
-ROLES = ("lead", "worker")
 BUILTIN_COMMANDS: dict[str, str] = {
     # ask before every tool (Claude Code's auto mode would answer most prompts itself); the
     # brief (task, scope, roster) as an appended system prompt, the task as the first message
@@ -33,7 +33,6 @@ BUILTIN_COMMANDS: dict[str, str] = {
     "gemini": "gemini -m {model} -i {prompt}",
     "shell": "bash",
 }
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _ENV_REF_RE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 

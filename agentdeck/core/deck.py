@@ -17,7 +17,7 @@ from agentdeck.core import briefs, hook_install, notify
 from agentdeck.core.approvals import ApprovalQueue, QueueView
 from agentdeck.core.config import Fleet
 from agentdeck.core.errors import AgentdeckError, OperationError
-from agentdeck.core.fleet import Engine, relative
+from agentdeck.core.fleet import Engine
 from agentdeck.core.hook_channel import HookServer, socket_path
 from agentdeck.core.hostlock import hold_daemon_lock, lock_holder
 from agentdeck.core.isolation import databases
@@ -27,6 +27,7 @@ from agentdeck.core.ratelimit import Resumer
 from agentdeck.core.registry import READY, AgentRecord, Registry
 from agentdeck.core.repo import RepoContext
 from agentdeck.core.sessions import Event, LocalHost, SessionHost, SessionSpec
+from agentdeck.core.views import relative
 
 AUDIT_LOG = "audit.jsonl"  # under the registry folder
 

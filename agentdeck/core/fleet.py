@@ -5,7 +5,6 @@ Removal lives in `removal.py`; making one agent in `provision.py`.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -14,7 +13,6 @@ from pathlib import Path
 from agentdeck.core import worktrees as wt
 from agentdeck.core.config import AgentSpec, Fleet
 from agentdeck.core.errors import AgentdeckError, UsageError
-from agentdeck.core.isolation import databases
 from agentdeck.core.provision import (
     Notify,
     Plan,
@@ -24,34 +22,12 @@ from agentdeck.core.provision import (
     make_plan,
     setup_env,
 )
-from agentdeck.core.registry import CREATING, READY, AgentRecord, Registry, RegistryData
+from agentdeck.core.registry import READY, Registry, RegistryData
 from agentdeck.core.repo import RepoContext
 from agentdeck.core.setup import SetupEvent, SetupJob, SetupResult, run_setups
+from agentdeck.core.views import AgentView, reconcile, views
 
 PARALLEL_CHECKOUTS = 4
-
-
-@dataclass(frozen=True)
-class AgentView:
-    """One row of `agentdeck ls`."""
-
-    name: str
-    agent: str
-    role: str
-    branch: str
-    worktree: str
-    ports: dict[str, int]
-    database: str
-    state: str  # stopped | creating | interrupted | missing
-    setup: str
-
-    def as_json(self) -> dict[str, object]:
-        return {
-            "name": self.name, "agent": self.agent, "role": self.role, "branch": self.branch,
-            "worktree": self.worktree, "port": min(self.ports.values(), default=None),
-            "ports": self.ports, "database": self.database, "state": self.state,
-            "setup": self.setup,
-        }
 
 
 @dataclass
@@ -85,17 +61,7 @@ class Engine:
 
     def reconcile(self) -> list[str]:
         """Bring the registry in line with reality; returns what the user should know."""
-        notes = []
-        with self.registry.transaction() as data:
-            for rec in data.agents.values():
-                if rec.status == CREATING and rec.owner_pid and not rec.owner_alive():
-                    rec.owner_pid, rec.owner_started = 0, 0.0
-                    notes.append(f"{rec.name}: an earlier run was interrupted while creating it; "
-                                 "`agentdeck up` finishes it, `agentdeck rm` removes it")
-                elif rec.status == READY and not Path(rec.worktree).exists():
-                    notes.append(f"{rec.name}: worktree {rec.worktree} is gone; `agentdeck prune` "
-                                 "frees its port")
-        return notes
+        return reconcile(self.registry)
 
     # -- up / spawn ---------------------------------------------------------------------------
 
@@ -186,35 +152,8 @@ class Engine:
     # -- ls -----------------------------------------------------------------------------------
 
     def views(self, live: Mapping[str, str] | None = None) -> list[AgentView]:
-        """Every agent; `live`: what the session host says of the agents it runs (their state
-        label), else an agent that exists is "stopped"."""
-        data = self.registry.load()
-        return [self._view(rec, (live or {}).get(rec.name))
-                for rec in sorted(data.agents.values(), key=_order)]
-
-    def _view(self, rec: AgentRecord, live: str | None) -> AgentView:
-        if rec.status == CREATING:
-            state = "creating" if rec.owner_alive() else "interrupted"
-        elif not Path(rec.worktree).exists():
-            state = "missing"
-        else:
-            state = live or "stopped"
-        return AgentView(rec.name, rec.agent, rec.role, rec.branch, rec.worktree, dict(rec.ports),
-                         databases.describe(rec.database), state, rec.setup)
-
-
-def _order(rec: AgentRecord) -> tuple[int, float, str]:
-    return (0 if rec.role == "lead" else 1, rec.created_at, rec.name)
+        return views(self.registry.load(), live)
 
 
 def registry_snapshot(ctx: RepoContext) -> RegistryData:
     return Registry(ctx.state_dir).load()
-
-
-def relative(path: str, start: Path | None = None) -> str:
-    """A path as the user would type it from the current directory, when shorter."""
-    try:
-        rel = os.path.relpath(path, start or Path.cwd())
-    except ValueError:
-        return path
-    return rel if len(rel) < len(path) else path

@@ -11,13 +11,10 @@ folder only they can enter, and peers of another uid are refused.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
-import os
 import re
 import select
 import socket
-import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,7 +25,6 @@ from agentdeck.core import unixsock
 from agentdeck.core.detect import Prompt
 
 SOCKET_NAME = "approvals.sock"
-_MAX_SUN_PATH = 100  # sockaddr_un holds 108 bytes on Linux, 104 on macOS
 
 # tool name -> prompt kind; MCP tools are "mcp__<server>__<tool>"
 _KINDS = {"bash": "bash", "shell": "bash", "exec_command": "bash", "local_shell": "bash",
@@ -37,13 +33,8 @@ _KINDS = {"bash": "bash", "shell": "bash", "exec_command": "bash", "local_shell"
 
 
 def socket_path(state_dir: Path, name: str = SOCKET_NAME) -> Path:
-    """Where a socket of this repository lives: in the registry folder when the path fits in a
-    socket address, else in a private folder under the temp dir named after the registry."""
-    path = state_dir / name
-    if len(os.fsencode(path)) <= _MAX_SUN_PATH:
-        return path
-    digest = hashlib.sha1(os.fsencode(state_dir.resolve())).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"agentdeck-{os.getuid()}" / f"{digest}-{name}"
+    """Where the approvals socket (or another of this repository's) lives."""
+    return unixsock.socket_path(state_dir, name)
 
 
 def prompt_for(request: dict[str, Any], cli: str) -> tuple[Prompt, bool]:

@@ -54,3 +54,12 @@ def hosting_dashboard(state_dir: Path) -> str | None:
     holder = lock_holder(state_dir)
     return holder.split()[-1] if holder is not None and holder.startswith("dashboard") else None
 
+
+DAEMON_SOCKET = "daemon.sock"
+
+
+def daemon_socket(state_dir: Path) -> Path:
+    """Where the repository's session host listens (whether or not one runs)."""
+    from agentdeck.core.unixsock import socket_path
+
+    return socket_path(state_dir, DAEMON_SOCKET)

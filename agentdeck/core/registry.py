@@ -21,8 +21,6 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 from agentdeck.core.errors import OperationError
 from agentdeck.core.files import atomic_write, private_dir
 
@@ -99,6 +97,8 @@ class RegistryData:
 def process_alive(pid: int, started: float) -> bool:
     if pid <= 0:
         return False
+    import psutil  # imported when needed: `ls` and completion stay fast
+
     try:
         proc = psutil.Process(pid)
         # A recycled pid belongs to a process that started later than ours did.
@@ -108,6 +108,8 @@ def process_alive(pid: int, started: float) -> bool:
 
 
 def this_process() -> tuple[int, float]:
+    import psutil
+
     pid = os.getpid()
     return pid, psutil.Process(pid).create_time()
 

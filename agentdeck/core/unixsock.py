@@ -5,14 +5,28 @@ user enters, and every peer's uid checked."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import socket
 import struct
+import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
 from agentdeck.core import files
+
+_MAX_SUN_PATH = 100  # sockaddr_un holds 108 bytes on Linux, 104 on macOS
+
+
+def socket_path(state_dir: Path, name: str) -> Path:
+    """Where a socket of this repository lives: in the registry folder when the path fits in a
+    socket address, else in a private folder under the temp dir named after the registry."""
+    path = state_dir / name
+    if len(os.fsencode(path)) <= _MAX_SUN_PATH:
+        return path
+    digest = hashlib.sha1(os.fsencode(state_dir.resolve())).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"agentdeck-{os.getuid()}" / f"{digest}-{name}"
 
 
 def private_dir(path: Path) -> None:

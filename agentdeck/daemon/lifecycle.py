@@ -12,9 +12,9 @@ from pathlib import Path
 
 from agentdeck.core.errors import OperationError
 from agentdeck.core.files import open_private, private_dir
-from agentdeck.core.hostlock import hosting_dashboard
+from agentdeck.core.hostlock import daemon_socket, hosting_dashboard
 from agentdeck.daemon.client import DaemonGone, DaemonMismatch, RemoteHost
-from agentdeck.daemon.server import PID_FILE, daemon_socket
+from agentdeck.daemon.server import PID_FILE
 
 LOG_FILE = "daemon.log"
 

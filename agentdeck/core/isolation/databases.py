@@ -28,6 +28,7 @@ from agentdeck.core.errors import OperationError, UsageError
 from agentdeck.core.files import atomic_write
 from agentdeck.core.isolation.pg import PgUrl, admin, connect, sanitize_identifier
 from agentdeck.core.registry import DatabaseRecord
+from agentdeck.core.views import describe_database
 
 COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 
@@ -140,16 +141,7 @@ def drop(record: DatabaseRecord, url: str | None, worktree: Path) -> str:
     return ""
 
 
-def describe(record: DatabaseRecord | None) -> str:
-    if record is None:
-        return "-"
-    if record.mode == "postgres-db":
-        return f"{record.name}@{record.host}"
-    if record.mode == "postgres-schema":
-        return f"schema {record.name}@{record.host}"
-    if record.mode == "sqlite":
-        return f"sqlite {Path(record.name).name}"
-    return f"compose {record.name}"
+describe = describe_database  # one way to name a database: core/views.py
 
 
 def leftover_hint(record: DatabaseRecord) -> str:

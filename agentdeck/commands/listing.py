@@ -1,0 +1,59 @@
+"""`agentdeck ls`: every agent and its live state, fast (shell completion and scripts call it):
+the registry and, only where a session host's socket exists, the host itself — no git beyond
+finding the repository, no YAML, no terminal code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from agentdeck.core.hostlock import daemon_socket, hosting_dashboard
+from agentdeck.core.registry import Registry
+from agentdeck.core.repo import RepoContext, open_repo
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from agentdeck.core.views import reconcile, views
+    from agentdeck.progress import fleet_table
+
+    ctx = open_repo(Path.cwd())
+    registry = Registry(ctx.state_dir)
+    if args.names:  # for shell completion: names only
+        for name in sorted(registry.load().agents):
+            print(name)
+        return 0
+    for note in reconcile(registry):
+        print(f"note: {note}", file=sys.stderr)
+    rows = views(registry.load(), live_states(ctx))
+    if args.json:
+        print(json.dumps([v.as_json() for v in rows], indent=2))
+    elif rows:
+        print(fleet_table(rows))
+    else:
+        print("no agents yet: `agentdeck up` creates the fleet, `agentdeck spawn NAME` adds one")
+    return 0
+
+
+def live_states(ctx: RepoContext) -> dict[str, str]:
+    """The state of each agent the session host runs or ran ("working", "exited (1)", …);
+    "in dashboard PID" for agents a dashboard hosts itself; empty when nothing runs them."""
+    host = None
+    if daemon_socket(ctx.state_dir).exists():  # the daemon's client code only when one may run
+        from agentdeck.daemon import lifecycle
+
+        host = lifecycle.connect(ctx.state_dir)
+    if host is None:
+        dashboard = hosting_dashboard(ctx.state_dir)
+        if dashboard is not None:  # the demo, --no-daemon
+            label = f"in dashboard {dashboard}"
+            return {name: label for name in Registry(ctx.state_dir).load().agents}
+        return {}
+    try:
+        from agentdeck.core.sessions import state_label
+
+        return {info.name: state_label(info) for info in host.sessions()}
+    finally:
+        host.close()

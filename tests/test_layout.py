@@ -19,11 +19,12 @@ from tests.test_snapshots import still_deck  # noqa: F401  (the fixture)
 
 
 def test_modes_and_agent_sizes_follow_the_window_not_the_queue() -> None:
-    assert [layout.mode_for(w) for w in (40, 80, 100, 120, 160, 300)] == [
-        "-phone", "-narrow", "-narrow", "-medium", "-wide", "-wide"]
+    assert [layout.mode_for(w) for w in (40, 80, 100, 120, 160, 200, 300)] == [
+        "-phone", "-narrow", "-narrow", "-medium", "-wide", "-wide", "-huge"]
     floor = (100, 30)
     assert layout.agent_size((80, 24), floor) == (100, 30)  # never below the floor
-    assert layout.agent_size((300, 80), floor) == (300 - 58 - 1 - 2, 80 - 3 - 2)
+    assert layout.agent_size((200, 50), floor) == (200 - 58 - 1 - 2, 50 - 3 - 2)
+    assert layout.agent_size((300, 80), floor) == (300 - 100 - 1 - 2, 80 - 3 - 2)
 
 
 @pytest.mark.parametrize("size", [(80, 24), (100, 30), (120, 40), (200, 50)])
@@ -45,6 +46,21 @@ async def test_every_size_shows_the_queue_the_count_and_help(still_deck, size) -
         await pilot.pause()
         [pane] = [p for p in app.query(TerminalPane) if p.display and p.region.height]
         assert pane.agent == app.selected
+
+
+async def test_the_footer_fits_a_window_resized_from_wide_to_narrow(still_deck) -> None:  # noqa: F811
+    app = AgentdeckApp(still_deck)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await until(pilot, lambda: app.approvals)
+        footer = app.query(layout.DeckFooter).first()
+        await until(pilot, lambda: "spawn" in [k.description for k in footer.query("FooterKey")])
+        await pilot.resize_terminal(80, 24)
+        await until(pilot, lambda: "spawn" not in [
+            k.description for k in footer.query("FooterKey")])
+        await pilot.press("z")
+        await pilot.pause()
+        keys = [k.description for k in footer.query("FooterKey")]
+        assert "help" in keys and "quit" in keys and "spawn" not in keys, keys
 
 
 async def test_help_lists_the_keys_as_bound_and_escape_closes(still_deck) -> None:  # noqa: F811

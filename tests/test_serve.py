@@ -136,11 +136,15 @@ def test_a_phone_gets_the_phone_layout_and_answers_with_a_tap(served, tmp_path: 
             return emulator.cols, emulator.rows
 
     size = agent_size()
-    frames: list[bytes] = []
+    # what each websocket of the page received (a reconnect starts a new stream), and the
+    # terminal sizes the page asked for
+    streams: list[list[bytes]] = []
     sizes: list[tuple[int, int]] = []
 
     def watch(ws) -> None:  # type: ignore[no-untyped-def]
         # the page's terminal draws on a canvas: what the dashboard sends it is read here
+        frames: list[bytes] = []
+        streams.append(frames)
         ws.on("framereceived", lambda data: frames.append(data) if isinstance(data, bytes)
               else None)
 
@@ -153,7 +157,7 @@ def test_a_phone_gets_the_phone_layout_and_answers_with_a_tap(served, tmp_path: 
 
     def screen() -> list[str]:
         emulator = make_emulator(*sizes[-1], 100)
-        emulator.feed(b"".join(frames))
+        emulator.feed(b"".join(streams[-1]))
         return emulator.lines()
 
     with sync_playwright() as pw:
@@ -168,9 +172,13 @@ def test_a_phone_gets_the_phone_layout_and_answers_with_a_tap(served, tmp_path: 
             page.goto(url)
             # textual-serve marks the body once the app's first bytes arrived
             page.wait_for_selector("body.-first-byte", timeout=30_000)
-            wait(lambda: sizes and all(part in "\n".join(screen()) for part in (
-                "make deploy", " allow ", "? help")),
-                 "the queue's request, its buttons and the footer on the phone", timeout=60)
+            try:
+                wait(lambda: sizes and all(part in "\n".join(screen()) for part in (
+                    "make deploy", " allow ", "? help")), "the phone's screen", timeout=60)
+            except AssertionError:
+                raise AssertionError(f"the phone's screen ({sizes}) never showed the request, "
+                                     "its buttons and the footer:\n" + "\n".join(
+                                         screen() if sizes else [])) from None
             lines = screen()
             text = "\n".join(lines)
             # the phone layout: a phone's width in columns, the agent strip, the queue with

@@ -6,6 +6,7 @@ keyboard to an agent's pane until the release key (ctrl+] by default) gives it b
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -87,6 +88,8 @@ class AgentdeckApp(WindowFit, AgentActions, Attention, App[None]):
         check_theme(chosen)
         self.theme = chosen
         self.release_key = deck.fleet.dashboard.release_key
+        if os.environ.get("NO_COLOR"):  # https://no-color.org: marks that need no colour
+            self.add_class("-no-color")
 
     # -- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:

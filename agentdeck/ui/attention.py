@@ -61,7 +61,8 @@ class Attention(_Base):
         counts: dict[str, int] = {}
         for row in self.rows.values():
             counts[row.state] = counts.get(row.state, 0) + 1
-        parts = [f"{n} {state}" for state, n in sorted(counts.items())]
+        # (the waiting count is the badge in front)
+        parts = [f"{n} {state}" for state, n in sorted(counts.items()) if state != "waiting"]
         self.title = f"agentdeck — {waiting} waiting" if waiting else "agentdeck"
         focus = self.focused
         prefix = f"[b reverse] {waiting} waiting [/] " if waiting else ""

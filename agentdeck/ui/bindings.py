@@ -14,7 +14,8 @@ DASHBOARD_BINDINGS: list[BindingType] = [
     *(Binding(str(n), f"answer('option {n}')", f"option {n}", id=f"option-{n}", show=False,
               tooltip=f"Pick option {n} of the selected prompt's menu") for n in range(1, 10)),
     Binding("i", "enter_pane", "type", id="enter-pane",
-            tooltip="Send your keys to the selected agent (release key gives them back)"),
+            tooltip="Send your keys to the selected agent (the release key gives them back: "
+            "ctrl+] unless dashboard.release_key says otherwise)"),
     Binding("z", "zoom", "zoom", id="zoom", tooltip="Show only the selected agent's pane"),
     Binding("r", "review", "review", id="review",
             tooltip="Review the selected agent's changes: diff, conflicts, feedback, merge"),

@@ -1,7 +1,8 @@
 """How the dashboard arranges itself by window size, designed for 80x24 up to 300x80 and a
 phone's browser:
 
-- wide (160 columns and more): the agent table in full beside a grid of panes;
+- wide (160 columns and more): the agent table beside a grid of panes (from 240 columns, wide
+  enough for every column whole);
 - medium (110-159): a narrower sidebar whose table keeps the name, state and port (the selected
   agent's every value is written out whole under it) beside the grid;
 - narrow (60-109): no sidebar: a strip of agent names and states, the approvals queue, and one
@@ -21,9 +22,10 @@ from textual.widgets._footer import FooterKey
 
 from agentdeck.core.sessions import home_size
 
-BREAKPOINTS = [(0, "-phone"), (60, "-narrow"), (110, "-medium"), (160, "-wide")]
+BREAKPOINTS = [(0, "-phone"), (60, "-narrow"), (110, "-medium"), (160, "-wide"), (240, "-huge")]
 HEIGHT_BREAKPOINTS = [(0, "-short"), (34, "-tall")]
-SIDEBAR = {"-wide": 58, "-medium": 40}  # its width beside the panes (plus its border)
+# the sidebar's width beside the panes (plus its border): from 240 columns the whole table
+SIDEBAR = {"-huge": 100, "-wide": 58, "-medium": 40}
 CHROME_ROWS = 3  # the header, the status line and the footer
 # keys the footer leaves out below the medium width (they stay bound; `?` lists them all)
 SECONDARY = frozenset({"toggle_mark", "spawn", "message", "review"})

@@ -45,12 +45,14 @@ class WindowFit(_Base):
         """What the window's width changes beyond CSS: the table's columns and the footer."""
         mode = layout.mode_for(width)
         if self._dashboard.is_attached:
-            self._agent_list.compact = mode != "-wide"
-        self._fit_footer()
+            self._agent_list.compact = mode not in ("-wide", "-huge")
+        self._fit_footer(width)
 
-    def _fit_footer(self) -> None:
+    def _fit_footer(self, width: int | None = None) -> None:
+        """`width`: the window's new width (on a resize, `self.size` still has the old)."""
+        width = width or self.size.width
         hidden = set() if self.approvals else set(layout.ANSWERS)
-        mode = layout.mode_for(self.size.width)
+        mode = layout.mode_for(width)
         if mode in ("-narrow", "-phone"):
             hidden |= layout.SECONDARY
         if mode != "-narrow":
@@ -58,7 +60,7 @@ class WindowFit(_Base):
         if mode == "-phone":  # the queue has buttons for the answers; a phone has no keys
             hidden |= layout.ANSWERS | {"enter_pane"}
         for footer in self.query(layout.DeckFooter):
-            footer.fit(frozenset(hidden), compact=self.size.width < 110)
+            footer.fit(frozenset(hidden), compact=width < 110)
 
     def _start_with_sizes(self) -> None:
         self._home = self.home_size()

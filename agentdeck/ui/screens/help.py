@@ -50,7 +50,7 @@ def describe(bindings: Iterable[tuple[str, Binding]], display: dict[str, str]) -
         action = binding.id or binding.action
         if action.startswith("option-"):
             action = "option-n"  # the nine menu digits are one line
-            what[action] = "pick option N of the selected prompt's menu"
+            what[action] = "Pick option N of the selected prompt's menu"
         if action not in keys:
             order.append(action)
             keys[action] = []
@@ -106,7 +106,7 @@ class HelpScreen(ModalScreen[None]):
         return table
 
     def _pane_text(self) -> Text:
-        text = Text("\nIn an agent's pane (i or Enter)", style="bold underline")
+        text = Text("\nIn an agent's pane (after i, or a click on it)", style="bold underline")
         text.append(f"\nevery key goes to the agent; {self.release_key} gives the keyboard "
                     "back to the dashboard. A mouse click on a pane types into it; the wheel "
                     "scrolls its scrollback.\n", style="")
@@ -144,8 +144,8 @@ def screen_keys(screen: Screen[object]) -> list[tuple[str, Binding]]:
 
 
 NAVIGATION = [
-    KeyHelp("↑ ↓", "select an agent (in the agent table) or a prompt (in the queue)"),
-    KeyHelp("tab", "move between the agent table and the approvals queue"),
-    KeyHelp("enter", "on an agent: its pane alone (z); on a prompt: select its agent"),
-    KeyHelp("ctrl+p", "the command palette: every action by name"),
+    KeyHelp("↑ ↓", "Select an agent (in the agent table) or a prompt (in the queue)"),
+    KeyHelp("tab", "Move between the agent table and the approvals queue"),
+    KeyHelp("enter", "On an agent: show its pane alone (as z); on a prompt: select its agent"),
+    KeyHelp("ctrl+p", "The command palette: every action by name"),
 ]

@@ -21,6 +21,7 @@ class MessageDialog(ModalScreen[str | None]):
     }
     MessageDialog TextArea { height: 8; }
     MessageDialog .hint { color: $text-muted; }
+    MessageDialog Label { width: 100%; }  /* wraps rather than runs off the box */
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "send", "send", priority=True),

@@ -86,6 +86,9 @@ class ReviewScreen(Screen[None]):
             table.add_column(label, key=label or "status")
         self._load()
         self._scan()
+        # the keys move the diff's line cursor from the start (the file list, hidden in a
+        # narrow window, follows it; Tab or a click reaches it)
+        self.query_one(DiffView).focus()
 
     # -- loading (git in threads) -------------------------------------------------------------
     @work(thread=True, exclusive=True, group="review-diff", exit_on_error=False)

@@ -64,7 +64,8 @@ class SpawnDialog(ModalScreen[Spawned | None]):
         super().__init__()
         self.ctx, self.fleet = ctx, fleet
         self._checks: dict[str, bool] = {"name": False, "branch": False, "base": True}
-        self._messages: dict[str, str] = {"name": "a name is needed"}
+        self._messages: dict[str, str] = {"name": "a name is needed",
+                                          "branch": "a branch is needed (the name fills it in)"}
         self._branch_touched = False
         self.busy = False
 
@@ -194,7 +195,9 @@ class SpawnDialog(ModalScreen[Spawned | None]):
         if self.busy:
             return
         bad = [field for field, ok in self._checks.items() if not ok]
-        if bad:  # say why, and go to the first field to fix
+        if bad:  # say why beside each field (it stays), and go to the first one to fix
+            for field in bad:
+                self._show(field, False, self._messages.get(field) or "not valid")
             self.notify("; ".join(f"{field}: {self._messages.get(field) or 'not valid'}"
                                   for field in bad), severity="warning", timeout=6)
             self.query_one(f"#{bad[0]}").focus()

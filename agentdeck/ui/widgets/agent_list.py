@@ -49,7 +49,8 @@ class AgentList(DataTable[object]):
     app's): a changed agent redraws its own row, nothing else."""
 
     DEFAULT_CSS = """
-    AgentList { height: auto; max-height: 60%; }
+    /* no sideways scrollbar: AgentDetail writes the selected agent's values out whole */
+    AgentList { height: auto; max-height: 60%; overflow-x: hidden; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "toggle_mark", "mark", id="mark",

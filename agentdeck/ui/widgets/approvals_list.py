@@ -38,11 +38,13 @@ class ApprovalsList(Vertical):
     and the latest decisions; a change redraws the rows that changed."""
 
     DEFAULT_CSS = """
-    ApprovalsList { height: 1fr; border: round $warning 50%; border-title-color: $warning; }
-    ApprovalsList #approval-table { height: 1fr; }
+    ApprovalsList { height: 1fr; border: round $warning; border-title-color: $warning; }
+    /* no sideways scrollbar: a request the columns cut is written out whole under them */
+    ApprovalsList #approval-table { height: 1fr; overflow-x: hidden; }
     ApprovalsList #approval-history { height: auto; max-height: 6; color: $text-muted; }
     ApprovalsList #approval-empty { color: $text-muted; padding: 0 1; }
     ApprovalsList #approval-detail { height: auto; padding: 0 1; }
+    ApprovalsList #approval-detail.-none { display: none; }
     /* a phone: buttons a thumb can hit (the screen's layout shows them) */
     ApprovalsList #answer-bar { height: 3; display: none; }
     ApprovalsList #answer-bar Button { width: 1fr; min-width: 8; margin: 0 1 0 0; }
@@ -112,7 +114,7 @@ class ApprovalsList(Vertical):
     def _show_detail(self) -> None:
         entry = self.selected
         detail = self.query_one("#approval-detail", Static)
-        detail.display = entry is not None
+        detail.set_class(entry is None, "-none")  # (a class: the layout may hide it too)
         if entry is not None:
             detail.update(Text.assemble((entry.agent, "bold"), " · ",
                                         (entry.kind, KIND_STYLE.get(entry.kind, "")), " · ",
@@ -134,7 +136,7 @@ class ApprovalsList(Vertical):
         now = self.clock()
         for entry in self.entries:
             if str(entry.id) in table.rows:
-                table.update_cell(str(entry.id), "age", age(entry, now))
+                table.update_cell(str(entry.id), "age", age(entry, now), update_width=True)
 
     @staticmethod
     def _selected_key(table: DataTable[object]) -> str | None:

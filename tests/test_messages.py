@@ -18,6 +18,7 @@ from agentdeck.core.messages import PASTE_END, PASTE_START, delivery
 from agentdeck.core.repo import open_repo
 from agentdeck.ui.app import AgentdeckApp
 from agentdeck.ui.widgets.agent_list import AgentList
+from agentdeck.ui.widgets.terminal_pane import TerminalPane
 from tests.conftest import make_repo, write_fleet
 from tests.conftest import until as _until
 
@@ -219,3 +220,36 @@ agents:
         assert typed == ["cli"], typed
     finally:
         deck.close()
+
+
+async def test_keys_work_from_where_the_user_is(inky) -> None:
+    """] and [ pick agents and PageUp scrolls the selected pane with the agent table focused;
+    typing into a pane, the same keys go to the agent."""
+    deck, logs = inky
+    app = AgentdeckApp(deck)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await until(pilot, lambda: all(i.process == "running" for i in deck.host.sessions())
+                    and len(deck.host.sessions()) == 3)
+        names = list(app.rows)
+        app.query_one(AgentList).focus()
+        first = app.selected
+        await pilot.press("right_square_bracket")
+        await until(pilot, lambda: app.selected == names[(names.index(first) + 1) % 3])
+        await pilot.press("left_square_bracket")
+        await until(pilot, lambda: app.selected == first)
+        app.action_enter_pane("plain")
+        await pilot.pause()
+        await pilot.press("pageup", "right_square_bracket")
+        await until(pilot, lambda: "\x1b[5~" in reads(logs["plain"])
+                    and "]" in reads(logs["plain"]))
+        assert app.selected == "plain"  # the ] was the agent's
+        # back on the dashboard, PageUp scrolls the selected pane (the table does not take it)
+        deck.host.write("plain", b"".join(b"line %d\r\n" % n for n in range(200)))
+        await until(pilot, lambda: "line 199" in "\n".join(deck.host.snapshot("plain")))
+        await pilot.press("ctrl+right_square_bracket")
+        await until(pilot, lambda: isinstance(app.focused, AgentList))
+        pane = app.query_one("#pane-plain", TerminalPane)
+        await pilot.press("pageup")
+        await until(pilot, lambda: pane._scrolled > 0)
+        await pilot.press("pagedown", "pagedown", "pagedown", "pagedown", "pagedown")
+        await until(pilot, lambda: pane._scrolled == 0)

@@ -315,10 +315,11 @@ class AgentdeckApp(WindowFit, AgentActions, Attention, App[None]):
         self._update_status()
         self.refresh_bindings()
 
-    def action_next_agent(self) -> None:
-        table = self._agent_list
-        if table.row_count:
-            table.move_cursor(row=(table.cursor_row + 1) % table.row_count)
+    def action_next_agent(self, step: int = 1) -> None:
+        names = list(self.rows)
+        if names:
+            at = names.index(self.selected) if self.selected in names else -1
+            self._select(names[(at + step) % len(names)])
 
     def action_scroll_pane(self, pages: int) -> None:
         name = self.selected_agent

@@ -25,12 +25,17 @@ DASHBOARD_BINDINGS: list[BindingType] = [
             tooltip="Send the selected agent a message (typed, then submitted)"),
     Binding("M", "broadcast", "broadcast", id="broadcast", show=False,
             tooltip="Send a message to every marked agent (space marks; none: all workers)"),
-    Binding("tab", "next_agent", "next", id="next-agent", show=False,
-            tooltip="Select the next agent"),
-    Binding("pageup", "scroll_pane(-1)", "scroll up", id="scroll-up", show=False,
+    # ] and [ pick the next and previous agent from anywhere on the dashboard (Tab moves the
+    # focus between the agent table and the queue, as everywhere in Textual)
+    Binding("right_square_bracket", "next_agent(1)", "next agent", id="next-agent",
+            show=False, key_display="]", tooltip="Select the next agent"),
+    Binding("left_square_bracket", "next_agent(-1)", "previous agent", id="previous-agent",
+            show=False, key_display="[", tooltip="Select the previous agent"),
+    # priority: the tables' own PageUp / PageDown would take them first
+    Binding("pageup", "scroll_pane(-1)", "scroll up", id="scroll-up", show=False, priority=True,
             tooltip="Scroll the selected pane into its scrollback"),
     Binding("pagedown", "scroll_pane(1)", "scroll down", id="scroll-down", show=False,
-            tooltip="Scroll the selected pane back towards the live screen"),
+            priority=True, tooltip="Scroll the selected pane back towards the live screen"),
     Binding("X", "stop_agent", "stop", id="stop-agent", show=False,
             tooltip="Stop the selected agent and every process it started"),
     Binding("R", "restart_agent", "restart", id="restart-agent", show=False,

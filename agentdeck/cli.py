@@ -85,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="discard uncommitted work and unmerged commits")
     rm.add_argument("--delete-branch", action="store_true", help="also delete the branch")
     rm.add_argument("--drop-db", action="store_true", help="also drop the agent's database")
+    rm.add_argument("--keep-in-fleet", action="store_true",
+                    help="leave its entry in the fleet file (else it is taken out, so the next "
+                    "`agentdeck` does not make it again)")
 
     for name, run, what in (
             ("init", "init:cmd_init", "write a commented agentdeck.yaml for this repository"),

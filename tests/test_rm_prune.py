@@ -112,3 +112,50 @@ def test_lead_in_main_worktree_is_never_removed(repo: Path, cli) -> None:
     assert_one_line_error(refused, 2, "branch main is checked out in")
     assert cli("rm", "lead", cwd=repo).code == 0
     assert repo.is_dir() and (repo / "README.md").exists()
+
+
+def test_rm_takes_the_agent_out_of_the_fleet_file_keeping_the_rest(repo: Path, cli) -> None:
+    from agentdeck.core.config import load_fleet
+
+    (repo / ".gitignore").write_text(".env\n")
+    text = """\
+version: 1
+# the team's fleet
+defaults: {agent: shell, ports: {start: 4501}}
+agents:
+  # the first one
+  - name: one
+    branch: feat/one   # block style
+  # the second one, kept
+  - {name: two, branch: feat/two}
+  - name: three
+    branch: feat/three
+dashboard: {bell: false}  # after the list
+"""
+    write_fleet(repo, text)
+    assert cli("up", cwd=repo).code == 0
+    result = cli("rm", "one", cwd=repo)
+    assert result.code == 0 and f"one: removed from {repo / 'agentdeck.yaml'}" in result.out
+    after = (repo / "agentdeck.yaml").read_text()
+    # its lines go; every comment stays (nothing the user wrote is lost but the entry)
+    assert after == text.replace("  - name: one\n    branch: feat/one   # block style\n", "")
+    result = cli("rm", "three", cwd=repo)
+    assert result.code == 0 and "three: removed from" in result.out
+    assert "three" not in (repo / "agentdeck.yaml").read_text()
+    assert "dashboard: {bell: false}  # after the list" in (repo / "agentdeck.yaml").read_text()
+    result = cli("rm", "two", "--keep-in-fleet", cwd=repo)
+    assert result.code == 0 and "two: kept in" in result.out
+    assert [a.name for a in load_fleet(repo / "agentdeck.yaml").agents] == ["two"]
+    # the next `up` makes only what the file still lists
+    assert cli("up", cwd=repo).code == 0
+    assert _names(cli, repo) == ["two"]
+
+
+def test_rm_of_the_last_agent_leaves_an_empty_list(repo: Path, cli) -> None:
+    (repo / ".gitignore").write_text(".env\n")
+    write_fleet(repo, "version: 1\ndefaults: {agent: shell}\nagents:  # none yet\n"
+                "  - {name: solo, branch: feat/solo}\n")
+    assert cli("up", cwd=repo).code == 0
+    assert cli("rm", "solo", cwd=repo).code == 0
+    assert (repo / "agentdeck.yaml").read_text() == (
+        "version: 1\ndefaults: {agent: shell}\nagents: []  # none yet\n")

@@ -74,7 +74,7 @@ def cmd_spawn(args: argparse.Namespace) -> int:
     if status or spec.name in result.already:
         return status
     if declared is None and not args.no_save and fleet.path is not None:
-        from agentdeck.core.spawning import add_to_fleet_file
+        from agentdeck.core.fleet_edits import add_to_fleet_file
 
         try:
             add_to_fleet_file(fleet.path, spec)
@@ -122,6 +122,18 @@ def cmd_rm(args: argparse.Namespace) -> int:
             host.close()
     for line in (*out.done, *out.left):
         print(f"{args.name}: {line}")
+    if fleet.path is not None and fleet.agent(args.name) is not None:
+        if args.keep_in_fleet:
+            print(f"{args.name}: kept in {fleet.path} (the next `agentdeck up` makes it again)")
+        else:
+            from agentdeck.core.fleet_edits import remove_from_fleet_file
+
+            try:
+                if remove_from_fleet_file(fleet.path, args.name):
+                    print(f"{args.name}: removed from {fleet.path}")
+            except AgentdeckError as exc:  # the agent is gone all the same: say what is left
+                print(f"agentdeck: warning: {args.name} was removed but is still listed in the "
+                      f"fleet file: {exc}", file=sys.stderr)
     return 0
 
 

@@ -4,17 +4,12 @@ file. The dialog itself (ui/screens/spawn.py) creates the agent through the same
 
 from __future__ import annotations
 
-import json
-import re
 import shlex
 import shutil
 from dataclasses import dataclass
-from pathlib import Path
 
 from agentdeck.core import worktrees as wt
-from agentdeck.core.config import NAME_RE, AgentSpec, Fleet, load_fleet
-from agentdeck.core.errors import AgentdeckError
-from agentdeck.core.files import atomic_write
+from agentdeck.core.config import NAME_RE, Fleet
 from agentdeck.core.registry import Registry
 from agentdeck.core.repo import RepoContext
 
@@ -89,50 +84,3 @@ def agent_kinds(fleet: Fleet) -> list[tuple[str, str | None]]:
             hint = INSTALL_HINTS.get(kind)
             kinds.append((kind, f"{program} is not installed" + (f": {hint}" if hint else "")))
     return kinds
-
-
-def add_to_fleet_file(path: Path, spec: AgentSpec) -> None:
-    """Append the agent to the fleet file's `agents:` list as one flow-style line, keeping every
-    comment and line of the file; the file is re-read to prove it, and restored if not."""
-    text = path.read_text(encoding="utf-8")
-    entry = {"name": spec.name, "branch": spec.branch, "role": spec.role, "agent": spec.agent}
-    for key in ("model", "base", "task"):
-        value = getattr(spec, key)
-        if value:
-            entry[key] = value
-    if spec.forbid:
-        entry["forbid"] = list(spec.forbid)
-    item = "{" + ", ".join(f"{k}: {json.dumps(v, ensure_ascii=False)}"
-                           for k, v in entry.items()) + "}"
-    lines = text.splitlines(keepends=True)
-    block = re.compile(r"^agents:\s*(#.*)?$")  # `agents:`, perhaps with a comment
-    empty = re.compile(r"^agents:\s*\[\s*\]\s*(#.*)?$")  # `agents: []`
-    start = next((i for i, line in enumerate(lines) if block.match(line.rstrip("\n"))), None)
-    bare = next((i for i, line in enumerate(lines) if empty.match(line.rstrip("\n"))), None)
-    if bare is not None:  # an empty flow list becomes a block list with this one entry
-        comment = empty.match(lines[bare].rstrip("\n")).group(1)  # type: ignore[union-attr]
-        lines[bare] = f"agents:{'  ' + comment if comment else ''}\n  - {item}\n"
-        new = "".join(lines)
-    elif start is None:
-        if any(line.startswith("agents:") for line in lines):
-            raise AgentdeckError(f"{path}: 'agents:' is written as a flow list ([...]); add "
-                                 f"{spec.name} to it by hand")
-        new = text + ("" if text.endswith("\n") or not text else "\n") + f"agents:\n  - {item}\n"
-    else:
-        end, indent = start + 1, "  "
-        for i in range(start + 1, len(lines)):
-            line = lines[i]
-            if line.strip() and not line.startswith((" ", "\t", "#")):
-                break  # the next top-level key
-            if line.lstrip().startswith("- "):
-                indent = line[: len(line) - len(line.lstrip())]
-            if line.strip() and not line.lstrip().startswith("#"):
-                end = i + 1
-        lines.insert(end, f"{indent}- {item}\n")
-        new = "".join(lines)
-
-    def reads_back(written: Path) -> None:
-        if load_fleet(written).agent(spec.name) is None:
-            raise AgentdeckError(f"{path}: the new entry did not read back")
-
-    atomic_write(path, new, check=reads_back)

@@ -22,6 +22,7 @@ from agentdeck.core import spawning
 from agentdeck.core.config import ROLES, AgentSpec, Fleet
 from agentdeck.core.errors import AgentdeckError
 from agentdeck.core.fleet import Engine
+from agentdeck.core.fleet_edits import add_to_fleet_file
 from agentdeck.core.launch import is_shell
 from agentdeck.core.repo import RepoContext
 from agentdeck.core.setup import SetupEvent
@@ -232,7 +233,7 @@ class SpawnDialog(ModalScreen[Spawned | None]):
         written = False
         if write_back and self.fleet.path is not None:
             try:
-                spawning.add_to_fleet_file(self.fleet.path, spec)
+                add_to_fleet_file(self.fleet.path, spec)
                 written = True
             except AgentdeckError as exc:  # the agent exists all the same: say what was made
                 view = next((v for v in engine.views() if v.name == spec.name), None)

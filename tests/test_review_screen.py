@@ -229,3 +229,37 @@ async def test_the_line_cursor_anchors_feedback_and_long_lines_say_so(reviewed) 
         # the footer holds the review's keys, not the dashboard's
         keys = {k.description for k in screen.query("FooterKey")}
         assert "comment" in keys and "allow" not in keys and "spawn" not in keys, keys
+
+
+async def test_the_radar_looks_again_when_a_branch_moves_not_on_a_timer(reviewed) -> None:
+    deck, worktree, _ = reviewed
+    app = AgentdeckApp(deck)
+    async with app.run_test(size=(200, 45)) as pilot:
+        await until(pilot, lambda: app.rows["b"].radar.startswith("⚠ a: src/app.py"))
+        # b drops its work (its branch moves back to main): the conflict is gone at once
+        b = worktree.parent / "wt-b"
+        git(b, "reset", "--quiet", "--hard", "origin/main")
+        await until(pilot, lambda: not app.rows["b"].radar.startswith("⚠"), timeout=20)
+        assert not app.rows["a"].radar.startswith("⚠")
+        # a file edited on disk in b's worktree is seen too (uncommitted work counts)
+        (b / "src" / "app.py").write_text("".join(f"line {i}\n" for i in range(40)).replace(
+            "line 3\n", "line 3 from b on disk\n"))
+        await until(pilot, lambda: app.rows["b"].radar.startswith("⚠ a: src/app.py"),
+                    timeout=20)
+
+
+def test_which_agents_a_change_concerns(tmp_path: Path) -> None:
+    from agentdeck.core.registry import AgentRecord
+    from agentdeck.core.watch import ALL, _wanted, affected
+
+    common = tmp_path / "app" / ".git"
+    recs = [AgentRecord(name=n, agent="shell", role="worker", branch=f"feat/{n}",
+                        base="origin/main", worktree=str(tmp_path / f"wt-{n}"))
+            for n in ("a", "b")]
+    assert affected([str(tmp_path / "wt-a" / "src" / "x.py")], recs, common) == {"a"}
+    assert affected([str(common / "refs" / "heads" / "feat" / "b")], recs, common) == {"b"}
+    assert affected([str(common / "refs" / "heads" / "main")], recs, common) is ALL
+    assert affected([str(tmp_path / "elsewhere")], recs, common) == set()
+    assert not _wanted(str(tmp_path / "wt-a" / "node_modules" / "x" / "y.js"), common)
+    assert not _wanted(str(common / "objects" / "ab" / "cdef"), common)
+    assert _wanted(str(common / "refs" / "heads" / "feat" / "a"), common)

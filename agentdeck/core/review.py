@@ -13,6 +13,7 @@ import fcntl
 import itertools
 import json
 import os
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -119,15 +120,80 @@ def predict(ctx: RepoContext, left: str, right: str) -> list[str]:
     return sorted({line for line in lines if line})
 
 
-def radar(ctx: RepoContext, records: list[AgentRecord], uncommitted: bool = True) -> Radar:
+MEMO_LIMIT = 2000  # remembered comparisons before the memo starts over
+
+
+@dataclass
+class RadarMemo:
+    """What a radar scan learnt, kept for the next one: each agent's work commit (recomputed
+    only for agents whose worktree or branch changed since), and the files and conflicts of
+    commits already compared (pure functions of the commits). The dashboard's radar runs on
+    change events, so an idle fleet costs no git at all, and a change costs git for one agent.
+    Thread-safe: `stale()` may be called from any thread; scans run one at a time."""
+
+    heads: dict[str, str] = field(default_factory=dict)
+    changed: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    conflicts: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)  # one scan at a time
+    _marks: threading.Lock = field(default_factory=threading.Lock)  # held only for a moment
+    _stale: set[str] = field(default_factory=set)
+    _all_stale: bool = False
+
+    def stale(self, names: set[str] | None) -> None:
+        """Agents whose work changed (None: everything, e.g. a base branch moved). Never
+        waits for a scan: the event loop and the watcher call it."""
+        with self._marks:
+            if names is None:
+                self._all_stale = True
+            else:
+                self._stale |= names
+
+    def _forget_stale(self) -> None:  # (a scan, under `lock`)
+        with self._marks:
+            stale, everything = self._stale, self._all_stale
+            self._stale, self._all_stale = set(), False
+        if everything:
+            self.heads.clear()
+            self.changed.clear()
+        for name in stale:
+            self.heads.pop(name, None)
+
+
+def radar(ctx: RepoContext, records: list[AgentRecord], uncommitted: bool = True,
+          memo: RadarMemo | None = None) -> Radar:
     start = time.perf_counter()
+    memo = memo if memo is not None else RadarMemo()
+    with memo.lock:
+        memo._forget_stale()
+        if len(memo.changed) + len(memo.conflicts) > MEMO_LIMIT:  # each edit: a new commit
+            memo.changed.clear()
+            memo.conflicts.clear()
+        return _scan(ctx, records, uncommitted, memo, start)
+
+
+def _scan(ctx: RepoContext, records: list[AgentRecord], uncommitted: bool, memo: RadarMemo,
+          start: float) -> Radar:
     workers = [r for r in records if not r.in_main]
-    heads = {r.name: work_commit(ctx, r, uncommitted) for r in workers}
-    changed = {r.name: changed_files(ctx, base_of(ctx, r), heads[r.name]) for r in workers}
+    heads = {}
+    for r in workers:
+        if r.name not in memo.heads:
+            memo.heads[r.name] = work_commit(ctx, r, uncommitted)
+        heads[r.name] = memo.heads[r.name]
+    changed = {}
+    for r in workers:
+        key = (base_of(ctx, r), heads[r.name])
+        if key not in memo.changed:
+            memo.changed[key] = changed_files(ctx, *key)
+        changed[r.name] = memo.changed[key]
     pairs = []
     for a, b in itertools.combinations(workers, 2):
         overlap = sorted(changed[a.name] & changed[b.name])
-        conflicts = predict(ctx, heads[a.name], heads[b.name]) if overlap else []
+        conflicts: list[str] = []
+        if overlap:
+            both = (heads[a.name], heads[b.name])
+            if both not in memo.conflicts:
+                memo.conflicts[both] = predict(ctx, *both)
+            conflicts = memo.conflicts[both]
         if overlap or conflicts:
             pairs.append(Pair(a.name, b.name, conflicts, overlap))
     scope = {}
@@ -222,11 +288,12 @@ def _identity(ctx: RepoContext) -> dict[str, str]:
             if k not in os.environ}
 
 
-def radar_notes(ctx: RepoContext, records: list[AgentRecord]) -> dict[str, str]:
+def radar_notes(ctx: RepoContext, records: list[AgentRecord],
+                memo: RadarMemo | None = None) -> dict[str, str]:
     """What the sidebar's radar column says for each agent: predicted conflicts with another
     agent first (⚠), then files outside its scope, clean overlaps (~), and how far behind its
     base it is; uncommitted work counts."""
-    found = radar(ctx, records, uncommitted=True)
+    found = radar(ctx, records, uncommitted=True, memo=memo)
     lag = {r.name: behind(ctx, r, base_of(ctx, r).removeprefix("origin/"))
            for r in records if not r.in_main}
     notes: dict[str, list[str]] = {r.name: [] for r in records}

@@ -33,6 +33,7 @@ class AgentActions(_Base):
         if result is None:
             return
         self.deck.reload()
+        self._watch_changes()  # its worktree too
         summary = next((s for s in self.deck.summaries() if s.name == result.name), None)
         if summary is None:
             return

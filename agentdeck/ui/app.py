@@ -26,11 +26,18 @@ from agentdeck.core.approvals import Decision, Entry, StaleAnswer
 from agentdeck.core.deck import Deck
 from agentdeck.core.errors import AgentdeckError, OperationError
 from agentdeck.core.sessions import Event, SessionInfo
+from agentdeck.core.watch import ChangeWatcher
 from agentdeck.ui import layout
 from agentdeck.ui.agent_actions import AgentActions
 from agentdeck.ui.attention import Attention
 from agentdeck.ui.bindings import DASHBOARD_BINDINGS
-from agentdeck.ui.host_messages import OutboxChanged, OutputArrived, QueueChanged, SessionChanged
+from agentdeck.ui.host_messages import (
+    OutboxChanged,
+    OutputArrived,
+    QueueChanged,
+    RadarStale,
+    SessionChanged,
+)
 from agentdeck.ui.keymap import load_keymap
 from agentdeck.ui.screens.confirm import Confirm
 from agentdeck.ui.screens.review import ReviewScreen
@@ -41,7 +48,6 @@ from agentdeck.ui.widgets.approvals_list import ApprovalsList
 from agentdeck.ui.widgets.terminal_pane import TerminalPane
 from agentdeck.ui.window import WindowFit
 
-RADAR_EVERY = 15.0  # seconds between background conflict-radar scans
 DASHBOARD_ACTIONS = {b.action.split("(")[0] for b in DASHBOARD_BINDINGS
                      if isinstance(b, Binding)} - {"help"}
 
@@ -78,6 +84,8 @@ class AgentdeckApp(WindowFit, AgentActions, Attention, App[None]):
         self._seen_state: dict[str, str] = {}
         self._told_error: dict[str, str] = {}  # the failure each agent was last notified of
         self._panes: dict[str, TerminalPane] = {}
+        self._radar = review.RadarMemo()  # what the radar learnt (scans run on change events)
+        self._watcher: ChangeWatcher | None = None
         self.set_reactive(AgentdeckApp.rows,
                           {s.name: AgentRow(**vars(s)) for s in deck.summaries()})
         self.set_reactive(AgentdeckApp.approvals, tuple(deck.queue.pending()))
@@ -143,8 +151,10 @@ class AgentdeckApp(WindowFit, AgentActions, Attention, App[None]):
             self._apply_info(info)
         # after the first layout, so each agent starts at its pane's size
         self.call_after_refresh(self._start_with_sizes)
-        # the conflict radar, in the background: when agents commit or edit, collisions show
-        self.set_interval(RADAR_EVERY, self.scan_radar)
+        # the conflict radar, in the background: it looks again when files change in an
+        # agent's worktree or a branch moves (filesystem events), or an agent stops working —
+        # never on a timer, so an idle fleet costs no git at all
+        self._watch_changes()
         self.scan_radar()
         self._agent_list.focus()
         self._fit(self.size.width)
@@ -163,6 +173,8 @@ class AgentdeckApp(WindowFit, AgentActions, Attention, App[None]):
         for stop in self._unsubscribe:
             stop()
         self._writer.shutdown(wait=False)
+        if self._watcher is not None:
+            self._watcher.stop()
 
     # -- events from the host and the queue (their threads): see host_messages --------------
     def _on_host_event(self, event: Event) -> None:
@@ -198,6 +210,7 @@ class AgentdeckApp(WindowFit, AgentActions, Attention, App[None]):
         # (the host updates one SessionInfo in place: remember the state we saw last)
         if self._seen_state.get(info.name) == "working" and info.state != "working":
             # an agent that stops working has usually just edited or committed: look again
+            self._radar.stale({info.name})
             self.scan_radar()
         self._seen_state[info.name] = info.state
         state = info.state
@@ -274,10 +287,28 @@ class AgentdeckApp(WindowFit, AgentActions, Attention, App[None]):
     @work(thread=True, exclusive=True, group="radar", exit_on_error=False)
     def scan_radar(self) -> None:
         try:
-            notes = review.radar_notes(self.deck.ctx, list(self.deck.records))
+            notes = review.radar_notes(self.deck.ctx, list(self.deck.records), self._radar)
         except AgentdeckError:
             return
         self.call_from_thread(self._show_radar, notes)
+
+    def _watch_changes(self) -> None:
+        """(Re)start the watcher on the agents' worktrees and the refs (after an agent came or
+        went)."""
+        if self._watcher is not None:
+            self._watcher.stop()
+        self._watcher = ChangeWatcher(
+            self.deck.ctx, list(self.deck.records),
+            lambda names: self.post_message(RadarStale(names)),
+            lambda error: self.call_from_thread(
+                self.notify, f"conflict radar: cannot watch the worktrees ({error}); it looks "
+                "again whenever an agent stops working", severity="warning", timeout=10),
+        ).start()
+
+    @on(RadarStale)
+    def _radar_stale(self, message: RadarStale) -> None:
+        self._radar.stale(message.names)
+        self.scan_radar()
 
     def _show_radar(self, notes: dict[str, str]) -> None:
         rows = {name: replace(row, radar=notes[name]) if name in notes else row
@@ -296,6 +327,8 @@ class AgentdeckApp(WindowFit, AgentActions, Attention, App[None]):
         self._layout_panes()
         self.deck.reload()
         self._update_status()
+        self._watch_changes()
+        self._radar.stale(None)
         self.scan_radar()
 
     def action_review(self) -> None:
@@ -359,6 +392,7 @@ class AgentdeckApp(WindowFit, AgentActions, Attention, App[None]):
 
     @on(ReviewScreen.Merged)
     def _merged(self) -> None:
+        self._radar.stale(None)  # a base moved: every agent's work compares anew
         self.scan_radar()
 
     @on(ReviewScreen.Removed)

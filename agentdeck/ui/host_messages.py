@@ -44,3 +44,12 @@ class QueueChanged(Message):
 
 class OutboxChanged(Message):
     """A message to an agent was held or went out: the sidebar shows what is held."""
+
+
+class RadarStale(Message):
+    """Files changed in these agents' worktrees or branches (None: a base moved, every agent):
+    the conflict radar looks again."""
+
+    def __init__(self, names: set[str] | None) -> None:
+        super().__init__()
+        self.names = names

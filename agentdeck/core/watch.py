@@ -1,0 +1,96 @@
+"""Which agents' work changed, from filesystem events (inotify, FSEvents… through watchfiles),
+so the conflict radar looks again only then — never on a timer. Watched: each worker's
+worktree (not the folders the tools regenerate: .git, node_modules, caches) and the repository's
+refs (a commit moves a branch; a fetch or a merge moves a base). An event in a worktree names
+that agent; a ref names the agent on that branch, or every agent when it is a base. Events come
+in bursts (an edit, a build): each burst is reported once, after it settles."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from agentdeck.core.registry import AgentRecord
+from agentdeck.core.repo import RepoContext
+
+SETTLE_MS = 800  # a burst of events is over when none came for this long
+IGNORED_DIRS = {".git", "node_modules", "__pycache__", ".venv", "venv", ".mypy_cache",
+                ".pytest_cache", ".ruff_cache", ".tox", ".hypothesis", ".next", ".turbo",
+                ".cache", "target", "dist", "build", ".gradle", ".idea"}
+ALL = None  # reported instead of names: every agent's work may look different now
+
+
+def affected(changes: Iterable[str], records: list[AgentRecord],
+             common_dir: Path) -> set[str] | None:
+    """The agents a set of changed paths concerns; ALL when a ref that is not an agent's own
+    branch moved (a base branch, a fetch)."""
+    names: set[str] = set()
+    refs = common_dir / "refs"
+    workers = [r for r in records if not r.in_main]
+    for raw in changes:
+        path = Path(raw)
+        if path == common_dir / "packed-refs" or refs in path.parents:
+            branch = "/".join(path.relative_to(refs).parts[1:]) if refs in path.parents else ""
+            owner = [r.name for r in workers if r.branch == branch]
+            if not owner:
+                return ALL
+            names.update(owner)
+            continue
+        for rec in workers:
+            if Path(rec.worktree) in path.parents or Path(rec.worktree) == path:
+                names.add(rec.name)
+    return names
+
+
+def _wanted(path: str, common_dir: Path) -> bool:
+    parts = Path(path).parts
+    if str(common_dir) in path:  # under the git dir: only the refs
+        return "refs" in parts or path.endswith("packed-refs")
+    return not IGNORED_DIRS.intersection(parts) and not path.endswith(("~", ".swp", ".swx"))
+
+
+class ChangeWatcher:
+    """Calls `on_change(names or ALL)` from a thread of its own for every settled burst of
+    events in the agents' worktrees and the refs. `stop()` ends it."""
+
+    def __init__(self, ctx: RepoContext, records: list[AgentRecord],
+                 on_change: Callable[[set[str] | None], None],
+                 on_error: Callable[[str], None] = lambda _error: None) -> None:
+        self.ctx, self.records, self.on_change = ctx, list(records), on_change
+        self.on_error = on_error
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="agentdeck-watch", daemon=True)
+
+    def start(self) -> ChangeWatcher:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _paths(self) -> list[Path]:
+        common = self.ctx.common_dir
+        paths = [Path(r.worktree) for r in self.records
+                 if not r.in_main and Path(r.worktree).is_dir()]
+        paths.append(common / "refs")
+        if (common / "packed-refs").exists():
+            paths.append(common / "packed-refs")
+        return paths
+
+    def _run(self) -> None:
+        from watchfiles import watch  # imported here: only the dashboard watches
+
+        common = self.ctx.common_dir
+        try:
+            for changes in watch(*self._paths(), watch_filter=lambda _c, p: _wanted(p, common),
+                                 debounce=SETTLE_MS, step=200, stop_event=self._stop,
+                                 raise_interrupt=False, ignore_permission_denied=True):
+                names = affected((path for _, path in changes), self.records, common)
+                if names is ALL or names:
+                    self.on_change(names)
+        except (OSError, RuntimeError) as exc:
+            # a watch the system cannot set up (inotify limits): the radar still looks when
+            # an agent stops working
+            if not self._stop.is_set():
+                self.on_error(str(exc))

@@ -1,0 +1,107 @@
+"""Issue 16 bench (4): idle means idle. 10 idle agents on a 5,000-file repository, with the
+dashboard open (it runs the conflict radar): the % of one core the dashboard and its session
+host daemon use over a quiet window, including every child process they ran and waited for
+(the radar's git), target < 0.5 %. Anchor, in the same run: a bare Textual app (a header and a
+footer) idling in the same kind of PTY for the same window; the ratio says what agentdeck's
+dashboard adds to what any Textual app costs.
+
+    python bench/idle.py [--agents 10] [--files 5000] [--window 60] [--runs 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from dashboard import AGENTDECK, BARE_APP, FILLER, Running, git  # bench/dashboard.py
+
+
+def make_repo(root: Path, agents: int, files: int) -> Path:
+    repo = root / "app"
+    repo.mkdir()
+    os.environ.update({"GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@b",
+                       "GIT_COMMITTER_NAME": "b", "GIT_COMMITTER_EMAIL": "b@b"})
+    git(repo, "init", "-q", "-b", "main")
+    for i in range(files):
+        path = repo / "src" / f"pkg{i % 50}" / f"mod{i}.py"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"VALUE_{i} = {i}\n")
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "init")
+    filler = root / "filler.py"
+    filler.write_text(FILLER)
+    names = "\n".join(f"  - {{name: a{i}, agent: filler, branch: b{i}}}" for i in range(agents))
+    (repo / "agentdeck.yaml").write_text(
+        f"version: 1\nworktrees: ../wt-{{name}}\n"
+        f"commands:\n  filler: {sys.executable} {filler} 20\n"
+        f"agents:\n{names}\ndashboard: {{bell: false}}\n")
+    subprocess.run([*AGENTDECK, "up", "--no-start"], cwd=repo, check=True, capture_output=True)
+    # some work on two branches, so the radar has something to compare
+    for n in (0, 1):
+        wt = root / f"wt-a{n}"
+        (wt / "src" / "pkg0" / "mod0.py").write_text(f"VALUE_0 = {100 + n}\n")
+        git(wt, "commit", "-qam", f"work {n}")
+    return repo
+
+
+def cpu_with_children(procs: list[psutil.Process], window: float) -> float:
+    def total() -> float:
+        out = 0.0
+        for p in procs:
+            t = p.cpu_times()
+            out += t.user + t.system + t.children_user + t.children_system
+        return out
+
+    before = total()
+    time.sleep(window)
+    return 100.0 * (total() - before) / window
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--agents", type=int, default=10)
+    parser.add_argument("--files", type=int, default=5000)
+    parser.add_argument("--window", type=float, default=60.0)
+    parser.add_argument("--runs", type=int, default=1)
+    args = parser.parse_args()
+    ours, bare = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        repo = make_repo(root, args.agents, args.files)
+        for _ in range(args.runs):
+            dash = Running([*AGENTDECK], repo, daemon_of=repo)
+            try:
+                dash.settle(quiet=2.0, limit=120.0)  # started, replayed, first radar scan
+                ours.append(cpu_with_children(dash.procs(), args.window))
+            finally:
+                dash.close()
+            app = root / "bare.py"
+            app.write_text(BARE_APP)
+            plain = Running([sys.executable, str(app)], root)
+            try:
+                plain.settle(quiet=2.0)
+                bare.append(cpu_with_children(plain.procs(), args.window))
+            finally:
+                plain.close()
+    mid, anchor = statistics.median(ours), statistics.median(bare)
+    print(f"idle: {args.agents} agents, {args.files} files, {args.window:.0f} s windows, "
+          f"{args.runs} run(s)")
+    print(f"  agentdeck (dashboard + daemon + their children): {mid:.2f} % of a core "
+          f"(runs: {', '.join(f'{x:.2f}' for x in ours)}; target < 0.5 %)")
+    ratio = mid / anchor if anchor else float("inf")
+    print(f"  a bare Textual app: {anchor:.2f} %; ratio {ratio:.1f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -54,17 +54,16 @@ def make_repo(root: Path, agents: int, files: int) -> Path:
     return repo
 
 
-def cpu_with_children(procs: list[psutil.Process], window: float) -> float:
-    def total() -> float:
-        out = 0.0
-        for p in procs:
-            t = p.cpu_times()
-            out += t.user + t.system + t.children_user + t.children_system
-        return out
+def cpu_with_children(procs: list[psutil.Process], window: float) -> list[float]:
+    """% of a core over `window`: [each process's own, …, their children's together]."""
+    def sample() -> list[float]:
+        times = [p.cpu_times() for p in procs]
+        return [t.user + t.system for t in times] + [
+            sum(t.children_user + t.children_system for t in times)]
 
-    before = total()
+    before = sample()
     time.sleep(window)
-    return 100.0 * (total() - before) / window
+    return [100.0 * (b - a) / window for a, b in zip(before, sample(), strict=True)]
 
 
 def main() -> int:
@@ -74,7 +73,9 @@ def main() -> int:
     parser.add_argument("--window", type=float, default=60.0)
     parser.add_argument("--runs", type=int, default=1)
     args = parser.parse_args()
-    ours, bare = [], []
+    ours: list[float] = []
+    bare: list[float] = []
+    split: list[list[float]] = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         repo = make_repo(root, args.agents, args.files)
@@ -82,7 +83,9 @@ def main() -> int:
             dash = Running([*AGENTDECK], repo, daemon_of=repo)
             try:
                 dash.settle(quiet=2.0, limit=120.0)  # started, replayed, first radar scan
-                ours.append(cpu_with_children(dash.procs(), args.window))
+                parts = cpu_with_children(dash.procs(), args.window)
+                ours.append(sum(parts))
+                split.append(parts)
             finally:
                 dash.close()
             app = root / "bare.py"
@@ -90,7 +93,7 @@ def main() -> int:
             plain = Running([sys.executable, str(app)], root)
             try:
                 plain.settle(quiet=2.0)
-                bare.append(cpu_with_children(plain.procs(), args.window))
+                bare.append(sum(cpu_with_children(plain.procs(), args.window)))
             finally:
                 plain.close()
     mid, anchor = statistics.median(ours), statistics.median(bare)
@@ -98,6 +101,9 @@ def main() -> int:
           f"{args.runs} run(s)")
     print(f"  agentdeck (dashboard + daemon + their children): {mid:.2f} % of a core "
           f"(runs: {', '.join(f'{x:.2f}' for x in ours)}; target < 0.5 %)")
+    for parts in split:
+        print("  split: " + ", ".join(f"{label} {x:.2f} %" for label, x in zip(
+            ("dashboard", "daemon", "their children (git)"), parts, strict=False)))
     ratio = mid / anchor if anchor else float("inf")
     print(f"  a bare Textual app: {anchor:.2f} %; ratio {ratio:.1f}x")
     return 0

@@ -74,6 +74,9 @@ class _Session(TerminalView):
         self.detected_version = -1
         self.reader: threading.Thread | None = None
         self.stopping = False
+        # written to wake the PTY reader (blocked in select with no timeout: an idle agent
+        # costs no wakeups) when the session is being stopped; made by the reader
+        self.wake_r = self.wake_w = -1
         self.hinted: str | None = None  # the state its last hook event implies
 
 
@@ -127,6 +130,7 @@ class LocalHost(SessionHost):
                                           name=f"agentdeck-pty-{spec.name}", daemon=True)
         session.reader.start()
         self._emit(Event(spec.name, "state", session.info))
+        self._wake.set()  # a working session: the watcher looks again while it works
         return session.info
 
     def restore(self, spec: SessionSpec, output: bytes, note: str) -> SessionInfo:
@@ -167,6 +171,9 @@ class LocalHost(SessionHost):
         child = session.child
         if _alive(child):
             end_tree(child.pid, timeout)
+        if session.wake_w >= 0:
+            with contextlib.suppress(OSError):
+                os.write(session.wake_w, b"x")  # the reader looks whether the agent is gone
         if session.reader:
             session.reader.join(timeout)
 
@@ -195,18 +202,22 @@ class LocalHost(SessionHost):
         child = session.child
         assert child is not None
         fd = child.child_fd
+        session.wake_r, session.wake_w = os.pipe()
         feed: queue.Queue[bytes | None] = queue.Queue(maxsize=FEED_BACKLOG)
         feeder = threading.Thread(target=self._feed, args=(session, feed),
                                   name=f"agentdeck-feed-{session.spec.name}", daemon=True)
         feeder.start()
         while True:
             try:
-                ready, _, _ = select.select([fd], [], [], 0.25)
+                ready, _, _ = select.select([fd, session.wake_r], [], [])
             except (OSError, ValueError):
                 break
-            if not ready:
+            if session.wake_r in ready:
+                with contextlib.suppress(OSError):
+                    os.read(session.wake_r, 64)
                 if session.stopping and not _alive(child):
                     break
+            if fd not in ready:
                 continue
             data = _read_some(fd)
             if not data:
@@ -214,6 +225,11 @@ class LocalHost(SessionHost):
             feed.put(data)
         feed.put(None)
         feeder.join()
+        wake = (session.wake_r, session.wake_w)
+        session.wake_r = session.wake_w = -1
+        for end in wake:
+            with contextlib.suppress(OSError):
+                os.close(end)
         self._finish(session)
 
     def _feed(self, session: _Session, feed: queue.Queue[bytes | None]) -> None:
@@ -365,8 +381,9 @@ class LocalHost(SessionHost):
     # -- detection ----------------------------------------------------------------------------
     def _watch(self) -> None:
         while not self._closed.is_set():
-            # woken by output; the timeout re-checks screens that went quiet (working → idle)
-            self._wake.wait(QUIET_RECHECK)
+            # woken by output; the timeout re-checks screens that went quiet (working → idle) or
+            # hold a frame open, and only while there is one: an idle fleet costs no wakeups
+            self._wake.wait(QUIET_RECHECK if self._needs_recheck() else None)
             self._wake.clear()
             if self._closed.is_set():
                 return
@@ -379,6 +396,10 @@ class LocalHost(SessionHost):
             # one more look after a burst, so the final state of a screen is always read
             for session in list(self._sessions.values()):
                 self._detect(session)
+
+    def _needs_recheck(self) -> bool:
+        return any(s.info.process == RUNNING and (s.info.state == WORKING or s.frame_open)
+                   for s in list(self._sessions.values()))
 
     def _detect(self, session: _Session) -> None:
         info = session.info

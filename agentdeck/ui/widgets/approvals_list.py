@@ -73,7 +73,8 @@ class ApprovalsList(Vertical):
         table = self.query_one("#approval-table", DataTable)
         for label in ("age", "agent", "kind", "summary"):
             table.add_column(label, key=label)
-        self.set_interval(1.0, self.refresh_ages)
+        # ages tick while a prompt waits; an empty queue costs no wakeups
+        self._ages = self.set_interval(1.0, self.refresh_ages, pause=True)
         self.watch_entries((), self.entries)
         self.watch_decisions(self.decisions)
 
@@ -100,6 +101,10 @@ class ApprovalsList(Vertical):
         self.border_title = f"approvals ({len(new)})" if new else "approvals"
         self.query_one("#approval-empty").display = not new
         self.set_class(bool(new), "-pending")
+        if new:
+            self._ages.resume()
+        else:
+            self._ages.pause()
         self._show_detail()
 
     async def on_button_pressed(self, event: Button.Pressed) -> None:

@@ -112,8 +112,10 @@ class TerminalPane(Widget, can_focus=False):
 
     def on_mount(self) -> None:
         # the app calls poll() when the session has new output (at most REFRESH_HZ a second);
-        # this slow tick only catches a session that started after the pane got its size
-        self.set_interval(1.0, self.poll)
+        # this slow tick only catches a session that started after the pane got its size, and
+        # a synchronized frame left open (shown once overdue); otherwise it rests (idle panes
+        # cost no wakeups)
+        self._tick = self.set_interval(1.0, self.poll)
 
     # -- drawing ------------------------------------------------------------------------------
     def _view(self) -> TerminalView | None:
@@ -147,6 +149,10 @@ class TerminalPane(Widget, can_focus=False):
         if view.frame_open:
             with view:  # a mirror has no watcher of its own: an overdue frame shows from here
                 view.release_overdue_frame()
+        if view.frame_open:
+            self._tick.resume()
+        else:
+            self._tick.pause()
         if view.version == self._seen:
             return
         with view as emulator:

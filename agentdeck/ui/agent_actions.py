@@ -10,13 +10,12 @@ from textual import work
 
 from agentdeck.core.errors import OperationError
 from agentdeck.core.outbox import HELD
-from agentdeck.ui.screens.message import MessageDialog
-from agentdeck.ui.screens.spawn import SpawnDialog, Spawned
 from agentdeck.ui.widgets.agent_list import AgentRow
 from agentdeck.ui.widgets.terminal_pane import TerminalPane
 
 if TYPE_CHECKING:
     from agentdeck.ui.app import AgentdeckApp
+    from agentdeck.ui.screens.spawn import Spawned
 
     _Base = AgentdeckApp
 else:
@@ -27,6 +26,8 @@ STOP_GRACE = 5.0  # seconds a stopped agent's processes get to end before they a
 
 class AgentActions(_Base):
     def action_spawn(self) -> None:
+        from agentdeck.ui.screens.spawn import SpawnDialog  # (loaded when first opened)
+
         self.push_screen(SpawnDialog(self.deck.ctx, self.deck.fleet), self._spawned)
 
     async def _spawned(self, result: Spawned | None) -> None:
@@ -109,6 +110,8 @@ class AgentActions(_Base):
         def sent(text: str | None) -> None:
             if text:
                 self._deliver(names, text)
+
+        from agentdeck.ui.screens.message import MessageDialog
 
         self.push_screen(MessageDialog(names), sent)
 

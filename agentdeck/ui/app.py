@@ -10,7 +10,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, on, work
 from textual.app import App, ComposeResult
@@ -39,14 +39,15 @@ from agentdeck.ui.host_messages import (
     SessionChanged,
 )
 from agentdeck.ui.keymap import load_keymap
-from agentdeck.ui.screens.confirm import Confirm
-from agentdeck.ui.screens.review import ReviewScreen
 from agentdeck.ui.themes import DEFAULT_THEME, check_theme, load_themes
 from agentdeck.ui.widgets.agent_list import AgentDetail, AgentList, AgentRow
 from agentdeck.ui.widgets.agent_strip import AgentStrip
 from agentdeck.ui.widgets.approvals_list import ApprovalsList
 from agentdeck.ui.widgets.terminal_pane import TerminalPane
 from agentdeck.ui.window import WindowFit
+
+if TYPE_CHECKING:
+    from agentdeck.ui.screens.review import ReviewScreen
 
 DASHBOARD_ACTIONS = {b.action.split("(")[0] for b in DASHBOARD_BINDINGS
                      if isinstance(b, Binding)} - {"help"}
@@ -317,6 +318,8 @@ class AgentdeckApp(WindowFit, AgentActions, Attention, App[None]):
 
     async def agent_removed(self, name: str) -> None:
         """An agent was cleaned up: its pane and row go, the radar looks again."""
+        from agentdeck.ui.screens.review import ReviewScreen
+
         if isinstance(self.screen, ReviewScreen) and self.screen.rec.name == name:
             self.pop_screen()
         # its row first: whoever sees the pane gone sees the row gone too
@@ -335,6 +338,8 @@ class AgentdeckApp(WindowFit, AgentActions, Attention, App[None]):
         name = self.selected_agent
         rec = next((r for r in self.deck.records if r.name == name), None)
         if rec is not None:
+            from agentdeck.ui.screens.review import ReviewScreen  # (loaded when first opened)
+
             self.push_screen(ReviewScreen(self.deck, rec, list(self.deck.records)))
 
     def action_enter_pane(self, agent: str | None = None) -> None:
@@ -372,6 +377,8 @@ class AgentdeckApp(WindowFit, AgentActions, Attention, App[None]):
             if yes:
                 self.exit()
 
+        from agentdeck.ui.screens.confirm import Confirm
+
         self.push_screen(Confirm(
             f"Quit, and stop {len(running)} agent{'s' * (len(running) != 1)}?",
             f"{', '.join(running)} run in this dashboard and stop when it closes (their "
@@ -390,13 +397,12 @@ class AgentdeckApp(WindowFit, AgentActions, Attention, App[None]):
         self._update_status()  # typing mode starts or ends with a pane's focus: say so at once
         self.refresh_bindings()
 
-    @on(ReviewScreen.Merged)
-    def _merged(self) -> None:
+    # (by name, so the review screen's module loads only when a review opens)
+    def on_review_screen_merged(self) -> None:
         self._radar.stale(None)  # a base moved: every agent's work compares anew
         self.scan_radar()
 
-    @on(ReviewScreen.Removed)
-    async def _removed(self, message: ReviewScreen.Removed) -> None:
+    async def on_review_screen_removed(self, message: ReviewScreen.Removed) -> None:
         await self.agent_removed(message.name)
 
     @on(OutboxChanged)

@@ -13,7 +13,6 @@ from textual.screen import Screen
 
 from agentdeck.core.approvals import ALLOW, ALWAYS, DENY
 from agentdeck.ui import layout
-from agentdeck.ui.screens.help import NAVIGATION, HelpScreen, describe, screen_keys
 from agentdeck.ui.widgets.terminal_pane import TerminalPane
 
 if TYPE_CHECKING:
@@ -108,6 +107,8 @@ class WindowFit(_Base):
         screen = self.screen
         title = "dashboard" if screen is self._dashboard else type(screen).__name__.removesuffix(
             "Screen").lower()
+        from agentdeck.ui.screens.help import NAVIGATION, HelpScreen, describe, screen_keys
+
         keys = describe(screen_keys(screen), {})
         if screen is self._dashboard:
             keys = NAVIGATION + keys

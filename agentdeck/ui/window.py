@@ -109,7 +109,7 @@ class WindowFit(_Base):
             "Screen").lower()
         from agentdeck.ui.screens.help import NAVIGATION, HelpScreen, describe, screen_keys
 
-        keys = describe(screen_keys(screen), {})
+        keys = describe(screen_keys(screen))
         if screen is self._dashboard:
             keys = NAVIGATION + keys
         self.push_screen(HelpScreen(title, keys, self.release_key_label))

@@ -31,6 +31,10 @@ FLEET_KEYS = (
 )
 
 
+_KEY_NAMES = {"right_square_bracket": "]", "left_square_bracket": "[",
+              "question_mark": "?", "ctrl+right_square_bracket": "ctrl+]"}
+
+
 @dataclass(frozen=True)
 class KeyHelp:
     keys: str  # as the footer shows them: "y", "ctrl+]", "1-9"
@@ -38,10 +42,10 @@ class KeyHelp:
     id: str = ""
 
 
-def describe(bindings: Iterable[tuple[str, Binding]], display: dict[str, str]) -> list[KeyHelp]:
-    """One line per action, its keys joined ("space", "y", "1 … 9" for the menu digits);
-    `bindings` are (key, binding) pairs as the screen has them now, `display` how each key is
-    shown."""
+def describe(bindings: Iterable[tuple[str, Binding]]) -> list[KeyHelp]:
+    """One line per action, its keys joined ("space", "y", "1…9" for the menu digits) as the
+    footer shows them ("]", not "right_square_bracket"); `bindings` are (key, binding) pairs as
+    the screen has them now."""
     order: list[str] = []
     keys: dict[str, list[str]] = {}
     what: dict[str, str] = {}
@@ -54,7 +58,7 @@ def describe(bindings: Iterable[tuple[str, Binding]], display: dict[str, str]) -
         if action not in keys:
             order.append(action)
             keys[action] = []
-        shown = display.get(key, key)
+        shown = binding.key_display or _KEY_NAMES.get(key, key)
         if shown not in keys[action]:
             keys[action].append(shown)
         if binding.id and not ids.get(action):  # agentdeck's own words over Textual's

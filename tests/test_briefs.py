@@ -29,6 +29,15 @@ while True:
 """
 
 
+
+def whole_json(path: Path) -> object | None:
+    """The file's JSON once the agent has written all of it (it writes in place: a reader may
+    see it empty or half-written first)."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
 def make_deck(tmp_path: Path, monkeypatch) -> tuple[Deck, Path, Path]:  # type: ignore[no-untyped-def]
     repo = make_repo(tmp_path)
     echo = tmp_path / "echo.py"
@@ -70,7 +79,7 @@ def test_briefs_reach_each_agent_its_own_way_and_the_roster_stays_current(
         deck.start_all(sleep=slept.append)  # an injected clock: no real waiting
         assert slept == [7.0, 7.0]  # three agents, spaced by the fleet's stagger
         for name in ("lead", "auth", "search"):
-            wait(lambda n=name: Path(f"{log}.{n}").exists(), f"{name} to start")
+            wait(lambda n=name: whole_json(Path(f"{log}.{n}")) is not None, f"{name} to start")
         auth = json.loads(Path(f"{log}.auth").read_text())["argv"]
         brief = auth[auth.index("--append-system-prompt") + 1]
         assert "Your task: Implement JWT authentication endpoints." in brief
@@ -112,7 +121,7 @@ def test_an_agents_key_goes_only_to_its_env_local_and_its_process(
     secret = "sk-secret-0123456789abcdef"
     try:
         deck.start_all(sleep=lambda _s: None)
-        wait(lambda: Path(f"{log}.auth").exists(), "auth to start")
+        wait(lambda: whole_json(Path(f"{log}.auth")) is not None, "auth to start")
         assert json.loads(Path(f"{log}.auth").read_text())["key"] == secret
         auth = next(r for r in deck.records if r.name == "auth")
         assert secret in (Path(auth.worktree) / ".env.local").read_text()

@@ -54,14 +54,17 @@ agents: [{{name: ops, agent: asker, branch: feat/ops}}]
     assert run_agentdeck("up", "--no-start", cwd=repo).code == 0
     assert run_agentdeck("start", cwd=repo).code == 0
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "agentdeck", "serve", "--port", str(port)],
-                            cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "COLUMNS": "120"})
+    # the server's output goes to files: a pipe nobody drains would block it once full
+    out, err = tmp_path / "serve.out", tmp_path / "serve.err"
+    with out.open("w") as out_fh, err.open("w") as err_fh:
+        proc = subprocess.Popen([sys.executable, "-m", "agentdeck", "serve", "--port",
+                                 str(port)], cwd=repo, stdout=out_fh, stderr=err_fh, text=True,
+                                env={**os.environ, "COLUMNS": "120"})
     try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        match = re.search(r"(http://127\.0\.0\.1:\d+/\?token=(\S+))", line)
-        assert match, (line, proc.stderr.read() if proc.poll() is not None else "")
+        wait(lambda: "token=" in out.read_text() or proc.poll() is not None,
+             "serve to print its link", timeout=60)
+        match = re.search(r"(http://127\.0\.0\.1:\d+/\?token=(\S+))", out.read_text())
+        assert match, (out.read_text(), err.read_text())
         url = match.group(1)
 
         def up() -> bool:
@@ -176,9 +179,12 @@ def test_a_phone_gets_the_phone_layout_and_answers_with_a_tap(served, tmp_path: 
                 wait(lambda: sizes and all(part in "\n".join(screen()) for part in (
                     "make deploy", " allow ", "? help")), "the phone's screen", timeout=60)
             except AssertionError:
-                raise AssertionError(f"the phone's screen ({sizes}) never showed the request, "
-                                     "its buttons and the footer:\n" + "\n".join(
-                                         screen() if sizes else [])) from None
+                raise AssertionError(
+                    f"the phone's screen ({sizes}; bytes per websocket "
+                    f"{[sum(map(len, x)) for x in streams]}) never showed the request, its "
+                    "buttons and the footer:\n" + "\n".join(screen() if sizes and streams else [])
+                    + "\nserver:\n" + (tmp_path / "serve.out").read_text()[-3000:]
+                    + (tmp_path / "serve.err").read_text()[-2000:]) from None
             lines = screen()
             text = "\n".join(lines)
             # the phone layout: a phone's width in columns, the agent strip, the queue with

@@ -63,6 +63,11 @@ class ChangeWatcher:
         self._thread = threading.Thread(target=self._run, name="agentdeck-watch", daemon=True)
 
     def start(self) -> ChangeWatcher:
+        # imported here, before the thread starts: an import running on a thread of its own
+        # while the event loop imports too can stall both (the dashboard in a browser drew
+        # nothing about one time in two)
+        import watchfiles  # noqa: F401
+
         self._thread.start()
         return self
 
@@ -79,7 +84,7 @@ class ChangeWatcher:
         return paths
 
     def _run(self) -> None:
-        from watchfiles import watch  # imported here: only the dashboard watches
+        from watchfiles import watch  # (imported by start(), on the caller's thread)
 
         common = self.ctx.common_dir
         try:

@@ -47,7 +47,7 @@ def make_repo(root: Path, agents: int, files: int) -> Path:
         f"agents:\n{names}\ndashboard: {{bell: false}}\n")
     subprocess.run([*AGENTDECK, "up", "--no-start"], cwd=repo, check=True, capture_output=True)
     # some work on two branches, so the radar has something to compare
-    for n in (0, 1):
+    for n in range(min(2, agents)):
         wt = root / f"wt-a{n}"
         (wt / "src" / "pkg0" / "mod0.py").write_text(f"VALUE_0 = {100 + n}\n")
         git(wt, "commit", "-qam", f"work {n}")

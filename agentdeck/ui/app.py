@@ -24,7 +24,7 @@ from textual.widgets import DataTable, Header, Static
 from agentdeck.core import review
 from agentdeck.core.approvals import Decision, Entry, StaleAnswer
 from agentdeck.core.deck import Deck
-from agentdeck.core.errors import AgentdeckError, OperationError
+from agentdeck.core.errors import OperationError
 from agentdeck.core.sessions import Event, SessionInfo
 from agentdeck.core.watch import ChangeWatcher
 from agentdeck.ui import layout
@@ -35,10 +35,10 @@ from agentdeck.ui.host_messages import (
     OutboxChanged,
     OutputArrived,
     QueueChanged,
-    RadarStale,
     SessionChanged,
 )
 from agentdeck.ui.keymap import load_keymap
+from agentdeck.ui.radar import RadarWatch
 from agentdeck.ui.themes import DEFAULT_THEME, check_theme, load_themes
 from agentdeck.ui.widgets.agent_list import AgentDetail, AgentList, AgentRow
 from agentdeck.ui.widgets.agent_strip import AgentStrip
@@ -53,7 +53,7 @@ DASHBOARD_ACTIONS = {b.action.split("(")[0] for b in DASHBOARD_BINDINGS
                      if isinstance(b, Binding)} - {"help"}
 
 
-class AgentdeckApp(WindowFit, AgentActions, Attention, App[None]):
+class AgentdeckApp(WindowFit, AgentActions, Attention, RadarWatch, App[None]):
     """agentdeck: every agent live, every permission prompt in one queue."""
 
     TITLE = "agentdeck"
@@ -285,37 +285,6 @@ class AgentdeckApp(WindowFit, AgentActions, Attention, App[None]):
         except OperationError as exc:
             self.call_from_thread(self.notify, str(exc), severity="warning")
 
-    @work(thread=True, exclusive=True, group="radar", exit_on_error=False)
-    def scan_radar(self) -> None:
-        try:
-            notes = review.radar_notes(self.deck.ctx, list(self.deck.records), self._radar)
-        except AgentdeckError:
-            return
-        self.call_from_thread(self._show_radar, notes)
-
-    def _watch_changes(self) -> None:
-        """(Re)start the watcher on the agents' worktrees and the refs (after an agent came or
-        went)."""
-        if self._watcher is not None:
-            self._watcher.stop()
-        self._watcher = ChangeWatcher(
-            self.deck.ctx, list(self.deck.records),
-            lambda names: self.post_message(RadarStale(names)),
-            lambda error: self.call_from_thread(
-                self.notify, f"conflict radar: cannot watch the worktrees ({error}); it looks "
-                "again whenever an agent stops working", severity="warning", timeout=10),
-        ).start()
-
-    @on(RadarStale)
-    def _radar_stale(self, message: RadarStale) -> None:
-        self._radar.stale(message.names)
-        self.scan_radar()
-
-    def _show_radar(self, notes: dict[str, str]) -> None:
-        rows = {name: replace(row, radar=notes[name]) if name in notes else row
-                for name, row in self.rows.items()}
-        self.rows = rows  # (unchanged rows compare equal: nothing redraws for them)
-
     async def agent_removed(self, name: str) -> None:
         """An agent was cleaned up: its pane and row go, the radar looks again."""
         from agentdeck.ui.screens.review import ReviewScreen
@@ -398,10 +367,6 @@ class AgentdeckApp(WindowFit, AgentActions, Attention, App[None]):
         self.refresh_bindings()
 
     # (by name, so the review screen's module loads only when a review opens)
-    def on_review_screen_merged(self) -> None:
-        self._radar.stale(None)  # a base moved: every agent's work compares anew
-        self.scan_radar()
-
     async def on_review_screen_removed(self, message: ReviewScreen.Removed) -> None:
         await self.agent_removed(message.name)
 

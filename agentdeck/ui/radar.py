@@ -1,0 +1,59 @@
+"""The conflict radar in the dashboard: a watcher on the agents' worktrees and the refs
+(core/watch.py) says whose work changed; a background scan (core/review.radar_notes, with what
+earlier scans learnt) looks again at just those; the sidebar's radar column shows the result.
+Never on a timer. A part of AgentdeckApp."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from textual import work
+
+from agentdeck.core import review
+from agentdeck.core.errors import AgentdeckError
+from agentdeck.core.watch import ChangeWatcher
+from agentdeck.ui.host_messages import RadarStale
+
+if TYPE_CHECKING:
+    from agentdeck.ui.app import AgentdeckApp
+
+    _Base = AgentdeckApp
+else:
+    _Base = object
+
+
+class RadarWatch(_Base):
+    @work(thread=True, exclusive=True, group="radar", exit_on_error=False)
+    def scan_radar(self) -> None:
+        try:
+            notes = review.radar_notes(self.deck.ctx, list(self.deck.records), self._radar)
+        except AgentdeckError:
+            return
+        self.call_from_thread(self._show_radar, notes)
+
+    def _watch_changes(self) -> None:
+        """(Re)start the watcher on the agents' worktrees and the refs (after an agent came or
+        went)."""
+        if self._watcher is not None:
+            self._watcher.stop()
+        self._watcher = ChangeWatcher(
+            self.deck.ctx, list(self.deck.records),
+            lambda names: self.post_message(RadarStale(names)),
+            lambda error: self.call_from_thread(
+                self.notify, f"conflict radar: cannot watch the worktrees ({error}); it looks "
+                "again whenever an agent stops working", severity="warning", timeout=10),
+        ).start()
+
+    def on_radar_stale(self, message: RadarStale) -> None:
+        self._radar.stale(message.names)
+        self.scan_radar()
+
+    def _show_radar(self, notes: dict[str, str]) -> None:
+        rows = {name: replace(row, radar=notes[name]) if name in notes else row
+                for name, row in self.rows.items()}
+        self.rows = rows  # (unchanged rows compare equal: nothing redraws for them)
+
+    def on_review_screen_merged(self) -> None:  # (by name: the review loads when opened)
+        self._radar.stale(None)  # a base moved: every agent's work compares anew
+        self.scan_radar()

@@ -58,7 +58,9 @@ def git(cwd: Path, *args: str) -> None:
     subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
 
 
-def make_repo(root: Path, agents: int, lines: int) -> Path:
+def make_repo(root: Path, agents: int, lines: int, files: int = 0) -> Path:
+    """A repository (with `files` small source files) whose fleet runs `agents` fillers that
+    each print `lines` lines and then idle, their workspaces made."""
     repo = root / "app"
     repo.mkdir()
     env_fix = {"GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@b", "GIT_COMMITTER_NAME": "b",
@@ -66,6 +68,10 @@ def make_repo(root: Path, agents: int, lines: int) -> Path:
     os.environ.update(env_fix)
     git(repo, "init", "-q", "-b", "main")
     (repo / "README.md").write_text("bench\n")
+    for i in range(files):
+        path = repo / "src" / f"pkg{i % 50}" / f"mod{i}.py"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"VALUE_{i} = {i}\n")
     git(repo, "add", ".")
     git(repo, "commit", "-qm", "init")
     filler = root / "filler.py"

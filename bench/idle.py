@@ -11,9 +11,7 @@ dashboard adds to what any Textual app costs.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,30 +21,14 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from dashboard import AGENTDECK, BARE_APP, FILLER, Running, git  # bench/dashboard.py
+from dashboard import AGENTDECK, BARE_APP, Running, git  # bench/dashboard.py
+from dashboard import make_repo as dashboard_repo
 
 
 def make_repo(root: Path, agents: int, files: int) -> Path:
-    repo = root / "app"
-    repo.mkdir()
-    os.environ.update({"GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@b",
-                       "GIT_COMMITTER_NAME": "b", "GIT_COMMITTER_EMAIL": "b@b"})
-    git(repo, "init", "-q", "-b", "main")
-    for i in range(files):
-        path = repo / "src" / f"pkg{i % 50}" / f"mod{i}.py"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(f"VALUE_{i} = {i}\n")
-    git(repo, "add", ".")
-    git(repo, "commit", "-qm", "init")
-    filler = root / "filler.py"
-    filler.write_text(FILLER)
-    names = "\n".join(f"  - {{name: a{i}, agent: filler, branch: b{i}}}" for i in range(agents))
-    (repo / "agentdeck.yaml").write_text(
-        f"version: 1\nworktrees: ../wt-{{name}}\n"
-        f"commands:\n  filler: {sys.executable} {filler} 20\n"
-        f"agents:\n{names}\ndashboard: {{bell: false}}\n")
-    subprocess.run([*AGENTDECK, "up", "--no-start"], cwd=repo, check=True, capture_output=True)
-    # some work on two branches, so the radar has something to compare
+    """bench/dashboard.py's repository with `files` source files, and work on two branches
+    (so the radar has something to compare)."""
+    repo = dashboard_repo(root, agents, 20, files)
     for n in range(min(2, agents)):
         wt = root / f"wt-a{n}"
         (wt / "src" / "pkg0" / "mod0.py").write_text(f"VALUE_0 = {100 + n}\n")

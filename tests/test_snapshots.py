@@ -80,27 +80,17 @@ def test_dashboard_snapshot(still_deck, snap_compare, size, theme) -> None:
     assert snap_compare(app, terminal_size=size, run_before=settled(app, still_deck))
 
 
-def test_help_snapshot(still_deck, snap_compare) -> None:
+@pytest.mark.parametrize(("key", "screen"), [("question_mark", HelpScreen), ("s", SpawnDialog)],
+                         ids=["help", "spawn"])
+def test_screen_snapshot(still_deck, snap_compare, key, screen) -> None:
+    """The help screen and the spawn dialog at 80x24, over the dashboard."""
     app = AgentdeckApp(still_deck)
     settle = settled(app, still_deck)
 
-    async def open_help(pilot) -> None:  # type: ignore[no-untyped-def]
+    async def open_it(pilot) -> None:  # type: ignore[no-untyped-def]
         await settle(pilot)
-        await pilot.press("question_mark")
-        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await pilot.press(key)
+        await until(pilot, lambda: isinstance(app.screen, screen))
         await pilot.pause()
 
-    assert snap_compare(app, terminal_size=(80, 24), run_before=open_help)
-
-
-def test_spawn_snapshot(still_deck, snap_compare) -> None:
-    app = AgentdeckApp(still_deck)
-    settle = settled(app, still_deck)
-
-    async def open_spawn(pilot) -> None:  # type: ignore[no-untyped-def]
-        await settle(pilot)
-        await pilot.press("s")
-        await until(pilot, lambda: isinstance(app.screen, SpawnDialog))
-        await pilot.pause()
-
-    assert snap_compare(app, terminal_size=(80, 24), run_before=open_spawn)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=open_it)

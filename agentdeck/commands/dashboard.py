@@ -27,9 +27,9 @@ def open_dashboard(ctx: RepoContext, fleet: Fleet, theme: str | None = None,
     if not interactive():
         raise UsageError("the dashboard needs a terminal; use `agentdeck ls` or `agentdeck up "
                          "--no-start` from scripts")
-    from agentdeck.ui.themes import check_theme
+    from agentdeck.ui.themes import DEFAULT_THEME, check_theme
 
-    check_theme(theme or fleet.dashboard.theme or "agentdeck-dark")  # before anything starts
+    check_theme(theme or fleet.dashboard.theme or DEFAULT_THEME)  # before anything starts
     prepare(ctx, fleet, Engine(ctx, fleet, notify=notify, on_setup=SetupProgress()))
     deck = attach_deck(ctx, fleet) if daemon else Deck.open(ctx, fleet)
     deck.restart_ended = restart  # `up` brings back agents that ended; plain `agentdeck` shows them

@@ -20,14 +20,13 @@ from agentdeck.core.errors import AgentdeckError, OperationError
 from agentdeck.core.fleet import Engine
 from agentdeck.core.hook_channel import HookServer, socket_path
 from agentdeck.core.hostlock import hold_daemon_lock, lock_holder
-from agentdeck.core.isolation import databases
 from agentdeck.core.launch import is_shell, session_spec, takes_task, template_for
 from agentdeck.core.outbox import Outbox
 from agentdeck.core.ratelimit import Resumer
 from agentdeck.core.registry import READY, AgentRecord, Registry
 from agentdeck.core.repo import RepoContext
 from agentdeck.core.sessions import Event, LocalHost, SessionHost, SessionSpec
-from agentdeck.core.views import relative
+from agentdeck.core.views import describe_database, relative
 
 AUDIT_LOG = "audit.jsonl"  # under the registry folder
 
@@ -123,7 +122,7 @@ class Deck:
             ports = ",".join(str(p) for p in rec.port_numbers)
             out.append(AgentSummary(rec.name, rec.role, rec.agent, rec.branch,
                                     relative(rec.worktree), ports,
-                                    databases.describe(rec.database)))
+                                    describe_database(rec.database)))
         return out
 
     def start_all(self, sizes: Mapping[str, tuple[int, int]] | None = None,

@@ -27,6 +27,7 @@ from agentdeck.core.registry import (
     this_process,
 )
 from agentdeck.core.repo import RepoContext
+from agentdeck.core.views import describe_database
 
 Notify = Callable[[str, str], None]  # (agent name, message)
 WAIT_FOR_OTHER_RUN = 600.0
@@ -265,7 +266,7 @@ class Provisioner:
                                       worktree=root, adopt=adopt)
             record = db_plan.record
             if db_plan.owned:
-                undo.append((databases.describe(record), lambda: self.notify(
+                undo.append((describe_database(record), lambda: self.notify(
                     rec.name, databases.drop(record, db_plan.url, root))))
         return notes
 

@@ -45,7 +45,7 @@ def affected(changes: Iterable[str], records: list[AgentRecord],
 
 def _wanted(path: str, common_dir: Path) -> bool:
     parts = Path(path).parts
-    if str(common_dir) in path:  # under the git dir: only the refs
+    if Path(path).is_relative_to(common_dir):  # under the git dir: only the refs
         return "refs" in parts or path.endswith("packed-refs")
     return not IGNORED_DIRS.intersection(parts) and not path.endswith(("~", ".swp", ".swx"))
 

@@ -94,7 +94,7 @@ class AgentdeckApp(WindowFit, AgentActions, Attention, RadarWatch, App[None]):
         for theme_obj in self.themes.themes.values():
             self.register_theme(theme_obj)
         chosen = theme or deck.fleet.dashboard.theme or DEFAULT_THEME
-        check_theme(chosen)
+        check_theme(chosen, self.themes)
         self.theme = chosen
         self.release_key = deck.fleet.dashboard.release_key
         if os.environ.get("NO_COLOR"):  # https://no-color.org: marks that need no colour

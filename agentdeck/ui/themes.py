@@ -74,14 +74,14 @@ def load_themes(user_dir: Path | None = None) -> Themes:
     return out
 
 
-def check_theme(name: str) -> None:
+def check_theme(name: str, themes: Themes | None = None) -> None:
     """A usage error unless `name` is a theme agentdeck ships, a user's theme file or one of
-    Textual's own."""
+    Textual's own; `themes`: those already loaded (else the files are read)."""
     from textual.theme import BUILTIN_THEMES
 
     from agentdeck.core.errors import UsageError
 
-    known = load_themes().themes
+    known = (themes or load_themes()).themes
     if name not in known and name not in BUILTIN_THEMES:
         raise UsageError(f"no theme named '{name}'; known: {', '.join(known)} (and Textual's "
                          f"own), or a file {name}.yaml in {user_themes_dir()}")

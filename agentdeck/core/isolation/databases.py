@@ -111,7 +111,7 @@ def create(plan_: DbPlan, spec: DatabaseSpec, *, main_root: Path, worktree: Path
 def drop(record: DatabaseRecord, url: str | None, worktree: Path) -> str:
     """Drop what `create` made; returns what was done, for the user."""
     if not record.created:
-        return f"{describe(record)} was not made by agentdeck: left in place"
+        return f"{describe_database(record)} was not made by agentdeck: left in place"
     if record.mode == "postgres-db":
         target = PgUrl(url or record.url)
         with admin(target) as conn:
@@ -141,9 +141,6 @@ def drop(record: DatabaseRecord, url: str | None, worktree: Path) -> str:
     return ""
 
 
-describe = describe_database  # one way to name a database: core/views.py
-
-
 def leftover_hint(record: DatabaseRecord) -> str:
     """How to drop a database agentdeck leaves in place."""
     if record.mode == "postgres-db":
@@ -153,7 +150,7 @@ def leftover_hint(record: DatabaseRecord) -> str:
                 f"(DROP SCHEMA {record.name} CASCADE)")
     if record.mode == "compose":
         return f"compose project {record.name} left in place (docker compose -p {record.name} down)"
-    return f"{describe(record)} left in place"
+    return f"{describe_database(record)} left in place"
 
 
 # -- postgres -----------------------------------------------------------------------------------

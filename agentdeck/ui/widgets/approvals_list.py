@@ -94,8 +94,8 @@ class ApprovalsList(Vertical):
             if str(entry.id) not in table.rows:
                 table.add_row(age(entry, now), entry.agent, kind, summary, key=str(entry.id))
             elif before.get(entry.id) != entry:  # e.g. the agent's hook joined: its words
-                table.update_cell(str(entry.id), "kind", kind)
-                table.update_cell(str(entry.id), "summary", summary)
+                table.update_cell(str(entry.id), "kind", kind, update_width=True)
+                table.update_cell(str(entry.id), "summary", summary, update_width=True)
         if selected is not None and selected in table.rows:
             table.move_cursor(row=table.get_row_index(selected))
         self.border_title = f"approvals ({len(new)})" if new else "approvals"

@@ -92,9 +92,26 @@ def test_unknown_agent_kind_and_database_mode(tmp_path: Path) -> None:
         tmp_path, "defaults: {database: {mode: postgres_db, url: postgres://x/y}}\n")
 
 
-def test_env_reference_must_be_set(tmp_path: Path) -> None:
-    message = _error(tmp_path, "agents:\n  - name: a\n    env: {KEY: '${NOT_SET_ANYWHERE}'}\n")
-    assert "${NOT_SET_ANYWHERE}" in message and ":3:" in message
+def test_an_unset_env_reference_fails_only_its_agent(tmp_path: Path) -> None:
+    path = tmp_path / "fleet.yaml"
+    path.write_text("agents:\n  - name: a\n    env: {KEY: '${NOT_SET_ANYWHERE}'}\n"
+                    "  - name: b\n    env: {KEY: '${SET_HERE}'}\n")
+    fleet = load_fleet(path, environ={"SET_HERE": "x"})  # the fleet loads: ls, diff, ... work
+    a, b = fleet.agents
+    with pytest.raises(ConfigError) as info:
+        a.check_env()
+    message = str(info.value)
+    assert message.startswith("agent a: ") and "${NOT_SET_ANYWHERE}" in message
+    assert ":3:" in message
+    b.check_env()
+    assert b.env == {"KEY": "x"} and b.refs == {"SET_HERE"}
+    # an agent's own value replaces a default that needs an unset variable
+    path.write_text("defaults: {env: {KEY: '${NOPE}'}}\nagents:\n  - name: a\n"
+                    "    env: {KEY: plain}\n  - name: b\n")
+    a, b = load_fleet(path, environ={}).agents
+    a.check_env()
+    with pytest.raises(ConfigError, match=r"agent b: .*NOPE"):
+        b.check_env()
     path = tmp_path / "ok.yaml"
     path.write_text("agents:\n  - name: a\n    env: {KEY: '${NOT_SET:-fallback}', B: '$$x'}\n")
     assert load_fleet(path, environ={}).agents[0].env == {"KEY": "fallback", "B": "$x"}

@@ -96,16 +96,22 @@ def start(ctx: RepoContext, fleet: Fleet, names: list[str]) -> int:
         running = {n for n, i in sessions.items() if i.process == RUNNING}
         todo = [known[n] for n in names] if names else [
             r for r in deck.records if r.name not in running]
+        status = 0
         for rec in todo:
             if rec.name in running:
                 print(f"{rec.name}: already running")
                 continue
             # it ran before (its session ended, or died with an earlier daemon): resume it
-            deck.start(rec, resume=rec.name in sessions)
-            print(f"{rec.name}: started")
+            error = deck.start(rec, resume=rec.name in sessions)
+            if error:
+                said = error if rec.name in error else f"{rec.name}: {error}"
+                print(f"agentdeck: {said} (not started)", file=sys.stderr)
+                status = 1
+            else:
+                print(f"{rec.name}: started")
     finally:
         deck.close()
-    return 0
+    return status
 
 
 def cmd_logs(args: argparse.Namespace) -> int:

@@ -71,6 +71,23 @@ class AgentSpec:
     database: DatabaseSpec = DatabaseSpec()
     worktree: str | None = None  # path template override
     where: str = ""  # file:line of the entry, for messages
+    # the inherited variables an agent sees: None, all of the user's environment (less what the
+    # fleet names for other agents); a tuple, only these names or patterns (LC_*) and the basics
+    env_passthrough: tuple[str, ...] | None = None
+    # ${VAR}s by the key that uses them ("env.API_KEY", "database.url"): what the fleet hands
+    # this agent from the user's environment, withheld from the others
+    env_refs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # keys whose ${VAR} is not set: the message, raised only when this agent is made or started
+    env_unset: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def refs(self) -> frozenset[str]:
+        return frozenset(name for names in self.env_refs.values() for name in names)
+
+    def check_env(self) -> None:
+        """Raise the first unset-${VAR} problem: starting this agent needs every value."""
+        for message in self.env_unset.values():
+            raise ConfigError(f"agent {self.name}: {message}")
 
 
 @dataclass(frozen=True)
@@ -234,21 +251,35 @@ class _FleetReader:
                 self.fail((*path, i), f"'{name}' is not a valid environment variable name")
         return names
 
-    def expand(self, text: str, path: KeyPath) -> str:
-        """${VAR} and ${VAR:-default} from the user's environment; $$ is a literal $."""
+    def expand(self, text: str, path: KeyPath, uses: _EnvUses) -> str:
+        """${VAR} and ${VAR:-default} from the user's environment; $$ is a literal $. The names
+        go to `uses`, and an unset one is recorded there instead of failing: only the commands
+        that make or start that agent need its value (`ls`, `diff`, `daemon status` do not)."""
+        names: list[str] = []
+        unset: list[str] = []
 
         def sub(match: re.Match[str]) -> str:
             if match.group(0) == "$$":
                 return "$"
             name, default = match.group(1), match.group(2)
+            names.append(name)
             if name in self.environ and self.environ[name] != "":
                 return self.environ[name]
             if default is not None:
                 return default
-            self.fail(path, f"'{self.key_name(path)}' uses ${{{name}}}, which is not set in "
-                            f"your environment; export it or write ${{{name}:-default}}")
+            unset.append(name)
+            return ""
 
-        return _ENV_REF_RE.sub(sub, text)
+        value = _ENV_REF_RE.sub(sub, text)
+        key = ".".join(str(p) for p in path[-2:])  # env.API_KEY, database.url
+        if unset:
+            uses.unset[key] = (f"'{self.key_name(path)}' ({self.doc.where(path, True)}) uses "
+                               f"${{{unset[0]}}}, which is not set in your environment; export "
+                               f"it or write ${{{unset[0]}:-default}}")
+        else:
+            uses.unset.pop(key, None)  # an agent's own value replaces the defaults' one
+        uses.refs[key] = tuple(names)
+        return value
 
     # -- sections -----------------------------------------------------------------------------
 
@@ -432,21 +463,22 @@ class _FleetReader:
             self.fail((*path, "extra"), f"{', '.join(sorted(dup))} is in both vars and extra")
         return PortsSpec(start, end, names, extra)
 
-    def database(self, value: Any, path: KeyPath, inherited: DatabaseSpec) -> DatabaseSpec:
+    def database(self, value: Any, path: KeyPath, inherited: DatabaseSpec,
+                 uses: _EnvUses) -> DatabaseSpec:
         if isinstance(value, str):
             value = {"mode": value}
         raw = self.mapping(value, path, ("mode", "url", "template", "path", "file"))
         mode = self.string(raw.get("mode", inherited.mode), (*path, "mode"), choices=DB_MODES)
         spec = DatabaseSpec(
             mode=mode,
-            url=self.expand(self.string(raw["url"], (*path, "url")), (*path, "url"))
+            url=self.expand(self.string(raw["url"], (*path, "url")), (*path, "url"), uses)
             if "url" in raw else inherited.url,
             template=self.boolean(raw["template"], (*path, "template"))
             if "template" in raw else inherited.template,
             path=self.relpath(raw["path"], (*path, "path")) if "path" in raw else inherited.path,
             file=self.relpath(raw["file"], (*path, "file")) if "file" in raw else inherited.file,
         )
-        if mode.startswith("postgres"):
+        if mode.startswith("postgres") and "database.url" not in uses.unset:
             if not spec.url:
                 self.fail(path, f"database mode {mode} needs 'url', e.g. postgres://localhost/myapp")
             if not re.match(r"^postgres(ql)?://", spec.url):
@@ -460,9 +492,17 @@ class _FleetReader:
         self, raw: dict[str, Any], path: KeyPath, base: AgentSpec, commands: Mapping[str, str]
     ) -> AgentSpec:
         changes: dict[str, Any] = {}
+        uses = _EnvUses(dict(base.env_refs), dict(base.env_unset))
         if "agent" in raw:
             changes["agent"] = self.string(raw["agent"], (*path, "agent"),
                                            choices=tuple(commands))
+        if "env_passthrough" in raw:
+            passthrough = self.strings(raw["env_passthrough"] or [], (*path, "env_passthrough"))
+            for i, pattern in enumerate(passthrough):
+                if not ENV_NAME_RE.match(pattern.replace("*", "_")):
+                    self.fail((*path, "env_passthrough", i), f"'{pattern}' is not a variable "
+                              "name or a pattern such as LC_*")
+            changes["env_passthrough"] = passthrough
         if "model" in raw:
             changes["model"] = self.string(raw["model"], (*path, "model"))
         if "setup" in raw:
@@ -473,7 +513,8 @@ class _FleetReader:
                 self.relpath(item, (*path, "env_copy", i))
             changes["env_copy"] = copies
         if "database" in raw:
-            changes["database"] = self.database(raw["database"], (*path, "database"), base.database)
+            changes["database"] = self.database(raw["database"], (*path, "database"),
+                                                base.database, uses)
         if "env" in raw:
             env = dict(base.env)
             for key, val in self.mapping_any(raw["env"], (*path, "env")).items():
@@ -482,8 +523,10 @@ class _FleetReader:
                               f"'{key}' is not a valid environment variable name")
                 if val is None:
                     val = ""
-                env[key] = self.expand(self.string(val, (*path, "env", key)), (*path, "env", key))
+                env[key] = self.expand(self.string(val, (*path, "env", key)),
+                                       (*path, "env", key), uses)
             changes["env"] = env
+        changes["env_refs"], changes["env_unset"] = uses.refs, uses.unset
         return replace(base, **changes)
 
     def agent(self, path: KeyPath, raw: Any, defaults: AgentSpec,
@@ -547,6 +590,14 @@ class _FleetReader:
             seen_branches[agent.branch] = agent
 
 
+@dataclass
+class _EnvUses:
+    """What an agent's fields take from the user's environment, as they are read."""
+
+    refs: dict[str, tuple[str, ...]]
+    unset: dict[str, str]
+
+
 def _kind(value: Any) -> str:
     names: dict[type, str] = {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean",
                               int: "an integer", float: "a number", type(None): "nothing"}
@@ -559,7 +610,7 @@ def _kind(value: Any) -> str:
 _TOP_KEYS = ("version", "base", "worktrees", "defaults", "commands", "resume", "agents",
              "approvals", "dashboard", "rate_limits")
 _DEFAULT_KEYS = ("agent", "model", "models", "setup", "env_copy", "env_file", "ports", "database",
-                 "stagger", "setup_timeout", "env")
+                 "stagger", "setup_timeout", "env", "env_passthrough")
 _AGENT_KEYS = ("name", "role", "branch", "base", "agent", "model", "task", "forbid", "scope",
-               "env", "setup", "env_copy", "database", "worktree")
+               "env", "env_passthrough", "setup", "env_copy", "database", "worktree")
 

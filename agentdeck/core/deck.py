@@ -142,10 +142,11 @@ class Deck:
             started += 1
 
     def start(self, rec: AgentRecord, cols: int = 100, rows: int = 30,
-              resume: bool = False) -> None:
+              resume: bool = False) -> str | None:
         """Start an agent's session; `resume`: it ran before (the fleet's `resume:` command).
         Its brief (task and scope, or the lead's roster) goes on its command line; a task the
-        command line does not carry is typed as its first message once it is ready."""
+        command line does not carry is typed as its first message once it is ready. Returns
+        why it could not start (its session then shows that, as failed), or None."""
         try:
             brief = briefs.brief_for(self.fleet, rec, self.ctx.state_dir, self.records,
                                      self._states())
@@ -161,6 +162,7 @@ class Deck:
         if rec.task and not resume and not spec.error and not takes_task(template) and \
                 not is_shell(self.fleet, rec.agent):  # a shell would run the task as a command
             self._type_task(rec.name, rec.task)
+        return spec.error
 
     def _type_task(self, name: str, task: str) -> None:
         """Type an agent's task as its first message, once it is ready (in a thread)."""
@@ -248,6 +250,14 @@ def hook_cli(kind: str, argv: Sequence[str]) -> str | None:
 def prepare(ctx: RepoContext, fleet: Fleet, engine: Engine | None = None) -> None:
     """Make sure every agent of the fleet has its workspace before the dashboard opens."""
     registry = Registry(ctx.state_dir).load()
-    missing = [a.name for a in fleet.agents if a.name not in registry.agents]
+    engine = engine or Engine(ctx, fleet)
+    missing = []
+    for agent in fleet.agents:
+        if agent.name in registry.agents:
+            continue
+        if agent.env_unset:  # the others still come up; this one says why it cannot
+            engine.notify(agent.name, "not created: " + next(iter(agent.env_unset.values())))
+        else:
+            missing.append(agent.name)
     if missing:
-        (engine or Engine(ctx, fleet)).up(missing)
+        engine.up(missing)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from agentdeck.core import worktrees as wt
 from agentdeck.core.config import AgentSpec, Fleet
+from agentdeck.core.envpolicy import inherited
 from agentdeck.core.errors import AgentdeckError, UsageError
 from agentdeck.core.provision import (
     Notify,
@@ -139,6 +140,7 @@ class Engine:
             root = Path(rec.worktree)
             jobs.append(SetupJob(spec.name, root, spec.setup,
                                  setup_env(root, self.fleet.env_file),
+                                 base=inherited(self.fleet, spec.name),
                                  timeout=self.fleet.setup_timeout))
         if not jobs:
             return []

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import shlex
 from collections.abc import Mapping
 from pathlib import Path
 
 from agentdeck import __version__
 from agentdeck.core.config import Fleet
+from agentdeck.core.envpolicy import inherited, spec_of
 from agentdeck.core.errors import ConfigError
 from agentdeck.core.isolation.envfiles import read_env
 from agentdeck.core.registry import AgentRecord
@@ -70,10 +70,13 @@ def command_for(fleet: Fleet, rec: AgentRecord, resume: bool = False,
 
 def environment_for(fleet: Fleet, rec: AgentRecord,
                     base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The user's environment, then the worktree's .env copies, then the managed .env.local."""
-    env = dict(os.environ if base is None else base)
+    """The user's environment (less what the fleet names for other agents), then the
+    worktree's .env copies, then the managed .env.local. Raises when a ${VAR} the agent's
+    entry uses is not set."""
+    spec = spec_of(fleet, rec.name)
+    spec.check_env()
+    env = inherited(fleet, rec.name, base)
     worktree = Path(rec.worktree)
-    spec = fleet.agent(rec.name) or fleet.defaults
     for name in (*spec.env_copy, fleet.env_file):
         path = worktree / name
         if path.is_file() and not name.endswith((".json", ".yml", ".yaml", ".toml")):

@@ -31,7 +31,8 @@ class SetupJob:
     name: str
     cwd: Path
     commands: Sequence[str]
-    env: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, str] = field(default_factory=dict)  # over `base`
+    base: Mapping[str, str] | None = None  # the inherited environment; None: this process's
     timeout: float = 900.0  # seconds per command
 
 
@@ -119,7 +120,7 @@ def _run_job(job: SetupJob, emit: Listener) -> SetupResult:
     started = time.monotonic()
     tail: deque[str] = deque(maxlen=TAIL_LINES)
     emit(SetupEvent(job.name, "start"))
-    env = {**os.environ, **job.env}
+    env = {**(os.environ if job.base is None else job.base), **job.env}
     for command in job.commands:
         emit(SetupEvent(job.name, "command", command))
         tail.append(f"$ {command}")

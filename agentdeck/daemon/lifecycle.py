@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from agentdeck.core.errors import OperationError
+from agentdeck.core.errors import AgentdeckError, OperationError
 from agentdeck.core.files import open_private, private_dir
 from agentdeck.core.hostlock import daemon_socket, hosting_dashboard
 from agentdeck.daemon.client import DaemonGone, DaemonMismatch, RemoteHost
@@ -62,8 +62,21 @@ def start(state_dir: Path, fleet_path: Path | None) -> int:
         argv += ["--fleet", str(fleet_path)]
     with open_private(state_dir / LOG_FILE, "ab") as log:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                start_new_session=True, close_fds=True, cwd=state_dir)
+                                start_new_session=True, close_fds=True, cwd=state_dir,
+                                env=_host_environment(fleet_path))
     return proc.pid
+
+
+def _host_environment(fleet_path: Path | None) -> dict[str, str]:
+    """This environment less the variables the fleet hands to agents (their secrets): the
+    daemon starts each agent with the environment its client computed, and needs none."""
+    from agentdeck.core.config import load_fleet
+    from agentdeck.core.envpolicy import host_environment
+
+    try:
+        return host_environment(load_fleet(fleet_path)) if fleet_path else dict(os.environ)
+    except AgentdeckError:  # the clients report a broken fleet file; the daemon still starts
+        return dict(os.environ)
 
 
 def pid_of(state_dir: Path) -> int | None:

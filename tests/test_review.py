@@ -5,10 +5,14 @@ through a temporary index that leaves the agent's own index alone), the scope ch
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
+import psutil
+
 from agentdeck.core.registry import Registry
-from tests.conftest import commit, git, write_fleet
+from agentdeck.daemon import lifecycle
+from tests.conftest import commit, git, run_agentdeck, wait, write_fleet
 
 FLEET = """version: 1
 base: origin/main
@@ -118,6 +122,62 @@ def test_merge_with_cleanup_leaves_no_worktree_branch_or_port(repo: Path, cli) -
     assert not a.exists()
     assert "feat/a" not in git(repo, "branch", "--list")
     assert "a" not in Registry(repo / ".git" / "agentdeck").load().agents
+
+
+def test_a_squash_merge_cleans_up_judging_the_branch_by_its_content(repo: Path, cli) -> None:
+    a, b = setup(repo, cli)
+    commit(a, "src/a.py", "x = 1\n", "one")
+    commit(a, "src/a.py", "x = 2\n", "two")
+    out = cli("merge", "a", "--squash", "--cleanup", cwd=repo)
+    assert out.code == 0, out.err
+    assert "a: deleted branch feat/a" in out.out and not a.exists()
+    # squash-merged outside agentdeck: its changes are in main, so deleting it loses nothing
+    commit(b, "src/b.py", "y = 1\n")
+    git(repo, "merge", "--squash", "feat/b")
+    git(repo, "commit", "-qm", "b, squashed")
+    removed = cli("rm", "b", "--delete-branch", cwd=repo)
+    assert removed.code == 0 and "deleted branch feat/b" in removed.out, removed.err
+
+
+def test_a_merge_whose_cleanup_is_refused_still_succeeds(repo: Path, cli) -> None:
+    a, _ = setup(repo, cli)
+    commit(a, "src/a.py", "x = 1\n")
+    (a / "scratch.txt").write_text("not committed\n")
+    out = cli("merge", "a", "--cleanup", cwd=repo)
+    assert out.code == 0 and "merged feat/a into" in out.out
+    assert "merged, but not cleaned up" in out.err and "scratch.txt" in out.err
+    assert a.exists() and (repo / "src/a.py").exists()
+
+
+def test_merge_cleanup_stops_a_running_agent_first(repo: Path, tmp_path: Path) -> None:
+    script = tmp_path / "sleeper.py"
+    script.write_text("import subprocess, sys, time\n"
+                      "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])\n"
+                      "print('working', flush=True)\ntime.sleep(600)\n")
+    write_fleet(repo, FLEET.replace('commands: {idle: "true"}',
+                                    f'commands: {{idle: "{sys.executable} {script}"}}'))
+    assert run_agentdeck("up", "--no-start", cwd=repo).code == 0
+    a = repo.parent / "wt-a"
+    try:
+        assert run_agentdeck("start", "a", cwd=repo).code == 0
+        host = lifecycle.connect(repo / ".git" / "agentdeck")
+        assert host is not None
+        wait(lambda: host.info("a").pid and "working" in run_agentdeck("logs", "a",
+                                                                       cwd=repo).out,
+             "the agent and its child")
+        tree = [p.pid for p in psutil.Process(host.info("a").pid).children(recursive=True)]
+        tree.append(host.info("a").pid)
+        host.close()
+        commit(a, "src/a.py", "x = 1\n")
+        out = run_agentdeck("merge", "a", "--cleanup", cwd=repo)
+        assert out.code == 0, out.err
+        assert "a: stopped it and every process it started" in out.out and not a.exists()
+        assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"
+                       for pid in tree)
+        status = run_agentdeck("daemon", "status", cwd=repo)
+        assert status.code == 0 and "0 sessions" in status.out  # a is forgotten
+    finally:
+        run_agentdeck("daemon", "stop", cwd=repo)
 
 
 def test_merge_cleanup_drops_the_agents_database_too(repo: Path, cli, pg, pg_base: str) -> None:

@@ -169,12 +169,18 @@ async def test_merge_then_clean_up_from_review(reviewed) -> None:
             i.process == "running" for i in deck.host.sessions()))
         screen = await open_review(app, pilot)
         screen.query_one(DiffView).focus()
-        await pilot.press("D")  # not merged yet: refused, nothing removed
+        await pilot.press("D")  # not merged yet: refused, nothing removed, nothing stopped
         await until(pilot, lambda: any("commit(s) are on no other branch" in n.message
                                        for n in app._notifications))
-        assert worktree.exists()
+        assert worktree.exists() and deck.host.info("a").process == "running"
         await pilot.press("M")
         await until(pilot, lambda: (repo / "src/new.py").exists())
+        (worktree / "notes.txt").write_text("work in progress\n")
+        await pilot.press("D")  # merged, but the worktree holds work: refused, still running
+        await until(pilot, lambda: any("uncommitted or untracked" in n.message
+                                       for n in app._notifications))
+        assert worktree.exists() and deck.host.info("a").process == "running"
+        (worktree / "notes.txt").unlink()
         await pilot.press("D")
         await until(pilot, lambda: not worktree.exists())
         await until(pilot, lambda: not app.query("#pane-a"))

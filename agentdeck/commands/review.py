@@ -8,7 +8,7 @@ import json
 import sys
 
 from agentdeck.commands.context import fleet_of, repo
-from agentdeck.core.errors import UsageError
+from agentdeck.core.errors import AgentdeckError, UsageError
 from agentdeck.core.registry import AgentRecord, Registry
 from agentdeck.core.repo import RepoContext
 
@@ -75,9 +75,19 @@ def cmd_merge(args: argparse.Namespace) -> int:
             if n:
                 print(f"  {other.name}: {done.into} moved; {other.branch} is {n} behind")
     if args.cleanup:
-        from agentdeck.core.removal import remove_agent
+        from agentdeck.core.removal import retire
+        from agentdeck.daemon import lifecycle
 
-        out = remove_agent(ctx, fleet, rec.name, force=False, delete_branch=True, drop_db=True)
+        host = lifecycle.connect(ctx.state_dir)
+        try:
+            out = retire(ctx, fleet, rec.name, host, delete_branch=True, drop_db=True,
+                         merged_into=done.into)
+        except AgentdeckError as exc:  # the merge happened: that is not a failure
+            print(f"agentdeck: warning: merged, but not cleaned up: {exc}", file=sys.stderr)
+            return 0
+        finally:
+            if host is not None:
+                host.close()
         for line in (*out.done, *out.left):
             print(f"{rec.name}: {line}")
     else:

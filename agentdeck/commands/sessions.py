@@ -18,9 +18,7 @@ from agentdeck.core.errors import OperationError, UsageError
 from agentdeck.core.hostlock import hosting_dashboard
 from agentdeck.core.registry import Registry
 from agentdeck.core.repo import RepoContext
-from agentdeck.core.sessions import RUNNING
-
-GRACE = 5.0  # seconds an agent's processes get to end before they are killed
+from agentdeck.core.sessions import RUNNING, STOP_GRACE
 
 
 def _known(ctx: RepoContext, names: list[str]) -> None:
@@ -49,7 +47,7 @@ def cmd_stop(args: argparse.Namespace) -> int:
             if name not in running:
                 print(f"{name}: not running")
                 continue
-            host.stop(name, GRACE)
+            host.stop(name, STOP_GRACE)
             print(f"{name}: stopped (its worktree, branch, port and database stay; "
                   f"`agentdeck start {name}` starts it again)")
     finally:
@@ -70,7 +68,7 @@ def cmd_restart(args: argparse.Namespace) -> int:
                 raise OperationError(f"{name} has no workspace: `agentdeck up {name}` makes it")
             ran = name in sessions
             if ran and sessions[name].process == RUNNING:
-                deck.host.stop(name, GRACE)
+                deck.host.stop(name, STOP_GRACE)
             deck.start(rec, resume=ran)
             print(f"{name}: restarted" if ran else f"{name}: started")
     finally:

@@ -93,30 +93,21 @@ def cmd_rm(args: argparse.Namespace) -> int:
     """Remove an agent; one that runs in the session host is stopped first (its process tree),
     but only once the removal is sure to go ahead: work that would be lost refuses it without
     --force, and with --force every file and commit discarded is printed before it goes."""
-    from agentdeck.core.removal import remove_agent, would_lose
+    from agentdeck.core.removal import retire, would_lose
     from agentdeck.daemon import lifecycle
 
     ctx = repo()
     fleet = fleet_of(ctx, args)
     engine_of(ctx, fleet)  # the registry squared with the disk first
-    losses = would_lose(ctx, args.name, args.delete_branch)
     host = lifecycle.connect(ctx.state_dir)
-    info = next((i for i in host.sessions() if i.name == args.name), None) if host else None
     try:
-        if losses and not args.force:
-            # the refusal names what would be lost (and stops nothing)
-            remove_agent(ctx, fleet, args.name, force=False, delete_branch=args.delete_branch)
-        for what, items in losses:
-            print(f"{args.name}: --force discards {what}:")
-            for item in items:
-                print(f"  {item}")
-        if host is not None and info is not None and info.process == "running":
-            host.stop(args.name, sessions.GRACE)
-            print(f"{args.name}: stopped it and every process it started")
-        out = remove_agent(ctx, fleet, args.name, force=args.force,
-                           delete_branch=args.delete_branch, drop_db=args.drop_db)
-        if host is not None and info is not None:
-            host.forget(args.name)  # its session and transcript go with it
+        if args.force:
+            for what, items in would_lose(ctx, args.name, args.delete_branch):
+                print(f"{args.name}: --force discards {what}:")
+                for item in items:
+                    print(f"  {item}")
+        out = retire(ctx, fleet, args.name, host, force=args.force,
+                     delete_branch=args.delete_branch, drop_db=args.drop_db)
     finally:
         if host is not None:
             host.close()

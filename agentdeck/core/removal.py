@@ -17,6 +17,7 @@ from agentdeck.core.isolation import databases
 from agentdeck.core.registry import CREATING, AgentRecord, Registry
 from agentdeck.core.repo import RepoContext
 from agentdeck.core.review import forget_index
+from agentdeck.core.sessions import RUNNING, STOP_GRACE, SessionHost
 
 SHOWN = 5  # how many files or commits a refusal names before "and N more"
 
@@ -41,7 +42,26 @@ def _record(ctx: RepoContext, name: str) -> AgentRecord:
     return rec
 
 
-def would_lose(ctx: RepoContext, name: str, delete_branch: bool) -> list[tuple[str, list[str]]]:
+def lost_commits(ctx: RepoContext, rec: AgentRecord, merged_into: str | None = None) -> list[str]:
+    """The commits deleting the agent's branch would lose: those on no other branch — none
+    when what they changed is in `merged_into` (default: its base or the main branch), as
+    after a squash or rebase merge, which leaves the commits behind and their changes in."""
+    lost = wt.commits_only_on(ctx, rec.branch)
+    if not lost:
+        return []
+    if merged_into:
+        targets = [merged_into]
+    else:
+        main = next((w.branch for w in wt.list_worktrees(ctx) if w.path == ctx.main_root), None)
+        targets = list(dict.fromkeys(t for t in (rec.base, wt.default_base(ctx), main)
+                                     if t and t != rec.branch))
+    if any(wt.content_merged(ctx, rec.branch, target) for target in targets):
+        return []
+    return lost
+
+
+def would_lose(ctx: RepoContext, name: str, delete_branch: bool,
+               merged_into: str | None = None) -> list[tuple[str, list[str]]]:
     """What removing the agent would discard, every item: (what, items) for its uncommitted
     and untracked files, and — with `delete_branch` — the commits on no other branch."""
     rec = _record(ctx, name)
@@ -52,22 +72,46 @@ def would_lose(ctx: RepoContext, name: str, delete_branch: bool) -> list[tuple[s
         if dirty:
             out.append((f"{len(dirty)} uncommitted or untracked change(s) in {path}", dirty))
     if delete_branch and wt.branch_exists(ctx, rec.branch):
-        lost = wt.commits_only_on(ctx, rec.branch)
+        lost = lost_commits(ctx, rec, merged_into)
         if lost:
             out.append((f"{len(lost)} commit(s) of branch {rec.branch} on no other branch",
                         lost))
     return out
 
 
+def retire(ctx: RepoContext, fleet: Fleet, name: str, host: SessionHost | None, *,
+           force: bool = False, delete_branch: bool = False, drop_db: bool = False,
+           merged_into: str | None = None) -> Removal:
+    """Remove an agent that may be running in `host`: refused, with nothing stopped, while it
+    would lose work (unless `force`); else its session — its whole process tree — stops before
+    its worktree goes, and is forgotten after (`rm`, `merge --cleanup`, the review's D)."""
+    rec = _record(ctx, name)
+    if not force:
+        _check_losses(ctx, rec, Path(rec.worktree), False, delete_branch, merged_into)
+    info = next((i for i in host.sessions() if i.name == name), None) if host else None
+    running = info is not None and info.process == RUNNING
+    if running and host is not None:
+        host.stop(name, STOP_GRACE)
+    out = remove_agent(ctx, fleet, name, force=force, delete_branch=delete_branch,
+                       drop_db=drop_db, merged_into=merged_into)
+    if running:
+        out.done.insert(0, "stopped it and every process it started")
+    if info is not None and host is not None:
+        host.forget(name)  # its session and transcript go with it
+    return out
+
+
 def remove_agent(ctx: RepoContext, fleet: Fleet, name: str, *, force: bool = False,
-                 delete_branch: bool = False, drop_db: bool = False) -> Removal:
+                 delete_branch: bool = False, drop_db: bool = False,
+                 merged_into: str | None = None) -> Removal:
+    """Remove an agent's workspace; see `retire` for one that may be running."""
     registry = Registry(ctx.state_dir)
     rec = _record(ctx, name)
     if rec.status == CREATING and rec.owner_alive():
         raise OperationError(f"agent {name} is being created by pid {rec.owner_pid}; wait for it "
                              "to finish, then remove it")
     path = Path(rec.worktree)
-    _check_losses(ctx, rec, path, force, delete_branch)
+    _check_losses(ctx, rec, path, force, delete_branch, merged_into)
     out = Removal()
     db_in_worktree = (rec.database is not None and rec.database.mode == "sqlite"
                       and not rec.in_main)
@@ -98,7 +142,7 @@ def remove_agent(ctx: RepoContext, fleet: Fleet, name: str, *, force: bool = Fal
 
 
 def _check_losses(ctx: RepoContext, rec: AgentRecord, path: Path, force: bool,
-                  delete_branch: bool) -> None:
+                  delete_branch: bool, merged_into: str | None = None) -> None:
     if not rec.in_main and path.exists() and not force:
         dirty = wt.dirty_files(path, ctx)
         if dirty:
@@ -112,8 +156,8 @@ def _check_losses(ctx: RepoContext, rec: AgentRecord, path: Path, force: bool,
     if holder is not None and (rec.in_main or holder.path != path):
         raise UsageError(f"branch {rec.branch} is checked out in {holder.path}; it cannot be "
                          "deleted while in use — drop --delete-branch")
-    lost = wt.commits_only_on(ctx, rec.branch)
-    if lost and not force:
+    lost = [] if force else lost_commits(ctx, rec, merged_into)
+    if lost:
         raise OperationError(
             f"refusing to delete branch {rec.branch}: {len(lost)} commit(s) are on no other branch "
             f"and would be lost ({_listing(lost)}); merge or push them, keep the branch (drop "

@@ -183,6 +183,16 @@ def commits_only_on(ctx: RepoContext, branch: str) -> list[str]:
     return [line for line in out.splitlines() if line.strip()]
 
 
+def content_merged(ctx: RepoContext, branch: str, into: str) -> bool:
+    """Whether merging `branch` into `into` would change nothing: what the branch changed is
+    there already. A squash or rebase merge leaves the branch's commits on no other branch but
+    its changes in the target; by content it is merged."""
+    target = ctx.git_try("rev-parse", "--verify", "--quiet", f"{into}^{{tree}}")
+    result = ctx.run("merge-tree", "--write-tree", "--no-messages", into, f"refs/heads/{branch}")
+    return bool(target) and result.returncode == 0 and \
+        result.stdout.split("\n", 1)[0].strip() == (target or "").strip()
+
+
 def delete_branch(ctx: RepoContext, branch: str) -> None:
     with registrations_lock(ctx, shared=True):  # git reads every registration: is it out?
         ctx.git("branch", "-D", branch)

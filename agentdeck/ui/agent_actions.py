@@ -10,6 +10,7 @@ from textual import work
 
 from agentdeck.core.errors import OperationError
 from agentdeck.core.outbox import HELD
+from agentdeck.core.sessions import STOP_GRACE
 from agentdeck.ui.widgets.agent_list import AgentRow
 from agentdeck.ui.widgets.terminal_pane import TerminalPane
 
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
 else:
     _Base = object
 
-STOP_GRACE = 5.0  # seconds a stopped agent's processes get to end before they are killed
 
 
 class AgentActions(_Base):

@@ -5,6 +5,7 @@ from agentdeck.core.sessions.host import (
     FAILED,
     RUNNING,
     STARTING,
+    STOP_GRACE,
     STOPPED,
     Event,
     SessionHost,
@@ -17,6 +18,6 @@ from agentdeck.core.sessions.host import (
 )
 from agentdeck.core.sessions.local import LocalHost
 
-__all__ = ["EXITED", "FAILED", "RUNNING", "STARTING", "STOPPED", "Event", "LocalHost",
-           "SessionHost", "SessionInfo", "SessionSpec", "TerminalView", "home_size", "poll_until",
-           "state_label"]
+__all__ = ["EXITED", "FAILED", "RUNNING", "STARTING", "STOPPED", "STOP_GRACE", "Event",
+           "LocalHost", "SessionHost", "SessionInfo", "SessionSpec", "TerminalView", "home_size",
+           "poll_until", "state_label"]

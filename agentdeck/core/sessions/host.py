@@ -18,6 +18,7 @@ from agentdeck.core.terminal import Emulator
 
 STARTING, RUNNING, EXITED, FAILED = "starting", "running", "exited", "failed"
 STOPPED = "stopped"  # a state, not a process status: the user stopped it (its process exited)
+STOP_GRACE = 5.0  # seconds a stopped agent's processes get to end before they are killed
 
 
 @dataclass(frozen=True)
@@ -190,6 +191,10 @@ class SessionHost(abc.ABC):
 
     @abc.abstractmethod
     def stop(self, name: str, timeout: float = 3.0) -> None: ...
+
+    @abc.abstractmethod
+    def forget(self, name: str) -> None:
+        """Stop a session and drop it, transcript and all (its agent was removed)."""
 
     @abc.abstractmethod
     def close(self) -> None:

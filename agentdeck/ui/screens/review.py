@@ -65,6 +65,7 @@ class ReviewScreen(Screen[None]):
         self.deck, self.rec, self.records = deck, rec, records
         self.uncommitted = False
         self.files: list[FileDiff] = []
+        self.merged_into: str | None = None  # set by a merge here: D judges the branch by it
 
     def compose(self) -> ComposeResult:
         yield Static(f"[b]review {self.rec.name}[/b] · {self.rec.branch}", id="review-head")
@@ -202,6 +203,7 @@ class ReviewScreen(Screen[None]):
         except AgentdeckError as exc:
             self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=10)
             return
+        self.merged_into = done.into
         self.app.call_from_thread(
             self.notify, f"merged {done.branch} into {done.into} ({done.commit[:10]}); D cleans "
             "up: worktree, branch, database and port", timeout=15)
@@ -211,19 +213,13 @@ class ReviewScreen(Screen[None]):
     def action_cleanup(self) -> None:
         """Remove the agent's worktree, branch, database and port in one step — refused, with
         nothing removed, while it holds work that is merged nowhere."""
-        from agentdeck.core.removal import remove_agent
+        from agentdeck.core.removal import retire
 
         deck = self.deck
         name = self.rec.name
         try:
-            info = next((i for i in deck.host.sessions() if i.name == name), None)
-            if info is not None and info.process == "running":
-                deck.host.stop(name)
-            out = remove_agent(deck.ctx, deck.fleet, name, force=False, delete_branch=True,
-                               drop_db=True)
-            forget = getattr(deck.host, "forget", None)
-            if forget is not None:
-                forget(name)
+            out = retire(deck.ctx, deck.fleet, name, deck.host, delete_branch=True, drop_db=True,
+                         merged_into=self.merged_into)
         except AgentdeckError as exc:
             self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=10)
             return

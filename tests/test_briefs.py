@@ -92,7 +92,9 @@ def test_briefs_reach_each_agent_its_own_way_and_the_roster_stays_current(
         assert lead[lead.index("--model") + 1] == "opus"
         lead_brief = lead[lead.index("--append-system-prompt") + 1]
         roster = briefs.roster_path(deck.ctx.state_dir)
-        assert str(roster) in lead_brief and "| auth | feat/auth |" in lead_brief
+        # the brief points at the roster: a copy taken at start would go stale
+        assert str(roster) in lead_brief and "| auth |" not in lead_brief
+        assert "| auth | feat/auth |" in roster.read_text()
 
         search = json.loads(Path(f"{log}.search").read_text())["argv"]
         assert search[search.index("--model") + 1] == "gpt-x"  # its own model wins

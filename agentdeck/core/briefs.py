@@ -52,14 +52,14 @@ def worker_brief(fleet: Fleet, rec: AgentRecord) -> str:
     return "\n".join(lines)
 
 
-def lead_brief(rec: AgentRecord, roster_file: Path, roster: str) -> str:
+def lead_brief(rec: AgentRecord, roster_file: Path) -> str:
     return "\n".join([
         f"You are {rec.name}, the lead. Workers, each in its own worktree and branch, carry "
         "out bounded tasks; you plan, review their branches (git diff main...<branch>) and "
         "merge.",
-        f"The current roster of workers is kept in {roster_file} (rewritten as workers come "
-        "and go); read it before you assign or review work. Now:",
-        roster])
+        f"The roster of workers — each one's branch, state, task and scope — is kept in "
+        f"{roster_file}, rewritten as workers come, go and change state; read it (again) "
+        "before you assign or review work."])
 
 
 def roster_text(records: Sequence[AgentRecord], states: Mapping[str, str],
@@ -84,14 +84,19 @@ def write(path: Path, text: str) -> Path:
     return write_private(path, text + "\n")
 
 
+def write_roster(state_dir: Path, fleet: Fleet, records: Sequence[AgentRecord],
+                 states: Mapping[str, str]) -> None:
+    """The roster file, when the fleet has a lead to read it."""
+    if any(r.role == "lead" for r in records):
+        write(roster_path(state_dir), roster_text(records, states, fleet))
+
+
 def brief_for(fleet: Fleet, rec: AgentRecord, state_dir: Path, records: Sequence[AgentRecord],
               states: Mapping[str, str]) -> tuple[str, Path]:
     """An agent's brief, written to its file: (text, path)."""
     if rec.role == "lead":
-        roster_file = roster_path(state_dir)
-        roster = roster_text(records, states, fleet)
-        write(roster_file, roster)
-        text = lead_brief(rec, roster_file, roster)
+        write_roster(state_dir, fleet, records, states)  # there before the lead looks
+        text = lead_brief(rec, roster_path(state_dir))
     else:
         text = worker_brief(fleet, rec)
     return text, write(brief_path(state_dir, rec.name), text)

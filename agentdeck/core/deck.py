@@ -23,9 +23,10 @@ from agentdeck.core.hostlock import hold_daemon_lock, lock_holder
 from agentdeck.core.launch import is_shell, session_spec, takes_task, template_for
 from agentdeck.core.outbox import Outbox
 from agentdeck.core.ratelimit import Resumer
-from agentdeck.core.registry import READY, AgentRecord, Registry
+from agentdeck.core.registry import AgentRecord, Registry
 from agentdeck.core.repo import RepoContext
-from agentdeck.core.sessions import Event, LocalHost, SessionHost, SessionSpec
+from agentdeck.core.roster import RosterKeeper, ready_records
+from agentdeck.core.sessions import LocalHost, SessionHost, SessionSpec
 from agentdeck.core.views import describe_database, relative
 
 AUDIT_LOG = "audit.jsonl"  # under the registry folder
@@ -56,11 +57,10 @@ class Deck:
     persistent: bool = False  # the agents outlive the dashboard (a daemon hosts them)
     _host_lock: int | None = None  # the session-host lock of a deck that hosts its agents
     restart_ended: bool = False  # start_all also restarts agents whose process ended
-    _roster_states: dict[str, str] = field(default_factory=dict)
     resumer: Resumer | None = None  # in-process only: a daemon resumes agents itself
+    roster: RosterKeeper | None = None  # in-process only: a daemon keeps the roster itself
 
     def __post_init__(self) -> None:
-        self._unsubscribe_roster = self.host.subscribe(self._on_host_event)
         # messages wait while the agent's prompt does: nothing but an answer answers a prompt
         self.outbox = Outbox(self.host, self.queue)
 
@@ -79,11 +79,12 @@ class Deck:
                     f"({lock_holder(ctx.state_dir) or 'another process'}); open `agentdeck` "
                     "to use it, or stop it (`agentdeck daemon stop`) first")
             host = LocalHost()
-        records = _ready_records(ctx)
+        records = ready_records(ctx.state_dir)
         roles = {r.name: r.role for r in records}
         queue = ApprovalQueue(host, ctx.state_dir / AUDIT_LOG, fleet.rules, roles, clock)
         deck = cls(ctx, fleet, host, queue, records)
         deck._host_lock = lock
+        deck.roster = RosterKeeper(ctx.state_dir, fleet, host)
         if fleet.rate_limit_resume:
             deck.resumer = Resumer(host, fleet.rate_limit_message)
         if fleet.hooks:
@@ -101,7 +102,7 @@ class Deck:
                queue: QueueView) -> Deck:
         """A deck whose sessions and queue live in the session host daemon (the agents go on
         when this deck closes). `queue` is the daemon's, seen through the client."""
-        deck = cls(ctx, fleet, host, queue, _ready_records(ctx), persistent=True)
+        deck = cls(ctx, fleet, host, queue, ready_records(ctx.state_dir), persistent=True)
         if fleet.hooks:
             deck.hook_socket = socket_path(ctx.state_dir)
         return deck
@@ -111,10 +112,8 @@ class Deck:
         return self.ctx.state_dir / AUDIT_LOG
 
     def reload(self) -> None:
-        """Pick up agents made since the deck opened (the spawn dialog, `agentdeck spawn`)."""
-        self.records = _ready_records(self.ctx)
-        with contextlib.suppress(OSError):
-            self.write_roster()
+        """Pick up agents made or removed since the deck opened (by any client)."""
+        self.records = ready_records(self.ctx.state_dir)
 
     def summaries(self) -> list[AgentSummary]:
         out = []
@@ -144,7 +143,8 @@ class Deck:
     def start(self, rec: AgentRecord, cols: int = 100, rows: int = 30,
               resume: bool = False) -> str | None:
         """Start an agent's session; `resume`: it ran before (the fleet's `resume:` command).
-        Its brief (task and scope, or the lead's roster) goes on its command line; a task the
+        Its brief (task and scope, or where the lead's roster is) goes on its command line; a
+        task the
         command line does not carry is typed as its first message once it is ready. Returns
         why it could not start (its session then shows that, as failed), or None."""
         try:
@@ -177,18 +177,6 @@ class Deck:
     def _states(self) -> dict[str, str]:
         return {i.name: i.state for i in self.host.sessions()}
 
-    def write_roster(self) -> None:
-        """The lead's view of the workers, rewritten as they come, go and change state."""
-        if any(r.role == "lead" for r in self.records):
-            briefs.write(briefs.roster_path(self.ctx.state_dir),
-                         briefs.roster_text(self.records, self._states(), self.fleet))
-
-    def _on_host_event(self, event: Event) -> None:
-        if event.kind == "state" and self._roster_states.get(event.name) != event.info.state:
-            self._roster_states[event.name] = event.info.state
-            with contextlib.suppress(OSError):
-                self.write_roster()
-
     def _with_hook(self, rec: AgentRecord, spec: SessionSpec) -> SessionSpec:
         """Point Claude Code's or Codex's PermissionRequest hook at this dashboard."""
         cli = hook_cli(rec.agent, spec.argv)
@@ -219,7 +207,8 @@ class Deck:
         notify.prompt_waiting(agent, summary, self.fleet.dashboard.notify_command)
 
     def close(self) -> None:
-        self._unsubscribe_roster()
+        if self.roster is not None:
+            self.roster.close()
         self.outbox.close()
         if self.resumer is not None:
             self.resumer.close()
@@ -230,13 +219,6 @@ class Deck:
         if self._host_lock is not None:  # its agents are gone: another host may start them
             os.close(self._host_lock)
             self._host_lock = None
-
-
-def _ready_records(ctx: RepoContext) -> list[AgentRecord]:
-    data = Registry(ctx.state_dir).load()
-    return sorted((r for r in data.agents.values() if r.status == READY
-                   and Path(r.worktree).is_dir()),
-                  key=lambda r: (0 if r.role == "lead" else 1, r.created_at, r.name))
 
 
 def hook_cli(kind: str, argv: Sequence[str]) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Self
 
 from agentdeck.core.registry import AgentRecord
 from agentdeck.core.repo import RepoContext
@@ -50,19 +51,19 @@ def _wanted(path: str, common_dir: Path) -> bool:
     return not IGNORED_DIRS.intersection(parts) and not path.endswith(("~", ".swp", ".swx"))
 
 
-class ChangeWatcher:
-    """Calls `on_change(names or ALL)` from a thread of its own for every settled burst of
-    events in the agents' worktrees and the refs. `stop()` ends it."""
+class _Watcher:
+    """A watchfiles loop on a thread of its own; `stop()` ends it."""
 
-    def __init__(self, ctx: RepoContext, records: list[AgentRecord],
-                 on_change: Callable[[set[str] | None], None],
-                 on_error: Callable[[str], None] = lambda _error: None) -> None:
-        self.ctx, self.records, self.on_change = ctx, list(records), on_change
+    debounce_ms = SETTLE_MS
+    step_ms = 200
+    recursive = True
+
+    def __init__(self, on_error: Callable[[str], None] = lambda _error: None) -> None:
         self.on_error = on_error
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="agentdeck-watch", daemon=True)
 
-    def start(self) -> ChangeWatcher:
+    def start(self) -> Self:
         # imported here, before the thread starts: an import running on a thread of its own
         # while the event loop imports too can stall both (the dashboard in a browser drew
         # nothing about one time in two)
@@ -75,6 +76,41 @@ class ChangeWatcher:
         self._stop.set()
 
     def _paths(self) -> list[Path]:
+        raise NotImplementedError
+
+    def _wanted(self, path: str) -> bool:
+        raise NotImplementedError
+
+    def _changed(self, paths: list[str]) -> None:
+        raise NotImplementedError
+
+    def _run(self) -> None:
+        from watchfiles import watch  # (imported by start(), on the caller's thread)
+
+        try:
+            for changes in watch(*self._paths(), watch_filter=lambda _c, p: self._wanted(p),
+                                 debounce=self.debounce_ms, step=self.step_ms,
+                                 stop_event=self._stop, recursive=self.recursive,
+                                 raise_interrupt=False, ignore_permission_denied=True):
+                self._changed([path for _, path in changes])
+        except (OSError, RuntimeError) as exc:
+            # a watch the system cannot set up (inotify limits)
+            if not self._stop.is_set():
+                self.on_error(str(exc))
+
+
+class ChangeWatcher(_Watcher):
+    """Calls `on_change(names or ALL)` from a thread of its own for every settled burst of
+    events in the agents' worktrees and the refs. If the watch cannot be set up, `on_error`
+    says why (the radar still looks when an agent stops working)."""
+
+    def __init__(self, ctx: RepoContext, records: list[AgentRecord],
+                 on_change: Callable[[set[str] | None], None],
+                 on_error: Callable[[str], None] = lambda _error: None) -> None:
+        super().__init__(on_error)
+        self.ctx, self.records, self.on_change = ctx, list(records), on_change
+
+    def _paths(self) -> list[Path]:
         common = self.ctx.common_dir
         paths = [Path(r.worktree) for r in self.records
                  if not r.in_main and Path(r.worktree).is_dir()]
@@ -83,19 +119,35 @@ class ChangeWatcher:
             paths.append(common / "packed-refs")
         return paths
 
-    def _run(self) -> None:
-        from watchfiles import watch  # (imported by start(), on the caller's thread)
+    def _wanted(self, path: str) -> bool:
+        return _wanted(path, self.ctx.common_dir)
 
-        common = self.ctx.common_dir
-        try:
-            for changes in watch(*self._paths(), watch_filter=lambda _c, p: _wanted(p, common),
-                                 debounce=SETTLE_MS, step=200, stop_event=self._stop,
-                                 raise_interrupt=False, ignore_permission_denied=True):
-                names = affected((path for _, path in changes), self.records, common)
-                if names is ALL or names:
-                    self.on_change(names)
-        except (OSError, RuntimeError) as exc:
-            # a watch the system cannot set up (inotify limits): the radar still looks when
-            # an agent stops working
-            if not self._stop.is_set():
-                self.on_error(str(exc))
+    def _changed(self, paths: list[str]) -> None:
+        names = affected(paths, self.records, self.ctx.common_dir)
+        if names is ALL or names:
+            self.on_change(names)
+
+
+class FileWatcher(_Watcher):
+    """Calls `on_change()` from a thread of its own soon after a file is written — replaced
+    whole, as agentdeck writes its files, so its folder (not its subfolders) is watched. The
+    registry: an agent made or removed by any client shows in every other within a second."""
+
+    debounce_ms = 400
+    step_ms = 50
+    recursive = False
+
+    def __init__(self, path: Path, on_change: Callable[[], None],
+                 on_error: Callable[[str], None] = lambda _error: None) -> None:
+        super().__init__(on_error)
+        self.path, self.on_change = path, on_change
+
+    def _paths(self) -> list[Path]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        return [self.path.parent]
+
+    def _wanted(self, path: str) -> bool:
+        return Path(path).name == self.path.name
+
+    def _changed(self, paths: list[str]) -> None:
+        self.on_change()

@@ -29,13 +29,14 @@ from typing import Any
 from agentdeck import __version__
 from agentdeck.core import notify, unixsock
 from agentdeck.core.approvals import ApprovalQueue, OperationError, StaleAnswer
-from agentdeck.core.config import load_fleet
+from agentdeck.core.config import empty_fleet, load_fleet
 from agentdeck.core.errors import AgentdeckError
 from agentdeck.core.files import write_private
 from agentdeck.core.hook_channel import HookServer, socket_path
 from agentdeck.core.hostlock import daemon_socket, hold_daemon_lock
 from agentdeck.core.ratelimit import Resumer
-from agentdeck.core.registry import Registry
+from agentdeck.core.registry import AgentRecord
+from agentdeck.core.roster import RosterKeeper
 from agentdeck.core.sessions import Event, LocalHost
 from agentdeck.core.terminal.replay import replay
 from agentdeck.daemon import protocol
@@ -141,6 +142,9 @@ class Daemon:
         self._socket_inode = -1  # the socket file this daemon made (it unlinks only that one)
         self.host.subscribe(self._on_host_event)
         self.queue.on_change(self._on_queue_change)
+        # the roster and the roles the rules use follow the registry, whoever changed it (the
+        # CLI, a dashboard, a browser)
+        self.roster = RosterKeeper(state_dir, empty_fleet(), self.host, self._registry_changed)
         if fleet_path is not None:
             self.configure(fleet_path)
         self._restore_dead_sessions()
@@ -150,8 +154,9 @@ class Daemon:
         """Rules, roles, hooks and the notify command, from the fleet file and registry."""
         fleet = load_fleet(fleet_path)
         self.fleet_path = fleet_path
-        roles = {name: rec.role for name, rec in Registry(self.state_dir).load().agents.items()}
-        self.queue.rules, self.queue.roles = tuple(fleet.rules), roles
+        self.queue.rules = tuple(fleet.rules)
+        self.roster.fleet = fleet
+        self.roster.registry_changed()  # the roles too
         self.notify_command = fleet.dashboard.notify_command
         self.desktop = fleet.dashboard.desktop
         if self.resumer is not None:
@@ -163,6 +168,9 @@ class Daemon:
             with contextlib.suppress(OSError):
                 self.hooks = HookServer(socket_path(self.state_dir), self.queue.hook_request,
                                         self.queue.hook_gone, self.host.hint)
+
+    def _registry_changed(self, records: list[AgentRecord]) -> None:
+        self.queue.roles = {rec.name: rec.role for rec in records}
 
     def _restore_dead_sessions(self) -> None:
         """Agents whose process died with the previous daemon: exited, with their last
@@ -364,6 +372,7 @@ class Daemon:
                 (self.state_dir / PID_FILE).unlink()
         if self.hooks is not None:
             self.hooks.close()
+        self.roster.close()
         self.queue.close()
         self.host.close()
         self.transcripts.close()

@@ -10,7 +10,11 @@ from textual import work
 
 from agentdeck.core.errors import OperationError
 from agentdeck.core.outbox import HELD
+from agentdeck.core.registry import Registry
+from agentdeck.core.roster import ready_records
 from agentdeck.core.sessions import STOP_GRACE
+from agentdeck.core.watch import FileWatcher
+from agentdeck.ui.host_messages import AgentsRead
 from agentdeck.ui.widgets.agent_list import AgentRow
 from agentdeck.ui.widgets.terminal_pane import TerminalPane
 
@@ -34,21 +38,77 @@ class AgentActions(_Base):
         if result is None:
             return
         self.deck.reload()
-        self._watch_changes()  # its worktree too
-        summary = next((s for s in self.deck.summaries() if s.name == result.name), None)
-        if summary is None:
+        if not await self._add_agent(result.name) and result.name not in self._panes:
             return
-        pane = TerminalPane(self.deck.host, result.name, self.release_key, self.send,
-                            id=f"pane-{result.name}")
-        panes = self.query_one("#panes")
-        await panes.mount(pane)
-        self._panes[result.name] = pane
-        self.rows = {**self.rows, result.name: AgentRow(**vars(summary))}
-        self._layout_panes()
         self._select(result.name)
         note = " and written to the fleet file" if result.written_back else ""
         self.notify(f"{result.name} created{note}; starting it")
-        self.call_after_refresh(self._start_new, result.name)
+        self._start_soon(result.name)
+
+    def _start_soon(self, name: str) -> None:
+        """Start a new agent after the next layout (so at its pane's size), once: the spawn
+        dialog and the registry watcher may both ask."""
+        if name not in self._starting:
+            self._starting.add(name)
+            self.call_after_refresh(self._start_new, name)
+
+    async def _add_agent(self, name: str) -> bool:
+        """A pane and a row for an agent in deck.records that has none yet."""
+        summary = next((s for s in self.deck.summaries() if s.name == name), None)
+        if summary is None or name in self._panes:
+            return False
+        pane = TerminalPane(self.deck.host, name, self.release_key, self.send, id=f"pane-{name}")
+        self._panes[name] = pane
+        await self.query_one("#panes").mount(pane)
+        self.rows = {**self.rows, name: AgentRow(**vars(summary))}
+        self._layout_panes()
+        self._watch_changes()  # its worktree too
+        self._update_status()
+        return True
+
+    async def agent_removed(self, name: str) -> None:
+        """An agent was cleaned up: its pane and row go, the radar looks again."""
+        from agentdeck.ui.screens.review import ReviewScreen
+
+        if isinstance(self.screen, ReviewScreen) and self.screen.rec.name == name:
+            self.pop_screen()
+        # its row first: whoever sees the pane gone sees the row gone too
+        self.rows = {n: row for n, row in self.rows.items() if n != name}
+        pane = self._panes.pop(name, None)
+        if pane is not None:
+            await pane.remove()
+        self._infos.pop(name, None)
+        self._starting.discard(name)  # (the name may be used again)
+        self._layout_panes()
+        self.deck.records = [r for r in self.deck.records if r.name != name]
+        self._update_status()
+        self._watch_changes()
+        self._radar.stale(None)
+        self.scan_radar()
+
+    # -- agents made or removed by any client ----------------------------------------------
+    def _watch_registry(self) -> None:
+        """`agentdeck spawn` or `rm` in another terminal, another dashboard, a browser: every
+        change to the registry shows here within a second."""
+        self._registry_watcher = FileWatcher(
+            Registry(self.deck.ctx.state_dir).path, self._read_agents).start()
+
+    def _read_agents(self) -> None:  # (the watcher's thread)
+        self.post_message(AgentsRead(ready_records(self.deck.ctx.state_dir)))
+
+    # (by name: @on handlers are collected from the app class itself, not from its parts)
+    async def on_agents_read(self, message: AgentsRead) -> None:
+        if not self._dashboard.is_attached:
+            return
+        names = {r.name for r in message.records}
+        self.deck.records = message.records
+        for name in [n for n in self._panes if n not in names]:
+            await self.agent_removed(name)
+        for rec in message.records:
+            # a dashboard that hosts its agents is the only one that can start a new one (with
+            # a daemon, whoever made it started it there)
+            if await self._add_agent(rec.name) and not self.deck.persistent:
+                self._start_soon(rec.name)
 
     def _start_new(self, name: str) -> None:
         self._start_one(name, *(self._home or self.home_size()))

@@ -26,7 +26,7 @@ from agentdeck.core.approvals import Decision, Entry, StaleAnswer
 from agentdeck.core.deck import Deck
 from agentdeck.core.errors import OperationError
 from agentdeck.core.sessions import Event, SessionInfo
-from agentdeck.core.watch import ChangeWatcher
+from agentdeck.core.watch import ChangeWatcher, FileWatcher
 from agentdeck.ui import layout
 from agentdeck.ui.agent_actions import AgentActions
 from agentdeck.ui.attention import Attention
@@ -87,6 +87,8 @@ class AgentdeckApp(WindowFit, AgentActions, Attention, RadarWatch, App[None]):
         self._panes: dict[str, TerminalPane] = {}
         self._radar = review.RadarMemo()  # what the radar learnt (scans run on change events)
         self._watcher: ChangeWatcher | None = None
+        self._registry_watcher: FileWatcher | None = None
+        self._starting: set[str] = set()  # agents added while it runs, being started
         self.set_reactive(AgentdeckApp.rows,
                           {s.name: AgentRow(**vars(s)) for s in deck.summaries()})
         self.set_reactive(AgentdeckApp.approvals, tuple(deck.queue.pending()))
@@ -156,6 +158,7 @@ class AgentdeckApp(WindowFit, AgentActions, Attention, RadarWatch, App[None]):
         # agent's worktree or a branch moves (filesystem events), or an agent stops working —
         # never on a timer, so an idle fleet costs no git at all
         self._watch_changes()
+        self._watch_registry()
         self.scan_radar()
         self._agent_list.focus()
         self._fit(self.size.width)
@@ -174,8 +177,9 @@ class AgentdeckApp(WindowFit, AgentActions, Attention, RadarWatch, App[None]):
         for stop in self._unsubscribe:
             stop()
         self._writer.shutdown(wait=False)
-        if self._watcher is not None:
-            self._watcher.stop()
+        for watcher in (self._watcher, self._registry_watcher):
+            if watcher is not None:
+                watcher.stop()
 
     # -- events from the host and the queue (their threads): see host_messages --------------
     def _on_host_event(self, event: Event) -> None:
@@ -284,24 +288,6 @@ class AgentdeckApp(WindowFit, AgentActions, Attention, RadarWatch, App[None]):
             self.call_from_thread(self.notify, str(exc), severity="warning", timeout=6)
         except OperationError as exc:
             self.call_from_thread(self.notify, str(exc), severity="warning")
-
-    async def agent_removed(self, name: str) -> None:
-        """An agent was cleaned up: its pane and row go, the radar looks again."""
-        from agentdeck.ui.screens.review import ReviewScreen
-
-        if isinstance(self.screen, ReviewScreen) and self.screen.rec.name == name:
-            self.pop_screen()
-        # its row first: whoever sees the pane gone sees the row gone too
-        self.rows = {n: row for n, row in self.rows.items() if n != name}
-        pane = self._panes.pop(name, None)
-        if pane is not None:
-            await pane.remove()
-        self._layout_panes()
-        self.deck.reload()
-        self._update_status()
-        self._watch_changes()
-        self._radar.stale(None)
-        self.scan_radar()
 
     def action_review(self) -> None:
         name = self.selected_agent

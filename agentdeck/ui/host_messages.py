@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
+from agentdeck.core.registry import AgentRecord
 from agentdeck.core.sessions import SessionInfo
 
 
@@ -44,6 +45,14 @@ class QueueChanged(Message):
 
 class OutboxChanged(Message):
     """A message to an agent was held or went out: the sidebar shows what is held."""
+
+
+class AgentsRead(Message):
+    """The registry changed (an agent made or removed by any client) and was read again."""
+
+    def __init__(self, records: list[AgentRecord]) -> None:
+        super().__init__()
+        self.records = records
 
 
 class RadarStale(Message):

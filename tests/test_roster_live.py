@@ -1,0 +1,65 @@
+"""The session host owns the agent list and the lead's roster: an agent made or removed from
+another terminal (`agentdeck spawn`, `agentdeck rm`) shows in an open dashboard and in the
+roster file without anyone touching the dashboard."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+from agentdeck.core import briefs
+from agentdeck.core.config import load_fleet
+from agentdeck.core.deck import Deck
+from agentdeck.core.fleet import Engine
+from agentdeck.core.repo import open_repo
+from agentdeck.daemon import lifecycle
+from agentdeck.daemon.client import RemoteQueue
+from agentdeck.ui.app import AgentdeckApp
+from tests.conftest import make_repo, run_agentdeck, until, write_fleet
+
+IDLE = "import os, time\nos.write(1, b'> ready\\r\\n')\ntime.sleep(600)\n"
+
+
+async def test_agents_spawned_and_removed_elsewhere_show_in_the_dashboard_and_roster(
+        tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    script = tmp_path / "idle.py"
+    script.write_text(IDLE)
+    write_fleet(repo, f"""version: 1
+worktrees: ../wt-{{name}}
+commands: {{idle: "{sys.executable} {script}"}}
+defaults: {{agent: idle}}
+agents:
+  - {{name: boss, role: lead, branch: main}}
+  - {{name: w1, branch: feat/w1, task: first job}}
+approvals: {{hooks: false}}
+""")
+    ctx, fleet = open_repo(repo), load_fleet(repo / "agentdeck.yaml")
+    assert Engine(ctx, fleet).up().exit_code == 0
+    roster = briefs.roster_path(ctx.state_dir)
+    host = lifecycle.ensure(ctx.state_dir, fleet.path)
+    deck = Deck.attach(ctx, fleet, host, RemoteQueue(host))
+    app = AgentdeckApp(deck)
+    try:
+        async with app.run_test(size=(160, 45)) as pilot:
+            await until(pilot, lambda: {i.name for i in deck.host.sessions()} == {"boss", "w1"})
+            await until(pilot, lambda: roster.exists() and "| w1 |" in roster.read_text())
+            made = await asyncio.to_thread(run_agentdeck, "spawn", "w2", "--task", "second job",
+                                           cwd=repo)
+            assert made.code == 0, made.err
+            # the dashboard shows it, running (the CLI started it in the session host) ...
+            await until(pilot, lambda: "w2" in app.rows and bool(app.query("#pane-w2")))
+            await until(pilot, lambda: any(i.name == "w2" and i.process == "running"
+                                           for i in deck.host.sessions()))
+            # ... and the lead's roster lists it, with its task
+            await until(pilot, lambda: "| w2 | agentdeck/w2 |" in roster.read_text())
+            assert "second job" in roster.read_text()
+            gone = await asyncio.to_thread(run_agentdeck, "rm", "w2", cwd=repo)
+            assert gone.code == 0, gone.err
+            await until(pilot, lambda: "w2" not in app.rows and not app.query("#pane-w2"))
+            await until(pilot, lambda: "| w2 |" not in roster.read_text())
+            assert "| w1 |" in roster.read_text() and "w1" in app.rows
+    finally:
+        deck.close()
+        lifecycle.stop(ctx.state_dir)

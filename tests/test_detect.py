@@ -164,6 +164,19 @@ def test_retrying_and_rejected_calls_are_rate_limited(agent: str, text: str,
     assert (found.state, found.reset) == ("rate-limited", reset)
 
 
+def test_an_agent_working_again_after_its_limit_is_working_with_the_text_on_screen() -> None:
+    limited = (SCREENS / "claude_ratelimit_80.txt").read_text().rstrip("\n").split("\n")
+    assert detect(limited, "claude").state == "rate-limited"
+    box = limited[-3:]  # its input box
+    resumed = [*limited[:-3], "✻ Thinking… (3s · esc to interrupt)", *box]
+    assert detect(resumed, "claude").state == "working"
+    codex = ["■ You've hit your usage limit. Try again at 3:00 PM.", "› continue",
+             "• Working (2s • esc to interrupt)", "", "› Ask Codex to do anything"]
+    assert detect(codex, "codex").state == "working"
+    # the limit's text below the status line is the limit (a retry within the turn)
+    assert detect(codex[2:3] + codex[:1], "codex").state == "rate-limited"
+
+
 def test_claude_idle_by_its_input_box_whatever_its_footer_says() -> None:
     footer = "  ⏵⏵ auto mode on (shift+tab to cycle) · ← for agents"
     text = "✻ Welcome\n\n" + "─" * 80 + "\n❯ \n" + "─" * 80 + "\n" + footer

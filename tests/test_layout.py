@@ -23,7 +23,10 @@ def test_modes_and_agent_sizes_follow_the_window_not_the_queue() -> None:
         "-phone", "-narrow", "-narrow", "-medium", "-wide", "-wide", "-huge"]
     floor = (100, 30)
     assert layout.agent_size((80, 24), floor) == (100, 30)  # never below the floor
-    assert layout.agent_size((200, 50), floor) == (200 - 58 - 1 - 2, 50 - 3 - 2)
+    # between 160 and 240 columns the sidebar grows with the window (the radar gets room)
+    assert [layout.sidebar_width(w) for w in (80, 120, 160, 200, 239, 240)] == [
+        None, 40, 58, 71, 84, 100]
+    assert layout.agent_size((200, 50), floor) == (200 - 71 - 1 - 2, 50 - 3 - 2)
     assert layout.agent_size((300, 80), floor) == (300 - 100 - 1 - 2, 80 - 3 - 2)
 
 
@@ -109,3 +112,37 @@ def test_serve_refuses_an_unknown_theme_in_one_line(tmp_path: Path) -> None:
     repo = make_repo(tmp_path)
     result = run_agentdeck("serve", "--theme", "nope", "--port", "1", cwd=repo)
     assert_one_line_error(result, 2, "no theme named 'nope'")
+
+
+@pytest.mark.parametrize("width", [220, 300])
+async def test_the_agent_table_is_whole_at_every_wide_size(still_deck, width) -> None:  # noqa: F811
+    """The radar and the state get the room the window has: no column is cut at the sidebar's
+    edge from 220 columns up, with a radar note of two files and a rate limit's reset time."""
+    from dataclasses import replace
+
+    from agentdeck.ui.widgets.agent_list import AgentList
+
+    app = AgentdeckApp(still_deck)
+    async with app.run_test(size=(width, 50)) as pilot:
+        await until(pilot, lambda: app.approvals)
+        rows = dict(app.rows)
+        rows["docs"] = replace(rows["docs"], radar="⚠ tests: src/app.py, src/shared.py")
+        rows["lead"] = replace(rows["lead"], state="rate-limited", detail="(resets 3pm)")
+        app.rows = rows
+        await pilot.pause()
+        table = app.query_one(AgentList)
+        await until(pilot, lambda: sum(c.get_render_width(table) for c in
+                                       table.columns.values()) > 0)
+        used = sum(c.get_render_width(table) for c in table.columns.values())
+        assert "radar" in [c.value for c in table.columns]
+        assert used <= table.size.width, (used, table.size.width)
+
+
+def test_columns_are_left_out_worktree_first_and_never_the_radar() -> None:
+    from agentdeck.ui.widgets.agent_list import COLUMNS, fit_columns
+
+    widths = dict.fromkeys(COLUMNS, 10)
+    assert fit_columns(widths, 70) == COLUMNS
+    assert fit_columns(widths, 69) == ("agent", "state", "branch", "port", "db", "radar")
+    assert fit_columns(widths, 45) == ("agent", "state", "port", "radar")
+    assert fit_columns(widths, 5) == ("agent", "state", "radar")  # (cut, not left out)

@@ -73,3 +73,23 @@ def test_an_agent_that_carried_on_by_itself_is_left_alone(tmp_path: Path) -> Non
     finally:
         resumer.close()
         host.close()
+
+
+def test_daemon_status_says_when_a_limit_resets(tmp_path: Path) -> None:
+    from agentdeck.daemon import lifecycle
+    from tests.conftest import make_repo, run_agentdeck
+
+    repo = make_repo(tmp_path)
+    script, got = tmp_path / "limited.py", tmp_path / "got.txt"
+    script.write_text(LIMITED)
+    state = repo / ".git" / "agentdeck"
+    host = lifecycle.ensure(state, None)
+    try:
+        host.spawn(SessionSpec("w", [sys.executable, str(script), str(got)], str(tmp_path),
+                               dict(os.environ), agent="claude", cols=80, rows=10))
+        host.wait_for("w", lambda i: i.state == "rate-limited")
+        status = run_agentdeck("daemon", "status", cwd=repo)
+        assert status.code == 0 and "rate-limited (reset at 3pm)" in status.out, status.out
+    finally:
+        host.close()
+        lifecycle.stop(state)

@@ -24,8 +24,10 @@ from agentdeck.core.sessions import home_size
 
 BREAKPOINTS = [(0, "-phone"), (60, "-narrow"), (110, "-medium"), (160, "-wide"), (240, "-huge")]
 HEIGHT_BREAKPOINTS = [(0, "-short"), (34, "-tall")]
-# the sidebar's width beside the panes (plus its border): from 240 columns the whole table
+# the sidebar's width beside the panes (plus its border): from 240 columns the whole table;
+# between 160 and 240 it grows with the window (the radar and the state get the room)
 SIDEBAR = {"-huge": 100, "-wide": 58, "-medium": 40}
+WIDE_GROWTH = 3  # the wide sidebar takes one column in this many beyond 160
 CHROME_ROWS = 3  # the header, the status line and the footer
 # keys the footer leaves out below the medium width (they stay bound; `?` lists them all)
 SECONDARY = frozenset({"toggle_mark", "spawn", "message", "review"})
@@ -40,16 +42,26 @@ def mode_for(width: int) -> str:
     return mode
 
 
-def pane_area(size: tuple[int, int], mode: str) -> tuple[int, int]:
-    """The area a zoomed pane has in a window of `size` laid out as `mode`."""
+def sidebar_width(width: int) -> int | None:
+    """The sidebar's width beside the panes at this window width; None: no sidebar beside
+    them (narrow, phone)."""
+    mode = mode_for(width)
+    if mode == "-wide":
+        return SIDEBAR[mode] + (width - BREAKPOINTS[3][0]) // WIDE_GROWTH
+    return SIDEBAR.get(mode)
+
+
+def pane_area(size: tuple[int, int]) -> tuple[int, int]:
+    """The area a zoomed pane has in a window of `size`."""
     width, height = size
-    if mode in SIDEBAR:
-        return width - SIDEBAR[mode] - 1, height - CHROME_ROWS
+    sidebar = sidebar_width(width)
+    if sidebar is not None:
+        return width - sidebar - 1, height - CHROME_ROWS
     return width, height - CHROME_ROWS - 1  # the strip above it
 
 
 def agent_size(size: tuple[int, int], floor: tuple[int, int]) -> tuple[int, int]:
-    return home_size(pane_area(size, mode_for(size[0])), floor)
+    return home_size(pane_area(size), floor)
 
 
 class DeckFooter(Footer):

@@ -42,9 +42,9 @@ class WindowFit(_Base):
 
     def _fit(self, width: int) -> None:
         """What the window's width changes beyond CSS: the table's columns and the footer."""
-        mode = layout.mode_for(width)
         if self._dashboard.is_attached:
-            self._agent_list.compact = mode not in ("-wide", "-huge")
+            # beside the panes the sidebar takes its width from the window; else the CSS's
+            self.query_one("#sidebar").styles.width = layout.sidebar_width(width)
         self._fit_footer(width)
 
     def _fit_footer(self, width: int | None = None) -> None:

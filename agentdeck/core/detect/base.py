@@ -324,16 +324,20 @@ def input_box(screen: Screen, window: int = 10) -> bool:
 def detect_with(screen: Screen, find_prompt: Callable[[Screen], Prompt | None],
                 working: re.Pattern[str], idle: re.Pattern[str]) -> Detection:
     """The order every agent detector keeps: a pending prompt, then a rate limit, then the
-    status line (working), then the input box (idle)."""
+    status line (working), then the input box (idle) — except that a status line below the
+    limit's text is working: an agent resumed after its limit works again with that text
+    still on its screen (a retry's text comes below the status line, and stays a limit)."""
     prompt = find_prompt(screen)
     if prompt:
         return Detection(WAITING, prompt)
+    start = max(0, screen.last + 1 - 8)
+    busy = screen.find_last(working, start)
     limited, reset = rate_limit(screen)
-    if limited:
+    if limited and not busy > screen.find_last(RATE_LIMIT_RE, start) >= 0:
         return Detection(RATE_LIMITED, reset=reset)
-    tail = screen.tail(8)
-    if any(working.search(line) for line in tail):
+    if busy >= 0:
         return Detection(WORKING)
+    tail = screen.tail(8)
     if any(idle.search(line) for line in tail) or input_box(screen):
         return Detection(IDLE)
     return Detection(UNKNOWN)

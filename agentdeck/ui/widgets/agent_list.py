@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
@@ -40,7 +41,19 @@ def state_text(row: AgentRow) -> Text:
 
 
 COLUMNS = ("agent", "state", "branch", "port", "db", "worktree", "radar")
-COMPACT = ("agent", "state", "port", "radar")  # a narrower sidebar: AgentDetail has the rest
+# left out in this order while the table is wider than its room (AgentDetail has them all)
+DROPPED_FIRST = ("worktree", "db", "branch", "port")
+
+
+def fit_columns(widths: dict[str, int], room: int) -> tuple[str, ...]:
+    """The columns that fit in `room` cells, given each one's width: the agent, its state and
+    the radar always; the others while they fit."""
+    shown = list(COLUMNS)
+    for key in DROPPED_FIRST:
+        if sum(widths[k] for k in shown) <= room:
+            break
+        shown.remove(key)
+    return tuple(shown)
 
 
 class AgentList(DataTable[object]):
@@ -58,7 +71,8 @@ class AgentList(DataTable[object]):
     ]
     agents: reactive[dict[str, AgentRow]] = reactive(dict, init=False)
     marked: reactive[frozenset[str]] = reactive(frozenset, init=False)
-    compact: reactive[bool] = reactive(False, init=False)
+    # the columns there is room for (AgentDetail writes the selected agent's others out)
+    shown: reactive[tuple[str, ...]] = reactive(COLUMNS, init=False)
 
     def action_toggle_mark(self) -> None:
         name = self.selected
@@ -71,11 +85,11 @@ class AgentList(DataTable[object]):
         self._columns()
 
     def _columns(self) -> None:
-        for key in COMPACT if self.compact else COLUMNS:
+        for key in self.shown:
             self.add_column(key, key=key)
         self.watch_agents({}, self.agents)
 
-    def watch_compact(self) -> None:
+    def watch_shown(self) -> None:
         selected = self.selected
         self.clear(columns=True)
         self._columns()
@@ -90,19 +104,38 @@ class AgentList(DataTable[object]):
         for name, row in new.items():
             if old.get(name) != row or name not in self.rows:
                 self._draw(row)
+        self._fit()
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        """Show the columns the sidebar has room for, by what they hold now."""
+        if not self.size.width:
+            return
+        pad = 2 * self.cell_padding
+        widths = {key: len(key) + pad for key in COLUMNS}
+        for row in self.agents.values():
+            for key, cell in self._cells(row).items():
+                width = cell.cell_len if isinstance(cell, Text) else cell_len(cell)
+                widths[key] = max(widths[key], width + pad)
+        self.shown = fit_columns(widths, self.size.width)
 
     def watch_marked(self, old: frozenset[str], new: frozenset[str]) -> None:
         for name in old ^ new:
             if name in self.agents:
                 self._draw(self.agents[name])
 
-    def _draw(self, row: AgentRow) -> None:
+    def _cells(self, row: AgentRow) -> dict[str, Text | str]:
         mark = "✓ " if row.name in self.marked else ""
         name = Text(mark + row.name + (" ★" if row.role == "lead" else ""), style="bold")
         radar = Text(row.radar, style="bold red" if row.radar.startswith("⚠") else "yellow")
-        every = dict(zip(COLUMNS, (name, state_text(row), row.branch, row.port, row.database,
-                                   row.worktree, radar), strict=True))
-        cells = {key: every[key] for key in (COMPACT if self.compact else COLUMNS)}
+        return dict(zip(COLUMNS, (name, state_text(row), row.branch, row.port, row.database,
+                                  row.worktree, radar), strict=True))
+
+    def _draw(self, row: AgentRow) -> None:
+        every = self._cells(row)
+        cells = {key: every[key] for key in self.shown}
         if row.name in self.rows:
             for key, value in cells.items():
                 self.update_cell(row.name, key, value, update_width=True)

@@ -1,8 +1,9 @@
 """Ghostty's VT core (libghostty-vt through pyghostty) behind the Emulator interface.
 
-Rows are read through the render state's row iterator, only the rows Ghostty marks dirty, with
-one `get_multi` call per cell for its grapheme, style and raw value; styles are cached by their
-bytes so equal cells share one CellStyle.
+Only the rows Ghostty marks dirty are read: all at once through Ghostty's own formatter
+(ghostty_rows.py), or — a row holding a hyperlink, which the formatter leaves out — through the
+render state's row iterator, with one `get_multi` call per cell for its grapheme, style and raw
+value; styles are cached by their bytes so equal cells share one CellStyle.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pyghostty import Terminal
 from pyghostty._ffi import check, ffi, lib
 
 from agentdeck.core.terminal.base import CellStyle, Modes, Run, group_runs, wrap_rows
+from agentdeck.core.terminal.ghostty_rows import RowReader
 
 ffi.cdef("""
 typedef struct { GhosttyTerminalScrollViewportTag tag; int64_t delta; uint64_t _pad; }
@@ -43,7 +45,8 @@ def _color(c: Any) -> int | tuple[int, int, int] | None:
 class GhosttyEmulator:
     name = "ghostty"
 
-    def __init__(self, cols: int = 80, rows: int = 24, scrollback: int = 10_000) -> None:
+    def __init__(self, cols: int = 80, rows: int = 24, scrollback: int = 10_000,
+                 bulk: bool = True) -> None:
         self.cols, self.rows, self.scrollback_limit = cols, rows, scrollback
         # Ghostty keeps scrollback in whole pages and also bounds it in bytes (a small
         # default): allow enough bytes for the lines at any sane width, and a page of slack in
@@ -80,6 +83,9 @@ class GhosttyEmulator:
         self._clean = ffi.new("GhosttyRenderStateDirty*", lib.GHOSTTY_RENDER_STATE_DIRTY_FALSE)
         self._styles: dict[bytes, CellStyle] = {}
         self._linked: dict[tuple[bytes, str], CellStyle] = {}  # styles with a hyperlink
+        # `bulk`: rows through the formatter (False: every row cell by cell, which the tests
+        # hold the formatter's rows against)
+        self._bulk = RowReader(self._term) if bulk else None
         self._rows: list[list[Run]] = [[] for _ in range(rows)]
         self._ends: list[int] = [0] * rows  # per row: characters up to the last one written
         self._offset = 0
@@ -108,12 +114,20 @@ class GhosttyEmulator:
         check(lib.ghostty_render_state_get(self._rs[0], lib.GHOSTTY_RENDER_STATE_DATA_ROW_ITERATOR,
                                            self._it), "row_iterator")
         changed: set[int] = set()
+        lines = self._bulk.screen(self.cols, self.rows) if self._bulk is not None else None
         y = 0
         while lib.ghostty_render_state_row_iterator_next(self._it[0]) and y < self.rows:
             lib.ghostty_render_state_row_get(self._it[0], lib.GHOSTTY_RENDER_STATE_ROW_DATA_DIRTY,
                                              row_dirty)
             if full or row_dirty[0]:
-                self._rows[y], self._ends[y] = self._read_row(y if self._has_links() else None)
+                links = self._has_links()
+                if self._bulk is not None and lines is not None and not links:
+                    runs, end = self._bulk.runs(lines[y], self.cols)
+                    if self._bulk.suspects and self._bulk.never_written(y):
+                        runs, end = self._read_row()
+                    self._rows[y], self._ends[y] = runs, end
+                else:
+                    self._rows[y], self._ends[y] = self._read_row(y if links else None)
                 changed.add(y)
                 lib.ghostty_render_state_row_set(self._it[0],
                                                  lib.GHOSTTY_RENDER_STATE_ROW_OPTION_DIRTY,

@@ -1,0 +1,174 @@
+"""Ghostty's screen rows read in bulk: one call has Ghostty's own formatter write the viewport as
+text with SGR attributes, parsed here into runs — instead of one FFI call per cell, which took
+most of a pane's redraw (a full 120x40 screen: ~6 ms cell by cell). The formatter leaves out
+hyperlinks, so a row that holds one is still read cell by cell (ghostty.py).
+
+The runs show what the cell-by-cell reader's show: equal styles are one CellStyle object, a
+wide character is one char, a row ends with plain blanks up to its width, and `written` counts
+the characters up to the last one written. One difference is checked for: the formatter writes
+a never-written cell inside a row as a space in the style before it, which shows when that
+style has a background, reverse video, an underline or a strike (a program that moved the
+cursor past cells after a coloured run); such a row is read cell by cell instead.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pyghostty._ffi import check, ffi, lib
+from pyghostty.core import init_sized
+
+from agentdeck.core.terminal.base import PLAIN, CellStyle, Color, Run, char_width
+
+_SGR = re.compile(rb"\x1b\[([0-9;:]*)m")
+# joiners, variation selectors, skin tones, flags' regional indicators, tags
+_COMPOSED = re.compile("[\u200c\u200d\ufe00-\ufe0f\U0001f1e6-\U0001f1ff\U0001f3fb-\U0001f3ff"
+                       "\U000e0020-\U000e007f]")
+_OSC = re.compile(rb"(?:\x1b\][^\x1b\x07]*(?:\x1b\\|\x07))*")  # the palette it writes first
+
+
+class RowReader:
+    def __init__(self, term: Any) -> None:
+        self._term = term
+        self._opts = init_sized("GhosttyTerminalSelectionFormatOptions")
+        self._opts.emit = lib.GHOSTTY_FORMATTER_FORMAT_VT
+        self._opts.unwrap, self._opts.trim = False, False
+        self._sel = init_sized("GhosttySelection")
+        self._opts.selection = self._sel
+        self._buf = ffi.new("uint8_t[]", 1 << 16)
+        self._n = ffi.new("size_t*")
+        self._styles: dict[bytes, CellStyle] = {b"": PLAIN}
+        self._interned: dict[CellStyle, CellStyle] = {PLAIN: PLAIN}
+        self._cell = ffi.new("GhosttyCell*")
+        self._has_text = ffi.new("bool*")
+        self.suspects: list[int] = []  # the last row's blanks that may be never-written cells
+
+    def screen(self, cols: int, rows: int) -> list[bytes]:
+        """The viewport's rows as Ghostty formats them (SGR and text), `rows` of them."""
+        term = self._term
+        self._sel.start = term.ref(0, 0, "viewport")[0]
+        self._sel.end = term.ref(cols - 1, rows - 1, "viewport")[0]
+        while True:
+            result = lib.ghostty_terminal_selection_format_buf(
+                term._t[0], self._opts[0], self._buf, len(self._buf), self._n)
+            if result != lib.GHOSTTY_OUT_OF_SPACE:
+                break
+            self._buf = ffi.new("uint8_t[]", max(self._n[0], 2 * len(self._buf)))
+        check(result, "format rows")
+        data = ffi.buffer(self._buf, self._n[0])[:]
+        lines = data[_OSC.match(data).end():].split(b"\r\n")  # type: ignore[union-attr]
+        return (lines + [b""] * rows)[:rows]  # blank rows at the bottom are left out
+
+    def runs(self, line: bytes, cols: int) -> tuple[list[Run], int]:
+        """One formatted row as runs, padded with blanks to `cols` cells, and how many
+        characters lead up to the last one written; `suspects` lists the cells to check with
+        `never_written` (-1: a cell that cannot be placed, the row must be read cell by cell)."""
+        runs: list[Run] = []
+        key = b""
+        pos = 0
+        graphemes = cells = 0
+        self.suspects = []
+        for match in _SGR.finditer(line):
+            if match.start() > pos:
+                g, c = self._add(runs, line[pos:match.start()], key, cells)
+                graphemes, cells = graphemes + g, cells + c
+            params = match.group(1)
+            key = b"" if params in (b"", b"0") else key + b";" + params
+            pos = match.end()
+        if pos < len(line):
+            g, c = self._add(runs, line[pos:], key, cells)
+            graphemes, cells = graphemes + g, cells + c
+        if cells < cols:
+            if runs and runs[-1].style is PLAIN:
+                runs[-1] = Run(runs[-1].text + " " * (cols - cells), PLAIN)
+            else:
+                runs.append(Run(" " * (cols - cells), PLAIN))
+        return runs, graphemes
+
+    def never_written(self, y: int) -> bool:
+        """Whether one of the suspect cells of viewport row `y` was never written."""
+        if -1 in self.suspects:
+            return True
+        for x in self.suspects:
+            check(lib.ghostty_grid_ref_cell(self._term.ref(x, y, "viewport"), self._cell),
+                  "grid_ref_cell")
+            check(lib.ghostty_cell_get(self._cell[0], lib.GHOSTTY_CELL_DATA_HAS_TEXT,
+                                       self._has_text), "cell text")
+            if not self._has_text[0]:
+                return True
+        return False
+
+    def _add(self, runs: list[Run], chunk: bytes, key: bytes, at: int) -> tuple[int, int]:
+        text = chunk.decode("utf-8", "replace")
+        style = self._styles.get(key)
+        if style is None:
+            style = self._styles[key] = self._interned.setdefault(_parse(key), _parse(key))
+        if runs and runs[-1].style is style:
+            runs[-1] = Run(runs[-1].text + text, style)
+        else:
+            runs.append(Run(text, style))
+        if " " in text and _blanks_show(style):
+            if text.isascii():
+                self.suspects += [at + i for i, char in enumerate(text) if char == " "]
+            else:
+                self.suspects.append(-1)
+        if text.isascii():
+            return len(text), len(text)
+        graphemes = cells = 0
+        for char in text:
+            if _COMPOSED.match(char):
+                # an emoji sequence: where it breaks into cells is Ghostty's to say, so this
+                # row is read cell by cell
+                self.suspects.append(-1)
+            width = char_width(char)
+            if width == 0:  # a combining mark: part of the character before it
+                continue
+            graphemes += 1
+            cells += width
+        return graphemes, cells
+
+
+def _blanks_show(style: CellStyle) -> bool:
+    return style.bg is not None or style.reverse or style.underline or style.strike
+
+
+def _parse(key: bytes) -> CellStyle:
+    """A CellStyle from the SGR parameters Ghostty's formatter writes after a reset (what
+    agentdeck does not show — blink, conceal, overline, underline colour — is passed over)."""
+    fg: Color = None
+    bg: Color = None
+    flags = dict.fromkeys(("bold", "dim", "italic", "underline", "reverse", "strike"), False)
+    parts = [p for p in key.split(b";") if p]
+    i = 0
+    while i < len(parts):
+        part = parts[i]
+        i += 1
+        if b":" in part:  # 4:3 (a curly underline), 58:2::r:g:b (its colour)
+            head, _, rest = part.partition(b":")
+            if head == b"4":
+                flags["underline"] = rest not in (b"0", b"")
+            continue
+        code = int(part)
+        if code in (38, 48, 58):  # 38;5;n or 38;2;r;g;b
+            if i < len(parts) and parts[i] == b"5":
+                color: Color = int(parts[i + 1])
+                i += 2
+            else:
+                color = (int(parts[i + 1]), int(parts[i + 2]), int(parts[i + 3]))
+                i += 4
+            if code == 38:
+                fg = color
+            elif code == 48:
+                bg = color
+        elif code in _FLAGS:
+            flags[_FLAGS[code]] = True
+        elif 30 <= code <= 37 or 90 <= code <= 97:
+            fg = code - 30 if code < 90 else code - 82
+        elif 40 <= code <= 47 or 100 <= code <= 107:
+            bg = code - 40 if code < 100 else code - 92
+    return CellStyle(fg=fg, bg=bg, **flags)
+
+
+_FLAGS = {1: "bold", 2: "dim", 3: "italic", 4: "underline", 21: "underline", 7: "reverse",
+          9: "strike"}

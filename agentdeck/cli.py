@@ -77,10 +77,14 @@ def build_parser() -> argparse.ArgumentParser:
     spawn.add_argument("--no-save", action="store_true",
                        help="do not add the agent to the fleet file")
 
-    rm = sub.add_parser("rm", help="remove an agent's worktree and free its port")
+    rm = sub.add_parser("rm", help="remove an agent's worktree and free its port",
+                        description="Remove an agent: stop it (and every process it started), "
+                        "remove its worktree, free its port, and take it out of the fleet file. "
+                        "Refused, with nothing changed, while it holds uncommitted work (or, "
+                        "with --delete-branch, commits on no other branch).")
     rm.set_defaults(run="workspaces:cmd_rm")
     fleet_arg(rm)
-    rm.add_argument("name")
+    rm.add_argument("name", help="the agent (`agentdeck ls` lists them)")
     rm.add_argument("--force", action="store_true",
                     help="discard uncommitted work and unmerged commits")
     rm.add_argument("--delete-branch", action="store_true", help="also delete the branch")
@@ -162,11 +166,15 @@ def build_parser() -> argparse.ArgumentParser:
     merge.set_defaults(run="review:cmd_merge")
     merge.add_argument("name")
     how = merge.add_mutually_exclusive_group()
-    how.add_argument("--squash", action="store_true")
-    how.add_argument("--no-ff", action="store_true")
+    how.add_argument("--squash", action="store_true",
+                     help="one new commit on the target with the branch's changes")
+    how.add_argument("--no-ff", action="store_true",
+                     help="always a merge commit, even when the target could fast-forward")
     merge.add_argument("--into", default=None, help="target branch (default: the agent's base)")
-    merge.add_argument("--cleanup", action="store_true", help="then remove its worktree, "
-                       "branch, database and port")
+    merge.add_argument("--cleanup", action="store_true", help="then stop the agent and remove "
+                       "its worktree, branch, database and port, and its fleet file entry")
+    merge.add_argument("--keep-in-fleet", action="store_true",
+                       help="with --cleanup: leave its entry in the fleet file")
 
     serve = sub.add_parser("serve", help="the dashboard in a browser (phones too), attached to "
                            "the daemon, behind a token printed once")

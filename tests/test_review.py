@@ -131,6 +131,9 @@ def test_a_squash_merge_cleans_up_judging_the_branch_by_its_content(repo: Path, 
     out = cli("merge", "a", "--squash", "--cleanup", cwd=repo)
     assert out.code == 0, out.err
     assert "a: deleted branch feat/a" in out.out and not a.exists()
+    # out of the fleet file too: the next `up` does not make it again
+    assert "a: removed from" in out.out and "name: a," not in (repo / "agentdeck.yaml").read_text()
+    assert cli("up", "--no-start", cwd=repo).code == 0 and not a.exists()
     # squash-merged outside agentdeck: its changes are in main, so deleting it loses nothing
     commit(b, "src/b.py", "y = 1\n")
     git(repo, "merge", "--squash", "feat/b")

@@ -18,7 +18,17 @@ from agentdeck.daemon.client import RemoteQueue
 from agentdeck.ui.app import AgentdeckApp
 from tests.conftest import make_repo, run_agentdeck, until, write_fleet
 
-IDLE = "import os, time\nos.write(1, b'> ready\\r\\n')\ntime.sleep(600)\n"
+# an agent that reads its messages a line at a time, logging each, and says it is ready again
+IDLE = """import os, sys
+log = open(sys.argv[1] + "." + os.environ["AGENTDECK_AGENT"], "a")
+while True:
+    print("> ready", flush=True)
+    line = sys.stdin.readline()
+    if not line:
+        break
+    log.write(line)
+    log.flush()
+"""
 
 
 async def test_agents_spawned_and_removed_elsewhere_show_in_the_dashboard_and_roster(
@@ -28,7 +38,7 @@ async def test_agents_spawned_and_removed_elsewhere_show_in_the_dashboard_and_ro
     script.write_text(IDLE)
     write_fleet(repo, f"""version: 1
 worktrees: ../wt-{{name}}
-commands: {{idle: "{sys.executable} {script}"}}
+commands: {{idle: "{sys.executable} {script} {tmp_path / 'got'}"}}
 defaults: {{agent: idle}}
 agents:
   - {{name: boss, role: lead, branch: main}}
@@ -48,6 +58,14 @@ approvals: {{hooks: false}}
             made = await asyncio.to_thread(run_agentdeck, "spawn", "w2", "--task", "second job",
                                            cwd=repo)
             assert made.code == 0, made.err
+            assert "agents not started" not in made.out
+            # the CLI typed its task before it ended (it waited for the agent to be ready),
+            # submitted once: a line after it arrives next, with no empty line between
+            got = tmp_path / "got.w2"
+            await until(pilot, lambda: any(i.name == "w2" for i in deck.host.sessions()))
+            deck.host.write("w2", b"marker\r")
+            await until(pilot, lambda: got.exists() and "marker" in got.read_text())
+            assert got.read_text() == "second job\nmarker\n"
             # the dashboard shows it, running (the CLI started it in the session host) ...
             await until(pilot, lambda: "w2" in app.rows and bool(app.query("#pane-w2")))
             await until(pilot, lambda: any(i.name == "w2" and i.process == "running"

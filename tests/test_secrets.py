@@ -89,10 +89,10 @@ agents:
   - name: b
 """)
     without = {k: v for k, v in os.environ.items() if k != "SECRET_A"}
-    up = run_agentdeck("up", "--no-start", cwd=repo, env=without)
+    up = run_agentdeck("up", "--no-start", cwd=repo, env=without)  # a fails, b is made
     assert up.code == 2 and len(up.err.strip().splitlines()) == 1, up.err
-    assert "agent a:" in up.err and "${SECRET_A}" in up.err and "agentdeck.yaml:7:" in up.err
-    assert not (tmp_path / "wt-b").exists()  # up checks everything before making anything
+    assert "error: a: " in up.err and "${SECRET_A}" in up.err and "agentdeck.yaml:7:" in up.err
+    assert (tmp_path / "wt-b").is_dir() and not (tmp_path / "wt-a").exists()
     assert run_agentdeck("up", "--no-start", "b", cwd=repo, env=without).code == 0
     listed = run_agentdeck("ls", cwd=repo, env=without)
     assert listed.code == 0 and "b " in listed.out

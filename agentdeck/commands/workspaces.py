@@ -24,8 +24,10 @@ NOT_STARTED = ("agents not started (--no-start, or no terminal to show them in):
                "to open the dashboard, which starts every agent in its own pane")
 
 
-def report_up(engine: Engine, result: UpResult, started: bool = False) -> int:
-    """What `up` (or `spawn`) made, failed to make or found already there, as a table."""
+def report_up(engine: Engine, result: UpResult, started: bool = False,
+              starts_in_host: bool = False) -> int:
+    """What `up` (or `spawn`) made, failed to make or found already there, as a table;
+    `starts_in_host`: the session host starts them next (no dashboard needed)."""
     if result.already:
         print(f"already there: {', '.join(result.already)}")
     for line in failure_report(result.setups):
@@ -33,7 +35,7 @@ def report_up(engine: Engine, result: UpResult, started: bool = False) -> int:
     print()
     print(fleet_table(engine.views(live_states(engine.ctx))))
     print()
-    if not (started and interactive()):
+    if not starts_in_host and not (started and interactive()):
         print(NOT_STARTED)
     for name, reason in result.failed.items():
         print(f"agentdeck: error: {name}: {reason}", file=sys.stderr)
@@ -70,7 +72,9 @@ def cmd_spawn(args: argparse.Namespace) -> int:
         spec = fleet.spec_for(args.name, args.branch or f"agentdeck/{args.name}", base=args.base,
                               agent=args.agent, task=args.task, model=args.model, role=args.role)
     result = engine.spawn(spec)
-    status = report_up(engine, result)
+    # with a session host running, the new agent starts there (a dashboard may be open on it)
+    host_runs = daemon_runs(ctx)
+    status = report_up(engine, result, started=host_runs, starts_in_host=host_runs)
     if status or spec.name in result.already:
         return status
     if declared is None and not args.no_save and fleet.path is not None:
@@ -82,8 +86,7 @@ def cmd_spawn(args: argparse.Namespace) -> int:
         except AgentdeckError as exc:
             print(f"agentdeck: warning: {spec.name} was made but not added to the fleet file: "
                   f"{exc}", file=sys.stderr)
-    if daemon_runs(ctx):
-        # a session host runs (a dashboard may be open on it): the new agent starts there
+    if host_runs:
         status = sessions.start(ctx, load_fleet(fleet.path) if fleet.path else fleet,
                                 [spec.name])
     return status
@@ -93,6 +96,7 @@ def cmd_rm(args: argparse.Namespace) -> int:
     """Remove an agent; one that runs in the session host is stopped first (its process tree),
     but only once the removal is sure to go ahead: work that would be lost refuses it without
     --force, and with --force every file and commit discarded is printed before it goes."""
+    from agentdeck.core.fleet_edits import forget_in_fleet
     from agentdeck.core.removal import retire, would_lose
     from agentdeck.daemon import lifecycle
 
@@ -113,19 +117,18 @@ def cmd_rm(args: argparse.Namespace) -> int:
             host.close()
     for line in (*out.done, *out.left):
         print(f"{args.name}: {line}")
-    if fleet.path is not None and fleet.agent(args.name) is not None:
-        if args.keep_in_fleet:
-            print(f"{args.name}: kept in {fleet.path} (the next `agentdeck up` makes it again)")
-        else:
-            from agentdeck.core.fleet_edits import remove_from_fleet_file
-
-            try:
-                if remove_from_fleet_file(fleet.path, args.name):
-                    print(f"{args.name}: removed from {fleet.path}")
-            except AgentdeckError as exc:  # the agent is gone all the same: say what is left
-                print(f"agentdeck: warning: {args.name} was removed but is still listed in the "
-                      f"fleet file: {exc}", file=sys.stderr)
+    if fleet.agent(args.name) is not None:
+        print_fleet_lines(args.name, forget_in_fleet(fleet.path, args.name, args.keep_in_fleet))
     return 0
+
+
+def print_fleet_lines(name: str, lines: list[str]) -> None:
+    for line in lines:
+        if line.startswith("warning: "):
+            print(f"agentdeck: warning: {name}: {line.removeprefix('warning: ')}",
+                  file=sys.stderr)
+        else:
+            print(f"{name}: {line}")
 
 
 def cmd_prune(args: argparse.Namespace) -> int:

@@ -59,6 +59,7 @@ class Deck:
     restart_ended: bool = False  # start_all also restarts agents whose process ended
     resumer: Resumer | None = None  # in-process only: a daemon resumes agents itself
     roster: RosterKeeper | None = None  # in-process only: a daemon keeps the roster itself
+    _typers: list[threading.Thread] = field(default_factory=list)  # typing first messages
 
     def __post_init__(self) -> None:
         # messages wait while the agent's prompt does: nothing but an answer answers a prompt
@@ -165,8 +166,20 @@ class Deck:
         return spec.error
 
     def _type_task(self, name: str, task: str) -> None:
-        """Type an agent's task as its first message, once it is ready (in a thread)."""
-        threading.Thread(target=self._first_message, args=(name, task), daemon=True).start()
+        """Type an agent's task as its first message, once it is ready (in a thread: a
+        command that ends soon after waits for it with `wait_for_tasks`)."""
+        typer = threading.Thread(target=self._first_message, args=(name, task), daemon=True,
+                                 name=f"task-{name}")
+        self._typers.append(typer)
+        typer.start()
+
+    def wait_for_tasks(self, timeout: float = 120.0) -> list[str]:
+        """Wait until the tasks being typed are typed (or their agents gave up); returns the
+        agents whose task was still waiting when `timeout` ran out."""
+        deadline = time.monotonic() + timeout
+        for typer in self._typers:
+            typer.join(max(0.0, deadline - time.monotonic()))
+        return [t.name.removeprefix("task-") for t in self._typers if t.is_alive()]
 
     def _first_message(self, name: str, task: str, timeout: float = 120.0) -> None:
         with contextlib.suppress(TimeoutError, AgentdeckError, OSError, KeyError, ValueError):

@@ -13,7 +13,7 @@ from pathlib import Path
 from agentdeck.core import worktrees as wt
 from agentdeck.core.config import AgentSpec, Fleet
 from agentdeck.core.envpolicy import inherited
-from agentdeck.core.errors import AgentdeckError, UsageError
+from agentdeck.core.errors import AgentdeckError, ConfigError, UsageError
 from agentdeck.core.provision import (
     Notify,
     Plan,
@@ -88,6 +88,9 @@ class Engine:
         checked_out = {w.branch: w for w in wt.list_worktrees(self.ctx) if w.branch}
         plans: list[Plan] = []
         for spec in specs:  # validate everything before making anything
+            if spec.env_unset:  # a variable this agent needs is not set: the others go on
+                result.failed[spec.name] = ConfigError(next(iter(spec.env_unset.values())))
+                continue
             existing = data.agents.get(spec.name)
             if existing is not None and existing.status == READY:
                 if existing.branch != spec.branch:

@@ -101,3 +101,19 @@ def remove_from_fleet_file(path: Path, name: str) -> bool:
 
     atomic_write(path, "".join(lines), check=reads_back)
     return True
+
+
+def forget_in_fleet(fleet_path: Path | None, name: str, keep: bool = False) -> list[str]:
+    """After an agent was removed (rm, merge --cleanup, the review's D): take its entry out of
+    the fleet file, so the next `agentdeck` does not make it again. What happened, as lines
+    to show ("warning: …" when the file could not be changed)."""
+    if fleet_path is None:
+        return []
+    if keep:
+        return [f"kept in {fleet_path} (the next `agentdeck up` makes it again)"]
+    try:
+        if remove_from_fleet_file(fleet_path, name):
+            return [f"removed from {fleet_path}"]
+    except (AgentdeckError, OSError) as exc:  # the agent is gone all the same: say what is left
+        return [f"warning: still listed in the fleet file: {exc}"]
+    return []

@@ -87,7 +87,10 @@ def send(host: SessionHost, name: str, plan: Delivery,
     _until(_steadily(echoed_and_still, clock, QUIET), ECHO_TIMEOUT, clock)
 
     def taken() -> bool:
-        if host.info(name).detection.state == "working":  # its own busy line, not mere output
+        info = host.info(name)
+        # its own busy line (not mere output); or it reads lines, which the kernel hands it at
+        # Enter — the text stays on its screen, above what it prints next
+        if info.detection.state == "working" or info.line_input:
             return True
         if not found:
             return True  # nothing to compare with: trust the Enter

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from agentdeck.core import briefs
 from agentdeck.core import worktrees as wt
 from agentdeck.core.config import Fleet
 from agentdeck.core.errors import OperationError, UsageError
@@ -136,6 +137,7 @@ def remove_agent(ctx: RepoContext, fleet: Fleet, name: str, *, force: bool = Fal
     with registry.transaction() as data:
         data.agents.pop(name, None)
     forget_index(ctx, path)
+    briefs.brief_path(ctx.state_dir, name).unlink(missing_ok=True)  # what it was told
     if rec.port_numbers:
         out.done.append("freed port " + ", ".join(map(str, rec.port_numbers)))
     return out

@@ -48,6 +48,9 @@ class SessionInfo:
     state: str = "working"
     last_output: float = 0.0
     last_event: str = ""  # the last state event its hooks sent (Stop, UserPromptSubmit, …)
+    # it reads whole lines (its terminal in canonical mode, as a plain script's is): the kernel
+    # hands it a line at Enter, so an Enter typed after a message is always taken
+    line_input: bool = False
 
 
 def state_label(info: SessionInfo) -> str:

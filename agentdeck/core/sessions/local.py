@@ -17,6 +17,7 @@ import os
 import queue
 import select
 import shutil
+import termios
 import threading
 import time
 from collections.abc import Callable
@@ -47,6 +48,17 @@ FEED_BACKLOG = 64  # reads waiting to be parsed, at most READ_SIZE each
 BATCH_SIZE = 1 << 20
 QUIET_IDLE = 2.0  # seconds without output after which an undetectable screen counts as idle
 QUIET_RECHECK = 0.25  # how often the watcher looks at screens that produced no output
+
+
+def _line_input(child: pexpect.spawn | None) -> bool:
+    """Whether the agent's terminal is in canonical mode (the master side reads the pair's
+    settings)."""
+    if child is None:
+        return False
+    try:
+        return bool(termios.tcgetattr(child.child_fd)[3] & termios.ICANON)
+    except (termios.error, OSError, ValueError):
+        return False
 
 
 def _alive(child: pexpect.spawn) -> bool:
@@ -415,10 +427,12 @@ class LocalHost(SessionHost):
         if state == UNKNOWN:
             # nothing on screen says: the hooks' last word, else quiet means idle
             state = session.hinted or (IDLE if quiet > QUIET_IDLE else WORKING)
+        line_input = _line_input(session.child)
         changed = (state != info.state or found.prompt != info.detection.prompt
-                   or found.reset != info.detection.reset)
+                   or found.reset != info.detection.reset or line_input != info.line_input)
         info.detection = found
         info.state = state
+        info.line_input = line_input
         if changed:
             self._emit(Event(session.spec.name, "state", info))
 

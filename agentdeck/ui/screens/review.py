@@ -213,6 +213,7 @@ class ReviewScreen(Screen[None]):
     def action_cleanup(self) -> None:
         """Remove the agent's worktree, branch, database and port in one step — refused, with
         nothing removed, while it holds work that is merged nowhere."""
+        from agentdeck.core.fleet_edits import forget_in_fleet
         from agentdeck.core.removal import retire
 
         deck = self.deck
@@ -223,6 +224,8 @@ class ReviewScreen(Screen[None]):
         except AgentdeckError as exc:
             self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=10)
             return
+        if deck.fleet.agent(name) is not None:  # else the next `agentdeck` makes it again
+            out.done += forget_in_fleet(deck.fleet.path, name)
         self.app.call_from_thread(self.notify, f"{name}: " + "; ".join(out.done), timeout=10)
         self.post_message(self.Removed(name))  # its pane and row go
 

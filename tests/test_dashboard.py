@@ -143,6 +143,12 @@ async def test_an_agent_that_cannot_start_is_shown_and_others_run(demo_deck) -> 
         assert app.query_one("#pane-payments", TerminalPane).has_class("-failed")
         await wait_until(pilot, lambda: app.rows["search"].state == "failed")
         assert "commands.aider" in "".join(deck.host.snapshot("search"))
+        # the reason stays in the detail line under the table while the agent is selected
+        from agentdeck.ui.widgets.agent_list import AgentDetail
+
+        app._select("payments")
+        await pilot.pause()
+        assert "not found on PATH" in str(app.query_one(AgentDetail).render())
 
 
 async def test_resizing_the_dashboard_keeps_every_prompt_and_every_agent_size(demo_deck) -> None:

@@ -229,8 +229,10 @@ class AgentdeckApp(WindowFit, AgentActions, Attention, RadarWatch, App[None]):
         held = self.deck.outbox.held(info.name)
         if held:  # messages waiting for its prompt to be answered
             detail = f"{detail} ✉{held} held".strip()
-        if (row.state, row.detail) != (state, detail):
-            self.rows = {**self.rows, info.name: replace(row, state=state, detail=detail)}
+        error = (info.error or "") if info.state == "failed" else ""
+        if (row.state, row.detail, row.error) != (state, detail, error):
+            self.rows = {**self.rows, info.name: replace(row, state=state, detail=detail,
+                                                         error=error)}
         if info.state != "failed":
             self._told_error.pop(info.name, None)  # a later failure is news again
         elif info.error and info.error != self._told_error.get(info.name):

@@ -31,6 +31,7 @@ class AgentRow(AgentSummary):
     state: str = "stopped"
     detail: str = ""  # exit code, reset time, error
     radar: str = ""  # conflicts predicted with other agents, forbidden paths, behind-by
+    error: str = ""  # why it failed to start (the detail line says it whole)
 
 
 def state_text(row: AgentRow) -> Text:
@@ -173,4 +174,6 @@ class AgentDetail(Static):
         if row.radar:
             text.append(f" · {row.radar}", style="bold red" if row.radar.startswith("⚠")
                         else "yellow")
+        if row.error:
+            text.append(f" · {row.error}", style="bold red")
         return text

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.skipif("ghostty" not in backends(), reason="no pyghostt
 REAL = Path(__file__).parent / "fixtures" / "real"
 AWKWARD = [
     b"abc\x1b[44m\x1b[K\x1b[0m\r\n\r\n\x1b[41m  \x1b[0m  \x1b[42m \x1b[0m\r\n",
-    b"x" * 130 + b"\r\n" + "中文中文中文中文中文中文中文中文中文中文中文中文中文中文中文中文中文中文中文中文".encode(),
+    b"x" * 130 + b"\r\n" + ("中文" * 20).encode(),
     "e\u0301 cafe\u0301 👍🏽 ❤️ 👨‍👩‍👧 ✓ ⚠\r\n".encode(),
     b"\x1b[7mrev\x1b[27m \x1b[2mdim\x1b[22m \x1b[3mit\x1b[23m \x1b[9ms\x1b[29m \x1b[4mu\x1b[24m "
     b"\x1b[38;2;1;2;3mrgb\x1b[39m \x1b[48;2;9;8;7mbg\x1b[49m \x1b[97mbright\x1b[0m \x1b[1;2mbd\r\n",

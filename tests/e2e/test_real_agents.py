@@ -126,7 +126,10 @@ def run_scenario(deck: Deck, cli: str, hooks: bool, worktree: Path, repo: Path,
         if not seen:  # it worked on the task before it asked
             assert "working" in states, states
             if not via_hook:
-                assert "waiting" in states[states.index("working"):], states
+                # (the queue hears the state event before this test's listener does: the
+                # entry can be seen a moment before the event is in `states`)
+                wait(lambda: "waiting" in states[states.index("working"):],
+                     f"the waiting state after working: {states}")
         if via_hook:  # Claude Code draws its dialog while the hook waits: still one entry
             wait(lambda e=entry: queue.via_hook(e.id), "the hook to join the entry", 10)
         else:

@@ -133,6 +133,9 @@ class LocalHost(SessionHost):
         except (OSError, pexpect.ExceptionPexpect) as exc:
             self._fail(session, f"{program}: cannot start ({exc})")
             return session.info
+        # pexpect sleeps this long in close() "to let the OS catch up": the reader waits for
+        # the process to end itself, so that is 0.1 s of nothing at every exit
+        child.delayafterclose = child.ptyproc.delayafterclose = 0.0
         session.child = child
         session.info.pid = child.pid
         session.info.process = RUNNING

@@ -117,8 +117,43 @@ def test_quick_commands_load_no_heavy_code(tmp_path: Path, argv: list[str]) -> N
              "except SystemExit:\n    pass\n"
              "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'yaml', "
              "'git', 'pyte', 'pyghostty', 'psycopg') or m in ('agentdeck.core.fleet', "
-             "'agentdeck.core.config', 'agentdeck.daemon.server'))\n"
+             "'agentdeck.core.config', 'agentdeck.daemon.server', 'agentdeck.daemon.client', "
+             "'agentdeck.core.detect', 'pexpect'))\n"
              "print('HEAVY', heavy, file=sys.stderr)\n")
     result = subprocess.run([sys.executable, "-c", probe], cwd=repo, capture_output=True,
                             text=True, input="{}", timeout=60)
     assert "HEAVY []" in result.stderr, result.stderr
+
+
+def test_ls_asks_a_running_daemon_without_its_client(tmp_path: Path) -> None:
+    """With the session host running, `ls` shows each agent's live state from one hello, and
+    still loads none of the heavy code (the detectors, the client, pexpect)."""
+    import os
+    import subprocess
+    import sys
+
+    from agentdeck.core.sessions import SessionSpec
+    from agentdeck.daemon import lifecycle
+    from tests.conftest import make_repo, run_agentdeck
+
+    repo = make_repo(tmp_path)
+    state = repo / ".git" / "agentdeck"
+    host = lifecycle.ensure(state, None)
+    try:
+        host.spawn(SessionSpec("w", [sys.executable, "-c", "import sys; sys.exit(3)"], str(repo),
+                               dict(os.environ), agent="generic"))
+        host.wait_for("w", lambda i: i.process == "exited")
+        probe = ("import sys, runpy\nfrom agentdeck.commands import listing\n"
+                 "from agentdeck.core.repo import open_repo\n"
+                 "print(listing.live_states(open_repo('.')))\n"
+                 "heavy = sorted(m for m in sys.modules if m in ('agentdeck.daemon.client', "
+                 "'agentdeck.core.detect', 'pexpect', 'textual', 'yaml'))\n"
+                 "print('HEAVY', heavy)\n")
+        result = subprocess.run([sys.executable, "-c", probe], cwd=repo, capture_output=True,
+                                text=True, timeout=60)
+        assert "{'w': 'exited (3)'}" in result.stdout and "HEAVY []" in result.stdout, (
+            result.stdout + result.stderr)
+        assert run_agentdeck("ls", cwd=repo).code == 0
+    finally:
+        host.close()
+        lifecycle.stop(state)

@@ -41,10 +41,16 @@ def live_states(ctx: RepoContext) -> dict[str, str]:
     """The state of each agent the session host runs or ran ("working", "exited (1)", …);
     "in dashboard PID" for agents a dashboard hosts itself; empty when nothing runs them."""
     host = None
-    if daemon_socket(ctx.state_dir).exists():  # the daemon's client code only when one may run
+    socket_path = daemon_socket(ctx.state_dir)
+    if socket_path.exists():  # the daemon's client code only when one may run
+        from agentdeck.daemon.peek import session_states
+
+        states = session_states(socket_path)
+        if states is not None:
+            return states
         from agentdeck.daemon import lifecycle
 
-        host = lifecycle.connect(ctx.state_dir)
+        host = lifecycle.connect(ctx.state_dir)  # says why, if the peek found no answer
     if host is None:
         dashboard = hosting_dashboard(ctx.state_dir)
         if dashboard is not None:  # the demo, --no-daemon

@@ -99,3 +99,13 @@ def relative(path: str, start: Path | None = None) -> str:
     except ValueError:
         return path
     return rel if len(rel) < len(path) else path
+
+
+def state_text(state: str, exit_code: int | None = None, reset: str | None = None) -> str:
+    """An agent's state as the user reads it: "exited (2)" with its code, "rate-limited
+    (resets 3pm)" with its reset time when the agent said."""
+    if state == "exited" and exit_code is not None:
+        return f"exited ({exit_code})"
+    if state == "rate-limited" and reset:
+        return f"rate-limited ({reset})"
+    return state

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from agentdeck.core.detect import Detection
 from agentdeck.core.terminal import Emulator
+from agentdeck.core.views import state_text
 
 STARTING, RUNNING, EXITED, FAILED = "starting", "running", "exited", "failed"
 STOPPED = "stopped"  # a state, not a process status: the user stopped it (its process exited)
@@ -54,13 +55,7 @@ class SessionInfo:
 
 
 def state_label(info: SessionInfo) -> str:
-    """An agent's state as the user reads it: "exited (2)" with its code, "rate-limited
-    (resets 3pm)" with its reset time when the agent said."""
-    if info.state == EXITED and info.exit_code is not None:
-        return f"{EXITED} ({info.exit_code})"
-    if info.state == "rate-limited" and info.detection.reset:
-        return f"rate-limited ({info.detection.reset})"
-    return info.state
+    return state_text(info.state, info.exit_code, info.detection.reset)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ an agent's screen."""
 from __future__ import annotations
 
 from textual.app import ComposeResult
+from textual.screen import Screen
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
@@ -71,15 +72,47 @@ class DeckFooter(Footer):
     def __init__(self) -> None:
         super().__init__(show_command_palette=True)
         self.hidden: frozenset[str] = frozenset()
+        self._drawn: tuple[object, ...] | None = None  # what the keys show, as last composed
+        self._pending = False
 
     def fit(self, hidden: frozenset[str], compact: bool) -> None:
         if (hidden, compact) != (self.hidden, self.compact):
             self.hidden, self.compact = hidden, compact
-            self.call_after_refresh(self.recompose)
+            self._recompose_soon()
+
+    def bindings_changed(self, screen: Screen[object]) -> None:
+        # Textual's footer rebuilds every key whenever any binding may have changed (each
+        # focus move, each refresh_bindings): dozens of times before the first frame. Only
+        # when what it shows changed, here.
+        self._bindings_ready = True
+        if screen.app.app_focus and self.is_attached and screen is self.screen:
+            self._recompose_soon()
+
+    def _recompose_soon(self) -> None:
+        if not self._pending:
+            self._pending = True
+            self.call_after_refresh(self._recompose_if_changed)
+
+    async def _recompose_if_changed(self) -> None:
+        self._pending = False
+        if self._bindings_ready and self._keys() != self._drawn:
+            await self.recompose()
+
+    def _keys(self) -> tuple[object, ...]:
+        """The keys shown, each as what draws it, and how."""
+        keys: dict[str, tuple[object, ...]] = {}
+        for _, binding, enabled, tooltip in self.screen.active_bindings.values():
+            action = binding.action.split("(")[0]
+            if binding.show and action not in self.hidden and binding.action not in keys:
+                keys[binding.action] = (binding.key, self.app.get_key_display(binding),
+                                        binding.description, enabled, tooltip)
+        palette = self.screen.active_bindings.get(self.app.COMMAND_PALETTE_BINDING)
+        return (tuple(keys.items()), self.compact, palette is not None and palette[2])
 
     def compose(self) -> ComposeResult:
         if not self._bindings_ready:
             return
+        self._drawn = self._keys()
         shown: dict[str, FooterKey] = {}
         active = self.screen.active_bindings
         for _, binding, enabled, tooltip in active.values():

@@ -168,12 +168,14 @@ class ApprovalQueue:
                 self._update(event.name, event.info.detection.prompt)
 
     def _ended(self, agent: str) -> None:
-        """The agent's process is gone: whatever it asked is withdrawn, at once."""
+        """The agent's process is gone: whatever it asked leaves the queue at once — answered
+        in its pane when the user typed there while it was drawn (an agent may take the answer
+        and exit before its screen is read again), else withdrawn."""
+        hook = None
         with self._lock:
             current = self._current(agent)
-            hook = self._hooks.get(current.id) if current is not None else None
             if current is not None:
-                self._drop(current.id, "the agent exited")
+                hook = self._leave(current.id, "the agent exited")
         if hook is not None:
             hook.reply(None)
         if current is not None:

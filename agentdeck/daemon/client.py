@@ -27,7 +27,7 @@ from agentdeck.core.detect import Detection, Prompt
 from agentdeck.core.errors import OperationError
 from agentdeck.core.sessions import Event, SessionHost, SessionInfo, SessionSpec, TerminalView
 from agentdeck.core.sessions.host import Listener
-from agentdeck.core.terminal import make_emulator
+from agentdeck.core.terminal import backends, make_emulator
 from agentdeck.daemon import protocol
 
 
@@ -79,6 +79,10 @@ class RemoteHost(SessionHost):
         # event per agent (it says "output arrived"; its bytes are the latest chunk only)
         self._output_pending: set[str] = set()
         self._output_lock = threading.Lock()
+        # the emulator library loaded here, on the caller's thread: mirrors are made on threads
+        # of their own, and a first import there while the dashboard's event loop imports too
+        # can stall both (as watchfiles' did: a served page drew nothing)
+        backends()
         threading.Thread(target=self._dispatcher, name="agentdeck-daemon-events",
                          daemon=True).start()
         self._reader = threading.Thread(target=self._read, name="agentdeck-daemon-client",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 
 from agentdeck.core.terminal.base import PLAIN, CellStyle, Color, Emulator, Modes, Run, text_of
@@ -10,7 +11,9 @@ __all__ = ["PLAIN", "CellStyle", "Color", "Emulator", "Modes", "Run", "backends"
            "text_of"]
 
 
+@functools.cache
 def backends() -> list[str]:
+    """The backends that load here, the fastest first (loading it, once)."""
     names = []
     try:
         import agentdeck.core.terminal.ghostty  # noqa: F401

@@ -142,6 +142,22 @@ def test_a_squash_merge_cleans_up_judging_the_branch_by_its_content(repo: Path, 
     assert removed.code == 0 and "deleted branch feat/b" in removed.out, removed.err
 
 
+def test_uncommitted_changes_the_merge_does_not_touch_do_not_block_it(repo: Path, cli) -> None:
+    """rm edits the fleet file in the main checkout: the next merge still goes (the change
+    stays uncommitted, as git keeps it); a change to a file the merge changes still refuses."""
+    a, b = setup(repo, cli)
+    git(repo, "add", "agentdeck.yaml")
+    git(repo, "commit", "-qm", "the fleet")  # committed, as a team keeps it
+    commit(a, "src/a.py", "x = 1\n")
+    commit(b, "src/b.py", "y = 1\n")
+    assert cli("rm", "b", "--force", cwd=repo).code == 0  # edits agentdeck.yaml in main
+    assert " M agentdeck.yaml" in git(repo, "status", "--porcelain")
+    out = cli("merge", "a", cwd=repo)
+    assert out.code == 0, out.err
+    assert (repo / "src/a.py").exists()
+    assert " M agentdeck.yaml" in git(repo, "status", "--porcelain")  # kept, uncommitted
+
+
 def test_a_merge_whose_cleanup_is_refused_still_succeeds(repo: Path, cli) -> None:
     a, _ = setup(repo, cli)
     commit(a, "src/a.py", "x = 1\n")

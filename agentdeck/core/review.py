@@ -219,17 +219,26 @@ def merge(ctx: RepoContext, rec: AgentRecord, into: str | None = None, how: str 
           state_dir: Path | None = None) -> Merged:
     """Merge an agent's branch into `into` (default: its base branch) in the worktree that has
     `into` checked out. Refused, with nothing changed, when that worktree has uncommitted
-    changes or the merge would conflict."""
+    changes in files the merge changes, or the merge would conflict. Uncommitted changes to
+    other files stay as they are (as git keeps them): the fleet file agentdeck itself edits
+    when an agent is added or removed must not block every merge after."""
     target = into or base_of(ctx, rec).removeprefix("origin/")
     holder = wt.worktree_of_branch(ctx, target)
     if holder is None:
         raise UsageError(f"no worktree has {target} checked out; check it out somewhere "
                          "(e.g. the main worktree) and merge again")
-    dirty = ctx.git("status", "--porcelain", "--untracked-files=no", cwd=holder.path)
-    if dirty.strip():
-        files = ", ".join(line[3:] for line in dirty.splitlines()[:5])
-        raise OperationError(f"{target} has uncommitted changes in {holder.path} ({files}); "
-                             "commit or stash them, then merge")
+    dirty = [line[3:] for line in ctx.git("status", "--porcelain", "--untracked-files=no",
+                                          cwd=holder.path).splitlines() if line.strip()]
+    if dirty:
+        changed = set(ctx.git("diff", "--name-only", f"refs/heads/{target}...refs/heads/"
+                              f"{rec.branch}").splitlines())
+        # a rename ("old -> new") is taken as touching the merge: never guessed at
+        touched = [f for f in dirty if f in changed or " -> " in f]
+        if touched:
+            files = ", ".join(touched[:5])
+            raise OperationError(f"{target} has uncommitted changes in {holder.path} to files "
+                                 f"the merge changes ({files}); commit or stash them, then "
+                                 "merge")
     conflicts = predict(ctx, f"refs/heads/{target}", f"refs/heads/{rec.branch}")
     if conflicts:
         raise OperationError(f"merging {rec.branch} into {target} would conflict in "

@@ -10,6 +10,7 @@ anything of the agent's being touched.
 from __future__ import annotations
 
 import fcntl
+import hashlib  # (at the top: the radar's scans run on threads, never a first import there)
 import itertools
 import json
 import os
@@ -70,8 +71,6 @@ def forget_index(ctx: RepoContext, worktree: Path) -> None:
 
 
 def _key(worktree: Path) -> str:
-    import hashlib
-
     return hashlib.sha1(str(worktree.resolve()).encode()).hexdigest()[:16]
 
 

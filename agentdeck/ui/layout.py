@@ -84,8 +84,11 @@ class DeckFooter(Footer):
         # Textual's footer rebuilds every key whenever any binding may have changed (each
         # focus move, each refresh_bindings): dozens of times before the first frame. Only
         # when what it shows changed, here.
+        # (while the app has no focus, Textual leaves the keys as they were — but draws them
+        # the first time, which a browser that has not focused the page yet needs)
         self._bindings_ready = True
-        if screen.app.app_focus and self.is_attached and screen is self.screen:
+        if (screen.app.app_focus or self._drawn is None) and self.is_attached and (
+                screen is self.screen):
             self._recompose_soon()
 
     def _recompose_soon(self) -> None:
@@ -95,7 +98,8 @@ class DeckFooter(Footer):
 
     async def _recompose_if_changed(self) -> None:
         self._pending = False
-        if self._bindings_ready and self._keys() != self._drawn:
+        # (its screen may have closed meanwhile)
+        if self.is_attached and self._bindings_ready and self._keys() != self._drawn:
             await self.recompose()
 
     def _keys(self) -> tuple[object, ...]:

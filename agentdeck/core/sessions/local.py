@@ -168,9 +168,9 @@ class LocalHost(SessionHost):
         return session.info
 
     def _fail(self, session: _Session, message: str) -> None:
-        session.info.process = FAILED
         session.info.state = FAILED
         session.info.error = message
+        session.info.process = FAILED  # last, as in _finish
         with session.lock:
             session.emulator.feed(b"\x1b[1;31magentdeck: " + message.encode() + b"\x1b[0m\r\n")
             session.bump()
@@ -294,11 +294,12 @@ class LocalHost(SessionHost):
             child.close(force=True)
         code = child.exitstatus if child.exitstatus is not None else (
             -child.signalstatus if child.signalstatus is not None else None)
-        session.info.process = EXITED
         session.info.exit_code = code
         # stopped on request: "stopped", not an exit to look into
         session.info.state = STOPPED if session.stopping else EXITED
         session.info.detection = Detection(EXITED)
+        # last: whoever sees the process ended (it is read without a lock) sees all of it
+        session.info.process = EXITED
         self._emit(Event(session.spec.name, "state", session.info))
 
     def write(self, name: str, data: bytes) -> None:

@@ -294,12 +294,13 @@ class LocalHost(SessionHost):
             child.close(force=True)
         code = child.exitstatus if child.exitstatus is not None else (
             -child.signalstatus if child.signalstatus is not None else None)
-        session.info.exit_code = code
-        # stopped on request: "stopped", not an exit to look into
-        session.info.state = STOPPED if session.stopping else EXITED
-        session.info.detection = Detection(EXITED)
-        # last: whoever sees the process ended (it is read without a lock) sees all of it
-        session.info.process = EXITED
+        with session.lock:  # (a detection under way never writes over the end)
+            session.info.exit_code = code
+            # stopped on request: "stopped", not an exit to look into
+            session.info.state = STOPPED if session.stopping else EXITED
+            session.info.detection = Detection(EXITED)
+            # last: whoever sees the process ended (it is read without a lock) sees all of it
+            session.info.process = EXITED
         self._emit(Event(session.spec.name, "state", session.info))
 
     def write(self, name: str, data: bytes) -> None:
@@ -432,11 +433,14 @@ class LocalHost(SessionHost):
             # nothing on screen says: the hooks' last word, else quiet means idle
             state = session.hinted or (IDLE if quiet > QUIET_IDLE else WORKING)
         line_input = _line_input(session.child)
-        changed = (state != info.state or found.prompt != info.detection.prompt
-                   or found.reset != info.detection.reset or line_input != info.line_input)
-        info.detection = found
-        info.state = state
-        info.line_input = line_input
+        with session.lock:  # the process may have ended while the screen was read
+            if info.process != RUNNING:
+                return
+            changed = (state != info.state or found.prompt != info.detection.prompt
+                       or found.reset != info.detection.reset or line_input != info.line_input)
+            info.detection = found
+            info.state = state
+            info.line_input = line_input
         if changed:
             self._emit(Event(session.spec.name, "state", info))
 

@@ -73,6 +73,13 @@ def through_session(path: Path, backend: str | None) -> float:
 
 
 def render_time(backend: str | None) -> float:
+    """A full 120x40 screen redrawn as a pane draws it: the dirty rows read from the emulator,
+    each made into a strip of segments (one per run of equal style) at the pane's width."""
+    from rich.segment import Segment
+    from textual.strip import Strip
+
+    from agentdeck.ui.widgets.terminal_pane import rich_style
+
     emulator = make_emulator(120, 40, 1000, backend)
     emulator.feed(mixed_ansi(200_000))
     times = []
@@ -80,10 +87,11 @@ def render_time(backend: str | None) -> float:
         emulator.feed(b"\x1b[2J\x1b[H" + mixed_ansi(120 * 40))
         t0 = time.perf_counter()
         dirty = emulator.take_dirty()
-        for y in range(40):
-            emulator.row(y)
+        for y in sorted(dirty):
+            Strip([Segment(run.text, rich_style(run.style))
+                   for run in emulator.row(y)]).adjust_cell_length(120)
         times.append(time.perf_counter() - t0)
-        assert dirty
+        assert len(dirty) == 40
     return statistics.median(times)
 
 
@@ -172,7 +180,8 @@ def main() -> None:
     mb = args.mb
     print(f"(a) {mb:.0f} MB mixed ANSI: raw PTY drain {mb / raw:.1f} MB/s, session+emulator "
           f"{mb / ours:.1f} MB/s, ratio {raw / ours:.2f} (target >= 0.5; medians of 5)")
-    print(f"(a) full 120x40 pane rows: {render_time(args.backend) * 1000:.2f} ms (target < 5 ms)")
+    print(f"(a) full 120x40 pane redraw (rows and strips): {render_time(args.backend) * 1000:.2f} "
+          "ms (target < 2 ms)")
     prompt_lat, key_lat = latency()
     print(f"(b) 10 agents at ~50 KB/s: prompt -> queue p95 {p95(prompt_lat) * 1000:.1f} ms "
           f"(n={len(prompt_lat)}, target < 100 ms); key -> PTY p95 {p95(key_lat) * 1000:.1f} ms "

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pyghostty._ffi import check, ffi, lib
+from pyghostty._ffi import check, ffi, lib, union_fn
 from pyghostty.core import init_sized
 
 from agentdeck.core.terminal.base import PLAIN, CellStyle, Color, Run, char_width
@@ -25,6 +25,7 @@ _SGR = re.compile(rb"\x1b\[([0-9;:]*)m")
 # joiners, variation selectors, skin tones, flags' regional indicators, tags
 _COMPOSED = re.compile("[\u200c\u200d\ufe00-\ufe0f\U0001f1e6-\U0001f1ff\U0001f3fb-\U0001f3ff"
                        "\U000e0020-\U000e007f]")
+_NON_ASCII = re.compile("[^\x00-\x7f]")
 _OSC = re.compile(rb"(?:\x1b\][^\x1b\x07]*(?:\x1b\\|\x07))*")  # the palette it writes first
 
 
@@ -42,6 +43,14 @@ class RowReader:
         self._interned: dict[CellStyle, CellStyle] = {PLAIN: PLAIN}
         self._cell = ffi.new("GhosttyCell*")
         self._has_text = ffi.new("bool*")
+        # a cell's grid ref, made without pyghostty's per-call allocations (ref() builds a
+        # point and a sized ref struct each time: most of the check's cost)
+        self._grid_ref = union_fn("ghostty_terminal_grid_ref",
+                                  "GhosttyResult(*)(GhosttyTerminal, GhosttyPointS, "
+                                  "GhosttyGridRef*)")
+        self._point = ffi.new("GhosttyPointS*")
+        self._point.tag = lib.GHOSTTY_POINT_TAG_VIEWPORT
+        self._ref = init_sized("GhosttyGridRef")
         self.suspects: list[int] = []  # the last row's blanks that may be never-written cells
 
     def screen(self, cols: int, rows: int) -> list[bytes]:
@@ -90,9 +99,12 @@ class RowReader:
         """Whether one of the suspect cells of viewport row `y` was never written."""
         if -1 in self.suspects:
             return True
+        point, ref = self._point, self._ref
+        point.value.y = y
         for x in self.suspects:
-            check(lib.ghostty_grid_ref_cell(self._term.ref(x, y, "viewport"), self._cell),
-                  "grid_ref_cell")
+            point.value.x = x
+            check(self._grid_ref(self._term._t[0], point[0], ref), "grid_ref")
+            check(lib.ghostty_grid_ref_cell(ref, self._cell), "grid_ref_cell")
             check(lib.ghostty_cell_get(self._cell[0], lib.GHOSTTY_CELL_DATA_HAS_TEXT,
                                        self._has_text), "cell text")
             if not self._has_text[0]:
@@ -113,19 +125,20 @@ class RowReader:
                 self.suspects += [at + i for i, char in enumerate(text) if char == " "]
             else:
                 self.suspects.append(-1)
+        graphemes = cells = len(text)
         if text.isascii():
-            return len(text), len(text)
-        graphemes = cells = 0
-        for char in text:
-            if _COMPOSED.match(char):
-                # an emoji sequence: where it breaks into cells is Ghostty's to say, so this
-                # row is read cell by cell
-                self.suspects.append(-1)
+            return graphemes, cells
+        if _COMPOSED.search(text):
+            # an emoji sequence: where it breaks into cells is Ghostty's to say, so this row is
+            # read cell by cell
+            self.suspects.append(-1)
+        for char in _NON_ASCII.findall(text):
             width = char_width(char)
             if width == 0:  # a combining mark: part of the character before it
-                continue
-            graphemes += 1
-            cells += width
+                graphemes -= 1
+                cells -= 1
+            elif width == 2:
+                cells += 1
         return graphemes, cells
 
 

@@ -9,6 +9,7 @@ agent, except the release key, which hands focus back to the dashboard.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 
@@ -28,6 +29,15 @@ from agentdeck.core.terminal import CellStyle, Color, Emulator
 REFRESH_HZ = 30
 CURSOR = Style(reverse=True)
 CUT = Style(dim=True, bold=True)
+
+
+@functools.lru_cache(maxsize=4096)
+def rich_style(cell: CellStyle) -> Style:
+    """A cell's style as Rich's (equal cells share one: a screen has a few dozen styles)."""
+    return Style(color=_rich_color(cell.fg), bgcolor=_rich_color(cell.bg), bold=cell.bold or None,
+                 dim=cell.dim or None, italic=cell.italic or None,
+                 underline=cell.underline or None, reverse=cell.reverse or None,
+                 strike=cell.strike or None, link=cell.link)  # clickable where the terminal can
 
 
 def _rich_color(color: Color) -> RichColor | None:
@@ -83,7 +93,6 @@ class TerminalPane(Widget, can_focus=False):
         self.send = send
         self._seen = -1
         self._cache: dict[int, Strip] = {}
-        self._styles: dict[CellStyle, Style] = {}
         self._cursor: tuple[int, int] | None = None  # in pane rows
         self._top = 0  # the agent's screen row drawn on the pane's first row
         self._scrolled = 0  # lines up into the scrollback
@@ -188,16 +197,6 @@ class TerminalPane(Widget, can_focus=False):
             # regions are relative to the content area (Textual adds the border offset)
             self.refresh(Region(0, top, self.content_size.width, bottom - top + 1))
 
-    def _style(self, cell: CellStyle) -> Style:
-        style = self._styles.get(cell)
-        if style is None:
-            style = self._styles[cell] = Style(
-                color=_rich_color(cell.fg), bgcolor=_rich_color(cell.bg), bold=cell.bold or None,
-                dim=cell.dim or None, italic=cell.italic or None,
-                underline=cell.underline or None, reverse=cell.reverse or None,
-                strike=cell.strike or None, link=cell.link)  # clickable where the terminal can
-        return style
-
     def _top_for(self, emulator: Emulator, cursor: tuple[int, int] | None) -> tuple[int, bool]:
         """Which row of the agent's screen the pane starts at, and whether text is cut at its
         right edge. A pane smaller than the agent's terminal (a grid cell, a phone) shows its
@@ -241,7 +240,7 @@ class TerminalPane(Widget, can_focus=False):
             row = y + self._top
             with view as emulator:
                 runs = emulator.row(row) if row < emulator.rows else []
-            segments = [Segment(run.text, self._style(run.style)) for run in runs]
+            segments = [Segment(run.text, rich_style(run.style)) for run in runs]
             strip = Strip(segments)
             if strip.cell_length > width and strip.crop(width).text.strip():
                 # text runs on past the pane's right edge: mark the cut

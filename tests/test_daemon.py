@@ -261,8 +261,13 @@ async def test_the_dashboard_on_a_daemon_quits_and_comes_back_to_the_same_screen
         app = AgentdeckApp(deck)
         async with app.run_test(size=(180, 50)) as pilot:
             await until(pilot, lambda: len(deck.queue.pending()) == 3)
-            await until(pilot, lambda: all(_has_mirror(deck, n) for n in ("auth", "search")))
-            first = {n: pane_text(app, n) for n in ("auth", "payments", "search")}
+            names = ("auth", "payments", "search")
+            await until(pilot, lambda: all(_has_mirror(deck, n) for n in names))
+            # each mirror caught up with its screen in the daemon (the replay and the bytes
+            # after it arrive in pieces: a screen read too soon is a screen half drawn)
+            await until(pilot, lambda: all(pane_text(app, n) == deck.host.snapshot(n)
+                                           for n in names))
+            first = {n: pane_text(app, n) for n in names}
             await pilot.press("q")
         deck.close()  # the dashboard is gone; the agents are not
         deck = open_deck()

@@ -50,6 +50,8 @@ def cmd_daemon(args: argparse.Namespace) -> int:
         waiting = len(host.queue_state["pending"])
         print(f"agentdeck daemon running (pid {host.daemon_pid}): {len(sessions)} sessions, "
               f"{waiting} prompts waiting")
+        if sessions:
+            print(f"  {'AGENT':<16} {'KIND':<10} STATE")
         for info in sorted(sessions, key=lambda i: i.name):
             print(f"  {info.name:<16} {info.agent:<10} {state_label(info)}")
     finally:

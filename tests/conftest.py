@@ -99,6 +99,18 @@ def write_fleet(repo: Path, text: str, name: str = "agentdeck.yaml") -> Path:
     return path
 
 
+def scripted_fleet(tmp_path: Path, kind: str, program: str, rest: str, args: str = "") -> Path:
+    """A repository whose fleet runs `program` (Python source) as agent kind `kind`, worktrees
+    beside it as ../wt-NAME; `rest` is the fleet file after its `commands:` line."""
+    repo = make_repo(tmp_path)
+    script = tmp_path / f"{kind}.py"
+    script.write_text(program)
+    command = f"{sys.executable} {script}" + (f" {args}" if args else "")
+    write_fleet(repo, f"version: 1\nworktrees: ../wt-{{name}}\n"
+                      f"commands: {{{kind}: \"{command}\"}}\n" + rest)
+    return repo
+
+
 @dataclass
 class Run:
     code: int

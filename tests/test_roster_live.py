@@ -5,7 +5,6 @@ roster file without anyone touching the dashboard."""
 from __future__ import annotations
 
 import asyncio
-import sys
 from pathlib import Path
 
 from agentdeck.core import briefs
@@ -16,7 +15,7 @@ from agentdeck.core.repo import open_repo
 from agentdeck.daemon import lifecycle
 from agentdeck.daemon.client import RemoteQueue
 from agentdeck.ui.app import AgentdeckApp
-from tests.conftest import make_repo, run_agentdeck, until, write_fleet
+from tests.conftest import run_agentdeck, scripted_fleet, until
 
 # an agent that reads its messages a line at a time, logging each, and says it is ready again
 IDLE = """import os, sys
@@ -33,18 +32,12 @@ while True:
 
 async def test_agents_spawned_and_removed_elsewhere_show_in_the_dashboard_and_roster(
         tmp_path: Path) -> None:
-    repo = make_repo(tmp_path)
-    script = tmp_path / "idle.py"
-    script.write_text(IDLE)
-    write_fleet(repo, f"""version: 1
-worktrees: ../wt-{{name}}
-commands: {{idle: "{sys.executable} {script} {tmp_path / 'got'}"}}
-defaults: {{agent: idle}}
+    repo = scripted_fleet(tmp_path, "idle", IDLE, """defaults: {agent: idle}
 agents:
-  - {{name: boss, role: lead, branch: main}}
-  - {{name: w1, branch: feat/w1, task: first job}}
-approvals: {{hooks: false}}
-""")
+  - {name: boss, role: lead, branch: main}
+  - {name: w1, branch: feat/w1, task: first job}
+approvals: {hooks: false}
+""", args=str(tmp_path / "got"))
     ctx, fleet = open_repo(repo), load_fleet(repo / "agentdeck.yaml")
     assert Engine(ctx, fleet).up().exit_code == 0
     roster = briefs.roster_path(ctx.state_dir)

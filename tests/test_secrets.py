@@ -5,12 +5,11 @@ ${VAR} fails only the commands that make or start the agent that uses it."""
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 from agentdeck.core.repo import open_repo
 from agentdeck.daemon import lifecycle
-from tests.conftest import make_repo, run_agentdeck, wait, write_fleet
+from tests.conftest import run_agentdeck, scripted_fleet, wait
 
 SLEEPER = "import time\ntime.sleep(600)\n"
 SECRETS = {"SECRET_A": "alpha-secret-1", "SECRET_B": "beta-secret-2", "SHARED_TOKEN": "shared-3",
@@ -24,20 +23,14 @@ def environ_of(pid: int) -> dict[str, str]:
 
 
 def test_each_agent_finds_its_own_secret_and_no_other(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path)
-    script = tmp_path / "sleeper.py"
-    script.write_text(SLEEPER)
-    write_fleet(repo, f"""version: 1
-worktrees: ../wt-{{name}}
-commands: {{sleeper: "{sys.executable} {script}"}}
-defaults:
+    repo = scripted_fleet(tmp_path, "sleeper", SLEEPER, """defaults:
   agent: sleeper
-  env: {{TOKEN: "${{SHARED_TOKEN}}"}}
+  env: {TOKEN: "${SHARED_TOKEN}"}
 agents:
   - name: a
-    env: {{API_KEY: "${{SECRET_A}}"}}
+    env: {API_KEY: "${SECRET_A}"}
   - name: b
-    env: {{API_KEY: "${{SECRET_B}}"}}
+    env: {API_KEY: "${SECRET_B}"}
     setup: ["env > setup-env.txt"]
   - name: c
     env_passthrough: []
@@ -76,16 +69,10 @@ agents:
 
 
 def test_an_unset_variable_fails_only_the_commands_that_start_its_agent(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path)
-    script = tmp_path / "sleeper.py"
-    script.write_text(SLEEPER)
-    write_fleet(repo, f"""version: 1
-worktrees: ../wt-{{name}}
-commands: {{sleeper: "{sys.executable} {script}"}}
-defaults: {{agent: sleeper}}
+    repo = scripted_fleet(tmp_path, "sleeper", SLEEPER, """defaults: {agent: sleeper}
 agents:
   - name: a
-    env: {{API_KEY: "${{SECRET_A}}"}}
+    env: {API_KEY: "${SECRET_A}"}
   - name: b
 """)
     without = {k: v for k, v in os.environ.items() if k != "SECRET_A"}

@@ -90,12 +90,10 @@ def cmd_merge(args: argparse.Namespace) -> int:
                 host.close()
         for line in (*out.done, *out.left):
             print(f"{rec.name}: {line}")
-        if fleet.agent(rec.name) is not None:
-            from agentdeck.commands.workspaces import print_fleet_lines
-            from agentdeck.core.fleet_edits import forget_in_fleet
+        from agentdeck.commands.workspaces import print_fleet_lines
+        from agentdeck.core.fleet_edits import forget_in_fleet
 
-            print_fleet_lines(rec.name, forget_in_fleet(fleet.path, rec.name,
-                                                        args.keep_in_fleet))
+        print_fleet_lines(rec.name, forget_in_fleet(fleet, rec.name, args.keep_in_fleet))
     else:
         print(f"  clean up with: agentdeck rm {rec.name} --delete-branch --drop-db")
     return 0

@@ -107,10 +107,9 @@ def start(ctx: RepoContext, fleet: Fleet, names: list[str]) -> int:
                 status = 1
             else:
                 print(f"{rec.name}: started")
-        typing = [r.name for r in todo if r.task and r.name not in running]
-        if deck._typers:
+        if deck.typing:
             # this process ends next: the tasks its threads type must be typed first
-            print(f"typing the task into {', '.join(typing)} once ready…", flush=True)
+            print(f"typing the task into {', '.join(deck.typing)} once ready…", flush=True)
             for name in deck.wait_for_tasks():
                 print(f"agentdeck: {name} was not ready in time: its task was not typed; "
                       "open `agentdeck` and send it as a message (m)", file=sys.stderr)

@@ -117,8 +117,7 @@ def cmd_rm(args: argparse.Namespace) -> int:
             host.close()
     for line in (*out.done, *out.left):
         print(f"{args.name}: {line}")
-    if fleet.agent(args.name) is not None:
-        print_fleet_lines(args.name, forget_in_fleet(fleet.path, args.name, args.keep_in_fleet))
+    print_fleet_lines(args.name, forget_in_fleet(fleet, args.name, args.keep_in_fleet))
     return 0
 
 

@@ -84,10 +84,15 @@ class AgentSpec:
     def refs(self) -> frozenset[str]:
         return frozenset(name for names in self.env_refs.values() for name in names)
 
+    @property
+    def unset_message(self) -> str | None:
+        """Why this agent cannot be made or started: the first ${VAR} it uses that is unset."""
+        return next(iter(self.env_unset.values()), None)
+
     def check_env(self) -> None:
         """Raise the first unset-${VAR} problem: starting this agent needs every value."""
-        for message in self.env_unset.values():
-            raise ConfigError(f"agent {self.name}: {message}")
+        if self.unset_message:
+            raise ConfigError(f"agent {self.name}: {self.unset_message}")
 
 
 @dataclass(frozen=True)

@@ -145,9 +145,8 @@ class Deck:
               resume: bool = False) -> str | None:
         """Start an agent's session; `resume`: it ran before (the fleet's `resume:` command).
         Its brief (task and scope, or where the lead's roster is) goes on its command line; a
-        task the
-        command line does not carry is typed as its first message once it is ready. Returns
-        why it could not start (its session then shows that, as failed), or None."""
+        task the command line does not carry is typed as its first message once it is ready.
+        Returns why it could not start (its session then shows that, as failed), or None."""
         try:
             brief = briefs.brief_for(self.fleet, rec, self.ctx.state_dir, self.records,
                                      self._states())
@@ -173,13 +172,18 @@ class Deck:
         self._typers.append(typer)
         typer.start()
 
+    @property
+    def typing(self) -> list[str]:
+        """The agents whose task is being typed (or waits for them to be ready)."""
+        return [t.name.removeprefix("task-") for t in self._typers if t.is_alive()]
+
     def wait_for_tasks(self, timeout: float = 120.0) -> list[str]:
         """Wait until the tasks being typed are typed (or their agents gave up); returns the
         agents whose task was still waiting when `timeout` ran out."""
         deadline = time.monotonic() + timeout
         for typer in self._typers:
             typer.join(max(0.0, deadline - time.monotonic()))
-        return [t.name.removeprefix("task-") for t in self._typers if t.is_alive()]
+        return self.typing
 
     def _first_message(self, name: str, task: str, timeout: float = 120.0) -> None:
         with contextlib.suppress(TimeoutError, AgentdeckError, OSError, KeyError, ValueError):
@@ -245,14 +249,6 @@ def hook_cli(kind: str, argv: Sequence[str]) -> str | None:
 def prepare(ctx: RepoContext, fleet: Fleet, engine: Engine | None = None) -> None:
     """Make sure every agent of the fleet has its workspace before the dashboard opens."""
     registry = Registry(ctx.state_dir).load()
-    engine = engine or Engine(ctx, fleet)
-    missing = []
-    for agent in fleet.agents:
-        if agent.name in registry.agents:
-            continue
-        if agent.env_unset:  # the others still come up; this one says why it cannot
-            engine.notify(agent.name, "not created: " + next(iter(agent.env_unset.values())))
-        else:
-            missing.append(agent.name)
-    if missing:
-        engine.up(missing)
+    missing = [a.name for a in fleet.agents if a.name not in registry.agents]
+    if missing:  # (one that cannot be made says why; the others come up)
+        (engine or Engine(ctx, fleet)).up(missing)

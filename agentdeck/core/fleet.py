@@ -88,8 +88,9 @@ class Engine:
         checked_out = {w.branch: w for w in wt.list_worktrees(self.ctx) if w.branch}
         plans: list[Plan] = []
         for spec in specs:  # validate everything before making anything
-            if spec.env_unset:  # a variable this agent needs is not set: the others go on
-                result.failed[spec.name] = ConfigError(next(iter(spec.env_unset.values())))
+            if spec.unset_message:  # a variable this agent needs is not set: the others go on
+                result.failed[spec.name] = ConfigError(spec.unset_message)
+                self.notify(spec.name, f"not created: {spec.unset_message}")
                 continue
             existing = data.agents.get(spec.name)
             if existing is not None and existing.status == READY:

@@ -8,7 +8,7 @@ import json
 import re
 from pathlib import Path
 
-from agentdeck.core.config import AgentSpec, load_fleet
+from agentdeck.core.config import AgentSpec, Fleet, load_fleet
 from agentdeck.core.errors import AgentdeckError
 from agentdeck.core.files import atomic_write
 from agentdeck.core.yamlmarks import load_located
@@ -103,11 +103,12 @@ def remove_from_fleet_file(path: Path, name: str) -> bool:
     return True
 
 
-def forget_in_fleet(fleet_path: Path | None, name: str, keep: bool = False) -> list[str]:
+def forget_in_fleet(fleet: Fleet, name: str, keep: bool = False) -> list[str]:
     """After an agent was removed (rm, merge --cleanup, the review's D): take its entry out of
     the fleet file, so the next `agentdeck` does not make it again. What happened, as lines
-    to show ("warning: …" when the file could not be changed)."""
-    if fleet_path is None:
+    to show ("warning: …" when the file could not be changed); none when it is not listed."""
+    fleet_path = fleet.path
+    if fleet_path is None or fleet.agent(name) is None:
         return []
     if keep:
         return [f"kept in {fleet_path} (the next `agentdeck up` makes it again)"]

@@ -76,7 +76,6 @@ def check_apart(plans: Sequence[Plan], records: Mapping[str, AgentRecord]) -> No
 def make_plan(ctx: RepoContext, fleet: Fleet, spec: AgentSpec, existing: AgentRecord | None,
               checked_out: dict[str, wt.Worktree]) -> Plan:
     """Every check that can fail before anything is created."""
-    spec.check_env()
     wt.check_branch_name(ctx, spec.branch)
     if existing is not None and existing.branch != spec.branch:
         raise UsageError(f"agent '{spec.name}' already exists on branch '{existing.branch}' "

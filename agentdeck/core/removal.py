@@ -87,10 +87,10 @@ def retire(ctx: RepoContext, fleet: Fleet, name: str, host: SessionHost | None, 
     would lose work (unless `force`); else its session — its whole process tree — stops before
     its worktree goes, and is forgotten after (`rm`, `merge --cleanup`, the review's D)."""
     rec = _record(ctx, name)
-    if not force:
-        _check_losses(ctx, rec, Path(rec.worktree), False, delete_branch, merged_into)
     info = next((i for i in host.sessions() if i.name == name), None) if host else None
     running = info is not None and info.process == RUNNING
+    if running and not force:  # (remove_agent checks again, with the agent stopped)
+        _check_losses(ctx, rec, Path(rec.worktree), False, delete_branch, merged_into)
     if running and host is not None:
         host.stop(name, STOP_GRACE)
     out = remove_agent(ctx, fleet, name, force=force, delete_branch=delete_branch,

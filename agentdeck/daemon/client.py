@@ -28,7 +28,7 @@ from agentdeck.core.errors import OperationError
 from agentdeck.core.sessions import Event, SessionHost, SessionInfo, SessionSpec, TerminalView
 from agentdeck.core.sessions.host import Listener
 from agentdeck.core.terminal import backends, make_emulator
-from agentdeck.daemon import protocol
+from agentdeck.daemon import frames, protocol
 
 
 class DaemonGone(OperationError):
@@ -89,8 +89,8 @@ class RemoteHost(SessionHost):
                                         daemon=True)
         self._reader.start()
         try:
-            hello = self._call("hello", protocol=protocol.PROTOCOL, version=__version__)
-            if hello.get("protocol") != protocol.PROTOCOL:
+            hello = self._call("hello", protocol=frames.PROTOCOL, version=__version__)
+            if hello.get("protocol") != frames.PROTOCOL:
                 raise DaemonMismatch(MISMATCH.format(
                     theirs=hello.get("version", "(an older one)"), ours=__version__))
         except OperationError:
@@ -111,7 +111,7 @@ class RemoteHost(SessionHost):
         self._waiting[rid] = future
         try:
             with self._send_lock:
-                protocol.send(self._sock, {"op": op, "id": rid, **fields}, payload)
+                frames.send(self._sock, {"op": op, "id": rid, **fields}, payload)
             header, body = future.result(self.timeout)
         except OSError as exc:
             raise DaemonGone(f"the agentdeck daemon went away ({exc})") from None
@@ -128,14 +128,14 @@ class RemoteHost(SessionHost):
     def _read(self) -> None:
         try:
             while True:
-                header, payload = protocol.recv(self._sock)
+                header, payload = frames.recv(self._sock)
                 if "re" in header:
                     future = self._waiting.get(header["re"])
                     if future is not None:
                         future.set_result((header, payload))
                 else:
                     self._on_push(header, payload)
-        except (protocol.Closed, OSError, ValueError):
+        except (frames.Closed, OSError, ValueError):
             pass
         finally:
             self.closed.set()
@@ -225,7 +225,7 @@ class RemoteHost(SessionHost):
         if self.closed.is_set():
             return
         with contextlib.suppress(OSError), self._send_lock:
-            protocol.send(self._sock, {"op": "resize", "id": 0, "name": name, "cols": cols,
+            frames.send(self._sock, {"op": "resize", "id": 0, "name": name, "cols": cols,
                                        "rows": rows})
 
     def set_home_size(self, cols: int, rows: int) -> None:

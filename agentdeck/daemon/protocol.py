@@ -1,4 +1,4 @@
-"""The session host daemon's wire format, and the records it carries.
+"""The records the session host daemon's frames carry (the frames themselves: frames.py).
 
 A frame is two lengths (network order), a JSON header and a binary payload (terminal bytes
 travel as they are, never re-encoded). Requests carry an "op" and an "id"; the reply carries
@@ -12,15 +12,6 @@ from typing import Any, TypeVar
 
 from agentdeck.core.detect import Detection, Prompt
 from agentdeck.core.sessions import SessionInfo, SessionSpec
-from agentdeck.daemon.frames import (  # noqa: F401  (the framing, re-exported)
-    MAX_HEADER,
-    MAX_PAYLOAD,
-    PROTOCOL,
-    Closed,
-    encode,
-    recv,
-    send,
-)
 
 _T = TypeVar("_T")
 

@@ -39,7 +39,7 @@ from agentdeck.core.registry import AgentRecord
 from agentdeck.core.roster import RosterKeeper
 from agentdeck.core.sessions import Event, LocalHost
 from agentdeck.core.terminal.replay import replay
-from agentdeck.daemon import protocol
+from agentdeck.daemon import frames, protocol
 from agentdeck.daemon.client import MISMATCH
 from agentdeck.daemon.transcripts import Transcripts
 
@@ -84,11 +84,11 @@ class _Client:
                     self._cond.wait()
                 if self.closed:
                     return
-                frames = list(self._out)
+                batch = list(self._out)
                 self._out.clear()
                 self._queued = 0
             try:
-                self.sock.sendall(b"".join(protocol.encode(h, p) for h, p in _merged(frames)))
+                self.sock.sendall(b"".join(frames.encode(h, p) for h, p in _merged(batch)))
             except OSError:
                 self.close()
                 return
@@ -105,11 +105,11 @@ class Mismatch(Exception):
     """A client of another protocol version said hello."""
 
 
-def _merged(frames: list[tuple[dict[str, Any], bytes]]) -> list[tuple[dict[str, Any], bytes]]:
+def _merged(batch: list[tuple[dict[str, Any], bytes]]) -> list[tuple[dict[str, Any], bytes]]:
     """Consecutive output of one session as one frame: a flood costs the client one parse per
     batch, not one per PTY read."""
     out: list[tuple[dict[str, Any], bytes]] = []
-    for header, payload in frames:
+    for header, payload in batch:
         last = out[-1][0] if out else None
         if (last is not None and header.get("push") == "output" == last.get("push")
                 and header["name"] == last["name"]):
@@ -200,9 +200,9 @@ class Daemon:
             self._clients.append(client)
         try:
             while not client.closed:
-                header, payload = protocol.recv(conn)
+                header, payload = frames.recv(conn)
                 self._handle(client, header, payload)
-        except (protocol.Closed, OSError, ValueError):
+        except (frames.Closed, OSError, ValueError):
             pass
         finally:
             client.close()
@@ -236,10 +236,10 @@ class Daemon:
             payload: bytes) -> tuple[Any, bytes]:
         host = self.host
         if op == "hello":
-            if h.get("protocol", protocol.PROTOCOL) != protocol.PROTOCOL:
+            if h.get("protocol", frames.PROTOCOL) != frames.PROTOCOL:
                 raise Mismatch(MISMATCH.format(theirs=__version__,
                                                ours=h.get("version", "another version")))
-            return {"pid": os.getpid(), "protocol": protocol.PROTOCOL, "version": __version__,
+            return {"pid": os.getpid(), "protocol": frames.PROTOCOL, "version": __version__,
                     "sessions": [protocol.info_to_wire(i)
                                                       for i in host.sessions()],
                     "queue": self._queue_state()}, b""

@@ -38,7 +38,8 @@ class AgentActions(_Base):
         if result is None:
             return
         self.deck.reload()
-        if not await self._add_agent(result.name) and result.name not in self._panes:
+        await self._add_agent(result.name)  # (unless the registry watcher did already)
+        if result.name not in self._panes:
             return
         self._select(result.name)
         note = " and written to the fleet file" if result.written_back else ""

@@ -115,7 +115,8 @@ class RowReader:
         text = chunk.decode("utf-8", "replace")
         style = self._styles.get(key)
         if style is None:
-            style = self._styles[key] = self._interned.setdefault(_parse(key), _parse(key))
+            parsed = _parse(key)
+            style = self._styles[key] = self._interned.setdefault(parsed, parsed)
         if runs and runs[-1].style is style:
             runs[-1] = Run(runs[-1].text + text, style)
         else:

@@ -224,8 +224,7 @@ class ReviewScreen(Screen[None]):
         except AgentdeckError as exc:
             self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=10)
             return
-        if deck.fleet.agent(name) is not None:  # else the next `agentdeck` makes it again
-            out.done += forget_in_fleet(deck.fleet.path, name)
+        out.done += forget_in_fleet(deck.fleet, name)  # else the next `agentdeck` remakes it
         self.app.call_from_thread(self.notify, f"{name}: " + "; ".join(out.done), timeout=10)
         self.post_message(self.Removed(name))  # its pane and row go
 

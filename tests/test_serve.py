@@ -109,14 +109,6 @@ def test_the_server_wants_its_token(served) -> None:
         conn.close()
 
 
-def condition_within(condition, timeout: float) -> bool:  # type: ignore[no-untyped-def]
-    try:
-        wait(condition, timeout=timeout)
-        return True
-    except AssertionError:
-        return False
-
-
 def test_a_phone_gets_the_phone_layout_and_answers_with_a_tap(served, tmp_path: Path) -> None:
     if CHROMIUM is None:
         message = "chromium is not installed (.ci/run installs it)"
@@ -175,9 +167,16 @@ def test_a_phone_gets_the_phone_layout_and_answers_with_a_tap(served, tmp_path: 
             page.goto(url)
             # textual-serve marks the body once the app's first bytes arrived
             page.wait_for_selector("body.-first-byte", timeout=30_000)
+            def shown() -> bool:
+                # Playwright's sync API hands its events (the frames read above) to Python only
+                # while a call of it runs: each look makes one, or the frames that arrive while
+                # this waits are never seen
+                page.evaluate("0")
+                return bool(sizes) and all(part in "\n".join(screen()) for part in (
+                    "make deploy", " allow ", "? help"))
+
             try:
-                wait(lambda: sizes and all(part in "\n".join(screen()) for part in (
-                    "make deploy", " allow ", "? help")), "the phone's screen", timeout=60)
+                wait(shown, "the phone's screen", timeout=60)
             except AssertionError:
                 raise AssertionError(
                     f"the phone's screen ({sizes}; bytes per websocket "

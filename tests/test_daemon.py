@@ -20,7 +20,7 @@ from agentdeck.core.approvals import ALLOW, StaleAnswer
 from agentdeck.core.hostlock import daemon_socket
 from agentdeck.core.sessions import SessionSpec
 from agentdeck.daemon import lifecycle
-from agentdeck.daemon.client import RemoteHost, RemoteQueue
+from agentdeck.daemon.client import MIRROR_HISTORY, RemoteHost, RemoteQueue
 from tests.conftest import make_repo, run_agentdeck, until, wait, write_fleet
 
 CHATTY = """
@@ -62,6 +62,12 @@ def mirror_text(host: RemoteHost, name: str) -> tuple[list[str], list[str]]:
         return emulator.lines(), emulator.history()
 
 
+def whole_text(host: RemoteHost, name: str) -> tuple[list[str], list[str]]:
+    """The screen and the whole scrollback, fetched as a user scrolling back gets them."""
+    with host.scrollback(name) as emulator:
+        return emulator.lines(), emulator.history()
+
+
 def test_a_reattached_pane_is_exactly_what_an_open_one_shows(state: Path, tmp_path: Path) -> None:
     stayed = lifecycle.ensure(state, None)
     stayed.spawn(chatty(tmp_path, lines=4000))
@@ -74,9 +80,13 @@ def test_a_reattached_pane_is_exactly_what_an_open_one_shows(state: Path, tmp_pa
     left.close()  # quit: the agent goes on
     assert stayed.info("a").process == "running"
     again = lifecycle.ensure(state, None)
-    assert mirror_text(again, "a") == mirror_text(stayed, "a")
-    lines, history = mirror_text(again, "a")
+    assert whole_text(again, "a") == whole_text(stayed, "a")
+    lines, history = whole_text(again, "a")
     assert len(history) > 3000 and lines[-1].startswith("Run make test1?")
+    # a mirror keeps the screen and the last lines of the scrollback; the rest stays in the
+    # daemon until the user scrolls back
+    assert mirror_text(again, "a") == (lines, history[-MIRROR_HISTORY:])
+    assert mirror_text(stayed, "a")[0] == lines
     # the prompt is still queued, for the new client too
     assert [e.summary for e in RemoteQueue(again).pending()] == ["Run make test1?"]
     again.close()
@@ -422,3 +432,52 @@ def test_unknown_fields_from_a_newer_peer_are_ignored() -> None:
     back = protocol.info_from_wire(info)
     assert back.name == "a" and back.detection.prompt.summary == "ls"
     assert back.detection.prompt.options == (("Yes", "1"),)
+
+
+async def test_a_pane_on_the_daemon_scrolls_back_through_the_daemons_scrollback(
+        tmp_path: Path) -> None:
+    """A mirror keeps the screen and a few lines; scrolling back fetches the rest from the
+    daemon (one copy of each scrollback), and the pane follows the live screen again at the
+    bottom."""
+    from agentdeck.core.config import load_fleet
+    from agentdeck.core.deck import Deck
+    from agentdeck.core.fleet import Engine
+    from agentdeck.core.repo import open_repo
+    from agentdeck.ui.app import AgentdeckApp
+    from agentdeck.ui.widgets.terminal_pane import TerminalPane
+    from tests.conftest import scripted_fleet
+
+    lines = MIRROR_HISTORY * 4
+    printer = (f"import sys, time\nfor n in range({lines}):\n    print(f'line {{n}} of output')\n"
+               "print('done', flush=True)\nsys.stdin.readline()\nprint('after', flush=True)\n"
+               "time.sleep(60)\n")
+    repo = scripted_fleet(tmp_path, "printer", printer, "agents: [{name: p, agent: printer}]\n")
+    ctx, fleet = open_repo(repo), load_fleet(repo / "agentdeck.yaml")
+    assert Engine(ctx, fleet).up().exit_code == 0
+    host = lifecycle.ensure(ctx.state_dir, fleet.path)
+    deck = Deck.attach(ctx, fleet, host, RemoteQueue(host))
+    try:
+        app = AgentdeckApp(deck)
+        async with app.run_test(size=(160, 45)) as pilot:
+            pane = app.query_one("#pane-p", TerminalPane)
+
+            def shown() -> str:
+                return "\n".join(pane.render_line(y).text
+                                 for y in range(pane.content_size.height))
+
+            await until(pilot, lambda: _has_mirror(deck, "p") and "done" in shown())
+            with deck.host.terminal("p") as mirror:
+                assert len(mirror.history()) <= MIRROR_HISTORY
+            pane.scroll_lines(-(lines - 20))  # back past what the mirror keeps
+            await until(pilot, lambda: "line 10 of output" in shown())
+            assert "scrollback −" in str(pane.border_subtitle)
+            # the still copy does not move while scrolled back; the agent goes on meanwhile
+            deck.host.write("p", b"\r")
+            await until(pilot, lambda: "after" in "\n".join(deck.host.snapshot("p")))
+            assert "line 10 of output" in shown()
+            pane.scroll_lines(lines)  # down to the bottom: live again
+            await until(pilot, lambda: "after" in shown())
+            assert pane._history is None and "scrollback" not in str(pane.border_subtitle)
+    finally:
+        deck.close()
+        lifecycle.stop(ctx.state_dir)

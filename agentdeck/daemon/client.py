@@ -2,9 +2,11 @@
 approvals queue), so the UI runs the same whether the host is in-process or a daemon.
 
 Each attached session gets a mirror: a local emulator fed first with the daemon's replay of the
-screen and scrollback, then with every byte the agent prints, in the daemon's order (resizes
-included), so the pane draws locally and scrolls locally. Detection and the queue stay in the
-daemon; their changes arrive as pushes. Closing a RemoteHost detaches: the agents go on.
+screen and the last lines of its scrollback, then with every byte the agent prints, in the
+daemon's order (resizes included), so the pane draws locally. The scrollback itself stays in the
+daemon — one copy of it — and comes over when the user scrolls back (`scrollback`). Detection
+and the queue stay in the daemon; their changes arrive as pushes. Closing a RemoteHost detaches:
+the agents go on.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from agentdeck.core.detect import Detection, Prompt
 from agentdeck.core.errors import OperationError
 from agentdeck.core.sessions import Event, SessionHost, SessionInfo, SessionSpec, TerminalView
 from agentdeck.core.sessions.host import Listener
-from agentdeck.core.terminal import backends, make_emulator
+from agentdeck.core.terminal import make_emulator
 from agentdeck.daemon import frames, protocol
 
 
@@ -46,6 +48,12 @@ ERRORS: dict[str, type[Exception]] = {"StaleAnswer": StaleAnswer,
                                       "OperationError": OperationError,
                                       "DaemonMismatch": DaemonMismatch,
                                       "KeyError": KeyError, "ValueError": ValueError}
+
+
+# The scrollback lines a mirror keeps: enough for any resize to reflow them exactly as the
+# daemon's screen reflows (a taller screen pulls its last lines back), a small share of the
+# 10,000 the daemon keeps.
+MIRROR_HISTORY = 256
 
 
 class RemoteHost(SessionHost):
@@ -79,10 +87,6 @@ class RemoteHost(SessionHost):
         # event per agent (it says "output arrived"; its bytes are the latest chunk only)
         self._output_pending: set[str] = set()
         self._output_lock = threading.Lock()
-        # the emulator library loaded here, on the caller's thread: mirrors are made on threads
-        # of their own, and a first import there while the dashboard's event loop imports too
-        # can stall both (as watchfiles' did: a served page drew nothing)
-        backends()
         threading.Thread(target=self._dispatcher, name="agentdeck-daemon-events",
                          daemon=True).start()
         self._reader = threading.Thread(target=self._read, name="agentdeck-daemon-client",
@@ -281,13 +285,13 @@ class RemoteHost(SessionHost):
             with self._buf_lock:
                 self._buffers[name] = []
             try:
-                result, dump = self._request("attach", name=name)
+                result, dump = self._request("attach", name=name, history=MIRROR_HISTORY)
             except Exception:
                 with self._buf_lock:
                     self._buffers.pop(name, None)
                 raise
-            cols, rows, scrollback = result["size"]
-            mirror = TerminalView(make_emulator(cols, rows, scrollback))
+            cols, rows, _ = result["size"]
+            mirror = TerminalView(make_emulator(cols, rows, MIRROR_HISTORY))
             mirror.emulator.feed(dump)
             with self._buf_lock:
                 self._mirrors[name] = mirror
@@ -295,6 +299,15 @@ class RemoteHost(SessionHost):
                     self._apply(header, payload)  # what arrived while the replay was built
             mirror.bump()
             return mirror
+
+    def scrollback(self, name: str) -> TerminalView:
+        """The session's screen and its whole scrollback as they are now, fetched from the
+        daemon (blocking): a copy that stays still while the user scrolls through it."""
+        result, dump = self._request("history", name=name)
+        copy = TerminalView(make_emulator(*result["size"]))
+        copy.emulator.feed(dump)
+        copy.emulator.take_dirty()
+        return copy
 
     def info(self, name: str) -> SessionInfo:
         return self._infos[name]

@@ -266,14 +266,17 @@ class Daemon:
             host.resize(h["name"], int(h["cols"]), int(h["rows"]))
             self.transcripts.resized(h["name"], int(h["cols"]), int(h["rows"]))
             return None, b""
-        if op == "attach":
-            # the screen as it is now and every byte after it, in order: both under the lock
-            # the PTY reader holds while it feeds and forwards
+        if op in ("attach", "history"):
+            # attach: the screen as it is now (with the last `history` lines of its scrollback:
+            # a mirror keeps only those) and every byte after it, in order: both under the lock
+            # the PTY reader holds while it feeds and forwards. history: the screen and all of
+            # its scrollback once, for a dashboard whose user scrolls back
             view = host.terminal(h["name"])
             with view as emulator:
-                dump = replay(emulator)
+                dump = replay(emulator, h.get("history") if op == "attach" else None)
                 size = [emulator.cols, emulator.rows, emulator.scrollback_limit]
-                client.attached.add(h["name"])
+                if op == "attach":
+                    client.attached.add(h["name"])
             return {"size": size, "info": protocol.info_to_wire(host.info(h["name"]))}, dump
         if op == "snapshot":
             return host.snapshot(h["name"]), b""

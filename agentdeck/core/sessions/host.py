@@ -181,6 +181,12 @@ class SessionHost(abc.ABC):
     @abc.abstractmethod
     def terminal(self, name: str) -> TerminalView: ...
 
+    def scrollback(self, name: str) -> TerminalView:
+        """The view to scroll back through (may block): here the live one itself, which holds
+        the whole scrollback; a daemon's client fetches a copy (its mirror keeps only the
+        screen and a few lines)."""
+        return self.terminal(name)
+
     @abc.abstractmethod
     def info(self, name: str) -> SessionInfo: ...
 

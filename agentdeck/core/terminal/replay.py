@@ -15,15 +15,18 @@ from __future__ import annotations
 from agentdeck.core.terminal.base import CellStyle, Color, Emulator, Run, char_width, wrap_rows
 
 
-def replay(emulator: Emulator) -> bytes:
+def replay(emulator: Emulator, history: int | None = None) -> bytes:
+    """`history`: how many of the last scrollback lines to carry (None: all of them)."""
     rows, cols = emulator.rows, emulator.cols
     emulator.take_dirty()  # refresh the rows (a backend may draw them only on demand)
     wrapped = emulator.wrapped_rows() or set()
     modes = emulator.modes()
     out: list[str] = ["\x1b[0m\x1b[H\x1b[2J"]
-    history = emulator.history()
-    joined = len(history) - 1 if emulator.screen_continues_history() else -1
-    for n, line in enumerate(history):
+    lines = emulator.history()
+    if history is not None:
+        lines = lines[-history:] if history else []
+    joined = len(lines) - 1 if emulator.screen_continues_history() else -1
+    for n, line in enumerate(lines):
         # the beginning of a line the screen goes on with: it must wrap onto the screen's first
         # row as it did, so the two stay one line when a resize reflows them
         out.append(_fill_last_row(line, cols, _first_char(emulator.row(0))) if n == joined

@@ -16,12 +16,13 @@ from collections.abc import Callable
 from rich.color import Color as RichColor
 from rich.segment import Segment
 from rich.style import Style
-from textual import events
+from textual import events, work
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
+from agentdeck.core.errors import OperationError
 from agentdeck.core.keys import encode_key, encode_paste
 from agentdeck.core.sessions import SessionHost, TerminalView
 from agentdeck.core.terminal import CellStyle, Color, Emulator
@@ -79,10 +80,12 @@ class TerminalPane(Widget, can_focus=False):
             super().__init__()
             self.agent = agent
 
-    class Scrolled(Message):
-        def __init__(self, offset: int) -> None:
+    class HistoryReady(Message):
+        """The scrollback to scroll through arrived (fetched off the event loop)."""
+
+        def __init__(self, view: TerminalView | None, delta: int, error: str = "") -> None:
             super().__init__()
-            self.offset = offset
+            self.view, self.delta, self.error = view, delta, error
 
     def __init__(self, host: SessionHost, agent: str, release_key: str,
                  send: Callable[[str, bytes], None], *, id: str | None = None) -> None:
@@ -96,6 +99,10 @@ class TerminalPane(Widget, can_focus=False):
         self._cursor: tuple[int, int] | None = None  # in pane rows
         self._top = 0  # the agent's screen row drawn on the pane's first row
         self._scrolled = 0  # lines up into the scrollback
+        # while scrolled back: the view scrolled through (the live one in-process; a still copy
+        # fetched from the daemon for a mirror, which keeps only the screen)
+        self._history: TerminalView | None = None
+        self._fetching = False
         self._wide = False  # some visible row's text runs past the right edge
         self._title = ""  # the window title the agent set
         self._last_poll = 0.0
@@ -127,11 +134,15 @@ class TerminalPane(Widget, can_focus=False):
         self._tick = self.set_interval(1.0, self.poll)
 
     # -- drawing ------------------------------------------------------------------------------
-    def _view(self) -> TerminalView | None:
+    def _live(self) -> TerminalView | None:
         try:
             return self.host.terminal(self.agent)
         except KeyError:  # its session is still being started
             return None
+
+    def _view(self) -> TerminalView | None:
+        """What the pane draws: the scrollback while scrolled back, else the live screen."""
+        return self._history if self._history is not None else self._live()
 
     def poll_soon(self) -> None:
         """Redraw for new output, at most REFRESH_HZ times a second: a flood costs a bounded
@@ -283,7 +294,7 @@ class TerminalPane(Widget, can_focus=False):
     def _focus_event(self, data: bytes) -> None:
         """Focus in / out, to an agent that asked for them (mode 1004): typing into its pane is
         its terminal having the focus."""
-        view = self._view()
+        view = self._live()
         if view is None:
             return
         with view as emulator:
@@ -300,7 +311,7 @@ class TerminalPane(Widget, can_focus=False):
         if event.key == self.release_key:
             self._release()
             return
-        view = self._view()
+        view = self._live()
         if view is None:
             return
         with view as emulator:
@@ -314,7 +325,7 @@ class TerminalPane(Widget, can_focus=False):
         if not self.has_focus:
             return
         event.stop()
-        view = self._view()
+        view = self._live()
         if view is None:
             return
         with view as emulator:
@@ -322,32 +333,55 @@ class TerminalPane(Widget, can_focus=False):
         self.send(self.agent, encode_paste(event.text, bracketed))
 
     def scroll_lines(self, delta: int) -> None:
-        view = self._view()
+        """Scroll back (delta < 0) or forward, in lines. The first step back fetches the
+        scrollback off the event loop (from the daemon, for a mirror); back at the bottom, the
+        pane follows the live screen again."""
+        view = self._history
         if view is None:
+            if delta < 0 and not self._fetching and self._live() is not None:
+                self._fetching = True
+                self._fetch_history(delta)
             return
         with view as emulator:
             emulator.scroll(delta)
             self._scrolled = emulator.scroll_offset
             emulator.take_dirty()
+        if self._scrolled == 0:
+            self._history = None
+        self._redraw_all()
+
+    @work(thread=True, exit_on_error=False, group="scrollback")
+    def _fetch_history(self, delta: int) -> None:
+        try:
+            self.post_message(self.HistoryReady(self.host.scrollback(self.agent), delta))
+        except (OperationError, KeyError, OSError) as exc:
+            self.post_message(self.HistoryReady(None, delta, str(exc)))
+
+    def on_terminal_pane_history_ready(self, message: HistoryReady) -> None:
+        message.stop()
+        self._fetching = False
+        if message.view is None:
+            self.notify(f"{self.agent}: no scrollback ({message.error})", severity="warning")
+            return
+        self._history = message.view
+        self.scroll_lines(message.delta)
+
+    def scroll_to_live(self) -> None:
+        view, self._history = self._history, None
+        if view is None:
+            return
+        with view as emulator:  # (in-process the live view itself was scrolled)
+            emulator.scroll_to_bottom()
+        self._scrolled = 0
+        self._redraw_all()
+
+    def _redraw_all(self) -> None:
         self._cache.clear()
         self._cursor = None
         self._seen = -1
         self._screen_size = (0, 0)
         self.poll()
         self.refresh()
-
-    def scroll_to_live(self) -> None:
-        view = self._view()
-        if view is None:
-            return
-        with view as emulator:
-            if emulator.scroll_offset == 0:
-                return
-            emulator.scroll_to_bottom()
-        self._scrolled = 0
-        self._cache.clear()
-        self._seen = -1
-        self._screen_size = (0, 0)
 
     def on_click(self, event: events.Click) -> None:
         if not self.has_focus:

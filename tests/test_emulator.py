@@ -209,3 +209,60 @@ def test_hyperlinks_are_kept_on_screen_and_through_a_replay() -> None:
         assert [(r.text, r.style.link) for r in e.row(0)][:2] == [
             ("see ", None), ("PR 1", "https://example.com/pr/1")]
         assert all(r.style.link is None for r in e.row(1))
+
+
+def _chunks(start: int, count: int, per: int = 100) -> list[bytes]:
+    return [b"".join(b"\x1b[3%dmline %d %s\x1b[0m\r\n" % (i % 8, i, b"z" * (i % 70))
+                     for i in range(n, min(n + per, start + count)))
+            for n in range(start, start + count, per)]
+
+
+def test_a_long_scrollback_moves_to_the_archive_and_stays_whole() -> None:
+    from agentdeck.core.terminal.ghostty import ARCHIVE_AT
+
+    emu = make_emulator(120, 40, 10_000, "ghostty")
+    archived = 0
+    for chunk in _chunks(0, 5_000):  # as the session host feeds: a batch, then the check
+        emu.feed(chunk)
+        archived += emu.archive_scrollback()
+    assert archived >= 3
+    # the grid keeps the screen and what came since the last move; the history is whole
+    assert len(emu.history(archived=False)) <= ARCHIVE_AT + 100
+    history = emu.history()
+    assert [line.split()[1] for line in history] == [str(i) for i in range(4_961)]
+    assert emu.lines()[0].startswith("line 4961 ")
+    for chunk in _chunks(5_000, 8_000):  # past the bound: the oldest go
+        emu.feed(chunk)
+        emu.archive_scrollback()
+    history = emu.history()
+    assert len(history) == 10_000 and history[0].startswith("line 2961 ")
+    emu.feed(b"\x1b[3J")  # the program clears its scrollback: the archive goes too
+    assert emu.history() == [] and emu.lines()[0].startswith("line 12961 ")
+
+
+def test_a_mirror_told_of_each_move_reflows_as_the_session_hosts_screen() -> None:
+    """A mirror (256 lines) gets ED 3 wherever the host's screen moved its scrollback to the
+    archive: both grids then hold the same lines, so a resize pulls the same ones back."""
+    from agentdeck.core.terminal.base import ERASE_SCROLLBACK
+    from agentdeck.core.terminal.replay import replay
+
+    host = make_emulator(100, 30, 10_000, "ghostty")
+    mirrors = [make_emulator(100, 30, 256, "ghostty")]
+    sizes = [(100, 60), (80, 45), (120, 20), (100, 30)]
+    for n, chunk in enumerate(_chunks(0, 6_000, 70)):
+        host.feed(chunk)
+        moved = host.archive_scrollback()
+        for mirror in mirrors:
+            mirror.feed(chunk + (ERASE_SCROLLBACK if moved else b""))
+        if n % 9 == 4:  # one attaches now: the screen and the grid's last lines
+            mirror = make_emulator(host.cols, host.rows, 256, "ghostty")
+            mirror.feed(replay(host, 256))
+            mirrors.append(mirror)
+        if moved or n % 13 == 7:  # (right after a move most of all: a taller screen pulls
+            # lines back from a grid that was just emptied)
+            size = (host.cols, host.rows + 20) if moved else sizes[n % len(sizes)]
+            host.resize(*size)
+            for mirror in mirrors:
+                mirror.resize(*size)
+        for mirror in mirrors:
+            assert (mirror.lines(), mirror.cursor()) == (host.lines(), host.cursor()), n

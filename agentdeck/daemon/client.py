@@ -28,7 +28,7 @@ from agentdeck.core.approvals import Decision, Entry, StaleAnswer
 from agentdeck.core.detect import Detection, Prompt
 from agentdeck.core.errors import OperationError
 from agentdeck.core.sessions import Event, SessionHost, SessionInfo, SessionSpec, TerminalView
-from agentdeck.core.sessions.host import Listener
+from agentdeck.core.sessions.host import Listener, still_copy
 from agentdeck.core.terminal import make_emulator
 from agentdeck.daemon import frames, protocol
 
@@ -304,10 +304,7 @@ class RemoteHost(SessionHost):
         """The session's screen and its whole scrollback as they are now, fetched from the
         daemon (blocking): a copy that stays still while the user scrolls through it."""
         result, dump = self._request("history", name=name)
-        copy = TerminalView(make_emulator(*result["size"]))
-        copy.emulator.feed(dump)
-        copy.emulator.take_dirty()
-        return copy
+        return still_copy(*result["size"], dump)
 
     def info(self, name: str) -> SessionInfo:
         return self._infos[name]

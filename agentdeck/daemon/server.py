@@ -38,6 +38,7 @@ from agentdeck.core.ratelimit import Resumer
 from agentdeck.core.registry import AgentRecord
 from agentdeck.core.roster import RosterKeeper
 from agentdeck.core.sessions import Event, LocalHost
+from agentdeck.core.terminal.base import ERASE_SCROLLBACK
 from agentdeck.core.terminal.replay import replay
 from agentdeck.daemon import frames, protocol
 from agentdeck.daemon.client import MISMATCH
@@ -326,6 +327,9 @@ class Daemon:
         if event.kind == "output":
             self.transcripts.write(event.name, event.data)
             self._broadcast({"push": "output", "name": event.name}, event.data,
+                            only=lambda c: event.name in c.attached)
+        elif event.kind == "archived":  # (not the program's bytes: no transcript)
+            self._broadcast({"push": "output", "name": event.name}, ERASE_SCROLLBACK,
                             only=lambda c: event.name in c.attached)
         elif event.kind == "resize":
             cols, rows = event.data.decode().split("x")

@@ -14,7 +14,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from agentdeck.core.detect import Detection
-from agentdeck.core.terminal import Emulator
+from agentdeck.core.terminal import Emulator, make_emulator
+from agentdeck.core.terminal.replay import replay
 from agentdeck.core.views import state_text
 
 STARTING, RUNNING, EXITED, FAILED = "starting", "running", "exited", "failed"
@@ -62,7 +63,8 @@ def state_label(info: SessionInfo) -> str:
 class Event:
     name: str
     # "output" (data holds the bytes) | "state" (info changed, exit included) | "resize" (data
-    # holds b"<cols>x<rows>")
+    # holds b"<cols>x<rows>") | "archived" (the scrollback left the terminal's grid for its
+    # archive: see Emulator.archive_scrollback)
     kind: str
     info: SessionInfo
     data: bytes = b""
@@ -150,6 +152,15 @@ class TerminalView:
         self.lock.release()
 
 
+def still_copy(cols: int, rows: int, scrollback: int, dump: bytes) -> TerminalView:
+    """A replay (terminal.replay) as a view that stays as it was, its whole scrollback in the
+    grid where the viewport scrolls through it."""
+    copy = TerminalView(make_emulator(cols, rows, scrollback, archive=False))
+    copy.emulator.feed(dump)
+    copy.emulator.take_dirty()
+    return copy
+
+
 class SessionHost(abc.ABC):
     @abc.abstractmethod
     def spawn(self, spec: SessionSpec) -> SessionInfo: ...
@@ -182,10 +193,13 @@ class SessionHost(abc.ABC):
     def terminal(self, name: str) -> TerminalView: ...
 
     def scrollback(self, name: str) -> TerminalView:
-        """The view to scroll back through (may block): here the live one itself, which holds
-        the whole scrollback; a daemon's client fetches a copy (its mirror keeps only the
-        screen and a few lines)."""
-        return self.terminal(name)
+        """The screen and its whole scrollback as they are now, to scroll back through (may
+        block): a still copy, since the live grid keeps only its last lines (the rest is in
+        its archive) and goes on moving."""
+        with self.terminal(name) as emulator:
+            dump = replay(emulator)
+            size = (emulator.cols, emulator.rows, emulator.scrollback_limit)
+        return still_copy(*size, dump)
 
     @abc.abstractmethod
     def info(self, name: str) -> SessionInfo: ...

@@ -270,11 +270,14 @@ class LocalHost(SessionHost):
                 # the agent's questions to its terminal are answered here, in order
                 feed_answering(session.emulator, data, lambda answer: self._answer(session,
                                                                                    answer))
+                archived = session.emulator.archive_scrollback()
                 session.fed(data)  # a new version, unless a synchronized frame is still open
                 session.info.last_output = time.monotonic()
                 # under the lock: whoever mirrors this screen (the daemon's clients) gets the
                 # bytes in the same order as resizes and attach snapshots
                 self._emit(Event(session.spec.name, "output", session.info, data))
+                if archived:  # mirrors clear their grid's scrollback at this same point
+                    self._emit(Event(session.spec.name, "archived", session.info))
             self._wake.set()
 
     @staticmethod

@@ -25,13 +25,15 @@ def backends() -> list[str]:
 
 
 def make_emulator(cols: int = 80, rows: int = 24, scrollback: int = 10_000,
-                  backend: str | None = None) -> Emulator:
-    """`backend` (or AGENTDECK_EMULATOR) picks one; by default the fastest that loads."""
+                  backend: str | None = None, archive: bool = True) -> Emulator:
+    """`backend` (or AGENTDECK_EMULATOR) picks one; by default the fastest that loads.
+    `archive=False`: the scrollback stays where the viewport scrolls through it (see
+    Emulator.archive_scrollback)."""
     wanted = backend or os.environ.get("AGENTDECK_EMULATOR") or backends()[0]
     if wanted == "ghostty":
         from agentdeck.core.terminal.ghostty import GhosttyEmulator
 
-        return GhosttyEmulator(cols, rows, scrollback)
+        return GhosttyEmulator(cols, rows, scrollback, archive=archive)
     if wanted == "pyte":
         from agentdeck.core.terminal.pyte_backend import PyteEmulator
 

@@ -62,6 +62,9 @@ def group_runs(chars: list[str], styles: list[CellStyle]) -> list[Run]:
     return runs
 
 
+ERASE_SCROLLBACK = b"\x1b[3J"  # ED 3: the scrollback goes, the screen stays
+
+
 class Emulator(Protocol):
     cols: int
     rows: int
@@ -89,9 +92,17 @@ class Emulator(Protocol):
         """Rows of the live screen the terminal soft-wrapped onto the next row, or None when the
         backend does not track it (a row filled to the last column may then be either)."""
 
-    def history(self) -> list[str]:
+    def history(self, archived: bool = True) -> list[str]:
         """Scrollback lines above the live screen, oldest first; the last one is only the
-        beginning of a line when `screen_continues_history()`."""
+        beginning of a line when `screen_continues_history()`. `archived=False`: only the
+        lines the terminal itself still holds (see `archive_scrollback`)."""
+
+    def archive_scrollback(self) -> bool:
+        """Move a long scrollback out of the terminal's grid into a compact archive of its
+        lines (a grid costs several bytes a cell; the text is about its own length), clearing
+        the grid's own as ED 3 does. Returns whether it did: the caller then sends ED 3 to
+        whoever mirrors this screen, at the same point of the stream, so a mirror's grid
+        holds what this one holds and a resize reflows both alike."""
 
     def screen_continues_history(self) -> bool:
         """Whether the screen's first row continues (soft-wrapped) the last scrollback line."""

@@ -10,12 +10,20 @@ from __future__ import annotations
 
 import dataclasses
 import unicodedata
+from collections import deque
 from typing import Any
 
 from pyghostty import Terminal
 from pyghostty._ffi import check, ffi, lib
 
-from agentdeck.core.terminal.base import CellStyle, Modes, Run, group_runs, wrap_rows
+from agentdeck.core.terminal.base import (
+    ERASE_SCROLLBACK,
+    CellStyle,
+    Modes,
+    Run,
+    group_runs,
+    wrap_rows,
+)
 from agentdeck.core.terminal.ghostty_rows import RowReader
 
 ffi.cdef("""
@@ -42,12 +50,22 @@ def _color(c: Any) -> int | tuple[int, int, int] | None:
     return None
 
 
+# Ghostty keeps 8 bytes a cell: 10,000 lines of scrollback at 120 columns take 9.4 MB per
+# screen. Past this many rows the scrollback moves into an archive of its text lines (about the
+# text's own size, as tmux keeps it) and the grid keeps the screen and what came since.
+ARCHIVE_AT = 1024
+
+
 class GhosttyEmulator:
     name = "ghostty"
 
     def __init__(self, cols: int = 80, rows: int = 24, scrollback: int = 10_000,
-                 bulk: bool = True) -> None:
+                 bulk: bool = True, archive: bool = True) -> None:
+        """`archive=False`: the whole scrollback stays in the grid, where the viewport can
+        scroll through it (a still copy the user scrolls back in)."""
         self.cols, self.rows, self.scrollback_limit = cols, rows, scrollback
+        self._archive: deque[str] = deque(maxlen=scrollback)
+        self._archiving = archive and scrollback > ARCHIVE_AT
         # Ghostty keeps scrollback in whole pages and also bounds it in bytes (a small
         # default): allow enough bytes for the lines at any sane width, and a page of slack in
         # lines so at least `scrollback` lines stay; history() reports exactly `scrollback`
@@ -93,6 +111,17 @@ class GhosttyEmulator:
     # -- input ------------------------------------------------------------------------------
     def feed(self, data: bytes) -> None:
         self._term.feed(data)
+        if self._archive and ERASE_SCROLLBACK in data:  # the program cleared its scrollback
+            self._archive.clear()
+
+    def archive_scrollback(self) -> bool:
+        if not self._archiving or self._term.get("scrollback_rows", "size_t") <= ARCHIVE_AT:
+            return False
+        if self.modes().alt_screen or self._wrapped_history_rows():
+            return False  # a line goes on onto the screen: moved once it has ended
+        self._archive.extend(self.history(archived=False))
+        self._term.feed(ERASE_SCROLLBACK)
+        return True
 
     def resize(self, cols: int, rows: int) -> None:
         if (cols, rows) == (self.cols, self.rows) or cols < 1 or rows < 1:
@@ -225,10 +254,11 @@ class GhosttyEmulator:
                 wrapped.add(y)
         return wrapped
 
-    def history(self) -> list[str]:
+    def history(self, archived: bool = True) -> list[str]:
         total = self._term.get("scrollback_rows", "size_t")
         if not total:
-            return []
+            keep = self.scrollback_limit if archived else 0
+            return list(self._archive)[-keep:] if keep else []
         # everything as the lines the program printed (soft wraps joined), minus the screen's
         everything = self._term.contents().split("\n")
         on_screen = _logical_lines(self.lines(), self.wrapped_rows())
@@ -243,8 +273,10 @@ class GhosttyEmulator:
             # and a reflow would differ
             rows = wrap_rows(everything[cut], self.cols)
             history.append("".join(rows[:joined]))
+        if archived and self._archive:
+            history = [*self._archive, *history]
         # Ghostty frees scrollback a page at a time; report exactly the configured bound
-        return history[-self.scrollback_limit:]
+        return history[-self.scrollback_limit:] if self.scrollback_limit else []
 
     def screen_continues_history(self) -> bool:
         return self._wrapped_history_rows() > 0

@@ -120,7 +120,10 @@ class PyteEmulator:
     def wrapped_rows(self) -> None:
         return None  # pyte does not record soft wraps
 
-    def history(self) -> list[str]:
+    def archive_scrollback(self) -> bool:
+        return False  # (pyte is the fallback: its scrollback stays in its own lines)
+
+    def history(self, archived: bool = True) -> list[str]:
         cols = self.cols
         return ["".join(line[x].data for x in range(cols)).rstrip()
                 for line in self._screen.history.top]

@@ -16,15 +16,17 @@ from agentdeck.core.terminal.base import CellStyle, Color, Emulator, Run, char_w
 
 
 def replay(emulator: Emulator, history: int | None = None) -> bytes:
-    """`history`: how many of the last scrollback lines to carry (None: all of them)."""
+    """`history`: how many of the last scrollback lines in the grid to carry (None: all the
+    scrollback, archive included)."""
     rows, cols = emulator.rows, emulator.cols
     emulator.take_dirty()  # refresh the rows (a backend may draw them only on demand)
     wrapped = emulator.wrapped_rows() or set()
     modes = emulator.modes()
     out: list[str] = ["\x1b[0m\x1b[H\x1b[2J"]
-    lines = emulator.history()
-    if history is not None:
-        lines = lines[-history:] if history else []
+    if history is None:
+        lines = emulator.history()
+    else:  # a mirror's: the last lines the terminal's grid itself holds, which a resize reflows
+        lines = emulator.history(archived=False)[-history:] if history else []
     joined = len(lines) - 1 if emulator.screen_continues_history() else -1
     for n, line in enumerate(lines):
         # the beginning of a line the screen goes on with: it must wrap onto the screen's first

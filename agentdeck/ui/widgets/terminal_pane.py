@@ -99,8 +99,8 @@ class TerminalPane(Widget, can_focus=False):
         self._cursor: tuple[int, int] | None = None  # in pane rows
         self._top = 0  # the agent's screen row drawn on the pane's first row
         self._scrolled = 0  # lines up into the scrollback
-        # while scrolled back: the view scrolled through (the live one in-process; a still copy
-        # fetched from the daemon for a mirror, which keeps only the screen)
+        # while scrolled back: a still copy of the screen and its whole scrollback (the live
+        # grid keeps only its last lines, and a mirror's only the screen's), fetched once
         self._history: TerminalView | None = None
         self._fetching = False
         self._wide = False  # some visible row's text runs past the right edge
@@ -367,12 +367,9 @@ class TerminalPane(Widget, can_focus=False):
         self.scroll_lines(message.delta)
 
     def scroll_to_live(self) -> None:
-        view, self._history = self._history, None
-        if view is None:
+        if self._history is None:
             return
-        with view as emulator:  # (in-process the live view itself was scrolled)
-            emulator.scroll_to_bottom()
-        self._scrolled = 0
+        self._history, self._scrolled = None, 0
         self._redraw_all()
 
     def _redraw_all(self) -> None:

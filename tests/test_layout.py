@@ -35,11 +35,15 @@ async def test_every_size_shows_the_queue_the_count_and_help(still_deck, size) -
     app = AgentdeckApp(still_deck)
     async with app.run_test(size=size) as pilot:
         await until(pilot, lambda: app.approvals)
-        await pilot.pause()
+
+        def keys() -> list[str]:
+            return [k.description for k in app.query(layout.DeckFooter).first().query("FooterKey")]
+
+        # (the footer draws its keys a refresh after they change: wait for them, not a pause)
+        await until(pilot, lambda: "allow" in keys())
         assert app.query_one("#approvals").region.height > 0
         assert "1 waiting" in str(app.query_one("#status").render())
-        keys = [k.description for k in app.query(layout.DeckFooter).first().query("FooterKey")]
-        assert "help" in keys and "allow" in keys and "quit" in keys, keys
+        assert "help" in keys() and "quit" in keys(), keys()
         shown = [p for p in app.query(TerminalPane) if p.display and p.region.height]
         if size[0] < 110:  # one pane at a time: the selected agent's
             assert [p.agent for p in shown] == [app.selected]

@@ -59,6 +59,7 @@ class AgentActions(_Base):
         if summary is None or name in self._panes:
             return False
         pane = TerminalPane(self.deck.host, name, self.release_key, self.send, id=f"pane-{name}")
+        pane.data_bind(live=type(self).panes_live)
         self._panes[name] = pane
         await self.query_one("#panes").mount(pane)
         self.rows = {**self.rows, name: AgentRow(**vars(summary))}

@@ -69,6 +69,7 @@ class AgentdeckApp(WindowFit, AgentActions, Attention, RadarWatch, App[None]):
     approvals: reactive[tuple[Entry, ...]] = reactive(tuple, init=False)
     decisions: reactive[tuple[Decision, ...]] = reactive(tuple, init=False)
     selected: reactive[str | None] = reactive(None, init=False)  # the agent keys act on
+    panes_live: reactive[bool] = reactive(False, init=False)  # after the first frame (on_mount)
 
     def __init__(self, deck: Deck, theme: str | None = None, viewer: bool = False) -> None:
         """`viewer`: this dashboard only watches (a browser through `agentdeck serve`): it never
@@ -116,7 +117,7 @@ class AgentdeckApp(WindowFit, AgentActions, Attention, RadarWatch, App[None]):
         with Container(id="panes"):
             for name in self.rows:
                 yield TerminalPane(self.deck.host, name, self.release_key, self.send,
-                                   id=f"pane-{name}")
+                                   id=f"pane-{name}").data_bind(live=AgentdeckApp.panes_live)
         with Vertical(id="bottom"):
             yield Static(id="status")
             yield layout.DeckFooter()
@@ -154,15 +155,21 @@ class AgentdeckApp(WindowFit, AgentActions, Attention, RadarWatch, App[None]):
             self._apply_info(info)
         # after the first layout, so each agent starts at its pane's size
         self.call_after_refresh(self._start_with_sizes)
+        self.call_after_refresh(self._after_first_frame)
+        self._agent_list.focus()
+        self._fit(self.size.width)
+        self._update_status()
+
+    def _after_first_frame(self) -> None:
+        """What would only hold the first frame back (threads that want the interpreter too)
+        starts once it is drawn: the panes' screens, the watchers, the radar's first look."""
+        self.panes_live = True
         # the conflict radar, in the background: it looks again when files change in an
         # agent's worktree or a branch moves (filesystem events), or an agent stops working —
         # never on a timer, so an idle fleet costs no git at all
         self._watch_changes()
         self._watch_registry()
         self.scan_radar()
-        self._agent_list.focus()
-        self._fit(self.size.width)
-        self._update_status()
 
     @work(thread=True, exclusive=True, group="start", exit_on_error=False)
     def start_agents(self, sizes: dict[str, tuple[int, int]]) -> None:

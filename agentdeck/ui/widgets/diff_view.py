@@ -116,6 +116,10 @@ class DiffView(ScrollView, can_focus=True):
         Binding("up,k", "line(-1)", "line up", show=False, id="diff-up"),
         Binding("pagedown", "page(1)", "page down", show=False, id="diff-page-down"),
         Binding("pageup", "page(-1)", "page up", show=False, id="diff-page-up"),
+        # the cursor to the first / last row, at once (the scroll views' own home and end
+        # animate, and leave the cursor behind)
+        Binding("home", "edge(0)", "first line", show=False, id="diff-home"),
+        Binding("end", "edge(1)", "last line", show=False, id="diff-end"),
         Binding("right,l", "sideways(1)", "scroll right", show=False, id="diff-right"),
         Binding("left,h", "sideways(-1)", "scroll left", show=False, id="diff-left"),
     ]
@@ -141,6 +145,10 @@ class DiffView(ScrollView, can_focus=True):
 
     def action_page(self, pages: int) -> None:
         self.action_line(pages * max(1, self.size.height - 1))
+
+    def action_edge(self, last: int) -> None:
+        if self.rows:
+            self.move_to(len(self.rows) - 1 if last else 0)
 
     def action_sideways(self, step: int) -> None:
         self.shift = max(0, self.shift + step * HSTEP)

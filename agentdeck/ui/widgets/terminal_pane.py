@@ -19,6 +19,7 @@ from rich.style import Style
 from textual import events, work
 from textual.geometry import Region, Size
 from textual.message import Message
+from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -69,6 +70,11 @@ class TerminalPane(Widget, can_focus=False):
     TerminalPane.-failed { border: round $error; }
     TerminalPane:focus { border: double $accent; border-title-color: $accent; }
     """
+
+    # whether the pane reads its session: the dashboard draws its first frame before any pane
+    # does (attaching a mirror loads the emulator library and replays a screen, work that
+    # would only hold the first frame back)
+    live: reactive[bool] = reactive(True, init=False)
 
     class Released(Message):
         """The user pressed the release key: focus goes back to the dashboard."""
@@ -134,7 +140,13 @@ class TerminalPane(Widget, can_focus=False):
         self._tick = self.set_interval(1.0, self.poll)
 
     # -- drawing ------------------------------------------------------------------------------
+    def watch_live(self, live: bool) -> None:
+        if live:
+            self.poll()
+
     def _live(self) -> TerminalView | None:
+        if not self.live:  # (asking starts a mirror's attach: not before the first frame)
+            return None
         try:
             return self.host.terminal(self.agent)
         except KeyError:  # its session is still being started

@@ -119,6 +119,10 @@ class Screen:
     wrapped: set[int] | None = None  # soft-wrapped rows, when the emulator knows them
     lines: list[str] = field(init=False)
     last: int = field(init=False)
+    # what each detector asks of the same screen, read once (a kind the fleet file names only
+    # as a command is read by every detector: the session host does this for every change of
+    # every agent's screen)
+    _limits: dict[int, tuple[bool, str | None]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.cols or self.wrapped is not None:
@@ -294,7 +298,13 @@ RESET_RE = re.compile(
 
 
 def rate_limit(screen: Screen, window: int = 6) -> tuple[bool, str | None]:
-    text = screen.tail_text(window)
+    known = screen._limits.get(window)
+    if known is None:
+        known = screen._limits[window] = _rate_limit(screen.tail_text(window))
+    return known
+
+
+def _rate_limit(text: str) -> tuple[bool, str | None]:
     if not RATE_LIMIT_RE.search(text):
         return False, None
     m = RESET_RE.search(text)

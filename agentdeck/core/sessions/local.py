@@ -412,10 +412,10 @@ class LocalHost(SessionHost):
                     with session.lock:
                         session.release_overdue_frame()
                 self._detect(session)
+            # a flood costs at most one look per screen per interval; output that came during
+            # the look or the pause has set the wake again, so the last screen of a burst is
+            # always read (by the next round, at once)
             time.sleep(self._detect_interval)
-            # one more look after a burst, so the final state of a screen is always read
-            for session in list(self._sessions.values()):
-                self._detect(session)
 
     def _needs_recheck(self) -> bool:
         return any(s.info.process == RUNNING and (s.info.state == WORKING or s.frame_open)

@@ -266,3 +266,21 @@ def test_a_mirror_told_of_each_move_reflows_as_the_session_hosts_screen() -> Non
                 mirror.resize(*size)
         for mirror in mirrors:
             assert (mirror.lines(), mirror.cursor()) == (host.lines(), host.cursor()), n
+
+
+def test_the_scrollback_keeps_its_colours_through_the_archive_and_a_replay() -> None:
+    from agentdeck.core.terminal.replay import replay
+
+    emu = make_emulator(120, 40, 10_000, "ghostty")
+    for chunk in _chunks(0, 3_000):
+        emu.feed(chunk)
+        emu.archive_scrollback()
+    assert len(emu.history(archived=False)) < 1_500  # most of it is in the archive
+    copy = make_emulator(120, 40, 10_000, "ghostty", archive=False)
+    copy.feed(replay(emu))
+    assert copy.history() == emu.history()
+    copy.scroll(-3_000)  # to the top: line 0 on the first row
+    copy.take_dirty()
+    for y in range(40):
+        [text, *_] = copy.row(y)  # "line N zz…" in colour N % 8, then blanks
+        assert text.text.split()[:2] == ["line", str(y)] and text.style.fg == y % 8, y

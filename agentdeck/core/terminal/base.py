@@ -7,6 +7,7 @@ per cell, and `take_dirty` tells the pane which rows changed since it last drew.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Protocol
@@ -63,6 +64,12 @@ def group_runs(chars: list[str], styles: list[CellStyle]) -> list[Run]:
 
 
 ERASE_SCROLLBACK = b"\x1b[3J"  # ED 3: the scrollback goes, the screen stays
+_SGR_TEXT = re.compile("\x1b\\[[0-9;:]*m")
+
+
+def plain_text(styled: str) -> str:
+    """A line of text with SGR sequences (Emulator.styled_history) without them."""
+    return _SGR_TEXT.sub("", styled) if "\x1b" in styled else styled
 
 
 class Emulator(Protocol):
@@ -96,6 +103,10 @@ class Emulator(Protocol):
         """Scrollback lines above the live screen, oldest first; the last one is only the
         beginning of a line when `screen_continues_history()`. `archived=False`: only the
         lines the terminal itself still holds (see `archive_scrollback`)."""
+
+    def styled_history(self, archived: bool = True) -> list[str]:
+        """`history()` with each line's colours and attributes as SGR sequences (starting
+        from a reset): what a replay prints, so a copy's scrollback keeps its colours."""
 
     def archive_scrollback(self) -> bool:
         """Move a long scrollback out of the terminal's grid into a compact archive of its

@@ -22,6 +22,7 @@ from agentdeck.core.terminal.base import (
     Modes,
     Run,
     group_runs,
+    plain_text,
     wrap_rows,
 )
 from agentdeck.core.terminal.ghostty_rows import RowReader
@@ -64,7 +65,7 @@ class GhosttyEmulator:
         """`archive=False`: the whole scrollback stays in the grid, where the viewport can
         scroll through it (a still copy the user scrolls back in)."""
         self.cols, self.rows, self.scrollback_limit = cols, rows, scrollback
-        self._archive: deque[str] = deque(maxlen=scrollback)
+        self._archive: deque[str] = deque(maxlen=scrollback)  # lines with their SGR
         self._archiving = archive and scrollback > ARCHIVE_AT
         # Ghostty keeps scrollback in whole pages and also bounds it in bytes (a small
         # default): allow enough bytes for the lines at any sane width, and a page of slack in
@@ -104,6 +105,7 @@ class GhosttyEmulator:
         # `bulk`: rows through the formatter (False: every row cell by cell, which the tests
         # hold the formatter's rows against)
         self._bulk = RowReader(self._term) if bulk else None
+        self._reader = self._bulk  # the formatter for styled scrollback (made when needed)
         self._rows: list[list[Run]] = [[] for _ in range(rows)]
         self._ends: list[int] = [0] * rows  # per row: characters up to the last one written
         self._offset = 0
@@ -119,7 +121,7 @@ class GhosttyEmulator:
             return False
         if self.modes().alt_screen or self._wrapped_history_rows():
             return False  # a line goes on onto the screen: moved once it has ended
-        self._archive.extend(self.history(archived=False))
+        self._archive.extend(self.styled_history(archived=False))
         self._term.feed(ERASE_SCROLLBACK)
         return True
 
@@ -254,11 +256,21 @@ class GhosttyEmulator:
                 wrapped.add(y)
         return wrapped
 
+    def styled_history(self, archived: bool = True) -> list[str]:
+        total = self._term.get("scrollback_rows", "size_t")
+        if self._reader is None:
+            self._reader = self._bulk or RowReader(self._term)
+        history = self._reader.history(self.cols, total) if total else []
+        if archived and self._archive:
+            history = [*self._archive, *history]
+        return history[-self.scrollback_limit:] if self.scrollback_limit else []
+
     def history(self, archived: bool = True) -> list[str]:
         total = self._term.get("scrollback_rows", "size_t")
+        # (as Ghostty's own text: no trailing blanks)
+        kept = [plain_text(line).rstrip() for line in self._archive] if archived else []
         if not total:
-            keep = self.scrollback_limit if archived else 0
-            return list(self._archive)[-keep:] if keep else []
+            return kept[-self.scrollback_limit:] if self.scrollback_limit else []
         # everything as the lines the program printed (soft wraps joined), minus the screen's
         everything = self._term.contents().split("\n")
         on_screen = _logical_lines(self.lines(), self.wrapped_rows())
@@ -273,8 +285,7 @@ class GhosttyEmulator:
             # and a reflow would differ
             rows = wrap_rows(everything[cut], self.cols)
             history.append("".join(rows[:joined]))
-        if archived and self._archive:
-            history = [*self._archive, *history]
+        history = [*kept, *history]
         # Ghostty frees scrollback a page at a time; report exactly the configured bound
         return history[-self.scrollback_limit:] if self.scrollback_limit else []
 

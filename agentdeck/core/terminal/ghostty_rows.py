@@ -38,6 +38,7 @@ class RowReader:
         self._sel = init_sized("GhosttySelection")
         self._opts.selection = self._sel
         self._buf = ffi.new("uint8_t[]", 1 << 16)
+        self._history_opts: Any = None  # (made on first use: most emulators never need it)
         self._n = ffi.new("size_t*")
         self._styles: dict[bytes, CellStyle] = {b"": PLAIN}
         self._interned: dict[CellStyle, CellStyle] = {PLAIN: PLAIN}
@@ -58,16 +59,33 @@ class RowReader:
         term = self._term
         self._sel.start = term.ref(0, 0, "viewport")[0]
         self._sel.end = term.ref(cols - 1, rows - 1, "viewport")[0]
+        lines = self._format(self._opts)
+        return (lines + [b""] * rows)[:rows]  # blank rows at the bottom are left out
+
+    def history(self, cols: int, total: int) -> list[str]:
+        """The `total` scrollback rows as the lines the program printed (soft wraps joined),
+        each with its colours and attributes as SGR, starting from and ending in a reset."""
+        if self._history_opts is None:
+            self._history_opts = init_sized("GhosttyTerminalSelectionFormatOptions")
+            self._history_opts.emit = lib.GHOSTTY_FORMATTER_FORMAT_VT
+            self._history_opts.unwrap, self._history_opts.trim = True, True
+            self._history_opts.selection = self._sel
+        term = self._term
+        self._sel.start = term.ref(0, 0, "history")[0]
+        self._sel.end = term.ref(cols - 1, total - 1, "history")[0]
+        return [line.decode("utf-8", "replace") for line in self._format(self._history_opts)]
+
+    def _format(self, opts: Any) -> list[bytes]:
+        term = self._term
         while True:
             result = lib.ghostty_terminal_selection_format_buf(
-                term._t[0], self._opts[0], self._buf, len(self._buf), self._n)
+                term._t[0], opts[0], self._buf, len(self._buf), self._n)
             if result != lib.GHOSTTY_OUT_OF_SPACE:
                 break
             self._buf = ffi.new("uint8_t[]", max(self._n[0], 2 * len(self._buf)))
         check(result, "format rows")
         data = ffi.buffer(self._buf, self._n[0])[:]
-        lines = data[_OSC.match(data).end():].split(b"\r\n")  # type: ignore[union-attr]
-        return (lines + [b""] * rows)[:rows]  # blank rows at the bottom are left out
+        return data[_OSC.match(data).end():].split(b"\r\n")  # type: ignore[union-attr]
 
     def runs(self, line: bytes, cols: int) -> tuple[list[Run], int]:
         """One formatted row as runs, padded with blanks to `cols` cells, and how many

@@ -120,6 +120,9 @@ class PyteEmulator:
     def wrapped_rows(self) -> None:
         return None  # pyte does not record soft wraps
 
+    def styled_history(self, archived: bool = True) -> list[str]:
+        return self.history()  # (pyte's scrollback: text only)
+
     def archive_scrollback(self) -> bool:
         return False  # (pyte is the fallback: its scrollback stays in its own lines)
 

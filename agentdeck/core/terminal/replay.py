@@ -5,14 +5,22 @@ The stream holds the scrollback (as the text lines the program printed; a line r
 same width exactly as it did), the live screen with its colours and attributes (a row the
 terminal soft-wrapped is printed so the new emulator wraps it too), the cursor, and the modes a
 program set (application cursor keys, bracketed paste, alternate screen, hidden cursor, focus
-events, kitty keyboard flags) and its window title. What it
-cannot carry: the colours of scrollback lines and, while a full-screen program runs, the hidden
-primary screen.
+events, kitty keyboard flags) and its window title. Scrollback lines keep their colours and
+attributes (not their hyperlinks; the beginning of a line the screen goes on with is text).
+What it cannot carry: while a full-screen program runs, the hidden primary screen.
 """
 
 from __future__ import annotations
 
-from agentdeck.core.terminal.base import CellStyle, Color, Emulator, Run, char_width, wrap_rows
+from agentdeck.core.terminal.base import (
+    CellStyle,
+    Color,
+    Emulator,
+    Run,
+    char_width,
+    plain_text,
+    wrap_rows,
+)
 
 
 def replay(emulator: Emulator, history: int | None = None) -> bytes:
@@ -23,16 +31,23 @@ def replay(emulator: Emulator, history: int | None = None) -> bytes:
     wrapped = emulator.wrapped_rows() or set()
     modes = emulator.modes()
     out: list[str] = ["\x1b[0m\x1b[H\x1b[2J"]
-    if history is None:
-        lines = emulator.history()
-    else:  # a mirror's: the last lines the terminal's grid itself holds, which a resize reflows
-        lines = emulator.history(archived=False)[-history:] if history else []
+    # a mirror's (`history` given): the last lines the terminal's grid itself holds, which a
+    # resize reflows; each line printed with its colours, its plain text measuring it
+    archived = history is None
+    lines, styled = emulator.history(archived), emulator.styled_history(archived)
+    if history is not None:
+        lines, styled = (lines[-history:], styled[-history:]) if history else ([], [])
     joined = len(lines) - 1 if emulator.screen_continues_history() else -1
-    for n, line in enumerate(lines):
+    if len(styled) != len(lines) or any(
+            plain_text(shown).rstrip() != line.rstrip()
+            for n, (line, shown) in enumerate(zip(lines, styled, strict=True)) if n != joined):
+        styled = lines  # the two readings disagree: the text is what counts
+    for n, (line, shown) in enumerate(zip(lines, styled, strict=True)):
         # the beginning of a line the screen goes on with: it must wrap onto the screen's first
-        # row as it did, so the two stay one line when a resize reflows them
+        # row as it did, so the two stay one line when a resize reflows them (printed as text:
+        # its width decides where the screen's first row begins)
         out.append(_fill_last_row(line, cols, _first_char(emulator.row(0))) if n == joined
-                   else line + "\r\n")
+                   else f"\x1b[0m{shown}\x1b[0m\r\n")
     if modes.alt_screen:
         out.append("\x1b[?1049h\x1b[H\x1b[2J")
     for y in range(rows):

@@ -155,14 +155,20 @@ class AgentdeckApp(WindowFit, AgentActions, Attention, RadarWatch, App[None]):
             self._apply_info(info)
         # after the first layout, so each agent starts at its pane's size
         self.call_after_refresh(self._start_with_sizes)
-        self.call_after_refresh(self._after_first_frame)
+        # (once the footer shows the keys of the first focus; in any case within a second)
+        self.set_timer(1.0, self._after_first_frame)
         self._agent_list.focus()
         self._fit(self.size.width)
         self._update_status()
 
+    def on_deck_footer_settled(self) -> None:
+        self.call_after_refresh(self._after_first_frame)
+
     def _after_first_frame(self) -> None:
         """What would only hold the first frame back (threads that want the interpreter too)
         starts once it is drawn: the panes' screens, the watchers, the radar's first look."""
+        if self.panes_live:
+            return
         self.panes_live = True
         # the conflict radar, in the background: it looks again when files change in an
         # agent's worktree or a branch moves (filesystem events), or an agent stops working —

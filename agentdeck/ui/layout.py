@@ -17,6 +17,8 @@ an agent's screen."""
 from __future__ import annotations
 
 from textual.app import ComposeResult
+from textual.dom import NoScreen
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
@@ -74,6 +76,7 @@ class DeckFooter(Footer):
         self.hidden: frozenset[str] = frozenset()
         self._drawn: tuple[object, ...] | None = None  # what the keys show, as last composed
         self._pending = False
+        self._settled = False
 
     def fit(self, hidden: frozenset[str], compact: bool) -> None:
         if (hidden, compact) != (self.hidden, self.compact):
@@ -96,11 +99,17 @@ class DeckFooter(Footer):
             self._pending = True
             self.call_after_refresh(self._recompose_if_changed)
 
+    class Settled(Message):
+        """The footer shows the keys of the screen's first focus: the first frame is whole."""
+
     async def _recompose_if_changed(self) -> None:
         self._pending = False
         # (its screen may have closed meanwhile)
         if self.is_attached and self._bindings_ready and self._keys() != self._drawn:
             await self.recompose()
+        if not self._settled and self.is_attached and self.screen.focused is not None:
+            self._settled = True
+            self.post_message(self.Settled())
 
     def _keys(self) -> tuple[object, ...]:
         """The keys shown, each as what draws it, and how."""
@@ -114,9 +123,13 @@ class DeckFooter(Footer):
         return (tuple(keys.items()), self.compact, palette is not None and palette[2])
 
     def compose(self) -> ComposeResult:
-        if not self._bindings_ready:
+        # the keys there are now, in the first frame: Textual's footer waits for the screen's
+        # first bindings signal, which comes a few refreshes later
+        try:
+            self._drawn = self._keys()
+        except NoScreen:
             return
-        self._drawn = self._keys()
+        self._bindings_ready = True
         shown: dict[str, FooterKey] = {}
         active = self.screen.active_bindings
         for _, binding, enabled, tooltip in active.values():

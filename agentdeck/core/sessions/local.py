@@ -15,6 +15,7 @@ import contextlib
 import logging
 import os
 import queue
+import re
 import select
 import shutil
 import termios
@@ -48,6 +49,10 @@ FEED_BACKLOG = 64  # reads waiting to be parsed, at most READ_SIZE each
 BATCH_SIZE = 1 << 20
 QUIET_IDLE = 2.0  # seconds without output after which an undetectable screen counts as idle
 QUIET_RECHECK = 0.25  # how often the watcher looks at screens that produced no output
+# new bytes that read like a question: the watcher reads that screen before the others (an
+# order only: every changed screen is read), so with many agents streaming a prompt waits for
+# one look, not a round of them
+QUESTION = re.compile(rb"\?|\[y/n\]|\(y\)|allow|approve|proceed|confirm", re.IGNORECASE)
 
 
 def _line_input(child: pexpect.spawn | None) -> bool:
@@ -103,6 +108,7 @@ class LocalHost(SessionHost):
         self._detect_interval = detect_interval
         self._closed = threading.Event()
         self._wake = threading.Event()
+        self._asking: set[str] = set()  # sessions whose new bytes read like a question
         self._watcher = threading.Thread(target=self._watch, name="agentdeck-detect", daemon=True)
         self._watcher.start()
 
@@ -278,6 +284,8 @@ class LocalHost(SessionHost):
                 self._emit(Event(session.spec.name, "output", session.info, data))
                 if archived:  # mirrors clear their grid's scrollback at this same point
                     self._emit(Event(session.spec.name, "archived", session.info))
+            if QUESTION.search(data):
+                self._asking.add(session.spec.name)
             self._wake.set()
 
     @staticmethod
@@ -408,6 +416,10 @@ class LocalHost(SessionHost):
             if self._closed.is_set():
                 return
             for session in list(self._sessions.values()):
+                while self._asking:  # (only this thread takes from it)
+                    asking = self._sessions.get(self._asking.pop())
+                    if asking is not None:
+                        self._detect(asking)
                 if session.frame_open:  # (the lock only for a session inside a frame)
                     with session.lock:
                         session.release_overdue_frame()

@@ -371,6 +371,8 @@ class TerminalPane(Widget, can_focus=False):
 
     def on_terminal_pane_history_ready(self, message: HistoryReady) -> None:
         message.stop()
+        if not self._fetching:
+            return  # the user typed (back to the live screen) while it was fetched
         self._fetching = False
         if message.view is None:
             self.notify(f"{self.agent}: no scrollback ({message.error})", severity="warning")
@@ -379,6 +381,7 @@ class TerminalPane(Widget, can_focus=False):
         self.scroll_lines(message.delta)
 
     def scroll_to_live(self) -> None:
+        self._fetching = False  # (a scrollback still being fetched is not shown)
         if self._history is None:
             return
         self._history, self._scrolled = None, 0

@@ -64,7 +64,7 @@ class AgentActions(_Base):
         await self.query_one("#panes").mount(pane)
         self.rows = {**self.rows, name: AgentRow(**vars(summary))}
         self._layout_panes()
-        self._watch_changes()  # its worktree too
+        self._watch_changes_soon()  # its worktree too
         self._update_status()
         return True
 
@@ -84,7 +84,7 @@ class AgentActions(_Base):
         self._layout_panes()
         self.deck.records = [r for r in self.deck.records if r.name != name]
         self._update_status()
-        self._watch_changes()
+        self._watch_changes_soon()
         self._radar.stale(None)
         self.scan_radar()
 

@@ -45,6 +45,18 @@ class RadarWatch(_Base):
                 "again whenever an agent stops working", severity="warning", timeout=10),
         ).start()
 
+    def _watch_changes_soon(self) -> None:
+        """Once, after the agents added or removed together (a watcher over a few thousand
+        files is no small thing to start again for each)."""
+        if not self._rewatch_due:
+            self._rewatch_due = True
+            self.call_after_refresh(self._rewatch)
+
+    def _rewatch(self) -> None:
+        self._rewatch_due = False
+        if self._dashboard.is_attached:
+            self._watch_changes()
+
     def on_radar_stale(self, message: RadarStale) -> None:
         self._radar.stale(message.names)
         self.scan_radar()

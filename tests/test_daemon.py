@@ -451,8 +451,9 @@ async def test_a_pane_on_the_daemon_scrolls_back_through_the_daemons_scrollback(
 
     lines = MIRROR_HISTORY * 4
     printer = (f"import sys, time\nfor n in range({lines}):\n    print(f'line {{n}} of output')\n"
-               "print('done', flush=True)\nsys.stdin.readline()\nprint('after', flush=True)\n"
-               "time.sleep(60)\n")
+               "print('done', flush=True)\nsys.stdin.readline()\n"
+               "for n in range(200):\n    print(f'more {n} lines')\n"
+               "print('after', flush=True)\ntime.sleep(60)\n")
     repo = scripted_fleet(tmp_path, "printer", printer, "agents: [{name: p, agent: printer}]\n")
     ctx, fleet = open_repo(repo), load_fleet(repo / "agentdeck.yaml")
     assert Engine(ctx, fleet).up().exit_code == 0
@@ -473,10 +474,24 @@ async def test_a_pane_on_the_daemon_scrolls_back_through_the_daemons_scrollback(
             pane.scroll_lines(-(lines - 20))  # back past what the mirror keeps
             await until(pilot, lambda: "line 10 of output" in shown())
             assert "scrollback −" in str(pane.border_subtitle)
-            # the still copy does not move while scrolled back; the agent goes on meanwhile
+            pane.scroll_lines(lines)  # down to the bottom: live again
+            await until(pilot, lambda: pane._history is None and "done" in shown())
+            # steps taken while the scrollback is fetched add up (a held key, a flicked wheel)
+            for step in (-100, -5, -5):
+                pane.scroll_lines(step)
+            await until(pilot, lambda: pane._history is not None)
+            assert pane._scrolled == 110 and "scrollback −110" in str(pane.border_subtitle)
+            # the still copy does not move while scrolled back; the agent goes on meanwhile,
+            # and the border says so
             deck.host.write("p", b"\r")
             await until(pilot, lambda: "after" in "\n".join(deck.host.snapshot("p")))
-            assert "line 10 of output" in shown()
+            await until(pilot, lambda: "more output below" in str(pane.border_subtitle))
+            assert "more 1" not in shown()
+            # down past the copy's bottom goes on into what came since, not over it
+            pane.scroll_lines(100)
+            pane.scroll_lines(30)
+            await until(pilot, lambda: "more 1" in shown())
+            assert pane._history is not None and "after" not in shown()
             pane.scroll_lines(lines)  # down to the bottom: live again
             await until(pilot, lambda: "after" in shown())
             assert pane._history is None and "scrollback" not in str(pane.border_subtitle)

@@ -99,6 +99,16 @@ def test_an_unechoed_answer_is_not_a_prompt_once_the_cursor_moved_on() -> None:
     assert detect(aider, "aider", cursor_row=2).prompt is None
 
 
+@pytest.mark.parametrize("line", [
+    "$ echo 'Overwrite all files? [y/n] '", "bash-5.2# read -p 'Run make deploy? [y/n] '",
+    "me@box:~/app$ printf \"Proceed? (y/n)\"", "% echo Deploy now? [Y/n]"])
+def test_a_question_typed_at_a_shell_is_not_a_prompt(line: str) -> None:
+    # the user is writing a command; pressing y would type into it (the question it prints,
+    # once run, is one)
+    assert detect(["", line], None, 1, 80).prompt is None
+    assert detect(["", line, "Deploy now? [y/n] "], None, 2, 80).prompt is not None
+
+
 def test_gemini_bare_shell_title_takes_the_command_from_the_question() -> None:
     text = screen("gemini_shell_80.txt").replace(
         "?  Shell ls -la [current working directory /tmp/work] (List files)",

@@ -417,7 +417,7 @@ class ApprovalQueue:
             keys, decision = keys_for(entry.agent, screen, decision)
             self._type(entry.agent, keys)
             self._keyed[entry.agent] = (entry.kind, entry.summary, self.clock())
-            record = self._finish(entry, decision, by, "screen")
+            record = self._finish(entry, decision, by, "screen", keys.replace(STEP, ""))
         self._later(TAKEN_WITHIN, self._check_taken, record, screen.signature)
         return self._done(record)
 
@@ -472,14 +472,15 @@ class ApprovalQueue:
             self._record(again)
         self._update(agent, prompt)
 
-    def _finish(self, entry: Entry, decision: str, by: str, via: str) -> Decision:
+    def _finish(self, entry: Entry, decision: str, by: str, via: str,
+                keys: str = "") -> Decision:
         screen = self._screen.get(entry.id)
         self._forget(entry.id)
         if via == "hook":
             self._hook_done[entry.agent] = (entry.prompt, self.clock())
         if screen is not None:  # still drawn while the agent erases it: not a new prompt
             self._answered[entry.agent] = screen
-        record = Decision(entry, decision, by, now_iso(), via)
+        record = Decision(entry, decision, by, now_iso(), via, keys=keys)
         self._record(record)
         return record
 

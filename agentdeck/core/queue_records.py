@@ -51,7 +51,7 @@ class Decision:
     by: str  # "key" | "rule <file:line>" | "user" (typed in the pane) | "agent"
     at: str
     via: str = "screen"  # "hook" when the agent's hook carried the answer; "pane": typed keys
-    keys: str = ""  # what was typed in the pane, when that answered it
+    keys: str = ""  # the keys that answered it: sent by agentdeck, or typed in the pane
     why: str = ""  # for a withdrawal: what was seen
 
     def audit_line(self) -> str:

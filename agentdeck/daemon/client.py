@@ -298,6 +298,9 @@ class RemoteHost(SessionHost):
                 for header, payload in self._buffers.pop(name):
                     self._apply(header, payload)  # what arrived while the replay was built
             mirror.bump()
+            info = self._infos.get(name)
+            if info is not None:  # its pane draws now, not at its next slow tick
+                self._emit(Event(name, "output", info))
             return mirror
 
     def scrollback(self, name: str) -> TerminalView:

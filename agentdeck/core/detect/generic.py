@@ -18,6 +18,9 @@ from agentdeck.core.detect.menus import find_select_menu
 YN_RE = re.compile(r"(\[(?:y/n|Y/n|y/N|yes/no)\]|\((?:y/n|Y/n|y/N|yes/no)\)|\(Y\)es/\(N\)o)"
                    r"(?P<rest>[^:?]*)[:?]?\s*(?P<answer>\S*)\s*$")
 QUESTION_RE = re.compile(r"\?\s*$")
+# a command line being typed at a shell ("$ echo 'Overwrite? [y/n]'", "bash-5.2# read -p …",
+# "me@box:~/app$ …"): its question is text the user is writing, not one that waits
+SHELL_LINE_RE = re.compile(r"^\S*[$#%] ")
 KIND_WORDS = (("run", "bash"), ("execute", "bash"), ("command", "bash"), ("overwrite", "write"),
               ("create", "write"), ("write", "write"), ("edit", "edit"), ("modify", "edit"),
               ("fetch", "fetch"), ("download", "fetch"), ("url", "fetch"))
@@ -38,7 +41,9 @@ def find_prompt(screen: Screen) -> Prompt | None:
         return None
     last = screen.lines[screen.last]
     m = YN_RE.search(last)
-    if m and not m.group("answer") and not screen.cursor_left(screen.last):
+    typed = m is not None and (SHELL_LINE_RE.match(last) or any(q in m.group("rest")
+                                                                 for q in "'\""))
+    if m and not typed and not m.group("answer") and not screen.cursor_left(screen.last):
         question = last[: m.start()].strip() or last
         always = "a\r" if "(A)ll" in m.group("rest") or "/a" in m.group(1).lower() else None
         return Prompt(kind=_kind(question), summary=question, allow="y\r", allow_always=always,

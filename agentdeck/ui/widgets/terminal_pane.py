@@ -109,6 +109,11 @@ class TerminalPane(Widget, can_focus=False):
         # grid keeps only its last lines, and a mirror's only the screen's), fetched once
         self._history: TerminalView | None = None
         self._fetching = False
+        self._pending = 0  # lines scrolled while the copy was being fetched
+        self._extra = 0  # rows above the copy's viewport shown by a pane shorter than it
+        self._copy_version = -1  # the live screen's version when the copy was taken
+        self._copy_lines = 0  # the copy's scrollback lines (to go on past them)
+        self._behind = False  # the agent printed more since the copy was taken
         self._wide = False  # some visible row's text runs past the right edge
         self._title = ""  # the window title the agent set
         self._last_poll = 0.0
@@ -172,6 +177,12 @@ class TerminalPane(Widget, can_focus=False):
 
     def poll(self) -> None:
         self._last_poll = time.monotonic()
+        if self._history is not None:  # scrolled back: say when the agent printed more
+            live = self._live()
+            behind = live is not None and live.version != self._copy_version
+            if behind != self._behind:
+                self._behind = behind
+                self._show_cut()
         view = self._view()
         if view is None:
             return
@@ -231,8 +242,8 @@ class TerminalPane(Widget, can_focus=False):
         lines = emulator.lines()
         if height >= emulator.rows:
             top = 0
-        elif emulator.scroll_offset:
-            top = emulator.rows - height
+        elif self._history is not None:  # scrolled back: the viewport's bottom, or above it
+            top = max(0, emulator.rows - height - self._extra)
         else:
             last = max((i for i, line in enumerate(lines) if line.strip()), default=0)
             bottom = max(last, cursor[1] if cursor else 0) + 1
@@ -249,9 +260,11 @@ class TerminalPane(Widget, can_focus=False):
         if self._wide:
             hidden.append("› text cut at the right")
         cut = f"{cols}×{rows}: {', '.join(hidden)} · z shows all" if hidden else ""
-        offset = self._scrolled
-        self.border_subtitle = " · ".join(
-            x for x in (cut, f"scrollback −{offset}" if offset else "", self._title) if x)
+        # (first: while scrolled back, where you are matters most, and the border may cut)
+        back = f"scrollback −{self._scrolled}" if self._history is not None else ""
+        if back and self._behind:
+            back += " · more output below"
+        self.border_subtitle = " · ".join(x for x in (back, cut, self._title) if x)
 
     def render_line(self, y: int) -> Strip:
         width = self.content_size.width
@@ -345,29 +358,50 @@ class TerminalPane(Widget, can_focus=False):
         self.send(self.agent, encode_paste(event.text, bracketed))
 
     def scroll_lines(self, delta: int) -> None:
-        """Scroll back (delta < 0) or forward, in lines. The first step back fetches the
-        scrollback off the event loop (from the daemon, for a mirror); back at the bottom, the
-        pane follows the live screen again."""
+        """Scroll back (delta < 0) or forward, in lines, through a still copy of the screen and
+        its scrollback, fetched off the event loop at the first step back (from the daemon, for
+        a mirror); steps taken meanwhile add up. Past the copy's bottom the pane goes on into
+        what the agent printed since (a newer copy), then follows the live screen again."""
+        if self._fetching:
+            self._pending += delta
+            return
         view = self._history
         if view is None:
-            if delta < 0 and not self._fetching and self._live() is not None:
-                self._fetching = True
-                self._fetch_history(delta)
+            if delta < 0 and self._live() is not None:
+                self._fetch(delta)
             return
+        spare = max(0, self._screen_size[1] - self.content_size.height)  # rows a short pane hides
+        if delta > 0:  # down: the rows above the viewport first
+            used = min(delta, self._extra)
+            self._extra, delta = self._extra - used, delta - used
         with view as emulator:
+            before = emulator.scroll_offset
             emulator.scroll(delta)
-            self._scrolled = emulator.scroll_offset
+            offset = emulator.scroll_offset
             emulator.take_dirty()
+        if delta < 0:  # up past the copy's top: the rows a short pane hides above it
+            self._extra = min(spare, self._extra + (-delta - (offset - before)))
+        self._scrolled = offset + self._extra
         if self._scrolled == 0:
+            left = delta - (before - offset)  # lines down not taken by the copy
             self._history = None
+            if self._behind and left > 0:
+                self._fetch(0, go_on=left)  # on into what came since the copy
+                return
         self._redraw_all()
 
+    def _fetch(self, delta: int, go_on: int = 0) -> None:
+        live = self._live()
+        self._fetching, self._pending = True, delta
+        self._copy_version = live.version if live is not None else -1
+        self._fetch_history(go_on)
+
     @work(thread=True, exit_on_error=False, group="scrollback")
-    def _fetch_history(self, delta: int) -> None:
+    def _fetch_history(self, go_on: int) -> None:
         try:
-            self.post_message(self.HistoryReady(self.host.scrollback(self.agent), delta))
+            self.post_message(self.HistoryReady(self.host.scrollback(self.agent), go_on))
         except (OperationError, KeyError, OSError) as exc:
-            self.post_message(self.HistoryReady(None, delta, str(exc)))
+            self.post_message(self.HistoryReady(None, go_on, str(exc)))
 
     def on_terminal_pane_history_ready(self, message: HistoryReady) -> None:
         message.stop()
@@ -377,14 +411,26 @@ class TerminalPane(Widget, can_focus=False):
         if message.view is None:
             self.notify(f"{self.agent}: no scrollback ({message.error})", severity="warning")
             return
-        self._history = message.view
-        self.scroll_lines(message.delta)
+        with message.view as emulator:
+            lines = len(emulator.history())
+        # going on past an older copy: its bottom is as far above this one's as the lines the
+        # agent printed since (not knowable once the scrollback is full: then the live screen)
+        since = lines - self._copy_lines if message.delta and lines < emulator.scrollback_limit \
+            else 0
+        self._copy_lines, self._behind, self._extra = lines, False, 0
+        self._history, self._scrolled = message.view, 0
+        delta, self._pending = self._pending - since + message.delta, 0
+        if message.delta and since - message.delta <= 0:
+            self._history = None  # nothing in between: the live screen
+            self._redraw_all()
+            return
+        self.scroll_lines(delta)
 
     def scroll_to_live(self) -> None:
         self._fetching = False  # (a scrollback still being fetched is not shown)
         if self._history is None:
             return
-        self._history, self._scrolled = None, 0
+        self._history, self._scrolled, self._extra, self._behind = None, 0, 0, False
         self._redraw_all()
 
     def _redraw_all(self) -> None:

@@ -16,17 +16,17 @@ from collections.abc import Callable
 from rich.color import Color as RichColor
 from rich.segment import Segment
 from rich.style import Style
-from textual import events, work
+from textual import events
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
-from agentdeck.core.errors import OperationError
 from agentdeck.core.keys import encode_key, encode_paste
 from agentdeck.core.sessions import SessionHost, TerminalView
 from agentdeck.core.terminal import CellStyle, Color, Emulator
+from agentdeck.ui.widgets.scrollback import ScrollBack
 
 REFRESH_HZ = 30
 CURSOR = Style(reverse=True)
@@ -50,7 +50,7 @@ def _rich_color(color: Color) -> RichColor | None:
     return RichColor.from_rgb(*color)
 
 
-class TerminalPane(Widget, can_focus=False):
+class TerminalPane(ScrollBack, Widget, can_focus=False):
     """A live agent terminal. Typing into it is an explicit mode (`i`, or a click on it): only
     then can it take focus — Tab, Enter on a queue row or a new agent never put the keyboard in
     an agent's pane, where the next `y` would be typed into the agent. The release key ends it.
@@ -86,13 +86,6 @@ class TerminalPane(Widget, can_focus=False):
             super().__init__()
             self.agent = agent
 
-    class HistoryReady(Message):
-        """The scrollback to scroll through arrived (fetched off the event loop)."""
-
-        def __init__(self, view: TerminalView | None, delta: int, error: str = "") -> None:
-            super().__init__()
-            self.view, self.delta, self.error = view, delta, error
-
     def __init__(self, host: SessionHost, agent: str, release_key: str,
                  send: Callable[[str, bytes], None], *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -104,16 +97,7 @@ class TerminalPane(Widget, can_focus=False):
         self._cache: dict[int, Strip] = {}
         self._cursor: tuple[int, int] | None = None  # in pane rows
         self._top = 0  # the agent's screen row drawn on the pane's first row
-        self._scrolled = 0  # lines up into the scrollback
-        # while scrolled back: a still copy of the screen and its whole scrollback (the live
-        # grid keeps only its last lines, and a mirror's only the screen's), fetched once
-        self._history: TerminalView | None = None
-        self._fetching = False
-        self._pending = 0  # lines scrolled while the copy was being fetched
-        self._extra = 0  # rows above the copy's viewport shown by a pane shorter than it
-        self._copy_version = -1  # the live screen's version when the copy was taken
-        self._copy_lines = 0  # the copy's scrollback lines (to go on past them)
-        self._behind = False  # the agent printed more since the copy was taken
+        self._init_scrollback()
         self._wide = False  # some visible row's text runs past the right edge
         self._title = ""  # the window title the agent set
         self._last_poll = 0.0
@@ -356,82 +340,6 @@ class TerminalPane(Widget, can_focus=False):
         with view as emulator:
             bracketed = emulator.modes().bracketed_paste
         self.send(self.agent, encode_paste(event.text, bracketed))
-
-    def scroll_lines(self, delta: int) -> None:
-        """Scroll back (delta < 0) or forward, in lines, through a still copy of the screen and
-        its scrollback, fetched off the event loop at the first step back (from the daemon, for
-        a mirror); steps taken meanwhile add up. Past the copy's bottom the pane goes on into
-        what the agent printed since (a newer copy), then follows the live screen again."""
-        if self._fetching:
-            self._pending += delta
-            return
-        view = self._history
-        if view is None:
-            if delta < 0 and self._live() is not None:
-                self._fetch(delta)
-            return
-        spare = max(0, self._screen_size[1] - self.content_size.height)  # rows a short pane hides
-        if delta > 0:  # down: the rows above the viewport first
-            used = min(delta, self._extra)
-            self._extra, delta = self._extra - used, delta - used
-        with view as emulator:
-            before = emulator.scroll_offset
-            emulator.scroll(delta)
-            offset = emulator.scroll_offset
-            emulator.take_dirty()
-        if delta < 0:  # up past the copy's top: the rows a short pane hides above it
-            self._extra = min(spare, self._extra + (-delta - (offset - before)))
-        self._scrolled = offset + self._extra
-        if self._scrolled == 0:
-            left = delta - (before - offset)  # lines down not taken by the copy
-            self._history = None
-            if self._behind and left > 0:
-                self._fetch(0, go_on=left)  # on into what came since the copy
-                return
-        self._redraw_all()
-
-    def _fetch(self, delta: int, go_on: int = 0) -> None:
-        live = self._live()
-        self._fetching, self._pending = True, delta
-        self._copy_version = live.version if live is not None else -1
-        self._fetch_history(go_on)
-
-    @work(thread=True, exit_on_error=False, group="scrollback")
-    def _fetch_history(self, go_on: int) -> None:
-        try:
-            self.post_message(self.HistoryReady(self.host.scrollback(self.agent), go_on))
-        except (OperationError, KeyError, OSError) as exc:
-            self.post_message(self.HistoryReady(None, go_on, str(exc)))
-
-    def on_terminal_pane_history_ready(self, message: HistoryReady) -> None:
-        message.stop()
-        if not self._fetching:
-            return  # the user typed (back to the live screen) while it was fetched
-        self._fetching = False
-        if message.view is None:
-            self.notify(f"{self.agent}: no scrollback ({message.error})", severity="warning")
-            return
-        with message.view as emulator:
-            lines = len(emulator.history())
-        # going on past an older copy: its bottom is as far above this one's as the lines the
-        # agent printed since (not knowable once the scrollback is full: then the live screen)
-        since = lines - self._copy_lines if message.delta and lines < emulator.scrollback_limit \
-            else 0
-        self._copy_lines, self._behind, self._extra = lines, False, 0
-        self._history, self._scrolled = message.view, 0
-        delta, self._pending = self._pending - since + message.delta, 0
-        if message.delta and since - message.delta <= 0:
-            self._history = None  # nothing in between: the live screen
-            self._redraw_all()
-            return
-        self.scroll_lines(delta)
-
-    def scroll_to_live(self) -> None:
-        self._fetching = False  # (a scrollback still being fetched is not shown)
-        if self._history is None:
-            return
-        self._history, self._scrolled, self._extra, self._behind = None, 0, 0, False
-        self._redraw_all()
 
     def _redraw_all(self) -> None:
         self._cache.clear()

@@ -173,7 +173,7 @@ def test_a_phone_gets_the_phone_layout_and_answers_with_a_tap(served, tmp_path: 
                 # this waits are never seen
                 page.evaluate("0")
                 return bool(sizes) and all(part in "\n".join(screen()) for part in (
-                    "make deploy", " allow ", "? help"))
+                    "make deploy", " allow ", "? help", "q quit"))
 
             try:
                 wait(shown, "the phone's screen", timeout=60)

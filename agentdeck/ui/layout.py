@@ -88,9 +88,10 @@ class DeckFooter(Footer):
         # focus move, each refresh_bindings): dozens of times before the first frame. Only
         # when what it shows changed, here.
         # (while the app has no focus, Textual leaves the keys as they were — but draws them
-        # the first time, which a browser that has not focused the page yet needs)
+        # until they are the first focus's, which a browser that has not focused the page yet
+        # needs: the keys composed at mount are only the app's)
         self._bindings_ready = True
-        if (screen.app.app_focus or self._drawn is None) and self.is_attached and (
+        if (screen.app.app_focus or not self._settled) and self.is_attached and (
                 screen is self.screen):
             self._recompose_soon()
 

@@ -54,6 +54,7 @@ QUIET_RECHECK = 0.25  # how often the watcher looks at screens that produced no 
 # megabyte, half a flood's throughput); a CSI's private marker (ESC[?2026h around each frame of
 # Ink programs) is no question.
 QUESTION_WORDS = (b"[y/n]", b"(y)", b"llow", b"pprove", b"roceed", b"onfirm")
+QUESTION_TAIL = 4096  # (a question that waits ends its output: a dialog's frame fits in this)
 
 
 def reads_like_question(data: bytes) -> bool:
@@ -290,7 +291,7 @@ class LocalHost(SessionHost):
                 self._emit(Event(session.spec.name, "output", session.info, data))
                 if archived:  # mirrors clear their grid's scrollback at this same point
                     self._emit(Event(session.spec.name, "archived", session.info))
-            if reads_like_question(data):
+            if reads_like_question(data[-QUESTION_TAIL:]):
                 self._asking.add(session.spec.name)
             self._wake.set()
 

@@ -152,3 +152,31 @@ def test_what_is_typed_into_a_shell_shows_as_in_a_terminal(host, tmp_path: Path,
     host.write(f"sh-{shell}", b"\r")
     host.wait_for(f"sh-{shell}", lambda i: "\ntyped-not-run" in "\n".join(
         host.snapshot(f"sh-{shell}")))
+
+
+def test_an_idle_program_redrawing_for_a_new_size_stays_idle(host, tmp_path: Path) -> None:
+    """A dashboard resize makes every agent redraw: a shell reprints its prompt. That output is
+    not work — the agent stays idle (it showed as working for two seconds)."""
+    from agentdeck.core.sessions.activity import QUIET_IDLE
+
+    redraw = ("import signal, sys\n"
+              "signal.signal(signal.SIGWINCH, lambda *_: print('\\r$ ', end='', flush=True))\n"
+              "print('$ ', end='', flush=True)\n"
+              "while True:\n    signal.pause()\n")
+    host.spawn(spec("sh", [sys.executable, "-c", redraw], tmp_path))
+    host.wait_for("sh", lambda i: i.state == "idle", timeout=20)
+    states: list[str] = []
+    stop = host.subscribe(lambda e: states.append(e.info.state) if e.kind == "state" else None)
+    try:
+        before = host.info("sh").last_output
+        host.resize("sh", 70, 14)
+        wait(lambda: host.info("sh").last_output > before, "the program's redraw")
+        # until the quiet rule alone would say idle again: nothing in between said working
+        import time
+
+        seen = host.info("sh").last_output
+        wait(lambda: time.monotonic() - seen > QUIET_IDLE + 0.2, "the quiet window", timeout=10)
+        host.redetect("sh")
+    finally:
+        stop()
+    assert "working" not in states and host.info("sh").state == "idle", states

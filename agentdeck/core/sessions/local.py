@@ -26,6 +26,12 @@ import pexpect
 
 from agentdeck.core.detect import IDLE, UNKNOWN, WAITING, WORKING, Detection, detect
 from agentdeck.core.proctree import end_tree
+from agentdeck.core.sessions.activity import (
+    QUESTION_TAIL,
+    QUIET_IDLE,
+    count_redraw,
+    reads_like_question,
+)
 from agentdeck.core.sessions.host import (
     EXITED,
     FAILED,
@@ -46,20 +52,7 @@ log = logging.getLogger(__name__)
 READ_SIZE = 1 << 16
 FEED_BACKLOG = 64  # reads waiting to be parsed, at most READ_SIZE each
 BATCH_SIZE = 1 << 20
-QUIET_IDLE = 2.0  # seconds without output after which an undetectable screen counts as idle
 QUIET_RECHECK = 0.25  # how often the watcher looks at screens that produced no output
-# New bytes that read like a question: the watcher reads that screen before the others (an
-# order only: every changed screen is read), so with many agents streaming a prompt waits for
-# one look, not a round of them. Plain substring counts, at memory speed (a regex took 80 ms a
-# megabyte, half a flood's throughput); a CSI's private marker (ESC[?2026h around each frame of
-# Ink programs) is no question.
-QUESTION_WORDS = (b"[y/n]", b"(y)", b"llow", b"pprove", b"roceed", b"onfirm")
-QUESTION_TAIL = 4096  # (a question that waits ends its output: a dialog's frame fits in this)
-
-
-def reads_like_question(data: bytes) -> bool:
-    return (data.count(b"?") > data.count(b"\x1b[?")
-            or any(word in data for word in QUESTION_WORDS))
 
 
 def _line_input(child: pexpect.spawn | None) -> bool:
@@ -102,6 +95,8 @@ class _Session(TerminalView):
         # costs no wakeups) when the session is being stopped; made by the reader
         self.wake_r = self.wake_w = -1
         self.hinted: str | None = None  # the state its last hook event implies
+        self.resized_at = 0.0  # when its terminal last changed size (time.monotonic())
+        self.redraw_left = 0  # bytes of output after a resize still taken as its redraw
 
 
 class LocalHost(SessionHost):
@@ -280,6 +275,7 @@ class LocalHost(SessionHost):
                 size += len(more)
             data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
             with session.lock:
+                count_redraw(session, session.info, data)
                 # the agent's questions to its terminal are answered here, in order
                 feed_answering(session.emulator, data, lambda answer: self._answer(session,
                                                                                    answer))
@@ -338,6 +334,8 @@ class LocalHost(SessionHost):
             if (session.emulator.cols, session.emulator.rows) == (cols, rows):
                 return
             session.emulator.resize(cols, rows)
+            session.resized_at = time.monotonic()
+            session.redraw_left = cols * rows * 8  # a full screen, with its colours, and more
             session.bump()
             self._emit(Event(name, "resize", session.info, f"{cols}x{rows}".encode()))
         if session.child is not None and session.info.process == RUNNING:
@@ -453,8 +451,10 @@ class LocalHost(SessionHost):
         session.detected_version = version
         state = found.state
         if state == UNKNOWN:
-            # nothing on screen says: the hooks' last word, else quiet means idle
-            state = session.hinted or (IDLE if quiet > QUIET_IDLE else WORKING)
+            # nothing on screen says: the hooks' last word, else quiet means idle — and an idle
+            # program redrawing itself for a new terminal size has not started working
+            redraw = info.state == IDLE and session.redraw_left > 0
+            state = session.hinted or (IDLE if quiet > QUIET_IDLE or redraw else WORKING)
         line_input = _line_input(session.child)
         with session.lock:  # the process may have ended while the screen was read
             if info.process != RUNNING:

@@ -500,3 +500,4 @@ async def test_a_pane_on_the_daemon_scrolls_back_through_the_daemons_scrollback(
     finally:
         deck.close()
         lifecycle.stop(ctx.state_dir)
+

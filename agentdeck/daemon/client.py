@@ -214,11 +214,16 @@ class RemoteHost(SessionHost):
 
     def spawn(self, spec: SessionSpec) -> SessionInfo:
         info = protocol.info_from_wire(self._call("spawn", spec=protocol.spec_to_wire(spec)))
-        self._infos[info.name] = info
+        pushed = self._infos.get(info.name)
+        # the same process's state, pushed while the reply was on its way, is newer (a program
+        # that ended at once: its "exited" came first, and the reply's "running" stayed for
+        # good). (A state event for this process is applied by the reader before the reply.)
+        if pushed is None or pushed.pid != info.pid:
+            self._infos[info.name] = info
         with self._attach_lock:
             self._mirrors.pop(info.name, None)  # a new process: a new screen
         self._attach(info.name)
-        return info
+        return self._infos[info.name]
 
     def write(self, name: str, data: bytes) -> None:
         self._call("write", data, name=name)

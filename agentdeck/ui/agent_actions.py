@@ -16,6 +16,7 @@ from agentdeck.core.sessions import STOP_GRACE
 from agentdeck.core.watch import FileWatcher
 from agentdeck.ui.host_messages import AgentsRead
 from agentdeck.ui.widgets.agent_list import AgentRow
+from agentdeck.ui.widgets.terminal_pane import TerminalPane
 
 if TYPE_CHECKING:
     from agentdeck.ui.app import AgentdeckApp
@@ -57,7 +58,8 @@ class AgentActions(_Base):
         summary = next((s for s in self.deck.summaries() if s.name == name), None)
         if summary is None or name in self._panes:
             return False
-        pane = self._new_pane(name)
+        pane = TerminalPane(self.deck.host, name, self.release_key, self.send, id=f"pane-{name}")
+        pane.data_bind(live=type(self).panes_live)
         self._panes[name] = pane
         await self.query_one("#panes").mount(pane)
         self.rows = {**self.rows, name: AgentRow(**vars(summary))}

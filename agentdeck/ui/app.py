@@ -117,16 +117,11 @@ class AgentdeckApp(WindowFit, AgentActions, Attention, RadarWatch, App[None]):
                 entries=AgentdeckApp.approvals, decisions=AgentdeckApp.decisions)
         with Container(id="panes"):
             for name in self.rows:
-                yield self._new_pane(name)
+                yield TerminalPane(self.deck.host, name, self.release_key, self.send,
+                                   id=f"pane-{name}").data_bind(live=AgentdeckApp.panes_live)
         with Vertical(id="bottom"):
             yield Static(id="status")
             yield layout.DeckFooter()
-
-    def _new_pane(self, name: str) -> TerminalPane:
-        """An agent's pane (at start or when one is added): it reads its session once the
-        dashboard's first frame is drawn."""
-        return TerminalPane(self.deck.host, name, self.release_key, self.send,
-                            id=f"pane-{name}").data_bind(live=AgentdeckApp.panes_live)
 
     @property
     def _agent_list(self) -> AgentList:

@@ -26,18 +26,17 @@ def reads_like_question(data: bytes) -> bool:
 
 
 class Resized(Protocol):
-    info: SessionInfo
     resized_at: float  # when its terminal last changed size (time.monotonic())
     redraw_left: int  # bytes of output after it still taken as its redraw
 
 
-def count_redraw(session: Resized, data: bytes) -> None:
+def count_redraw(session: Resized, info: SessionInfo, data: bytes) -> None:
     """The output that follows a resize, in one burst and within a screen's worth of bytes, is
     the program redrawing itself (a shell's prompt, a TUI's frame): not work. A pause, then
     more, is."""
     if session.redraw_left <= 0:
         return
-    info, now = session.info, time.monotonic()
+    now = time.monotonic()
     redrawing = info.last_output > session.resized_at  # (it began)
     if (redrawing and now - info.last_output > REDRAW_GAP) or (
             not redrawing and now - session.resized_at > QUIET_IDLE):  # (it never came)

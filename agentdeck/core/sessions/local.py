@@ -275,7 +275,7 @@ class LocalHost(SessionHost):
                 size += len(more)
             data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
             with session.lock:
-                count_redraw(session, data)
+                count_redraw(session, session.info, data)
                 # the agent's questions to its terminal are answered here, in order
                 feed_answering(session.emulator, data, lambda answer: self._answer(session,
                                                                                    answer))

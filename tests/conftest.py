@@ -30,6 +30,10 @@ os.environ.update({
     "GIT_COMMITTER_NAME": "Test",
     "GIT_COMMITTER_EMAIL": "test@example.invalid",
 })
+# Nor the runner's terminal size: pytest-xdist's workers have COLUMNS=80, which a program in a
+# test's 60x12 session would believe over its terminal (the product's agents never get it).
+for _size in ("COLUMNS", "LINES"):
+    os.environ.pop(_size, None)
 
 
 def git(cwd: Path, *args: str) -> str:

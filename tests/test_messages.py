@@ -222,6 +222,23 @@ agents:
         deck.close()
 
 
+async def test_keys_typed_before_the_first_frame_reach_the_agent(inky, monkeypatch) -> None:
+    """The panes read their screens once the first frame is drawn; a key typed into a pane
+    before that (a busy machine, a fast typist) still reaches the agent, none is dropped."""
+    deck, logs = inky
+    monkeypatch.setattr(AgentdeckApp, "_after_first_frame", lambda self: None)  # never live
+    app = AgentdeckApp(deck)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await until(pilot, lambda: any(i.name == "plain" and i.process == "running"
+                                       for i in deck.host.sessions()))
+        app.action_enter_pane("plain")
+        pane = app.query_one("#pane-plain", TerminalPane)
+        await until(pilot, lambda: app.focused is pane)
+        assert not pane.live
+        await pilot.press("x", "up")
+        await until(pilot, lambda: "x\x1b[A" in "".join(reads(logs["plain"])))
+
+
 async def test_keys_work_from_where_the_user_is(inky) -> None:
     """] and [ pick agents and PageUp scrolls the selected pane with the agent table focused;
     typing into a pane, the same keys go to the agent."""
@@ -238,7 +255,7 @@ async def test_keys_work_from_where_the_user_is(inky) -> None:
         await pilot.press("left_square_bracket")
         await until(pilot, lambda: app.selected == first)
         app.action_enter_pane("plain")
-        await pilot.pause()
+        await until(pilot, lambda: app.focused is app.query_one("#pane-plain", TerminalPane))
         await pilot.press("pageup", "right_square_bracket")
         await until(pilot, lambda: "\x1b[5~" in reads(logs["plain"])
                     and "]" in reads(logs["plain"]))

@@ -136,6 +136,11 @@ class TerminalPane(ScrollBack, Widget, can_focus=False):
     def _live(self) -> TerminalView | None:
         if not self.live:  # (asking starts a mirror's attach: not before the first frame)
             return None
+        return self._terminal()
+
+    def _terminal(self) -> TerminalView | None:
+        """The agent's terminal. What the user types reaches it through this even before the
+        dashboard's first frame is drawn (a key typed then was lost)."""
         try:
             return self.host.terminal(self.agent)
         except KeyError:  # its session is still being started
@@ -303,7 +308,7 @@ class TerminalPane(ScrollBack, Widget, can_focus=False):
     def _focus_event(self, data: bytes) -> None:
         """Focus in / out, to an agent that asked for them (mode 1004): typing into its pane is
         its terminal having the focus."""
-        view = self._live()
+        view = self._terminal()
         if view is None:
             return
         with view as emulator:
@@ -320,7 +325,7 @@ class TerminalPane(ScrollBack, Widget, can_focus=False):
         if event.key == self.release_key:
             self._release()
             return
-        view = self._live()
+        view = self._terminal()
         if view is None:
             return
         with view as emulator:
@@ -334,7 +339,7 @@ class TerminalPane(ScrollBack, Widget, can_focus=False):
         if not self.has_focus:
             return
         event.stop()
-        view = self._live()
+        view = self._terminal()
         if view is None:
             return
         with view as emulator:

@@ -105,7 +105,9 @@ def test_prompts_are_queued_and_notified_with_no_dashboard(state: Path, tmp_path
     host = lifecycle.ensure(state, fleet)
     host.spawn(chatty(tmp_path, lines=10, pause=1.5))
     host.close()  # nobody attached when the prompt comes
-    wait(lambda: marker.exists(), "the notify command, run by the daemon")
+    # (the shell makes the file before it writes the line: wait for the whole line)
+    wait(lambda: marker.exists() and marker.read_text().endswith("\n"),
+         "the notify command, run by the daemon")
     assert marker.read_text().strip() == "a:Run make test1?"
     host = lifecycle.ensure(state, None)
     assert [e.agent for e in RemoteQueue(host).pending()] == ["a"]

@@ -46,12 +46,26 @@ def expected(cli: str, step: str, screen: list[str], worktree: Path) -> dict[str
     if cli == "aider":
         keys = {"allow": "y\r", "allow_always": None, "deny": "n\r"}
         kind, summary = ("bash", COMMAND) if step == "bash" else ("write", NOTE)
-    elif cli in ("claude", "gemini"):
+    elif cli == "copilot":
+        # its numbered menu's last option asks what to do instead; Esc rejects; "Yes, and …"
+        # (always) is offered for some commands only; a file is named by its whole path
+        numbers = [m.group(1) for line in screen if (m := re.match(r"^[\s│]*[❯]?\s*(\d)\. ",
+                                                                   line))]
+        keys = {"allow": "1", "allow_always": "2" if len(numbers) > 2 else None,
+                "deny": "\x1b"}
+        kind, summary = ("bash", COMMAND) if step == "bash" else ("write", str(worktree / NOTE))
+    elif cli in ("claude", "gemini", "qwen"):
         # numbered menu: 1 allows; the last option ("No …") denies; "always allow" / "allow
         # for this session", when offered, is the second
         numbers = [m.group(1) for line in screen
                    if (m := re.match(r"^[\s│]*[❯●]?\s*(\d)\. ", line))]
         keys = {"allow": "1", "allow_always": "2", "deny": numbers[-1] if numbers else "?"}
+        kind, summary = ("bash", COMMAND) if step == "bash" else ("write", NOTE)
+    elif cli in ("opencode", "kilo"):
+        # one row of options, "Allow once" highlighted; always asks to confirm; Kilo's Esc
+        # opens a box for what to do instead, sent empty with Enter
+        keys = {"allow": "\r", "allow_always": "\x1b[C\x00\r\x00\r",
+                "deny": "\x1b\x00\r" if cli == "kilo" else "\x1b"}
         kind, summary = ("bash", COMMAND) if step == "bash" else ("write", NOTE)
     else:
         keys = {"allow": "y", "allow_always": "p", "deny": "\x1b"}

@@ -6,7 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CLAUDE=2.1.328 CODEX=0.169.0 GEMINI=0.61.0 AIDER=0.86.2  # keep in step with tests/e2e/real_agents.py
+OPENCODE=1.18.33 KILO=7.7.7 QWEN=0.24.4 COPILOT=1.0.102
 key="claude-$CLAUDE.codex-$CODEX.gemini-$GEMINI.aider-$AIDER"
+# the newer CLIs in a folder of their own, so adding one does not fetch the others again
+more="${AGENTDECK_AGENTS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/agentdeck/agents-opencode-$OPENCODE.kilo-$KILO.qwen-$QWEN.copilot-$COPILOT}"
 dest="${AGENTDECK_AGENTS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/agentdeck/agents-$key}"
 mkdir -p "$dest" .cache
 if [ -z "${AGENTDECK_AGENTS_DIR:-}" ]; then
@@ -31,6 +34,18 @@ else
   echo "install_agents: npm not found: Claude Code, Codex CLI and Gemini CLI not installed" >&2
   failed=1
 fi
+
+if [ -x "$more/node_modules/.bin/opencode" ] && [ -x "$more/node_modules/.bin/kilo" ] \
+   && [ -x "$more/node_modules/.bin/qwen" ] && [ -x "$more/node_modules/.bin/copilot" ]; then
+  echo "install_agents: opencode, Kilo, Qwen Code and Copilot CLI already in $more" >&2
+elif command -v npm >/dev/null 2>&1; then
+  # (Crush is not among them: its package downloads its binary from GitHub at install time)
+  npm install --prefix "$more" --no-audit --no-fund --loglevel=error "opencode-ai@$OPENCODE" \
+    "@kilocode/cli@$KILO" "@qwen-code/qwen-code@$QWEN" "@github/copilot@$COPILOT" || failed=1
+else
+  failed=1
+fi
+if [ -z "${AGENTDECK_AGENTS_DIR:-}" ]; then ln -sfn "$more" .cache/agents-more; fi
 
 if [ ! -x "$dest/aider-venv/bin/aider" ]; then
   rm -rf "$dest/aider-venv"

@@ -97,6 +97,18 @@ async def until(pilot: Any, condition: Callable[[], object], timeout: float = 20
         await pilot.pause(0.05)
 
 
+async def steady_cursors(pilot: Any) -> None:
+    """Text cursors drawn without blinking, for a snapshot: a blinking cursor is drawn or not
+    depending on when the picture is taken (a spawn dialog's snapshot failed so under load)."""
+    from textual.widgets import Input, TextArea
+
+    for field_ in pilot.app.screen.query(Input):
+        field_.cursor_blink = False
+    for area in pilot.app.screen.query(TextArea):
+        area.cursor_blink = False
+    await pilot.pause()
+
+
 def write_fleet(repo: Path, text: str, name: str = "agentdeck.yaml") -> Path:
     path = repo / name
     path.write_text(text)

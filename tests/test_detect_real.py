@@ -19,7 +19,7 @@ STREAMS = sorted(REAL.glob("*.pty"))
 
 def test_fixtures_exist_for_each_cli_at_both_widths() -> None:
     names = {p.stem for p in SCREENS}
-    for cli in ("claude", "codex", "aider", "gemini"):
+    for cli in ("claude", "codex", "aider", "gemini", "opencode", "kilo", "qwen", "copilot"):
         for step in ("bash", "write", "idle"):
             for cols in (80, 120):
                 assert any(n.startswith(f"{cli}-") and n.endswith(f"-{step}-{cols}")

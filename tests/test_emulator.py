@@ -50,6 +50,14 @@ def test_text_cursor_and_styles(emu) -> None:
     assert emu.cursor() == (4, 1)
 
 
+def test_private_queries_and_settings_do_not_stop_the_screen(emu) -> None:
+    """Private CSIs a backend does not act on (DECXCPR "CSI ? 6 n", a colour-scheme query
+    "CSI ? 996 n", private forms of cursor moves) are passed over; what follows still draws
+    (pyte's parser died on the first such query: Copilot CLI sends one at start)."""
+    emu.feed(b"\x1b[?6n\x1b[?996nab\x1b[?5A\x1b[?2H\x1b[?1mc\r\nnext line")
+    assert emu.lines()[:2] == ["abc", "next line"]
+
+
 def test_wide_characters_take_two_cells(emu) -> None:
     emu.feed("中文ab".encode())
     emu.take_dirty()

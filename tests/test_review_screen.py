@@ -19,7 +19,7 @@ from agentdeck.ui.app import AgentdeckApp
 from agentdeck.ui.screens.review import ReviewScreen
 from agentdeck.ui.widgets.agent_list import AgentList
 from agentdeck.ui.widgets.diff_view import DiffView
-from tests.conftest import commit, git, make_repo, until, write_fleet
+from tests.conftest import commit, git, make_repo, steady_cursors, until, write_fleet
 
 LISTENER = r"""
 import json, os, sys, tty
@@ -147,7 +147,7 @@ def test_review_snapshot(reviewed, snap_compare, size) -> None:
         await pilot.pause()
         view.move_to(1)  # the first hunk, underlined
         await pilot.wait_for_scheduled_animations()
-        await pilot.pause()
+        await steady_cursors(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=open_it)
 

@@ -22,7 +22,7 @@ from agentdeck.ui.app import AgentdeckApp
 from agentdeck.ui.screens.help import HelpScreen
 from agentdeck.ui.screens.spawn import SpawnDialog
 from agentdeck.ui.widgets.terminal_pane import TerminalPane
-from tests.conftest import make_repo, until, write_fleet
+from tests.conftest import make_repo, steady_cursors, until, write_fleet
 
 STILL = "import sys; sys.stdout.write({text!r}); sys.stdout.flush(); input()"
 FLEET = """\
@@ -68,7 +68,7 @@ def settled(app: AgentdeckApp, deck: Deck):  # type: ignore[no-untyped-def]
 
     async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
         await until(pilot, drawn, timeout=30)  # fails the test when it does not settle
-        await pilot.pause()
+        await steady_cursors(pilot)
 
     return settle
 
@@ -91,6 +91,6 @@ def test_screen_snapshot(still_deck, snap_compare, key, screen) -> None:
         await settle(pilot)
         await pilot.press(key)
         await until(pilot, lambda: isinstance(app.screen, screen))
-        await pilot.pause()
+        await steady_cursors(pilot)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=open_it)

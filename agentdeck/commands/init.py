@@ -15,13 +15,13 @@ import shutil
 from pathlib import Path
 
 from agentdeck.core import worktrees as wt
+from agentdeck.core.agent_kinds import KINDS
 from agentdeck.core.config import load_fleet
 from agentdeck.core.errors import UsageError
 from agentdeck.core.files import atomic_write
 from agentdeck.core.isolation.databases import COMPOSE_FILES
 from agentdeck.core.repo import RepoContext
 
-AGENT_CLIS = ("claude", "codex", "gemini", "aider")
 FLEET_NAME = "agentdeck.yaml"
 # every key documented; shipped with agentdeck (the repository's top-level sample_fleet.yaml)
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_fleet.yaml"
@@ -56,7 +56,7 @@ def guess_database(root: Path) -> tuple[str, str]:
 def fleet_text(ctx: RepoContext) -> tuple[str, list[str]]:
     """The file's text, and what was guessed (one line each)."""
     base = wt.default_base(ctx)
-    found = [cli for cli in AGENT_CLIS if shutil.which(cli)]
+    found = [kind for kind, cli in KINDS.items() if shutil.which(cli.executable)]
     kind = found[0] if found else "claude"
     setup = next((cmd for lock, cmd in SETUPS if (ctx.main_root / lock).is_file()), None)
     database, db_why = guess_database(ctx.main_root)

@@ -31,6 +31,16 @@ BUILTIN_COMMANDS: dict[str, str] = {
     # the brief as a read-only file; the task is typed as the first message once it is ready
     "aider": "aider --model {model} --read {brief_file}",
     "gemini": "gemini -m {model} -i {prompt}",
+    # brief and task as the first message, submitted by the CLI itself once it is ready;
+    # opencode runs commands and edits without asking unless told to ask (Kilo asks)
+    "opencode": """env 'OPENCODE_PERMISSION={{"bash":"ask","edit":"ask"}}' """
+                "opencode --model {model} --prompt {prompt}",
+    "kilo": "kilo --model {model} --prompt {prompt}",
+    # ask before every change (their default modes have a model decide what to allow)
+    "qwen": "qwen --approval-mode default --model {model} -i {prompt}",
+    "copilot": "copilot --model {model} -i {prompt}",
+    # no first-message flag: the task is typed once its input box is up
+    "crush": "crush",
     "shell": "bash",
 }
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -8,16 +8,9 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
+from agentdeck.core.agent_kinds import KINDS
 from agentdeck.core.errors import AgentdeckError
 from agentdeck.core.repo import GIT_MIN_VERSION, git_version
-
-AGENT_CLIS: dict[str, tuple[str, str]] = {
-    # kind: (executable, how to install)
-    "claude": ("claude", "npm install -g @anthropic-ai/claude-code"),
-    "codex": ("codex", "npm install -g @openai/codex"),
-    "aider": ("aider", "python -m pip install aider-install && aider-install"),
-    "gemini": ("gemini", "npm install -g @google/gemini-cli"),
-}
 
 
 @dataclass(frozen=True)
@@ -63,11 +56,16 @@ def run_checks() -> list[Check]:
                         "apt-get install postgresql (or brew install postgresql) — needed "
                         "for database modes postgres-db / postgres-schema on this machine"))
     checks.append(_docker_check())
-    for kind, (exe, install) in AGENT_CLIS.items():
-        path = shutil.which(exe)
-        checks.append(Check(f"agent: {kind}", path is not None,
-                            f"{path} ({_version([exe, '--version']) or 'version unknown'})"
-                            if path else f"{exe} not on PATH", install))
+    for kind in KINDS.values():
+        path = shutil.which(kind.executable)
+        # verified: agentdeck's end-to-end scenario ran that version; unverified: its prompts
+        # are read from what its source prints, not yet seen on a real screen
+        proven = (f"verified with {kind.verified}" if kind.verified
+                  else f"unverified: {kind.why_unverified}")
+        found = (f"{path} ({_version([kind.executable, '--version']) or 'version unknown'})"
+                 if path else f"{kind.executable} not on PATH")
+        checks.append(Check(f"agent: {kind.name}", path is not None, f"{found}; {proven}",
+                            kind.install))
     return checks
 
 

@@ -9,16 +9,10 @@ import shutil
 from dataclasses import dataclass
 
 from agentdeck.core import worktrees as wt
+from agentdeck.core.agent_kinds import KINDS
 from agentdeck.core.config import NAME_RE, Fleet
 from agentdeck.core.registry import Registry
 from agentdeck.core.repo import RepoContext
-
-INSTALL_HINTS = {
-    "claude": "npm install -g @anthropic-ai/claude-code",
-    "codex": "npm install -g @openai/codex",
-    "aider": "pipx install aider-chat",
-    "gemini": "npm install -g @google/gemini-cli",
-}
 
 
 @dataclass(frozen=True)
@@ -74,13 +68,16 @@ def agent_kinds(fleet: Fleet) -> list[tuple[str, str | None]]:
     kinds = []
     for kind, template in fleet.commands.items():
         try:
-            program = shlex.split(template)[0]
+            words = shlex.split(template)
+            if words[:1] == ["env"]:  # `env VAR=value program …`: the program after them
+                words = [w for w in words[1:] if "=" not in w]
+            program = words[0]
         except (ValueError, IndexError):
             kinds.append((kind, "its command line does not parse"))
             continue
         if shutil.which(program):
             kinds.append((kind, None))
         else:
-            hint = INSTALL_HINTS.get(kind)
+            hint = KINDS[kind].install if kind in KINDS else None
             kinds.append((kind, f"{program} is not installed" + (f": {hint}" if hint else "")))
     return kinds

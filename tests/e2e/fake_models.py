@@ -23,6 +23,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from tests.e2e.fake_chat_tools import chat_reply, tool_call, tool_results
+
 
 @dataclass
 class Script:
@@ -294,6 +296,11 @@ class FakeModelServer:
 
     # -- OpenAI chat completions (Aider) ----------------------------------------------------
     def _chat(self, body: dict[str, Any]) -> tuple[Any, Iterator[tuple[str | None, Any]]]:
+        model = body.get("model", "fake")
+        if body.get("tools"):  # opencode, Kilo, Qwen Code, Copilot CLI: tool calls
+            step = self.script.step(tool_results(body))
+            call = None if isinstance(step, str) else tool_call(step, body, self._file_path)
+            return chat_reply(call or (step if isinstance(step, str) else "Done."), model)
         # Aider has no tool calls: its edits and commands come as text it then confirms.
         # Aider's prompt carries example exchanges of its own: whether our edit was sent
         # already is told by finding it among the assistant turns
@@ -304,7 +311,6 @@ class FakeModelServer:
                    for m in body.get("messages", []))
         text = self.script.final_text if sent else edit
         chat_id = f"chatcmpl-{uuid.uuid4().hex[:12]}"
-        model = body.get("model", "fake")
         whole = {"id": chat_id, "object": "chat.completion", "model": model, "choices": [
             {"index": 0, "message": {"role": "assistant", "content": text},
              "finish_reason": "stop"}],

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-VERSIONS = {"claude": "2.1.328", "codex": "0.169.0", "gemini": "0.61.0", "aider": "0.86.2"}
+VERSIONS = {"claude": "2.1.328", "codex": "0.169.0", "gemini": "0.61.0", "aider": "0.86.2",
+            "opencode": "1.18.33", "kilo": "7.7.7", "qwen": "0.24.4", "copilot": "1.0.102"}
 FAKE_KEY = "sk-ant-agentdeck-offline-0123456789"
 
 
@@ -23,14 +24,24 @@ def agents_dir() -> Path:
     return Path(os.environ.get("AGENTDECK_AGENTS_DIR") or ROOT / ".cache" / "agents")
 
 
+def more_dir() -> Path:
+    """The newer CLIs (opencode, Kilo, Qwen Code, Copilot CLI): a folder of their own."""
+    return Path(os.environ.get("AGENTDECK_AGENTS_DIR") or ROOT / ".cache" / "agents-more")
+
+
 def binary(cli: str) -> Path | None:
     base = agents_dir()
+    more = more_dir()
     path = {
         # the npm package's native binary, run directly (its node wrapper needs node >= 22)
         "claude": base / "node_modules/@anthropic-ai/claude-code-linux-x64/claude",
         "codex": base / "node_modules/.bin/codex",
         "gemini": base / "node_modules/.bin/gemini",
         "aider": base / "aider-venv/bin/aider",
+        "opencode": more / "node_modules/.bin/opencode",
+        "kilo": more / "node_modules/.bin/kilo",
+        "qwen": more / "node_modules/.bin/qwen",
+        "copilot": more / "node_modules/.bin/copilot",
     }[cli]
     return path if path.exists() else None
 
@@ -127,6 +138,99 @@ def gemini(home: Path, worktree: Path, base_url: str) -> AgentSetup:
                            "GOOGLE_GEMINI_BASE_URL": base_url})
 
 
-SETUPS = {"claude": claude, "codex": codex, "aider": aider, "gemini": gemini}
+def _xdg(home: Path) -> dict[str, str]:
+    """A scratch HOME and XDG folders: nothing of the machine's own configuration is read."""
+    dirs = {"XDG_CONFIG_HOME": home / ".config", "XDG_DATA_HOME": home / ".local/share",
+            "XDG_CACHE_HOME": home / ".cache", "XDG_STATE_HOME": home / ".local/state"}
+    for path in dirs.values():
+        path.mkdir(parents=True, exist_ok=True)
+    return {"HOME": str(home), **{k: str(v) for k, v in dirs.items()}}
+
+
+def _opencode_config(base_url: str) -> dict[str, object]:
+    # an OpenAI-compatible provider of one model (no "gpt-" in its id: opencode would then
+    # give it apply_patch instead of write); bash and edits ask, as the queue is built for
+    return {"model": "fake/fake-model", "small_model": "fake/fake-model",
+            "enabled_providers": ["fake"], "autoupdate": False, "share": "disabled",
+            "permission": {"bash": "ask", "edit": "ask"},
+            "provider": {"fake": {
+                "npm": "@ai-sdk/openai-compatible", "name": "Fake",
+                "options": {"baseURL": f"{base_url}/v1", "apiKey": "sk-fake"},
+                "models": {"fake-model": {"name": "Fake Model", "tool_call": True,
+                                          "limit": {"context": 128000, "output": 8192}}}}}}
+
+
+def opencode(home: Path, worktree: Path, base_url: str) -> AgentSetup:
+    env = _xdg(home)
+    config = home / ".config" / "opencode" / "opencode.json"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(json.dumps(_opencode_config(base_url)))
+    exe = binary("opencode")
+    assert exe is not None
+    return AgentSetup(command=f"{shlex.quote(str(exe))} --prompt {{prompt}}",
+                      env={**env, "OPENCODE_DISABLE_AUTOUPDATE": "1",
+                           "OPENCODE_DISABLE_MODELS_FETCH": "1",
+                           "OPENCODE_DISABLE_LSP_DOWNLOAD": "1",
+                           "OPENCODE_DISABLE_CLAUDE_CODE": "1"})
+
+
+def kilo(home: Path, worktree: Path, base_url: str) -> AgentSetup:
+    env = _xdg(home)
+    config = home / ".config" / "kilo" / "kilo.json"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(json.dumps({**_opencode_config(base_url),
+                                  "experimental": {"openTelemetry": False}}))
+    exe = binary("kilo")
+    assert exe is not None
+    return AgentSetup(command=f"{shlex.quote(str(exe))} --prompt {{prompt}}",
+                      env={**env, "KILO_NO_DAEMON": "1", "KILO_DISABLE_AUTOUPDATE": "1",
+                           "KILO_DISABLE_MODELS_FETCH": "1", "KILO_TELEMETRY_LEVEL": "off",
+                           "KILO_DISABLE_PRESENCE": "1", "KILO_DISABLE_SHARE": "1",
+                           "KILO_DISABLE_LSP_DOWNLOAD": "1",
+                           "KILO_DISABLE_CODEBASE_INDEXING": "1",
+                           "KILO_DISABLE_CLAUDE_CODE": "1"})
+
+
+def qwen(home: Path, worktree: Path, base_url: str) -> AgentSetup:
+    settings = home / ".qwen" / "settings.json"
+    settings.parent.mkdir(parents=True, exist_ok=True)
+    settings.write_text(json.dumps({
+        "$version": 4,
+        "security": {"auth": {"selectedType": "openai"}, "folderTrust": {"enabled": False}},
+        "general": {"enableAutoUpdate": False},
+        "privacy": {"usageStatisticsEnabled": False}, "telemetry": {"enabled": False},
+        "ui": {"hideTips": True, "enableWelcomeBack": False, "enableUserFeedback": False,
+               "enableFollowupSuggestions": False},
+        "memory": {"enableManagedAutoMemory": False, "enableManagedAutoDream": False}}))
+    exe = binary("qwen")
+    assert exe is not None
+    return AgentSetup(command=f"{shlex.quote(str(exe))} --approval-mode default -i {{prompt}}",
+                      env={"HOME": str(home), "OPENAI_BASE_URL": f"{base_url}/v1",
+                           "OPENAI_API_KEY": "sk-fake", "OPENAI_MODEL": "fake-model"})
+
+
+def copilot(home: Path, worktree: Path, base_url: str) -> AgentSetup:
+    config = home / ".copilot"
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "config.json").write_text(json.dumps({
+        "banner": "never", "showTipsOnStartup": False, "autoUpdate": False,
+        "trustedFolders": [str(worktree)], "beep": False, "notifications": False,
+        "ide": {"autoConnect": False}}))
+    exe = binary("copilot")
+    assert exe is not None
+    # its runtime (about 245 MB) unpacks once into a cache shared by every test
+    return AgentSetup(command=f"{shlex.quote(str(exe))} -i {{prompt}}",
+                      env={"HOME": str(home), "COPILOT_HOME": str(config),
+                           "COPILOT_CACHE_HOME": str(more_dir() / "copilot-cache"),
+                           "COPILOT_OFFLINE": "true", "COPILOT_AUTO_UPDATE": "false",
+                           "COPILOT_PROVIDER_BASE_URL": f"{base_url}/v1",
+                           "COPILOT_PROVIDER_TYPE": "openai",
+                           "COPILOT_PROVIDER_API_KEY": "sk-fake", "COPILOT_MODEL": "fake-model",
+                           "COPILOT_PROVIDER_MAX_PROMPT_TOKENS": "128000",
+                           "COPILOT_PROVIDER_MAX_OUTPUT_TOKENS": "8192"})
+
+
+SETUPS = {"claude": claude, "codex": codex, "aider": aider, "gemini": gemini,
+          "opencode": opencode, "kilo": kilo, "qwen": qwen, "copilot": copilot}
 # CLIs that take the task on their command line; the others get it typed at their prompt
-TASK_ON_COMMAND_LINE = {"claude", "codex", "gemini"}
+TASK_ON_COMMAND_LINE = {"claude", "codex", "gemini", "opencode", "kilo", "qwen", "copilot"}

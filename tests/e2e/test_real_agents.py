@@ -49,7 +49,8 @@ def one_entry(queue: ApprovalQueue, deck: Deck, name: str, server: FakeModelServ
 
 
 CASES = [("claude", True), ("claude", False), ("codex", True), ("codex", False),
-         ("aider", False), ("gemini", False)]
+         ("aider", False), ("gemini", False), ("opencode", False), ("kilo", False),
+         ("qwen", False), ("copilot", False)]
 
 
 @pytest.mark.parametrize(("cli", "hooks"), CASES,

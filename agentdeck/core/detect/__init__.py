@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from agentdeck.core.detect import aider, claude, codex, gemini, generic
+from agentdeck.core.detect import aider, claude, codex, copilot, gemini, generic, opencode
 from agentdeck.core.detect.base import (
     IDLE,
     KINDS,
@@ -39,7 +39,10 @@ __all__ = [
 DETECTORS: dict[str, Callable[[Screen], Detection]] = {
     "claude": claude.detect, "codex": codex.detect, "aider": aider.detect,
     "gemini": gemini.detect, "generic": generic.detect,
+    "opencode": opencode.detector("opencode"), "kilo": opencode.detector("kilo"),
+    "qwen": gemini.detect_qwen, "copilot": copilot.detect,
 }
+ANY_OPENCODE = opencode.detector(None)  # opencode or Kilo, told apart by the screen
 
 
 def detect(lines: str | Sequence[str], agent: str | None = None,
@@ -58,8 +61,9 @@ def detect(lines: str | Sequence[str], agent: str | None = None,
                 return fallback
         return found
     best = Detection(UNKNOWN)
-    for name in ("claude", "codex", "gemini", "aider", "generic"):
-        found = DETECTORS[name](screen)
+    # (Copilot's dialogs read like Claude Code's; its own footer tells them apart)
+    for name in ("copilot", "claude", "codex", "gemini", "opencode", "aider", "generic"):
+        found = (ANY_OPENCODE if name == "opencode" else DETECTORS[name])(screen)
         if found.prompt:
             return found
         if best.state == UNKNOWN and found.state != UNKNOWN:

@@ -177,7 +177,7 @@ class Option:
         text = self.text.lower()
         if re.match(r"(no\b|deny|reject|cancel|don't allow|do not allow)", text):
             return "deny"
-        if re.match(r"(yes|allow|approve|proceed|run|accept|ok\b)", text):
+        if re.match(r"(yes|allow|always allow|approve|proceed|run|accept|ok\b)", text):
             if re.search(r"don't ask again|do not ask again|always|for this session|all edits|"
                          r"allow all|for the rest", text):
                 return "always"

@@ -37,12 +37,20 @@ def detect(screen: Screen) -> Detection:
     return detect_with(screen, find_prompt, WORKING_RE, IDLE_RE)
 
 
-def find_prompt(screen: Screen) -> Prompt | None:
+def detect_qwen(screen: Screen) -> Detection:
+    """Qwen Code, a fork of Gemini CLI: the same box, titled "? Shell <command> (<description>)"
+    with the command alone on the lines under it."""
+    return detect_with(screen, lambda s: find_prompt(s, "qwen"), WORKING_RE, IDLE_RE)
+
+
+def find_prompt(screen: Screen, agent: str = "gemini") -> Prompt | None:
     menu = find_menu(screen, QUESTION_RE, 40, FOOTER_RE)
     if menu is None:
         return None
     q = menu.question
     question = screen.lines[q]
+    if menu.options[0].text.startswith("Yes, allow once"):  # Qwen's wording (Gemini's "Allow once")
+        agent = "qwen"
     kind, summary, title_at = "other", "", q
     for i in range(q - 1, max(-1, q - 40), -1):
         m = TITLE_RE.match(screen.lines[i])
@@ -50,14 +58,19 @@ def find_prompt(screen: Screen) -> Prompt | None:
             title_at = i
             kind = TOOLS.get(m.group("tool").lower(), "other")
             # "? WriteFile  Writing to notes.txt": the path is the summary
-            summary = re.sub(r"^Writing to ", "", m.group("rest").strip())
+            # (Qwen marks the tool waiting on the user with a trailing "←")
+            rest = m.group("rest").strip().removesuffix("←").strip()
+            summary = re.sub(r"^Writing to ", "", rest)
             break
     if "MCP tool" in question:
         kind = "mcp"
+    body = [line for line in screen.lines[title_at + 1: q] if line]
+    if agent == "qwen" and kind == "bash" and body:
+        summary = " ".join(body)  # (the title adds the description in brackets)
     if not summary:
         # a bare "? Shell" title: the command is quoted in "Allow execution of: '<cmd>'?"
         quoted = re.search(r"'([^']+)'", question) if kind == "bash" else None
         summary = quoted.group(1) if quoted else question
-    sig = signature("gemini", *screen.lines[title_at: menu.end + 1])
+    sig = signature(agent, *screen.lines[title_at: menu.end + 1])
     return Prompt(kind=kind, summary=summary, allow=menu.allow, allow_always=menu.allow_always,
-                  deny=menu.deny, agent="gemini", signature=sig)
+                  deny=menu.deny, agent=agent, signature=sig)

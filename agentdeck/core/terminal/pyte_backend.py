@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import pyte
 from pyte import modes as pyte_modes
 from wcwidth import wcwidth
@@ -48,6 +50,26 @@ class _Screen(pyte.HistoryScreen):
         super().reset_mode(*modes, **kwargs)
         if kwargs.get("private"):
             self.mode.difference_update(m << 5 for m in modes)
+
+
+def _ignoring_private(base):  # type: ignore[no-untyped-def]
+    def handler(self, *args, private: bool = False, **kwargs):  # type: ignore[no-untyped-def]
+        if not private:
+            return base(self, *args, **kwargs)
+        return None
+    return handler
+
+
+# A private CSI ("CSI ? 6 n", a colour-scheme query "CSI ? 996 n", …) reaches pyte's handler
+# with private=True, and most handlers do not take it: the TypeError ended pyte's parser for
+# good (Copilot CLI's start). Private forms of those are queries or settings pyte does not act
+# on (agentdeck answers queries itself, see terminal/replies): they are ignored.
+for _name in set(pyte.ByteStream.csi.values()):
+    _base = getattr(_Screen, _name)
+    _params = inspect.signature(_base).parameters.values()
+    if _name not in vars(_Screen) and not any(
+            p.name == "private" or p.kind is p.VAR_KEYWORD for p in _params):
+        setattr(_Screen, _name, _ignoring_private(_base))
 
 
 class PyteEmulator:

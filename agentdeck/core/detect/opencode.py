@@ -1,0 +1,82 @@
+"""opencode and Kilo Code CLI (a fork of it): the permission panel and the prompt's status row.
+
+The panel reads "△ Permission required", a title line ("# Shell command" — Kilo shows the
+command's description there —, "→ Edit src/app.py", "⚙ Call tool …"), the request ("$ <command>",
+or a diff), and one row of options: "Allow once   Allow always   Reject", chosen with ←/→ and
+Enter ("Allow once" highlighted at first). "Allow always" asks to confirm ("Confirm" first).
+Esc rejects in opencode; in Kilo it opens "Tell Kilo what to do differently", and Enter sends
+the rejection with no message. While it works, the prompt's status row ends in "esc interrupt"
+("esc again to interrupt" after one Esc); idle, its input says "Ask anything…".
+"""
+
+from __future__ import annotations
+
+import re
+
+from agentdeck.core.detect.base import (
+    ESC,
+    Detection,
+    Prompt,
+    Screen,
+    detect_with,
+    nothing_below,
+    signature,
+)
+from agentdeck.core.detect.menus import STEP
+
+HEAD_RE = re.compile(r"^△\s*Permission required\b")
+OPTIONS_RE = re.compile(r"Allow once\s+Allow always\s+Reject\b|Allow\s+Reject\b")
+TITLE_RE = re.compile(r"^(?P<icon>[#→⚙◉✱%$]|[^\w\s$])?\s*(?P<title>\S.*)$")
+FOOTER_RE = re.compile(r"(enter confirm|select|fullscreen|ctrl\+f|^\W*$)", re.I)
+WORKING_RE = re.compile(r"\besc (again to )?interrupt\b", re.I)
+IDLE_RE = re.compile(r"(Ask anything|ctrl\+p commands|tab agents)", re.I)
+RIGHT, ENTER = "\x1b[C", "\r"
+
+
+# Kilo's own marks, for a screen whose program is not known (`agentdeck detect`, a shell): its
+# default agent is "Code" (opencode's "Build"), its idle input reads "Ask anything..."
+KILO_RE = re.compile(r"^▣\s+Code\b|^Code\s+·|Ask anything\.\.\.|\bKilo\b")
+
+
+def detector(agent: str | None):  # type: ignore[no-untyped-def]
+    """opencode's or Kilo's detector; with None, either, told apart by the screen."""
+    def detect(screen: Screen) -> Detection:
+        return detect_with(screen, lambda s: find_prompt(s, agent), WORKING_RE, IDLE_RE)
+    return detect
+
+
+def find_prompt(screen: Screen, agent: str | None = "opencode") -> Prompt | None:
+    head = screen.find_last(HEAD_RE, max(0, screen.last - 60))
+    if head < 0:
+        return None
+    row = next((i for i in range(head + 1, screen.last + 1)
+                if OPTIONS_RE.search(screen.lines[i])), -1)
+    if row < 0 or not nothing_below(screen, row, FOOTER_RE):
+        return None
+    body = [line for line in screen.lines[head + 1: row] if line]
+    kind, summary = "other", body[0] if body else "permission required"
+    command = next((line[1:].strip() for line in body if line.startswith("$ ")), None)
+    title = TITLE_RE.match(body[0]).group("title") if body and TITLE_RE.match(body[0]) else ""
+    if command is not None:
+        kind, summary = "bash", command
+    elif re.match(r"(Edit|Write|Patch)\b", title):
+        path = title.split(None, 1)[1] if " " in title else title
+        # a new file's write asks as an edit; the tool's line above the panel says "← Write"
+        writes = any(line == f"← Write {path}" for line in screen.lines[max(0, head - 30):head])
+        kind, summary = "write" if writes else "edit", path
+    elif re.match(r"(WebFetch|Web fetch)\b", title):
+        kind, summary = "fetch", title
+    elif re.match(r"Call tool\b", title):
+        kind, summary = "mcp", title
+    elif title:
+        summary = title
+    if agent is None:
+        agent = "kilo" if any(KILO_RE.search(line) for line in screen.lines) else "opencode"
+    always = "Allow always" in screen.lines[row]
+    # Kilo: Esc opens a box for what to do instead; Enter sends the rejection as it is
+    # (the option row shows its highlight only in colour: "Allow once" is highlighted when the
+    # panel opens; each key goes once the screen showed the one before, see menus.STEP)
+    deny = ESC + STEP + ENTER if agent == "kilo" else ESC
+    return Prompt(kind=kind, summary=summary, allow=ENTER,
+                  allow_always=STEP.join((RIGHT, ENTER, ENTER)) if always else None, deny=deny,
+                  agent=agent, signature=signature(agent, *screen.lines[head: row + 1]))

@@ -70,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     spawn.add_argument("name")
     spawn.add_argument("--branch", "-b", help="branch (default: agentdeck/NAME)")
     spawn.add_argument("--base", help="where a new branch starts (default: the fleet's base)")
-    spawn.add_argument("--agent", help="agent kind: claude, codex, aider, gemini, shell, ...")
+    spawn.add_argument("--agent", help="agent kind: claude, codex, aider, gemini, opencode, "
+                       "kilo, qwen, copilot, crush, shell, or one of the fleet's commands")
     spawn.add_argument("--task", help="what this agent should do")
     spawn.add_argument("--model", help="model name passed to the agent")
     spawn.add_argument("--role", choices=ROLES, help="lead or worker (default worker)")
@@ -110,7 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     detect.set_defaults(run="tools:cmd_detect")
     detect.add_argument("file", nargs="?", default="-", help="a screen as text (default: stdin)")
     detect.add_argument("--agent", default=None,
-                        help="claude, codex, aider, gemini or generic (default: try all)")
+                        help="claude, codex, aider, gemini, opencode, kilo, qwen, copilot, "
+                             "crush or generic (default: try all)")
     detect.add_argument("--raw", action="store_true",
                         help="the input is raw PTY bytes: render them through the emulator first")
     detect.add_argument("--cols", type=_bounded(2, 1000, "columns"), default=None,

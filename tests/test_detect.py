@@ -32,6 +32,14 @@ def screen(name: str) -> str:
     ("aider_add_file_120.txt", "aider", "other",
      "Add file to the chat? src/search/index.py", ("y\r", "a\r", "n\r")),
     ("generic_yn_80.txt", None, "other", "Proceed with installation?", ("y\r", None, "n\r")),
+    # any TUI agent's cursor menu, an Inquirer-style "?" before its question (the README's
+    # worked example)
+    ("generic_cursor_menu_80.txt", None, "other", "Run `alembic upgrade head`?",
+     ("\r", "\x1b[B\x00\r", "\x1b[B\x00\x1b[B\x00\r")),
+    # Crush, drawn after its source (no real screen yet: its binary cannot be installed here)
+    ("crush_bash_80.txt", "crush", "bash", "rm -f agentdeck_probe.txt", ("a", "s", "d")),
+    ("crush_write_stacked_44.txt", "crush", "write", "~/src/shop-auth/notes.txt",
+     ("a", "s", "d")),
 ])
 def test_prompts(name: str, agent: str | None, kind: str, summary: str,
                  keys: tuple[str, str | None, str]) -> None:
@@ -49,6 +57,8 @@ def test_prompts(name: str, agent: str | None, kind: str, summary: str,
     ("claude_idle_80.txt", "claude", "idle"),
     ("claude_ratelimit_80.txt", "claude", "rate-limited"),
     ("codex_working_80.txt", "codex", "working"),
+    ("crush_working_80.txt", "crush", "working"),
+    ("crush_idle_80.txt", "crush", "idle"),
     ("neg_diff_80.txt", "claude", "working"),
     ("neg_prose_80.txt", "claude", "idle"),
     ("neg_answered_scrolled_80.txt", "aider", "idle"),

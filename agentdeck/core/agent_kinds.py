@@ -31,6 +31,6 @@ KINDS: dict[str, AgentKind] = {kind.name: kind for kind in (
     AgentKind("qwen", "qwen", "npm install -g @qwen-code/qwen-code", "0.24.4"),
     AgentKind("copilot", "copilot", "npm install -g @github/copilot", "1.0.102"),
     AgentKind("crush", "crush", "npm install -g @charmland/crush", None,
-              "its npm package downloads the binary from GitHub releases at install time, "
-              "which the test machine cannot reach"),
+              "read from its source; its installer fetches the binary from GitHub, out of "
+              "reach of agentdeck's test machine"),
 )}

@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from agentdeck.core.detect import aider, claude, codex, copilot, gemini, generic, opencode
+from agentdeck.core.detect import (
+    aider,
+    claude,
+    codex,
+    copilot,
+    crush,
+    gemini,
+    generic,
+    opencode,
+)
 from agentdeck.core.detect.base import (
     IDLE,
     KINDS,
@@ -40,7 +49,7 @@ DETECTORS: dict[str, Callable[[Screen], Detection]] = {
     "claude": claude.detect, "codex": codex.detect, "aider": aider.detect,
     "gemini": gemini.detect, "generic": generic.detect,
     "opencode": opencode.detector("opencode"), "kilo": opencode.detector("kilo"),
-    "qwen": gemini.detect_qwen, "copilot": copilot.detect,
+    "qwen": gemini.detect_qwen, "copilot": copilot.detect, "crush": crush.detect,
 }
 ANY_OPENCODE = opencode.detector(None)  # opencode or Kilo, told apart by the screen
 
@@ -62,7 +71,8 @@ def detect(lines: str | Sequence[str], agent: str | None = None,
         return found
     best = Detection(UNKNOWN)
     # (Copilot's dialogs read like Claude Code's; its own footer tells them apart)
-    for name in ("copilot", "claude", "codex", "gemini", "opencode", "aider", "generic"):
+    for name in ("copilot", "claude", "codex", "gemini", "opencode", "crush", "aider",
+                 "generic"):
         found = (ANY_OPENCODE if name == "opencode" else DETECTORS[name])(screen)
         if found.prompt:
             return found

@@ -104,7 +104,8 @@ def _question(screen: Screen, first: int) -> str:
             break  # the dialog's top rule
         paragraphs[-1].insert(0, line)
     for paragraph in paragraphs:
-        text = " ".join(paragraph)
+        # (an Inquirer-style prompt marks its question with a leading "?", or ◆ / ◇)
+        text = re.sub(r"^[?◆◇]\s+", "", " ".join(paragraph))
         m = _QUESTION.match(text)
         if m and "?" in text:
             return " ".join(m.group(0).split())

@@ -43,7 +43,10 @@ def test_doctor_finds_what_is_installed(tmp_path: Path) -> None:
                            env={"PATH": f"{bin_dir}:{os.environ['PATH']}"})
     line = next(ln for ln in result.out.splitlines() if "agent: claude" in ln)
     assert line.startswith("ok  agent: claude")
-    assert line.endswith(f"{fake_claude} (2.1.328 (Claude Code))")
+    assert line.endswith(f"{fake_claude} (2.1.328 (Claude Code)); verified with 2.1.328")
+    # a kind whose detector is read from its source only says so, and why
+    crush = next(ln for ln in result.out.splitlines() if "agent: crush" in ln)
+    assert "unverified: read from its source" in crush
 
 
 def test_doctor_fails_without_git(tmp_path: Path) -> None:

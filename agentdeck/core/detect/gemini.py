@@ -71,6 +71,9 @@ def find_prompt(screen: Screen, agent: str = "gemini") -> Prompt | None:
         # a bare "? Shell" title: the command is quoted in "Allow execution of: '<cmd>'?"
         quoted = re.search(r"'([^']+)'", question) if kind == "bash" else None
         summary = quoted.group(1) if quoted else question
-    sig = signature(agent, *screen.lines[title_at: menu.end + 1])
+    # what the prompt asks, not how its options are worded: Qwen words its "Always allow …"
+    # options once its rule for the command is worked out, a moment after the box is drawn
+    # (the same prompt must not become a second queue entry then)
+    sig = signature(agent, kind, summary, question, *(o.number for o in menu.options))
     return Prompt(kind=kind, summary=summary, allow=menu.allow, allow_always=menu.allow_always,
                   deny=menu.deny, agent=agent, signature=sig)

@@ -36,6 +36,11 @@ def screen(name: str) -> str:
     # worked example)
     ("generic_cursor_menu_80.txt", None, "other", "Run `alembic upgrade head`?",
      ("\r", "\x1b[B\x00\r", "\x1b[B\x00\x1b[B\x00\r")),
+    # opencode wraps a long command in its panel (a real 80-column screen, the command made
+    # longer)
+    ("opencode_longbash_80.txt", "opencode", "bash",
+     'python -m pytest tests/test_auth.py tests/test_tokens.py -k "expiry or refresh" -q '
+     "--maxfail=1", ("\r", "\x1b[C\x00\r\x00\r", "\x1b")),
     # Crush, drawn after its source (no real screen yet: its binary cannot be installed here)
     ("crush_bash_80.txt", "crush", "bash", "rm -f agentdeck_probe.txt", ("a", "s", "d")),
     ("crush_write_stacked_44.txt", "crush", "write", "~/src/shop-auth/notes.txt",

@@ -26,7 +26,7 @@ from agentdeck.core.detect.menus import STEP
 
 HEAD_RE = re.compile(r"^△\s*Permission required\b")
 OPTIONS_RE = re.compile(r"Allow once\s+Allow always\s+Reject\b|Allow\s+Reject\b")
-TITLE_RE = re.compile(r"^(?P<icon>[#→⚙◉✱%$]|[^\w\s$])?\s*(?P<title>\S.*)$")
+TITLE_RE = re.compile(r"^(?:[^\w\s]\s+)?(?P<title>\S.*)$")  # after its icon: # → ⚙ …
 FOOTER_RE = re.compile(r"(enter confirm|select|fullscreen|ctrl\+f|^\W*$)", re.I)
 WORKING_RE = re.compile(r"\besc (again to )?interrupt\b", re.I)
 IDLE_RE = re.compile(r"(Ask anything|ctrl\+p commands|tab agents)", re.I)
@@ -55,8 +55,9 @@ def find_prompt(screen: Screen, agent: str | None = "opencode") -> Prompt | None
         return None
     body = [line for line in screen.lines[head + 1: row] if line]
     kind, summary = "other", body[0] if body else "permission required"
-    command = next((line[1:].strip() for line in body if line.startswith("$ ")), None)
-    title = TITLE_RE.match(body[0]).group("title") if body and TITLE_RE.match(body[0]) else ""
+    command = _command(screen.lines[head + 1: row])
+    m = TITLE_RE.match(body[0]) if body else None
+    title = m.group("title") if m else ""
     if command is not None:
         kind, summary = "bash", command
     elif re.match(r"(Edit|Write|Patch)\b", title):
@@ -80,3 +81,16 @@ def find_prompt(screen: Screen, agent: str | None = "opencode") -> Prompt | None
     return Prompt(kind=kind, summary=summary, allow=ENTER,
                   allow_always=STEP.join((RIGHT, ENTER, ENTER)) if always else None, deny=deny,
                   agent=agent, signature=signature(agent, *screen.lines[head: row + 1]))
+
+
+def _command(lines: list[str]) -> str | None:
+    """The command after "$ ", with the lines the panel wrapped it onto (up to a blank)."""
+    for i, line in enumerate(lines):
+        if line.startswith("$ "):
+            parts = [line[2:].strip()]
+            for more in lines[i + 1:]:
+                if not more:
+                    break
+                parts.append(more)
+            return " ".join(parts)
+    return None

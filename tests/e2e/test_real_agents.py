@@ -20,6 +20,7 @@ from agentdeck.core.approvals import ALLOW, DENY, ApprovalQueue, Entry
 from agentdeck.core.config import load_fleet
 from agentdeck.core.deck import Deck
 from agentdeck.core.fleet import Engine
+from agentdeck.core.queue_records import StaleAnswer
 from agentdeck.core.repo import open_repo
 from tests import conftest
 from tests.conftest import make_repo, write_fleet
@@ -138,15 +139,23 @@ def run_scenario(deck: Deck, cli: str, hooks: bool, worktree: Path, repo: Path,
             assert host.info(cli).state == "waiting"
         # both channels have reported it (screen: waiting; hook: joined): still exactly one
         assert [e.id for e in queue.pending()] == [entry.id]
+        def answer(decision: str, entry: Entry = entry) -> None:
+            try:
+                queue.answer(entry.id, decision)
+            except StaleAnswer:  # what the queue saw, for the report
+                audit = deck.audit_path.read_text() if deck.audit_path.exists() else ""
+                raise AssertionError(f"{entry} left the queue unanswered; audit:\n{audit}\n"
+                                     "screen:\n" + "\n".join(host.snapshot(cli))) from None
+
         if NOTE in entry.summary:
             assert entry.kind in ("write", "bash"), entry  # Codex writes with a shell command
-            queue.answer(entry.id, DENY)
+            answer(DENY)
         elif entry.kind == "bash":
             assert entry.summary == COMMAND
-            queue.answer(entry.id, ALLOW)
+            answer(ALLOW)
             wait(lambda: (worktree / "ran.txt").exists(), "the allowed command to run")
         else:
-            queue.answer(entry.id, DENY)  # e.g. Aider's "Add command output to the chat?"
+            answer(DENY)  # e.g. Aider's "Add command output to the chat?"
         seen.append((entry.id, entry.kind, NOTE in entry.summary))
         if any(s[2] for s in seen) and any(s[1] == "bash" and not s[2] for s in seen):
             break

@@ -27,8 +27,10 @@ TITLE_RE = re.compile(r"^[?⊷✦]\s+(?P<tool>[A-Za-z_]\w*)\s*(?P<rest>.*)$")
 TOOLS = {"shell": "bash", "edit": "edit", "replace": "edit", "writefile": "write",
          "write_file": "write", "webfetch": "fetch", "web_fetch": "fetch", "googlesearch": "fetch",
          "run_shell_command": "bash"}
-FOOTER_RE = re.compile(r"(^\W*$|waiting for user confirmation|context left|sandbox|esc to cancel)",
-                       re.I)
+# below the box: its status line, and for a moment (a frame drawn in pieces) the input box and
+# Qwen's status rows ("➜ wt · git:(main) · model", "⏸ Ask permissions (shift + tab to cycle)")
+FOOTER_RE = re.compile(r"(^\W*$|waiting for user confirmation|context left|sandbox|esc to cancel|"
+                       r"Type your message|^>\s|^➜ |^⏸ |shift \+ tab to cycle)", re.I)
 WORKING_RE = re.compile(r"esc to cancel", re.I)
 IDLE_RE = re.compile(r"(Type your message|^>\s)")
 
@@ -44,7 +46,7 @@ def detect_qwen(screen: Screen) -> Detection:
 
 
 def find_prompt(screen: Screen, agent: str = "gemini") -> Prompt | None:
-    menu = find_menu(screen, QUESTION_RE, 40, FOOTER_RE)
+    menu = find_menu(screen, QUESTION_RE, 40, FOOTER_RE, slack=8)
     if menu is None:
         return None
     q = menu.question

@@ -21,7 +21,7 @@ QUESTION_RE = re.compile(r"\?\s*$")
 # a command line being typed at a shell ("$ echo 'Overwrite? [y/n]'", "bash-5.2# read -p …",
 # "me@box:~/app$ …"): its question is text the user is writing, not one that waits
 SHELL_LINE_RE = re.compile(r"^\S*[$#%] ")
-KIND_WORDS = (("run", "bash"), ("execute", "bash"), ("command", "bash"), ("overwrite", "write"),
+KIND_WORDS = (("run", "bash"), ("execut", "bash"), ("command", "bash"), ("overwrite", "write"),
               ("create", "write"), ("write", "write"), ("edit", "edit"), ("modify", "edit"),
               ("fetch", "fetch"), ("download", "fetch"), ("url", "fetch"))
 

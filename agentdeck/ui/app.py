@@ -420,7 +420,10 @@ class AgentdeckApp(WindowFit, AgentActions, Attention, RadarWatch, App[None]):
 
     def _select(self, name: str) -> None:
         self.selected = name
-        table = self._agent_list
+        tables = self._dashboard.query(AgentList)
+        if not tables:  # a highlight handled as the dashboard is taken down (quitting)
+            return
+        table = tables.first()
         if table.selected != name and name in table.rows:
             table.move_cursor(row=table.get_row_index(name))
 

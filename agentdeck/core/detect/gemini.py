@@ -30,7 +30,9 @@ TOOLS = {"shell": "bash", "edit": "edit", "replace": "edit", "writefile": "write
 # below the box: its status line, and for a moment (a frame drawn in pieces) the input box and
 # Qwen's status rows ("➜ wt · git:(main) · model", "⏸ Ask permissions (shift + tab to cycle)")
 FOOTER_RE = re.compile(r"(^\W*$|waiting for user confirmation|context left|sandbox|esc to cancel|"
-                       r"Type your message|^>\s|^➜ |^⏸ |shift \+ tab to cycle)", re.I)
+                       r"Type your message|^>\s|^➜ |^⏸ |shift \+ tab to cycle|"
+                       # its spinner's status line, maybe drawn only in part yet
+                       r"^[\u2800-\u28ff]\s)", re.I)
 WORKING_RE = re.compile(r"esc to cancel", re.I)
 IDLE_RE = re.compile(r"(Type your message|^>\s)")
 

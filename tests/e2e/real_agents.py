@@ -47,7 +47,8 @@ def binary(cli: str) -> Path | None:
 
 
 def missing_reason(cli: str) -> str:
-    return (f"{cli} {VERSIONS[cli]} is not installed in {agents_dir()} "
+    folder = agents_dir() if cli in ("claude", "codex", "gemini", "aider") else more_dir()
+    return (f"{cli} {VERSIONS[cli]} is not installed in {folder} "
             "(scripts/install_agents.sh installs it; .ci/run runs that)")
 
 

@@ -153,7 +153,8 @@ def main() -> None:
         if real_agents.binary(cli) is None:
             print(real_agents.missing_reason(cli), file=sys.stderr)
             continue
-        for cols in (80, 120):
+        # opencode and Kilo add a sidebar beside the conversation wider than 120 columns
+        for cols in (80, 120, 126) if cli in ("opencode", "kilo") else (80, 120):
             capture(cli, cols)
 
 

@@ -57,6 +57,16 @@ def test_prompts(name: str, agent: str | None, kind: str, summary: str,
     assert detect(screen(name)).prompt == found.prompt
 
 
+def test_copilot_retrying_a_failed_call_is_working_not_idle() -> None:
+    """Copilot CLI retrying ("Response was interrupted due to a server error. Retrying...")
+    keeps its input box drawn above a status line that reads "◉ Working esc interrupt"."""
+    box = ["─" * 80, "❯", "─" * 80]
+    text = ["● Response was interrupted due to a server error. Retrying...", "", *box,
+            " ◉ Working esc esc interrupt                                    fake-model"]
+    assert detect(text, "copilot").state == "working"
+    assert detect([*text[:-1], " / commands · ? help"], "copilot").state == "idle"
+
+
 @pytest.mark.parametrize(("name", "agent", "state"), [
     ("claude_working_120.txt", "claude", "working"),
     ("claude_idle_80.txt", "claude", "idle"),

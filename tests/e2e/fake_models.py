@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -23,6 +24,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+if not __package__:  # run by hand as a script (see above): the repository's root on the path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.e2e.fake_chat_tools import chat_reply, tool_call, tool_results
 
 

@@ -32,7 +32,9 @@ QUESTION_RE = re.compile(r"^(Do you want to (?P<what>run this command|create|edi
                          r"folder\?)$")
 QUESTION_START_RE = re.compile(r"^Do you (want to|trust the files)\b")
 FOOTER_RE = re.compile(r"(to navigate|enter to select|esc to cancel|^\W*$)", re.I)
-WORKING_RE = re.compile(r"\(Esc to cancel\)", re.I)
+# "◉ Working (Esc to cancel)"; while it retries a failed call "◉ Working esc interrupt"
+WORKING_RE = re.compile(r"(\(Esc to cancel\)|\besc interrupt\b|"
+                        r"^[◉◎○●◐◓◑◒]\s+(Working|Executing|Thinking|Cancelling)\b)", re.I)
 IDLE_RE = re.compile(r"(Type @ to mention files|shift\+tab switch mode|ctrl\+q enqueue|"
                      r"^❯\s*$)", re.I)
 _INNER_EDGE = re.compile(r"^[╭╰┌└][─━]*[╮╯┐┘]?$|^[─━]+$")

@@ -38,11 +38,26 @@ RIGHT, ENTER = "\x1b[C", "\r"
 KILO_RE = re.compile(r"^▣\s+Code\b|^Code\s+·|Ask anything\.\.\.|\bKilo\b")
 
 
+# wider than this, the session's sidebar (context, cost, LSP, the folder) takes the right-hand
+# SIDEBAR columns of every row, beside the panel (its TUI: `width > 120`, sidebar 42 wide)
+SIDEBAR_FROM, SIDEBAR = 120, 42
+
+
 def detector(agent: str | None):  # type: ignore[no-untyped-def]
     """opencode's or Kilo's detector; with None, either, told apart by the screen."""
     def detect(screen: Screen) -> Detection:
-        return detect_with(screen, lambda s: find_prompt(s, agent), WORKING_RE, IDLE_RE)
+        main = without_sidebar(screen)
+        return detect_with(main, lambda s: find_prompt(s, agent), WORKING_RE, IDLE_RE)
     return detect
+
+
+def without_sidebar(screen: Screen) -> Screen:
+    """The conversation's column alone: the sidebar's text would otherwise read as part of the
+    panel's rows and as lines below its options (a 126-column pane's prompt went unseen)."""
+    if not screen.cols or screen.cols <= SIDEBAR_FROM:
+        return screen
+    cut = screen.cols - SIDEBAR
+    return Screen([row[:cut] for row in screen.raw], screen.cursor_row)
 
 
 def find_prompt(screen: Screen, agent: str | None = "opencode") -> Prompt | None:

@@ -99,7 +99,11 @@ def prompt_fixtures() -> list[tuple[str, Path, str, str]]:
         want = json.loads(meta.read_text())
         if want["prompt"] is None:
             continue
-        cli = meta.stem.split("-")[0]
+        cli, *_, cols = meta.stem.split("-")
+        if int(cols) > 120:
+            # opencode's and Kilo's screens with their sidebar, which they draw only wider than
+            # 120 columns: drawn as they are at the test's other sizes they are no real screen
+            continue
         out.append((meta.stem.replace(".", "_"), meta.with_suffix(".txt"), cli,
                     want["prompt"]["summary"]))
     return out

@@ -42,14 +42,14 @@ def fleet_of(ctx: RepoContext, args: argparse.Namespace, required: bool = False)
     return load_fleet(path)
 
 
-def engine_of(ctx: RepoContext, fleet: Fleet) -> Engine:
+def engine_of(ctx: RepoContext, fleet: Fleet, reconcile: bool = True) -> Engine:
     """An engine that reports setup progress on the terminal, after it has squared the registry
-    with what is on disk (each correction printed as a note)."""
+    with what is on disk (each correction printed as a note) unless `reconcile` is False."""
     from agentdeck.core.fleet import Engine
     from agentdeck.progress import SetupProgress
 
     engine = Engine(ctx, fleet, notify=notify, on_setup=SetupProgress())
-    for note in engine.reconcile():
+    for note in engine.reconcile() if reconcile else ():
         print(f"note: {note}", file=sys.stderr)
     return engine
 

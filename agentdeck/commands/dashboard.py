@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from agentdeck.commands.context import attach_deck, fleet_of, interactive, notify, repo
+from agentdeck.commands.context import attach_deck, engine_of, fleet_of, interactive, repo
 from agentdeck.core.config import Fleet
 from agentdeck.core.errors import UsageError
 from agentdeck.core.repo import RepoContext
@@ -20,8 +20,6 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 def open_dashboard(ctx: RepoContext, fleet: Fleet, theme: str | None = None,
                    daemon: bool = True, restart: bool = False) -> int:
     from agentdeck.core.deck import Deck, prepare
-    from agentdeck.core.fleet import Engine
-    from agentdeck.progress import SetupProgress
     from agentdeck.ui.app import AgentdeckApp
 
     if not interactive():
@@ -30,7 +28,7 @@ def open_dashboard(ctx: RepoContext, fleet: Fleet, theme: str | None = None,
     from agentdeck.ui.themes import DEFAULT_THEME, check_theme
 
     check_theme(theme or fleet.dashboard.theme or DEFAULT_THEME)  # before anything starts
-    prepare(ctx, fleet, Engine(ctx, fleet, notify=notify, on_setup=SetupProgress()))
+    prepare(ctx, fleet, lambda: engine_of(ctx, fleet, reconcile=False))
     deck = attach_deck(ctx, fleet) if daemon else Deck.open(ctx, fleet)
     deck.restart_ended = restart  # `up` brings back agents that ended; plain `agentdeck` shows them
     if not deck.records:

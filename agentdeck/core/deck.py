@@ -12,12 +12,12 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agentdeck.core import briefs, hook_install, notify
 from agentdeck.core.approvals import ApprovalQueue, QueueView
 from agentdeck.core.config import Fleet
 from agentdeck.core.errors import AgentdeckError, OperationError
-from agentdeck.core.fleet import Engine
 from agentdeck.core.hook_channel import HookServer, socket_path
 from agentdeck.core.hostlock import hold_daemon_lock, lock_holder
 from agentdeck.core.launch import is_shell, session_spec, takes_task, template_for
@@ -26,8 +26,11 @@ from agentdeck.core.ratelimit import Resumer
 from agentdeck.core.registry import AgentRecord, Registry
 from agentdeck.core.repo import RepoContext
 from agentdeck.core.roster import RosterKeeper, ready_records
-from agentdeck.core.sessions import LocalHost, SessionHost, SessionSpec
+from agentdeck.core.sessions import SessionHost, SessionSpec
 from agentdeck.core.views import describe_database, relative
+
+if TYPE_CHECKING:
+    from agentdeck.core.fleet import Engine  # (imported where there is setup work: prepare)
 
 AUDIT_LOG = "audit.jsonl"  # under the registry folder
 
@@ -79,6 +82,8 @@ class Deck:
                     f"a session host already runs this repository's agents "
                     f"({lock_holder(ctx.state_dir) or 'another process'}); open `agentdeck` "
                     "to use it, or stop it (`agentdeck daemon stop`) first")
+            from agentdeck.core.sessions.local import LocalHost  # (PTYs here only)
+
             host = LocalHost()
         records = ready_records(ctx.state_dir)
         roles = {r.name: r.role for r in records}
@@ -246,9 +251,15 @@ def hook_cli(kind: str, argv: Sequence[str]) -> str | None:
     return program if program in ("claude", "codex") else None
 
 
-def prepare(ctx: RepoContext, fleet: Fleet, engine: Engine | None = None) -> None:
-    """Make sure every agent of the fleet has its workspace before the dashboard opens."""
+def prepare(ctx: RepoContext, fleet: Fleet,
+            engine: Callable[[], Engine] | None = None) -> None:
+    """Make sure every agent of the fleet has its workspace before the dashboard opens.
+    `engine` makes the engine that does it (one that reports progress), when there is work."""
     registry = Registry(ctx.state_dir).load()
     missing = [a.name for a in fleet.agents if a.name not in registry.agents]
     if missing:  # (one that cannot be made says why; the others come up)
-        (engine or Engine(ctx, fleet)).up(missing)
+        # (the engine's setup work loads only when there is some: a dashboard opened on a
+        # prepared fleet starts without it)
+        from agentdeck.core.fleet import Engine
+
+        (engine() if engine else Engine(ctx, fleet)).up(missing)

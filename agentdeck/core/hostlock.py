@@ -56,6 +56,7 @@ def hosting_dashboard(state_dir: Path) -> str | None:
 
 
 DAEMON_SOCKET = "daemon.sock"
+PID_FILE = "daemon.pid"  # the running daemon's pid, written by it
 
 
 def daemon_socket(state_dir: Path) -> Path:

@@ -12,9 +12,8 @@ from pathlib import Path
 
 from agentdeck.core.errors import AgentdeckError, OperationError
 from agentdeck.core.files import open_private, private_dir
-from agentdeck.core.hostlock import daemon_socket, hosting_dashboard
+from agentdeck.core.hostlock import PID_FILE, daemon_socket, hosting_dashboard
 from agentdeck.daemon.client import DaemonGone, DaemonMismatch, RemoteHost
-from agentdeck.daemon.server import PID_FILE
 
 LOG_FILE = "daemon.log"
 

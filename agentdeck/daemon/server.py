@@ -33,7 +33,7 @@ from agentdeck.core.config import empty_fleet, load_fleet
 from agentdeck.core.errors import AgentdeckError
 from agentdeck.core.files import write_private
 from agentdeck.core.hook_channel import HookServer, socket_path
-from agentdeck.core.hostlock import daemon_socket, hold_daemon_lock
+from agentdeck.core.hostlock import PID_FILE, daemon_socket, hold_daemon_lock
 from agentdeck.core.ratelimit import Resumer
 from agentdeck.core.registry import AgentRecord
 from agentdeck.core.roster import RosterKeeper
@@ -46,7 +46,6 @@ from agentdeck.daemon.transcripts import Transcripts
 
 log = logging.getLogger(__name__)
 
-PID_FILE = "daemon.pid"
 TRANSCRIPTS = "transcripts"
 CLIENT_BACKLOG = 64 << 20  # a client this far behind is dropped (it can attach again)
 DIED_NOTE = ("its session host stopped, and the agent with it; `agentdeck start {name}` "

@@ -121,7 +121,20 @@ class AgentdeckApp(WindowFit, AgentActions, Attention, RadarWatch, App[None]):
                                    id=f"pane-{name}").data_bind(live=AgentdeckApp.panes_live)
         with Vertical(id="bottom"):
             yield Static(id="status")
-            yield layout.DeckFooter()
+            yield layout.DeckFooter(*layout.footer_fit(self.size.width, bool(self.approvals)))
+
+    def get_default_screen(self) -> Screen[object]:
+        # known from the start, not only at mount: the footer composes the first frame's keys
+        # through check_action, which shows the dashboard's keys on the dashboard's screen only
+        self._dashboard = super().get_default_screen()
+        return self._dashboard
+
+    @property
+    def _dashboard_up(self) -> bool:
+        """False while the dashboard is taken down (quitting; a test's end): a handler that
+        comes then (a blur after the last screen went, a session's change while the widgets
+        are being removed) must not look for them."""
+        return bool(self.screen_stack) and bool(self._dashboard.query("#status"))
 
     @property
     def _agent_list(self) -> AgentList:
@@ -137,7 +150,6 @@ class AgentdeckApp(WindowFit, AgentActions, Attention, RadarWatch, App[None]):
         return self._dashboard.query_one("#status", Static)
 
     def on_mount(self) -> None:
-        self._dashboard = self.screen
         ids = [b.id for b in (*self.BINDINGS, *AgentList.BINDINGS)
                if isinstance(b, Binding) and b.id]
         keymap, problems = load_keymap(self.deck.fleet.dashboard.keys, ids)
@@ -420,10 +432,9 @@ class AgentdeckApp(WindowFit, AgentActions, Attention, RadarWatch, App[None]):
 
     def _select(self, name: str) -> None:
         self.selected = name
-        tables = self._dashboard.query(AgentList)
-        if not tables:  # a highlight handled as the dashboard is taken down (quitting)
+        if not self._dashboard_up:  # (a highlight handled as the dashboard is taken down)
             return
-        table = tables.first()
+        table = self._agent_list
         if table.selected != name and name in table.rows:
             table.move_cursor(row=table.get_row_index(name))
 

@@ -55,9 +55,7 @@ class Attention(_Base):
             self._fit_footer()  # the answer keys show while a prompt waits
 
     def _update_status(self) -> None:
-        # shutting down: a blur arrives after the last screen went, or a session's change while
-        # the dashboard's widgets are being removed (CI: NoMatches for #status at a test's end)
-        if not self.screen_stack or not self._dashboard.query("#status"):
+        if not self._dashboard_up:
             return
         waiting = len(self.approvals)
         counts: dict[str, int] = {}

@@ -63,6 +63,19 @@ def pane_area(size: tuple[int, int]) -> tuple[int, int]:
     return width, height - CHROME_ROWS - 1  # the strip above it
 
 
+def footer_fit(width: int, waiting: bool) -> tuple[frozenset[str], bool]:
+    """The footer at this window width: the actions it leaves out, and whether compact."""
+    hidden = set() if waiting else set(ANSWERS)
+    mode = mode_for(width)
+    if mode in ("-narrow", "-phone"):
+        hidden |= SECONDARY
+    if mode != "-narrow":
+        hidden.add("toggle_agents")  # the table is in view already
+    if mode == "-phone":  # the queue has buttons for the answers; a phone has no keys
+        hidden |= ANSWERS | {"enter_pane"}
+    return frozenset(hidden), width < 110
+
+
 def agent_size(size: tuple[int, int], floor: tuple[int, int]) -> tuple[int, int]:
     return home_size(pane_area(size), floor)
 
@@ -71,9 +84,11 @@ class DeckFooter(Footer):
     """The footer, showing only the keys that matter now: the answers only while a prompt
     waits, the secondary keys only where there is room; `? help` always."""
 
-    def __init__(self) -> None:
-        super().__init__(show_command_palette=True)
-        self.hidden: frozenset[str] = frozenset()
+    def __init__(self, hidden: frozenset[str] = frozenset(), compact: bool = False) -> None:
+        """`hidden`, `compact`: as `fit` sets them (known at compose: the first frame shows
+        the keys of the window it is drawn in)."""
+        super().__init__(show_command_palette=True, compact=compact)
+        self.hidden = hidden
         self._drawn: tuple[object, ...] | None = None  # what the keys show, as last composed
         self._pending = False
         self._settled = False

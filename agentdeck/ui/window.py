@@ -49,17 +49,9 @@ class WindowFit(_Base):
 
     def _fit_footer(self, width: int | None = None) -> None:
         """`width`: the window's new width (on a resize, `self.size` still has the old)."""
-        width = width or self.size.width
-        hidden = set() if self.approvals else set(layout.ANSWERS)
-        mode = layout.mode_for(width)
-        if mode in ("-narrow", "-phone"):
-            hidden |= layout.SECONDARY
-        if mode != "-narrow":
-            hidden.add("toggle_agents")  # the table is in view already
-        if mode == "-phone":  # the queue has buttons for the answers; a phone has no keys
-            hidden |= layout.ANSWERS | {"enter_pane"}
+        hidden, compact = layout.footer_fit(width or self.size.width, bool(self.approvals))
         for footer in self.query(layout.DeckFooter):
-            footer.fit(frozenset(hidden), compact=width < 110)
+            footer.fit(hidden, compact)
 
     def _start_with_sizes(self) -> None:
         self._home = self.home_size()

@@ -7,18 +7,8 @@ because a shell may be running any of them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-from agentdeck.core.detect import (
-    aider,
-    claude,
-    codex,
-    copilot,
-    crush,
-    gemini,
-    generic,
-    opencode,
-)
 from agentdeck.core.detect.base import (
     IDLE,
     KINDS,
@@ -31,7 +21,11 @@ from agentdeck.core.detect.base import (
     Screen,
 )
 
+if TYPE_CHECKING:
+    from agentdeck.core.detect.dispatch import ANY_OPENCODE, DETECTORS, detect
+
 __all__ = [
+    "ANY_OPENCODE",
     "DETECTORS",
     "IDLE",
     "KINDS",
@@ -45,37 +39,12 @@ __all__ = [
     "detect",
 ]
 
-DETECTORS: dict[str, Callable[[Screen], Detection]] = {
-    "claude": claude.detect, "codex": codex.detect, "aider": aider.detect,
-    "gemini": gemini.detect, "generic": generic.detect,
-    "opencode": opencode.detector("opencode"), "kilo": opencode.detector("kilo"),
-    "qwen": gemini.detect_qwen, "copilot": copilot.detect, "crush": crush.detect,
-}
-ANY_OPENCODE = opencode.detector(None)  # opencode or Kilo, told apart by the screen
 
+def __getattr__(name: str) -> object:
+    # The detectors load when a screen is first read: a dashboard attached to the session host
+    # (which reads the screens) and the quick commands only need the types above.
+    if name in ("ANY_OPENCODE", "DETECTORS", "detect"):
+        from agentdeck.core.detect import dispatch
 
-def detect(lines: str | Sequence[str], agent: str | None = None,
-           cursor_row: int | None = None, cols: int | None = None,
-           wrapped: set[int] | None = None) -> Detection:
-    """`cursor_row`, `cols` and `wrapped` describe the live screen, when known: the cursor
-    tells a pending one-line question from an answered one; the soft-wrapped rows (or, failing
-    those, the width) which rows to read as one line."""
-    screen = Screen.of(lines if isinstance(lines, str) else list(lines), cursor_row, cols,
-                       wrapped)
-    if agent in DETECTORS and agent != "generic":
-        found = DETECTORS[agent](screen)
-        if found.prompt is None and found.state in (UNKNOWN, IDLE):
-            fallback = generic.detect(screen)
-            if fallback.prompt:
-                return fallback
-        return found
-    best = Detection(UNKNOWN)
-    # (Copilot's dialogs read like Claude Code's; its own footer tells them apart)
-    for name in ("copilot", "claude", "codex", "gemini", "opencode", "crush", "aider",
-                 "generic"):
-        found = (ANY_OPENCODE if name == "opencode" else DETECTORS[name])(screen)
-        if found.prompt:
-            return found
-        if best.state == UNKNOWN and found.state != UNKNOWN:
-            best = found
-    return best
+        return getattr(dispatch, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,5 +1,7 @@
 """Agent sessions: a PTY per agent behind the SessionHost interface."""
 
+from typing import TYPE_CHECKING
+
 from agentdeck.core.sessions.host import (
     EXITED,
     FAILED,
@@ -16,8 +18,20 @@ from agentdeck.core.sessions.host import (
     poll_until,
     state_label,
 )
-from agentdeck.core.sessions.local import LocalHost
+
+if TYPE_CHECKING:
+    from agentdeck.core.sessions.local import LocalHost
 
 __all__ = ["EXITED", "FAILED", "RUNNING", "STARTING", "STOPPED", "STOP_GRACE", "Event",
            "LocalHost", "SessionHost", "SessionInfo", "SessionSpec", "TerminalView", "home_size",
            "poll_until", "state_label"]
+
+
+def __getattr__(name: str) -> object:
+    # The PTYs (pexpect, psutil, the detectors) load only where agents run here: a dashboard
+    # attached to the session host daemon, and the quick commands, never need them.
+    if name == "LocalHost":
+        from agentdeck.core.sessions.local import LocalHost
+
+        return LocalHost
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -40,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-daemon", action="store_true",
                         help="run the agents inside the dashboard process (they stop when it "
                         "quits) instead of in the session host daemon")
+    # how another machine's agentdeck runs this one (core/remote.py): the fleet comes on stdin
+    parser.add_argument("--fleet-stdin", action="store_true", help=argparse.SUPPRESS)
     parser.set_defaults(run="dashboard:cmd_dashboard")  # no command: the dashboard
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -122,10 +124,14 @@ def build_parser() -> argparse.ArgumentParser:
                         help="screen height for --raw")
 
     daemon = sub.add_parser("daemon", help="the session host that keeps agents running while no "
-                            "dashboard is open: run | start | status | stop | restart")
+                            "dashboard is open: run | start | status | stop | restart "
+                            "| attach --stdio")
     daemon.set_defaults(run="session_host:cmd_daemon")
     daemon.add_argument("action", nargs="?", default="status",
-                        choices=["run", "start", "status", "stop", "restart"])
+                        choices=["run", "start", "status", "stop", "restart", "attach"])
+    daemon.add_argument("--stdio", action="store_true",
+                        help="with attach: the session host's frames on stdin/stdout (what "
+                        "another machine's dashboard runs through ssh)")
     daemon.add_argument("--state-dir", type=Path, default=None, help=argparse.SUPPRESS)
     daemon.add_argument("--fleet", type=Path, default=None, help=argparse.SUPPRESS)
     fleet_arg(daemon)
@@ -219,6 +225,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 os.chdir(args.directory)
             except OSError as exc:
                 raise UsageError(f"-C {args.directory}: {exc.strerror.lower()}") from None
+        if args.fleet_stdin:
+            args.top_file = _received_fleet()
         return _command(args.run)(args)
     except AgentdeckError as exc:
         print(f"agentdeck: error: {exc}", file=sys.stderr)
@@ -238,6 +246,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"agentdeck: error: internal error: {type(exc).__name__}: {exc} (set "
               "AGENTDECK_DEBUG=1 for the traceback, and please report it)", file=sys.stderr)
         return 1
+
+
+def _received_fleet() -> Path:
+    from agentdeck.core.remote import read_framed, save_received_fleet
+    from agentdeck.core.repo import open_repo
+
+    return save_received_fleet(open_repo(Path.cwd()).state_dir, read_framed(sys.stdin.buffer))
 
 
 def _command(where: str) -> Command:

@@ -70,6 +70,10 @@ def attach_deck(ctx: RepoContext, fleet: Fleet) -> Deck:
     from agentdeck.daemon.client import RemoteQueue
 
     host = lifecycle.ensure(ctx.state_dir, fleet.path)
+    if any(a.host for a in fleet.agents):  # and other hosts' session hosts, through ssh
+        from agentdeck.daemon.host_set import attach_hosts
+
+        return attach_hosts(ctx, fleet, host)
     return Deck.attach(ctx, fleet, host, RemoteQueue(host))
 
 

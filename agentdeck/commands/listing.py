@@ -7,10 +7,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from agentdeck.core.hostlock import daemon_socket, hosting_dashboard
 from agentdeck.core.registry import Registry
 from agentdeck.core.repo import RepoContext, open_repo
+
+if TYPE_CHECKING:
+    from agentdeck.core.config import Fleet
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
@@ -28,13 +32,37 @@ def cmd_ls(args: argparse.Namespace) -> int:
     for note in reconcile(registry):
         print(f"note: {note}", file=sys.stderr)
     rows = views(registry.load(), live_states(ctx))
+    fleet = _fleet_with_hosts(ctx, args)
+    if fleet is not None:
+        from agentdeck.commands.on_hosts import listing
     if args.json:
-        print(json.dumps([v.as_json() for v in rows], indent=2))
-    elif rows:
+        there = listing(fleet, as_json=True) if fleet else []
+        print(json.dumps([{**v.as_json(), "host": "local"} for v in rows] + there, indent=2))
+        return 0
+    if rows:
         print(fleet_table(rows))
-    else:
+    elif fleet is None:
         print("no agents yet: `agentdeck up` creates the fleet, `agentdeck spawn NAME` adds one")
+    if fleet is not None:
+        listing(fleet, as_json=False)
     return 0
+
+
+def _fleet_with_hosts(ctx: RepoContext, args: argparse.Namespace) -> Fleet | None:
+    """The fleet file, only when it runs agents on other hosts (their rows come from there;
+    a quick look at the file first: without hosts, `ls` reads no YAML)."""
+    from pathlib import Path
+
+    explicit: Path | None = getattr(args, "file", None) or args.top_file
+    for path in (explicit, Path.cwd() / "agentdeck.yaml", ctx.main_root / "agentdeck.yaml"):
+        if path is not None and path.is_file():
+            text = path.read_text(encoding="utf-8", errors="replace")
+            if not any(line.startswith("hosts:") for line in text.splitlines()):
+                return None
+            from agentdeck.commands.on_hosts import fleet_with_hosts
+
+            return fleet_with_hosts(path)
+    return None
 
 
 def live_states(ctx: RepoContext) -> dict[str, str]:

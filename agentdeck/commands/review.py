@@ -7,7 +7,9 @@ import argparse
 import json
 import sys
 
+from agentdeck.commands import on_hosts
 from agentdeck.commands.context import fleet_of, repo
+from agentdeck.commands.on_hosts import flags, forward
 from agentdeck.core.errors import AgentdeckError, UsageError
 from agentdeck.core.registry import AgentRecord, Registry
 from agentdeck.core.repo import RepoContext
@@ -28,6 +30,10 @@ def cmd_diff(args: argparse.Namespace) -> int:
     from agentdeck.core import review
 
     ctx = repo()
+    there = forward(fleet_of(ctx, args), args.name,
+                    ["diff", args.name, *flags(args, "uncommitted")])
+    if there is not None:
+        return there
     text = review.diff(ctx, _named(_ready(ctx), args.name), uncommitted=args.uncommitted)
     sys.stdout.write(text + "\n" if text else "")
     return 0
@@ -38,6 +44,11 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
     from agentdeck.core import review
 
     ctx = repo()
+    fleet = fleet_of(ctx, args)
+    if not args.json:  # (each host's agents are compared there; JSON: this machine's)
+        for host in on_hosts.remote.hosts_in_use(fleet):
+            print(f"on {host.name}:")
+            on_hosts.run_there(fleet, host, ["conflicts", *flags(args, "committed")])
     radar = review.radar(ctx, list(_ready(ctx).values()), uncommitted=not args.committed)
     conflicting = any(p.conflicts for p in radar.pairs)
     if args.json:
@@ -61,6 +72,17 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
     ctx = repo()
     fleet = fleet_of(ctx, args)
+    there = forward(fleet, args.name, [
+        "merge", args.name, *flags(args, "squash", "no_ff", "cleanup"),
+        *(["--into", args.into] if args.into else []),
+        *(["--keep-in-fleet"] if args.cleanup else [])])  # (this fleet file: edited here)
+    if there is not None:
+        if there == 0 and args.cleanup:
+            from agentdeck.commands.workspaces import print_fleet_lines
+            from agentdeck.core.fleet_edits import forget_in_fleet
+
+            print_fleet_lines(args.name, forget_in_fleet(fleet, args.name, args.keep_in_fleet))
+        return there
     agents = _ready(ctx)
     rec = _named(agents, args.name)
     how = "squash" if args.squash else "no-ff" if args.no_ff else "merge"

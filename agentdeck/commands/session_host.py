@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from agentdeck.commands.context import fleet_of, repo
-from agentdeck.core.errors import OperationError
+from agentdeck.core.errors import OperationError, UsageError
 from agentdeck.core.sessions import state_label
 
 
@@ -23,6 +23,13 @@ def cmd_daemon(args: argparse.Namespace) -> int:
             raise OperationError("a session host daemon already runs for this repository "
                                  "(`agentdeck daemon status`)")
         return run_daemon(ctx.state_dir, fleet.path)
+    if args.action == "attach":
+        if not args.stdio:
+            raise UsageError("`agentdeck daemon attach` needs --stdio (it is what a dashboard "
+                             "on another machine runs through ssh)")
+        from agentdeck.daemon.bridge import bridge
+
+        return bridge(ctx.state_dir, fleet.path)
     if args.action == "start":
         host = lifecycle.ensure(ctx.state_dir, fleet.path)
         print(f"agentdeck daemon running (pid {host.daemon_pid})")

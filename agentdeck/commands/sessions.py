@@ -31,7 +31,10 @@ def _known(ctx: RepoContext, names: list[str]) -> None:
 def cmd_stop(args: argparse.Namespace) -> int:
     from agentdeck.daemon import lifecycle
 
-    ctx, names = repo(), args.names
+    ctx = repo()
+    names, status = _elsewhere(ctx, args, "stop")
+    if not names:
+        return status
     _known(ctx, names)
     host = lifecycle.connect(ctx.state_dir)
     if host is None:
@@ -56,7 +59,10 @@ def cmd_stop(args: argparse.Namespace) -> int:
 
 
 def cmd_restart(args: argparse.Namespace) -> int:
-    ctx, names = repo(), args.names
+    ctx = repo()
+    names, status = _elsewhere(ctx, args, "restart")
+    if not names:
+        return status
     _known(ctx, names)
     deck = attach_deck(ctx, fleet_of(ctx, args))
     try:
@@ -78,7 +84,25 @@ def cmd_restart(args: argparse.Namespace) -> int:
 
 def cmd_start(args: argparse.Namespace) -> int:
     ctx = repo()
-    return start(ctx, fleet_of(ctx, args), args.names)
+    names, status = _elsewhere(ctx, args, "start")
+    if args.names and not names:
+        return status
+    return start(ctx, fleet_of(ctx, args), names) or status
+
+
+def _elsewhere(ctx: RepoContext, args: argparse.Namespace, command: str) -> tuple[list[str], int]:
+    """Run `command` for the named agents of other hosts there; returns this machine's names
+    (all of them when none was named), and the exit status of what ran there."""
+    from agentdeck.commands.on_hosts import run_there, split
+
+    fleet = fleet_of(ctx, args)
+    if not any(a.host for a in fleet.agents):
+        return list(args.names), 0
+    here, there = split(fleet, args.names)
+    status = 0
+    for host, names in there.items():
+        status = run_there(fleet, fleet.hosts[host], [command, *names]) or status
+    return here, status
 
 
 def start(ctx: RepoContext, fleet: Fleet, names: list[str]) -> int:
@@ -121,9 +145,14 @@ def start(ctx: RepoContext, fleet: Fleet, names: list[str]) -> int:
 
 def cmd_logs(args: argparse.Namespace) -> int:
     """An agent's transcript (the rotated part first); -f keeps printing what it adds."""
+    from agentdeck.commands.on_hosts import flags, forward
     from agentdeck.daemon.server import TRANSCRIPTS
 
-    path = repo().state_dir / TRANSCRIPTS / f"{args.name}.log"
+    ctx = repo()
+    there = forward(fleet_of(ctx, args), args.name, ["logs", args.name, *flags(args, "follow")])
+    if there is not None:
+        return there
+    path = ctx.state_dir / TRANSCRIPTS / f"{args.name}.log"
     older = path.with_suffix(".log.1")
     if not path.exists() and not older.exists():
         raise OperationError(f"no transcript for '{args.name}' (agents started by the session "

@@ -44,11 +44,18 @@ def report_up(engine: Engine, result: UpResult, started: bool = False,
 
 def cmd_up(args: argparse.Namespace) -> int:
     from agentdeck.commands.dashboard import open_dashboard
+    from agentdeck.commands.on_hosts import run_there, split
 
     ctx = repo()
     fleet = fleet_of(ctx, args, required=True)
+    here, there = split(fleet, args.names)
+    status = 0
+    for host, names in there.items():  # made there, by that host's agentdeck
+        print(f"on {host}:")
+        status = run_there(fleet, fleet.hosts[host], ["up", "--no-start", *names]) or status
     engine = engine_of(ctx, fleet)
-    status = report_up(engine, engine.up(args.names), started=not args.no_start)
+    if here or not there:
+        status = report_up(engine, engine.up(here), started=not args.no_start) or status
     if args.no_start or not interactive() or status:
         return status
     return open_dashboard(ctx, fleet, args.theme, daemon=not args.no_daemon, restart=True)
@@ -96,12 +103,19 @@ def cmd_rm(args: argparse.Namespace) -> int:
     """Remove an agent; one that runs in the session host is stopped first (its process tree),
     but only once the removal is sure to go ahead: work that would be lost refuses it without
     --force, and with --force every file and commit discarded is printed before it goes."""
+    from agentdeck.commands.on_hosts import flags, forward
     from agentdeck.core.fleet_edits import forget_in_fleet
     from agentdeck.core.removal import retire, would_lose
     from agentdeck.daemon import lifecycle
 
     ctx = repo()
     fleet = fleet_of(ctx, args)
+    there = forward(fleet, args.name, ["rm", args.name, "--keep-in-fleet",
+                                       *flags(args, "force", "delete_branch", "drop_db")])
+    if there is not None:  # removed there; this fleet file is the one to take it out of
+        if there == 0:
+            print_fleet_lines(args.name, forget_in_fleet(fleet, args.name, args.keep_in_fleet))
+        return there
     engine_of(ctx, fleet)  # the registry squared with the disk first
     host = lifecycle.connect(ctx.state_dir)
     try:

@@ -80,6 +80,7 @@ class AgentSpec:
     env_copy: tuple[str, ...] = ()
     database: DatabaseSpec = DatabaseSpec()
     worktree: str | None = None  # path template override
+    host: str | None = None  # a name under the fleet's `hosts`: it runs there; None: here
     where: str = ""  # file:line of the entry, for messages
     # the inherited variables an agent sees: None, all of the user's environment (less what the
     # fleet names for other agents); a tuple, only these names or patterns (LC_*) and the basics
@@ -127,6 +128,17 @@ class ApprovalRule:
 
 
 @dataclass(frozen=True)
+class HostSpec:
+    """Another machine the fleet's agents may run on (core/remote.py)."""
+
+    name: str
+    ssh: str  # an ssh destination: user@box, or a Host of the user's ssh config
+    repo: str  # the repository's clone there (an absolute path)
+    agentdeck: str = "agentdeck"  # how to run agentdeck there (a path, when not on its PATH)
+    ssh_options: tuple[str, ...] = ()  # more ssh arguments (e.g. -F config, -p 2222)
+
+
+@dataclass(frozen=True)
 class DashboardSpec:
     scrollback: int = 10_000  # lines kept per pane
     release_key: str = "ctrl+right_square_bracket"  # gives focus back from a pane
@@ -164,6 +176,7 @@ class Fleet:
     hooks: bool = True
     hook_timeout: float = 120.0  # seconds a hook waits before the agent asks on its own screen
     dashboard: DashboardSpec = DashboardSpec()
+    hosts: Mapping[str, HostSpec] = field(default_factory=dict)
 
     def agent(self, name: str) -> AgentSpec | None:
         return next((a for a in self.agents if a.name == name), None)
@@ -197,6 +210,7 @@ class _FleetReader:
     def __init__(self, doc: LocatedDocument, environ: Mapping[str, str]) -> None:
         self.doc = doc
         self.environ = environ
+        self.hosts: Mapping[str, HostSpec] = {}
 
     # -- primitives ---------------------------------------------------------------------------
 
@@ -322,6 +336,7 @@ class _FleetReader:
         changes["commands"] = commands
         changes["resume"] = {kind: self.string(command, ("resume", kind)) for kind, command
                              in self.mapping_any(top.get("resume"), ("resume",)).items()}
+        changes["hosts"] = read_hosts(self, top.get("hosts"))
         raw_defaults = self.mapping(top.get("defaults"), ("defaults",), _DEFAULT_KEYS)
         if "ports" in raw_defaults:
             changes["ports"] = self.ports(raw_defaults["ports"], ("defaults", "ports"))
@@ -421,6 +436,11 @@ class _FleetReader:
             changes["keys"] = {str(k): self.string(v, (*path, "keys", k))
                                for k, v in keys.items()}
         return DashboardSpec(**changes)
+
+    def host_name(self, value: Any, path: KeyPath) -> str | None:
+        if value is None or value == "local":
+            return None  # this machine
+        return self.string(value, path, choices=(*self.hosts, "local"))
 
     def mapping_any(self, value: Any, path: KeyPath) -> dict[str, Any]:
         if value is None:
@@ -530,6 +550,8 @@ class _FleetReader:
         if "database" in raw:
             changes["database"] = self.database(raw["database"], (*path, "database"),
                                                 base.database, uses)
+        if "host" in raw:
+            changes["host"] = self.host_name(raw["host"], (*path, "host"))
         if "env" in raw:
             env = dict(base.env)
             for key, val in self.mapping_any(raw["env"], (*path, "env")).items():
@@ -623,9 +645,39 @@ def _kind(value: Any) -> str:
 
 
 _TOP_KEYS = ("version", "base", "worktrees", "defaults", "commands", "resume", "agents",
-             "approvals", "dashboard", "rate_limits")
+             "approvals", "dashboard", "rate_limits", "hosts")
 _DEFAULT_KEYS = ("agent", "model", "models", "setup", "env_copy", "env_file", "ports", "database",
-                 "stagger", "setup_timeout", "env", "env_passthrough")
+                 "stagger", "setup_timeout", "env", "env_passthrough", "host")
 _AGENT_KEYS = ("name", "role", "branch", "base", "agent", "model", "task", "forbid", "scope",
-               "env", "env_passthrough", "setup", "env_copy", "database", "worktree")
+               "env", "env_passthrough", "setup", "env_copy", "database", "worktree", "host")
+_HOST_KEYS = ("ssh", "repo", "agentdeck", "ssh_options")
+
+
+def read_hosts(reader: _FleetReader, value: Any) -> dict[str, HostSpec]:
+    """`hosts: {box1: {ssh: user@box1, repo: /srv/app}}`."""
+    hosts: dict[str, HostSpec] = {}
+    for name, raw in reader.mapping_any(value, ("hosts",)).items():
+        path: KeyPath = ("hosts", name)
+        if not isinstance(name, str) or not NAME_RE.match(name) or name == "local":
+            reader.fail(path, f"'{name}' is not a usable host name (letters, digits, '.', '_', "
+                        "'-'; 'local' means this machine)")
+        data = reader.mapping(raw, path, _HOST_KEYS)
+        for key in ("ssh", "repo"):
+            if key not in data:
+                reader.fail(path, f"host '{name}' needs '{key}' (e.g. ssh: user@{name}, repo: "
+                            "/srv/app)")
+        ssh = reader.string(data["ssh"], (*path, "ssh"))
+        if not ssh or ssh.startswith("-") or any(c.isspace() for c in ssh):
+            # (ssh gets it after `--` anyway: an option here is a mistake, never obeyed)
+            reader.bad_value((*path, "ssh"), f"'{ssh}' is not an ssh destination (user@host or "
+                             "a Host of your ssh config)")
+        repo = reader.string(data["repo"], (*path, "repo"))
+        if not repo.startswith(("/", "~/")):
+            reader.bad_value((*path, "repo"), f"'{repo}' must be an absolute path on {name} "
+                             "(or start with ~/)")
+        command = reader.string(data.get("agentdeck", "agentdeck"), (*path, "agentdeck"))
+        options = reader.strings(data.get("ssh_options", []), (*path, "ssh_options"))
+        hosts[name] = HostSpec(name, ssh, repo, command, options)
+    reader.hosts = hosts
+    return hosts
 

@@ -44,6 +44,7 @@ class AgentSummary:
     worktree: str
     port: str
     database: str
+    host: str = ""  # another host's agent (fleet `hosts`): its name; "": this machine's
 
 
 @dataclass
@@ -62,6 +63,8 @@ class Deck:
     restart_ended: bool = False  # start_all also restarts agents whose process ended
     resumer: Resumer | None = None  # in-process only: a daemon resumes agents itself
     roster: RosterKeeper | None = None  # in-process only: a daemon keeps the roster itself
+    # other hosts' agents (fleet `hosts`): their records, as their daemons sent them
+    remote_records: Callable[[], list[AgentRecord]] = list
     _typers: list[threading.Thread] = field(default_factory=list)  # typing first messages
 
     def __post_init__(self) -> None:
@@ -119,15 +122,19 @@ class Deck:
 
     def reload(self) -> None:
         """Pick up agents made or removed since the deck opened (by any client)."""
-        self.records = ready_records(self.ctx.state_dir)
+        self.records = self.read_records()
+
+    def read_records(self) -> list[AgentRecord]:
+        """Every agent made: this repository's, then other hosts' (fleet `hosts`)."""
+        return [*ready_records(self.ctx.state_dir), *self.remote_records()]
 
     def summaries(self) -> list[AgentSummary]:
         out = []
         for rec in self.records:
             ports = ",".join(str(p) for p in rec.port_numbers)
-            out.append(AgentSummary(rec.name, rec.role, rec.agent, rec.branch,
-                                    relative(rec.worktree), ports,
-                                    describe_database(rec.database)))
+            where = f"{rec.host}:{rec.worktree}" if rec.host else relative(rec.worktree)
+            out.append(AgentSummary(rec.name, rec.role, rec.agent, rec.branch, where, ports,
+                                    describe_database(rec.database), rec.host))
         return out
 
     def start_all(self, sizes: Mapping[str, tuple[int, int]] | None = None,
@@ -136,15 +143,37 @@ class Deck:
         seconds apart (rate limits)."""
         known = {info.name: info for info in self.host.sessions()}
         started = 0
+        elsewhere: dict[str, list[str]] = {}  # host → its agents to start there
         for rec in self.records:
             info = known.get(rec.name)
             ended = info is not None and info.process in ("exited", "failed")
             if info is not None and not (ended and self.restart_ended):
                 continue  # running, or ended and shown as it ended (`agentdeck start` restarts)
+            if rec.host:
+                elsewhere.setdefault(rec.host, []).append(rec.name)
+                continue
             if started and self.fleet.stagger:
                 sleep(self.fleet.stagger)
             self.start(rec, *(sizes or {}).get(rec.name, (100, 30)), resume=ended)
             started += 1
+        starters = [threading.Thread(target=self._start_there, args=(host, names), daemon=True)
+                    for host, names in elsewhere.items()]
+        for starter in starters:  # (each host's agentdeck types their tasks: in parallel)
+            starter.start()
+        for starter in starters:
+            starter.join()
+
+    def _start_there(self, host: str, names: list[str]) -> str | None:
+        """Start agents on another host, through its agentdeck (briefs, hooks, env: all
+        there); returns why they did not start, also kept in `notes`."""
+        from agentdeck.core import remote
+
+        try:
+            remote.check(self.fleet, self.fleet.hosts[host], ["start", *names])
+        except AgentdeckError as exc:
+            self.notes.append(f"{', '.join(names)}: not started: {exc}")
+            return str(exc)
+        return None
 
     def start(self, rec: AgentRecord, cols: int = 100, rows: int = 30,
               resume: bool = False) -> str | None:
@@ -152,6 +181,8 @@ class Deck:
         Its brief (task and scope, or where the lead's roster is) goes on its command line; a
         task the command line does not carry is typed as its first message once it is ready.
         Returns why it could not start (its session then shows that, as failed), or None."""
+        if rec.host:
+            return self._start_there(rec.host, [rec.name])
         try:
             brief = briefs.brief_for(self.fleet, rec, self.ctx.state_dir, self.records,
                                      self._states())
@@ -256,7 +287,8 @@ def prepare(ctx: RepoContext, fleet: Fleet,
     """Make sure every agent of the fleet has its workspace before the dashboard opens.
     `engine` makes the engine that does it (one that reports progress), when there is work."""
     registry = Registry(ctx.state_dir).load()
-    missing = [a.name for a in fleet.agents if a.name not in registry.agents]
+    # (agents of other hosts are made there: daemon/host_set.attach_hosts)
+    missing = [a.name for a in fleet.agents if not a.host and a.name not in registry.agents]
     if missing:  # (one that cannot be made says why; the others come up)
         # (the engine's setup work loads only when there is some: a dashboard opened on a
         # prepared fleet starts without it)

@@ -31,6 +31,7 @@ class Entry:
     prompt: Prompt
     created: float  # time.monotonic()
     created_at: str  # wall clock, for the log
+    host: str = ""  # the host whose agent asks (fleet `hosts`); "": this machine
 
     @property
     def kind(self) -> str:

@@ -63,6 +63,7 @@ class AgentRecord:
     forbid: list[str] = field(default_factory=list)
     fleet_file: str | None = None
     created_at: float = 0.0
+    host: str = ""  # set by a dashboard for agents another host's registry holds; "": here
 
     @property
     def port_numbers(self) -> list[int]:

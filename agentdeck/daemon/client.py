@@ -27,6 +27,7 @@ from agentdeck import __version__
 from agentdeck.core.approvals import Decision, Entry, StaleAnswer
 from agentdeck.core.detect import Detection, Prompt
 from agentdeck.core.errors import OperationError
+from agentdeck.core.registry import AgentRecord
 from agentdeck.core.sessions import Event, SessionHost, SessionInfo, SessionSpec, TerminalView
 from agentdeck.core.sessions.host import Listener, still_copy
 from agentdeck.core.terminal import make_emulator
@@ -57,15 +58,21 @@ MIRROR_HISTORY = 256
 
 
 class RemoteHost(SessionHost):
-    def __init__(self, path: Path, timeout: float = 10.0) -> None:
+    def __init__(self, path: Path, timeout: float = 10.0,
+                 sock: socket.socket | None = None) -> None:
+        """The daemon listening at `path`; or, given `sock`, the one at the other end of that
+        connected stream (another host's daemon through ssh: daemon/ssh_link.py)."""
         self.path = path
         self.timeout = timeout
-        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            self._sock.connect(str(path))
-        except OSError as exc:
-            self._sock.close()
-            raise DaemonGone(f"no agentdeck daemon at {path} ({exc.strerror or exc})") from None
+        if sock is None:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.connect(str(path))
+            except OSError as exc:
+                sock.close()
+                raise DaemonGone(f"no agentdeck daemon at {path} ({exc.strerror or exc})"
+                                 ) from None
+        self._sock = sock
         self._send_lock = threading.Lock()
         self._ids = itertools.count(1)
         self._waiting: dict[int, Future[tuple[dict[str, Any], bytes]]] = {}
@@ -406,3 +413,8 @@ class RemoteQueue:
     def close(self) -> None:
         with contextlib.suppress(ValueError):
             self.host._queue_listeners.remove(self._update)
+
+
+def records_of(host: RemoteHost) -> list[AgentRecord]:
+    """The agents the daemon's repository has made (another host's, for this dashboard)."""
+    return [AgentRecord.from_json(data) for data in host._call("records")]

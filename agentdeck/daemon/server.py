@@ -36,7 +36,7 @@ from agentdeck.core.hook_channel import HookServer, socket_path
 from agentdeck.core.hostlock import PID_FILE, daemon_socket, hold_daemon_lock
 from agentdeck.core.ratelimit import Resumer
 from agentdeck.core.registry import AgentRecord
-from agentdeck.core.roster import RosterKeeper
+from agentdeck.core.roster import RosterKeeper, ready_records
 from agentdeck.core.sessions import Event, LocalHost
 from agentdeck.core.terminal.base import ERASE_SCROLLBACK
 from agentdeck.core.terminal.replay import replay
@@ -246,6 +246,8 @@ class Daemon:
         if op == "configure":
             self.configure(Path(h["fleet"]))
             return None, b""
+        if op == "records":  # this host's agents, for a dashboard on another machine
+            return [asdict(r) for r in ready_records(self.state_dir)], b""
         if op == "spawn":
             spec = protocol.spec_from_wire(h["spec"])
             with self._home_lock:

@@ -11,7 +11,6 @@ from textual import work
 from agentdeck.core.errors import OperationError
 from agentdeck.core.outbox import HELD
 from agentdeck.core.registry import Registry
-from agentdeck.core.roster import ready_records
 from agentdeck.core.sessions import STOP_GRACE
 from agentdeck.core.watch import FileWatcher
 from agentdeck.ui.host_messages import AgentsRead
@@ -96,7 +95,7 @@ class AgentActions(_Base):
             Registry(self.deck.ctx.state_dir).path, self._read_agents).start()
 
     def _read_agents(self) -> None:  # (the watcher's thread)
-        self.post_message(AgentsRead(ready_records(self.deck.ctx.state_dir)))
+        self.post_message(AgentsRead(self.deck.read_records()))
 
     # (by name: @on handlers are collected from the app class itself, not from its parts)
     async def on_agents_read(self, message: AgentsRead) -> None:

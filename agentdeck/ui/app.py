@@ -245,7 +245,8 @@ class AgentdeckApp(WindowFit, AgentActions, Attention, RadarWatch, App[None]):
             self.scan_radar()
         self._seen_state[info.name] = info.state
         state = info.state
-        if info.process == "running" and any(e.agent == info.name for e in self.approvals):
+        if info.process == "running" and info.state != "disconnected" and any(
+                e.agent == info.name for e in self.approvals):
             state = "waiting"  # a hook may be asking while the screen still shows work
         detail = ""
         if info.state == "exited" and info.exit_code is not None:

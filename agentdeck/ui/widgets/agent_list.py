@@ -21,6 +21,8 @@ STATE_LOOK = {
     "exited": ("■ exited", "dim"),
     "failed": ("✖ failed", "bold red"),
     "stopped": ("■ stopped", "dim"),
+    # its host's ssh link is down: the agent goes on there, unseen until it reconnects
+    "disconnected": ("⌁ disconnected", "bold magenta"),
 }
 
 
@@ -130,6 +132,8 @@ class AgentList(DataTable[object]):
     def _cells(self, row: AgentRow) -> dict[str, Text | str]:
         mark = "✓ " if row.name in self.marked else ""
         name = Text(mark + row.name + (" ★" if row.role == "lead" else ""), style="bold")
+        if row.host:
+            name.append(f"@{row.host}", style="dim")
         radar = Text(row.radar, style="bold red" if row.radar.startswith("⚠") else "yellow")
         return dict(zip(COLUMNS, (name, state_text(row), row.branch, row.port, row.database,
                                   row.worktree, radar), strict=True))

@@ -31,6 +31,11 @@ def summary_text(entry: Entry) -> Text:
     return text
 
 
+def who(entry: Entry) -> str:
+    """The agent that asks, and its host when it is another machine's (agent@host)."""
+    return f"{entry.agent}@{entry.host}" if entry.host else entry.agent
+
+
 class ApprovalsList(Vertical):
     """y allow once · a allow always · n deny · Enter jump to the agent's pane.
 
@@ -92,7 +97,7 @@ class ApprovalsList(Vertical):
             kind = Text(entry.kind, style=KIND_STYLE.get(entry.kind, ""))
             summary = summary_text(entry)
             if str(entry.id) not in table.rows:
-                table.add_row(age(entry, now), entry.agent, kind, summary, key=str(entry.id))
+                table.add_row(age(entry, now), who(entry), kind, summary, key=str(entry.id))
             elif before.get(entry.id) != entry:  # e.g. the agent's hook joined: its words
                 table.update_cell(str(entry.id), "kind", kind, update_width=True)
                 table.update_cell(str(entry.id), "summary", summary, update_width=True)
@@ -121,7 +126,7 @@ class ApprovalsList(Vertical):
         detail = self.query_one("#approval-detail", Static)
         detail.set_class(entry is None, "-none")  # (a class: the layout may hide it too)
         if entry is not None:
-            detail.update(Text.assemble((entry.agent, "bold"), " · ",
+            detail.update(Text.assemble((who(entry), "bold"), " · ",
                                         (entry.kind, KIND_STYLE.get(entry.kind, "")), " · ",
                                         summary_text(entry)))
 
@@ -132,7 +137,7 @@ class ApprovalsList(Vertical):
         for record in decisions[-4:]:
             by = "" if record.by == "key" else f" ({record.by})"
             by += " via hook" if record.via == "hook" else ""
-            lines.append(f"{record.at[11:19]} {record.entry.agent}: {record.decision} "
+            lines.append(f"{record.at[11:19]} {who(record.entry)}: {record.decision} "
                          f"{record.entry.kind} {record.entry.summary[:40]}{by}")
         self.query_one("#approval-history", Static).update("\n".join(lines))
 

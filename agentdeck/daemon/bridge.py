@@ -1,0 +1,47 @@
+"""`agentdeck daemon attach --stdio`: this repository's session host on stdin and stdout, byte
+for byte — what another machine's dashboard runs through ssh to reach the agents here
+(daemon/ssh_link.py). The daemon is started first when none runs; its socket stays 0600 and
+nothing listens on a network port: ssh carries the frames."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import sys
+import threading
+from pathlib import Path
+from typing import IO
+
+from agentdeck.core.hostlock import daemon_socket
+from agentdeck.daemon import lifecycle
+
+CHUNK = 1 << 16
+
+
+def bridge(state_dir: Path, fleet_path: Path | None, stdin: IO[bytes] | None = None,
+           stdout: int = 1) -> int:
+    lifecycle.ensure(state_dir, fleet_path).close()  # running, and configured with the fleet
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(str(daemon_socket(state_dir)))
+    source = stdin if stdin is not None else sys.stdin.buffer
+
+    def upstream() -> None:
+        # the dashboard's requests; its end (ssh closed) ends this client at the daemon
+        with contextlib.suppress(OSError, ValueError):
+            while chunk := source.read1(CHUNK):  # type: ignore[attr-defined]
+                sock.sendall(chunk)
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_WR)
+
+    threading.Thread(target=upstream, name="agentdeck-bridge-up", daemon=True).start()
+    try:
+        while chunk := sock.recv(CHUNK):
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(stdout, view):]
+    except OSError:
+        return 1  # the ssh side went away: that dashboard is gone, the agents go on
+    finally:
+        sock.close()
+    return 0

@@ -1,0 +1,321 @@
+"""Another host's session host, through one ssh connection: `ssh HOST agentdeck -C REPO daemon
+attach --stdio` carries the same frames as the local daemon's socket (daemon/bridge.py), so a
+`RemoteHost` talks to it unchanged over one end of a socket pair.
+
+The link keeps itself up: when the connection drops, the host shows as disconnected (its agents
+go on there), and it reconnects with backoff; the new connection replays the screens and the
+pending prompts. An answer is sent once: never retried across a reconnect (a request cut off
+fails, and the replayed queue says whether it was taken), and only to the daemon that queued
+the prompt (its pid is part of every entry's identity: a restarted daemon's entries are new).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import subprocess
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from agentdeck.core.approvals import Decision, Entry, StaleAnswer
+from agentdeck.core.config import Fleet, HostSpec
+from agentdeck.core.detect import Detection
+from agentdeck.core.errors import OperationError
+from agentdeck.core.registry import AgentRecord
+from agentdeck.core.remote import fleet_for, framed, ssh_argv
+from agentdeck.core.sessions import Event, SessionHost, SessionInfo, SessionSpec, TerminalView
+from agentdeck.core.sessions.host import Listener
+from agentdeck.daemon.client import DaemonGone, RemoteHost, RemoteQueue, records_of
+
+BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)  # seconds between reconnection attempts
+DISCONNECTED = "disconnected"  # the state its agents show while the link is down
+
+
+class SshLink(SessionHost):
+    """A SessionHost for every agent of one remote host. `connect()` makes the first
+    connection (raising why it cannot); afterwards the link reconnects by itself."""
+
+    def __init__(self, fleet: Fleet, spec: HostSpec, timeout: float = 15.0) -> None:
+        self.fleet, self.spec, self.timeout = fleet, spec, timeout
+        self.name = spec.name
+        self._inner: RemoteHost | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._listeners: list[Listener] = []
+        self._closing = threading.Event()
+        self._up = threading.Event()
+        self._home: tuple[int, int] | None = None
+        self.records: list[AgentRecord] = []
+        self.error = ""  # why it is down (the last attempt's reason)
+        self.queue = LinkQueue(self)
+        self._on_link: list[Callable[[bool], None]] = []
+        self._supervisor: threading.Thread | None = None
+
+    # -- the connection -----------------------------------------------------------------------
+    @property
+    def connected(self) -> bool:
+        return self._up.is_set()
+
+    @property
+    def daemon_pid(self) -> int:
+        return self._inner.daemon_pid if self._inner is not None else 0
+
+    def on_link(self, listener: Callable[[bool], None]) -> None:
+        """`listener(connected)` after each drop and each reconnection."""
+        self._on_link.append(listener)
+
+    def connect(self) -> SshLink:
+        self._attach()
+        self._supervisor = threading.Thread(target=self._supervise, daemon=True,
+                                            name=f"agentdeck-ssh-{self.name}")
+        self._supervisor.start()
+        return self
+
+    def _attach(self) -> None:
+        ours, theirs = socket.socketpair()
+        try:
+            proc = subprocess.Popen(
+                ssh_argv(self.spec, ["daemon", "attach", "--stdio"]), stdin=theirs,
+                stdout=theirs, stderr=subprocess.PIPE, start_new_session=True)
+        except FileNotFoundError:
+            ours.close()
+            raise OperationError("ssh is not installed here (the OpenSSH client reaches other "
+                                 "hosts)") from None
+        finally:
+            theirs.close()
+        errors: deque[str] = deque(maxlen=5)
+        threading.Thread(target=_drain, args=(proc, errors), daemon=True).start()
+        try:
+            ours.sendall(framed(fleet_for(self.fleet, self.name)))
+            inner = RemoteHost(Path(f"{self.spec.ssh}:{self.spec.repo}"), self.timeout,
+                               sock=ours)
+            records = records_of(inner)
+        except (OSError, OperationError) as exc:
+            _end(proc)
+            ours.close()
+            reason = errors[-1] if errors else str(exc)
+            raise DaemonGone(f"host {self.name}: {reason.removeprefix('agentdeck: error: ')}"
+                             ) from None
+        for rec in records:
+            rec.host = self.name
+        old, self._inner, self._proc = self._inner, inner, proc
+        self.records = records
+        inner.subscribe(self._forward)
+        self.queue.attach(inner)
+        if self._home is not None:
+            with contextlib.suppress(OperationError):
+                inner.set_home_size(*self._home)
+        self.error = ""
+        self._up.set()
+        if old is not None:  # a reconnection: every agent's state is news again
+            old.close()
+            for info in inner.sessions():
+                self._forward(Event(info.name, "state", info))
+        for listener in list(self._on_link):
+            listener(True)
+
+    def refresh_records(self) -> list[AgentRecord]:
+        """Ask the host again which agents it has made (after `up` or `rm` there)."""
+        records = records_of(self._live())
+        for rec in records:
+            rec.host = self.name
+        self.records = records
+        return records
+
+    def _supervise(self) -> None:
+        while not self._closing.is_set():
+            inner = self._inner
+            if inner is not None:
+                inner.closed.wait()
+            if self._closing.is_set():
+                return
+            self._up.clear()
+            for info in self.sessions():  # shown as disconnected: they go on over there
+                self._forward(Event(info.name, "state", info))
+            for listener in list(self._on_link):
+                listener(False)
+            for delay in _backoff():
+                if self._closing.wait(delay):
+                    return
+                try:
+                    self._attach()
+                    break
+                except OperationError as exc:
+                    self.error = str(exc)
+
+    def _forward(self, event: Event) -> None:
+        for listener in list(self._listeners):
+            with contextlib.suppress(Exception):
+                listener(event)
+
+    def _live(self) -> RemoteHost:
+        inner = self._inner
+        if inner is None or not self.connected:
+            raise OperationError(f"host {self.name} is disconnected"
+                                 + (f" ({self.error})" if self.error else "")
+                                 + "; its agents go on there, and the link reconnects by itself")
+        return inner
+
+    # -- SessionHost --------------------------------------------------------------------------
+    def spawn(self, spec: SessionSpec) -> SessionInfo:
+        return self._live().spawn(spec)
+
+    def write(self, name: str, data: bytes) -> None:
+        self._live().write(name, data)
+
+    def resize(self, name: str, cols: int, rows: int) -> None:
+        if self.connected and self._inner is not None:
+            self._inner.resize(name, cols, rows)
+
+    def set_home_size(self, cols: int, rows: int) -> None:
+        self._home = (cols, rows)  # sent again after a reconnection
+        if self.connected and self._inner is not None:
+            with contextlib.suppress(OperationError):
+                self._inner.set_home_size(cols, rows)
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with contextlib.suppress(ValueError):
+                self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def snapshot(self, name: str) -> list[str]:
+        return self._live().snapshot(name)
+
+    def redetect(self, name: str) -> Detection:
+        return self._live().redetect(name)
+
+    def terminal(self, name: str) -> TerminalView:
+        # while disconnected: the last screen seen (the old connection's mirror stays still)
+        if self._inner is None:
+            raise KeyError(name)
+        return self._inner.terminal(name)
+
+    def scrollback(self, name: str) -> TerminalView:
+        return self._live().scrollback(name)
+
+    def info(self, name: str) -> SessionInfo:
+        if self._inner is None:
+            raise KeyError(name)
+        info = self._inner.info(name)
+        return info if self.connected else replace(info, state=DISCONNECTED)
+
+    def sessions(self) -> list[SessionInfo]:
+        if self._inner is None:
+            return []
+        infos = self._inner.sessions()
+        return infos if self.connected else [replace(i, state=DISCONNECTED) for i in infos]
+
+    def stop(self, name: str, timeout: float = 3.0) -> None:
+        self._live().stop(name, timeout)
+
+    def forget(self, name: str) -> None:
+        self._live().forget(name)
+
+    def close(self) -> None:
+        """Detach (the agents go on over there) and end the ssh connection."""
+        self._closing.set()
+        if self._inner is not None:
+            self._inner.close()
+        if self._proc is not None:
+            _end(self._proc)
+
+    def drop(self) -> None:
+        """End the ssh connection as a network failure would (tests, `agentdeck` on a
+        sleeping laptop): the link notices and reconnects."""
+        if self._proc is not None:
+            _end(self._proc)
+
+
+class LinkQueue:
+    """One host's approvals queue, across reconnections: entries stay listed while the link is
+    down (the prompts still wait there), and cannot be answered until it is up again."""
+
+    def __init__(self, link: SshLink) -> None:
+        self.link = link
+        self._queue: RemoteQueue | None = None
+        self._listeners: list[Callable[[], None]] = []
+        self.clock: Callable[[], float] = time.monotonic
+
+    def attach(self, host: RemoteHost) -> None:
+        old, self._queue = self._queue, RemoteQueue(host)
+        self._queue.on_change(self._changed)
+        if old is not None:
+            old.close()
+        self._changed()
+
+    def _changed(self) -> None:
+        for listener in list(self._listeners):
+            with contextlib.suppress(Exception):
+                listener()
+
+    @property
+    def epoch(self) -> int:
+        """Which daemon the entries belong to (a restarted one numbers them anew)."""
+        return self.link.daemon_pid
+
+    @property
+    def history(self) -> deque[Decision]:
+        return self._queue.history if self._queue is not None else deque()
+
+    def pending(self) -> list[Entry]:
+        return self._queue.pending() if self._queue is not None else []
+
+    def entry_for(self, agent: str) -> Entry | None:
+        return self._queue.entry_for(agent) if self._queue is not None else None
+
+    def via_hook(self, entry_id: int) -> bool:
+        return self._queue.via_hook(entry_id) if self._queue is not None else False
+
+    def on_change(self, listener: Callable[[], None]) -> Callable[[], None]:
+        self._listeners.append(listener)
+
+        def stop() -> None:
+            with contextlib.suppress(ValueError):
+                self._listeners.remove(listener)
+
+        return stop
+
+    def typed(self, agent: str, data: bytes) -> None:
+        self.link._live()
+        if self._queue is not None:
+            self._queue.typed(agent, data)
+
+    def answer(self, entry_id: int, decision: str, by: str = "key") -> Decision:
+        self.link._live()  # disconnected: refused here, nothing sent
+        if self._queue is None:
+            raise StaleAnswer(f"host {self.link.name}: that prompt is gone")
+        return self._queue.answer(entry_id, decision, by)
+
+    def close(self) -> None:
+        if self._queue is not None:
+            self._queue.close()
+
+
+def _backoff() -> list[float]:
+    return [*BACKOFF, *([BACKOFF[-1]] * 10_000)]
+
+
+def _drain(proc: subprocess.Popen[bytes], lines: deque[str]) -> None:
+    """ssh's stderr (and the remote agentdeck's): the last lines say why a connection ended."""
+    assert proc.stderr is not None
+    for raw in proc.stderr:
+        text = raw.decode("utf-8", "replace").strip()
+        if text:
+            lines.append(text)
+
+
+def _end(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(OSError):
+        proc.terminate()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -74,8 +74,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
     fleet = fleet_of(ctx, args)
     there = forward(fleet, args.name, [
         "merge", args.name, *flags(args, "squash", "no_ff", "cleanup"),
-        *(["--into", args.into] if args.into else []),
-        *(["--keep-in-fleet"] if args.cleanup else [])])  # (this fleet file: edited here)
+        *(["--into", args.into] if args.into else [])])  # (this fleet file is edited here)
     if there is not None:
         if there == 0 and args.cleanup:
             from agentdeck.commands.workspaces import print_fleet_lines

@@ -110,7 +110,7 @@ def cmd_rm(args: argparse.Namespace) -> int:
 
     ctx = repo()
     fleet = fleet_of(ctx, args)
-    there = forward(fleet, args.name, ["rm", args.name, "--keep-in-fleet",
+    there = forward(fleet, args.name, ["rm", args.name,
                                        *flags(args, "force", "delete_branch", "drop_db")])
     if there is not None:  # removed there; this fleet file is the one to take it out of
         if there == 0:

@@ -1,0 +1,165 @@
+"""Agents on another host, through a real OpenSSH server (started by the test as this user, on a
+free port, with its own keys): a second clone of the test repository is the "remote" host's.
+
+`up` with two local and two remote agents; a remote agent's prompt queued once, with its host,
+and answered; the ssh connection cut while a prompt waits, restored by the link, and the
+prompt answered exactly once; `rm` and `merge` of a remote agent; nothing of it listens on a
+network port."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from agentdeck.commands.context import attach_deck
+from agentdeck.core.config import load_fleet
+from agentdeck.core.repo import open_repo
+from agentdeck.daemon import lifecycle
+from tests.conftest import commit, git, make_repo, run_agentdeck, wait
+from tests.sshd import SshServer, sshd_available, start_sshd
+
+pytestmark = pytest.mark.skipif(sshd_available() is not None, reason=str(sshd_available()))
+
+AGENT = (f"{shlex.quote(sys.executable)} -m agentdeck.demo_agents.agent --style claude "
+         "--task {task}")
+
+
+@pytest.fixture
+def sshd(tmp_path: Path) -> Iterator[SshServer]:
+    server = start_sshd(tmp_path / "sshd")
+    yield server
+    # both clones' session hosts (and their agents) end with the test
+    for clone in (tmp_path / "app", tmp_path / "box1-app"):
+        if (clone / ".git" / "agentdeck").is_dir():
+            lifecycle.stop(open_repo(clone).state_dir)
+    server.stop()
+
+
+def two_hosts(tmp_path: Path, server: SshServer) -> tuple[Path, Path]:
+    """The user's clone (two local agents) and another clone standing for box1's (two)."""
+    here = make_repo(tmp_path)
+    there = tmp_path / "box1-app"
+    git(tmp_path, "clone", "--quiet", str(tmp_path / "app-origin.git"), str(there))
+    for clone in (here, there):
+        git(clone, "config", "user.email", "t@example.com")
+        git(clone, "config", "user.name", "t")
+    options = json.dumps(server.ssh_options())
+    (here / "agentdeck.yaml").write_text(f"""\
+hosts:
+  box1:
+    ssh: {server.alias}
+    repo: {there}
+    agentdeck: {shlex.quote(sys.executable)} -m agentdeck
+    ssh_options: {options}
+commands:
+  demo: {json.dumps(AGENT)}
+defaults:
+  agent: demo
+  env: {{AGENTDECK_DEMO_SPEED: "0.02", AGENTDECK_DEMO_LOG: {tmp_path}/answers.jsonl}}
+agents:
+  - {{name: l1, task: local one}}
+  - {{name: l2, task: local two}}
+  - {{name: r1, task: remote one, host: box1}}
+  - {{name: r2, task: remote two, host: box1}}
+""")
+    return here, there
+
+
+def audit(repo: Path) -> list[dict[str, str]]:
+    path = repo / ".git" / "agentdeck" / "audit.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_up_answer_reconnect_rm_merge(tmp_path: Path, sshd: SshServer) -> None:
+    here, there = two_hosts(tmp_path, sshd)
+    up = run_agentdeck("up", "--no-start", cwd=here)
+    assert up.code == 0, up.err
+    assert "on box1:" in up.out
+    mine = json.loads(run_agentdeck("ls", "--json", cwd=here).out)
+    assert {(a["name"], a["host"]) for a in mine} == {("l1", "local"), ("l2", "local"),
+                                                      ("r1", "box1"), ("r2", "box1")}
+    # made where they run: box1's worktrees in box1's clone, none of them here
+    assert {Path(a["worktree"]).parent for a in mine if a["host"] == "box1"} == {there.parent}
+    assert (there.parent / "box1-app-r1").is_dir() and not (here.parent / "app-r1").exists()
+
+    ctx = open_repo(here)
+    deck = attach_deck(ctx, load_fleet(here / "agentdeck.yaml"))
+    try:
+        assert {r.name: r.host for r in deck.records} == {"l1": "", "l2": "", "r1": "box1",
+                                                          "r2": "box1"}
+        deck.start_all()
+        assert deck.notes == []
+        wait(lambda: {e.agent for e in deck.queue.pending()} >= {"l1", "r1", "r2"},
+             "prompts from both hosts")
+        first = [e for e in deck.queue.pending() if e.agent == "r1"]
+        assert len(first) == 1 and first[0].host == "box1" and first[0].kind == "bash"
+        deck.queue.answer(first[0].id, "allow")
+        wait(lambda: [a["agent"] for a in audit(there)] == ["r1"], "r1's answer in box1's log")
+        assert audit(here) == []  # each host's audit log records its own agents' decisions
+
+        # the connection drops while r2's prompt waits: shown as disconnected, then back
+        waiting = next(e for e in deck.queue.pending() if e.agent == "r2")
+        link = deck.host.hosts["box1"]  # type: ignore[attr-defined]
+        sshd.kill_connections()
+        wait(lambda: not link.connected, "the link to notice the drop", timeout=30)
+        with pytest.raises(Exception, match="disconnected"):
+            deck.queue.answer(waiting.id, "allow")  # refused here: nothing was sent
+        wait(lambda: link.connected, "the link to reconnect", timeout=30)
+        again = [e for e in deck.queue.pending() if e.agent == "r2"]
+        assert [(e.id, e.summary) for e in again] == [(waiting.id, waiting.summary)]
+        deck.queue.answer(waiting.id, "allow")
+        wait(lambda: [a["agent"] for a in audit(there)] == ["r1", "r2"], "r2's answer")
+        answers = [json.loads(line) for line in
+                   (tmp_path / "answers.jsonl").read_text().splitlines()]
+        assert sorted(a["agent"] for a in answers if a["agent"] in ("r1", "r2")) == ["r1", "r2"]
+        with pytest.raises(Exception, match=r"no longer waiting|gone"):
+            deck.queue.answer(waiting.id, "allow")  # never twice
+    finally:
+        deck.close()
+
+    # nothing listens on a network port: not the daemons, not the bridge
+    daemons = [lifecycle.pid_of(ctx.state_dir), lifecycle.pid_of(open_repo(there).state_dir)]
+    for pid in daemons:
+        assert pid is not None
+        assert not [c for c in psutil.Process(pid).net_connections("inet")
+                    if c.status == psutil.CONN_LISTEN]
+    sock = there / ".git" / "agentdeck" / "daemon.sock"
+    assert oct(sock.stat().st_mode & 0o777) == "0o600"
+
+    # rm and merge of box1's agents, from here
+    commit(there.parent / "box1-app-r1", "r1.txt", "from r1\n")
+    merged = run_agentdeck("merge", "r1", cwd=here)
+    assert merged.code == 0, merged.err
+    assert "r1: merged agentdeck/r1 into main" in merged.out
+    assert (there / "r1.txt").read_text() == "from r1\n" and not (here / "r1.txt").exists()
+    removed = run_agentdeck("rm", "r2", "--force", cwd=here)
+    assert removed.code == 0, removed.err
+    assert not (there.parent / "box1-app-r2").exists()
+    assert "r2" not in (here / "agentdeck.yaml").read_text()
+    names = {a["name"] for a in json.loads(run_agentdeck("ls", "--json", cwd=here).out)}
+    assert names == {"l1", "l2", "r1"}
+
+
+def test_unreachable_host_is_one_line(tmp_path: Path, sshd: SshServer) -> None:
+    here, _ = two_hosts(tmp_path, sshd)
+    text = (here / "agentdeck.yaml").read_text()
+    (here / "agentdeck.yaml").write_text(text.replace(f"ssh: {sshd.alias}", "ssh: nohost.invalid"))
+    result = run_agentdeck("up", "--no-start", "r1", cwd=here)
+    assert result.code == 1
+    assert "host box1: cannot reach it through `ssh nohost.invalid`" in result.err
+    assert "Traceback" not in result.err
+
+
+def test_destination_is_never_an_option(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    (repo / "agentdeck.yaml").write_text("hosts:\n  box1: {ssh: -oProxyCommand=touch x, "
+                                         "repo: /srv/app}\nagents: []\n")
+    result = run_agentdeck("ls", cwd=repo)
+    assert result.code == 2
+    assert "is not an ssh destination" in result.err

@@ -101,7 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
             ("prune", "workspaces:cmd_prune",
              "git worktree prune, and forget agents whose worktree is gone"),
             ("doctor", "tools:cmd_doctor", "check git, PostgreSQL, docker and agent CLIs")):
-        sub.add_parser(name, help=what).set_defaults(run=run)
+        command = sub.add_parser(name, help=what)
+        command.set_defaults(run=run)
+        if name == "doctor":
+            command.add_argument("--host", default=None, help="check a host of the fleet "
+                                 "instead: ssh, its agentdeck's version, its git, PostgreSQL "
+                                 "and agent CLIs")
+            fleet_arg(command)
     demo = sub.add_parser("demo", help="try agentdeck on a throwaway repository (no API key)")
     demo.set_defaults(run="dashboard:cmd_demo")
     demo.add_argument("--dir", type=Path, default=None, help="where to make it (default: a temp "

@@ -163,3 +163,20 @@ def test_destination_is_never_an_option(tmp_path: Path) -> None:
     result = run_agentdeck("ls", cwd=repo)
     assert result.code == 2
     assert "is not an ssh destination" in result.err
+
+
+def test_doctor_host_checks_ssh_and_the_version_there(tmp_path: Path, sshd: SshServer) -> None:
+    here, _ = two_hosts(tmp_path, sshd)
+    ok = run_agentdeck("doctor", "--host", "box1", cwd=here)
+    assert f"ok  ssh {sshd.alias}: reachable; agentdeck " in ok.out
+    assert "--- box1's own checks:" in ok.out and "git " in ok.out
+    fleet = here / "agentdeck.yaml"
+    fleet.write_text(fleet.read_text().replace(
+        f"agentdeck: {shlex.quote(sys.executable)} -m agentdeck",
+        "agentdeck: sh -c 'echo agentdeck 0.0.1'"))
+    old = run_agentdeck("doctor", "--host", "box1", cwd=here)
+    assert old.code == 1
+    assert "host box1 runs agentdeck 0.0.1, this is agentdeck" in old.err
+    assert "own checks" not in old.out
+    unknown = run_agentdeck("doctor", "--host", "nope", cwd=here)
+    assert unknown.code == 2 and "no host 'nope'" in unknown.err

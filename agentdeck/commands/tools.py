@@ -14,6 +14,8 @@ from agentdeck.core.errors import UsageError
 def cmd_doctor(args: argparse.Namespace) -> int:
     from agentdeck.core.doctor import run_checks
 
+    if args.host is not None:
+        return doctor_host(args)
     checks = run_checks()
     pad = max(len(c.name) for c in checks)
     for check in checks:
@@ -23,6 +25,30 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             line += f"\n    {' ' * pad}  install: {check.fix}"
         print(line)
     return 1 if any(c.required and not c.ok for c in checks) else 0
+
+
+def doctor_host(args: argparse.Namespace) -> int:
+    """`doctor --host H`: reachable through ssh, the same agentdeck there, then its checks."""
+    from agentdeck import __version__
+    from agentdeck.commands.context import fleet_of, repo
+    from agentdeck.core import remote
+    from agentdeck.core.errors import OperationError
+
+    fleet = fleet_of(repo(), args, required=True)
+    host = fleet.hosts.get(args.host)
+    if host is None:
+        known = ", ".join(fleet.hosts) or "none: add them under 'hosts:'"
+        raise UsageError(f"no host '{args.host}' in {fleet.path} (hosts: {known})")
+    version = remote.check(fleet, host, ["--version"], timeout=60).strip()
+    print(f"ok  ssh {host.ssh}: reachable; {version} in {host.repo}")
+    if version != f"agentdeck {__version__}":
+        raise OperationError(
+            f"host {host.name} runs {version}, this is agentdeck {__version__}: install the "
+            f"same version there (pip install 'agentdeck=={__version__}'), then `agentdeck "
+            f"daemon restart` there if one runs")
+    print(f"--- {host.name}'s own checks:", flush=True)
+    result = remote.run(fleet, host, ["doctor"], capture=False)
+    return 0 if result.returncode == 0 else 1
 
 
 def cmd_detect(args: argparse.Namespace) -> int:

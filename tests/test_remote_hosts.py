@@ -19,6 +19,7 @@ import pytest
 
 from agentdeck.commands.context import attach_deck
 from agentdeck.core.config import load_fleet
+from agentdeck.core.hostlock import daemon_socket
 from agentdeck.core.repo import open_repo
 from agentdeck.daemon import lifecycle
 from tests.conftest import commit, git, make_repo, run_agentdeck, wait
@@ -129,7 +130,7 @@ def test_up_answer_reconnect_rm_merge(tmp_path: Path, sshd: SshServer) -> None:
         assert pid is not None
         assert not [c for c in psutil.Process(pid).net_connections("inet")
                     if c.status == psutil.CONN_LISTEN]
-    sock = there / ".git" / "agentdeck" / "daemon.sock"
+    sock = daemon_socket(open_repo(there).state_dir)
     assert oct(sock.stat().st_mode & 0o777) == "0o600"
 
     # rm and merge of box1's agents, from here

@@ -231,8 +231,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 os.chdir(args.directory)
             except OSError as exc:
                 raise UsageError(f"-C {args.directory}: {exc.strerror.lower()}") from None
-        if args.fleet_stdin:
-            args.top_file = _received_fleet()
+        if args.fleet_stdin:  # run by another machine's agentdeck (core/remote.py)
+            from agentdeck.commands.context import received_fleet
+
+            args.top_file = received_fleet()
         return _command(args.run)(args)
     except AgentdeckError as exc:
         print(f"agentdeck: error: {exc}", file=sys.stderr)
@@ -252,13 +254,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"agentdeck: error: internal error: {type(exc).__name__}: {exc} (set "
               "AGENTDECK_DEBUG=1 for the traceback, and please report it)", file=sys.stderr)
         return 1
-
-
-def _received_fleet() -> Path:
-    from agentdeck.core.remote import read_framed, save_received_fleet
-    from agentdeck.core.repo import open_repo
-
-    return save_received_fleet(open_repo(Path.cwd()).state_dir, read_framed(sys.stdin.buffer))
 
 
 def _command(where: str) -> Command:

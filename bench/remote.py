@@ -106,29 +106,31 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        server = start_sshd(root / "sshd")
         here, there = root / "app", root / "box1-app"
-        for clone in (here, there):
-            clone.mkdir()
-            git(clone, "init", "-q", "-b", "main")
-            git(clone, "-c", "user.email=b@b", "-c", "user.name=b", "commit", "-q",
-                "--allow-empty", "-m", "first")
-        (root / "asker.py").write_text(ASKER)
-        (root / "flood.bin").write_bytes(mixed_ansi(int(args.mb * 1_000_000)))
-        (here / "agentdeck.yaml").write_text(
-            "hosts:\n  box1:\n"
-            f"    ssh: {server.alias}\n    repo: {there}\n"
-            f"    agentdeck: {shlex.quote(sys.executable)} -m agentdeck\n"
-            f"    ssh_options: {json.dumps(server.ssh_options())}\n"
-            "agents: []\n")
-        fleet = load_fleet(here / "agentdeck.yaml")
-        local = lifecycle.ensure(open_repo(here).state_dir, fleet.path)
-        link = SshLink(fleet, fleet.hosts["box1"]).connect()
-        contenders = {"local": (local, local, RemoteQueue(local)),
-                      "remote": (link, link._live(), link.queue)}
-        lat: dict[str, list[float]] = {"local": [], "remote": []}
-        put: dict[str, list[float]] = {"local": [], "remote": []}
+        server = start_sshd(root / "sshd")
+        links: list[SshLink] = []
         try:
+            for clone in (here, there):
+                clone.mkdir()
+                git(clone, "init", "-q", "-b", "main")
+                git(clone, "-c", "user.email=b@b", "-c", "user.name=b", "commit", "-q",
+                    "--allow-empty", "-m", "first")
+            (root / "asker.py").write_text(ASKER)
+            (root / "flood.bin").write_bytes(mixed_ansi(int(args.mb * 1_000_000)))
+            (here / "agentdeck.yaml").write_text(
+                "hosts:\n  box1:\n"
+                f"    ssh: {server.alias}\n    repo: {there}\n"
+                f"    agentdeck: {shlex.quote(sys.executable)} -m agentdeck\n"
+                f"    ssh_options: {json.dumps(server.ssh_options())}\n"
+                "agents: []\n")
+            fleet = load_fleet(here / "agentdeck.yaml")
+            lat: dict[str, list[float]] = {"local": [], "remote": []}
+            put: dict[str, list[float]] = {"local": [], "remote": []}
+            local = lifecycle.ensure(open_repo(here).state_dir, fleet.path)
+            link = SshLink(fleet, fleet.hosts["box1"]).connect()
+            links.append(link)
+            contenders = {"local": (local, local, RemoteQueue(local)),
+                          "remote": (link, link._live(), link.queue)}
             for n in range(args.rounds):
                 for label, (host, attach, queue) in contenders.items():
                     name = f"ask{n}"
@@ -137,10 +139,11 @@ def main() -> int:
                     host.forget(name)
                     put[label].append(flood(host, attach, root / "flood.bin", f"flood{n}"))
         finally:
-            link.close()
-            local.close()
-            for clone in (here, there):
-                lifecycle.stop(open_repo(clone).state_dir)
+            for link in links:
+                link.close()
+            for clone in (here, there):  # (its session host, and the link's, end with it)
+                if (clone / ".git" / "agentdeck").is_dir():
+                    lifecycle.stop(open_repo(clone).state_dir)
             server.stop()
     local_p95, remote_p95 = p95(lat["local"]), p95(lat["remote"])
     print(f"prompt -> queue p95 over {len(lat['local'])} prompts: local {local_p95 * 1000:.1f} ms, "

@@ -42,6 +42,13 @@ def fleet_of(ctx: RepoContext, args: argparse.Namespace, required: bool = False)
     return load_fleet(path)
 
 
+def received_fleet() -> Path:
+    """`--fleet-stdin`: the fleet another machine's agentdeck sent, saved for this host."""
+    from agentdeck.core.remote import read_framed, save_received_fleet
+
+    return save_received_fleet(repo().state_dir, read_framed(sys.stdin.buffer))
+
+
 def engine_of(ctx: RepoContext, fleet: Fleet, reconcile: bool = True) -> Engine:
     """An engine that reports setup progress on the terminal, after it has squared the registry
     with what is on disk (each correction printed as a note) unless `reconcile` is False."""

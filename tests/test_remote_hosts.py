@@ -181,3 +181,41 @@ def test_doctor_host_checks_ssh_and_the_version_there(tmp_path: Path, sshd: SshS
     assert "own checks" not in old.out
     unknown = run_agentdeck("doctor", "--host", "nope", cwd=here)
     assert unknown.code == 2 and "no host 'nope'" in unknown.err
+
+
+def test_a_host_down_at_open_shows_its_agents_then_comes_back(tmp_path: Path,
+                                                               sshd: SshServer) -> None:
+    here, there = two_hosts(tmp_path, sshd)
+    assert run_agentdeck("up", "--no-start", "r1", "r2", cwd=here).code == 0
+    ctx, fleet = open_repo(here), load_fleet(here / "agentdeck.yaml")
+    attach_deck(ctx, fleet).close()  # (the host's agents, as it listed them, are kept)
+
+    # the review's git runs there: a commit in box1's worktree is in the diff read from here
+    commit(there.parent / "box1-app-r1", "src/r1.py", "R1 = 1\n")
+    from agentdeck.core import remote
+
+    assert "+R1 = 1" in remote.diff_there(fleet, "box1", "r1", uncommitted=False)
+    assert remote.radar_there(fleet, "box1").pairs == []
+
+    sshd.stop()
+    said: list[str] = []
+    from agentdeck.daemon.host_set import attach_hosts
+
+    deck = attach_hosts(ctx, fleet, lifecycle.ensure(ctx.state_dir, fleet.path), said.append)
+    try:
+        assert any("host box1" in line and "show as disconnected" in line for line in said)
+        assert {r.name for r in deck.records if r.host == "box1"} == {"r1", "r2"}
+        assert {i.name: i.state for i in deck.host.sessions() if i.name.startswith("r")} == {
+            "r1": "disconnected", "r2": "disconnected"}
+        link = deck.host.hosts["box1"]  # type: ignore[attr-defined]
+        back = start_sshd(tmp_path / "sshd", port=sshd.port)  # the host answers again
+        try:
+            wait(lambda: link.connected, "the link to reach the host", timeout=60)
+            deck.start_all()
+            wait(lambda: {i.name for i in deck.host.sessions()
+                          if i.state not in ("disconnected", "stopped")} >= {"r1", "r2"},
+                 "box1's agents running")
+        finally:
+            back.stop()
+    finally:
+        deck.close()

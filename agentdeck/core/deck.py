@@ -65,6 +65,7 @@ class Deck:
     roster: RosterKeeper | None = None  # in-process only: a daemon keeps the roster itself
     # other hosts' agents (fleet `hosts`): their records, as their daemons sent them
     remote_records: Callable[[], list[AgentRecord]] = list
+    refresh_remote: Callable[[], None] = lambda: None  # asks the hosts again (after an rm there)
     _typers: list[threading.Thread] = field(default_factory=list)  # typing first messages
 
     def __post_init__(self) -> None:
@@ -123,6 +124,11 @@ class Deck:
     def reload(self) -> None:
         """Pick up agents made or removed since the deck opened (by any client)."""
         self.records = self.read_records()
+
+    @property
+    def local_records(self) -> list[AgentRecord]:
+        """This repository's agents (the radar's git and the file watcher see these)."""
+        return [r for r in self.records if not r.host]
 
     def read_records(self) -> list[AgentRecord]:
         """Every agent made: this repository's, then other hosts' (fleet `hosts`)."""

@@ -10,15 +10,19 @@ command ssh hands the remote shell is one string; every word of it is quoted her
 
 from __future__ import annotations
 
+import json
 import shlex
 import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from agentdeck.core.config import Fleet, HostSpec
 from agentdeck.core.errors import OperationError, UsageError
+
+if TYPE_CHECKING:
+    from agentdeck.core.review import Radar
 
 SSH = "ssh"
 # no password prompt that nobody sees (a dashboard, a thread); a dead link noticed in ~15 s
@@ -141,3 +145,31 @@ def save_received_fleet(state_dir: Path, blob: bytes) -> Path:
     path = state_dir / FLEET_FILE
     write_private(path, blob.decode("utf-8"))
     return path
+
+
+# -- the review of another host's agent: its git runs there ------------------------------------
+def diff_there(fleet: Fleet, host: str, name: str, uncommitted: bool) -> str:
+    return check(fleet, fleet.hosts[host], ["diff", name, *(["--uncommitted"] if uncommitted
+                                                             else [])], timeout=120)
+
+
+def radar_there(fleet: Fleet, host: str) -> Radar:
+    """The conflict radar among that host's agents, computed there."""
+    from agentdeck.core.review import Pair, Radar
+
+    result = run(fleet, fleet.hosts[host], ["conflicts", "--json"], timeout=120)
+    if result.returncode not in (0, 1):  # (1: some pair conflicts)
+        raise OperationError(failure(fleet.hosts[host], result))
+    data = json.loads(result.stdout or b"{}")
+    return Radar([Pair(**p) for p in data.get("pairs", [])], dict(data.get("scope", {})))
+
+
+def merge_there(fleet: Fleet, host: str, name: str) -> str:
+    """Merge the agent's branch there, as `agentdeck merge` does; what it said."""
+    return check(fleet, fleet.hosts[host], ["merge", name], timeout=300).strip()
+
+
+def remove_there(fleet: Fleet, host: str, name: str) -> str:
+    """The review's cleanup there (refused, nothing removed, while work would be lost)."""
+    return check(fleet, fleet.hosts[host], ["rm", name, "--delete-branch", "--drop-db"],
+                 timeout=300).strip()

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from agentdeck.core.approvals import Decision, Entry, QueueView, StaleAnswer
 from agentdeck.core.detect import Detection
+from agentdeck.core.errors import OperationError
 from agentdeck.core.sessions import SessionHost, SessionInfo, SessionSpec, TerminalView
 from agentdeck.core.sessions.host import Listener
 
@@ -197,7 +198,16 @@ def attach_hosts(ctx: RepoContext, fleet: Fleet, local: RemoteHost,
     links: dict[str, SshLink] = {}
     try:
         for spec in remote.hosts_in_use(fleet):
-            link = links[spec.name] = SshLink(fleet, spec).connect()
+            link = links[spec.name] = SshLink(fleet, spec, cache=ctx.state_dir / "hosts" /
+                                              f"{spec.name}.json")
+            try:
+                link.connect()
+            except OperationError as exc:
+                if not link.connect_later():  # never reached: nothing of it to show
+                    raise
+                out(f"agentdeck: warning: {exc}; its agents show as disconnected until it "
+                    "answers (the dashboard keeps trying)")
+                continue
             made = {r.name for r in link.records}
             missing = [a.name for a in fleet.agents if a.host == spec.name and a.name not in made]
             if missing:
@@ -225,5 +235,12 @@ def attach_hosts(ctx: RepoContext, fleet: Fleet, local: RemoteHost,
                      where)
     deck = Deck.attach(ctx, fleet, hosts, queue)
     deck.remote_records = remote_records
+
+    def refresh() -> None:
+        for link in links.values():
+            with contextlib.suppress(OperationError):
+                link.refresh_records()
+
+    deck.refresh_remote = refresh
     deck.reload()
     return deck

@@ -12,22 +12,31 @@ the prompt (its pid is part of every entry's identity: a restarted daemon's entr
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import subprocess
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from agentdeck.core.approvals import Decision, Entry, StaleAnswer
 from agentdeck.core.config import Fleet, HostSpec
 from agentdeck.core.detect import Detection
 from agentdeck.core.errors import OperationError
+from agentdeck.core.files import private_dir, write_private
 from agentdeck.core.registry import AgentRecord
 from agentdeck.core.remote import fleet_for, framed, ssh_argv
-from agentdeck.core.sessions import Event, SessionHost, SessionInfo, SessionSpec, TerminalView
+from agentdeck.core.sessions import (
+    RUNNING,
+    Event,
+    SessionHost,
+    SessionInfo,
+    SessionSpec,
+    TerminalView,
+)
 from agentdeck.core.sessions.host import Listener
 from agentdeck.daemon.client import DaemonGone, RemoteHost, RemoteQueue, records_of
 
@@ -39,8 +48,11 @@ class SshLink(SessionHost):
     """A SessionHost for every agent of one remote host. `connect()` makes the first
     connection (raising why it cannot); afterwards the link reconnects by itself."""
 
-    def __init__(self, fleet: Fleet, spec: HostSpec, timeout: float = 15.0) -> None:
-        self.fleet, self.spec, self.timeout = fleet, spec, timeout
+    def __init__(self, fleet: Fleet, spec: HostSpec, timeout: float = 15.0,
+                 cache: Path | None = None) -> None:
+        """`cache`: where the host's agents, as it last listed them, are kept (so a dashboard
+        opened while the host is unreachable still shows them, as disconnected)."""
+        self.fleet, self.spec, self.timeout, self.cache = fleet, spec, timeout, cache
         self.name = spec.name
         self._inner: RemoteHost | None = None
         self._proc: subprocess.Popen[bytes] | None = None
@@ -69,10 +81,20 @@ class SshLink(SessionHost):
 
     def connect(self) -> SshLink:
         self._attach()
+        self._keep_up()
+        return self
+
+    def connect_later(self) -> list[AgentRecord]:
+        """The host cannot be reached now: its agents as it last listed them (none if it
+        never was), shown as disconnected while the link keeps trying."""
+        self.records = _cached(self.cache, self.name)
+        self._keep_up()
+        return self.records
+
+    def _keep_up(self) -> None:
         self._supervisor = threading.Thread(target=self._supervise, daemon=True,
                                             name=f"agentdeck-ssh-{self.name}")
         self._supervisor.start()
-        return self
 
     def _attach(self) -> None:
         ours, theirs = socket.socketpair()
@@ -99,10 +121,8 @@ class SshLink(SessionHost):
             reason = errors[-1] if errors else str(exc)
             raise DaemonGone(f"host {self.name}: {reason.removeprefix('agentdeck: error: ')}"
                              ) from None
-        for rec in records:
-            rec.host = self.name
         old, self._inner, self._proc = self._inner, inner, proc
-        self.records = records
+        self._set_records(records)
         inner.subscribe(self._forward)
         self.queue.attach(inner)
         if self._home is not None:
@@ -110,20 +130,26 @@ class SshLink(SessionHost):
                 inner.set_home_size(*self._home)
         self.error = ""
         self._up.set()
-        if old is not None:  # a reconnection: every agent's state is news again
+        if old is not None:
             old.close()
-            for info in inner.sessions():
-                self._forward(Event(info.name, "state", info))
+        for info in inner.sessions():  # (after a drop: every agent's state is news again)
+            self._forward(Event(info.name, "state", info))
         for listener in list(self._on_link):
             listener(True)
 
     def refresh_records(self) -> list[AgentRecord]:
         """Ask the host again which agents it has made (after `up` or `rm` there)."""
-        records = records_of(self._live())
+        self._set_records(records_of(self._live()))
+        return self.records
+
+    def _set_records(self, records: list[AgentRecord]) -> None:
         for rec in records:
             rec.host = self.name
         self.records = records
-        return records
+        if self.cache is not None:
+            with contextlib.suppress(OSError):
+                private_dir(self.cache.parent)
+                write_private(self.cache, json.dumps([asdict(r) for r in records]))
 
     def _supervise(self) -> None:
         while not self._closing.is_set():
@@ -207,8 +233,9 @@ class SshLink(SessionHost):
         return info if self.connected else replace(info, state=DISCONNECTED)
 
     def sessions(self) -> list[SessionInfo]:
-        if self._inner is None:
-            return []
+        if self._inner is None:  # never reached yet: its agents, as it last listed them
+            return [SessionInfo(r.name, r.agent, RUNNING, state=DISCONNECTED)
+                    for r in self.records]
         infos = self._inner.sessions()
         return infos if self.connected else [replace(i, state=DISCONNECTED) for i in infos]
 
@@ -296,6 +323,17 @@ class LinkQueue:
     def close(self) -> None:
         if self._queue is not None:
             self._queue.close()
+
+
+def _cached(path: Path | None, host: str) -> list[AgentRecord]:
+    try:
+        data = json.loads(path.read_text()) if path is not None else []
+    except (OSError, ValueError):
+        return []
+    records = [AgentRecord.from_json(item) for item in data if isinstance(item, dict)]
+    for rec in records:
+        rec.host = host
+    return records
 
 
 def _backoff() -> list[float]:

@@ -27,7 +27,7 @@ class RadarWatch(_Base):
     @work(thread=True, exclusive=True, group="radar", exit_on_error=False)
     def scan_radar(self) -> None:
         try:
-            notes = review.radar_notes(self.deck.ctx, list(self.deck.records), self._radar)
+            notes = review.radar_notes(self.deck.ctx, self.deck.local_records, self._radar)
         except AgentdeckError:
             return
         self.call_from_thread(self._show_radar, notes)
@@ -38,7 +38,7 @@ class RadarWatch(_Base):
         if self._watcher is not None:
             self._watcher.stop()
         self._watcher = ChangeWatcher(
-            self.deck.ctx, list(self.deck.records),
+            self.deck.ctx, self.deck.local_records,
             lambda names: self.post_message(RadarStale(names)),
             lambda error: self.call_from_thread(
                 self.notify, f"conflict radar: cannot watch the worktrees ({error}); it looks "

@@ -13,7 +13,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from agentdeck.core import review
+from agentdeck.core import remote, review
 from agentdeck.core.deck import Deck
 from agentdeck.core.diffparse import FileDiff, parse
 from agentdeck.core.errors import AgentdeckError
@@ -94,9 +94,13 @@ class ReviewScreen(Screen[None]):
     # -- loading (git in threads) -------------------------------------------------------------
     @work(thread=True, exclusive=True, group="review-diff", exit_on_error=False)
     def _load(self) -> None:
-        ctx = self.deck.ctx
+        ctx, rec = self.deck.ctx, self.rec
         try:
-            files = parse(review.diff(ctx, self.rec, uncommitted=self.uncommitted))
+            if rec.host:  # another host's agent: its git runs there
+                text = remote.diff_there(self.deck.fleet, rec.host, rec.name, self.uncommitted)
+            else:
+                text = review.diff(ctx, rec, uncommitted=self.uncommitted)
+            files = parse(text)
         except AgentdeckError as exc:
             self.app.call_from_thread(self.notify, str(exc), severity="error")
             return
@@ -113,9 +117,13 @@ class ReviewScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="review-radar", exit_on_error=False)
     def _scan(self) -> None:
-        ctx = self.deck.ctx
+        ctx, rec = self.deck.ctx, self.rec
         try:
-            radar = review.radar(ctx, self.records, uncommitted=True)
+            if rec.host:  # compared with the agents of its own host, there
+                radar = remote.radar_there(self.deck.fleet, rec.host)
+            else:
+                radar = review.radar(ctx, [r for r in self.records if not r.host],
+                                     uncommitted=True)
         except AgentdeckError as exc:
             self.app.call_from_thread(self.notify, f"conflict radar: {exc}", severity="warning")
             return
@@ -125,7 +133,9 @@ class ReviewScreen(Screen[None]):
     def _head(self) -> None:
         added = sum(f.added for f in self.files)
         removed = sum(f.removed for f in self.files)
-        parts = [f"[b]review {self.rec.name}[/b] · {review.base_of(self.deck.ctx, self.rec)}"
+        base = f"{self.rec.host}:{self.rec.base}" if self.rec.host else review.base_of(
+            self.deck.ctx, self.rec)
+        parts = [f"[b]review {self.rec.name}[/b] · {base}"
                  f"...{self.rec.branch} · {len(self.files)} file{'s' * (len(self.files) != 1)} "
                  f"+{added} −{removed}"
                  + (" · [b]with uncommitted work[/b]" if self.uncommitted else "")]
@@ -198,6 +208,9 @@ class ReviewScreen(Screen[None]):
     @work(thread=True, group="merge", exit_on_error=False)
     def action_merge(self) -> None:
         ctx = self.deck.ctx
+        if self.rec.host:
+            self._merge_there()
+            return
         try:
             done = review.merge(ctx, self.rec, state_dir=ctx.state_dir)
         except AgentdeckError as exc:
@@ -209,6 +222,17 @@ class ReviewScreen(Screen[None]):
             "up: worktree, branch, database and port", timeout=15)
         self.post_message(self.Merged(self.rec.name))  # the dashboard's radar looks again
 
+    def _merge_there(self) -> None:
+        try:
+            said = remote.merge_there(self.deck.fleet, self.rec.host, self.rec.name)
+        except AgentdeckError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=10)
+            return
+        self.merged_into = self.rec.base
+        self.app.call_from_thread(self.notify, f"{self.rec.host}: {said.splitlines()[0]}; D "
+                                  "cleans up there", timeout=15)
+        self.post_message(self.Merged(self.rec.name))
+
     @work(thread=True, group="cleanup", exit_on_error=False)
     def action_cleanup(self) -> None:
         """Remove the agent's worktree, branch, database and port in one step — refused, with
@@ -219,13 +243,17 @@ class ReviewScreen(Screen[None]):
         deck = self.deck
         name = self.rec.name
         try:
-            out = retire(deck.ctx, deck.fleet, name, deck.host, delete_branch=True, drop_db=True,
-                         merged_into=self.merged_into)
+            if self.rec.host:  # removed there by its agentdeck (its own checks refuse a loss)
+                done = [remote.remove_there(deck.fleet, self.rec.host, name).splitlines()[-1]]
+                deck.refresh_remote()  # (else its record, as the host last sent it, stays)
+            else:
+                done = retire(deck.ctx, deck.fleet, name, deck.host, delete_branch=True,
+                              drop_db=True, merged_into=self.merged_into).done
         except AgentdeckError as exc:
             self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=10)
             return
-        out.done += forget_in_fleet(deck.fleet, name)  # else the next `agentdeck` remakes it
-        self.app.call_from_thread(self.notify, f"{name}: " + "; ".join(out.done), timeout=10)
+        done += forget_in_fleet(deck.fleet, name)  # else the next `agentdeck` remakes it
+        self.app.call_from_thread(self.notify, f"{name}: " + "; ".join(done), timeout=10)
         self.post_message(self.Removed(name))  # its pane and row go
 
     def action_close(self) -> None:

@@ -121,6 +121,15 @@ def test_up_answer_reconnect_rm_merge(tmp_path: Path, sshd: SshServer) -> None:
         assert sorted(a["agent"] for a in answers if a["agent"] in ("r1", "r2")) == ["r1", "r2"]
         with pytest.raises(Exception, match=r"no longer waiting|gone"):
             deck.queue.answer(waiting.id, "allow")  # never twice
+
+        # a message to a remote agent waits while its prompt does, then reaches it
+        wait(lambda: deck.queue.entry_for("r1") is not None, "r1's next prompt")
+        write = deck.queue.entry_for("r1")
+        assert write is not None and write.host == "box1"
+        assert deck.message("r1", "hello from here") == "held"
+        deck.queue.answer(write.id, "allow")
+        wait(lambda: any("hello from here" in line for line in deck.host.snapshot("r1")),
+             "the message on r1's screen", timeout=30)
     finally:
         deck.close()
 

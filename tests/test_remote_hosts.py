@@ -228,3 +228,22 @@ def test_a_host_down_at_open_shows_its_agents_then_comes_back(tmp_path: Path,
             back.stop()
     finally:
         deck.close()
+
+
+def test_the_radar_compares_agents_across_hosts(tmp_path: Path, sshd: SshServer) -> None:
+    from agentdeck.core import remote, review
+
+    here, there = two_hosts(tmp_path, sshd)
+    assert run_agentdeck("up", "--no-start", "l1", "r1", cwd=here).code == 0
+    commit(here.parent / "app-l1", "src/app.py", "print('l1 was here')\n")
+    commit(there.parent / "box1-app-r1", "src/app.py", "print('r1 was there')\n")
+    ctx, fleet = open_repo(here), load_fleet(here / "agentdeck.yaml")
+    deck = attach_deck(ctx, fleet)
+    try:
+        records = [r for r in deck.records if r.name in ("l1", "r1")]
+    finally:
+        deck.close()
+    remote.fetch_branches(ctx, fleet, "box1", ["agentdeck/r1"])  # (git over the same ssh)
+    notes = review.radar_notes(ctx, records)
+    assert notes["l1"].startswith("⚠ r1: src/app.py"), notes
+    assert notes["r1"].startswith("⚠ l1: src/app.py"), notes

@@ -22,6 +22,7 @@ from agentdeck.core.config import Fleet, HostSpec
 from agentdeck.core.errors import OperationError, UsageError
 
 if TYPE_CHECKING:
+    from agentdeck.core.repo import RepoContext
     from agentdeck.core.review import Radar
 
 SSH = "ssh"
@@ -173,3 +174,17 @@ def remove_there(fleet: Fleet, host: str, name: str) -> str:
     """The review's cleanup there (refused, nothing removed, while work would be lost)."""
     return check(fleet, fleet.hosts[host], ["rm", name, "--delete-branch", "--drop-db"],
                  timeout=300).strip()
+
+
+def fetch_branches(ctx: RepoContext, fleet: Fleet, host: str, branches: Sequence[str]) -> None:
+    """Fetch the branches of `host`'s agents into refs/agentdeck/hosts/HOST/… here, so the
+    conflict radar compares them with this machine's agents (same origin: shared history).
+    git runs ssh itself, with the host's ssh options; the destination is git's argument."""
+    if not branches:
+        return
+    spec = fleet.hosts[host]
+    command = " ".join(shlex.quote(word) for word in (SSH, *spec.ssh_options, "-o",
+                                                      "BatchMode=yes"))
+    refspecs = [f"+refs/heads/{b}:refs/agentdeck/hosts/{host}/{b}" for b in branches]
+    ctx.git("fetch", "--no-tags", "--quiet", f"{spec.ssh}:{spec.repo}", *refspecs,
+            env={"GIT_SSH_COMMAND": command})

@@ -32,12 +32,21 @@ def base_of(ctx: RepoContext, rec: AgentRecord) -> str:
     return rec.base or wt.default_base(ctx)
 
 
+def branch_ref(rec: AgentRecord) -> str:
+    """Where the agent's branch is in this repository: its own, or — another host's agent —
+    its tip as last fetched from that host (core/remote.fetch_branches)."""
+    if rec.host:
+        return f"refs/agentdeck/hosts/{rec.host}/{rec.branch}"
+    return f"refs/heads/{rec.branch}"
+
+
 def work_commit(ctx: RepoContext, rec: AgentRecord, uncommitted: bool = True) -> str:
     """The agent's branch tip, or — with uncommitted work on disk — a commit of its worktree
-    as it is now (parented on the tip, reachable from no ref)."""
-    tip = ctx.git("rev-parse", "--verify", f"refs/heads/{rec.branch}^{{commit}}").strip()
+    as it is now (parented on the tip, reachable from no ref). Another host's agent: its
+    committed work only (its disk is there)."""
+    tip = ctx.git("rev-parse", "--verify", f"{branch_ref(rec)}^{{commit}}").strip()
     worktree = Path(rec.worktree)
-    if not uncommitted or not worktree.is_dir():
+    if not uncommitted or rec.host or not worktree.is_dir():
         return tip
     tree = worktree_tree(ctx, worktree, tip)
     if tree == ctx.git("rev-parse", f"{tip}^{{tree}}").strip():
@@ -281,7 +290,7 @@ def merge_warnings(ctx: RepoContext, rec: AgentRecord) -> list[str]:
 
 def behind(ctx: RepoContext, rec: AgentRecord, target: str) -> int:
     """How many commits `target` has that the agent's branch does not."""
-    out = ctx.git_try("rev-list", "--count", f"refs/heads/{rec.branch}..refs/heads/{target}")
+    out = ctx.git_try("rev-list", "--count", f"{branch_ref(rec)}..refs/heads/{target}")
     return int(out.strip()) if out and out.strip().isdigit() else 0
 
 

@@ -12,6 +12,7 @@ from textual import work
 
 from agentdeck.core import review
 from agentdeck.core.errors import AgentdeckError
+from agentdeck.core.registry import AgentRecord
 from agentdeck.core.watch import ChangeWatcher
 from agentdeck.ui.host_messages import RadarStale
 
@@ -26,11 +27,32 @@ else:
 class RadarWatch(_Base):
     @work(thread=True, exclusive=True, group="radar", exit_on_error=False)
     def scan_radar(self) -> None:
+        records = [*self.deck.local_records, *self._fetched_remote()]
         try:
-            notes = review.radar_notes(self.deck.ctx, self.deck.local_records, self._radar)
+            notes = review.radar_notes(self.deck.ctx, records, self._radar)
         except AgentdeckError:
             return
         self.call_from_thread(self._show_radar, notes)
+
+    def _fetched_remote(self) -> list[AgentRecord]:
+        """Other hosts' agents whose branches were just fetched here (their committed work is
+        compared with this machine's); a host that cannot be reached now is left out."""
+        from agentdeck.core import remote
+
+        fetched: list[AgentRecord] = []
+        by_host: dict[str, list[AgentRecord]] = {}
+        for rec in self.deck.records:
+            if rec.host:
+                by_host.setdefault(rec.host, []).append(rec)
+        for host, records in by_host.items():
+            try:
+                remote.fetch_branches(self.deck.ctx, self.deck.fleet, host,
+                                      [r.branch for r in records])
+            except AgentdeckError:
+                continue
+            self._radar.stale({r.name for r in records})  # their tips may have moved
+            fetched.extend(records)
+        return fetched
 
     def _watch_changes(self) -> None:
         """(Re)start the watcher on the agents' worktrees and the refs (after an agent came or

@@ -28,6 +28,9 @@ def open_dashboard(ctx: RepoContext, fleet: Fleet, theme: str | None = None,
     from agentdeck.ui.themes import DEFAULT_THEME, check_theme
 
     check_theme(theme or fleet.dashboard.theme or DEFAULT_THEME)  # before anything starts
+    if not daemon and any(a.host for a in fleet.agents):
+        raise UsageError("agents on other hosts (fleet 'hosts') are reached through the session "
+                         "host daemon: run `agentdeck` without --no-daemon")
     prepare(ctx, fleet, lambda: engine_of(ctx, fleet, reconcile=False))
     deck = attach_deck(ctx, fleet) if daemon else Deck.open(ctx, fleet)
     deck.restart_ended = restart  # `up` brings back agents that ended; plain `agentdeck` shows them

@@ -116,9 +116,13 @@ def test_up_answer_reconnect_rm_merge(tmp_path: Path, sshd: SshServer) -> None:
         assert [(e.id, e.summary) for e in again] == [(waiting.id, waiting.summary)]
         deck.queue.answer(waiting.id, "allow")
         wait(lambda: [a["agent"] for a in audit(there)] == ["r1", "r2"], "r2's answer")
-        answers = [json.loads(line) for line in
-                   (tmp_path / "answers.jsonl").read_text().splitlines()]
-        assert sorted(a["agent"] for a in answers if a["agent"] in ("r1", "r2")) == ["r1", "r2"]
+
+        def answered() -> list[str]:  # (each agent logs the key it got once it has read it)
+            path = tmp_path / "answers.jsonl"
+            lines = path.read_text().splitlines() if path.exists() else []
+            return sorted(a["agent"] for a in map(json.loads, lines) if a["agent"] in ("r1", "r2"))
+
+        wait(lambda: answered() == ["r1", "r2"], "both remote agents to get their key")
         with pytest.raises(Exception, match=r"no longer waiting|gone"):
             deck.queue.answer(waiting.id, "allow")  # never twice
 

@@ -22,6 +22,7 @@ from agentdeck.core.yamlmarks import KeyPath, LocatedDocument, load_located
 
 DEFAULT_FLEET_NAMES = ("agentdeck.yaml", "agentdeck.yml")
 DB_MODES = ("none", "postgres-db", "postgres-schema", "sqlite", "compose")
+SANDBOX_MODES = ("none", "bwrap")
 BUILTIN_COMMANDS: dict[str, str] = {
     # ask before every tool (Claude Code's auto mode would answer most prompts itself); the
     # brief (task, scope, roster) as an appended system prompt, the task as the first message
@@ -65,6 +66,18 @@ class DatabaseSpec:
 
 
 @dataclass(frozen=True)
+class SandboxSpec:
+    """How an agent is fenced in (core/sandbox.py): off unless the fleet asks."""
+
+    mode: str = "none"  # none | bwrap
+    network: bool = True  # false: only the agent's own loopback
+
+    @property
+    def on(self) -> bool:
+        return self.mode != "none"
+
+
+@dataclass(frozen=True)
 class AgentSpec:
     name: str
     branch: str
@@ -81,6 +94,7 @@ class AgentSpec:
     database: DatabaseSpec = DatabaseSpec()
     worktree: str | None = None  # path template override
     host: str | None = None  # a name under the fleet's `hosts`: it runs there; None: here
+    sandbox: SandboxSpec = SandboxSpec()
     where: str = ""  # file:line of the entry, for messages
     # the inherited variables an agent sees: None, all of the user's environment (less what the
     # fleet names for other agents); a tuple, only these names or patterns (LC_*) and the basics
@@ -437,6 +451,16 @@ class _FleetReader:
                                for k, v in keys.items()}
         return DashboardSpec(**changes)
 
+    def sandbox(self, value: Any, path: KeyPath, inherited: SandboxSpec) -> SandboxSpec:
+        if isinstance(value, str):  # sandbox: bwrap
+            value = {"mode": value}
+        data = self.mapping(value, path, ("mode", "network"))
+        mode = self.string(data.get("mode", inherited.mode), (*path, "mode"),
+                           choices=SANDBOX_MODES)
+        network = (self.boolean(data["network"], (*path, "network")) if "network" in data
+                   else inherited.network)
+        return SandboxSpec(mode, network)
+
     def host_name(self, value: Any, path: KeyPath) -> str | None:
         if value is None or value == "local":
             return None  # this machine
@@ -552,6 +576,8 @@ class _FleetReader:
                                                 base.database, uses)
         if "host" in raw:
             changes["host"] = self.host_name(raw["host"], (*path, "host"))
+        if "sandbox" in raw:
+            changes["sandbox"] = self.sandbox(raw["sandbox"], (*path, "sandbox"), base.sandbox)
         if "env" in raw:
             env = dict(base.env)
             for key, val in self.mapping_any(raw["env"], (*path, "env")).items():
@@ -647,9 +673,10 @@ def _kind(value: Any) -> str:
 _TOP_KEYS = ("version", "base", "worktrees", "defaults", "commands", "resume", "agents",
              "approvals", "dashboard", "rate_limits", "hosts")
 _DEFAULT_KEYS = ("agent", "model", "models", "setup", "env_copy", "env_file", "ports", "database",
-                 "stagger", "setup_timeout", "env", "env_passthrough", "host")
+                 "stagger", "setup_timeout", "env", "env_passthrough", "host", "sandbox")
 _AGENT_KEYS = ("name", "role", "branch", "base", "agent", "model", "task", "forbid", "scope",
-               "env", "env_passthrough", "setup", "env_copy", "database", "worktree", "host")
+               "env", "env_passthrough", "setup", "env_copy", "database", "worktree", "host",
+               "sandbox")
 _HOST_KEYS = ("ssh", "repo", "agentdeck", "ssh_options")
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from agentdeck.core import briefs, hook_install, notify
 from agentdeck.core.approvals import ApprovalQueue, QueueView
-from agentdeck.core.config import Fleet
+from agentdeck.core.config import Fleet, SandboxSpec
 from agentdeck.core.errors import AgentdeckError, OperationError
 from agentdeck.core.hook_channel import HookServer, socket_path
 from agentdeck.core.hostlock import hold_daemon_lock, lock_holder
@@ -45,6 +45,7 @@ class AgentSummary:
     port: str
     database: str
     host: str = ""  # another host's agent (fleet `hosts`): its name; "": this machine's
+    sandbox: str = ""  # "sandboxed" (", no network"): fenced in by core/sandbox.py
 
 
 @dataclass
@@ -139,8 +140,11 @@ class Deck:
         for rec in self.records:
             ports = ",".join(str(p) for p in rec.port_numbers)
             where = f"{rec.host}:{rec.worktree}" if rec.host else relative(rec.worktree)
+            sandbox = self.sandbox_of(rec.name)
+            fenced = ("sandboxed" + ("" if sandbox.network else ", no network")
+                      if sandbox.on else "")
             out.append(AgentSummary(rec.name, rec.role, rec.agent, rec.branch, where, ports,
-                                    describe_database(rec.database), rec.host))
+                                    describe_database(rec.database), rec.host, fenced))
         return out
 
     def start_all(self, sizes: Mapping[str, tuple[int, int]] | None = None,
@@ -192,13 +196,12 @@ class Deck:
         try:
             brief = briefs.brief_for(self.fleet, rec, self.ctx.state_dir, self.records,
                                      self._states())
-            spec = session_spec(self.fleet, rec, cols, rows, resume, brief)
+            spec = self._sandboxed(rec, self._with_hook(
+                rec, session_spec(self.fleet, rec, cols, rows, resume, brief)))
         except AgentdeckError as exc:
             # the session shows as failed, with this reason in its pane and the sidebar
             spec = SessionSpec(rec.name, (), rec.worktree, {}, rec.agent, cols, rows,
                                error=str(exc))
-        else:
-            spec = self._with_hook(rec, spec)
         self.host.spawn(spec)
         template = template_for(self.fleet, rec, resume) or ""
         if rec.task and not resume and not spec.error and not takes_task(template) and \
@@ -235,6 +238,19 @@ class Deck:
 
     def _states(self) -> dict[str, str]:
         return {i.name: i.state for i in self.host.sessions()}
+
+    def sandbox_of(self, name: str) -> SandboxSpec:
+        """The agent's sandbox as the fleet file says (its entry, else the defaults)."""
+        return (self.fleet.agent(name) or self.fleet.defaults).sandbox
+
+    def _sandboxed(self, rec: AgentRecord, spec: SessionSpec) -> SessionSpec:
+        sandbox = self.sandbox_of(rec.name)
+        if not sandbox.on:
+            return spec
+        from agentdeck.core import sandbox as fence
+
+        return fence.wrap(spec, sandbox, rec, self.ctx.common_dir, self.ctx.main_root,
+                          self.local_records, self.ctx.state_dir)
 
     def _with_hook(self, rec: AgentRecord, spec: SessionSpec) -> SessionSpec:
         """Point Claude Code's or Codex's PermissionRequest hook at this dashboard."""

@@ -56,6 +56,12 @@ def run_checks() -> list[Check]:
                         "apt-get install postgresql (or brew install postgresql) — needed "
                         "for database modes postgres-db / postgres-schema on this machine"))
     checks.append(_docker_check())
+    bwrap = shutil.which("bwrap")
+    checks.append(Check("sandbox (bubblewrap)", bwrap is not None,
+                        (_version([bwrap, "--version"]) or bwrap) if bwrap else
+                        "bwrap not found — needed only for agents with sandbox: bwrap",
+                        "apt-get install bubblewrap (or dnf install bubblewrap); on macOS "
+                        "sandbox-exec is built in but agentdeck does not drive it yet"))
     for kind in KINDS.values():
         path = shutil.which(kind.executable)
         # verified: agentdeck's end-to-end scenario ran that version; unverified: its prompts

@@ -134,6 +134,8 @@ class AgentList(DataTable[object]):
         name = Text(mark + row.name + (" ★" if row.role == "lead" else ""), style="bold")
         if row.host:
             name.append(f"@{row.host}", style="dim")
+        if row.sandbox:  # fenced in (core/sandbox.py): the detail line says how
+            name.append(" ▣")
         radar = Text(row.radar, style="bold red" if row.radar.startswith("⚠") else "yellow")
         return dict(zip(COLUMNS, (name, state_text(row), row.branch, row.port, row.database,
                                   row.worktree, radar), strict=True))
@@ -171,9 +173,10 @@ class AgentDetail(Static):
             return Text("")
         text = Text.assemble((row.name, "bold"), " ", state_text(row))
         for label, value in (("branch", row.branch), ("port", row.port),
-                             ("db", row.database), ("worktree", row.worktree)):
+                             ("db", row.database), ("worktree", row.worktree),
+                             ("", row.sandbox)):
             if value and value != "-":
-                text.append(f" · {label} ")
+                text.append(f" · {label} " if label else " · ")
                 text.append(str(value), style="")
         if row.radar:
             text.append(f" · {row.radar}", style="bold red" if row.radar.startswith("⚠")

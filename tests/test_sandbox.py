@@ -60,6 +60,7 @@ results = {
     "other env": attempt("", read(os.path.join(other, ".env.local"))),
     "ssh key": attempt("", read(os.path.join(home, ".ssh", "id_ed25519"))),
     "home": attempt("", write(os.path.join(home, "evil.txt"))),
+    "home folder": attempt("", write(os.path.join(home, "docs", "evil.txt"))),
     "etc": attempt("", write("/etc/agentdeck-evil")),
     "network": attempt("", net),
 }
@@ -76,6 +77,7 @@ def sandboxed_fleet(tmp_path: Path, network: bool, port: int = 9) -> tuple[Path,
     home = tmp_path / "home"
     (home / ".ssh").mkdir(parents=True)
     (home / ".ssh" / "id_ed25519").write_text("PRIVATE KEY\n")
+    (home / "docs").mkdir()
     repo = make_repo(tmp_path)
     (repo / "probe.py").write_text(PROBE)
     git(repo, "add", "probe.py")
@@ -116,12 +118,15 @@ def test_a_sandboxed_agent_works_in_its_worktree_only(tmp_path: Path, network: b
         results = json.loads((tmp_path / "wt-a" / "probe.json").read_text())
         assert results["own file"] == results["commit"] == results["tests"] == "ok"
         assert results["temp"] == "ok"
-        for denied in ("main checkout", "other worktree", "home", "etc"):
+        for denied in ("main checkout", "other worktree", "home folder", "etc"):
             assert results[denied] in ("OSError", "PermissionError"), (denied, results)
         assert results["other env"] != "ok" and results["ssh key"] != "ok", results
         assert results["network"] == ("ok" if network else "ConnectionRefusedError"), results
-        for place in (repo, home, tmp_path / "wt-b"):
+        for place in (repo, home, home / "docs", tmp_path / "wt-b"):
             assert not (place / "evil.txt").exists()
+        # what it writes at the top of its home stays in a home of its own
+        assert results["home"] == "ok"
+        assert (ctx.state_dir / "sandbox" / "a" / "home" / "evil.txt").exists()
         assert git(tmp_path / "wt-a", "log", "-1", "--format=%s").strip() == "mine"
         assert "mine.txt" in git(tmp_path / "wt-a", "show", "--name-only", "HEAD")
         assert (home / ".ssh" / "id_ed25519").read_text() == "PRIVATE KEY\n"

@@ -32,14 +32,13 @@ from agentdeck.core.registry import AgentRecord
 from agentdeck.core.sessions.host import SessionSpec
 
 BWRAP = "bwrap"
-# the user's secrets: folders read as empty, files as /dev/null
-SECRET_DIRS = (".ssh", ".aws", ".gnupg", ".config/gh", ".config/gcloud", ".azure", ".kube",
-               ".docker", ".password-store", ".config/op")
-SECRET_FILES = (".netrc", ".git-credentials", ".npmrc", ".pypirc", ".config/hub")
-# where the agent CLIs keep what they write (sessions, settings, history): a copy per agent
-CLI_CONFIG = (".claude", ".claude.json", ".codex", ".gemini", ".qwen", ".copilot",
-              ".config/opencode", ".local/share/opencode", ".config/kilo", ".aider",
-              ".aider.chat.history.md", ".cache/aider")
+# the user's secrets, in their home: not there at all for the agent
+SECRETS = (".ssh", ".aws", ".gnupg", ".azure", ".kube", ".docker", ".password-store",
+           ".netrc", ".git-credentials", ".npmrc", ".pypirc")
+SECRETS_NESTED = (".config/gh", ".config/gcloud", ".config/op", ".config/hub")  # read as empty
+# what the agent CLIs write in the home (sessions, settings, history): a copy per agent
+CLI_CONFIG = (".claude", ".claude.json", ".codex", ".gemini", ".qwen", ".copilot", ".aider")
+CLI_CONFIG_NESTED = (".config/opencode", ".local/share/opencode", ".config/kilo")
 ENV_FILES = (".env", ".env.local", ".env.development.local")
 
 
@@ -60,7 +59,8 @@ def wrap(spec: SessionSpec, sandbox: SandboxSpec, rec: AgentRecord, common_dir: 
     why = available()
     if why is not None:
         raise OperationError(f"{rec.name} is to run sandboxed, but {why}")
-    home = home or Path.home()
+    # the agent's home: the one its environment names (a fleet may give it one), else the user's
+    home = home or Path(spec.env.get("HOME") or Path.home())
     own = state_dir / "sandbox" / rec.name
     argv = [BWRAP, "--die-with-parent", "--ro-bind", "/", "/", "--dev", "/dev",
             "--proc", "/proc", "--tmpfs", "/tmp"]
@@ -70,6 +70,7 @@ def wrap(spec: SessionSpec, sandbox: SandboxSpec, rec: AgentRecord, common_dir: 
     for path in (main_root.parent, state_dir, tmp / f"agentdeck-{os.getuid()}"):
         if path.is_relative_to(tmp) and path != tmp and path.exists():
             argv += ["--ro-bind", str(path), str(path)]
+    argv += _home(home, own / "home")  # (before the worktree: a repository may be in the home)
     argv += _writable(rec, common_dir)
     for other in others:  # another agent's work is not this one's to read or write
         if other.name != rec.name and not other.in_main and Path(other.worktree).is_dir():
@@ -77,7 +78,6 @@ def wrap(spec: SessionSpec, sandbox: SandboxSpec, rec: AgentRecord, common_dir: 
     for name in ENV_FILES:  # the main checkout's secrets
         if (main_root / name).is_file():
             argv += ["--ro-bind", "/dev/null", str(main_root / name)]
-    argv += _home(home, own)
     if not sandbox.network:
         argv += ["--unshare-net"]
     argv += ["--chdir", spec.cwd, "--", *spec.argv]
@@ -100,24 +100,37 @@ def _writable(rec: AgentRecord, common_dir: Path) -> list[str]:
 
 
 def _home(home: Path, own: Path) -> list[str]:
-    out: list[str] = []
-    for rel in SECRET_DIRS:
+    """The agent's home: a folder of its own, writable (what it writes at the top of its home
+    stays there, a CLI's atomic renames included), where every entry of the user's home is
+    mounted read-only — but the secret stores, which are not there, and the agent CLIs'
+    config, which is a copy of the user's made once (so it is signed in), then its own."""
+    private_dir(own)
+    out = ["--bind", str(own), str(home)]
+    for entry in sorted(home.iterdir()) if home.is_dir() else []:
+        name = entry.name
+        if name in SECRETS:
+            continue
+        if name in CLI_CONFIG:
+            _copy_once(entry, own / name)
+            continue
+        out += ["--ro-bind", str(entry), str(home / name)]
+    for rel in SECRETS_NESTED:
         if (home / rel).is_dir():
             out += ["--tmpfs", str(home / rel), "--remount-ro", str(home / rel)]
-    for rel in SECRET_FILES:
-        if (home / rel).is_file():
+        elif (home / rel).is_file():
             out += ["--ro-bind", "/dev/null", str(home / rel)]
-    for rel in CLI_CONFIG:
-        real, copy = home / rel, own / "home" / rel
-        if not real.exists():
-            continue
-        if not copy.exists():  # once: signed in as the user is, then the agent's own
-            private_dir(copy.parent)
-            if real.is_dir():
-                shutil.copytree(real, copy, symlinks=True, ignore_dangling_symlinks=True)
-            else:
-                shutil.copy2(real, copy)
-        out += ["--bind", str(copy), str(real)]
+    for rel in CLI_CONFIG_NESTED:
+        if (home / rel).exists():
+            _copy_once(home / rel, own / rel)
+            out += ["--bind", str(own / rel), str(home / rel)]
     return out
 
 
+def _copy_once(real: Path, copy: Path) -> None:
+    if copy.exists() or copy.is_symlink():
+        return
+    private_dir(copy.parent)  # (the user's alone)
+    if real.is_dir():
+        shutil.copytree(real, copy, symlinks=True, ignore_dangling_symlinks=True)
+    else:
+        shutil.copy2(real, copy, follow_symlinks=False)

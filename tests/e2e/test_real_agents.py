@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import psutil
 import pytest
 
 from agentdeck.core.approvals import ALLOW, DENY, ApprovalQueue, Entry
@@ -58,6 +60,29 @@ CASES = [("claude", True), ("claude", False), ("codex", True), ("codex", False),
                          ids=[f"{c}-{'hook' if h else 'screen'}" for c, h in CASES])
 def test_real_agent_prompts_reach_the_queue_and_answers_land(cli: str, hooks: bool,
                                                              tmp_path: Path) -> None:
+    run_case(cli, hooks, tmp_path)
+
+
+SANDBOXED = [("claude", True), ("aider", False)]
+
+
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
+@pytest.mark.parametrize(("cli", "hooks"), SANDBOXED,
+                         ids=[f"{c}-{'hook' if h else 'screen'}" for c, h in SANDBOXED])
+def test_real_agents_work_sandboxed(cli: str, hooks: bool, tmp_path: Path) -> None:
+    """The same scenario with the agent in its bubblewrap sandbox (network on: the model
+    server is on this machine's loopback): its prompts queued and answered, its command run in
+    its worktree, its CLI's config written to its own copy, not to its home."""
+    home = run_case(cli, hooks, tmp_path, sandbox=True)
+    own = tmp_path / "app" / ".git" / "agentdeck" / "sandbox" / cli / "home"
+    theirs = {p.name for p in home.iterdir()}
+    written = {p.name for p in own.iterdir()} - theirs  # what the CLI made in its home
+    assert {"claude": ".claude", "aider": ".aider"}[cli] in written, written
+    assert not written & theirs
+
+
+def run_case(cli: str, hooks: bool, tmp_path: Path, sandbox: bool = False) -> Path:
+    """Returns the agent's home."""
     real_agents.require(cli)
     repo = make_repo(tmp_path)
     worktree = (tmp_path / f"wt-{cli}").resolve()
@@ -65,6 +90,12 @@ def test_real_agent_prompts_reach_the_queue_and_answers_land(cli: str, hooks: bo
                              log_path=tmp_path / "requests.jsonl").start()
     try:
         setup = real_agents.SETUPS[cli](tmp_path / f"home-{cli}", worktree, server.url)
+        if sandbox:  # a user's git identity (Aider would write one into the repo's config,
+            # which a sandboxed agent may not: a hooks path there would run outside it); the
+            # tests' own environment hides every global git config
+            gitconfig = tmp_path / f"home-{cli}" / ".gitconfig"
+            gitconfig.write_text("[user]\n\tname = Dev\n\temail = dev@example.com\n")
+            setup.env["GIT_CONFIG_GLOBAL"] = str(gitconfig)
         env = "".join(f"\n      {k}: {json.dumps(v)}" for k, v in setup.env.items())
         write_fleet(repo, f"""version: 1
 base: origin/main
@@ -76,6 +107,7 @@ agents:
     agent: {cli}
     branch: feat/{cli}
     task: {TASK}
+    sandbox: {"bwrap" if sandbox else "none"}
     env:{env}
 approvals:
   hooks: {str(hooks).lower()}
@@ -87,18 +119,20 @@ approvals:
         try:
             assert (deck.hooks is not None) == hooks
             run_scenario(deck, cli, hooks, worktree, repo, server)
+            if sandbox:
+                assert deck.host.info(cli).pid is not None
+                assert "bwrap" in " ".join(psutil.Process(deck.host.info(cli).pid).cmdline())
         finally:
             deck.close()
     finally:
         server.stop()
         end_left_behind(tmp_path)
+    return tmp_path / f"home-{cli}"
 
 
 def end_left_behind(tmp_path: Path) -> None:
     """Codex leaves a background app-server daemon per CODEX_HOME (two processes) running after
     it exits: end whatever still runs from this test's folders, so runs do not pile them up."""
-    import psutil
-
     left = [p for p in psutil.process_iter(["exe", "cmdline"])
             if str(tmp_path) in " ".join([p.info["exe"] or "", *(p.info["cmdline"] or [])])]
     for proc in left:

@@ -24,6 +24,7 @@ from aiohttp import web
 from textual_serve.server import Server
 
 COOKIE = "agentdeck_token"
+SERVED = "serve.url"  # under the registry folder while `agentdeck serve` runs
 TEMPLATES = Path(__file__).resolve().parent / "serve_templates"  # the page, with a viewport
 
 
@@ -89,5 +90,14 @@ def serve(repo: Path, host: str, port: int, fleet_file: Path | None,
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     print(f"agentdeck: the dashboard at http://{shown}:{port}/?token={token} (Ctrl+C stops "
           "serving; the agents go on)", flush=True)
-    server.serve()
+    # where notifications point (core/alerts.py): the address, never the token
+    from agentdeck.core.files import write_private
+    from agentdeck.core.repo import open_repo
+
+    served = open_repo(repo).state_dir / SERVED
+    write_private(served, f"http://{shown}:{port}/")
+    try:
+        server.serve()
+    finally:
+        served.unlink(missing_ok=True)
     return 0

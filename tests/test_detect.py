@@ -240,3 +240,15 @@ def test_a_qwen_prompt_in_a_frame_drawn_in_pieces_is_that_prompt(tail: str) -> N
         found = detect(lines, agent, cols=120)
         assert found.prompt is not None
         assert (found.prompt.kind, found.prompt.summary) == ("bash", "echo ran > ran.txt")
+
+
+def test_a_long_command_short_of_the_edge_is_not_joined_with_the_line_under_it() -> None:
+    # (found by the notifications' test: the widest row of a screen was taken as the edge, so a
+    # long command was always "wrapped" into its description)
+    screen = ("\n Bash command\n\n   curl -H 'Authorization: Bearer abc' "
+              "https://api.example.com/deploy/now\n   Deploy it\n\n Do you want to proceed?\n"
+              " > 1. Yes\n   2. No\n\n Esc to cancel\n")
+    found = detect(screen.splitlines(), "claude", cols=100)
+    assert found.prompt is not None
+    assert found.prompt.summary == ("curl -H 'Authorization: Bearer abc' "
+                                    "https://api.example.com/deploy/now")

@@ -152,6 +152,23 @@ class HostSpec:
     ssh_options: tuple[str, ...] = ()  # more ssh arguments (e.g. -F config, -p 2222)
 
 
+ALERT_EVENTS = ("waiting", "finished", "rate-limited", "error")
+
+
+@dataclass(frozen=True)
+class NotifySpec:
+    """Notifications outside the dashboard (core/alerts.py): none unless a channel is set."""
+
+    after: float = 30.0  # a prompt waiting this long is told
+    events: tuple[str, ...] = ALERT_EVENTS
+    desktop: bool = False
+    sound: bool = False
+    ntfy_topic: str | None = None
+    ntfy_server: str = "https://ntfy.sh"
+    webhook: str | None = None
+    webhook_format: str = "json"  # json | slack | discord
+
+
 @dataclass(frozen=True)
 class DashboardSpec:
     scrollback: int = 10_000  # lines kept per pane
@@ -191,6 +208,7 @@ class Fleet:
     hook_timeout: float = 120.0  # seconds a hook waits before the agent asks on its own screen
     dashboard: DashboardSpec = DashboardSpec()
     hosts: Mapping[str, HostSpec] = field(default_factory=dict)
+    notify: NotifySpec = NotifySpec()
 
     def agent(self, name: str) -> AgentSpec | None:
         return next((a for a in self.agents if a.name == name), None)
@@ -396,6 +414,8 @@ class _FleetReader:
                                  for i, raw in enumerate(rules))
         if "dashboard" in top:
             changes["dashboard"] = self.dashboard(top["dashboard"], ("dashboard",))
+        if "notify" in top:
+            changes["notify"] = self.notify(top["notify"], ("notify",))
         limits = self.mapping(top.get("rate_limits"), ("rate_limits",), ("resume", "message"))
         if "resume" in limits:
             changes["rate_limit_resume"] = self.boolean(limits["resume"],
@@ -460,6 +480,42 @@ class _FleetReader:
         network = (self.boolean(data["network"], (*path, "network")) if "network" in data
                    else inherited.network)
         return SandboxSpec(mode, network)
+
+    def notify(self, raw: Any, path: KeyPath) -> NotifySpec:
+        data = self.mapping(raw, path, ("after", "events", "desktop", "sound", "ntfy",
+                                        "webhook"))
+        changes: dict[str, Any] = {}
+        if "after" in data:
+            changes["after"] = self.duration(data["after"], (*path, "after"))
+        if "events" in data:
+            changes["events"] = tuple(self.string(e, (*path, "events", i), choices=ALERT_EVENTS)
+                                      for i, e in enumerate(self.strings(data["events"],
+                                                                         (*path, "events"))))
+        for key in ("desktop", "sound"):
+            if key in data:
+                changes[key] = self.boolean(data[key], (*path, key))
+        if "ntfy" in data:
+            ntfy = data["ntfy"] if isinstance(data["ntfy"], dict) else {"topic": data["ntfy"]}
+            ntfy = self.mapping(ntfy, (*path, "ntfy"), ("topic", "server"))
+            changes["ntfy_topic"] = self.string(ntfy.get("topic"), (*path, "ntfy", "topic"))
+            if "server" in ntfy:
+                changes["ntfy_server"] = self.url(ntfy["server"], (*path, "ntfy", "server"))
+        if "webhook" in data:
+            hook = (data["webhook"] if isinstance(data["webhook"], dict)
+                    else {"url": data["webhook"]})
+            hook = self.mapping(hook, (*path, "webhook"), ("url", "format"))
+            changes["webhook"] = self.url(hook.get("url"), (*path, "webhook", "url"))
+            if "format" in hook:
+                changes["webhook_format"] = self.string(hook["format"], (*path, "webhook",
+                                                        "format"),
+                                                        choices=("json", "slack", "discord"))
+        return NotifySpec(**changes)
+
+    def url(self, value: Any, path: KeyPath) -> str:
+        text = self.string(value, path)
+        if not re.match(r"^https?://[^\s/]+", text):
+            self.bad_value(path, f"'{text}' is not an http(s):// URL")
+        return text
 
     def host_name(self, value: Any, path: KeyPath) -> str | None:
         if value is None or value == "local":
@@ -671,7 +727,7 @@ def _kind(value: Any) -> str:
 
 
 _TOP_KEYS = ("version", "base", "worktrees", "defaults", "commands", "resume", "agents",
-             "approvals", "dashboard", "rate_limits", "hosts")
+             "approvals", "dashboard", "rate_limits", "hosts", "notify")
 _DEFAULT_KEYS = ("agent", "model", "models", "setup", "env_copy", "env_file", "ports", "database",
                  "stagger", "setup_timeout", "env", "env_passthrough", "host", "sandbox")
 _AGENT_KEYS = ("name", "role", "branch", "base", "agent", "model", "task", "forbid", "scope",

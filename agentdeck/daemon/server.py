@@ -28,8 +28,9 @@ from typing import Any
 
 from agentdeck import __version__
 from agentdeck.core import notify, unixsock
+from agentdeck.core.alerts import Alerts, fleet_secrets
 from agentdeck.core.approvals import ApprovalQueue, OperationError, StaleAnswer
-from agentdeck.core.config import empty_fleet, load_fleet
+from agentdeck.core.config import NotifySpec, empty_fleet, load_fleet
 from agentdeck.core.errors import AgentdeckError
 from agentdeck.core.files import write_private
 from agentdeck.core.hook_channel import HookServer, socket_path
@@ -126,6 +127,8 @@ class Daemon:
         self.queue = ApprovalQueue(self.host, state_dir / "audit.jsonl")
         self.fleet_path = fleet_path
         self.notify_command: str | None = None
+        self.alerts = Alerts(NotifySpec())  # (configure sets the fleet's)
+        self._states: dict[str, str] = {}  # each agent's last state, for the alerts
         self.desktop = False
         self.resumer: Resumer | None = None
         self.hooks: HookServer | None = None
@@ -159,6 +162,9 @@ class Daemon:
         self.roster.registry_changed()  # the roles too
         self.notify_command = fleet.dashboard.notify_command
         self.desktop = fleet.dashboard.desktop
+        self.alerts.close()
+        self.alerts = Alerts(fleet.notify, fleet_secrets(fleet), self._still_pending,
+                             self._served_url)
         if self.resumer is not None:
             self.resumer.close()
             self.resumer = None
@@ -338,6 +344,12 @@ class Daemon:
                              "rows": int(rows)}, only=lambda c: event.name in c.attached)
         else:
             self._broadcast({"push": "state", "info": protocol.info_to_wire(event.info)})
+            info = event.info
+            old = self._states.get(info.name, "")
+            self._states[info.name] = info.state
+            detail = (str(info.exit_code) if info.exit_code is not None else info.error or ""
+                      ) if info.state in ("exited", "failed") else (info.detection.reset or "")
+            self.alerts.state(info.name, old, info.state, detail)
 
     def _queue_state(self) -> dict[str, Any]:
         now = time.monotonic()
@@ -361,7 +373,17 @@ class Daemon:
                 self._broadcast({"push": "attention", "agent": entry["agent"],
                                  "summary": entry["prompt"]["summary"]})
                 self._notify(entry["agent"], entry["prompt"]["summary"])
+                self.alerts.prompt(entry["agent"], entry["id"], entry["prompt"]["kind"],
+                                   entry["prompt"]["summary"])
         self._pending_before = ids
+
+    def _still_pending(self, entry_id: int) -> bool:
+        return any(e.id == entry_id for e in self.queue.pending())
+
+    def _served_url(self) -> str:
+        with contextlib.suppress(OSError):
+            return (self.state_dir / "serve.url").read_text().strip()
+        return ""
 
     def _notify(self, agent: str, summary: str) -> None:
         """The user's command (and a desktop notification, where the desktop has a notifier)

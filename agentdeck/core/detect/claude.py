@@ -103,5 +103,7 @@ def _reaches_edge(screen: Screen, i: int) -> bool:
     raw = screen.raw[i].rstrip()
     if raw.endswith("│"):
         return len(raw[:-1].rstrip()) >= len(raw) - 2
-    width = max((len(line) for line in screen.raw), default=80)
+    # the terminal's width when known: the widest row of the screen is no edge when it is the
+    # request itself (a long command ended short of the edge was joined with the line under it)
+    width = screen.cols or max((len(line) for line in screen.raw), default=80)
     return len(raw) >= width - 1

@@ -37,7 +37,9 @@ def cmd_ls(args: argparse.Namespace) -> int:
         from agentdeck.commands.on_hosts import listing
     if args.json:
         there = listing(fleet, as_json=True) if fleet else []
-        print(json.dumps([{**v.as_json(), "host": "local"} for v in rows] + there, indent=2))
+        used = usage_by_agent(ctx)
+        print(json.dumps([{**v.as_json(), "host": "local", "usage": used.get(v.name)}
+                          for v in rows] + there, indent=2))
         return 0
     if rows:
         print(fleet_table(rows))
@@ -63,6 +65,17 @@ def _fleet_with_hosts(ctx: RepoContext, args: argparse.Namespace) -> Fleet | Non
 
             return fleet_with_hosts(path)
     return None
+
+
+def usage_by_agent(ctx: RepoContext) -> dict[str, dict[str, object]]:
+    """What each agent the session host runs has used (tokens, and cost where reported)."""
+    socket_path = daemon_socket(ctx.state_dir)
+    if not socket_path.exists():
+        return {}
+    from agentdeck.daemon.peek import session_infos
+
+    return {i["name"]: {"tokens_in": i.get("tokens_in", 0), "tokens_out": i.get("tokens_out", 0),
+                        "cost": i.get("cost")} for i in session_infos(socket_path) or []}
 
 
 def live_states(ctx: RepoContext) -> dict[str, str]:

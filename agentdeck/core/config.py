@@ -78,6 +78,14 @@ class SandboxSpec:
 
 
 @dataclass(frozen=True)
+class BudgetSpec:
+    """What an agent may spend before it is stopped and asked about (daemon/budgets.py)."""
+
+    usd: float | None = None
+    tokens: int | None = None
+
+
+@dataclass(frozen=True)
 class AgentSpec:
     name: str
     branch: str
@@ -95,6 +103,7 @@ class AgentSpec:
     worktree: str | None = None  # path template override
     host: str | None = None  # a name under the fleet's `hosts`: it runs there; None: here
     sandbox: SandboxSpec = SandboxSpec()
+    budget: BudgetSpec = BudgetSpec()
     where: str = ""  # file:line of the entry, for messages
     # the inherited variables an agent sees: None, all of the user's environment (less what the
     # fleet names for other agents); a tuple, only these names or patterns (LC_*) and the basics
@@ -634,6 +643,16 @@ class _FleetReader:
             changes["host"] = self.host_name(raw["host"], (*path, "host"))
         if "sandbox" in raw:
             changes["sandbox"] = self.sandbox(raw["sandbox"], (*path, "sandbox"), base.sandbox)
+        if "budget" in raw:
+            data = self.mapping(raw["budget"], (*path, "budget"), ("usd", "tokens"))
+            usd = data.get("usd")
+            if usd is not None and (isinstance(usd, bool) or not isinstance(usd, int | float)
+                                    or usd <= 0):
+                self.bad_value((*path, "budget", "usd"), "'budget.usd' must be a number of "
+                               f"dollars above 0, got {_kind(usd)}")
+            tokens = (self.integer(data["tokens"], (*path, "budget", "tokens"), 1, 10**12)
+                      if "tokens" in data else None)
+            changes["budget"] = BudgetSpec(float(usd) if usd is not None else None, tokens)
         if "env" in raw:
             env = dict(base.env)
             for key, val in self.mapping_any(raw["env"], (*path, "env")).items():
@@ -729,10 +748,11 @@ def _kind(value: Any) -> str:
 _TOP_KEYS = ("version", "base", "worktrees", "defaults", "commands", "resume", "agents",
              "approvals", "dashboard", "rate_limits", "hosts", "notify")
 _DEFAULT_KEYS = ("agent", "model", "models", "setup", "env_copy", "env_file", "ports", "database",
-                 "stagger", "setup_timeout", "env", "env_passthrough", "host", "sandbox")
+                 "stagger", "setup_timeout", "env", "env_passthrough", "host", "sandbox",
+                 "budget")
 _AGENT_KEYS = ("name", "role", "branch", "base", "agent", "model", "task", "forbid", "scope",
                "env", "env_passthrough", "setup", "env_copy", "database", "worktree", "host",
-               "sandbox")
+               "sandbox", "budget")
 _HOST_KEYS = ("ssh", "repo", "agentdeck", "ssh_options")
 
 

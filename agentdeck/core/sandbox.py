@@ -64,11 +64,17 @@ def wrap(spec: SessionSpec, sandbox: SandboxSpec, rec: AgentRecord, common_dir: 
     own = state_dir / "sandbox" / rec.name
     argv = [BWRAP, "--die-with-parent", "--ro-bind", "/", "/", "--dev", "/dev",
             "--proc", "/proc", "--tmpfs", "/tmp"]
-    # what a fresh /tmp would hide but the agent needs to see: a repository kept under /tmp
-    # (and its agents' worktrees beside it), the registry, the session host's sockets
+    # what a fresh /tmp would hide but the agent needs to see, read-only: the folders under
+    # /tmp its repository (and the worktrees beside it), the registry, the session host's
+    # sockets, its program and its home are in (a checkout kept under /tmp, a CI's clone)
     tmp = Path(tempfile.gettempdir())
-    for path in (main_root.parent, state_dir, tmp / f"agentdeck-{os.getuid()}"):
-        if path.is_relative_to(tmp) and path != tmp and path.exists():
+    program = shutil.which(spec.argv[0], path=spec.env.get("PATH")) or spec.argv[0]
+    needed = (main_root.parent, state_dir, tmp / f"agentdeck-{os.getuid()}",
+              Path(program).resolve(), Path(spec.argv[0]), home)
+    kept = sorted({tmp / p.relative_to(tmp).parts[0] for p in needed
+                   if p.is_absolute() and p.is_relative_to(tmp) and p != tmp})
+    for path in kept:
+        if path.exists():
             argv += ["--ro-bind", str(path), str(path)]
     argv += _home(home, own / "home")  # (before the worktree: a repository may be in the home)
     argv += _writable(rec, common_dir)

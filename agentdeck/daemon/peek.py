@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
+from typing import Any
 
 from agentdeck import __version__
 from agentdeck.core.views import state_text
@@ -16,6 +17,19 @@ def session_states(path: Path, timeout: float = 5.0) -> dict[str, str] | None:
     """Each session's state as `ls` shows it ("idle", "exited (1)", "rate-limited (resets
     3pm)"); None when no daemon answers as expected (the caller asks the long way, which
     says why)."""
+    infos = session_infos(path, timeout)
+    if infos is None:
+        return None
+    states = {}
+    for info in infos:
+        reset = (info.get("detection") or {}).get("reset")
+        states[info["name"]] = state_text(info.get("state", ""), info.get("exit_code"), reset)
+    return states
+
+
+def session_infos(path: Path, timeout: float = 5.0) -> list[dict[str, Any]] | None:
+    """Each session as the session host describes it (its state, usage, …); None: no daemon
+    answered as expected."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     try:
@@ -33,8 +47,4 @@ def session_states(path: Path, timeout: float = 5.0) -> dict[str, str] | None:
     result = header.get("result")
     if not header.get("ok") or not isinstance(result, dict):
         return None
-    states = {}
-    for info in result.get("sessions") or []:
-        reset = (info.get("detection") or {}).get("reset")
-        states[info["name"]] = state_text(info.get("state", ""), info.get("exit_code"), reset)
-    return states
+    return list(result.get("sessions") or [])

@@ -42,6 +42,7 @@ from agentdeck.core.sessions import Event, LocalHost
 from agentdeck.core.terminal.base import ERASE_SCROLLBACK
 from agentdeck.core.terminal.replay import replay
 from agentdeck.daemon import frames, protocol
+from agentdeck.daemon.budgets import Budgets, labelled
 from agentdeck.daemon.client import MISMATCH
 from agentdeck.daemon.transcripts import Transcripts
 
@@ -139,6 +140,8 @@ class Daemon:
         self._home_lock = threading.Lock()
         self._lock = threading.Lock()
         self.transcripts = Transcripts(state_dir / TRANSCRIPTS)
+        self.budgets = Budgets(self.host, self.queue.hook_request,  # type: ignore[arg-type]
+                               self._printed, self._usage_changed)
         self._stopped = threading.Event()
         self._pending_before: set[int] = set()
         self.path = daemon_socket(state_dir)
@@ -162,6 +165,7 @@ class Daemon:
         self.roster.registry_changed()  # the roles too
         self.notify_command = fleet.dashboard.notify_command
         self.desktop = fleet.dashboard.desktop
+        self.budgets.fleet = fleet
         self.alerts.close()
         self.alerts = Alerts(fleet.notify, fleet_secrets(fleet), self._still_pending,
                              self._served_url)
@@ -260,6 +264,7 @@ class Daemon:
                 if self._home is not None:  # a new agent starts at the agents' size
                     spec = dataclasses.replace(spec, cols=self._home[0], rows=self._home[1])
                 self.transcripts.start(spec.name, protocol.spec_to_wire(spec))
+                self.budgets.started(spec)
                 return protocol.info_to_wire(host.spawn(spec)), b""
         if op == "write":
             host.write(h["name"], payload)
@@ -350,6 +355,9 @@ class Daemon:
             detail = (str(info.exit_code) if info.exit_code is not None else info.error or ""
                       ) if info.state in ("exited", "failed") else (info.detection.reset or "")
             self.alerts.state(info.name, old, info.state, detail)
+            if old == "working" and info.state != "working":  # a turn ended: its usage now
+                threading.Thread(target=self.budgets.check, args=(info.name,),
+                                 daemon=True).start()
 
     def _queue_state(self) -> dict[str, Any]:
         now = time.monotonic()
@@ -376,6 +384,24 @@ class Daemon:
                 self.alerts.prompt(entry["agent"], entry["id"], entry["prompt"]["kind"],
                                    entry["prompt"]["summary"])
         self._pending_before = ids
+
+    def _printed(self, name: str) -> str:
+        """The end of what an agent printed (Aider's usage lines are read from it)."""
+        path = self.transcripts.log_path(name)
+        with contextlib.suppress(OSError), path.open("rb") as fh:
+            fh.seek(max(0, path.stat().st_size - (1 << 20)))
+            return fh.read().decode("utf-8", "replace")
+        return ""
+
+    def _usage_changed(self, name: str) -> None:
+        with contextlib.suppress(KeyError):
+            info = self.host.info(name)
+            usage = self.budgets.usage.get(name)
+            if usage is not None:
+                info.tokens_in, info.tokens_out, info.cost = (usage.tokens_in, usage.tokens_out,
+                                                              usage.cost)
+            info.usage = labelled(usage, self.budgets.over.get(name))
+            self._broadcast({"push": "state", "info": protocol.info_to_wire(info)})
 
     def _still_pending(self, entry_id: int) -> bool:
         return any(e.id == entry_id for e in self.queue.pending())

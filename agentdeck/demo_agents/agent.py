@@ -91,6 +91,21 @@ def read_line(prefix: str) -> str:
             sys.stdout.flush()
 
 
+def record_usage(round_no: int) -> None:
+    """With $AGENTDECK_DEMO_USAGE=N, each round's model reply used N tokens in and N/2 out,
+    written where Claude Code writes its session transcript (what agentdeck reads usage from)."""
+    tokens = int(os.environ.get("AGENTDECK_DEMO_USAGE", "0"))
+    if not tokens:
+        return
+    folder = (Path(os.environ.get("CLAUDE_CONFIG_DIR") or Path.home() / ".claude") / "projects"
+              / re.sub(r"[^A-Za-z0-9]", "-", os.getcwd()))
+    folder.mkdir(parents=True, exist_ok=True)
+    reply = {"type": "assistant", "message": {"id": f"msg_demo_{round_no}", "model": "demo",
+             "usage": {"input_tokens": tokens, "output_tokens": tokens // 2}}}
+    with open(folder / "demo.jsonl", "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(reply) + "\n")
+
+
 def log_answer(kind: str, summary: str, key: str) -> None:
     if LOG:
         with open(LOG, "a", encoding="utf-8") as fh:
@@ -350,6 +365,7 @@ def main(argv: list[str] | None = None) -> int:
         while True:
             for _ in range(args.rounds):
                 run_round(style, args.task, round_no)
+                record_usage(round_no)
                 round_no += 1
             message = style.idle()
             if message.strip() in ("/exit", "/quit", "exit"):

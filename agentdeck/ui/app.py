@@ -257,9 +257,9 @@ class AgentdeckApp(WindowFit, AgentActions, Attention, RadarWatch, App[None]):
         if held:  # messages waiting for its prompt to be answered
             detail = f"{detail} ✉{held} held".strip()
         error = (info.error or "") if info.state == "failed" else ""
-        if (row.state, row.detail, row.error) != (state, detail, error):
+        if (row.state, row.detail, row.error, row.usage) != (state, detail, error, info.usage):
             self.rows = {**self.rows, info.name: replace(row, state=state, detail=detail,
-                                                         error=error)}
+                                                         error=error, usage=info.usage)}
         if info.state != "failed":
             self._told_error.pop(info.name, None)  # a later failure is news again
         elif info.error and info.error != self._told_error.get(info.name):

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from agentdeck.core.approvals import Entry
+from agentdeck.core.sessions import SessionInfo
 from agentdeck.ui.widgets.terminal_pane import TerminalPane
 
 if TYPE_CHECKING:
@@ -31,6 +33,17 @@ def desktop_notification(title: str, body: str, tmux: bool = False) -> str:
                      for seq in sequences]
     return "".join(sequences)
 
+
+
+def fleet_spend(infos: Iterable[SessionInfo]) -> str:
+    """What the whole fleet has used: "12.3k tok $1.24" (the cost of those that report one)."""
+    infos = list(infos)
+    tokens = sum(i.tokens_in + i.tokens_out for i in infos)
+    costs = [i.cost for i in infos if i.cost is not None]
+    if not tokens and not costs:
+        return ""
+    text = f"{tokens / 1000:.1f}k tok" if tokens >= 1000 else f"{tokens} tok"
+    return text + (f" ${sum(costs):.2f}" if costs else "")
 
 class Attention(_Base):
     """A part of AgentdeckApp: what tells the user a prompt waits (the bell, a desktop
@@ -63,6 +76,9 @@ class Attention(_Base):
             counts[row.state] = counts.get(row.state, 0) + 1
         # (the waiting count is the badge in front)
         parts = [f"{n} {state}" for state, n in sorted(counts.items()) if state != "waiting"]
+        spent = fleet_spend(self._infos.values())
+        if spent:
+            parts.append(spent)
         self.title = f"agentdeck — {waiting} waiting" if waiting else "agentdeck"
         focus = self.focused
         prefix = f"[b reverse] {waiting} waiting [/] " if waiting else ""

@@ -122,12 +122,32 @@ approvals:
             if sandbox:
                 assert deck.host.info(cli).pid is not None
                 assert "bwrap" in " ".join(psutil.Process(deck.host.info(cli).pid).cmdline())
+                check_usage(deck, cli, worktree, tmp_path, server)
         finally:
             deck.close()
     finally:
         server.stop()
         end_left_behind(tmp_path)
     return tmp_path / f"home-{cli}"
+
+
+def check_usage(deck: Deck, cli: str, worktree: Path, tmp_path: Path,
+                server: FakeModelServer) -> None:
+    """Usage read from the real CLI's own records: the fake server says each reply used 10
+    tokens in and 5 out."""
+    from agentdeck.core.usage import aider_lines, usage_of
+
+    if cli == "claude":  # its session transcripts, in its sandbox's home
+        own = tmp_path / "app" / ".git" / "agentdeck" / "sandbox" / cli / "home"
+        used = usage_of("claude", str(worktree), {"HOME": str(own)})
+    else:  # the "Tokens: … sent, … received." lines it printed (its own count of them)
+        with deck.host.scrollback(cli) as emulator:
+            used = aider_lines("\n".join(emulator.lines()))
+        assert used.tokens_in > 0 and used.tokens_out > 0, used
+        return
+    replies = used.tokens_in // 10
+    assert replies >= 1 and used.tokens_in == 10 * replies, used
+    assert used.tokens_out == 5 * replies, used
 
 
 def end_left_behind(tmp_path: Path) -> None:

@@ -53,6 +53,12 @@ class SessionInfo:
     # it reads whole lines (its terminal in canonical mode, as a plain script's is): the kernel
     # hands it a line at Enter, so an Enter typed after a message is always taken
     line_input: bool = False
+    # what it has used, as its CLI records it (daemon/budgets.py): tokens, cost ($, None: not
+    # reported), and the sidebar's words for it (with "over budget (…)" once it crossed one)
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost: float | None = None
+    usage: str = ""
 
 
 def state_label(info: SessionInfo) -> str:

@@ -34,6 +34,7 @@ class AgentRow(AgentSummary):
     detail: str = ""  # exit code, reset time, error
     radar: str = ""  # conflicts predicted with other agents, forbidden paths, behind-by
     error: str = ""  # why it failed to start (the detail line says it whole)
+    usage: str = ""  # tokens and cost so far, "over budget (…)" once it crossed its budget
 
 
 def state_text(row: AgentRow) -> Text:
@@ -174,7 +175,7 @@ class AgentDetail(Static):
         text = Text.assemble((row.name, "bold"), " ", state_text(row))
         for label, value in (("branch", row.branch), ("port", row.port),
                              ("db", row.database), ("worktree", row.worktree),
-                             ("", row.sandbox)):
+                             ("", row.sandbox), ("used", row.usage)):
             if value and value != "-":
                 text.append(f" · {label} " if label else " · ")
                 text.append(str(value), style="")

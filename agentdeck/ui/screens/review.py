@@ -3,6 +3,7 @@ conflict radar's findings for it, feedback sent to it as a message, and merge.""
 
 from __future__ import annotations
 
+import contextlib
 from typing import ClassVar
 
 from textual import events, on, work
@@ -139,6 +140,10 @@ class ReviewScreen(Screen[None]):
                  f"...{self.rec.branch} · {len(self.files)} file{'s' * (len(self.files) != 1)} "
                  f"+{added} −{removed}"
                  + (" · [b]with uncommitted work[/b]" if self.uncommitted else "")]
+        with contextlib.suppress(KeyError):  # what it has used so far (its CLI's records)
+            used = self.deck.host.info(self.rec.name).usage
+            if used:
+                parts[0] += f" · {used}"
         radar = getattr(self, "radar", None)
         if radar is not None:
             for pair in radar.pairs:

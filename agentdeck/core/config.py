@@ -17,12 +17,25 @@ from typing import Any, NoReturn
 
 from agentdeck.core.detect.base import KINDS as PROMPT_KINDS
 from agentdeck.core.errors import AgentdeckError, ConfigError
+from agentdeck.core.fleet_options import (
+    ALERT_EVENTS,
+    BudgetSpec,
+    HostSpec,
+    NotifySpec,
+    SandboxSpec,
+    read_budget,
+    read_host_name,
+    read_hosts,
+    read_notify,
+    read_sandbox,
+)
 from agentdeck.core.names import NAME_RE, ROLES
 from agentdeck.core.yamlmarks import KeyPath, LocatedDocument, load_located
 
+__all__ = ["ALERT_EVENTS", "BudgetSpec", "HostSpec", "NotifySpec", "SandboxSpec"]
+
 DEFAULT_FLEET_NAMES = ("agentdeck.yaml", "agentdeck.yml")
 DB_MODES = ("none", "postgres-db", "postgres-schema", "sqlite", "compose")
-SANDBOX_MODES = ("none", "bwrap")
 BUILTIN_COMMANDS: dict[str, str] = {
     # ask before every tool (Claude Code's auto mode would answer most prompts itself); the
     # brief (task, scope, roster) as an appended system prompt, the task as the first message
@@ -66,26 +79,6 @@ class DatabaseSpec:
 
 
 @dataclass(frozen=True)
-class SandboxSpec:
-    """How an agent is fenced in (core/sandbox.py): off unless the fleet asks."""
-
-    mode: str = "none"  # none | bwrap
-    network: bool = True  # false: only the agent's own loopback
-
-    @property
-    def on(self) -> bool:
-        return self.mode != "none"
-
-
-@dataclass(frozen=True)
-class BudgetSpec:
-    """What an agent may spend before it is stopped and asked about (daemon/budgets.py)."""
-
-    usd: float | None = None
-    tokens: int | None = None
-
-
-@dataclass(frozen=True)
 class AgentSpec:
     name: str
     branch: str
@@ -102,8 +95,8 @@ class AgentSpec:
     database: DatabaseSpec = DatabaseSpec()
     worktree: str | None = None  # path template override
     host: str | None = None  # a name under the fleet's `hosts`: it runs there; None: here
-    sandbox: SandboxSpec = SandboxSpec()
-    budget: BudgetSpec = BudgetSpec()
+    sandbox: SandboxSpec = field(default_factory=SandboxSpec)
+    budget: BudgetSpec = field(default_factory=BudgetSpec)
     where: str = ""  # file:line of the entry, for messages
     # the inherited variables an agent sees: None, all of the user's environment (less what the
     # fleet names for other agents); a tuple, only these names or patterns (LC_*) and the basics
@@ -151,34 +144,6 @@ class ApprovalRule:
 
 
 @dataclass(frozen=True)
-class HostSpec:
-    """Another machine the fleet's agents may run on (core/remote.py)."""
-
-    name: str
-    ssh: str  # an ssh destination: user@box, or a Host of the user's ssh config
-    repo: str  # the repository's clone there (an absolute path)
-    agentdeck: str = "agentdeck"  # how to run agentdeck there (a path, when not on its PATH)
-    ssh_options: tuple[str, ...] = ()  # more ssh arguments (e.g. -F config, -p 2222)
-
-
-ALERT_EVENTS = ("waiting", "finished", "rate-limited", "error")
-
-
-@dataclass(frozen=True)
-class NotifySpec:
-    """Notifications outside the dashboard (core/alerts.py): none unless a channel is set."""
-
-    after: float = 30.0  # a prompt waiting this long is told
-    events: tuple[str, ...] = ALERT_EVENTS
-    desktop: bool = False
-    sound: bool = False
-    ntfy_topic: str | None = None
-    ntfy_server: str = "https://ntfy.sh"
-    webhook: str | None = None
-    webhook_format: str = "json"  # json | slack | discord
-
-
-@dataclass(frozen=True)
 class DashboardSpec:
     scrollback: int = 10_000  # lines kept per pane
     release_key: str = "ctrl+right_square_bracket"  # gives focus back from a pane
@@ -217,7 +182,7 @@ class Fleet:
     hook_timeout: float = 120.0  # seconds a hook waits before the agent asks on its own screen
     dashboard: DashboardSpec = DashboardSpec()
     hosts: Mapping[str, HostSpec] = field(default_factory=dict)
-    notify: NotifySpec = NotifySpec()
+    notify: NotifySpec = field(default_factory=NotifySpec)
 
     def agent(self, name: str) -> AgentSpec | None:
         return next((a for a in self.agents if a.name == name), None)
@@ -424,7 +389,7 @@ class _FleetReader:
         if "dashboard" in top:
             changes["dashboard"] = self.dashboard(top["dashboard"], ("dashboard",))
         if "notify" in top:
-            changes["notify"] = self.notify(top["notify"], ("notify",))
+            changes["notify"] = read_notify(self, top["notify"], ("notify",))
         limits = self.mapping(top.get("rate_limits"), ("rate_limits",), ("resume", "message"))
         if "resume" in limits:
             changes["rate_limit_resume"] = self.boolean(limits["resume"],
@@ -479,57 +444,6 @@ class _FleetReader:
             changes["keys"] = {str(k): self.string(v, (*path, "keys", k))
                                for k, v in keys.items()}
         return DashboardSpec(**changes)
-
-    def sandbox(self, value: Any, path: KeyPath, inherited: SandboxSpec) -> SandboxSpec:
-        if isinstance(value, str):  # sandbox: bwrap
-            value = {"mode": value}
-        data = self.mapping(value, path, ("mode", "network"))
-        mode = self.string(data.get("mode", inherited.mode), (*path, "mode"),
-                           choices=SANDBOX_MODES)
-        network = (self.boolean(data["network"], (*path, "network")) if "network" in data
-                   else inherited.network)
-        return SandboxSpec(mode, network)
-
-    def notify(self, raw: Any, path: KeyPath) -> NotifySpec:
-        data = self.mapping(raw, path, ("after", "events", "desktop", "sound", "ntfy",
-                                        "webhook"))
-        changes: dict[str, Any] = {}
-        if "after" in data:
-            changes["after"] = self.duration(data["after"], (*path, "after"))
-        if "events" in data:
-            changes["events"] = tuple(self.string(e, (*path, "events", i), choices=ALERT_EVENTS)
-                                      for i, e in enumerate(self.strings(data["events"],
-                                                                         (*path, "events"))))
-        for key in ("desktop", "sound"):
-            if key in data:
-                changes[key] = self.boolean(data[key], (*path, key))
-        if "ntfy" in data:
-            ntfy = data["ntfy"] if isinstance(data["ntfy"], dict) else {"topic": data["ntfy"]}
-            ntfy = self.mapping(ntfy, (*path, "ntfy"), ("topic", "server"))
-            changes["ntfy_topic"] = self.string(ntfy.get("topic"), (*path, "ntfy", "topic"))
-            if "server" in ntfy:
-                changes["ntfy_server"] = self.url(ntfy["server"], (*path, "ntfy", "server"))
-        if "webhook" in data:
-            hook = (data["webhook"] if isinstance(data["webhook"], dict)
-                    else {"url": data["webhook"]})
-            hook = self.mapping(hook, (*path, "webhook"), ("url", "format"))
-            changes["webhook"] = self.url(hook.get("url"), (*path, "webhook", "url"))
-            if "format" in hook:
-                changes["webhook_format"] = self.string(hook["format"], (*path, "webhook",
-                                                        "format"),
-                                                        choices=("json", "slack", "discord"))
-        return NotifySpec(**changes)
-
-    def url(self, value: Any, path: KeyPath) -> str:
-        text = self.string(value, path)
-        if not re.match(r"^https?://[^\s/]+", text):
-            self.bad_value(path, f"'{text}' is not an http(s):// URL")
-        return text
-
-    def host_name(self, value: Any, path: KeyPath) -> str | None:
-        if value is None or value == "local":
-            return None  # this machine
-        return self.string(value, path, choices=(*self.hosts, "local"))
 
     def mapping_any(self, value: Any, path: KeyPath) -> dict[str, Any]:
         if value is None:
@@ -640,19 +554,12 @@ class _FleetReader:
             changes["database"] = self.database(raw["database"], (*path, "database"),
                                                 base.database, uses)
         if "host" in raw:
-            changes["host"] = self.host_name(raw["host"], (*path, "host"))
+            changes["host"] = read_host_name(self, raw["host"], (*path, "host"))
         if "sandbox" in raw:
-            changes["sandbox"] = self.sandbox(raw["sandbox"], (*path, "sandbox"), base.sandbox)
+            changes["sandbox"] = read_sandbox(self, raw["sandbox"], (*path, "sandbox"),
+                                              base.sandbox)
         if "budget" in raw:
-            data = self.mapping(raw["budget"], (*path, "budget"), ("usd", "tokens"))
-            usd = data.get("usd")
-            if usd is not None and (isinstance(usd, bool) or not isinstance(usd, int | float)
-                                    or usd <= 0):
-                self.bad_value((*path, "budget", "usd"), "'budget.usd' must be a number of "
-                               f"dollars above 0, got {_kind(usd)}")
-            tokens = (self.integer(data["tokens"], (*path, "budget", "tokens"), 1, 10**12)
-                      if "tokens" in data else None)
-            changes["budget"] = BudgetSpec(float(usd) if usd is not None else None, tokens)
+            changes["budget"] = read_budget(self, raw["budget"], (*path, "budget"))
         if "env" in raw:
             env = dict(base.env)
             for key, val in self.mapping_any(raw["env"], (*path, "env")).items():
@@ -753,34 +660,3 @@ _DEFAULT_KEYS = ("agent", "model", "models", "setup", "env_copy", "env_file", "p
 _AGENT_KEYS = ("name", "role", "branch", "base", "agent", "model", "task", "forbid", "scope",
                "env", "env_passthrough", "setup", "env_copy", "database", "worktree", "host",
                "sandbox", "budget")
-_HOST_KEYS = ("ssh", "repo", "agentdeck", "ssh_options")
-
-
-def read_hosts(reader: _FleetReader, value: Any) -> dict[str, HostSpec]:
-    """`hosts: {box1: {ssh: user@box1, repo: /srv/app}}`."""
-    hosts: dict[str, HostSpec] = {}
-    for name, raw in reader.mapping_any(value, ("hosts",)).items():
-        path: KeyPath = ("hosts", name)
-        if not isinstance(name, str) or not NAME_RE.match(name) or name == "local":
-            reader.fail(path, f"'{name}' is not a usable host name (letters, digits, '.', '_', "
-                        "'-'; 'local' means this machine)")
-        data = reader.mapping(raw, path, _HOST_KEYS)
-        for key in ("ssh", "repo"):
-            if key not in data:
-                reader.fail(path, f"host '{name}' needs '{key}' (e.g. ssh: user@{name}, repo: "
-                            "/srv/app)")
-        ssh = reader.string(data["ssh"], (*path, "ssh"))
-        if not ssh or ssh.startswith("-") or any(c.isspace() for c in ssh):
-            # (ssh gets it after `--` anyway: an option here is a mistake, never obeyed)
-            reader.bad_value((*path, "ssh"), f"'{ssh}' is not an ssh destination (user@host or "
-                             "a Host of your ssh config)")
-        repo = reader.string(data["repo"], (*path, "repo"))
-        if not repo.startswith(("/", "~/")):
-            reader.bad_value((*path, "repo"), f"'{repo}' must be an absolute path on {name} "
-                             "(or start with ~/)")
-        command = reader.string(data.get("agentdeck", "agentdeck"), (*path, "agentdeck"))
-        options = reader.strings(data.get("ssh_options", []), (*path, "ssh_options"))
-        hosts[name] = HostSpec(name, ssh, repo, command, options)
-    reader.hosts = hosts
-    return hosts
-

@@ -59,6 +59,7 @@ results = {
     "other worktree": attempt("", write(os.path.join(other, "evil.txt"))),
     "other env": attempt("", read(os.path.join(other, ".env.local"))),
     "ssh key": attempt("", read(os.path.join(home, ".ssh", "id_ed25519"))),
+    "ssh write": attempt("", write(os.path.join(home, ".ssh", "authorized_keys"))),
     "home": attempt("", write(os.path.join(home, "evil.txt"))),
     "home folder": attempt("", write(os.path.join(home, "docs", "evil.txt"))),
     "etc": attempt("", write("/etc/agentdeck-evil")),
@@ -118,7 +119,7 @@ def test_a_sandboxed_agent_works_in_its_worktree_only(tmp_path: Path, network: b
         results = json.loads((tmp_path / "wt-a" / "probe.json").read_text())
         assert results["own file"] == results["commit"] == results["tests"] == "ok"
         assert results["temp"] == "ok"
-        for denied in ("main checkout", "other worktree", "home folder", "etc"):
+        for denied in ("main checkout", "other worktree", "home folder", "etc", "ssh write"):
             assert results[denied] in ("OSError", "PermissionError"), (denied, results)
         assert results["other env"] != "ok" and results["ssh key"] != "ok", results
         assert results["network"] == ("ok" if network else "ConnectionRefusedError"), results

@@ -33,8 +33,9 @@ from agentdeck.core.sessions.host import SessionSpec
 
 BWRAP = "bwrap"
 # the user's secrets, in their home: not there at all for the agent
-SECRETS = (".ssh", ".aws", ".gnupg", ".azure", ".kube", ".docker", ".password-store",
-           ".netrc", ".git-credentials", ".npmrc", ".pypirc")
+SECRET_DIRS = (".ssh", ".aws", ".gnupg", ".azure", ".kube", ".docker", ".password-store")
+SECRET_FILES = (".netrc", ".git-credentials", ".npmrc", ".pypirc")
+SECRETS = (*SECRET_DIRS, *SECRET_FILES)
 SECRETS_NESTED = (".config/gh", ".config/gcloud", ".config/op", ".config/hub")  # read as empty
 # what the agent CLIs write in the home (sessions, settings, history): a copy per agent
 CLI_CONFIG = (".claude", ".claude.json", ".codex", ".gemini", ".qwen", ".copilot", ".aider")
@@ -108,8 +109,9 @@ def _writable(rec: AgentRecord, common_dir: Path) -> list[str]:
 def _home(home: Path, own: Path) -> list[str]:
     """The agent's home: a folder of its own, writable (what it writes at the top of its home
     stays there, a CLI's atomic renames included), where every entry of the user's home is
-    mounted read-only — but the secret stores, which are not there, and the agent CLIs'
-    config, which is a copy of the user's made once (so it is signed in), then its own."""
+    mounted read-only — but the secret stores, which are empty read-only folders (or empty
+    files) there, and the agent CLIs' config, which is a copy of the user's made once (so it
+    is signed in), then its own."""
     private_dir(own)
     out = ["--bind", str(own), str(home)]
     for entry in sorted(home.iterdir()) if home.is_dir() else []:
@@ -120,6 +122,11 @@ def _home(home: Path, own: Path) -> list[str]:
             _copy_once(entry, own / name)
             continue
         out += ["--ro-bind", str(entry), str(home / name)]
+    for name in SECRET_DIRS:  # empty and read-only: nothing to read, nothing planted there
+        out += ["--tmpfs", str(home / name), "--remount-ro", str(home / name)]
+    for name in SECRET_FILES:
+        if (home / name).exists():
+            out += ["--ro-bind", "/dev/null", str(home / name)]
     for rel in SECRETS_NESTED:
         if (home / rel).is_dir():
             out += ["--tmpfs", str(home / rel), "--remount-ro", str(home / rel)]

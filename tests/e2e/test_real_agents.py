@@ -119,6 +119,13 @@ approvals:
         try:
             assert (deck.hooks is not None) == hooks
             run_scenario(deck, cli, hooks, worktree, repo, server)
+            if cli in ("claude", "codex") and not sandbox:  # its usage, from its own records
+                from agentdeck.core.usage import usage_of
+
+                used = usage_of(cli, str(worktree), setup.env)
+                replies = used.tokens_in // 10
+                assert replies >= 1 and (used.tokens_in, used.tokens_out) == (
+                    10 * replies, 5 * replies), used
             if sandbox:
                 assert deck.host.info(cli).pid is not None
                 assert "bwrap" in " ".join(psutil.Process(deck.host.info(cli).pid).cmdline())

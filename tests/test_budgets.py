@@ -62,6 +62,8 @@ agents:
         wait(lambda: any("> continue" in line for line in host.snapshot("spender")),
              "the agent told to go on")
         wait(lambda: "over budget" not in host.info("spender").usage, "the mark cleared")
+        audit = (state / "audit.jsonl").read_text().splitlines()
+        assert json.loads(audit[-1])["via"] == "budget"
     finally:
         host.close()
         lifecycle.stop(state)

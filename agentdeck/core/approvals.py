@@ -392,7 +392,8 @@ class ApprovalQueue:
                     raise OperationError(f"{entry.agent} offers no 'allow always' for this "
                                          "prompt; use y (allow once) or n (deny)")
                 if hook.reply(decision):
-                    record = self._finish(entry, decision, by, "hook")
+                    # (a question the session host asks itself, e.g. a budget: its own "via")
+                    record = self._finish(entry, decision, by, getattr(hook, "via", "hook"))
                     return self._done(record)
                 del self._hooks[entry_id]  # it gave up just now: the screen is left
                 if screen is None:

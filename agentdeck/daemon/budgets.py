@@ -34,6 +34,7 @@ class BudgetQuestion:
     decide: Callable[[str], None]
     cli: str = "agentdeck"
     offers_always: bool = False
+    via: str = "budget"  # what the audit log says carried the answer
     _done: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def alive(self) -> bool:

@@ -253,12 +253,6 @@ class SshLink(SessionHost):
         if self._proc is not None:
             _end(self._proc)
 
-    def drop(self) -> None:
-        """End the ssh connection as a network failure would (tests, `agentdeck` on a
-        sleeping laptop): the link notices and reconnects."""
-        if self._proc is not None:
-            _end(self._proc)
-
 
 class LinkQueue:
     """One host's approvals queue, across reconnections: entries stay listed while the link is

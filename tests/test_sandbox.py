@@ -141,3 +141,43 @@ def test_ls_and_doctor_say_what_the_sandbox_needs(tmp_path: Path) -> None:
     repo, _ = sandboxed_fleet(tmp_path, network=False)
     doctor = run_agentdeck("doctor", cwd=repo)
     assert "bubblewrap" in doctor.out
+
+
+def test_the_macos_profile_says_the_same_rules(tmp_path: Path) -> None:
+    """macOS's sandbox-exec is not run here (no macOS machine runs the tests): its profile is
+    checked as text — the same writable places, the same hidden ones, paths quoted."""
+    from agentdeck.core.registry import AgentRecord
+    from agentdeck.core.sandbox import seatbelt_profile
+
+    repo = tmp_path / 'we"ird'
+    me = AgentRecord("a", "claude", "worker", "a", "main", str(tmp_path / "wt-a"))
+    other = AgentRecord("b", "claude", "worker", "b", "main", str(tmp_path / "wt-b"))
+    home = tmp_path / "home"
+    profile = seatbelt_profile(me, repo / ".git", repo, [me, other], home, tmp_path / "own",
+                               network=False)
+    lines = profile.splitlines()
+    assert lines[:3] == ["(version 1)", "(allow default)", "(deny file-write*)"]
+    assert f'(subpath "{tmp_path}/wt-a")' in lines[3]
+    assert f'(subpath "{tmp_path}/we\\"ird/.git/objects")' in lines[3]
+    assert f'(subpath "{home}/.ssh")' in lines[4] and f'(subpath "{tmp_path}/wt-b")' in lines[4]
+    assert f'(subpath "{tmp_path}/wt-a")' not in lines[4]
+    assert "(deny network*)" in lines
+    with_network = seatbelt_profile(me, repo / ".git", repo, [me], home, tmp_path, network=True)
+    assert "(deny network*)" not in with_network
+
+
+def test_seatbelt_on_linux_is_one_clear_line(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    repo, home = sandboxed_fleet(tmp_path, network=True)
+    monkeypatch.setenv("HOME", str(home))
+    text = (repo / "agentdeck.yaml").read_text().replace("mode: bwrap", "mode: seatbelt")
+    (repo / "agentdeck.yaml").write_text(text)
+    ctx, fleet = open_repo(repo), load_fleet(repo / "agentdeck.yaml")
+    Engine(ctx, fleet).up([])
+    deck = Deck.open(ctx, fleet)
+    try:
+        error = deck.start(next(r for r in deck.records if r.name == "a"))
+    finally:
+        deck.close()
+    assert error is not None and "seatbelt (macOS sandbox-exec)" in error
+    assert "on Linux use sandbox: bwrap" in error

@@ -61,7 +61,7 @@ def run_checks() -> list[Check]:
                         (_version([bwrap, "--version"]) or bwrap) if bwrap else
                         "bwrap not found — needed only for agents with sandbox: bwrap",
                         "apt-get install bubblewrap (or dnf install bubblewrap); on macOS "
-                        "sandbox-exec is built in but agentdeck does not drive it yet"))
+                        "use sandbox: seatbelt (sandbox-exec, built in; unverified)"))
     for kind in KINDS.values():
         path = shutil.which(kind.executable)
         # verified: agentdeck's end-to-end scenario ran that version; unverified: its prompts

@@ -14,14 +14,14 @@ from agentdeck.core.yamlmarks import KeyPath
 if TYPE_CHECKING:
     from agentdeck.core.config import _FleetReader as Reader
 
-SANDBOX_MODES = ("none", "bwrap")
+SANDBOX_MODES = ("none", "bwrap", "seatbelt")  # seatbelt: macOS sandbox-exec (unverified)
 
 
 @dataclass(frozen=True)
 class SandboxSpec:
     """How an agent is fenced in (core/sandbox.py): off unless the fleet asks."""
 
-    mode: str = "none"  # none | bwrap
+    mode: str = "none"  # none | bwrap (Linux) | seatbelt (macOS)
     network: bool = True  # false: only the agent's own loopback
 
     @property

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterable
 from dataclasses import replace
@@ -57,6 +58,8 @@ def wrap(spec: SessionSpec, sandbox: SandboxSpec, rec: AgentRecord, common_dir: 
     """`spec` with its command run inside the sandbox (unchanged when it is off)."""
     if not sandbox.on or spec.error or not spec.argv:
         return spec
+    if sandbox.mode == "seatbelt":
+        return _seatbelt(spec, sandbox, rec, common_dir, main_root, others, state_dir)
     why = available()
     if why is not None:
         raise OperationError(f"{rec.name} is to run sandboxed, but {why}")
@@ -147,3 +150,58 @@ def _copy_once(real: Path, copy: Path) -> None:
         shutil.copytree(real, copy, symlinks=True, ignore_dangling_symlinks=True)
     else:
         shutil.copy2(real, copy, follow_symlinks=False)
+
+
+# -- macOS: the same rules through sandbox-exec (Seatbelt) ------------------------------------
+# Unverified: no macOS machine runs the tests; the profile is built from Apple's SBPL as
+# sandbox-exec documents it. Differences from bubblewrap: nothing is mounted, so the CLIs'
+# config copies are reached through their own variables (CLAUDE_CONFIG_DIR, CODEX_HOME), and
+# without network the machine's loopback (not a private one) stays reachable.
+SEATBELT = "/usr/bin/sandbox-exec"
+CONFIG_VARS = {".claude": "CLAUDE_CONFIG_DIR", ".codex": "CODEX_HOME"}
+
+
+def _seatbelt(spec: SessionSpec, sandbox: SandboxSpec, rec: AgentRecord, common_dir: Path,
+              main_root: Path, others: Iterable[AgentRecord], state_dir: Path) -> SessionSpec:
+    if sys.platform != "darwin" or not Path(SEATBELT).exists():
+        raise OperationError(f"{rec.name} is to run sandboxed with seatbelt (macOS "
+                             "sandbox-exec), which this machine does not have; on Linux use "
+                             "sandbox: bwrap")
+    home = Path(spec.env.get("HOME") or Path.home())
+    own = state_dir / "sandbox" / rec.name / "home"
+    env = dict(spec.env)
+    for name, var in CONFIG_VARS.items():
+        if (home / name).is_dir():
+            _copy_once(home / name, own / name)
+        private_dir(own / name)
+        env[var] = str(own / name)
+    profile = seatbelt_profile(rec, common_dir, main_root, others, home, own, sandbox.network)
+    env["AGENTDECK_SANDBOX"] = "seatbelt"
+    return replace(spec, argv=(SEATBELT, "-p", profile, *spec.argv), env=env)
+
+
+def seatbelt_profile(rec: AgentRecord, common_dir: Path, main_root: Path,
+                     others: Iterable[AgentRecord], home: Path, own: Path,
+                     network: bool) -> str:
+    """The SBPL profile: everything readable and nothing writable, but for what bubblewrap
+    leaves writable; the secret stores and the other agents' work unreadable too."""
+    writable = [Path(rec.worktree), common_dir / "objects", common_dir / "refs",
+                common_dir / "logs", common_dir / "worktrees" / Path(rec.worktree).name, own,
+                Path("/private/tmp"), Path("/private/var/folders"), Path("/dev")]
+    hidden = [home / name for name in (*SECRET_DIRS, *SECRET_FILES, *SECRETS_NESTED)]
+    hidden += [Path(o.worktree) for o in others if o.name != rec.name and not o.in_main]
+    hidden += [main_root / name for name in ENV_FILES]
+    lines = ["(version 1)", "(allow default)", "(deny file-write*)",
+             "(allow file-write* " + " ".join(f"(subpath {_sbpl(p)})" for p in writable) + ")",
+             "(deny file-read* file-write* " + " ".join(f"(subpath {_sbpl(p)})"
+                                                         for p in hidden) + ")"]
+    if not network:
+        lines += ["(deny network*)", '(allow network* (remote ip "localhost:*"))',
+                  '(allow network* (local ip "localhost:*"))', "(allow network* (remote unix))"]
+    return "\n".join(lines)
+
+
+def _sbpl(path: Path) -> str:
+    """A path as an SBPL string literal (its quotes and backslashes escaped)."""
+    text = str(path).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{text}"'

@@ -74,3 +74,45 @@ def test_aider_usage_lines() -> None:
                "Tokens: 10 sent, 5 received.\n")
     used = aider_lines(printed)
     assert (used.tokens_in, used.tokens_out, used.cost) == (2310, 155, 0.03)
+
+
+def test_a_fleet_budget_stops_them_all_when_denied(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    home = tmp_path / "home"
+    home.mkdir()
+    agent = f"{sys.executable} -m agentdeck.demo_agents.agent --style claude --task {{task}}"
+    env = f'{{HOME: "{home}", AGENTDECK_DEMO_SPEED: "0.02", AGENTDECK_DEMO_USAGE: "400"}}'
+    write_fleet(repo, f"""version: 1
+worktrees: ../wt-{{name}}
+commands: {{claude: {json.dumps(agent)}}}
+budget: {{tokens: 1000}}
+defaults: {{agent: claude, env: {env}}}
+agents:
+  - {{name: one, task: first}}
+  - {{name: two, task: second}}
+""")
+    assert run_agentdeck("up", "--no-start", cwd=repo).code == 0
+    assert run_agentdeck("start", cwd=repo).code == 0
+    state = open_repo(repo).state_dir
+    host = lifecycle.connect(state)
+    assert host is not None
+    try:
+        def question() -> dict[str, object] | None:
+            for entry in list(host.queue_state["pending"]):
+                summary = str(entry["prompt"]["summary"])  # type: ignore[index]
+                if "over budget" in summary:
+                    return dict(entry)
+                host.answer(int(entry["id"]), "allow", "key")  # type: ignore[arg-type]
+            return None
+
+        wait(lambda: question() is not None, "the fleet's budget question", timeout=60)
+        asked = question()
+        assert asked is not None
+        assert str(asked["prompt"]["summary"]).startswith(  # type: ignore[index]
+            "the fleet is over budget (1200 of 1000 tokens): allow continues them with 2000 "
+            "tokens, deny stops them")
+        host.answer(int(asked["id"]), "deny", "key")  # type: ignore[arg-type]
+        wait(lambda: all(i.process != "running" for i in host.sessions()), "both stopped")
+    finally:
+        host.close()
+        lifecycle.stop(state)

@@ -183,6 +183,8 @@ class Fleet:
     dashboard: DashboardSpec = DashboardSpec()
     hosts: Mapping[str, HostSpec] = field(default_factory=dict)
     notify: NotifySpec = field(default_factory=NotifySpec)
+    budget: BudgetSpec = field(default_factory=BudgetSpec)  # the whole fleet's (each agent's:
+    # its spec's `budget`)
 
     def agent(self, name: str) -> AgentSpec | None:
         return next((a for a in self.agents if a.name == name), None)
@@ -390,6 +392,8 @@ class _FleetReader:
             changes["dashboard"] = self.dashboard(top["dashboard"], ("dashboard",))
         if "notify" in top:
             changes["notify"] = read_notify(self, top["notify"], ("notify",))
+        if "budget" in top:
+            changes["budget"] = read_budget(self, top["budget"], ("budget",))
         limits = self.mapping(top.get("rate_limits"), ("rate_limits",), ("resume", "message"))
         if "resume" in limits:
             changes["rate_limit_resume"] = self.boolean(limits["resume"],
@@ -653,7 +657,7 @@ def _kind(value: Any) -> str:
 
 
 _TOP_KEYS = ("version", "base", "worktrees", "defaults", "commands", "resume", "agents",
-             "approvals", "dashboard", "rate_limits", "hosts", "notify")
+             "approvals", "dashboard", "rate_limits", "hosts", "notify", "budget")
 _DEFAULT_KEYS = ("agent", "model", "models", "setup", "env_copy", "env_file", "ports", "database",
                  "stagger", "setup_timeout", "env", "env_passthrough", "host", "sandbox",
                  "budget")

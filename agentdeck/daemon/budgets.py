@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,10 +17,13 @@ from agentdeck.core.config import BudgetSpec, Fleet
 from agentdeck.core.detect import Prompt
 from agentdeck.core.errors import AgentdeckError
 from agentdeck.core.messages import type_into
-from agentdeck.core.sessions import SessionHost, SessionSpec
+from agentdeck.core.sessions import SessionHost, SessionSpec, poll_until
 from agentdeck.core.usage import Usage, usage_of
 
 CHECK_EVERY = 5.0  # seconds between two looks at a working agent's records
+ASK_WITHIN = 5.0  # seconds an interrupted agent has to take down its own prompt
+RECENT = 30.0  # seconds after a turn ended that its agent's records are still looked at
+FLEET = ""  # the subject of the fleet-wide budget
 INTERRUPT = {"aider": b"\x03"}  # Ctrl-C; the others stop their turn on Esc
 GO_ON = "continue"
 
@@ -51,10 +55,13 @@ class BudgetQuestion:
 
 class Budgets:
     def __init__(self, host: SessionHost, ask: Callable[[BudgetQuestion], None],
-                 transcript: Callable[[str], str], changed: Callable[[str], None]) -> None:
-        """`ask` puts a question in the queue; `transcript(name)` is what the agent printed;
-        `changed(name)` is told when an agent's usage changed (its state is pushed again)."""
-        self.host, self.ask, self.transcript, self.changed = host, ask, transcript, changed
+                 busy: Callable[[str], bool], transcript: Callable[[str], str],
+                 changed: Callable[[str], None]) -> None:
+        """`ask` puts a question in the queue, `busy(name)`: a prompt of that agent waits in
+        it; `transcript(name)` is what the agent printed; `changed(name)` is told when an
+        agent's usage changed (its state is pushed again)."""
+        self.host, self.ask, self.busy = host, ask, busy
+        self.transcript, self.changed = transcript, changed
         self.fleet = Fleet(path=None)
         self.specs: dict[str, SessionSpec] = {}
         self.usage: dict[str, Usage] = {}
@@ -62,6 +69,7 @@ class Budgets:
         self.over: dict[str, str] = {}  # agent -> why it was stopped (shown by its state)
         self._stop = threading.Event()
         self._lock = threading.Lock()
+        self._ended: dict[str, float] = {}  # when each agent's turn last ended
         threading.Thread(target=self._watch, name="agentdeck-usage", daemon=True).start()
 
     def started(self, spec: SessionSpec) -> None:
@@ -77,14 +85,22 @@ class Budgets:
             self.check()
 
     def check(self, only: str | None = None) -> None:
-        """Read the working agents' usage (or `only` that one's, whatever its state)."""
+        """Read the usage of the agents working or whose turn ended lately (a CLI may write
+        its records a moment after its screen says it is done); `only`: that one's now."""
+        now = time.monotonic()
+        if only is not None:
+            self._ended[only] = now
         for info in self.host.sessions():
-            if (only is None and info.state != "working") or (only and info.name != only):
+            lately = now - self._ended.get(info.name, -RECENT) < RECENT
+            if (only is None and info.state != "working" and not lately) or (
+                    only and info.name != only):
                 continue
             spec = self.specs.get(info.name)
             if spec is None:
                 continue
-            with contextlib.suppress(OSError, ValueError):
+            # one look at a time: two agents' turns ending together must not each see the
+            # fleet's total without the other's usage (the fleet's crossing went unseen)
+            with self._lock, contextlib.suppress(OSError, ValueError):
                 self._look(info.name, spec)
 
     def _look(self, name: str, spec: SessionSpec) -> None:
@@ -98,41 +114,70 @@ class Budgets:
             return
         self.usage[name] = now
         self.changed(name)
-        budget = self.budget_of(name)
-        over = (budget.usd is not None and now.cost is not None and now.cost > budget.usd) or (
-            budget.tokens is not None and now.tokens > budget.tokens)
-        if over and name not in self.over:
-            self._over(name, spec, now, budget)
+        if name not in self.over and _exceeds(now, self.budget_of(name)):
+            self._over(name, [name], now, self.budget_of(name))
+        fleet_budget = self.raised.get(FLEET) or self.fleet.budget
+        total = self.total()
+        if FLEET not in self.over and _exceeds(total, fleet_budget):
+            running = [i.name for i in self.host.sessions() if i.process == "running"]
+            if running:
+                self._over(FLEET, running, total, fleet_budget)
 
-    def _over(self, name: str, spec: SessionSpec, now: Usage, budget: BudgetSpec) -> None:
+    def total(self) -> Usage:
+        """The whole fleet's usage (its cost: of the agents that report one)."""
+        used = list(self.usage.values())
+        costs = [u.cost for u in used if u.cost is not None]
+        return Usage(sum(u.tokens_in for u in used), sum(u.tokens_out for u in used),
+                     sum(costs) if costs else None)
+
+    def _over(self, subject: str, names: list[str], now: Usage, budget: BudgetSpec) -> None:
+        """`subject` (an agent, or FLEET) crossed `budget`: interrupt `names`, then ask."""
         spent = f"${now.cost:.2f} of ${budget.usd:.2f}" if (
             budget.usd is not None and now.cost is not None and now.cost > budget.usd) else (
             f"{now.tokens} of {budget.tokens} tokens")
-        self.over[name] = f"over budget ({spent})"
-        with contextlib.suppress(AgentdeckError, KeyError, OSError):
-            self.host.write(name, INTERRUPT.get(spec.agent, b"\x1b"))
+        self.over[subject] = f"over budget ({spent})"
+        for name in names:
+            spec = self.specs.get(name)
+            with contextlib.suppress(AgentdeckError, KeyError, OSError):
+                self.host.write(name, INTERRUPT.get(spec.agent if spec else "", b"\x1b"))
+        # one question per agent in the queue: the interrupt must have cleared any prompt of
+        # the agent the question is filed under, else it is asked at the next look
+        free = [n for n in names if poll_until(lambda n=n: not self.busy(n), ASK_WITHIN)]
+        if not free:
+            self.over.pop(subject, None)
+            return
         raised = BudgetSpec(None if budget.usd is None else budget.usd * 2,
                             None if budget.tokens is None else budget.tokens * 2)
-        more = (f"${raised.usd:.2f}" if raised.usd is not None else f"{raised.tokens} tokens")
+        more = f"${raised.usd:.2f}" if raised.usd is not None else f"{raised.tokens} tokens"
 
         def decide(decision: str) -> None:
             if decision in ("allow", "always"):
-                self.raised[name] = raised
-                self.over.pop(name, None)
-                self.changed(name)
-                with contextlib.suppress(AgentdeckError, KeyError, OSError):
-                    type_into(self.host, name, GO_ON)
+                self.raised[subject] = raised
+                self.over.pop(subject, None)
+                for name in names:
+                    self.changed(name)
+                    with contextlib.suppress(AgentdeckError, KeyError, OSError):
+                        type_into(self.host, name, GO_ON)
             else:
-                with contextlib.suppress(AgentdeckError, KeyError, OSError):
-                    self.host.stop(name)
+                for name in names:
+                    with contextlib.suppress(AgentdeckError, KeyError, OSError):
+                        self.host.stop(name)
 
-        summary = f"{name} is {self.over[name]}: allow continues it with {more}, deny stops it"
-        self.ask(BudgetQuestion(name, Prompt("other", summary, "", "", agent="agentdeck"),
+        who, them = (("the fleet", "them") if subject == FLEET else (subject, "it"))
+        summary = (f"{who} is {self.over[subject]}: allow continues {them} with {more}, deny "
+                   f"stops {them}")
+        self.ask(BudgetQuestion(free[0], Prompt("other", summary, "", "", agent="agentdeck"),
                                 decide))
-        self.changed(name)
+        for name in names:
+            self.changed(name)
 
     def close(self) -> None:
         self._stop.set()
+
+
+def _exceeds(used: Usage, budget: BudgetSpec) -> bool:
+    return (budget.usd is not None and used.cost is not None and used.cost > budget.usd) or (
+        budget.tokens is not None and used.tokens > budget.tokens)
 
 
 def _sandbox_home(spec: SessionSpec) -> str | None:

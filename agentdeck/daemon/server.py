@@ -42,7 +42,7 @@ from agentdeck.core.sessions import Event, LocalHost
 from agentdeck.core.terminal.base import ERASE_SCROLLBACK
 from agentdeck.core.terminal.replay import replay
 from agentdeck.daemon import frames, protocol
-from agentdeck.daemon.budgets import Budgets, labelled
+from agentdeck.daemon.budgets import FLEET, Budgets, labelled
 from agentdeck.daemon.client import MISMATCH
 from agentdeck.daemon.transcripts import Transcripts
 
@@ -141,6 +141,7 @@ class Daemon:
         self._lock = threading.Lock()
         self.transcripts = Transcripts(state_dir / TRANSCRIPTS)
         self.budgets = Budgets(self.host, self.queue.hook_request,  # type: ignore[arg-type]
+                               lambda name: self.queue.entry_for(name) is not None,
                                self._printed, self._usage_changed)
         self._stopped = threading.Event()
         self._pending_before: set[int] = set()
@@ -400,7 +401,8 @@ class Daemon:
             if usage is not None:
                 info.tokens_in, info.tokens_out, info.cost = (usage.tokens_in, usage.tokens_out,
                                                               usage.cost)
-            info.usage = labelled(usage, self.budgets.over.get(name))
+            info.usage = labelled(usage, self.budgets.over.get(name)
+                                  or self.budgets.over.get(FLEET))
             self._broadcast({"push": "state", "info": protocol.info_to_wire(info)})
 
     def _still_pending(self, entry_id: int) -> bool:

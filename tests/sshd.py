@@ -167,6 +167,10 @@ PrintMotd no
 PrintLastLog no
 # tests open several connections at once; the default (10:30:100) drops some at random
 MaxStartups 100
+# the remote commands run without the user's ~/.bashrc (bash reads it for an ssh command only
+# at shell level 1): a login's rc may take long or hang (seen here: pyenv's rehash waiting 60 s
+# on a lock a killed session left), which no test of agentdeck is about
+SetEnv SHLVL=1
 """)
     # the host key pinned for exactly this address and port: no prompt, and a stranger that
     # took the port would fail the key check rather than be talked to

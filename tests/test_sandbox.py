@@ -63,6 +63,9 @@ results = {
     "home": attempt("", write(os.path.join(home, "evil.txt"))),
     "home folder": attempt("", write(os.path.join(home, "docs", "evil.txt"))),
     "etc": attempt("", write("/etc/agentdeck-evil")),
+    # what would make git, run outside the sandbox later, run a program or use another repo
+    "git pointer": attempt("", write(".git")),
+    "git hooks": attempt("", write(os.path.join(main, ".git", "hooks", "post-checkout"))),
     "network": attempt("", net),
 }
 with open("probe.json", "w") as fh:
@@ -119,7 +122,8 @@ def test_a_sandboxed_agent_works_in_its_worktree_only(tmp_path: Path, network: b
         results = json.loads((tmp_path / "wt-a" / "probe.json").read_text())
         assert results["own file"] == results["commit"] == results["tests"] == "ok"
         assert results["temp"] == "ok"
-        for denied in ("main checkout", "other worktree", "home folder", "etc", "ssh write"):
+        for denied in ("main checkout", "other worktree", "home folder", "etc", "ssh write",
+                       "git pointer", "git hooks"):
             assert results[denied] in ("OSError", "PermissionError"), (denied, results)
         assert results["other env"] != "ok" and results["ssh key"] != "ok", results
         assert results["network"] == ("ok" if network else "ConnectionRefusedError"), results

@@ -350,7 +350,8 @@ class ApprovalQueue:
         if late:
             return
         self._notify()
-        if auto is not None:
+        # (the session host's own questions, a budget's, are never answered by a rule)
+        if auto is not None and hook.prompt.agent != "agentdeck":
             self._apply_rules(auto)
 
     def hook_gone(self, hook: HookRequest) -> None:

@@ -36,9 +36,13 @@ def remote_command(host: HostSpec, args: Sequence[str]) -> str:
     """The one string the remote shell runs: `agentdeck -C REPO --fleet-stdin ARGS`, quoted.
     A leading `~/` of the agentdeck command stays the remote user's home."""
     program, *rest = shlex.split(host.agentdeck)
-    first = ("~/" + shlex.quote(program[2:])) if program.startswith("~/") else shlex.quote(program)
-    words = [*rest, "-C", host.repo, "--fleet-stdin", *args]
-    return " ".join([first, *(shlex.quote(w) for w in words)])
+    return " ".join([_home_quoted(program), *map(shlex.quote, rest), "-C",
+                     _home_quoted(host.repo), "--fleet-stdin", *map(shlex.quote, args)])
+
+
+def _home_quoted(word: str) -> str:
+    """Quoted for the remote shell, a leading `~/` left for it to expand to the home."""
+    return "~/" + shlex.quote(word[2:]) if word.startswith("~/") else shlex.quote(word)
 
 
 def ssh_argv(host: HostSpec, args: Sequence[str]) -> list[str]:

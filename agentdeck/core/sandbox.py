@@ -41,6 +41,10 @@ SECRETS_NESTED = (".config/gh", ".config/gcloud", ".config/op", ".config/hub")  
 # what the agent CLIs write in the home (sessions, settings, history): a copy per agent
 CLI_CONFIG = (".claude", ".claude.json", ".codex", ".gemini", ".qwen", ".copilot", ".aider")
 CLI_CONFIG_NESTED = (".config/opencode", ".local/share/opencode", ".config/kilo")
+# caches the agent's builds write (npm install, pip, uv, go build): its own, empty at first
+OWN_CACHES = (".cache", ".npm")
+# what reaches the user's session services, never handed to a sandboxed agent
+SESSION_SOCKETS = ("SSH_AUTH_SOCK", "DBUS_SESSION_BUS_ADDRESS", "GNOME_KEYRING_CONTROL")
 ENV_FILES = (".env", ".env.local", ".env.development.local")
 
 
@@ -66,8 +70,18 @@ def wrap(spec: SessionSpec, sandbox: SandboxSpec, rec: AgentRecord, common_dir: 
     # the agent's home: the one its environment names (a fleet may give it one), else the user's
     home = home or Path(spec.env.get("HOME") or Path.home())
     own = state_dir / "sandbox" / rec.name
-    argv = [BWRAP, "--die-with-parent", "--ro-bind", "/", "/", "--dev", "/dev",
-            "--proc", "/proc", "--tmpfs", "/tmp"]
+    # a pid namespace of its own: its /proc shows only its processes (and an unprivileged
+    # bubblewrap can mount a /proc only so); it all ends with the session (--die-with-parent)
+    argv = [BWRAP, "--die-with-parent", "--unshare-pid", "--ro-bind", "/", "/",
+            "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    # the user's session services are sockets a read-only mount does not stop: the session
+    # bus (systemd-run --user would run anything outside), the keyring, the ssh agent, docker
+    for path in (Path(f"/run/user/{os.getuid()}"),):
+        if path.is_dir():
+            argv += ["--tmpfs", str(path)]
+    for path in (Path("/var/run/docker.sock"), Path("/run/docker.sock")):
+        if path.exists():
+            argv += ["--ro-bind", "/dev/null", str(path)]
     # what a fresh /tmp would hide but the agent needs to see, read-only: the folders under
     # /tmp its repository (and the worktrees beside it), the registry, the session host's
     # sockets, its program and its home are in (a checkout kept under /tmp, a CI's clone)
@@ -91,22 +105,41 @@ def wrap(spec: SessionSpec, sandbox: SandboxSpec, rec: AgentRecord, common_dir: 
     if not sandbox.network:
         argv += ["--unshare-net"]
     argv += ["--chdir", spec.cwd, "--", *spec.argv]
-    env = {**spec.env, "TMPDIR": "/tmp", "AGENTDECK_SANDBOX": "bwrap"}
+    env = {k: v for k, v in spec.env.items() if k not in SESSION_SOCKETS}
+    env.update(TMPDIR="/tmp", AGENTDECK_SANDBOX="bwrap")
     return replace(spec, argv=tuple(argv), env=env)
 
 
 def _writable(rec: AgentRecord, common_dir: Path) -> list[str]:
-    paths = [Path(rec.worktree)]
+    worktree = Path(rec.worktree)
+    admin = _admin_dir(worktree, common_dir)
+    paths = [worktree]
     # committing on its branch: new objects, its ref (and reflog), its worktree's HEAD/index
-    paths += [common_dir / "objects", common_dir / "refs", common_dir / "logs",
-              common_dir / "worktrees" / Path(rec.worktree).name]
+    paths += [common_dir / "objects", common_dir / "refs", common_dir / "logs", admin]
     if rec.in_main:  # a lead working in the main checkout writes git's own files there
-        paths = [Path(rec.worktree), common_dir]
+        paths = [worktree, common_dir]
     out: list[str] = []
     for path in paths:
         if path.exists():
             out += ["--bind", str(path), str(path)]
+    # …but never what makes git run a program, or points it at another repository: git runs
+    # in these folders outside the sandbox too (the radar, the review, the user)
+    for path in (common_dir / "config", common_dir / "hooks", admin / "commondir",
+                 admin / "gitdir", admin / "config.worktree", worktree / ".git"):
+        if path.exists() and not (path == worktree / ".git" and path.is_dir()):
+            out += ["--ro-bind", str(path), str(path)]
     return out
+
+
+def _admin_dir(worktree: Path, common_dir: Path) -> Path:
+    """The worktree's folder under .git/worktrees, as its .git file names it (git numbers a
+    name taken twice: api1), else by its name."""
+    try:
+        line = (worktree / ".git").read_text().strip()
+    except OSError:
+        return common_dir / "worktrees" / worktree.name
+    path = Path(line.removeprefix("gitdir:").strip())
+    return path if path.is_absolute() else (worktree / path).resolve()
 
 
 def _home(home: Path, own: Path) -> list[str]:
@@ -119,8 +152,8 @@ def _home(home: Path, own: Path) -> list[str]:
     out = ["--bind", str(own), str(home)]
     for entry in sorted(home.iterdir()) if home.is_dir() else []:
         name = entry.name
-        if name in SECRETS:
-            continue
+        if name in SECRETS or name in OWN_CACHES or not entry.exists():  # (a dangling link:
+            continue  # bubblewrap refuses to mount it)
         if name in CLI_CONFIG:
             _copy_once(entry, own / name)
             continue

@@ -47,22 +47,27 @@ class Usage:
         return text
 
 
-def usage_of(kind: str, cwd: str, env: Mapping[str, str], transcript: str = "") -> Usage:
-    """An agent's usage so far, by its CLI (an unknown kind: nothing known)."""
+def usage_of(kind: str, cwd: str, env: Mapping[str, str], transcript: str = "",
+             since: float = 0.0) -> Usage:
+    """An agent's usage so far, by its CLI (an unknown kind: nothing known). `since`: when it
+    started (a time.time()): sessions not written since are an earlier run's, or the user's
+    own in that folder, not this agent's."""
     home = Path(env.get("HOME") or os.path.expanduser("~"))
     if kind == "claude":
-        return _claude(Path(env.get("CLAUDE_CONFIG_DIR") or home / ".claude"), cwd)
+        return _claude(Path(env.get("CLAUDE_CONFIG_DIR") or home / ".claude"), cwd, since)
     if kind == "codex":
-        return _codex(Path(env.get("CODEX_HOME") or home / ".codex"), cwd)
+        return _codex(Path(env.get("CODEX_HOME") or home / ".codex"), cwd, since)
     if kind == "aider":
         return aider_lines(transcript)
     return Usage()
 
 
-def _claude(config: Path, cwd: str) -> Usage:
+def _claude(config: Path, cwd: str, since: float = 0.0) -> Usage:
     folder = config / "projects" / re.sub(r"[^A-Za-z0-9]", "-", cwd)
     replies: dict[str, tuple[str, dict[str, int]]] = {}
     for path in sorted(folder.glob("*.jsonl")) if folder.is_dir() else []:
+        if path.stat().st_mtime < since:
+            continue
         for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
             try:
                 record = json.loads(line)
@@ -88,10 +93,12 @@ def _claude(config: Path, cwd: str) -> Usage:
     return Usage(tokens_in, tokens_out, round(cost, 4) if known else None, known)
 
 
-def _codex(home: Path, cwd: str) -> Usage:
+def _codex(home: Path, cwd: str, since: float = 0.0) -> Usage:
     best: tuple[float, Usage] | None = None
     for path in (home / "sessions").rglob("rollout-*.jsonl") if (home / "sessions").is_dir() \
             else []:
+        if path.stat().st_mtime < since:  # (an earlier session: not read at all)
+            continue
         totals: dict[str, int] | None = None
         mine = False
         for line in path.read_text(encoding="utf-8", errors="replace").splitlines():

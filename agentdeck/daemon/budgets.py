@@ -70,11 +70,13 @@ class Budgets:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._ended: dict[str, float] = {}  # when each agent's turn last ended
+        self.since: dict[str, float] = {}  # when each agent started (its records from then)
         threading.Thread(target=self._watch, name="agentdeck-usage", daemon=True).start()
 
     def started(self, spec: SessionSpec) -> None:
         with self._lock:
             self.specs[spec.name] = spec
+            self.since[spec.name] = time.time()
             self.over.pop(spec.name, None)
 
     def budget_of(self, name: str) -> BudgetSpec:
@@ -109,7 +111,8 @@ class Budgets:
         if home is not None:
             env["HOME"] = home
         text = self.transcript(name) if spec.agent == "aider" else ""
-        now = usage_of(spec.agent, spec.cwd, env, text)
+        # (a margin: a file system's times may be coarser than the clock's)
+        now = usage_of(spec.agent, spec.cwd, env, text, self.since.get(name, 0.0) - 2.0)
         if now == self.usage.get(name):
             return
         self.usage[name] = now

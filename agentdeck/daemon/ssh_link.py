@@ -121,7 +121,14 @@ class SshLink(SessionHost):
             reason = errors[-1] if errors else str(exc)
             raise DaemonGone(f"host {self.name}: {reason.removeprefix('agentdeck: error: ')}"
                              ) from None
-        old, self._inner, self._proc = self._inner, inner, proc
+        if self._closing.is_set():  # closed while this connection was being made
+            inner.close()
+            _end(proc)
+            return
+        old, old_proc = self._inner, self._proc
+        self._inner, self._proc = inner, proc
+        if old_proc is not None:  # the dropped connection's ssh, ended and reaped
+            _end(old_proc)
         self._set_records(records)
         inner.subscribe(self._forward)
         self.queue.attach(inner)
@@ -169,7 +176,7 @@ class SshLink(SessionHost):
                 try:
                     self._attach()
                     break
-                except OperationError as exc:
+                except Exception as exc:  # (whatever it was: keep trying, say why)
                     self.error = str(exc)
 
     def _forward(self, event: Event) -> None:

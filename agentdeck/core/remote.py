@@ -26,9 +26,10 @@ if TYPE_CHECKING:
     from agentdeck.core.review import Radar
 
 SSH = "ssh"
-# no password prompt that nobody sees (a dashboard, a thread); a dead link noticed in ~15 s
-SSH_OPTIONS = ("-T", "-o", "BatchMode=yes", "-o", "ServerAliveInterval=5",
-               "-o", "ServerAliveCountMax=3")
+# no password prompt that nobody sees (a dashboard, a thread); an unreachable host given up
+# after 15 s, a dead link noticed in ~15 s
+SSH_OPTIONS = ("-T", "-o", "BatchMode=yes", "-o", "ConnectTimeout=15",
+               "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3")
 FLEET_FILE = "remote-fleet.yaml"  # the fleet as a host's agentdeck last received it
 
 

@@ -70,6 +70,8 @@ class Budgets:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._ended: dict[str, float] = {}  # when each agent's turn last ended
+        # crossings found under the lock, asked about after it: (subject, agents, used, budget)
+        self._due: list[tuple[str, list[str], Usage, BudgetSpec]] = []
         self.since: dict[str, float] = {}  # when each agent started (its records from then)
         threading.Thread(target=self._watch, name="agentdeck-usage", daemon=True).start()
 
@@ -104,6 +106,14 @@ class Budgets:
             # fleet's total without the other's usage (the fleet's crossing went unseen)
             with self._lock, contextlib.suppress(OSError, ValueError):
                 self._look(info.name, spec)
+            # (asked outside the lock: asking waits for the interrupted agents, and a spawn
+            # meanwhile must not)
+            while True:
+                with self._lock:
+                    if not self._due:
+                        break
+                    due = self._due.pop(0)
+                self._over(*due)
 
     def _look(self, name: str, spec: SessionSpec) -> None:
         env = dict(spec.env)
@@ -118,13 +128,13 @@ class Budgets:
         self.usage[name] = now
         self.changed(name)
         if name not in self.over and _exceeds(now, self.budget_of(name)):
-            self._over(name, [name], now, self.budget_of(name))
+            self._cross(name, [name], now, self.budget_of(name))
         fleet_budget = self.raised.get(FLEET) or self.fleet.budget
         total = self.total()
         if FLEET not in self.over and _exceeds(total, fleet_budget):
             running = [i.name for i in self.host.sessions() if i.process == "running"]
             if running:
-                self._over(FLEET, running, total, fleet_budget)
+                self._cross(FLEET, running, total, fleet_budget)
 
     def total(self) -> Usage:
         """The whole fleet's usage (its cost: of the agents that report one)."""
@@ -133,12 +143,17 @@ class Budgets:
         return Usage(sum(u.tokens_in for u in used), sum(u.tokens_out for u in used),
                      sum(costs) if costs else None)
 
-    def _over(self, subject: str, names: list[str], now: Usage, budget: BudgetSpec) -> None:
-        """`subject` (an agent, or FLEET) crossed `budget`: interrupt `names`, then ask."""
+    def _cross(self, subject: str, names: list[str], now: Usage, budget: BudgetSpec) -> None:
+        """`subject` (an agent, or FLEET) crossed `budget`: marked now (under the lock: asked
+        once), asked about after it."""
         spent = f"${now.cost:.2f} of ${budget.usd:.2f}" if (
             budget.usd is not None and now.cost is not None and now.cost > budget.usd) else (
             f"{now.tokens} of {budget.tokens} tokens")
         self.over[subject] = f"over budget ({spent})"
+        self._due.append((subject, names, now, budget))
+
+    def _over(self, subject: str, names: list[str], now: Usage, budget: BudgetSpec) -> None:
+        """Interrupt `names`, then ask about `subject`'s crossing."""
         for name in names:
             spec = self.specs.get(name)
             with contextlib.suppress(AgentdeckError, KeyError, OSError):

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from agentdeck.core.config import Fleet
-from agentdeck.core.files import write_private
+from agentdeck.core.files import private_dir, write_under
 from agentdeck.core.registry import AgentRecord
 
 FOLDER = "briefs"
@@ -80,15 +80,18 @@ def roster_text(records: Sequence[AgentRecord], states: Mapping[str, str],
     return "\n".join(rows)
 
 
-def write(path: Path, text: str) -> Path:
-    return write_private(path, text + "\n")
+def write(state_dir: Path, path: Path, text: str) -> Path:
+    """0600, and through no link in the registry folder (an agent that could plant one there
+    must not have agentdeck write where it points)."""
+    write_under(private_dir(state_dir), path.relative_to(state_dir), text + "\n", mode=0o600)
+    return path
 
 
 def write_roster(state_dir: Path, fleet: Fleet, records: Sequence[AgentRecord],
                  states: Mapping[str, str]) -> None:
     """The roster file, when the fleet has a lead to read it."""
     if any(r.role == "lead" for r in records):
-        write(roster_path(state_dir), roster_text(records, states, fleet))
+        write(state_dir, roster_path(state_dir), roster_text(records, states, fleet))
 
 
 def brief_for(fleet: Fleet, rec: AgentRecord, state_dir: Path, records: Sequence[AgentRecord],
@@ -99,4 +102,4 @@ def brief_for(fleet: Fleet, rec: AgentRecord, state_dir: Path, records: Sequence
         text = lead_brief(rec, roster_path(state_dir))
     else:
         text = worker_brief(fleet, rec)
-    return text, write(brief_path(state_dir, rec.name), text)
+    return text, write(state_dir, brief_path(state_dir, rec.name), text)

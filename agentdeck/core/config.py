@@ -163,6 +163,7 @@ class Fleet:
     base: str | None = None
     worktrees: str = "../{repo}-{name}"
     env_file: str = ".env.local"
+    env_copy_max: int = 1 << 20  # bytes: an env_copy file larger than this is refused
     ports: PortsSpec = PortsSpec()
     stagger: float = 0.0
     setup_timeout: float = 900.0  # seconds one setup command may run before it is ended
@@ -365,6 +366,9 @@ class _FleetReader:
                 self.fail(("defaults", "setup_timeout"), "'setup_timeout' must be more than 0")
         if "env_file" in raw_defaults:
             changes["env_file"] = self.relpath(raw_defaults["env_file"], ("defaults", "env_file"))
+        if "env_copy_max" in raw_defaults:
+            changes["env_copy_max"] = _size(self, raw_defaults["env_copy_max"],
+                                            ("defaults", "env_copy_max"))
         defaults = self.agent_fields(raw_defaults, ("defaults",), AgentSpec("defaults", ""),
                                      commands)
         changes["defaults"] = defaults
@@ -658,9 +662,22 @@ def _kind(value: Any) -> str:
 
 _TOP_KEYS = ("version", "base", "worktrees", "defaults", "commands", "resume", "agents",
              "approvals", "dashboard", "rate_limits", "hosts", "notify", "budget")
-_DEFAULT_KEYS = ("agent", "model", "models", "setup", "env_copy", "env_file", "ports", "database",
-                 "stagger", "setup_timeout", "env", "env_passthrough", "host", "sandbox",
-                 "budget")
+def _size(reader: _FleetReader, value: Any, path: KeyPath) -> int:
+    """A size in bytes: an integer, or a number with B, KB, MB or GB (powers of 1024)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMG]?B)?\s*", str(value), re.IGNORECASE)
+    if isinstance(value, bool) or not isinstance(value, str | int) or not match:
+        reader.bad_value(path, f"'{reader.key_name(path)}' must be a size like 1MB, 512KB or "
+                               f"a number of bytes, got {_kind(value)}")
+    scale = {"": 1, "B": 1, "KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30}
+    size = int(float(match.group(1)) * scale[(match.group(2) or "").upper()])
+    if not 1 <= size <= 1 << 40:
+        reader.bad_value(path, f"'{reader.key_name(path)}' must be between 1 byte and 1024GB")
+    return size
+
+
+_DEFAULT_KEYS = ("agent", "model", "models", "setup", "env_copy", "env_copy_max", "env_file",
+                 "ports", "database", "stagger", "setup_timeout", "env", "env_passthrough", "host",
+                 "sandbox", "budget")
 _AGENT_KEYS = ("name", "role", "branch", "base", "agent", "model", "task", "forbid", "scope",
                "env", "env_passthrough", "setup", "env_copy", "database", "worktree", "host",
                "sandbox", "budget")

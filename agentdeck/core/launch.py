@@ -78,9 +78,10 @@ def environment_for(fleet: Fleet, rec: AgentRecord,
     env = inherited(fleet, rec.name, base)
     worktree = Path(rec.worktree)
     for name in (*spec.env_copy, fleet.env_file):
-        path = worktree / name
-        if path.is_file() and not name.endswith((".json", ".yml", ".yaml", ".toml")):
-            env.update(read_env(path))
+        if not name.endswith((".json", ".yml", ".yaml", ".toml")):
+            # no link followed: one the agent planted must not read a file of the user's
+            # (a key, /proc/self/environ) into its own environment
+            env.update(read_env(worktree / name, worktree))
     env.update({"AGENTDECK_AGENT": rec.name, "AGENTDECK_BRANCH": rec.branch})
     return terminal_environment(env)
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from agentdeck.core import worktrees as wt
 from agentdeck.core.config import AgentSpec, Fleet
 from agentdeck.core.errors import AgentdeckError, OperationError, UsageError
+from agentdeck.core.files import stat_under
 from agentdeck.core.isolation import databases, envfiles, ports
 from agentdeck.core.registry import (
     CREATING,
@@ -244,7 +245,8 @@ class Provisioner:
         notes = []
         written: list[str] = [self.fleet.env_file]
         if not plan.in_main:
-            for copy in envfiles.copy_untracked(self.ctx.main_root, root, spec.env_copy):
+            for copy in envfiles.copy_untracked(self.ctx.main_root, root, spec.env_copy,
+                                                self.fleet.env_copy_max):
                 if copy.outcome == "copied":
                     written.append(copy.name)
                 elif copy.outcome == "missing":
@@ -252,10 +254,15 @@ class Provisioner:
         db_plan = databases.plan(spec.database, repo_name=self.ctx.name, agent=spec.name,
                                  worktree=root, slot=rec.slot, in_main=plan.in_main)
         written += db_plan.ignore
+        for rel in (self.fleet.env_file, *db_plan.ignore):
+            # before anything is written (the shared info/exclude included): a link on the way
+            # to a file agentdeck writes here is refused, whoever put it there
+            stat_under(root, rel, "write", "remove the link (from the branch, if it is "
+                       "committed) or choose another path in the fleet file")
         with self.registry.transaction():  # serialises writers of the shared info/exclude
             envfiles.ensure_ignored(self.ctx, root, written)
         values = self.env_values(rec, db_plan.env, spec)
-        envfiles.write_managed_block(root / self.fleet.env_file, values)
+        envfiles.write_managed_block(root / self.fleet.env_file, values, root)
         if db_plan.record is not None:
             self._refuse_shared(rec.name, db_plan.record)
             adopt = resumed and rec.database is not None and rec.database.created
@@ -307,4 +314,4 @@ class Provisioner:
 
 def setup_env(root: Path, env_file: str) -> dict[str, str]:
     """The environment install commands see: .env, then .env.local (managed block included)."""
-    return {**envfiles.read_env(root / ".env"), **envfiles.read_env(root / env_file)}
+    return {**envfiles.read_env(root / ".env", root), **envfiles.read_env(root / env_file, root)}

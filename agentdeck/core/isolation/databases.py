@@ -17,15 +17,17 @@ import re
 import shutil
 import sqlite3
 import subprocess
+import tempfile
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import yaml
 
 from agentdeck.core.config import DatabaseSpec
 from agentdeck.core.errors import OperationError, UsageError
-from agentdeck.core.files import atomic_write
+from agentdeck.core.files import open_under, remove_under, stat_under, write_under
 from agentdeck.core.isolation.pg import PgUrl, admin, connect, sanitize_identifier
 from agentdeck.core.registry import DatabaseRecord
 from agentdeck.core.views import describe_database
@@ -102,7 +104,7 @@ def create(plan_: DbPlan, spec: DatabaseSpec, *, main_root: Path, worktree: Path
     if record.mode == "sqlite":
         if not plan_.owned:
             return [f"uses the main worktree's own {spec.path}"]
-        return _copy_sqlite(main_root / (spec.path or ""), Path(record.name))
+        return _copy_sqlite(main_root, worktree, spec.path or "")
     if record.mode == "compose":
         return _compose_up(plan_, worktree)
     return []
@@ -130,7 +132,11 @@ def drop(record: DatabaseRecord, url: str | None, worktree: Path) -> str:
                 sql.Identifier(record.name)))
         return f"dropped schema {record.name} in {target.dbname} on {target.where}"
     if record.mode == "sqlite":
-        Path(record.name).unlink(missing_ok=True)
+        target = Path(record.name)
+        if worktree in target.parents:  # not through a folder the agent swapped for a link
+            remove_under(worktree, target.relative_to(worktree))
+        else:
+            target.unlink(missing_ok=True)
         return f"deleted {record.name}"
     if record.mode == "compose":
         if not docker_engine_answers():
@@ -223,29 +229,33 @@ def _pg_message(exc: Exception) -> str:
 # -- sqlite -------------------------------------------------------------------------------------
 
 
-def _copy_sqlite(source: Path, target: Path) -> list[str]:
-    if target.exists():
-        return [f"{target.name} is already in the worktree (it is tracked): kept"]
-    if not source.exists():
+def _copy_sqlite(main_root: Path, worktree: Path, rel: str) -> list[str]:
+    # Neither side through a link: a branch could commit the target (or a folder on its way) as
+    # a link to any file of the user's, which sqlite would then overwrite with the database.
+    if stat_under(worktree, rel, "copy the database into") is not None:
+        return [f"{Path(rel).name} is already in the worktree (it is tracked): kept"]
+    source, found = main_root / rel, stat_under(main_root, rel, "copy the database")
+    if found is None:
         return [f"{source} does not exist in the main worktree: the agent starts without one"]
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        # The backup API copies a consistent snapshot even while another process writes.
-        src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    # The snapshot is made in a folder of our own (fresh, private, on the worktree's disk) and
+    # then written to its place by write_under, which follows no link.
+    with tempfile.TemporaryDirectory(prefix=".agentdeck-sqlite-", dir=worktree) as tmp:
+        snapshot, note = Path(tmp) / "copy.sqlite", "a sqlite snapshot"
         try:
-            dst = sqlite3.connect(target)
-            try:
+            # The backup API copies a consistent snapshot even while another process writes.
+            with closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True)) as src, \
+                    closing(sqlite3.connect(snapshot)) as dst:
                 src.backup(dst)
-            finally:
-                dst.close()
-        finally:
-            src.close()
-    except sqlite3.DatabaseError:
-        # Not a database sqlite can read (or locked exclusively): a byte copy is the best we have.
-        target.unlink(missing_ok=True)
-        shutil.copy2(source, target)
-        return [f"copied {source.name} byte for byte (sqlite could not open it)"]
-    return [f"copied {source.name} (sqlite snapshot)"]
+            handle: IO[bytes] | None = snapshot.open("rb")
+        except sqlite3.DatabaseError:
+            # not a database sqlite can read (or locked exclusively): a byte copy is the best
+            handle, note = open_under(main_root, rel, "copy the database"), "byte for byte"
+        if handle is None:
+            return [f"{source} does not exist in the main worktree: the agent starts without one"]
+        with handle:
+            write_under(worktree, rel, handle, mode=found.st_mode & 0o777, replace=False,
+                        action="copy the database into")
+    return [f"copied {source.name} ({note})"]
 
 
 # -- compose ------------------------------------------------------------------------------------
@@ -388,7 +398,7 @@ def _compose_up(plan_: DbPlan, worktree: Path) -> list[str]:
     assert plan_.record is not None and plan_.compose is not None
     base_name, out_name = plan_.compose
     for rel, text in plan_.files.items():
-        atomic_write(worktree / rel, text, mode=0o644)  # docker compose reads it
+        write_under(worktree, rel, text, mode=0o644)  # docker compose reads it; no link followed
     notes = list(plan_.notes)
     if not docker_engine_answers():
         notes.append(f"docker engine not running: run `docker compose up -d` in {worktree} "

@@ -6,20 +6,21 @@ the user and is kept byte for byte.
 
 from __future__ import annotations
 
+import os
 import re
-import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from agentdeck.core.errors import UsageError
-from agentdeck.core.files import atomic_write
+from agentdeck.core.errors import OperationError, UsageError
+from agentdeck.core.files import open_under, read_text_under, stat_under, write_under
 from agentdeck.core.repo import RepoContext
 
 BEGIN = "# >>> agentdeck managed block: rewritten by agentdeck, put your own lines outside it"
 END = "# <<< agentdeck managed block"
 EXCLUDE_HEADER = "# agentdeck: per-worktree files it writes (kept out of git status)"
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9_./:@%+,=-]*$")
+COPY_MAX = 1 << 20  # env_copy_max's default: env files are small; a big one is a mistake
 
 
 @dataclass(frozen=True)
@@ -28,18 +29,46 @@ class CopyResult:
     outcome: str  # copied | kept (already there, not overwritten) | missing (not in main)
 
 
-def copy_untracked(src_root: Path, dst_root: Path, names: Iterable[str]) -> list[CopyResult]:
+def size_text(size: int) -> str:
+    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if size >= scale:
+            return f"{size / scale:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{size} bytes"
+
+
+def copy_untracked(src_root: Path, dst_root: Path, names: Iterable[str],
+                   limit: int = COPY_MAX) -> list[CopyResult]:
+    """Copy each file from the main worktree into the new one, never through a link on either
+    side (a committed `.env -> /elsewhere` would receive the user's secrets; an untracked
+    `key -> ~/.ssh/id_ed25519` would hand the agent the user's key), only regular files (no
+    FIFO, device or /proc file) of at most `limit` bytes, never over a file already there."""
     results = []
     for name in names:
-        src, dst = src_root / name, dst_root / name
-        if dst.exists():
+        into = (f"remove the link from the branch (git rm {name}) or take {name} out of "
+                "env_copy")
+        if stat_under(dst_root, name, "copy into", into) is not None:
             results.append(CopyResult(name, "kept"))
-        elif not src.is_file():
+            continue
+        hint = (f"make {name} a regular file in the main worktree (agentdeck copies only "
+                f"those), or take it out of env_copy")
+        source = open_under(src_root, name, "copy", hint)
+        if source is None:
             results.append(CopyResult(name, "missing"))
-        else:
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dst)
-            results.append(CopyResult(name, "copied"))
+            continue
+        with source:
+            info = os.fstat(source.fileno())
+            if info.st_size > limit:  # the apparent size: a sparse file is refused unread
+                raise OperationError(
+                    f"cannot copy {src_root / name}: it is {size_text(info.st_size)}, more than "
+                    f"env_copy_max ({size_text(limit)}); raise env_copy_max in the fleet file "
+                    f"or take {name} out of env_copy")
+            data = source.read(limit + 1)
+            if len(data) > limit:  # it grew while we looked
+                raise OperationError(f"cannot copy {src_root / name}: it grew past env_copy_max "
+                                     f"({size_text(limit)}) while being copied")
+        write_under(dst_root, name, data, mode=info.st_mode & 0o777, replace=False,
+                    times=(info.st_atime_ns, info.st_mtime_ns), action="copy into", hint=into)
+        results.append(CopyResult(name, "copied"))
     return results
 
 
@@ -56,13 +85,13 @@ def render_block(values: Mapping[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_managed_block(path: Path, values: Mapping[str, str]) -> None:
-    """Replace (or append) the managed block; the user's lines stay where they were."""
+def write_managed_block(path: Path, values: Mapping[str, str], root: Path | None = None) -> None:
+    """Replace (or append) the managed block; the user's lines stay where they were. `root`:
+    the worktree, below which no link is followed (default: the file's folder)."""
+    root = path.parent if root is None else root
+    rel = path.relative_to(root)
     block = render_block(values)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        text = ""
+    text = read_text_under(root, rel) or ""
     start, end = text.find(BEGIN), text.find(END)
     if start != -1 and end > start:
         stop = text.find("\n", end)
@@ -71,15 +100,18 @@ def write_managed_block(path: Path, values: Mapping[str, str]) -> None:
     else:
         sep = "" if not text or text.endswith("\n") else "\n"
         new = text + sep + block
-    atomic_write(path, new)  # a file that exists keeps its permissions (the user's choice)
+    write_under(root, rel, new)  # a file that exists keeps its permissions (the user's choice)
 
 
-def read_env(path: Path) -> dict[str, str]:
-    """KEY=VALUE lines (optional `export`, quotes, comments), as the block above writes them."""
+def read_env(path: Path, root: Path | None = None) -> dict[str, str]:
+    """KEY=VALUE lines (optional `export`, quotes, comments), as the block above writes them.
+    Read without following a link below `root` (default: the file's folder): a link in a
+    worktree could bring in any file of the user's (keys, /proc/self/environ)."""
     values: dict[str, str] = {}
+    root = path.parent if root is None else root
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (FileNotFoundError, UnicodeDecodeError):
+        lines = (read_text_under(root, path.relative_to(root)) or "").splitlines()
+    except UnicodeDecodeError:
         return values
     for raw in lines:
         line = raw.strip()
@@ -119,15 +151,14 @@ def ensure_ignored(ctx: RepoContext, worktree: Path, relpaths: Iterable[str]) ->
         if not ctx.git_ok("check-ignore", "-q", "--", rel, cwd=worktree):
             added.append("/" + rel)
     if added:
-        exclude = ctx.common_dir / "info" / "exclude"
-        exclude.parent.mkdir(parents=True, exist_ok=True)
-        text = exclude.read_text(encoding="utf-8") if exclude.exists() else ""
+        exclude = "info/exclude"  # under git's own folder: no link followed there either
+        text = read_text_under(ctx.common_dir, exclude) or ""
         lines = text.splitlines()
         missing = [pattern for pattern in added if pattern not in lines]
         if missing:
             sep = "" if not text or text.endswith("\n") else "\n"
             header = "" if EXCLUDE_HEADER in lines else EXCLUDE_HEADER + "\n"
-            with exclude.open("a", encoding="utf-8") as handle:
-                handle.write(sep + header + "\n".join(missing) + "\n")
+            write_under(ctx.common_dir, exclude, text + sep + header + "\n".join(missing) + "\n",
+                        mode=None if text else 0o644)  # as git makes it
     return added
 

@@ -125,8 +125,10 @@ def main(argv: list[str] | None = None) -> int:
     request = read_request(sys.stdin, min(args.timeout, 10.0))
     if request is None:
         return 0  # not ours to judge (or it never came): the agent asks as usual
+    # (the variable's name is core.hook_channel.TOKEN_VAR: not imported, this command starts
+    # on every tool call of every agent and loads nothing it does not need)
     message = {"v": PROTOCOL, "agent": args.agent, "cli": args.cli, "pid": os.getppid(),
-               "request": request}
+               "token": os.environ.get("AGENTDECK_HOOK_TOKEN", ""), "request": request}
     if args.event == "event":  # Stop, Notification, UserPromptSubmit, SessionStart
         tell_dashboard(args.socket, {**message, "type": "event"})
         return 0

@@ -132,7 +132,9 @@ def test_a_sandboxed_agent_works_in_its_worktree_only(tmp_path: Path, network: b
         # what it writes at the top of its home stays in a home of its own
         assert results["home"] == "ok"
         assert (ctx.state_dir / "sandbox" / "a" / "home" / "evil.txt").exists()
-        assert git(tmp_path / "wt-a", "log", "-1", "--format=%s").strip() == "mine"
+        # its commit reaches its branch outside (the session host carries it out)
+        wait(lambda: git(tmp_path / "wt-a", "log", "-1", "--format=%s").strip() == "mine",
+             "a's commit on its branch outside the sandbox", 10)
         assert "mine.txt" in git(tmp_path / "wt-a", "show", "--name-only", "HEAD")
         assert (home / ".ssh" / "id_ed25519").read_text() == "PRIVATE KEY\n"
         deck.queue.answer(entry.id, "deny")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agentdeck.core import briefs, hook_install, notify
+from agentdeck.core import briefs, hook_channel, hook_install, notify
 from agentdeck.core.approvals import ApprovalQueue, QueueView
 from agentdeck.core.config import Fleet, SandboxSpec
 from agentdeck.core.errors import AgentdeckError, OperationError
@@ -101,7 +101,8 @@ class Deck:
         if fleet.hooks:
             try:
                 deck.hooks = HookServer(socket_path(ctx.state_dir), queue.hook_request,
-                                        queue.hook_gone, getattr(host, "hint", None))
+                                        queue.hook_gone, getattr(host, "hint", None),
+                                        state_dir=ctx.state_dir)
                 deck.hook_socket = deck.hooks.path
             except OSError as exc:
                 deck.notes.append(f"approval hooks off, prompts are read from the screens only: "
@@ -249,8 +250,14 @@ class Deck:
             return spec
         from agentdeck.core import sandbox as fence
 
+        # what of the registry folder it reads: its hook settings, the briefs (its own, and
+        # the lead's roster, which is rewritten as agents change: the folder, not a file)
+        visible = [self.ctx.state_dir / hook_install.HOOKS_DIR /
+                   hook_install.claude_settings_name(rec.name),
+                   briefs.folder(self.ctx.state_dir)]
         return fence.wrap(spec, sandbox, rec, self.ctx.common_dir, self.ctx.main_root,
-                          self.local_records, self.ctx.state_dir)
+                          self.local_records, self.ctx.state_dir, hook_socket=self.hook_socket,
+                          visible=visible)
 
     def _with_hook(self, rec: AgentRecord, spec: SessionSpec) -> SessionSpec:
         """Point Claude Code's or Codex's PermissionRequest hook at this dashboard."""
@@ -259,6 +266,10 @@ class Deck:
             return spec
         timeout = self.fleet.hook_timeout
         command = hook_install.hook_command(rec.name, cli, self.hook_socket, timeout)
+        # the hook speaks as this agent only: a token no other agent has (a sandboxed agent
+        # reaches the hook's socket, and must not queue or end prompts in another's name)
+        token = hook_channel.agent_token(self.ctx.state_dir, rec.name)
+        spec = replace(spec, env={**spec.env, hook_channel.TOKEN_VAR: token})
         if cli == "codex":
             return replace(spec, argv=tuple(hook_install.with_codex_hook(list(spec.argv),
                                                                          command, timeout)))

@@ -11,8 +11,12 @@ folder only they can enter, and peers of another uid are refused.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import json
+import logging
 import re
+import secrets
 import select
 import socket
 import threading
@@ -24,7 +28,10 @@ from typing import Any
 from agentdeck.core import unixsock
 from agentdeck.core.detect import Prompt
 
+log = logging.getLogger(__name__)
 SOCKET_NAME = "approvals.sock"
+TOKEN_VAR = "AGENTDECK_HOOK_TOKEN"  # in the agent's environment: who its hook speaks for
+KEY_FILE = "hook.key"  # under the registry folder (0600; a sandboxed agent does not see it)
 
 # tool name -> prompt kind; MCP tools are "mcp__<server>__<tool>"
 _KINDS = {"bash": "bash", "shell": "bash", "exec_command": "bash", "local_shell": "bash",
@@ -35,6 +42,24 @@ _KINDS = {"bash": "bash", "shell": "bash", "exec_command": "bash", "local_shell"
 def socket_path(state_dir: Path, name: str = SOCKET_NAME) -> Path:
     """Where the approvals socket (or another of this repository's) lives."""
     return unixsock.socket_path(state_dir, name)
+
+
+def _key(state_dir: Path) -> bytes:
+    path = state_dir / KEY_FILE
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        from agentdeck.core.files import write_private
+
+        write_private(path, secrets.token_hex(32))
+        return path.read_bytes()
+
+
+def agent_token(state_dir: Path, agent: str) -> str:
+    """The token an agent's hook proves its name with: only that agent's environment has it
+    (derived from a key of the repository's registry folder, so it needs no bookkeeping and
+    holds across restarts of the session host)."""
+    return hmac.new(_key(state_dir), agent.encode(), hashlib.sha256).hexdigest()
 
 
 def prompt_for(request: dict[str, Any], cli: str) -> tuple[Prompt, bool]:
@@ -138,8 +163,11 @@ class HookServer:
 
     def __init__(self, path: Path, on_request: Callable[[HookRequest], None],
                  on_gone: Callable[[HookRequest], None],
-                 on_event: Callable[[str, dict[str, Any]], None] | None = None) -> None:
+                 on_event: Callable[[str, dict[str, Any]], None] | None = None,
+                 state_dir: Path | None = None) -> None:
         self.path = path
+        # with a registry folder, each request must carry its agent's token (agent_token)
+        self.state_dir = state_dir
         self.on_request = on_request
         self.on_gone = on_gone
         self.on_event = on_event  # (agent, payload): Stop, Notification, UserPromptSubmit, …
@@ -167,6 +195,11 @@ class HookServer:
             if request is None:
                 return
             message, req = request
+            if self.state_dir is not None and not hmac.compare_digest(
+                    str(message.get("token") or ""),
+                    agent_token(self.state_dir, str(message["agent"]))):
+                log.warning("a hook spoke for %s without its token: refused", message["agent"])
+                return  # (closed unanswered: the agent asks in its own screen)
             if message.get("type") == "event":
                 if self.on_event is not None:
                     self.on_event(str(message["agent"]), req)

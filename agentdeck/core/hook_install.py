@@ -68,9 +68,13 @@ def claude_settings(state_dir: Path, agent: str, command: str, timeout: float) -
     for name in CLAUDE_EVENTS:
         hooks[name] = [{"hooks": [{"type": "command", "command": event, "timeout": 10}]}]
     settings = {"hooks": hooks}
-    path = folder / f"{agent}.claude-settings.json"
+    path = folder / claude_settings_name(agent)
     write_private(path, json.dumps(settings, indent=2) + "\n")
     return path
+
+
+def claude_settings_name(agent: str) -> str:
+    return f"{agent}.claude-settings.json"
 
 
 def with_claude_settings(argv: list[str], path: Path) -> list[str]:

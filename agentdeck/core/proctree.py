@@ -34,10 +34,34 @@ def tree_of(pid: int) -> list[psutil.Process]:
     return list(found.values())
 
 
-def end_tree(pid: int, grace: float = 3.0) -> list[int]:
-    """End `pid` and its tree: politely, then SIGKILL for whatever is left after `grace`
-    seconds. Returns the pids that had to be killed."""
-    procs = tree_of(pid)
+MARKER = "AGENTDECK_RUN"  # in each agent's environment: one value per start of one agent
+
+
+def marked(value: str) -> list[psutil.Process]:
+    """This user's processes whose environment carries MARKER=value: what an agent started
+    and then lost track of — a double-forked, setsid daemon belongs to no tree and no session
+    any more, but keeps the environment it inherited (unless it scrubbed it on purpose)."""
+    found = []
+    needle = f"{MARKER}={value}".encode()
+    uid = os.getuid()
+    for proc in psutil.process_iter(["uids"]):
+        with contextlib.suppress(psutil.Error, OSError):
+            if proc.info["uids"] is None or proc.info["uids"].real != uid:
+                continue
+            with open(f"/proc/{proc.pid}/environ", "rb") as fh:  # (cheaper than a dict)
+                if needle in fh.read().split(b"\0"):
+                    found.append(proc)
+    return found
+
+
+def end_tree(pid: int, grace: float = 3.0, marker: str | None = None) -> list[int]:
+    """End `pid` and its tree (with `marker`, every process carrying it too): politely, then
+    SIGKILL for whatever is left after `grace` seconds. Returns the pids that had to be
+    killed."""
+    procs = tree_of(pid) if pid > 0 else []
+    if marker:
+        known = {p.pid for p in procs}
+        procs += [p for p in marked(marker) if p.pid not in known]
     for proc in procs:
         with contextlib.suppress(psutil.Error):
             proc.send_signal(signal.SIGHUP if proc.pid == pid else signal.SIGTERM)

@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
+from agentdeck.core.agents.refs import RefShadow
 from agentdeck.core.config import SandboxSpec
 from agentdeck.core.errors import OperationError
 from agentdeck.core.files import private_dir
@@ -58,8 +59,11 @@ def available() -> str | None:
 
 def wrap(spec: SessionSpec, sandbox: SandboxSpec, rec: AgentRecord, common_dir: Path,
          main_root: Path, others: Iterable[AgentRecord], state_dir: Path,
-         home: Path | None = None) -> SessionSpec:
-    """`spec` with its command run inside the sandbox (unchanged when it is off)."""
+         home: Path | None = None, hook_socket: Path | None = None,
+         visible: Iterable[Path] = ()) -> SessionSpec:
+    """`spec` with its command run inside the sandbox (unchanged when it is off).
+    `hook_socket` is the one socket it may reach; `visible`, the files of the registry
+    folder it reads (its hook settings, its brief)."""
     if not sandbox.on or spec.error or not spec.argv:
         return spec
     if sandbox.mode == "seatbelt":
@@ -71,8 +75,11 @@ def wrap(spec: SessionSpec, sandbox: SandboxSpec, rec: AgentRecord, common_dir: 
     home = home or Path(spec.env.get("HOME") or Path.home())
     own = state_dir / "sandbox" / rec.name
     # a pid namespace of its own: its /proc shows only its processes (and an unprivileged
-    # bubblewrap can mount a /proc only so); it all ends with the session (--die-with-parent)
-    argv = [BWRAP, "--die-with-parent", "--unshare-pid", "--ro-bind", "/", "/",
+    # bubblewrap can mount a /proc only so), and a stop that kills the namespace's first
+    # process ends every process in it, daemonized ones included. No --die-with-parent: that
+    # ties the sandbox to the *thread* that started it (PR_SET_PDEATHSIG), and the session
+    # host's threads come and go; its lifetime is the session's, like any agent's
+    argv = [BWRAP, "--unshare-pid", "--ro-bind", "/", "/",
             "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
     # the user's session services are sockets a read-only mount does not stop: the session
     # bus (systemd-run --user would run anything outside), the keyring, the ssh agent, docker
@@ -83,51 +90,77 @@ def wrap(spec: SessionSpec, sandbox: SandboxSpec, rec: AgentRecord, common_dir: 
         if path.exists():
             argv += ["--ro-bind", "/dev/null", str(path)]
     # what a fresh /tmp would hide but the agent needs to see, read-only: the folders under
-    # /tmp its repository (and the worktrees beside it), the registry, the session host's
-    # sockets, its program and its home are in (a checkout kept under /tmp, a CI's clone)
+    # /tmp its repository (and the worktrees beside it), its program and its home are in (a
+    # checkout kept under /tmp, a CI's clone). Not the sockets' folder: only the hook's socket
     tmp = Path(tempfile.gettempdir())
     program = shutil.which(spec.argv[0], path=spec.env.get("PATH")) or spec.argv[0]
-    needed = (main_root.parent, state_dir, tmp / f"agentdeck-{os.getuid()}",
-              Path(program).resolve(), Path(spec.argv[0]), home)
+    needed = (main_root.parent, state_dir, Path(program).resolve(), Path(spec.argv[0]), home)
     kept = sorted({tmp / p.relative_to(tmp).parts[0] for p in needed
                    if p.is_absolute() and p.is_relative_to(tmp) and p != tmp})
     for path in kept:
-        if path.exists():
+        if path.exists() and path.name != f"agentdeck-{os.getuid()}":
             argv += ["--ro-bind", str(path), str(path)]
     argv += _home(home, own / "home")  # (before the worktree: a repository may be in the home)
-    argv += _writable(rec, common_dir)
+    shadow = RefShadow(rec.name, rec.branch, common_dir, own / "git")
+    argv += _writable(rec, common_dir, shadow)
     for other in others:  # another agent's work is not this one's to read or write
         if other.name != rec.name and not other.in_main and Path(other.worktree).is_dir():
             argv += ["--tmpfs", other.worktree, "--remount-ro", other.worktree]
     for name in ENV_FILES:  # the main checkout's secrets
         if (main_root / name).is_file():
             argv += ["--ro-bind", "/dev/null", str(main_root / name)]
+    argv += _registry(state_dir, hook_socket, visible)
     if not sandbox.network:
         argv += ["--unshare-net"]
     argv += ["--chdir", spec.cwd, "--", *spec.argv]
     env = {k: v for k, v in spec.env.items() if k not in SESSION_SOCKETS}
     env.update(TMPDIR="/tmp", AGENTDECK_SANDBOX="bwrap")
-    return replace(spec, argv=tuple(argv), env=env)
+    return replace(spec, argv=tuple(argv), env=env,
+                   shadow={"name": rec.name, "branch": rec.branch,
+                           "common_dir": str(common_dir), "root": str(shadow.root)})
 
 
-def _writable(rec: AgentRecord, common_dir: Path) -> list[str]:
+def _registry(state_dir: Path, hook_socket: Path | None, visible: Iterable[Path]) -> list[str]:
+    """The registry folder is not the agent's to read: every transcript, the audit log, the
+    session host's control socket (which answers prompts) and the other agents' homes are
+    there. It sees an empty folder, with only its own files and the hook's socket put back;
+    the sockets' short-path folder under the temp dir is not mounted at all."""
+    out = ["--tmpfs", str(state_dir)]
+    for path in [*visible, *([hook_socket] if hook_socket is not None else [])]:
+        if path.exists():
+            out += ["--ro-bind", str(path), str(path)]
+    return [*out, "--remount-ro", str(state_dir)]  # (after the binds: they make their files)
+
+
+def _writable(rec: AgentRecord, common_dir: Path, shadow: RefShadow) -> list[str]:
+    """Its worktree, the object store and its worktree's admin folder writable; the refs and
+    reflogs its own view (core/agents/refs.py), so that only its branch moves outside."""
     worktree = Path(rec.worktree)
-    admin = _admin_dir(worktree, common_dir)
-    paths = [worktree]
-    # committing on its branch: new objects, its ref (and reflog), its worktree's HEAD/index
-    paths += [common_dir / "objects", common_dir / "refs", common_dir / "logs", admin]
-    if rec.in_main:  # a lead working in the main checkout writes git's own files there
-        paths = [worktree, common_dir]
+    admin = common_dir if rec.in_main else _admin_dir(worktree, common_dir)
+    # a lead in the main checkout writes git's own files there (HEAD, index, …): the common
+    # folder is its admin folder
+    paths = [worktree, common_dir] if rec.in_main else [worktree, common_dir / "objects", admin]
     out: list[str] = []
     for path in paths:
         if path.exists():
             out += ["--bind", str(path), str(path)]
-    # …but never what makes git run a program, or points it at another repository: git runs
-    # in these folders outside the sandbox too (the radar, the review, the user)
-    for path in (common_dir / "config", common_dir / "hooks", admin / "commondir",
-                 admin / "gitdir", admin / "config.worktree", worktree / ".git"):
-        if path.exists() and not (path == worktree / ".git" and path.is_dir()):
+    out += shadow.prepare()
+    # …but never what makes git run a program, points it at another repository or names
+    # refs: git runs in these folders outside the sandbox too (the radar, the review, the
+    # user). Made (empty) where missing, so there is something read-only to mount: a
+    # packed-refs or config.worktree the agent wrote would be read outside
+    fixed = [common_dir / "config", common_dir / "hooks", admin / "commondir", admin / "gitdir",
+             admin / "config.worktree"]
+    if rec.in_main:
+        fixed += [common_dir / "packed-refs", common_dir / "info", common_dir / "worktrees",
+                  common_dir / "modules", common_dir / "shallow"]
+    for path in fixed:
+        if path.name in ("packed-refs", "config.worktree") and not path.exists():
+            path.touch(mode=0o644)
+        if path.exists():
             out += ["--ro-bind", str(path), str(path)]
+    if (worktree / ".git").is_file():
+        out += ["--ro-bind", str(worktree / ".git"), str(worktree / ".git")]
     return out
 
 

@@ -61,9 +61,12 @@ def listen(path: Path) -> socket.socket:
 
 
 def serve(sock: socket.socket, stopped: threading.Event,
-          handle: Callable[[socket.socket], None], name: str) -> threading.Thread:
+          handle: Callable[[socket.socket], None], name: str,
+          own_namespace: bool = False) -> threading.Thread:
     """Accept on a thread of its own, each connection of this user handled on its own thread
-    (the handler closes it); others are closed at once."""
+    (the handler closes it); others are closed at once. With `own_namespace`, also those of a
+    process in another pid namespace: a sandboxed agent (core/sandbox.py) is one, and the
+    session host's control socket, which answers prompts, is never its to use."""
 
     def accept() -> None:
         while not stopped.is_set():
@@ -71,7 +74,7 @@ def serve(sock: socket.socket, stopped: threading.Event,
                 conn, _ = sock.accept()
             except OSError:
                 return  # the socket was closed: stopping
-            if not peer_uid_ok(conn):
+            if not peer_uid_ok(conn) or (own_namespace and not peer_in_our_namespace(conn)):
                 conn.close()
                 continue
             threading.Thread(target=handle, args=(conn,), daemon=True).start()
@@ -79,6 +82,19 @@ def serve(sock: socket.socket, stopped: threading.Event,
     thread = threading.Thread(target=accept, name=name, daemon=True)
     thread.start()
     return thread
+
+
+def peer_in_our_namespace(conn: socket.socket) -> bool:
+    """Whether the peer runs in this process's pid namespace (not Linux: True)."""
+    opt = getattr(socket, "SO_PEERCRED", None)
+    if opt is None:
+        return True
+    pid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, opt, struct.calcsize("3i")))[0]
+    try:
+        return pid > 0 and os.stat(f"/proc/{pid}/ns/pid").st_ino == \
+            os.stat("/proc/self/ns/pid").st_ino
+    except OSError:  # gone already, or not ours to look at
+        return False
 
 
 def peer_uid_ok(conn: socket.socket) -> bool:

@@ -178,7 +178,8 @@ class Daemon:
         if fleet.hooks and self.hooks is None:
             with contextlib.suppress(OSError):
                 self.hooks = HookServer(socket_path(self.state_dir), self.queue.hook_request,
-                                        self.queue.hook_gone, self.host.hint)
+                                        self.queue.hook_gone, self.host.hint,
+                                        state_dir=self.state_dir)
 
     def _registry_changed(self, records: list[AgentRecord]) -> None:
         self.queue.roles = {rec.name: rec.role for rec in records}
@@ -198,7 +199,8 @@ class Daemon:
         self._server = unixsock.listen(self.path)
         self._socket_inode = self.path.stat().st_ino
         write_private(self.state_dir / PID_FILE, str(os.getpid()))
-        unixsock.serve(self._server, self._stopped, self._serve_client, "agentdeck-daemon")
+        unixsock.serve(self._server, self._stopped, self._serve_client, "agentdeck-daemon",
+                       own_namespace=True)
         self._stopped.wait()
         self._shutdown()
 

@@ -34,6 +34,9 @@ class SessionSpec:
     rows: int = 30
     scrollback: int = 10_000
     error: str | None = None  # set when the agent cannot be started at all: why
+    # a sandboxed agent's own view of the refs (core/agents/refs.py: name, branch, common_dir,
+    # root), which the session host keeps in step with the real ones while it runs
+    shadow: dict[str, str] | None = None
 
 
 @dataclass

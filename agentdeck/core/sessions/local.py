@@ -20,12 +20,15 @@ import shutil
 import termios
 import threading
 import time
+import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 import pexpect
 
+from agentdeck.core.agents.refs import RefBroker, RefShadow
 from agentdeck.core.detect import IDLE, UNKNOWN, WAITING, WORKING, Detection, detect
-from agentdeck.core.proctree import end_tree
+from agentdeck.core.proctree import MARKER, end_tree
 from agentdeck.core.sessions.activity import (
     QUESTION_TAIL,
     QUIET_IDLE,
@@ -97,6 +100,7 @@ class _Session(TerminalView):
         self.hinted: str | None = None  # the state its last hook event implies
         self.resized_at = 0.0  # when its terminal last changed size (time.monotonic())
         self.redraw_left = 0  # bytes of output after a resize still taken as its redraw
+        self.marker = ""  # its MARKER value (core/proctree.py)
 
 
 class LocalHost(SessionHost):
@@ -113,6 +117,13 @@ class LocalHost(SessionHost):
         self._asking: set[str] = set()  # sessions whose new bytes read like a question
         self._watcher = threading.Thread(target=self._watch, name="agentdeck-detect", daemon=True)
         self._watcher.start()
+        self._brokers: dict[str, RefBroker] = {}  # common dir → its sandboxed agents' refs
+
+    def _refs(self, common_dir: str) -> RefBroker:
+        with self._lock:
+            if common_dir not in self._brokers:
+                self._brokers[common_dir] = RefBroker(Path(common_dir))
+            return self._brokers[common_dir]
 
     # -- lifecycle ----------------------------------------------------------------------------
     def spawn(self, spec: SessionSpec) -> SessionInfo:
@@ -134,8 +145,14 @@ class LocalHost(SessionHost):
                        "what is installed)")
             self._fail(session, message)
             return session.info
+        session.marker = uuid.uuid4().hex  # what stop() looks for in lost processes
+        if spec.shadow:  # a sandboxed agent's refs: its branch carried out while it runs
+            self._refs(spec.shadow["common_dir"]).add(RefShadow(
+                spec.shadow["name"], spec.shadow["branch"], Path(spec.shadow["common_dir"]),
+                Path(spec.shadow["root"])))
         try:
-            child = pexpect.spawn(found, list(spec.argv[1:]), cwd=spec.cwd, env=dict(spec.env),
+            child = pexpect.spawn(found, list(spec.argv[1:]), cwd=spec.cwd,
+                                  env={**spec.env, MARKER: session.marker},
                                   dimensions=(spec.rows, spec.cols), echo=True,
                                   encoding=None, use_poll=True)
         except (OSError, pexpect.ExceptionPexpect) as exc:
@@ -193,7 +210,11 @@ class LocalHost(SessionHost):
         session.stopping = True
         child = session.child
         if _alive(child):
-            end_tree(child.pid, timeout)
+            end_tree(child.pid, timeout, session.marker)
+        elif session.marker:  # the agent ended, what it left behind has not
+            end_tree(-1, timeout, session.marker)
+        if session.spec.shadow:
+            self._refs(session.spec.shadow["common_dir"]).remove(session.spec.name)
         if session.wake_w >= 0:
             with contextlib.suppress(OSError):
                 os.write(session.wake_w, b"x")  # the reader looks whether the agent is gone
@@ -209,6 +230,8 @@ class LocalHost(SessionHost):
     def close(self) -> None:
         for name in list(self._sessions):
             self.stop(name, timeout=1.0)
+        for broker in self._brokers.values():
+            broker.close()
         self._closed.set()
         self._wake.set()
         self._watcher.join(2)

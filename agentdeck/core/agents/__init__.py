@@ -1,0 +1,1 @@
+"""What runs an agent: its fence (the sandbox and its view of the repository's refs)."""

@@ -319,3 +319,31 @@ async def test_a_sandboxed_agent_lives_as_long_as_its_session_host(tmp_path: Pat
                              for p in pids), "no process of the sandbox left", 10)
     finally:
         run_agentdeck("daemon", "stop", cwd=repo)
+
+
+@needs_bwrap
+def test_the_session_host_refuses_a_peer_in_another_pid_namespace(tmp_path: Path) -> None:
+    """Even handed the session host's socket (bound into its sandbox on purpose), a process in
+    another pid namespace gets no answer: the socket that answers prompts is never a sandboxed
+    agent's to use. The same request from this namespace is answered."""
+    repo = make_repo(tmp_path)
+    write_fleet(repo, "version: 1\nagents: []\n")
+    ctx = open_repo(repo)
+    assert run_agentdeck("daemon", "start", cwd=repo).code == 0
+    sock = daemon_socket(ctx.state_dir)
+    ask = ("import sys\nfrom pathlib import Path\n"
+           "from agentdeck.daemon.client import RemoteHost\n"
+           "try:\n    RemoteHost(Path(sys.argv[1])).close()\n    print('answered')\n"
+           "except Exception as exc:\n    print('closed', type(exc).__name__)\n")
+    try:
+        import subprocess
+
+        here = subprocess.run([sys.executable, "-c", ask, str(sock)], capture_output=True,
+                              text=True, timeout=30)
+        assert here.stdout.strip() == "answered", here.stderr
+        inside = subprocess.run(["bwrap", "--unshare-pid", "--ro-bind", "/", "/", "--dev",
+                                 "/dev", "--proc", "/proc", "--", sys.executable, "-c", ask,
+                                 str(sock)], capture_output=True, text=True, timeout=30)
+        assert inside.stdout.startswith("closed"), (inside.stdout, inside.stderr)
+    finally:
+        run_agentdeck("daemon", "stop", cwd=repo)

@@ -31,6 +31,7 @@ from agentdeck.core.detect import Prompt
 from agentdeck.core.detect.menus import STEP
 from agentdeck.core.errors import OperationError
 from agentdeck.core.hook_channel import HookRequest
+from agentdeck.core.oversight.rules import decide
 from agentdeck.core.queue_records import (
     ALLOW,
     ALWAYS,
@@ -491,18 +492,19 @@ class ApprovalQueue:
         return record
 
     def _apply_rules(self, entry: Entry) -> None:
-        role = self.roles.get(entry.agent, "worker")
-        for rule in self.rules:
-            if rule.applies(entry.agent, role, entry.kind, entry.summary):
-                decision = ALLOW if rule.decision == "allow" else DENY
+        # a bash request is judged on its parsed command line (oversight.rules)
+        rule = decide(self.rules, entry.agent, self.roles.get(entry.agent, "worker"),
+                      entry.prompt)
+        if rule is None:
+            return
+        decision = ALLOW if rule.decision == "allow" else DENY
 
-                def apply(decision: str = decision, by: str = f"rule {rule.where}") -> None:
-                    with contextlib.suppress(OperationError):  # gone already: nothing to do
-                        self.answer(entry.id, decision, by=by)
+        def apply(decision: str = decision, by: str = f"rule {rule.where}") -> None:
+            with contextlib.suppress(OperationError):  # gone already: nothing to do
+                self.answer(entry.id, decision, by=by)
 
-                # off the detector's thread: an answer by keys may wait for the prompt to settle
-                threading.Thread(target=apply, daemon=True).start()
-                return
+        # off the detector's thread: an answer by keys may wait for the prompt to settle
+        threading.Thread(target=apply, daemon=True).start()
 
     # -- bookkeeping --------------------------------------------------------------------------
     def _add(self, agent: str, prompt: Prompt) -> Entry:

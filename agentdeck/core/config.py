@@ -128,19 +128,30 @@ class ApprovalRule:
 
     decision: str  # allow | deny
     kind: str  # bash | edit | write | fetch | mcp | other | any
-    match: str = ""  # regular expression searched in the prompt's summary
+    # bash: a regular expression each simple command must match whole; other kinds: one
+    # searched in the prompt's summary (a path, a URL)
+    match: str = ""
     agents: tuple[str, ...] = ()  # empty: every agent
     role: str | None = None  # lead | worker | None: both
     where: str = ""
+    command: tuple[str, ...] = ()  # bash: the words each command starts with (`npm test`)
+    compound: bool = False  # bash: chains, pipes, substitutions, redirections allowed
 
-    def applies(self, agent: str, role: str, kind: str, summary: str) -> bool:
+    def reaches(self, agent: str, role: str, kind: str) -> bool:
+        """Whether the rule speaks for this agent and this kind of prompt at all."""
         if self.kind not in ("any", kind):
             return False
         if self.agents and agent not in self.agents:
             return False
-        if self.role and role != self.role:
-            return False
-        return re.search(self.match, summary) is not None
+        return not (self.role and role != self.role)
+
+    def applies(self, agent: str, role: str, kind: str, summary: str) -> bool:
+        """Whether it answers this request, `summary` taken as the exact command line for
+        bash (agentdeck.core.oversight.rules decides; the queue asks it through `decide`)."""
+        # (imported here: the fleet file's types sit below oversight in the layers)
+        from agentdeck.core.oversight.rules import covers
+
+        return self.reaches(agent, role, kind) and covers(self, kind, summary)
 
 
 @dataclass(frozen=True)
@@ -408,7 +419,8 @@ class _FleetReader:
         return replace(fleet, **changes)
 
     def rule(self, raw: Any, path: KeyPath) -> ApprovalRule:
-        data = self.mapping(raw, path, ("allow", "deny", "match", "agents", "role"))
+        data = self.mapping(raw, path, ("allow", "deny", "match", "command", "compound",
+                                        "agents", "role"))
         decisions = [d for d in ("allow", "deny") if d in data]
         if len(decisions) != 1:
             self.fail(path, "a rule needs exactly one of 'allow: <kind>' or 'deny: <kind>'")
@@ -421,7 +433,20 @@ class _FleetReader:
             self.bad_value((*path, "match"), f"'match' is not a valid regular expression: {exc}")
         agents = self.strings(data["agents"], (*path, "agents")) if "agents" in data else ()
         role = self.string(data["role"], (*path, "role"), choices=ROLES) if "role" in data else None
-        return ApprovalRule(decision, kind, match, agents, role, where=self.doc.where(path, False))
+        for key in ("command", "compound"):
+            if key in data and kind not in ("bash", "any"):
+                self.fail((*path, key), f"'{key}' is for bash rules (allow: bash or deny: bash)")
+        command: tuple[str, ...] = ()
+        if "command" in data:
+            command = tuple(self.string(data["command"], (*path, "command")).split())
+            plain = re.compile(r"[A-Za-z0-9_./:=@%+,~-]+")
+            if not command or not all(plain.fullmatch(word) for word in command):
+                self.bad_value((*path, "command"), "'command' is the words a command starts "
+                               "with, e.g. 'npm test' (no quotes, operators, variables or "
+                               "patterns: it already allows any further arguments)")
+        compound = "compound" in data and self.boolean(data["compound"], (*path, "compound"))
+        return ApprovalRule(decision, kind, match, agents, role, where=self.doc.where(path, False),
+                            command=command, compound=compound)
 
     def dashboard(self, raw: Any, path: KeyPath) -> DashboardSpec:
         data = self.mapping(raw, path, ("scrollback", "release_key", "theme", "bell", "notify",

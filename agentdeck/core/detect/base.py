@@ -39,6 +39,12 @@ class Prompt:
     signature: str = ""  # stable for one prompt on screen; differs for the next one
     # a menu's options as (label, keys) — what the queue's 1-9 send; () for yes/no questions
     options: tuple[tuple[str, str], ...] = ()
+    # what "allow always" covers, in the agent's words ("npm test:* commands in /src",
+    # "commands that start with `make`"): an always answer is wider than the request
+    always_scope: str = ""
+    # the summary joins several screen rows (a wrapped or a multi-line command): which breaks
+    # were newlines is unknown, so it is not the exact request an approval rule needs
+    joined: bool = False
 
     def __post_init__(self) -> None:
         # from the wire (JSON) options arrive as lists: keep the prompt hashable and comparable
@@ -245,6 +251,19 @@ class Menu:
     @property
     def end(self) -> int:
         return self.options[-1].line
+
+    @property
+    def always_scope(self) -> str:
+        """What the "allow always" option covers, in its own words: "Yes, and don't ask again
+        for npm test:* commands in /src (p)" gives "npm test:* commands in /src"."""
+        option = next((o for o in self.options if o.meaning == "always"), None)
+        if option is None:
+            return ""
+        text = _SHORTCUT_RE.sub("", option.text).strip()
+        m = re.search(r"(?:don't|do not) ask again (?:for )?(?P<scope>.+)$", text, re.I)
+        if m:
+            return m.group("scope").strip()
+        return re.sub(r"^yes,?\s*(and\s+)?", "", text, flags=re.I)
 
 
 def find_menu(screen: Screen, question: re.Pattern[str], window: int,

@@ -53,6 +53,7 @@ def find_prompt(screen: Screen) -> Prompt | None:
     assert m is not None
     title_at, kind = _title(screen, q)
     body = [line for line in screen.lines[title_at + 1: q] if line] if title_at >= 0 else []
+    joined = False
     if m.group("edit") or m.group("create") or m.group("overwrite"):
         summary = m.group("edit") or m.group("create") or m.group("overwrite")
         kind = "edit" if m.group("edit") else "write"
@@ -60,14 +61,23 @@ def find_prompt(screen: Screen) -> Prompt | None:
         summary = next((line for line in body if line.endswith(summary)), summary)
     else:
         boxed = _between_dashed_rules(screen, title_at, q)
-        summary = boxed or (_first_line(screen, title_at, q) if body else screen.lines[q])
+        if boxed:
+            joined = "\n" in boxed
+            summary = boxed.replace("\n", " ")
+        elif body:
+            summary = _first_line(screen, title_at, q)
+            joined = summary not in body
+        else:
+            summary = screen.lines[q]
     if any(line.endswith("(MCP)") for line in body) or "(MCP)" in summary:
         kind = "mcp"
         summary = summary.removesuffix("(MCP)").strip()
     panel = screen.lines[max(0, title_at): menu.end + 1]
     sig = signature("claude", screen.lines[q], *panel)
     return Prompt(kind=kind, summary=summary, allow=menu.allow, allow_always=menu.allow_always,
-                  deny=menu.deny, agent="claude", signature=sig)
+                  deny=menu.deny, agent="claude", signature=sig,
+                  always_scope=menu.always_scope if menu.allow_always else "",
+                  joined=kind == "bash" and joined)
 
 
 def _title(screen: Screen, q: int) -> tuple[int, str]:
@@ -86,7 +96,7 @@ def _between_dashed_rules(screen: Screen, title_at: int, q: int) -> str:
     if len(rules) < 2:
         return ""
     inside = [screen.lines[i] for i in range(rules[0] + 1, rules[1]) if screen.lines[i]]
-    return " ".join(inside)
+    return "\n".join(inside)  # (the caller joins them with blanks, and notes it did)
 
 
 def _first_line(screen: Screen, title_at: int, q: int) -> str:

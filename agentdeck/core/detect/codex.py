@@ -42,10 +42,12 @@ def find_prompt(screen: Screen) -> Prompt | None:
     assert m is not None
     what = m.group("what") or ""
     body = [line for line in screen.lines[q + 1: menu.options[0].line] if line]
-    kind, summary = "other", screen.lines[q]
+    kind, summary, joined = "other", screen.lines[q], False
     if what.startswith("run"):
         kind = "bash"
-        summary = _command(screen, q, menu.options[0].line) or (body[-1] if body else summary)
+        command = _command(screen, q, menu.options[0].line)
+        joined = "\n" in command  # Codex wrapped it, or it has several lines: unknown which
+        summary = command.replace("\n", " ") or (body[-1] if body else summary)
     elif what.startswith("make"):
         kind = "edit"
         # the files with their +/- counts, not the dialog's "Reason:"/"Description:" lines
@@ -53,7 +55,8 @@ def find_prompt(screen: Screen) -> Prompt | None:
         summary = ", ".join(files) if files else summary
     sig = signature("codex", *screen.lines[q: menu.end + 1])
     return Prompt(kind=kind, summary=summary, allow=menu.allow, allow_always=menu.allow_always,
-                  deny=menu.deny, agent="codex", signature=sig)
+                  deny=menu.deny, agent="codex", signature=sig,
+                  always_scope=menu.always_scope if menu.allow_always else "", joined=joined)
 
 
 def _command(screen: Screen, start: int, end: int) -> str:
@@ -66,5 +69,5 @@ def _command(screen: Screen, start: int, end: int) -> str:
                 if not line:
                     break
                 parts.append(line)
-            return " ".join(parts)
+            return "\n".join(parts)  # (the caller joins them with blanks, and notes it did)
     return ""

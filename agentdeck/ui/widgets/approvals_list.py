@@ -22,8 +22,12 @@ def age(entry: Entry, now: float) -> str:
 
 
 def summary_text(entry: Entry) -> Text:
-    """The request, and for a menu its options with the digit that picks each."""
+    """The request; what `a` (allow always) would cover, where the agent says so — it is
+    wider than the request ("npm test:* commands"); for a menu, its options with the digit
+    that picks each."""
     text = Text(entry.summary)
+    if entry.prompt.allow_always and entry.prompt.always_scope:
+        text.append(f"  [a always: {entry.prompt.always_scope}]", style="dim")
     if entry.prompt.options:
         picks = " · ".join(f"{n} {label}" for n, (label, _) in
                            enumerate(entry.prompt.options, 1))

@@ -237,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.top_file = received_fleet()
         return _command(args.run)(args)
     except AgentdeckError as exc:
-        print(f"agentdeck: error: {exc}", file=sys.stderr)
+        print(f"agentdeck: error: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("agentdeck: interrupted", file=sys.stderr)
@@ -251,9 +251,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if os.environ.get("AGENTDECK_DEBUG"):
             raise
-        print(f"agentdeck: error: internal error: {type(exc).__name__}: {exc} (set "
-              "AGENTDECK_DEBUG=1 for the traceback, and please report it)", file=sys.stderr)
+        print(f"agentdeck: error: internal error: {type(exc).__name__}: {one_line(str(exc))} "
+              "(set AGENTDECK_DEBUG=1 for the traceback, and please report it)", file=sys.stderr)
         return 1
+
+
+def one_line(message: str) -> str:
+    """`message` as one line: a newline or another control character a hostile value carried
+    into it (a name, a branch, a path) is shown escaped, never obeyed by the terminal."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
 
 
 def _command(where: str) -> Command:

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 from agentdeck.core.detect.base import KINDS as PROMPT_KINDS
 from agentdeck.core.errors import AgentdeckError, ConfigError
@@ -23,13 +24,16 @@ from agentdeck.core.fleet_options import (
     HostSpec,
     NotifySpec,
     SandboxSpec,
+    read_branch,
     read_budget,
     read_host_name,
     read_hosts,
     read_notify,
+    read_release_key,
     read_sandbox,
+    read_theme,
 )
-from agentdeck.core.names import NAME_RE, ROLES
+from agentdeck.core.names import NAME_RE, ROLES, reserved_variable
 from agentdeck.core.yamlmarks import KeyPath, LocatedDocument, load_located
 
 __all__ = ["ALERT_EVENTS", "BudgetSpec", "HostSpec", "NotifySpec", "SandboxSpec"]
@@ -57,7 +61,8 @@ BUILTIN_COMMANDS: dict[str, str] = {
     "crush": "crush",
     "shell": "bash",
 }
-ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# \Z, not $: `$` matches before a trailing newline too ("A\n" would split a line of .env)
+ENV_NAME_RE = re.compile(r"\A[A-Za-z_][A-Za-z0-9_]*\Z")
 _ENV_REF_RE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -456,9 +461,10 @@ class _FleetReader:
             changes["scrollback"] = self.integer(data["scrollback"], (*path, "scrollback"),
                                                  100, 1_000_000)
         if "release_key" in data:
-            changes["release_key"] = self.string(data["release_key"], (*path, "release_key"))
+            changes["release_key"] = read_release_key(self, data["release_key"],
+                                                      (*path, "release_key"))
         if "theme" in data:
-            changes["theme"] = self.string(data["theme"], (*path, "theme"))
+            changes["theme"] = read_theme(self, data["theme"], (*path, "theme"))
         if "bell" in data:
             changes["bell"] = self.boolean(data["bell"], (*path, "bell"))
         if "notify" in data:
@@ -492,6 +498,8 @@ class _FleetReader:
             fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
         except ValueError as exc:
             self.fail(path, f"'{template}' is not a valid template ({exc})")
+        if not template.isprintable():  # a folder named "app-a1\n" is nobody's intent
+            self.fail(path, f"'{template}' has a control character (a newline?)")
         unknown = [f for f in fields if f not in ("repo", "name", "branch")]
         if unknown:
             self.fail(path, f"'{template}' uses {{{unknown[0]}}}; a template may only use "
@@ -501,9 +509,10 @@ class _FleetReader:
 
     def relpath(self, value: Any, path: KeyPath) -> str:
         text = self.string(value, path)
-        if os.path.isabs(text) or ".." in Path(text).parts or not text:
+        # (a control character: a file name no one means, and a split line in info/exclude)
+        if os.path.isabs(text) or ".." in Path(text).parts or not text.isprintable() or not text:
             self.fail(path, f"'{text}' must be a path inside the repository")
-        if ".git" in Path(text).parts:
+        if ".git" in (part.casefold() for part in Path(text).parts):  # .GIT is .git on macOS
             self.fail(path, f"'{text}' is inside .git, which is git's own; pick a path in the "
                             "working tree")
         return text
@@ -532,6 +541,12 @@ class _FleetReader:
             self.fail((*path, "vars"), "'ports.vars' needs at least one variable name, e.g. [PORT]")
         if dup := set(names) & set(extra):
             self.fail((*path, "extra"), f"{', '.join(sorted(dup))} is in both vars and extra")
+        for key, listed in (("vars", names), ("extra", extra)):
+            for i, name in enumerate(listed):
+                if reserved_variable(name):
+                    self.fail((*path, key, i), f"'{name}' is a variable programs or agentdeck "
+                              "rely on (PATH, LD_*, HOME, DATABASE_URL, …); a port goes in one "
+                              "of its own, e.g. PORT or VITE_PORT")
         return PortsSpec(start, end, names, extra)
 
     def database(self, value: Any, path: KeyPath, inherited: DatabaseSpec,
@@ -554,6 +569,14 @@ class _FleetReader:
                 self.fail(path, f"database mode {mode} needs 'url', e.g. postgres://localhost/myapp")
             if not re.match(r"^postgres(ql)?://", spec.url):
                 self.fail((*path, "url"), f"'{spec.url}' is not a postgres:// URL")
+            try:
+                parts = urlsplit(spec.url)
+                _ = parts.port  # a port that is no number raises here, not later in libpq
+            except ValueError as exc:
+                self.fail((*path, "url"), f"'{spec.url}' is not a postgres:// URL ({exc})")
+            if not parts.path.strip("/") or not spec.url.isprintable() or " " in spec.url:
+                self.fail((*path, "url"), f"'{spec.url}' must name a database on one line, "
+                          "e.g. postgres://localhost/myapp")
         if mode == "sqlite" and not spec.path:
             self.fail(path, "database mode sqlite needs 'path', the database file in the "
                             "repository")
@@ -619,8 +642,8 @@ class _FleetReader:
                                        "'-', starting with a letter or digit")
         spec = self.agent_fields(raw, path, replace(defaults, name=name), commands)
         changes: dict[str, Any] = {"where": self.doc.where(path)}
-        changes["branch"] = (self.string(raw["branch"], (*path, "branch")) if "branch" in raw
-                             else f"agentdeck/{name}")
+        changes["branch"] = (read_branch(self, raw["branch"], (*path, "branch")) if "branch"
+                             in raw else f"agentdeck/{name}")
         if "role" in raw:
             changes["role"] = self.string(raw["role"], (*path, "role"), choices=ROLES)
         if "base" in raw:
@@ -656,16 +679,22 @@ class _FleetReader:
                           "only in case, '-', '_' or '.' map to the same one): rename one")
             if db is not None:
                 seen_dbs[key] = agent
-            if agent.name in seen_names:
-                self.fail(("agents", index, "name"), f"duplicate agent name '{agent.name}' (first "
-                          f"at {seen_names[agent.name].where}); names must be unique")
-            if agent.branch in seen_branches:
-                first = seen_branches[agent.branch]
+            # keyed without case: on a case-insensitive disk (macOS, Windows) A1 and a1 are one
+            # worktree folder, feat/X and feat/x one ref file
+            if (first := seen_names.get(agent.name.casefold())) is not None:
+                if first.name == agent.name:
+                    self.fail(("agents", index, "name"), f"duplicate agent name '{agent.name}' "
+                              f"(first at {first.where}); names must be unique")
+                self.fail(("agents", index, "name"), f"agents '{first.name}' and '{agent.name}' "
+                          "differ only in case, which a case-insensitive disk does not tell "
+                          "apart (one worktree folder): rename one")
+            if (first := seen_branches.get(agent.branch.casefold())) is not None:
+                same = "" if first.branch == agent.branch else f" ('{first.branch}', in any case)"
                 self.fail(("agents", index, "branch"), f"agents '{first.name}' and '{agent.name}' "
-                          f"both use branch '{agent.branch}'; a branch can be checked out in one "
-                          "worktree only — give each agent its own branch")
-            seen_names[agent.name] = agent
-            seen_branches[agent.branch] = agent
+                          f"both use branch '{agent.branch}'{same}; a branch can be checked out "
+                          "in one worktree only — give each agent its own branch")
+            seen_names[agent.name.casefold()] = agent
+            seen_branches[agent.branch.casefold()] = agent
 
 
 @dataclass

@@ -93,6 +93,12 @@ class Engine:
                 self.notify(spec.name, f"not created: {spec.unset_message}")
                 continue
             existing = data.agents.get(spec.name)
+            twin = next((n for n in data.agents
+                         if n != spec.name and n.casefold() == spec.name.casefold()), None)
+            if twin is not None:  # one worktree folder on a case-insensitive disk
+                raise UsageError(f"agent '{spec.name}' and the existing agent '{twin}' differ "
+                                 "only in case, which a case-insensitive disk does not tell "
+                                 "apart; pick another name")
             if existing is not None and existing.status == READY:
                 if existing.branch != spec.branch:
                     make_plan(self.ctx, self.fleet, spec, existing, checked_out)  # raises

@@ -4,11 +4,18 @@ config.py's reader, whose checks and messages they use)."""
 
 from __future__ import annotations
 
+import math
+import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
-from agentdeck.core.names import NAME_RE
+import yaml
+
+from agentdeck.core.keys import key_problem
+from agentdeck.core.names import NAME_RE, branch_problem
 from agentdeck.core.yamlmarks import KeyPath
 
 if TYPE_CHECKING:
@@ -91,7 +98,11 @@ def read_notify(reader: Reader, raw: Any, path: KeyPath) -> NotifySpec:
     if "ntfy" in data:
         ntfy = data["ntfy"] if isinstance(data["ntfy"], dict) else {"topic": data["ntfy"]}
         ntfy = reader.mapping(ntfy, (*path, "ntfy"), ("topic", "server"))
-        changes["ntfy_topic"] = reader.string(ntfy.get("topic"), (*path, "ntfy", "topic"))
+        topic = reader.string(ntfy.get("topic"), (*path, "ntfy", "topic"))
+        if not _NTFY_TOPIC.fullmatch(topic):  # it becomes a path of the server's URL
+            reader.bad_value((*path, "ntfy", "topic"), f"'{topic}' is not an ntfy topic (1 to 64 "
+                             "letters, digits, '-' and '_')")
+        changes["ntfy_topic"] = topic
         if "server" in ntfy:
             changes["ntfy_server"] = read_url(reader, ntfy["server"], (*path, "ntfy", "server"))
     if "webhook" in data:
@@ -105,9 +116,18 @@ def read_notify(reader: Reader, raw: Any, path: KeyPath) -> NotifySpec:
                                                     choices=("json", "slack", "discord"))
     return NotifySpec(**changes)
 
+_NTFY_TOPIC = re.compile(r"[-_A-Za-z0-9]{1,64}")
+
+
 def read_url(reader: Reader, value: Any, path: KeyPath) -> str:
     text = reader.string(value, path)
-    if not re.match(r"^https?://[^\s/]+", text):
+    try:
+        parts = urlsplit(text)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # a bad port or bracket: not a URL either
+        ok = False
+    # nothing unprintable anywhere: a newline in a URL is a header or a request of its own
+    if not ok or not text.isprintable() or any(c.isspace() for c in text):
         reader.bad_value(path, f"'{text}' is not an http(s):// URL")
     return text
 
@@ -120,13 +140,75 @@ def read_host_name(reader: Reader, value: Any, path: KeyPath) -> str | None:
 def read_budget(reader: Reader, raw: Any, path: KeyPath) -> BudgetSpec:
     data = reader.mapping(raw, path, ("usd", "tokens"))
     usd = data.get("usd")
+    # finite too: NaN compares false with every spend (the budget would never be crossed)
     if usd is not None and (isinstance(usd, bool) or not isinstance(usd, int | float)
-                            or usd <= 0):
+                            or not math.isfinite(usd) or usd <= 0):
         reader.bad_value((*path, "usd"), f"'budget.usd' must be a number of dollars above 0, "
                          f"got {usd!r}")
     tokens = (reader.integer(data["tokens"], (*path, "tokens"), 1, 10**12)
               if "tokens" in data else None)
     return BudgetSpec(float(usd) if usd is not None else None, tokens)
+
+
+def read_branch(reader: Reader, value: Any, path: KeyPath) -> str:
+    """An agent's branch: git's rules, and none of git's special names (@, HEAD, …)."""
+    branch = reader.string(value, path)
+    if (problem := branch_problem(branch)) is not None:
+        reader.bad_value(path, problem)
+    return branch
+
+
+def read_release_key(reader: Reader, value: Any, path: KeyPath) -> str:
+    key = reader.string(value, path)
+    if (problem := key_problem(key)) is not None:
+        reader.bad_value(path, problem)
+    return key
+
+
+SHIPPED_THEMES = Path(__file__).resolve().parent.parent / "themes"
+# Textual's own themes (textual.theme.BUILTIN_THEMES; core never imports Textual: a test keeps
+# this list in step with it)
+TEXTUAL_THEMES = (
+    "ansi-dark", "ansi-light", "atom-one-dark", "atom-one-light", "catppuccin-frappe",
+    "catppuccin-latte", "catppuccin-macchiato", "catppuccin-mocha", "dracula", "flexoki",
+    "gruvbox", "monokai", "nord", "rose-pine", "rose-pine-dawn", "rose-pine-moon",
+    "solarized-dark", "solarized-light", "textual-dark", "textual-light", "tokyo-night",
+)
+
+
+def user_themes_dir() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "agentdeck" / "themes"
+
+
+def theme_names(user_dir: Path | None = None) -> set[str]:
+    """Every theme a name may choose: agentdeck's files (by file name, and by the `name:` a
+    file gives), the user's, and Textual's own."""
+    names = set(TEXTUAL_THEMES)
+    for folder in (SHIPPED_THEMES, user_dir or user_themes_dir()):
+        for file in sorted(folder.glob("*.yaml")) if folder.is_dir() else ():
+            names.add(file.stem)
+            try:
+                data = yaml.safe_load(file.read_text(encoding="utf-8"))
+            except (OSError, ValueError, yaml.YAMLError):
+                continue  # the dashboard reports a broken theme file; it names none here
+            if isinstance(data, dict) and isinstance(data.get("name"), str):
+                names.add(data["name"])
+    return names
+
+
+def read_theme(reader: Reader, value: Any, path: KeyPath) -> str:
+    """A theme by name: never a path (the name picks a file in a themes folder)."""
+    name = reader.string(value, path)
+    if not NAME_RE.fullmatch(name):
+        reader.bad_value(path, f"'{name}' is not a theme name (a name such as agentdeck-dark, "
+                         "not a path)")
+    known = theme_names()
+    if name not in known:
+        reader.bad_value(path, f"no theme named '{name}'; agentdeck's: "
+                         f"{', '.join(sorted(n for n in known if n.startswith('agentdeck')))}, "
+                         f"Textual's own, or a file {name}.yaml in {user_themes_dir()}")
+    return name
 
 
 _HOST_KEYS = ("ssh", "repo", "agentdeck", "ssh_options")

@@ -11,6 +11,8 @@ the dashboard's own terminal reports presses only.)
 
 from __future__ import annotations
 
+import unicodedata
+
 _CSI = "\x1b["
 _SS3 = "\x1bO"
 _FIXED = {
@@ -109,3 +111,43 @@ def _kitty(key: str, character: str | None, flags: int) -> bytes | None:
         params += f";{ord(character)}"
     return f"\x1b[{params}u".encode()
 
+
+
+# A key name as Textual spells a key press (the pane compares the release key with it):
+# modifiers joined by "+", then one key
+_KEY_MODIFIERS = ("shift", "ctrl", "alt", "super", "hyper", "meta")
+_NAMED_KEYS = frozenset((
+    *(k.rpartition("+")[2] for k in _FIXED), *_CURSOR, *(f"f{n}" for n in range(1, 25)),
+    "at", "slash", "backslash", "minus", "plus", "underscore",
+))
+# keys an agent needs as they are: released to the dashboard, they would never reach it
+_AGENT_KEYS = frozenset(("enter", "tab", "backspace", "space", "escape", "delete"))
+
+
+def _character_key(base: str) -> bool:
+    """A letter, a digit, or a printable ASCII character by its Textual name (full_stop)."""
+    if len(base) == 1:
+        return base.isascii() and base.isalnum()
+    try:
+        char = unicodedata.lookup(base.replace("_", " ").upper())
+    except KeyError:
+        return False
+    return char.isascii() and char.isprintable() and not char.isalnum()
+
+
+def key_problem(key: str) -> str | None:
+    """Why `key` cannot be the key that gives the keyboard back from a pane, or None: it must
+    be a key Textual reports (e.g. ctrl+right_square_bracket, f12, alt+q), and not one that
+    types text or that agents need (those go to the agent)."""
+    *mods, base = key.split("+")
+    if not base or any(m not in _KEY_MODIFIERS for m in mods) or len(set(mods)) != len(mods):
+        return (f"'{key}' is not a key: modifiers ({', '.join(_KEY_MODIFIERS)}) joined by '+' "
+                "to one key, e.g. ctrl+right_square_bracket or f12")
+    character = _character_key(base)
+    if not character and base not in _NAMED_KEYS:
+        return (f"'{key}': '{base}' is not a key name (a letter, a digit, a name such as "
+                "right_square_bracket, escape, f1-f24, up, pageup)")
+    if set(mods) <= {"shift"} and (character or base in _AGENT_KEYS):
+        return (f"'{key}' is a key agents need (it types text or answers them); add a "
+                "modifier, e.g. ctrl+right_square_bracket")
+    return None

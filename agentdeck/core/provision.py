@@ -221,6 +221,8 @@ class Provisioner:
         branch_is_new = not wt.branch_exists(self.ctx, rec.branch)
         if branch_is_new or (resumed and rec.branch_created):
             rec.branch_created = True
+        if rec.branch_created:  # before the add: a failed `worktree add -b` may have made it
+            undo.append((f"branch {rec.branch}", lambda: self._drop_fresh_branch(rec)))
         if branch_is_new:
             rec.base_commit = wt.resolve_commit(self.ctx, plan.base) or ""
             self._save(rec)  # write-ahead: the branch is ours from here on
@@ -230,8 +232,6 @@ class Provisioner:
             self._save(rec)
             wt.add_worktree(self.ctx, path, rec.branch, None)
             self.notify(rec.name, f"existing branch {rec.branch}, worktree {path}")
-        if rec.branch_created:
-            undo.append((f"branch {rec.branch}", lambda: self._drop_fresh_branch(rec)))
         undo.append((f"worktree {path}", lambda: wt.remove_worktree(self.ctx, path, force=True)))
 
     def _drop_fresh_branch(self, rec: AgentRecord) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from agentdeck.core import worktrees as wt
 from agentdeck.core.agent_kinds import KINDS
 from agentdeck.core.config import NAME_RE, Fleet
+from agentdeck.core.errors import UsageError
 from agentdeck.core.registry import Registry
 from agentdeck.core.repo import RepoContext
 
@@ -26,8 +27,12 @@ def check_name(ctx: RepoContext, name: str) -> Check:
         return Check(False, "a name is needed")
     if not NAME_RE.match(name):
         return Check(False, "letters, digits, '.', '_' and '-', starting with a letter or digit")
-    if name in Registry(ctx.state_dir).load().agents:
+    agents = Registry(ctx.state_dir).load().agents
+    if name in agents:
         return Check(False, f"an agent named {name} exists already")
+    if twin := next((a for a in agents if a.casefold() == name.casefold()), None):
+        return Check(False, f"{twin} exists already (names that differ only in case are one "
+                            "folder on some disks)")
     return Check(True, "")
 
 
@@ -38,7 +43,9 @@ def suggest_branch(name: str) -> str:
 def check_branch(ctx: RepoContext, branch: str) -> Check:
     if not branch:
         return Check(False, "a branch is needed")
-    if not ctx.git_ok("check-ref-format", "--branch", branch):
+    try:
+        wt.check_branch_name(ctx, branch)  # what `spawn` will refuse (git's special names too)
+    except UsageError:
         return Check(False, "not a valid branch name (git check-ref-format)")
     holder = wt.worktree_of_branch(ctx, branch)
     if holder is not None:

@@ -5,16 +5,20 @@ user enters, and every peer's uid checked."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import socket
+import stat
 import struct
 import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 from agentdeck.core import files
+from agentdeck.core.errors import OperationError
 
 _MAX_SUN_PATH = 100  # sockaddr_un holds 108 bytes on Linux, 104 on macOS
 
@@ -26,12 +30,52 @@ def socket_path(state_dir: Path, name: str) -> Path:
     if len(os.fsencode(path)) <= _MAX_SUN_PATH:
         return path
     digest = hashlib.sha1(os.fsencode(state_dir.resolve())).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"agentdeck-{os.getuid()}" / f"{digest}-{name}"
+    return runtime_dir() / f"{digest}-{name}"
+
+
+def runtime_dir() -> Path:
+    """The folder for sockets whose path would be too long, `agentdeck-UID` in the temp dir:
+    made 0700 by us, or — when it is there already — used only if it is a real folder (not a
+    link), ours, and nobody else may write in it. Anyone can make that name first in a shared
+    /tmp, and whoever owns it could replace our sockets with theirs: such a folder is refused
+    (an error saying what to do), never used nor changed."""
+    folder = _runtime_path()
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(folder, 0o700)
+    try:
+        # no link followed, the folder itself checked and tightened through one descriptor
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as exc:
+        _refuse(folder, "is a link or not a folder" if exc.errno in (errno.ELOOP, errno.ENOTDIR)
+                else os.strerror(exc.errno or 0).lower())
+    try:
+        info = os.fstat(fd)
+        if info.st_uid != os.getuid():
+            _refuse(folder, f"belongs to another user (uid {info.st_uid})")
+        if info.st_mode & 0o022:
+            _refuse(folder, f"may be written by others (mode {stat.S_IMODE(info.st_mode):04o})")
+        if stat.S_IMODE(info.st_mode) != 0o700:
+            os.fchmod(fd, 0o700)  # ours, only readable by others: nothing planted, tighten it
+    finally:
+        os.close(fd)
+    return folder
+
+
+def _runtime_path() -> Path:
+    return Path(tempfile.gettempdir()) / f"agentdeck-{os.getuid()}"
+
+
+def _refuse(folder: Path, why: str) -> NoReturn:
+    raise OperationError(f"{folder} {why}: agentdeck keeps its sockets there only when the "
+                         "folder is yours alone; remove it, or set TMPDIR to a folder of yours")
 
 
 def private_dir(path: Path) -> None:
     """Make a socket's folder, the user's alone."""
-    files.private_dir(path.parent)
+    if path.parent == _runtime_path():
+        runtime_dir()  # in the shared temp dir: checked, never forced into shape
+    else:
+        files.private_dir(path.parent)
 
 
 def listen(path: Path) -> socket.socket:

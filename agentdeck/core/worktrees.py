@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from contextlib import AbstractContextManager
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agentdeck.core.errors import OperationError, UsageError
+from agentdeck.core.names import branch_problem
 from agentdeck.core.repo import RepoContext
 from agentdeck.core.repo import registrations_lock as repo_lock
 
@@ -53,10 +55,17 @@ def worktree_at(ctx: RepoContext, path: Path) -> Worktree | None:
 
 
 def check_branch_name(ctx: RepoContext, branch: str) -> None:
-    # the name itself, not what `--branch` would expand it to ("@" and "@{-1}" name others)
-    if not ctx.git_ok("check-ref-format", f"refs/heads/{branch}") or branch.startswith("-"):
-        raise UsageError(f"'{branch}' is not a valid branch name (git check-ref-format); "
-                         "use letters, digits, '/', '-', '_' and '.' — e.g. feat/auth")
+    """A usage error unless `branch` can be an agent's own branch: our rules (git's special
+    names, '-'), then git's, as a ref and as `--branch` spells it (which refuses HEAD; its
+    output must be the name itself: "@" and "@{-1}" expand to other branches)."""
+    problem = branch_problem(branch)
+    if problem is None and not (
+            ctx.git_ok("check-ref-format", f"refs/heads/{branch}")
+            and (ctx.git_try("check-ref-format", "--branch", branch) or "").strip() == branch):
+        problem = (f"'{branch}' is not a valid branch name (git check-ref-format); use "
+                   "letters, digits, '/', '-', '_' and '.' — e.g. feat/auth")
+    if problem is not None:
+        raise UsageError(problem)
 
 
 def branch_exists(ctx: RepoContext, branch: str) -> bool:
@@ -88,16 +97,32 @@ def add_worktree(ctx: RepoContext, path: Path, branch: str, new_from: str | None
     registering (`--no-checkout`: fast) holds the registrations lock; the checkout, the slow
     part, runs in parallel outside it.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
     if new_from is None:
         args = ["worktree", "add", "--no-checkout", str(path), branch]
     else:
         # --no-track: the branch is the agent's own, not a copy of the remote one.
         args = ["worktree", "add", "--no-checkout", "--no-track", "-b", branch, str(path),
                 new_from]
-    with registrations_lock(ctx):
-        ctx.git(*args)
-    ctx.git("checkout", "--quiet", "--force", cwd=path)
+    # a failure leaves nothing of this call: not the folders made for it, nor a registration
+    # (whose checkout would keep the caller from deleting the branch it made)
+    made = [p for p in (path.parent, *path.parent.parents) if not p.exists()]
+    registered = False
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with registrations_lock(ctx):
+            ctx.git(*args)
+        registered = True
+        ctx.git("checkout", "--quiet", "--force", cwd=path)
+    except BaseException:
+        if registered:
+            with contextlib.suppress(Exception):
+                remove_worktree(ctx, path, force=True)
+        for folder in made:  # innermost first; one that is not empty stays
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        raise
 
 
 def registrations_lock(ctx: RepoContext, shared: bool = False) -> AbstractContextManager[None]:

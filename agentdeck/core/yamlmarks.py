@@ -65,7 +65,12 @@ def load_located(path: Path) -> LocatedDocument:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read fleet file: {exc}") from None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_UntaggedLoader)
+    except _TagRefused as exc:
+        tag = exc.tag.replace("tag:yaml.org,2002:", "!!", 1)
+        raise ConfigError(f"{path}:{exc.mark.line + 1}:{exc.mark.column + 1}: YAML tags "
+                          f"({tag}) are not supported in a fleet file; write the plain "
+                          "value") from None
     except RecursionError:
         raise ConfigError(f"{path}: nested too deeply to be a fleet file") from None
     except yaml.MarkedYAMLError as exc:
@@ -101,7 +106,7 @@ def _convert(node: yaml.Node, path: KeyPath, positions: dict[KeyPath, Position],
             if key_node.tag == "tag:yaml.org,2002:merge":
                 raise ConfigError(f"{file}:{_mark(key_node).line}: YAML merge keys (<<) are not "
                                   "supported")
-            key = _scalar(key_node)
+            key = _scalar(key_node, file)
             key_path = (*path, key)
             if key in out:
                 first = positions[key_path]
@@ -117,14 +122,38 @@ def _convert(node: yaml.Node, path: KeyPath, positions: dict[KeyPath, Position],
             _convert(item, (*path, index), positions, values, file)
             for index, item in enumerate(node.value)
         ]
-    return _scalar(node)
+    return _scalar(node, file)
 
 
-def _scalar(node: yaml.Node) -> Any:
+def _scalar(node: yaml.Node, file: Path) -> Any:
     if not isinstance(node, yaml.ScalarNode):
         # A mapping used as a key: let the schema reject it by type.
         return repr(node)
-    return _LOADER.construct_object(node)
+    try:
+        return _LOADER.construct_object(node)
+    except yaml.constructor.ConstructorError as exc:  # an implicit type with no constructor (=)
+        raise ConfigError(f"{file}:{_mark(node).line}:{_mark(node).col}: a value YAML cannot "
+                          f"read ({exc.problem}); quote it") from None
+
+
+class _TagRefused(Exception):
+    def __init__(self, tag: str, mark: yaml.Mark) -> None:
+        super().__init__(tag)
+        self.tag, self.mark = tag, mark
+
+
+class _UntaggedLoader(yaml.SafeLoader):
+    """Refuses every explicit tag (`!foo`, `!!python/name:`, `!!str`, `!`): a fleet file is
+    plain data, and a tag would otherwise reach a constructor that does not exist (an internal
+    error) or one that makes something other than the value written."""
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event = self.peek_event()
+        tag = getattr(event, "tag", None)  # (an alias has none)
+        if tag is not None:
+            raise _TagRefused(tag, event.start_mark)
+        node: yaml.Node | None = super().compose_node(parent, index)
+        return node
 
 
 _LOADER = yaml.SafeLoader("")

@@ -6,23 +6,19 @@ skipped, never fatal."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 from textual.theme import Theme
 
-SHIPPED = Path(__file__).resolve().parent.parent / "themes"
+from agentdeck.core.fleet_options import SHIPPED_THEMES as SHIPPED
+from agentdeck.core.fleet_options import user_themes_dir
+
 DEFAULT_THEME = "agentdeck-dark"
 COLOURS = ("primary", "secondary", "accent", "warning", "error", "success", "foreground",
            "background", "surface", "panel", "boost")
 DEFAULT_DIFF = {True: "monokai", False: "friendly"}  # by `dark`, for a file that names none
-
-
-def user_themes_dir() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "agentdeck" / "themes"
 
 
 @dataclass

@@ -19,7 +19,7 @@ from agentdeck.core.repo import RepoContext
 BEGIN = "# >>> agentdeck managed block: rewritten by agentdeck, put your own lines outside it"
 END = "# <<< agentdeck managed block"
 EXCLUDE_HEADER = "# agentdeck: per-worktree files it writes (kept out of git status)"
-_SAFE_VALUE = re.compile(r"^[A-Za-z0-9_./:@%+,=-]*$")
+_SAFE_VALUE = re.compile(r"[A-Za-z0-9_./:@%+,=-]*")  # whole values only (fullmatch)
 COPY_MAX = 1 << 20  # env_copy_max's default: env files are small; a big one is a mistake
 
 
@@ -74,7 +74,7 @@ def copy_untracked(src_root: Path, dst_root: Path, names: Iterable[str],
 
 def quote(value: str) -> str:
     """dotenv quoting that python-dotenv, docker compose, node's dotenv and bash all read back."""
-    if _SAFE_VALUE.match(value):
+    if _SAFE_VALUE.fullmatch(value):  # ("x\n" is not safe: written bare, it splits the line)
         return value
     escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
     return '"' + escaped.replace("\n", "\\n") + '"'
@@ -120,7 +120,7 @@ def read_env(path: Path, root: Path | None = None) -> dict[str, str]:
         line = line.removeprefix("export ").strip()
         key, sep, value = line.partition("=")
         key = key.strip()
-        if not sep or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key):
+        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
             continue
         value = value.strip()
         if len(value) >= 2 and value[0] == value[-1] == '"':

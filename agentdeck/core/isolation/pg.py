@@ -42,13 +42,13 @@ class PgUrl:
         return name or unquote(self.parts.username or "") or "postgres"
 
     def with_dbname(self, name: str) -> PgUrl:
-        return PgUrl(urlunsplit(self.parts._replace(path="/" + quote(name, safe=""))))
+        return PgUrl(_unsplit(self.parts._replace(path="/" + quote(name, safe=""))))
 
     def with_search_path(self, schema: str) -> PgUrl:
         # libpq rejects a second raw '=' in a URI parameter: the inner one must be %3D.
         query = [(k, v) for k, v in parse_qsl(self.parts.query) if k != "options"]
         query.append(("options", f"-csearch_path={schema}"))
-        return PgUrl(urlunsplit(self.parts._replace(query=urlencode(query, quote_via=quote))))
+        return PgUrl(_unsplit(self.parts._replace(query=urlencode(query, quote_via=quote))))
 
     def redacted(self) -> str:
         parts = self.parts
@@ -60,6 +60,15 @@ class PgUrl:
     @property
     def where(self) -> str:
         return f"{self.host}:{self.port}"
+
+
+def _unsplit(parts: Any) -> str:
+    """urlunsplit, keeping the `//` of a URL with no host (postgres:///db, the local socket):
+    Python drops it for schemes it does not know, and libpq then reads no URL at all."""
+    url = urlunsplit(parts)
+    if not parts.netloc and not url.startswith(f"{parts.scheme}://"):
+        url = f"{parts.scheme}://" + url.removeprefix(f"{parts.scheme}:")
+    return url
 
 
 def sanitize_identifier(text: str) -> str:

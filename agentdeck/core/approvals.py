@@ -44,6 +44,7 @@ from agentdeck.core.queue_records import (
     append_audit,
     keys_for,
     meaning_of,
+    moved_above,
     now_iso,
     printable,
     same_prompt,
@@ -61,8 +62,6 @@ HANDOVER_GRACE = 3.0
 # resize of that agent meanwhile: a redraw, a resize or a half-drawn frame hides a prompt for a
 # moment, and an entry dropped then (and queued again after) would be a false "answered"
 SETTLE_WINDOW = 1.5
-# an answered prompt that reappears this soon after it left the screen is a redraw of it
-ANSWERED_ECHO = 1.5
 # after a hook answered, a dialog for the same request drawn this soon is that request's
 HOOK_ECHO = 5.0
 # a menu answered with arrows: how long each key may take to show before the next goes anyway
@@ -90,10 +89,10 @@ class ApprovalQueue:
         self._hooks: dict[int, HookRequest] = {}  # entry id -> the agent's hook waiting on it
         self._handover: dict[int, float] = {}  # entry id -> when its hook gave up
         self._seen_at: dict[int, float] = {}  # entry id -> when its prompt was first drawn
-        # agent -> the prompt answered, until it leaves the screen: while the agent erases or
-        # redraws it, it is not a new prompt
-        self._answered: dict[str, Prompt] = {}
-        self._answered_gone: dict[str, float] = {}  # agent -> when its answered prompt left
+        # agent -> the prompt answered and the screen as it stood when the answer was sent,
+        # until the answer's effect is seen (invariant 7: a prompt is an occurrence): while
+        # the agent has not yet taken the answer, the prompt still drawn is not a new one
+        self._answered: dict[str, tuple[Prompt, list[str]]] = {}
         self._gone: dict[int, float] = {}  # entry id -> since when its prompt is off screen
         # agent -> (request, when) answered through its hook: the dialog the agent may still
         # draw for it (Claude Code starts hook and dialog together) is not a new prompt
@@ -162,6 +161,9 @@ class ApprovalQueue:
         if event.kind == "resize":
             with self._lock:
                 self._resized[event.name] = self.clock()
+        elif event.kind == "redrawn":  # only an answered prompt's agent: asked again?
+            if event.name in self._answered:
+                self._update(event.name, event.info.detection.prompt)
         elif event.kind == "state":
             if event.info.process != "running":
                 self._ended(event.name)
@@ -171,9 +173,12 @@ class ApprovalQueue:
     def _ended(self, agent: str) -> None:
         """The agent's process is gone: whatever it asked leaves the queue at once — answered
         in its pane when the user typed there while it was drawn (an agent may take the answer
-        and exit before its screen is read again), else withdrawn."""
+        and exit before its screen is read again), else withdrawn. What its next process (a
+        restart, an agent made again under its name) asks is new, whatever its text."""
         hook = None
         with self._lock:
+            for memory in (self._answered, self._hook_done, self._keyed):
+                memory.pop(agent, None)
             current = self._current(agent)
             if current is not None:
                 hook = self._leave(current.id, "the agent exited")
@@ -254,25 +259,26 @@ class ApprovalQueue:
             self._apply_rules(auto)
 
     def _not_answered(self, agent: str, prompt: Prompt | None) -> Prompt | None:
-        """`prompt`, unless it is the one just answered, still drawn while the agent erases
-        it — or drawn again after a redraw blanked it for a moment (a frame drawn in pieces):
-        the answered prompt counts as gone once it has stayed away ANSWERED_ECHO seconds, or
-        another prompt stands in its place."""
+        """`prompt`, unless it is the occurrence just answered, still drawn because the agent
+        has not taken the answer yet. The answer's effect ends that: the prompt left the
+        screen, another stands in its place, or the screen moved above it (the answer echoed,
+        the question asked again below the old one, lines scrolled) — whatever is drawn then
+        is a new occurrence, even with the same text (a retried `npm test`, a loop asking
+        again). An answer not taken at all is queued again by _check_taken."""
         answered = self._answered.get(agent)
         if answered is None:
             return prompt
-        if prompt is not None and same_prompt(prompt, answered):
-            self._answered_gone.pop(agent, None)
+        if prompt is not None and same_prompt(prompt, answered[0]) and not moved_above(
+                answered[1], self._lines(agent), prompt):
             return None
-        if prompt is None:
-            since = self._answered_gone.setdefault(agent, self.clock())
-            if self.clock() - since > ANSWERED_ECHO:
-                self._answered.pop(agent, None)
-                self._answered_gone.pop(agent, None)
-            return None
-        self._answered.pop(agent, None)  # another prompt: the answered one is gone for good
-        self._answered_gone.pop(agent, None)
+        del self._answered[agent]
         return prompt
+
+    def _lines(self, agent: str) -> list[str]:
+        try:
+            return list(self.host.snapshot(agent))
+        except (KeyError, OSError):
+            return []
 
     def sweep(self) -> None:
         """Withdraw the entries whose prompt has stayed off screen for the settle window with
@@ -418,10 +424,16 @@ class ApprovalQueue:
             # the keys as the prompt stands now (a menu's highlight may have moved)
             screen = self._screen[entry_id] = now_on_screen
             keys, decision = keys_for(entry.agent, screen, decision)
+            before = self._lines(entry.agent)  # (before the keys: their echo is an effect)
             self._type(entry.agent, keys)
             self._keyed[entry.agent] = (entry.kind, entry.summary, self.clock())
-            record = self._finish(entry, decision, by, "screen", keys.replace(STEP, ""))
-        self._later(TAKEN_WITHIN, self._check_taken, record, screen.signature)
+            record = self._finish(entry, decision, by, "screen", keys.replace(STEP, ""),
+                                  before)
+        # (the same prompt asked again where the old one stood draws an equal detection: no
+        # event says so, these looks do)
+        answered = self._answered.get(entry.agent)
+        self._later(TAKEN_WITHIN / 4, self._check_taken, record, answered, False)
+        self._later(TAKEN_WITHIN, self._check_taken, record, answered, True)
         return self._done(record)
 
     def _later(self, delay: float, fn: Callable[..., None], *args: object) -> None:
@@ -451,38 +463,49 @@ class ApprovalQueue:
             if before is not None:
                 poll_until(lambda b=before: self.host.snapshot(agent) != b, STEP_WAIT)
 
-    def _check_taken(self, record: Decision, signature: str) -> None:
-        """If the agent ignored the keys (its prompt is still drawn, unchanged), the prompt
-        goes back in the queue rather than waiting forever behind an answer never taken."""
+    def _check_taken(self, record: Decision, mine: tuple[Prompt, list[str]] | None,
+                     last: bool) -> None:
+        """If the prompt is still drawn as it was answered: asked again (the screen moved
+        above it: a new occurrence, queued), or — at the `last` look — ignored by the agent
+        (unchanged: it goes back in the queue rather than waiting forever behind an answer
+        never taken)."""
         agent = record.entry.agent
         with self._lock:
-            answered = self._answered.get(agent)
-            if answered is None or answered.signature != signature or (
+            # (this answer's occurrence, not a later one's: the agent may have asked again,
+            # and been answered again, since)
+            if mine is None or self._answered.get(agent) is not mine or (
                     self._current(agent) is not None):
                 return
+            signature = mine[0].signature
         try:
             prompt = self.host.redetect(agent).prompt
         except (KeyError, OSError):
             return
         with self._lock:
-            answered = self._answered.get(agent)
-            if prompt is None or prompt.signature != signature or answered is None or (
-                    answered.signature != signature):
+            if prompt is None or prompt.signature != signature or (
+                    self._answered.get(agent) is not mine):
                 return
-            del self._answered[agent]
-            again = Decision(record.entry, "not taken by the agent", "agent", now_iso(),
-                             why="its prompt was still drawn, unchanged; queued again")
-            self._record(again)
+            if moved_above(mine[1], self._lines(agent), prompt):
+                del self._answered[agent]  # asked again: _update queues the new occurrence
+            elif last:
+                del self._answered[agent]
+                again = Decision(record.entry, "not taken by the agent", "agent", now_iso(),
+                                 why="its prompt was still drawn, unchanged; queued again")
+                self._record(again)
+            else:
+                return
         self._update(agent, prompt)
 
     def _finish(self, entry: Entry, decision: str, by: str, via: str,
-                keys: str = "") -> Decision:
+                keys: str = "", before: list[str] | None = None) -> Decision:
+        """`before`: the agent's screen just before the answer's keys went."""
         screen = self._screen.get(entry.id)
         self._forget(entry.id)
         if via == "hook":
             self._hook_done[entry.agent] = (entry.prompt, self.clock())
-        if screen is not None:  # still drawn while the agent erases it: not a new prompt
-            self._answered[entry.agent] = screen
+        if screen is not None:  # still drawn until the agent takes the answer: not a new one
+            self._answered[entry.agent] = (screen, before if before is not None
+                                           else self._lines(entry.agent))
         record = Decision(entry, decision, by, now_iso(), via, keys=keys)
         self._record(record)
         return record

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -97,14 +97,40 @@ class QueueView(Protocol):
 
 def same_request(keyed: tuple[str, str], prompt: Prompt) -> bool:
     """Whether a prompt seen on one channel and one seen on the other (or drawn again) are the
-    same request: the screen may show a command wrapped or cut (compare its start) and a file
-    relative where the hook has its absolute path (compare its end)."""
+    same request: the screen may show a long command wrapped or cut (compare the start of
+    commands too long to be shown whole) and a file relative where the hook has its absolute
+    path (compare its end). A short command is the same only when it is equal: `npm test` is
+    not `npm test && rm -rf ~`."""
     kind, summary = keyed
     a, b = " ".join(summary.split()), " ".join(prompt.summary.split())
     if kind != prompt.kind or not a or not b:
         return False
-    return (a[:24].startswith(b[:24]) or b[:24].startswith(a[:24])
-            or a.endswith("/" + b) or b.endswith("/" + a))
+    if a == b or a.endswith("/" + b) or b.endswith("/" + a):
+        return True
+    if a.endswith("…") or b.endswith("…"):  # cut where the screen ends, with a mark
+        a, b = a.rstrip("…").rstrip(), b.rstrip("…").rstrip()
+        return a.startswith(b) or b.startswith(a)
+    return min(len(a), len(b)) >= CUT and a[:CUT] == b[:CUT]
+
+
+# a command the screen may show cut without a mark is at least this long (the narrowest
+# dialog shows more of it)
+CUT = 24
+
+
+def moved_above(before: Sequence[str], now: Sequence[str], prompt: Prompt) -> bool:
+    """Whether the agent's screen changed at or above the rows that show `prompt` since
+    `before` — an answer's effect (its echo, the question asked again below the old one, lines
+    scrolled away) — and not only below it (a status line's timer, a spinner)."""
+    if list(before) == list(now):
+        return False
+    first = next((i for i, (x, y) in enumerate(zip(before, now, strict=False)) if x != y),
+                 min(len(before), len(now)))
+    key = " ".join(prompt.summary.split())[:CUT // 2]
+    rows = [i for i, line in enumerate(now) if key and key in " ".join(line.split())]
+    # (not found — a summary the screen shows otherwise: the change counts as below it, and
+    # an answer really not taken is queued again by the queue's check)
+    return bool(rows) and first <= rows[-1]
 
 
 def keys_for(agent: str, prompt: Prompt, decision: str) -> tuple[str, str]:

@@ -346,6 +346,8 @@ class Daemon:
         elif event.kind == "archived":  # (not the program's bytes: no transcript)
             self._broadcast({"push": "output", "name": event.name}, ERASE_SCROLLBACK,
                             only=lambda c: event.name in c.attached)
+        elif event.kind == "redrawn":  # (the queue's concern: it lives here)
+            return
         elif event.kind == "resize":
             cols, rows = event.data.decode().split("x")
             self._broadcast({"push": "resize", "name": event.name, "cols": int(cols),

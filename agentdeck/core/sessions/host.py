@@ -73,7 +73,8 @@ class Event:
     name: str
     # "output" (data holds the bytes) | "state" (info changed, exit included) | "resize" (data
     # holds b"<cols>x<rows>") | "archived" (the scrollback left the terminal's grid for its
-    # archive: see Emulator.archive_scrollback)
+    # archive: see Emulator.archive_scrollback) | "redrawn" (the screen changed, the prompt
+    # read from it did not)
     kind: str
     info: SessionInfo
     data: bytes = b""

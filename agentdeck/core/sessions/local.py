@@ -489,6 +489,10 @@ class LocalHost(SessionHost):
             info.line_input = line_input
         if changed:
             self._emit(Event(session.spec.name, "state", info))
+        elif found.prompt is not None:
+            # the same prompt read from a screen that changed: the queue tells a prompt asked
+            # again where the answered one stood from one still being erased (approvals)
+            self._emit(Event(session.spec.name, "redrawn", info))
 
 
 __all__ = ["EXITED", "FAILED", "IDLE", "RUNNING", "WAITING", "LocalHost"]

@@ -1,0 +1,184 @@
+"""Invariant 7, a prompt is an occurrence: the same question asked again — after `y`, after `n`,
+with the old question and its answer still visible above, on a full screen that scrolls, in a
+full-screen dialog drawn again where the old one stood, after a restart, by an agent made again
+under the same name — is a new queue entry; the prompt still on screen before the agent took the
+answer is not. Real PTYs, scripted agents; then 1,000 random sequences of those events across
+three agents: no prompt missed, none queued twice, nothing withdrawn or "not taken"."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sys
+from pathlib import Path
+
+import pytest
+
+from agentdeck.core.approvals import WITHDRAWN, ApprovalQueue
+from agentdeck.core.sessions import LocalHost, SessionSpec
+from tests.conftest import wait
+
+SEQUENCES = 1000
+
+# A shell script asking the same y/n question forever; after each answer it prints what it did
+# — nothing, or a few lines — chosen by the answer's count (so a run is the same every time).
+LOOP = r"""
+n=0
+while true; do
+  printf 'Run rm -rf build? [y/n] '
+  read answer
+  n=$((n + 1))
+  i=0
+  while [ $i -lt $((n % 3)) ]; do echo "removing build/part$i"; i=$((i + 1)); done
+done
+"""
+
+# A full-screen dialog in Claude Code's style, drawn again for the same command after each
+# answer (clear, transcript, dialog): the occurrence is the same text at the same place.
+DIALOG = r"""
+import os, sys, tty
+tty.setraw(0)
+turn = 0
+while True:
+    out = "\x1b[2J\x1b[H" + "".join(f"⏺ Bash(npm test) run {i}\r\n  ⎿ ok\r\n" for i in range(turn))
+    out += ("\r\n Bash command\r\n\r\n   npm test\r\n   Run the tests\r\n\r\n"
+            " Do you want to proceed?\r\n > 1. Yes\r\n   2. No\r\n\r\n Esc to cancel\r\n")
+    os.write(1, out.encode())
+    key = os.read(0, 16)
+    turn += 1
+    os.write(1, b"\x1b[2J\x1b[H\xe2\x8f\xba Running\xe2\x80\xa6\r\n")
+"""
+
+
+def spawn(host: LocalHost, tmp_path: Path, name: str, kind: str, rows: int = 30) -> None:
+    if kind == "dialog":
+        script = tmp_path / "dialog.py"
+        script.write_text(DIALOG)
+        argv, agent = [sys.executable, str(script)], "claude"
+    else:
+        script = tmp_path / "loop.sh"
+        script.write_text(LOOP)
+        argv, agent = ["/bin/sh", str(script)], "shell"
+    host.spawn(SessionSpec(name, argv, str(tmp_path), dict(os.environ), agent=agent,
+                           cols=100, rows=rows))
+
+
+class Clock:
+    """The queue's clock: the test's, so an answer waits for no settle time."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def queued(queue: ApprovalQueue, name: str, after: int) -> int:
+    """Wait for `name`'s entry newer than id `after`; its id. Never two of one agent."""
+    def ready() -> bool:
+        mine = [e for e in queue.pending() if e.agent == name]
+        assert len(mine) <= 1, f"{name} queued twice: {mine}"
+        return bool(mine) and mine[0].id > after
+
+    wait(ready, f"{name}'s prompt queued again (after entry {after})", 15, poll=0.005)
+    if isinstance(queue.clock, Clock):  # (its settle time before keys may go has passed)
+        queue.clock.now += 1.0
+    entry = queue.entry_for(name)
+    assert entry is not None
+    return entry.id
+
+
+@pytest.mark.parametrize("kind,rows", [("loop", 30), ("loop", 6), ("dialog", 30)],
+                         ids=["old-answer-above", "full-screen-scrolls", "dialog-redrawn"])
+def test_the_same_question_asked_again_is_queued_again(tmp_path: Path, kind: str,
+                                                       rows: int) -> None:
+    host, clock = LocalHost(), Clock()
+    queue = ApprovalQueue(host, tmp_path / "audit.jsonl", clock=clock)
+    try:
+        spawn(host, tmp_path, "a", kind, rows)
+        last = queued(queue, "a", 0)
+        for decision in ("allow", "deny", "allow", "deny", "allow", "allow"):
+            queue.answer(last, decision)
+            last = queued(queue, "a", last)
+        # restarted, and made again under its name: the same question is new each time
+        host.stop("a")
+        spawn(host, tmp_path, "a", kind, rows)
+        last = queued(queue, "a", last)
+        host.forget("a")
+        spawn(host, tmp_path, "a", kind, rows)
+        last = queued(queue, "a", last)
+        records = [(r.decision, r.by) for r in queue.history]
+        assert [d for d, _ in records].count("withdrawn") <= 2  # (the two ended processes)
+        assert not any(d == "not taken by the agent" for d, _ in records), records
+    finally:
+        queue.close()
+        host.close()
+
+
+def test_an_answer_not_yet_taken_keeps_its_prompt_out_of_the_queue(tmp_path: Path) -> None:
+    """An agent that reads its answer only after a moment (its terminal echoes the keys at
+    once) shows the answered question meanwhile: that is the answered occurrence, not a new
+    one, and it is not "not taken"; what it asks after reading is."""
+    script = tmp_path / "slow.sh"
+    script.write_text("while true; do printf 'Run make? [y/n] '; sleep 0.3; read -r a; "
+                      "echo \"making ($a)\"; done\n")
+    host, clock = LocalHost(), Clock()
+    queue = ApprovalQueue(host, tmp_path / "audit.jsonl", clock=clock)
+    try:
+        host.spawn(SessionSpec("s", ["/bin/sh", str(script)], str(tmp_path), dict(os.environ),
+                               agent="shell"))
+        first = queued(queue, "s", 0)
+        queue.answer(first, "allow")
+        second = queued(queue, "s", first)  # it read the answer and asked again
+        queue.answer(second, "deny")
+        queued(queue, "s", second)
+        assert [r.decision for r in queue.history] == ["allow", "deny"]
+    finally:
+        queue.close()
+        host.close()
+
+
+def test_a_thousand_random_sequences_miss_no_prompt_and_queue_none_twice(
+        tmp_path: Path) -> None:
+    rng = random.Random(2026)
+    host, clock = LocalHost(), Clock()
+    queue = ApprovalQueue(host, tmp_path / "audit.jsonl", clock=clock)
+    kinds = {"loop": ("loop", 30), "scroll": ("loop", 6), "dialog": ("dialog", 30)}
+    try:
+        last: dict[str, int] = {}
+        for name, (kind, rows) in kinds.items():
+            spawn(host, tmp_path, name, kind, rows)
+            last[name] = queued(queue, name, 0)
+        asked = len(kinds)
+        answers = ended = 0
+        for _ in range(SEQUENCES):
+            name = rng.choice(list(kinds))
+            kind, rows = kinds[name]
+            op = rng.random()
+            if op < 0.9:  # answered: it asks the same again
+                queue.answer(last[name], rng.choice(("allow", "deny")))
+                answers += 1
+            elif op < 0.95:  # restarted
+                host.stop(name)
+                spawn(host, tmp_path, name, kind, rows)
+                ended += 1
+            else:  # removed and made again under its name
+                host.forget(name)
+                spawn(host, tmp_path, name, kind, rows)
+                ended += 1
+            last[name] = queued(queue, name, last[name])
+            asked += 1
+        records = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+        decisions = [r["decision"] for r in records]
+        odd = [r for r in records if r["decision"] not in ("allow", "deny")
+               and r.get("why") != "the agent exited"]
+        assert len(decisions) == answers + ended, ("every prompt answered or ended once", odd)
+        assert decisions.count(WITHDRAWN) == ended  # only the ended processes' prompts
+        assert "not taken by the agent" not in decisions
+        assert len(queue.pending()) == len(kinds)
+        print(f"{SEQUENCES} sequences: {asked} prompts asked, {answers} answered, "
+              f"{ended} restarts or re-creations")
+    finally:
+        queue.close()
+        host.close()

@@ -7,8 +7,10 @@ traceback."""
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -23,7 +25,30 @@ Command = Callable[[argparse.Namespace], int]
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
+        typo = re.search(r"invalid choice: '([^']*)'", message)
+        near = self._nearest(typo.group(1)) if typo else None
+        if typo and near:  # `agentdeck sattus`: "did you mean `agentdeck daemon status`?"
+            raise UsageError(f"no {'command' if 'COMMAND' in message else 'choice'} "
+                             f"'{typo.group(1)}': did you mean `{self.prog} {near}`?")
         raise UsageError(f"{message} (see {self.prog} --help)")
+
+    def _nearest(self, word: str) -> str | None:
+        """The choice (a command, or a command's own choice: `daemon status`) nearest `word`,
+        a command's own name before what it takes."""
+        phrases: dict[str, str] = {}
+        nested: list[tuple[str, str]] = []
+        for action in self._actions:
+            if isinstance(action.choices, dict):  # the subcommands
+                for name, sub in action.choices.items():
+                    phrases[name] = name
+                    nested += [(str(choice), f"{name} {choice}") for inner in sub._actions
+                               if isinstance(inner.choices, list) for choice in inner.choices]
+            elif action.choices:
+                phrases.update((str(c), str(c)) for c in action.choices)
+        for choice, phrase in nested:
+            phrases.setdefault(choice, phrase)
+        found = difflib.get_close_matches(word, list(phrases), n=1, cutoff=0.6)
+        return phrases[found[0]] if found else None
 
 
 def build_parser() -> argparse.ArgumentParser:

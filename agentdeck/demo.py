@@ -1,11 +1,14 @@
 """`agentdeck demo`: a throwaway repository with a lead and three workers, no API key needed.
 
 It makes a small app with an `origin`, a `.env` and a SQLite database, writes a fleet file, and
-runs `up` on it, so every isolation step can be seen (and then tried by hand) in one minute.
+runs `up` on it, so every isolation step can be seen (and then tried by hand) in one minute. Its
+agents then run as real use runs them, in the repository's session host: `agentdeck logs`
+reads them, and after quitting, `agentdeck` in the demo's repository shows them again.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import sys
 import tempfile
@@ -14,8 +17,11 @@ from pathlib import Path
 
 from agentdeck.core.config import load_fleet
 from agentdeck.core.errors import OperationError, UsageError
+from agentdeck.core.files import private_dir, write_private
 from agentdeck.core.fleet import Engine
 from agentdeck.core.repo import open_repo, run_git
+
+DEMO_MARK = "demo.json"  # in the demo repository's registry folder: where the demo is
 
 APP = '''\
 """A tiny shop: serves on $PORT and keeps data in $DATABASE_URL."""
@@ -150,15 +156,18 @@ def run_demo(where: Path | None, ui: bool = False, theme: str | None = None) -> 
     print("  like Claude Code (auth), Codex CLI (payments) and Aider (search), each with its own")
     print("  branch, worktree, port, .env copy, .env.local and SQLite database copy.\n")
     ctx = open_repo(clone)
+    private_dir(ctx.state_dir)
+    write_private(ctx.state_dir / DEMO_MARK, json.dumps({"root": str(root), "repo": str(clone)}))
     fleet = load_fleet(clone / "agentdeck.yaml")
     engine = Engine(ctx, fleet, notify=notify, on_setup=SetupProgress())
     status = report_up(engine, engine.up(), started=ui)
     if ui and status == 0:
         from agentdeck.commands.dashboard import open_dashboard
 
-        print(f"opening the dashboard; the demo stays in {root} (rm -rf it when done)")
-        # in this process: a throwaway demo leaves no agents running behind it
-        return open_dashboard(ctx, fleet, theme, daemon=False)
+        # as real use runs: the agents in the session host, so `agentdeck logs` reads them
+        # and quitting leaves them running, to be seen again with `agentdeck` there
+        # (which says where the demo lives once it quits: it covered what was said above)
+        return open_dashboard(ctx, fleet, theme)
     print(textwrap.dedent(f"""
         Try it by hand:
           cd {clone}
@@ -169,3 +178,18 @@ def run_demo(where: Path | None, ui: bool = False, theme: str | None = None) -> 
           agentdeck rm payments --delete-branch
         Remove everything with: rm -rf {root}"""))
     return status
+
+
+def where_it_lives(state_dir: Path) -> str | None:
+    """Where the demo of this repository (`state_dir` is its registry folder) is and how to get
+    back to it or remove it; None for a repository that is not a demo."""
+    try:
+        mark = json.loads((state_dir / DEMO_MARK).read_text())
+        root, repo = Path(mark["root"]), Path(mark["repo"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return (f"agentdeck demo: it lives in {repo}, its agents in that repository's session "
+            f"host.\n  cd {repo}\n"
+            "  agentdeck                the same agents, screens and prompts again\n"
+            "  agentdeck logs auth      what an agent printed\n"
+            f"  agentdeck daemon stop    stops its agents; then rm -rf {root} removes it all")

@@ -16,10 +16,11 @@ from pathlib import Path
 import pytest
 
 from agentdeck.core import alerts
-from agentdeck.core.alerts import Alert, Alerts, redact
+from agentdeck.core.alerts import Alert, Alerts, Happenings, redact
 from agentdeck.core.config import NotifySpec, load_fleet
 from agentdeck.core.repo import open_repo
 from agentdeck.daemon import lifecycle
+from agentdeck.daemon.client import RemoteHost
 from tests.conftest import make_repo, run_agentdeck, wait, write_fleet
 
 SECRET = "s3cr3t-t0ken-value-42"
@@ -164,3 +165,111 @@ def test_bad_notify_settings_are_one_line(tmp_path: Path) -> None:
     bad = run_agentdeck("up", "--no-start", cwd=repo)
     assert bad.code == 2 and "is not an http(s):// URL" in bad.err
     assert load_fleet is not None
+
+
+# works a moment at start, then waits for a line: "exit" ends it with status 3, anything else is
+# a task it works on for a moment. It does not end on SIGHUP or SIGTERM (so `stop` kills it).
+WORKER = r"""
+import signal, sys, time
+signal.signal(signal.SIGHUP, signal.SIG_IGN)
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+for i in range(3):
+    print(f"warming up {i}", flush=True)
+    time.sleep(0.1)
+while True:
+    line = sys.stdin.readline().strip()
+    if line == "exit":
+        sys.exit(3)
+    for i in range(3):
+        print(f"working on {line} {i}", flush=True)
+        time.sleep(0.1)
+    print("done", flush=True)
+"""
+
+
+def test_notifications_say_only_what_happened(tmp_path: Path, inbox: tuple[Inbox, int]) -> None:
+    """No "finished" for an agent that only started; "finished" once one given a task is done
+    with it; no "error" for an agent agentdeck stopped, restarted (killed: it ignores SIGHUP)
+    or whose session host restarted; an "error" for one that exits 3 by itself."""
+    box, port = inbox
+    repo = make_repo(tmp_path)
+    (tmp_path / "worker.py").write_text(WORKER)
+    write_fleet(repo, f"""version: 1
+worktrees: ../wt-{{name}}
+commands: {{worker: "{sys.executable} {tmp_path / 'worker.py'}"}}
+notify:
+  webhook: {{url: "http://127.0.0.1:{port}/hook"}}
+  events: [waiting, finished, rate-limited, error]
+defaults: {{agent: worker}}
+agents: [{{name: tasked}}, {{name: idler}}, {{name: stubborn}}]
+""")
+    assert run_agentdeck("up", "--no-start", cwd=repo).code == 0
+    state = open_repo(repo).state_dir
+
+    def events(agent: str) -> list[tuple[str, str]]:
+        return [(post["event"], post["detail"]) for post in map(json.loads, (
+            body for _, body in box.of("/hook"))) if post["agent"] == agent]
+
+    def idle(host: RemoteHost, *names: str) -> bool:
+        infos = {i.name: i for i in host.sessions()}
+        return all(n in infos and infos[n].state == "idle" for n in names)
+
+    try:
+        assert run_agentdeck("start", cwd=repo).code == 0
+        host = lifecycle.connect(state)
+        assert host is not None
+        try:
+            wait(lambda: idle(host, "tasked", "idler", "stubborn"), "every agent at its input")
+            host.write("tasked", b"add the tests\r")
+            wait(lambda: events("tasked"), "the finished turn's notification")
+            assert events("tasked") == [("finished", "")]
+        finally:
+            host.close()
+        for command in (["stop", "stubborn"], ["start", "stubborn"], ["restart", "stubborn"],
+                        ["daemon", "restart"], ["start"]):
+            done = run_agentdeck(*command, cwd=repo)
+            assert done.code == 0, (command, done.err)
+        host = lifecycle.connect(state)
+        assert host is not None
+        try:
+            wait(lambda: idle(host, "idler", "stubborn"), "both at their input again")
+            # what does come: an exit the agent made itself
+            for name in ("idler", "stubborn"):
+                host.write(name, b"exit\r")
+            wait(lambda: events("idler") and events("stubborn"), "the two exits' notifications")
+        finally:
+            host.close()
+        # (each agent's notifications come in order: the exit's is the last one made)
+        assert events("idler") == [("error", "3")]
+        assert events("stubborn") == [("error", "3")]
+    finally:
+        lifecycle.stop(state)
+
+
+def test_what_agentdeck_did_to_an_agent_is_no_news() -> None:
+    """The session host's record of what happened (core/alerts.Happenings), through the
+    sequences it sees: a turn cut short by a budget and then told to go on; a stop's exit."""
+    news = Happenings()
+    news.started("a")
+    assert news.news("a", "working") is None
+    assert news.news("a", "idle") is None  # it started up: no turn of work ended
+    news.asked("a")
+    assert news.news("a", "working") is None
+    news.cut_short("a")  # a budget's interrupt: the turn ends, but not as the agent's own
+    assert news.news("a", "idle") is None
+    assert news.news("a", "exited", "130") is None  # (an exit it brought about is no error)
+    news.started("a")
+    news.asked("a")
+    assert news.news("a", "working") is None
+    news.asked("a")  # allowed on: told to go on
+    assert news.news("a", "working") is None
+    finished = news.news("a", "idle")
+    assert finished is not None and finished.event == "finished"
+    assert news.news("a", "working") is None and news.news("a", "idle") is None  # a redraw
+    news.ending("a")
+    assert news.news("a", "exited", "-9") is None  # killed by a stop
+    news.started("a", with_task=True)  # its task on its command line
+    assert news.news("a", "working") is None
+    assert news.news("a", "idle") is not None
+    failed = news.news("a", "exited", "3")
+    assert failed is not None and (failed.event, failed.detail) == ("error", "3")

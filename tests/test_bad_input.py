@@ -72,7 +72,8 @@ def test_git_older_than_2_38(repo: Path, tmp_path: Path) -> None:
 
 
 def test_unknown_subcommand_and_bad_flag_are_usage_errors(repo: Path) -> None:
-    assert_one_line_error(run_agentdeck("upp", cwd=repo), 2, "invalid choice")
+    assert_one_line_error(run_agentdeck("upp", cwd=repo), 2,
+                          "no command 'upp': did you mean `agentdeck up`?")
     assert_one_line_error(run_agentdeck("rm", cwd=repo), 2, "name")
     assert_one_line_error(run_agentdeck("rm", "ghost", cwd=repo), 2, "no agent named 'ghost'")
 

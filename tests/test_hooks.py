@@ -329,3 +329,20 @@ def test_the_hook_never_waits_on_an_open_stdin_and_refuses_a_nan_timeout(tmp_pat
                           "--agent", "a", "--cli", "claude", "--socket", "x", "--timeout", "nan"],
                          input="{}", capture_output=True, text=True, timeout=30)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and "--timeout" in bad.stderr
+
+
+def test_an_always_answer_shows_what_it_covers() -> None:
+    """Claude Code's suggested rules say how wide "allow always" is: the queue shows it."""
+    from agentdeck.core.hook_channel import prompt_for
+
+    request = {"tool_name": "Bash", "tool_input": {"command": "npm test -- --watch=false"},
+               "permission_suggestions": [{"type": "addRules", "behavior": "allow",
+                                           "rules": [{"toolName": "Bash",
+                                                      "ruleContent": "npm test:*"}]}]}
+    prompt, always = prompt_for(request, "claude")
+    assert always and prompt.always_scope == "Bash(npm test:*)"
+    request["permission_suggestions"] = [{"type": "addRules", "rules": [{"toolName": "Bash"}]}]
+    assert prompt_for(request, "claude")[0].always_scope == "every Bash request"
+    del request["permission_suggestions"]
+    prompt, always = prompt_for(request, "claude")
+    assert not always and prompt.always_scope == ""

@@ -193,6 +193,36 @@ agents: [{{name: ops, agent: asks, branch: feat/ops}}]
         deck.close()
 
 
+def test_every_kind_of_shell_runs_a_message_line_by_line(tmp_path: Path) -> None:
+    """One definition of a shell (core/launch.is_shell) for messages as for tasks and review
+    comments: a shell by its name (fish) or by the program its command starts (`myshell:
+    /bin/sh`) runs each line of a message as a command of its own."""
+    from tests.conftest import wait
+
+    assert delivery("fish", "ls\npwd", False) == delivery("shell", "ls\npwd", False)
+    repo = make_repo(tmp_path)
+    write_fleet(repo, """version: 1
+worktrees: ../wt-{name}
+commands: {myshell: /bin/sh, wrapped: "env LC_ALL=C /bin/sh"}
+agents: [{name: one, agent: myshell, branch: feat/one}, {name: two, agent: wrapped}]
+""")
+    ctx, fleet = open_repo(repo), load_fleet(repo / "agentdeck.yaml")
+    assert delivery("myshell", "ls\npwd", False, fleet) == delivery("shell", "ls\npwd", False)
+    assert Engine(ctx, fleet).up().exit_code == 0
+    deck = Deck.open(ctx, fleet)
+    try:
+        deck.start_all()
+        for name in ("one", "two"):
+            worktree = tmp_path / f"wt-{name}"
+            deck.message(name, "echo one > a.txt\necho two > b.txt")
+            wait(lambda w=worktree: (w / "b.txt").exists() and (w / "b.txt").read_text(),
+                 f"{name}'s second command")
+            assert (worktree / "a.txt").read_text() == "one\n"  # two commands, not one
+            assert (worktree / "b.txt").read_text() == "two\n"
+    finally:
+        deck.close()
+
+
 def test_a_task_is_never_typed_into_a_shell(tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """A shell runs what is typed into it: its task stays in its brief, never typed in; an

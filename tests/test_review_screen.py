@@ -16,6 +16,7 @@ from agentdeck.core.deck import Deck
 from agentdeck.core.fleet import Engine
 from agentdeck.core.repo import open_repo
 from agentdeck.ui.app import AgentdeckApp
+from agentdeck.ui.screens.confirm import Confirm
 from agentdeck.ui.screens.review import ReviewScreen
 from agentdeck.ui.widgets.agent_list import AgentList
 from agentdeck.ui.widgets.diff_view import DiffView
@@ -173,7 +174,18 @@ async def test_merge_then_clean_up_from_review(reviewed) -> None:
         await until(pilot, lambda: any("commit(s) are on no other branch" in n.message
                                        for n in app._notifications))
         assert worktree.exists() and deck.host.info("a").process == "running"
+        # M asks first, saying what goes where; n leaves everything as it was
+        main_tip = git(repo, "rev-parse", "main")
         await pilot.press("M")
+        await until(pilot, lambda: isinstance(app.screen, Confirm))
+        assert app.screen.question == "merge feat/a into main (2 commits, 2 files)?"
+        assert "a's work goes into main." in app.screen.detail
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, ReviewScreen))
+        assert git(repo, "rev-parse", "main") == main_tip
+        await pilot.press("M")
+        await until(pilot, lambda: isinstance(app.screen, Confirm))
+        await pilot.press("y")
         await until(pilot, lambda: (repo / "src/new.py").exists())
         (worktree / "notes.txt").write_text("work in progress\n")
         await pilot.press("D")  # merged, but the worktree holds work: refused, still running
@@ -269,3 +281,59 @@ def test_which_agents_a_change_concerns(tmp_path: Path) -> None:
     assert not _wanted(str(tmp_path / "wt-a" / "node_modules" / "x" / "y.js"), common)
     assert not _wanted(str(common / "objects" / "ab" / "cdef"), common)
     assert _wanted(str(common / "refs" / "heads" / "feat" / "a"), common)
+
+
+# works a moment on each line it reads, then sits quiet at its input (idle)
+TURNS = r"""
+import sys, time
+print("ready", flush=True)
+for line in sys.stdin:
+    for i in range(3):
+        print(f"working on {line.strip()} {i}", flush=True)
+        time.sleep(0.1)
+"""
+
+
+async def test_the_radar_looks_at_each_turns_end_when_it_cannot_watch(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worktrees cannot be watched — inotify's instances ran out (what watchfiles says then,
+    as tests/test_first_use.py gets it from a real exhausted limit): the user is told how to
+    raise the limits, and the radar still finds a conflict that appears later, when the agent
+    that made it ends its turn."""
+    import agentdeck.ui.radar as radar_module
+    from agentdeck.core.watch import ChangeWatcher
+
+    class Unwatchable(ChangeWatcher):
+        def _run(self) -> None:
+            self.on_error("Error creating recommended watcher: Too many open files (os error 24)")
+
+    monkeypatch.setattr(radar_module, "ChangeWatcher", Unwatchable)
+    repo = make_repo(tmp_path)
+    (tmp_path / "turns.py").write_text(TURNS)
+    write_fleet(repo, f"""version: 1
+worktrees: ../wt-{{name}}
+commands: {{turns: "{sys.executable} {tmp_path / 'turns.py'}"}}
+defaults: {{agent: turns}}
+agents: [{{name: a, branch: feat/a}}, {{name: b, branch: feat/b}}]
+""")
+    ctx, fleet = open_repo(repo), load_fleet(repo / "agentdeck.yaml")
+    assert Engine(ctx, fleet).up().exit_code == 0
+    deck = Deck.open(ctx, fleet)
+    app = AgentdeckApp(deck)
+    try:
+        async with app.run_test(size=(160, 45)) as pilot:
+            await until(pilot, lambda: any("cannot watch the worktrees" in n.message
+                                           for n in app._notifications))
+            [said] = [n.message for n in app._notifications if "cannot watch" in n.message]
+            assert "sudo sysctl fs.inotify.max_user_watches=524288" in said
+            await until(pilot, lambda: all(app.rows[n].state == "idle" for n in "ab"))
+            assert not app.rows["a"].radar.startswith("⚠")
+            # each agent commits in a turn of its own (as agents do): each turn's end is looked at
+            for name in ("b", "a"):
+                commit(tmp_path / f"wt-{name}", "src/app.py", f"print('from {name}')\n")
+                deck.host.write(name, b"wrap up\r")
+                await until(pilot, lambda name=name: app._seen_state.get(name) == "working")
+                await until(pilot, lambda name=name: app.rows[name].state == "idle")
+            await until(pilot, lambda: app.rows["a"].radar.startswith("⚠ b: src/app.py"))
+    finally:
+        deck.close()

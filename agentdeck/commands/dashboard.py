@@ -5,8 +5,16 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import NoReturn
 
-from agentdeck.commands.context import attach_deck, engine_of, fleet_of, interactive, repo
+from agentdeck.commands.context import (
+    attach_deck,
+    daemon_runs,
+    engine_of,
+    fleet_of,
+    interactive,
+    repo,
+)
 from agentdeck.core.config import Fleet
 from agentdeck.core.errors import UsageError
 from agentdeck.core.repo import RepoContext
@@ -20,6 +28,8 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 def open_dashboard(ctx: RepoContext, fleet: Fleet, theme: str | None = None,
                    daemon: bool = True, restart: bool = False) -> int:
     from agentdeck.core.deck import Deck, prepare
+    from agentdeck.core.roster import ready_records
+    from agentdeck.demo import where_it_lives
     from agentdeck.ui.app import AgentdeckApp
 
     if not interactive():
@@ -32,14 +42,18 @@ def open_dashboard(ctx: RepoContext, fleet: Fleet, theme: str | None = None,
         raise UsageError("agents on other hosts (fleet 'hosts') are reached through the session "
                          "host daemon: run `agentdeck` without --no-daemon")
     prepare(ctx, fleet, lambda: engine_of(ctx, fleet, reconcile=False))
+    if not ready_records(ctx.state_dir) and not any(a.host for a in fleet.agents):
+        _no_agents(fleet)  # said before any session host starts: none is left behind
+    ran_before = daemon and daemon_runs(ctx)
     deck = attach_deck(ctx, fleet) if daemon else Deck.open(ctx, fleet)
     deck.restart_ended = restart  # `up` brings back agents that ended; plain `agentdeck` shows them
-    if not deck.records:
-        if fleet.path is None:
-            raise UsageError("no agentdeck.yaml here: `agentdeck init` writes one for this "
-                             "repository, `agentdeck demo` shows one at work")
-        raise UsageError("no agents yet: `agentdeck up` creates the fleet's, `agentdeck spawn "
-                         "NAME` adds one, `agentdeck demo` shows one")
+    if not deck.records:  # (other hosts' agents: none there either)
+        deck.close()
+        if daemon and not ran_before:  # the session host this refused start began
+            from agentdeck.daemon import lifecycle
+
+            lifecycle.stop(ctx.state_dir)
+        _no_agents(fleet)
     try:
         # a dashboard served to a browser only watches: it never resizes the agents
         app = AgentdeckApp(deck, theme=theme, viewer="TEXTUAL_DRIVER" in os.environ)
@@ -50,7 +64,18 @@ def open_dashboard(ctx: RepoContext, fleet: Fleet, theme: str | None = None,
     if deck.persistent and running:
         print(f"agentdeck: {len(running)} agent{'s' * (len(running) != 1)} keep running in the "
               "session host: `agentdeck` shows them again, `agentdeck stop NAME` stops one")
+    demo = where_it_lives(ctx.state_dir)
+    if demo:  # (a temp folder, named before the dashboard covered the terminal)
+        print(demo)
     return app.return_code or 0  # a crash inside the dashboard is not a success
+
+
+def _no_agents(fleet: Fleet) -> NoReturn:
+    if fleet.path is None:
+        raise UsageError("no agentdeck.yaml here: `agentdeck init` writes one for this "
+                         "repository, `agentdeck demo` shows one at work")
+    raise UsageError("no agents yet: `agentdeck up` creates the fleet's, `agentdeck spawn "
+                     "NAME` adds one, `agentdeck demo` shows one")
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

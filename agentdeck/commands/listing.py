@@ -94,7 +94,7 @@ def live_states(ctx: RepoContext) -> dict[str, str]:
         host = lifecycle.connect(ctx.state_dir)  # says why, if the peek found no answer
     if host is None:
         dashboard = hosting_dashboard(ctx.state_dir)
-        if dashboard is not None:  # the demo, --no-daemon
+        if dashboard is not None:  # agentdeck --no-daemon
             label = f"in dashboard {dashboard}"
             return {name: label for name in Registry(ctx.state_dir).load().agents}
         return {}

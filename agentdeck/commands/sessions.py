@@ -41,7 +41,7 @@ def cmd_stop(args: argparse.Namespace) -> int:
         dashboard = hosting_dashboard(ctx.state_dir)
         if dashboard is not None:
             raise OperationError(f"the agents run inside a dashboard (pid {dashboard}:"
-                                 " the demo, or --no-daemon); stop them there with X")
+                                 " agentdeck --no-daemon); stop them there with X")
         print("no session host runs, so no agent is running")
         return 0
     try:
@@ -107,7 +107,14 @@ def _elsewhere(ctx: RepoContext, args: argparse.Namespace, command: str) -> tupl
 
 def start(ctx: RepoContext, fleet: Fleet, names: list[str]) -> int:
     """Start the named agents (default: every agent not running) in the session host; one
-    that ran before resumes (its CLI's resume command, when the fleet names one)."""
+    that ran before resumes (its CLI's resume command, when the fleet names one). Refused
+    before a session host starts when there is nothing to start: none is left behind."""
+    if not Registry(ctx.state_dir).load().agents:
+        if any(a.host for a in fleet.agents):
+            return 0  # (the other hosts' agents were started there)
+        raise UsageError("no agents yet: `agentdeck up` creates the fleet's, `agentdeck spawn "
+                         "NAME` adds one")
+    _known(ctx, names)
     deck = attach_deck(ctx, fleet)
     try:
         known = {r.name: r for r in deck.records}

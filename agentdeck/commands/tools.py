@@ -7,8 +7,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agentdeck.core.errors import UsageError
+
+if TYPE_CHECKING:
+    from agentdeck.core.config import Fleet
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -16,15 +20,31 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
     if args.host is not None:
         return doctor_host(args)
-    checks = run_checks()
+    checks = run_checks(*_fleet_here(args))
     pad = max(len(c.name) for c in checks)
     for check in checks:
         mark = "ok " if check.ok else ("ERR" if check.required else " - ")
         line = f"{mark} {check.name.ljust(pad)}  {check.detail}"
         if not check.ok and check.fix:
-            line += f"\n    {' ' * pad}  install: {check.fix}"
+            line += f"\n    {' ' * pad}  {check.how}: {check.fix}"
         print(line)
     return 1 if any(c.required and not c.ok for c in checks) else 0
+
+
+def _fleet_here(args: argparse.Namespace) -> tuple[Fleet | None, Path | None]:
+    """The fleet of the repository doctor runs in (its `commands:` are checked as they start
+    the agents) and its main worktree; none outside a repository or without a fleet file."""
+    from agentdeck.commands.context import fleet_of, repo
+    from agentdeck.core.errors import AgentdeckError
+
+    try:
+        ctx = repo()
+    except AgentdeckError:
+        if args.file or args.top_file:
+            raise
+        return None, None
+    fleet = fleet_of(ctx, args)  # (a broken fleet file is said as such: exit 2)
+    return (fleet if fleet.path is not None else None), ctx.main_root
 
 
 def doctor_host(args: argparse.Namespace) -> int:

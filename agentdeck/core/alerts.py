@@ -119,15 +119,6 @@ class Alerts:
             self._timers = [t for t in self._timers if t.is_alive()] + [timer]
         timer.start()
 
-    def state(self, agent: str, old: str, new: str, detail: str = "") -> None:
-        """An agent's state changed (working → idle: its turn is over)."""
-        if old == "working" and new == "idle":
-            self.send(Alert(FINISHED, agent))
-        elif new == "rate-limited" and old != new:
-            self.send(Alert(RATE_LIMITED, agent, detail=detail))
-        elif new in ("exited", "failed") and old != new and detail not in ("", "0"):
-            self.send(Alert(ERROR, agent, detail=detail))
-
     def send(self, alert: Alert) -> bool:
         """False when it was held (a repeat) or nothing is configured."""
         if not self.on or alert.event not in self.spec.events:
@@ -201,3 +192,71 @@ def _run(argv: list[str]) -> None:
         subprocess.run(argv, timeout=10, stdin=subprocess.DEVNULL, capture_output=True,
                        check=False)
 
+
+
+class Happenings:
+    """Which of an agent's state changes are news, so a notification says only what happened:
+    "finished its turn" once an agent that was given work (a message or its task submitted, its
+    CLI's prompt hook, the task on its command line) has worked and is back at its input — not
+    the first quiet moment after it started; "exited with an error" only for an exit agentdeck
+    did not cause — a stop, a restart, a removal, a budget's interrupt or the session host's own
+    shutdown is none. Kept by the session host across reconfigurations (the Alerts are
+    replaced then; what each agent was doing is not)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._states: dict[str, str] = {}  # each agent's last state
+        self._asked: set[str] = set()  # given work since its last finished turn
+        self._ending: set[str] = set()  # agentdeck is ending it: its exit is no error
+        self._interrupted: set[str] = set()  # a budget interrupted it: an exit now is no error
+
+    def started(self, name: str, with_task: bool = False) -> None:
+        """A new run of `name` (its task on its command line: it works on it at once)."""
+        with self._lock:
+            self._ending.discard(name)
+            self._interrupted.discard(name)
+            self._states.pop(name, None)
+            self._asked.discard(name)
+            if with_task:
+                self._asked.add(name)
+
+    def asked(self, name: str) -> None:
+        """Work reached `name`: what it does next is a turn of its own."""
+        with self._lock:
+            self._asked.add(name)
+            self._interrupted.discard(name)
+
+    def cut_short(self, name: str) -> None:
+        """agentdeck interrupted `name`'s turn (a budget): the turn's end is not a finish,
+        nor an exit the interrupt brought about an error."""
+        with self._lock:
+            self._asked.discard(name)
+            self._interrupted.add(name)
+
+    def ending(self, name: str) -> None:
+        """agentdeck is ending `name` (stop, restart, removal, shutdown)."""
+        with self._lock:
+            self._ending.add(name)
+            self._asked.discard(name)
+
+    def news(self, name: str, state: str, detail: str = "") -> Alert | None:
+        """The alert a change of `name` to `state` makes, if any (`detail`: the exit status or
+        why it failed; the rate limit's reset)."""
+        with self._lock:
+            old = self._states.get(name, "")
+            self._states[name] = state
+            if state == old:
+                return None
+            if old == "working" and state == "idle":
+                if name not in self._asked:
+                    return None  # it started up, or redrew: no turn of work ended
+                self._asked.discard(name)
+                return Alert(FINISHED, name)
+            if state == "rate-limited":
+                return Alert(RATE_LIMITED, name, detail=detail)
+            if state in ("exited", "failed"):
+                self._asked.discard(name)
+                if name in self._ending or name in self._interrupted or detail in ("", "0"):
+                    return None
+                return Alert(ERROR, name, detail=detail)
+            return None

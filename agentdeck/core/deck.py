@@ -21,6 +21,7 @@ from agentdeck.core.errors import AgentdeckError, OperationError
 from agentdeck.core.hook_channel import HookServer, socket_path
 from agentdeck.core.hostlock import hold_daemon_lock, lock_holder
 from agentdeck.core.launch import is_shell, session_spec, takes_task, template_for
+from agentdeck.core.messages import type_into
 from agentdeck.core.outbox import Outbox
 from agentdeck.core.ratelimit import Resumer
 from agentdeck.core.registry import AgentRecord, Registry
@@ -70,8 +71,10 @@ class Deck:
     _typers: list[threading.Thread] = field(default_factory=list)  # typing first messages
 
     def __post_init__(self) -> None:
-        # messages wait while the agent's prompt does: nothing but an answer answers a prompt
-        self.outbox = Outbox(self.host, self.queue)
+        # messages wait while the agent's prompt does: nothing but an answer answers a prompt;
+        # typed as the fleet's kinds need (a shell's line by line)
+        self.outbox = Outbox(self.host, self.queue,
+                             lambda host, name, text: type_into(host, name, text, self.fleet))
 
     @classmethod
     def open(cls, ctx: RepoContext, fleet: Fleet, host: SessionHost | None = None,
@@ -97,7 +100,7 @@ class Deck:
         deck._host_lock = lock
         deck.roster = RosterKeeper(ctx.state_dir, fleet, host)
         if fleet.rate_limit_resume:
-            deck.resumer = Resumer(host, fleet.rate_limit_message)
+            deck.resumer = Resumer(host, fleet.rate_limit_message, fleet=fleet)
         if fleet.hooks:
             try:
                 deck.hooks = HookServer(socket_path(ctx.state_dir), queue.hook_request,

@@ -84,10 +84,27 @@ def prompt_for(request: dict[str, Any], cli: str) -> tuple[Prompt, bool]:
         kind, summary = patch
     summary = " ".join((summary or tool).split())
     # Claude Code keeps suggested rules on "allow always"; Codex's hooks cannot yet
-    always = cli == "claude" and bool(request.get("permission_suggestions"))
+    suggestions = request.get("permission_suggestions")
+    always = cli == "claude" and bool(suggestions)
     return Prompt(kind=kind, summary=summary, allow="", deny="", agent=cli,
-                  signature="hook:" + json.dumps([tool, args], sort_keys=True, default=str)
-                  ), always
+                  signature="hook:" + json.dumps([tool, args], sort_keys=True, default=str),
+                  always_scope=always_scope(suggestions) if always else ""), always
+
+
+def always_scope(suggestions: Any) -> str:
+    """What an "allow always" would cover, from Claude Code's suggested rules — `Bash(npm
+    test:*)`, or the tool as a whole — so the queue shows that an always answer is wider than
+    the request ("a always: Bash(npm test:*)")."""
+    scopes = []
+    for suggestion in suggestions if isinstance(suggestions, list) else []:
+        rules = suggestion.get("rules") if isinstance(suggestion, dict) else None
+        for rule in rules if isinstance(rules, list) else []:
+            if not isinstance(rule, dict) or not rule.get("toolName"):
+                continue
+            content = rule.get("ruleContent")
+            scopes.append(f"{rule['toolName']}({content})" if content else
+                          f"every {rule['toolName']} request")
+    return ", ".join(dict.fromkeys(scopes))
 
 
 _PATCH_FILE = re.compile(r"^\*\*\* (?P<op>Add|Update|Delete) File: (?P<path>.+?)\s*$")

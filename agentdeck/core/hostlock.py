@@ -1,5 +1,5 @@
 """The repository's one session host: a lock (flock) that whatever runs the agents holds —
-the daemon, or a dashboard that hosts its agents itself (the demo, `--no-daemon`) — so two
+the daemon, or a dashboard that hosts its agents itself (`agentdeck --no-daemon`) — so two
 never run every agent twice in the same worktrees."""
 
 from __future__ import annotations
@@ -49,8 +49,8 @@ def lock_holder(state_dir: Path) -> str | None:
 
 
 def hosting_dashboard(state_dir: Path) -> str | None:
-    """The pid of a dashboard that hosts this repository's agents itself (the demo,
-    `--no-daemon`), or None (a daemon hosts them, or nothing does)."""
+    """The pid of a dashboard that hosts this repository's agents itself (`agentdeck
+    --no-daemon`), or None (a daemon hosts them, or nothing does)."""
     holder = lock_holder(state_dir)
     return holder.split()[-1] if holder is not None and holder.startswith("dashboard") else None
 

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from agentdeck import __version__
-from agentdeck.core.config import Fleet
+from agentdeck.core.agents.programs import command_program
+from agentdeck.core.config import BUILTIN_COMMANDS, Fleet
 from agentdeck.core.envpolicy import inherited, spec_of
 from agentdeck.core.errors import ConfigError
 from agentdeck.core.isolation.envfiles import read_env
@@ -22,15 +23,22 @@ def template_for(fleet: Fleet, rec: AgentRecord, resume: bool = False) -> str | 
     return template or fleet.commands.get(rec.agent)
 
 
-SHELL_PROGRAMS = {"bash", "zsh", "sh", "fish", "dash", "ksh"}
+SHELL_PROGRAMS = frozenset({"bash", "zsh", "sh", "fish", "dash", "ksh", "mksh", "ash", "tcsh",
+                            "csh", "nu", "elvish", "xonsh"})
 
 
-def is_shell(fleet: Fleet, agent: str) -> bool:
-    """Whether an agent kind is a plain shell: whatever is typed into it runs as a command,
-    so no task or review comment is ever typed into one (a message the user sends is)."""
-    template = fleet.commands.get(agent) or ""
-    program = template.split()[0].rsplit("/", 1)[-1] if template.split() else ""
-    return agent in SHELL_PROGRAMS or agent == "shell" or program in SHELL_PROGRAMS
+def is_shell(fleet: Fleet | None, agent: str) -> bool:
+    """Whether an agent kind is a plain shell — the one definition messages, tasks and review
+    comments all go by: whatever is typed into a shell runs as a command, so no task or review
+    comment is ever typed into one, and a message the user sends is typed line by line (each
+    line a command). The program its command starts decides (`myshell: /bin/sh` is one);
+    without a command (no fleet, or none for that kind) its name does. `fleet` None: the
+    built-in commands only."""
+    commands = fleet.commands if fleet is not None else BUILTIN_COMMANDS
+    template = commands.get(agent)
+    if not template:
+        return agent == "shell" or agent in SHELL_PROGRAMS
+    return Path(command_program(template)).name in SHELL_PROGRAMS
 
 
 def takes_task(template: str) -> bool:

@@ -18,11 +18,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from agentdeck.core.config import Fleet
 from agentdeck.core.errors import OperationError
+from agentdeck.core.launch import is_shell
 from agentdeck.core.sessions import SessionHost, poll_until
 
 PASTE_START, PASTE_END = b"\x1b[200~", b"\x1b[201~"
-SHELLS = {"shell", "bash", "zsh", "sh"}
 ECHO_TIMEOUT = 10.0  # how long the typed text may take to show before Enter goes anyway
 SUBMIT_TIMEOUT = 2.0  # how long the screen may take to react to Enter before it is sent again
 STEADY = 0.3  # how long the input must stay cleared to count (not a redraw's blank frame)
@@ -39,12 +40,14 @@ class Delivery:
     pasted: bool = False  # sent as a bracketed paste: a placeholder may stand for the text
 
 
-def delivery(kind: str, text: str, bracketed_paste: bool) -> Delivery | None:
-    """How a message reaches an agent of `kind`; None for a blank message."""
+def delivery(kind: str, text: str, bracketed_paste: bool,
+             fleet: Fleet | None = None) -> Delivery | None:
+    """How a message reaches an agent of `kind` (of `fleet`: its commands say which kinds are
+    shells); None for a blank message."""
     body = text.replace("\r\n", "\n").strip("\n")
     if not body.strip():
         return None
-    if kind in SHELLS:  # a shell runs each line: that is what a message to a shell means
+    if is_shell(fleet, kind):  # a shell runs each line: that is what a message to it means
         return Delivery(body.replace("\n", "\r").encode() + b"\r")
     pasted = "\n" in body and bracketed_paste
     if pasted:
@@ -155,10 +158,10 @@ def _until(condition: Callable[[], bool], timeout: float, clock: Callable[[], fl
     return poll_until(condition, timeout, interval=0.02, clock=clock)
 
 
-def type_into(host: SessionHost, name: str, text: str) -> bool:
-    """Type `text` into a running agent and submit it, as its kind and its terminal modes
-    need (blocking: it waits for the agent's screen; call it off the UI's event loop).
-    Returns whether the agent was seen to take it."""
+def type_into(host: SessionHost, name: str, text: str, fleet: Fleet | None = None) -> bool:
+    """Type `text` into a running agent and submit it, as its kind (in `fleet`) and its
+    terminal modes need (blocking: it waits for the agent's screen; call it off the UI's event
+    loop). Returns whether the agent was seen to take it."""
     info = host.info(name)
     if info.process != "running":
         raise OperationError(f"{name} is not running; nothing was sent")
@@ -167,5 +170,5 @@ def type_into(host: SessionHost, name: str, text: str) -> bool:
             bracketed = emulator.modes().bracketed_paste
     except KeyError:  # a daemon client that has not mirrored its screen yet
         bracketed = False
-    plan = delivery(info.agent, text, bracketed)
+    plan = delivery(info.agent, text, bracketed, fleet)
     return send(host, name, plan) if plan is not None else True

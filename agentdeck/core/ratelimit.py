@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from agentdeck.core import messages
+from agentdeck.core.config import Fleet
 from agentdeck.core.errors import OperationError
 from agentdeck.core.sessions import Event, SessionHost
 
@@ -62,8 +63,10 @@ class Resumer:
     """Sends the resume message to agents whose rate limit has passed."""
 
     def __init__(self, host: SessionHost, message: str = "continue",
-                 now: Callable[[], datetime] = datetime.now, timer: Timer = _thread_timer) -> None:
+                 now: Callable[[], datetime] = datetime.now, timer: Timer = _thread_timer,
+                 fleet: Fleet | None = None) -> None:
         self.host, self.message, self.now, self.timer = host, message, now, timer
+        self.fleet = fleet  # (its commands say how a message is typed into each kind)
         self.scheduled: dict[str, datetime] = {}
         self._unsubscribe = host.subscribe(self._on_event)
 
@@ -86,7 +89,7 @@ class Resumer:
             info = self.host.info(name)
             if info.process != "running" or info.state != "rate-limited":
                 return  # it carried on by itself, or someone answered it
-            messages.type_into(self.host, name, self.message)
+            messages.type_into(self.host, name, self.message, self.fleet)
 
     def close(self) -> None:
         self._unsubscribe()

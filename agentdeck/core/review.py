@@ -223,6 +223,37 @@ class Merged:
     commit: str
 
 
+@dataclass(frozen=True)
+class MergePlan:
+    """What a merge would do, asked before it is done: which branch goes where, and how much."""
+
+    branch: str
+    into: str
+    commits: int  # on the branch and not on the target
+    files: int  # the branch's changes since it left the target
+
+    @property
+    def question(self) -> str:
+        return (f"merge {self.branch} into {self.into} ({self.commits} "
+                f"commit{'s' * (self.commits != 1)}, {self.files} file{'s' * (self.files != 1)})?")
+
+
+def merge_target(ctx: RepoContext, rec: AgentRecord, into: str | None = None) -> str:
+    """The branch a merge of the agent's work goes into: `into`, else its base's branch."""
+    return into or base_of(ctx, rec).removeprefix("origin/")
+
+
+def merge_plan(ctx: RepoContext, rec: AgentRecord, into: str | None = None) -> MergePlan:
+    """The merge of the agent's branch into `into` (default: its base's branch), counted here
+    (another host's agent: its branch as last fetched, against this repository's target)."""
+    target = merge_target(ctx, rec, into)
+    span = (f"refs/heads/{target}", branch_ref(rec))
+    commits = (ctx.git_try("rev-list", "--count", "..".join(span)) or "0").strip()
+    files = ctx.git_try("diff", "--name-only", "...".join(span)) or ""
+    return MergePlan(rec.branch, target, int(commits) if commits.isdigit() else 0,
+                     len(files.splitlines()))
+
+
 def merge(ctx: RepoContext, rec: AgentRecord, into: str | None = None, how: str = "merge",
           state_dir: Path | None = None) -> Merged:
     """Merge an agent's branch into `into` (default: its base branch) in the worktree that has
@@ -230,7 +261,7 @@ def merge(ctx: RepoContext, rec: AgentRecord, into: str | None = None, how: str 
     changes in files the merge changes, or the merge would conflict. Uncommitted changes to
     other files stay as they are (as git keeps them): the fleet file agentdeck itself edits
     when an agent is added or removed must not block every merge after."""
-    target = into or base_of(ctx, rec).removeprefix("origin/")
+    target = merge_target(ctx, rec, into)
     holder = wt.worktree_of_branch(ctx, target)
     if holder is None:
         raise UsageError(f"no worktree has {target} checked out; check it out somewhere "

@@ -44,6 +44,24 @@ def affected(changes: Iterable[str], records: list[AgentRecord],
     return names
 
 
+# what the system says when inotify has no watches or instances left (watchfiles passes on the
+# kernel's words: EMFILE from inotify_init, ENOSPC from inotify_add_watch)
+_OUT_OF_WATCHES = ("os error 24", "os error 28", "too many open files",
+                   "no space left on device", "watch limit")
+WATCHES, INSTANCES = 524288, 1024  # what editors and file watchers commonly ask for
+
+
+def watch_advice(error: str) -> str:
+    """What to do about a watch that could not be set up: for inotify's limits, how to raise
+    them now and for good; "" for anything else."""
+    if not any(sign in error.lower() for sign in _OUT_OF_WATCHES):
+        return ""
+    limits = (f"fs.inotify.max_user_watches={WATCHES}",
+              f"fs.inotify.max_user_instances={INSTANCES}")
+    return (f"inotify's watches ran out: `sudo sysctl {' '.join(limits)}` raises them now; the "
+            f"lines {' and '.join(limits)} in /etc/sysctl.d/60-inotify.conf keep them raised")
+
+
 def _wanted(path: str, common_dir: Path) -> bool:
     parts = Path(path).parts
     if Path(path).is_relative_to(common_dir):  # under the git dir: only the refs

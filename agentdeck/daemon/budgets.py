@@ -73,6 +73,8 @@ class Budgets:
         # crossings found under the lock, asked about after it: (subject, agents, used, budget)
         self._due: list[tuple[str, list[str], Usage, BudgetSpec]] = []
         self.since: dict[str, float] = {}  # when each agent started (its records from then)
+        # told when a budget cuts an agent's turn short (False) or tells it to go on (True)
+        self.on_turn: Callable[[str, bool], None] = lambda _name, _goes_on: None
         threading.Thread(target=self._watch, name="agentdeck-usage", daemon=True).start()
 
     def started(self, spec: SessionSpec) -> None:
@@ -156,6 +158,7 @@ class Budgets:
         """Interrupt `names`, then ask about `subject`'s crossing."""
         for name in names:
             spec = self.specs.get(name)
+            self.on_turn(name, False)
             with contextlib.suppress(AgentdeckError, KeyError, OSError):
                 self.host.write(name, INTERRUPT.get(spec.agent if spec else "", b"\x1b"))
         # one question per agent in the queue: the interrupt must have cleared any prompt of
@@ -174,8 +177,9 @@ class Budgets:
                 self.over.pop(subject, None)
                 for name in names:
                     self.changed(name)
+                    self.on_turn(name, True)
                     with contextlib.suppress(AgentdeckError, KeyError, OSError):
-                        type_into(self.host, name, GO_ON)
+                        type_into(self.host, name, GO_ON, self.fleet)
             else:
                 for name in names:
                     with contextlib.suppress(AgentdeckError, KeyError, OSError):

@@ -34,7 +34,7 @@ def ensure(state_dir: Path, fleet_path: Path | None, wait: float = 15.0) -> Remo
         if dashboard is not None:
             raise OperationError(
                 f"this repository's agents run inside a dashboard (pid {dashboard}: "
-                "the demo, or `agentdeck --no-daemon`); use that one, or quit it first — "
+                "`agentdeck --no-daemon`); use that one, or quit it first — "
                 "starting them here too would run each agent twice")
         start(state_dir, fleet_path)
         deadline = time.monotonic() + wait

@@ -11,7 +11,6 @@ Each agent's output is also kept on disk, bounded (`transcripts/<name>.log`, rot
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import dataclasses
 import logging
@@ -21,14 +20,14 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from agentdeck import __version__
 from agentdeck.core import notify, unixsock
-from agentdeck.core.alerts import Alerts, fleet_secrets
+from agentdeck.core.alerts import Alerts, Happenings, fleet_secrets
 from agentdeck.core.approvals import ApprovalQueue, OperationError, StaleAnswer
 from agentdeck.core.config import NotifySpec, empty_fleet, load_fleet
 from agentdeck.core.errors import AgentdeckError
@@ -44,81 +43,18 @@ from agentdeck.core.terminal.replay import replay
 from agentdeck.daemon import frames, protocol
 from agentdeck.daemon.budgets import FLEET, Budgets, labelled
 from agentdeck.daemon.client import MISMATCH
+from agentdeck.daemon.clients import Client
 from agentdeck.daemon.transcripts import Transcripts
 
 log = logging.getLogger(__name__)
 
 TRANSCRIPTS = "transcripts"
-CLIENT_BACKLOG = 64 << 20  # a client this far behind is dropped (it can attach again)
 DIED_NOTE = ("its session host stopped, and the agent with it; `agentdeck start {name}` "
              "starts it again")
 
 
-class _Client:
-    """One attached dashboard: frames go out through its own thread, so a slow client never
-    holds up an agent's PTY reader."""
-
-    def __init__(self, sock: socket.socket) -> None:
-        self.sock = sock
-        self.attached: set[str] = set()
-        self.home: tuple[int, int] | None = None  # the home size this dashboard gives agents
-        self._out: collections.deque[tuple[dict[str, Any], bytes]] = collections.deque()
-        self._queued = 0
-        self._cond = threading.Condition()
-        self.closed = False
-        threading.Thread(target=self._write, daemon=True).start()
-
-    def push(self, header: dict[str, Any], payload: bytes = b"") -> None:
-        with self._cond:
-            if self.closed:
-                return
-            if self._queued > CLIENT_BACKLOG:
-                self.close()
-                return
-            self._out.append((header, payload))
-            self._queued += len(payload)
-            self._cond.notify()
-
-    def _write(self) -> None:
-        while True:
-            with self._cond:
-                while not self._out and not self.closed:
-                    self._cond.wait()
-                if self.closed:
-                    return
-                batch = list(self._out)
-                self._out.clear()
-                self._queued = 0
-            try:
-                self.sock.sendall(b"".join(frames.encode(h, p) for h, p in _merged(batch)))
-            except OSError:
-                self.close()
-                return
-
-    def close(self) -> None:
-        with self._cond:
-            self.closed = True
-            self._cond.notify()
-        with contextlib.suppress(OSError):
-            self.sock.shutdown(socket.SHUT_RDWR)
-
-
 class Mismatch(Exception):
     """A client of another protocol version said hello."""
-
-
-def _merged(batch: list[tuple[dict[str, Any], bytes]]) -> list[tuple[dict[str, Any], bytes]]:
-    """Consecutive output of one session as one frame: a flood costs the client one parse per
-    batch, not one per PTY read."""
-    out: list[tuple[dict[str, Any], bytes]] = []
-    for header, payload in batch:
-        last = out[-1][0] if out else None
-        if (last is not None and header.get("push") == "output" == last.get("push")
-                and header["name"] == last["name"]):
-            out[-1] = (last, out[-1][1] + payload)
-        else:
-            out.append((header, payload))
-    return out
 
 
 class Daemon:
@@ -129,11 +65,11 @@ class Daemon:
         self.fleet_path = fleet_path
         self.notify_command: str | None = None
         self.alerts = Alerts(NotifySpec())  # (configure sets the fleet's)
-        self._states: dict[str, str] = {}  # each agent's last state, for the alerts
+        self.happenings = Happenings()  # which state changes are news (kept across configure)
         self.desktop = False
         self.resumer: Resumer | None = None
         self.hooks: HookServer | None = None
-        self._clients: list[_Client] = []
+        self._clients: list[Client] = []
         self._home: tuple[int, int] | None = None  # the agents' size: the largest dashboard's
         # held while the agents' size is chosen and applied, and while an agent is spawned at
         # it (not self._lock: a resize broadcasts, which takes that one)
@@ -143,7 +79,9 @@ class Daemon:
         self.budgets = Budgets(self.host, self.queue.hook_request,  # type: ignore[arg-type]
                                lambda name: self.queue.entry_for(name) is not None,
                                self._printed, self._usage_changed)
+        self.budgets.on_turn = self._turn_steered
         self._stopped = threading.Event()
+        self._states: dict[str, str] = {}  # each agent's last state (a turn ended: its usage)
         self._pending_before: set[int] = set()
         self.path = daemon_socket(state_dir)
         self._socket_inode = -1  # the socket file this daemon made (it unlinks only that one)
@@ -174,11 +112,11 @@ class Daemon:
             self.resumer.close()
             self.resumer = None
         if fleet.rate_limit_resume:  # agents carry on after their limit even with no dashboard
-            self.resumer = Resumer(self.host, fleet.rate_limit_message)
+            self.resumer = Resumer(self.host, fleet.rate_limit_message, fleet=fleet)
         if fleet.hooks and self.hooks is None:
             with contextlib.suppress(OSError):
                 self.hooks = HookServer(socket_path(self.state_dir), self.queue.hook_request,
-                                        self.queue.hook_gone, self.host.hint,
+                                        self.queue.hook_gone, self._hinted,
                                         state_dir=self.state_dir)
 
     def _registry_changed(self, records: list[AgentRecord]) -> None:
@@ -192,6 +130,7 @@ class Daemon:
                 spec = protocol.spec_from_wire(wire)
             except (KeyError, TypeError):
                 continue
+            self.happenings.ending(spec.name)  # (news from the past: no notification now)
             self.host.restore(spec, data, DIED_NOTE.format(name=spec.name))
 
     # -- serving ------------------------------------------------------------------------------
@@ -208,7 +147,7 @@ class Daemon:
         self._stopped.set()
 
     def _serve_client(self, conn: socket.socket) -> None:
-        client = _Client(conn)
+        client = Client(conn)
         with self._lock:
             self._clients.append(client)
         try:
@@ -225,7 +164,7 @@ class Daemon:
             if client.home is not None:
                 self._apply_home()  # the largest dashboard left: the next largest one's size
 
-    def _handle(self, client: _Client, header: dict[str, Any], payload: bytes) -> None:
+    def _handle(self, client: Client, header: dict[str, Any], payload: bytes) -> None:
         op, rid = header.get("op"), header.get("id")
         reply: dict[str, Any] = {"re": rid, "ok": True}
         out = b""
@@ -245,7 +184,7 @@ class Daemon:
         if rid:  # id 0: the client does not wait for a reply
             client.push(reply, out)
 
-    def _do(self, client: _Client, op: str, h: dict[str, Any],
+    def _do(self, client: Client, op: str, h: dict[str, Any],
             payload: bytes) -> tuple[Any, bytes]:
         host = self.host
         if op == "hello":
@@ -268,8 +207,10 @@ class Daemon:
                     spec = dataclasses.replace(spec, cols=self._home[0], rows=self._home[1])
                 self.transcripts.start(spec.name, protocol.spec_to_wire(spec))
                 self.budgets.started(spec)
+                self.happenings.started(spec.name, self._carries_task(spec.name, spec.argv))
                 return protocol.info_to_wire(host.spawn(spec)), b""
         if op == "write":
+            self._gave_work(h["name"], payload)
             host.write(h["name"], payload)
             return None, b""
         if op == "typed":  # keys the user is typing into a pane (they may answer its prompt)
@@ -299,9 +240,11 @@ class Daemon:
         if op == "redetect":
             return asdict(host.redetect(h["name"])), b""
         if op == "stop":
+            self.happenings.ending(h["name"])
             host.stop(h["name"], float(h.get("timeout", 3.0)))
             return None, b""
         if op == "forget":  # the agent is being removed: its session and transcript go
+            self.happenings.ending(h["name"])
             host.forget(h["name"])
             self.transcripts.forget(h["name"])
             return None, b""
@@ -331,7 +274,7 @@ class Daemon:
 
     # -- pushes -------------------------------------------------------------------------------
     def _broadcast(self, header: dict[str, Any], payload: bytes = b"",
-                   only: Callable[[_Client], bool] | None = None) -> None:
+                   only: Callable[[Client], bool] | None = None) -> None:
         with self._lock:
             clients = list(self._clients)
         for client in clients:
@@ -359,7 +302,9 @@ class Daemon:
             self._states[info.name] = info.state
             detail = (str(info.exit_code) if info.exit_code is not None else info.error or ""
                       ) if info.state in ("exited", "failed") else (info.detection.reset or "")
-            self.alerts.state(info.name, old, info.state, detail)
+            alert = self.happenings.news(info.name, info.state, detail)
+            if alert is not None:
+                self.alerts.send(alert)
             if old == "working" and info.state != "working":  # a turn ended: its usage now
                 threading.Thread(target=self.budgets.check, args=(info.name,),
                                  daemon=True).start()
@@ -409,6 +354,35 @@ class Daemon:
                                   or self.budgets.over.get(FLEET))
             self._broadcast({"push": "state", "info": protocol.info_to_wire(info)})
 
+    # -- what agentdeck and the user did to agents (core/alerts.Happenings) ---------------
+    def _gave_work(self, name: str, data: bytes) -> None:
+        """Keys that submit something (a message, a task, a line typed in its pane) to an agent
+        with no prompt up give it work; with one up they answer the prompt."""
+        if b"\r" not in data and b"\n" not in data:
+            return
+        with contextlib.suppress(KeyError):
+            if self.queue.entry_for(name) is None and self.host.info(name).detection.prompt \
+                    is None:
+                self.happenings.asked(name)
+
+    def _hinted(self, name: str, event: dict[str, object]) -> None:
+        """A state event from an agent's hooks; its CLI says a prompt was submitted: work."""
+        if event.get("hook_event_name") == "UserPromptSubmit":
+            self.happenings.asked(name)
+        self.host.hint(name, event)
+
+    def _turn_steered(self, name: str, goes_on: bool) -> None:
+        """A budget interrupted `name` (its turn's end is no finish), or told it to go on."""
+        if goes_on:
+            self.happenings.asked(name)
+        else:
+            self.happenings.cut_short(name)
+
+    def _carries_task(self, name: str, argv: Sequence[str]) -> bool:
+        """Whether an agent starts with its task on its command line (it works at once)."""
+        rec = next((r for r in ready_records(self.state_dir) if r.name == name), None)
+        return bool(rec and rec.task and any(rec.task in arg for arg in argv))
+
     def _still_pending(self, entry_id: int) -> bool:
         return any(e.id == entry_id for e in self.queue.pending())
 
@@ -434,6 +408,8 @@ class Daemon:
                 (self.state_dir / PID_FILE).unlink()
         if self.hooks is not None:
             self.hooks.close()
+        for info in self.host.sessions():  # they end with the session host: no error
+            self.happenings.ending(info.name)
         self.roster.close()
         self.queue.close()
         self.host.close()

@@ -13,7 +13,7 @@ from textual import work
 from agentdeck.core import review
 from agentdeck.core.errors import AgentdeckError
 from agentdeck.core.registry import AgentRecord
-from agentdeck.core.watch import ChangeWatcher
+from agentdeck.core.watch import ChangeWatcher, watch_advice
 from agentdeck.ui.host_messages import RadarStale
 
 if TYPE_CHECKING:
@@ -62,10 +62,16 @@ class RadarWatch(_Base):
         self._watcher = ChangeWatcher(
             self.deck.ctx, self.deck.local_records,
             lambda names: self.post_message(RadarStale(names)),
-            lambda error: self.call_from_thread(
-                self.notify, f"conflict radar: cannot watch the worktrees ({error}); it looks "
-                "again whenever an agent stops working", severity="warning", timeout=10),
+            lambda error: self.call_from_thread(self._cannot_watch, error),
         ).start()
+
+    def _cannot_watch(self, error: str) -> None:
+        """The watch failed (inotify's limits, most often): the radar goes on, looking again
+        whenever an agent's turn ends (_apply_info), and the user learns how to lift them."""
+        advice = watch_advice(error)
+        self.notify(f"conflict radar: cannot watch the worktrees ({error}); it looks again "
+                    "whenever an agent stops working" + (f". {advice}" if advice else ""),
+                    severity="warning", timeout=30 if advice else 10)
 
     def _watch_changes_soon(self) -> None:
         """Once, after the agents added or removed together (a watcher over a few thousand

@@ -16,7 +16,6 @@ import logging
 import os
 import queue
 import select
-import shutil
 import termios
 import threading
 import time
@@ -26,6 +25,7 @@ from pathlib import Path
 
 import pexpect
 
+from agentdeck.core.agents.programs import find_program, missing
 from agentdeck.core.agents.refs import RefBroker, RefShadow
 from agentdeck.core.detect import IDLE, UNKNOWN, WAITING, WORKING, Detection, detect
 from agentdeck.core.proctree import MARKER, end_tree
@@ -138,12 +138,10 @@ class LocalHost(SessionHost):
             self._fail(session, spec.error)
             return session.info
         program = spec.argv[0] if spec.argv else ""
-        found = shutil.which(program, path=spec.env.get("PATH")) if program else None
+        # (a relative command, `./ask.sh`, is the worktree's)
+        found = find_program(program, spec.cwd, spec.env.get("PATH"))
         if not found:
-            message = (f"{program or 'no command'}: not found on PATH; install it or set "
-                       f"commands.{spec.agent} in the fleet file (agentdeck doctor lists "
-                       "what is installed)")
-            self._fail(session, message)
+            self._fail(session, missing(program, spec.cwd, spec.agent))
             return session.info
         session.marker = uuid.uuid4().hex  # what stop() looks for in lost processes
         if spec.shadow:  # a sandboxed agent's refs: its branch carried out while it runs

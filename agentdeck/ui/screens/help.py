@@ -96,9 +96,21 @@ class HelpScreen(ModalScreen[None]):
         box.border_title = f"help · {self.title_text}"
         box.border_subtitle = "Esc closes"
         with box:
+            demo = self._demo_text()
+            if demo is not None:
+                yield Static(demo, id="help-demo")
             yield Static(self._keys_table(), id="help-keys")
             yield Static(self._pane_text(), id="help-pane")
             yield Static(self._fleet_table(), id="help-fleet")
+
+    def _demo_text(self) -> Text | None:
+        """Where the demo lives, when this dashboard shows one (it is easy to lose: a temp
+        folder, named once before the dashboard covered the terminal)."""
+        from agentdeck.demo import where_it_lives
+
+        deck = getattr(self.app, "deck", None)
+        said = where_it_lives(deck.ctx.state_dir) if deck is not None else None
+        return Text(said + "\n", style="bold") if said else None
 
     def _keys_table(self) -> Table:
         table = Table(box=None, pad_edge=False, expand=True, header_style="dim")

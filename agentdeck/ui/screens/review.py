@@ -21,6 +21,7 @@ from agentdeck.core.errors import AgentdeckError
 from agentdeck.core.launch import is_shell
 from agentdeck.core.registry import AgentRecord
 from agentdeck.ui.layout import DeckFooter
+from agentdeck.ui.screens.confirm import Confirm
 from agentdeck.ui.screens.message import MessageDialog
 from agentdeck.ui.widgets.diff_view import DiffView
 
@@ -212,6 +213,30 @@ class ReviewScreen(Screen[None]):
 
     @work(thread=True, group="merge", exit_on_error=False)
     def action_merge(self) -> None:
+        """Ask first, showing what goes where ("merge feat/x into main (3 commits, 2 files)?")
+        and what the merge leaves out; merge on y."""
+        try:
+            plan = review.merge_plan(self.deck.ctx, self.rec)
+            notes = [] if self.rec.host else review.merge_warnings(self.deck.ctx, self.rec)
+        except AgentdeckError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=10)
+            return
+        if not plan.commits:
+            self.app.call_from_thread(self.notify, f"nothing to merge: {plan.branch} has no "
+                                      f"commit that {plan.into} lacks", timeout=10)
+            return
+        where = f" on {self.rec.host}" if self.rec.host else ""
+        detail = "\n".join([f"{self.rec.name}'s work goes into {plan.into}{where}.", *notes])
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._merge()
+
+        self.app.call_from_thread(self.app.push_screen, Confirm(plan.question, detail),
+                                  answered)
+
+    @work(thread=True, group="merge", exit_on_error=False)
+    def _merge(self) -> None:
         ctx = self.deck.ctx
         if self.rec.host:
             self._merge_there()

@@ -1,0 +1,77 @@
+"""The session host's side of one attached dashboard: what goes out to it is queued and sent
+by a thread of its own, so a slow client never holds up an agent's PTY reader."""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import socket
+import threading
+from typing import Any
+
+from agentdeck.daemon import frames
+
+CLIENT_BACKLOG = 64 << 20  # a client this far behind is dropped (it can attach again)
+
+
+class Client:
+    """One attached dashboard: frames go out through its own thread, so a slow client never
+    holds up an agent's PTY reader."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.attached: set[str] = set()
+        self.home: tuple[int, int] | None = None  # the home size this dashboard gives agents
+        self._out: collections.deque[tuple[dict[str, Any], bytes]] = collections.deque()
+        self._queued = 0
+        self._cond = threading.Condition()
+        self.closed = False
+        threading.Thread(target=self._write, daemon=True).start()
+
+    def push(self, header: dict[str, Any], payload: bytes = b"") -> None:
+        with self._cond:
+            if self.closed:
+                return
+            if self._queued > CLIENT_BACKLOG:
+                self.close()
+                return
+            self._out.append((header, payload))
+            self._queued += len(payload)
+            self._cond.notify()
+
+    def _write(self) -> None:
+        while True:
+            with self._cond:
+                while not self._out and not self.closed:
+                    self._cond.wait()
+                if self.closed:
+                    return
+                batch = list(self._out)
+                self._out.clear()
+                self._queued = 0
+            try:
+                self.sock.sendall(b"".join(frames.encode(h, p) for h, p in _merged(batch)))
+            except OSError:
+                self.close()
+                return
+
+    def close(self) -> None:
+        with self._cond:
+            self.closed = True
+            self._cond.notify()
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+
+
+def _merged(batch: list[tuple[dict[str, Any], bytes]]) -> list[tuple[dict[str, Any], bytes]]:
+    """Consecutive output of one session as one frame: a flood costs the client one parse per
+    batch, not one per PTY read."""
+    out: list[tuple[dict[str, Any], bytes]] = []
+    for header, payload in batch:
+        last = out[-1][0] if out else None
+        if (last is not None and header.get("push") == "output" == last.get("push")
+                and header["name"] == last["name"]):
+            out[-1] = (last, out[-1][1] + payload)
+        else:
+            out.append((header, payload))
+    return out

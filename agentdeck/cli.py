@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from agentdeck import __version__
-from agentdeck.core.errors import AgentdeckError, UsageError
+from agentdeck.core.errors import AgentdeckError, UsageError, one_line
 from agentdeck.core.names import ROLES
 
 Command = Callable[[argparse.Namespace], int]
@@ -279,12 +279,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"agentdeck: error: internal error: {type(exc).__name__}: {one_line(str(exc))} "
               "(set AGENTDECK_DEBUG=1 for the traceback, and please report it)", file=sys.stderr)
         return 1
-
-
-def one_line(message: str) -> str:
-    """`message` as one line: a newline or another control character a hostile value carried
-    into it (a name, a branch, a path) is shown escaped, never obeyed by the terminal."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
 
 
 def _command(where: str) -> Command:

@@ -19,3 +19,9 @@ class ConfigError(UsageError):
 
 class OperationError(AgentdeckError):
     """Something the engine tried did not work (git, database, install)."""
+
+
+def one_line(message: str) -> str:
+    """`message` as one line: a newline or another control character a hostile value carried
+    into it (a name, a branch, a path) is shown escaped, never obeyed by the terminal."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)

@@ -292,3 +292,36 @@ def test_the_scrollback_keeps_its_colours_through_the_archive_and_a_replay() -> 
     for y in range(40):
         [text, *_] = copy.row(y)  # "line N zz…" in colour N % 8, then blanks
         assert text.text.split()[:2] == ["line", str(y)] and text.style.fg == y % 8, y
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_text_kept_per_changed_row_is_the_screens_text(backend: str) -> None:
+    """The detectors read each row's text again only where the screen changed: feed after
+    feed (scrolling, erasing, inserting, wide characters, the alternate screen, mode changes cut
+    in two), with a pane taking its dirty rows in between, the text, soft wraps and modes read
+    are what a fresh emulator fed the same bytes shows."""
+    pieces = [b"\x1b[32mline\x1b[0m %d " % n + b"x" * (n * 7 % 60) + b"\r\n" for n in range(90)]
+    pieces += [b"\x1b[5;5Hx\x1b[2Kab\xe4\xb8\xad\xe6\x96\x87c", b"\x1b[10;1H\x1b[Jz",
+               b"\x1b[?1049hfull\x1b[?1", b"049l", b"\x1b[3;1H\x1b[2L\x1b[M", b"\x1b[?2004h",
+               b"\x1b[?25l\x1b[?1h", b"\rmore\r\n" * 7]
+    rng = random.Random(7)
+    kept = make_emulator(30, 12, 200, backend)
+    fed = b""
+    for n, piece in enumerate(pieces * 2):
+        kept.feed(piece)
+        fed += piece
+        if rng.random() < 0.4:
+            kept.take_dirty()
+        if rng.random() < 0.5:
+            fresh = make_emulator(30, 12, 200, backend)
+            fresh.feed(fed)
+            assert kept.modes() == fresh.modes(), n
+            assert kept.lines() == fresh.lines(), n
+            assert kept.wrapped_rows() == fresh.wrapped_rows(), n
+            fresh.close()
+    kept.resize(41, 12)
+    fresh = make_emulator(30, 12, 200, backend)
+    fresh.feed(fed)
+    fresh.resize(41, 12)
+    assert (kept.lines(), kept.wrapped_rows()) == (fresh.lines(), fresh.wrapped_rows())
+    kept.close()

@@ -70,3 +70,35 @@ def test_awkward_screens_read_the_same_in_bulk() -> None:
     fast.scroll(-15)  # the viewport in the scrollback
     slow.scroll(-15)
     same_rows(fast, slow)
+
+
+@pytest.mark.parametrize("stream", sorted(REAL.glob("*.pty"))[:4], ids=lambda p: p.stem)
+def test_the_screens_text_kept_per_changed_row_is_the_screens_text(stream: Path) -> None:
+    """The detectors' reading (only the rows Ghostty marks changed read again) is what a
+    whole-screen read gives, feed after feed; a pane's dirty rows, taken in between, do not
+    take the reader's away."""
+    from pyghostty._ffi import ffi, lib
+
+    from agentdeck.core.terminal.ghostty import GhosttyEmulator
+
+    cols = int(stream.stem.rsplit("-", 1)[1])
+    data = stream.read_bytes() + b"".join(AWKWARD)
+    kept = GhosttyEmulator(cols, 40, 1000)
+    for n, start in enumerate(range(0, len(data), 700)):
+        kept.feed(data[start:start + 700])
+        if n % 3 == 0:
+            kept.take_dirty()
+        if n % 2 == 0:
+            continue  # (two feeds between some reads)
+        term = kept._term
+        whole = (term.text().split("\n") + [""] * 40)[:40]
+        assert kept.lines() == whole, n
+        wraps = set()
+        raw, flag = ffi.new("GhosttyRow*"), ffi.new("bool*")
+        for y in range(40):
+            row = term.ref(0, y)
+            lib.ghostty_grid_ref_row(row, raw)
+            lib.ghostty_row_get(raw[0], lib.GHOSTTY_ROW_DATA_WRAP, flag)
+            if flag[0]:
+                wraps.add(y)
+        assert kept.wrapped_rows() == wraps, n

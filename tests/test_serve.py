@@ -173,7 +173,7 @@ def test_a_phone_gets_the_phone_layout_and_answers_with_a_tap(served, tmp_path: 
                 # this waits are never seen
                 page.evaluate("0")
                 return bool(sizes) and all(part in "\n".join(screen()) for part in (
-                    "make deploy", " allow ", "? help", "q quit"))
+                    "make deploy", " allow ", "? help", "q quit", "deploy? [y/n]"))
 
             try:
                 wait(shown, "the phone's screen", timeout=60)
@@ -181,16 +181,19 @@ def test_a_phone_gets_the_phone_layout_and_answers_with_a_tap(served, tmp_path: 
                 raise AssertionError(
                     f"the phone's screen ({sizes}; bytes per websocket "
                     f"{[sum(map(len, x)) for x in streams]}) never showed the request, its "
-                    "buttons and the footer:\n" + "\n".join(screen() if sizes and streams else [])
+                    "buttons, its agent's screen and the footer:\n"
+                    + "\n".join(screen() if sizes and streams else [])
                     + "\nserver:\n" + (tmp_path / "serve.out").read_text()[-3000:]
                     + (tmp_path / "serve.err").read_text()[-2000:]) from None
             lines = screen()
             text = "\n".join(lines)
             # the phone layout: a phone's width in columns, the agent strip, the queue with
-            # its request written out whole and buttons to answer it; no pane, nothing cut
+            # its request written out whole and buttons to answer it, and under them the
+            # asking agent's own screen (what a tap answers is in view)
             assert sizes[-1][0] < 60, sizes
             assert "▲ ops waiting" in text and "approvals (1)" in text, text
             assert "ops · bash · Run make deploy?" in text, text
+            assert "Run make deploy? [y/n]" in text, text
             assert "? help" in text and "q quit" in text, text
             [row] = [n for n, line in enumerate(lines) if " allow " in line and "deny" in line]
             col = lines[row].index(" allow ") + 3

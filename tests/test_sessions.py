@@ -180,3 +180,25 @@ def test_an_idle_program_redrawing_for_a_new_size_stays_idle(host, tmp_path: Pat
     finally:
         stop()
     assert "working" not in states and host.info("sh").state == "idle", states
+
+
+def test_a_restored_session_holds_its_scrollback_as_a_live_one_does() -> None:
+    """A session shown from its transcript (its host died) is fed as a live one is: its old
+    scrollback moved out of the terminal's grid as it goes (fed whole, the grid kept every
+    line: a restored fleet held three times the live one's memory), none of it lost."""
+    from agentdeck.core.terminal.ghostty import ARCHIVE_AT
+
+    transcript = b"".join(b"\x1b[3%dmline %d\x1b[0m\r\n" % (n % 8, n) for n in range(6000))
+    host = LocalHost()
+    try:
+        host.restore(SessionSpec("a", ["true"], "/", {}, cols=80, rows=24, scrollback=10_000),
+                     transcript + b"done", "gone")
+        with host.terminal("a") as emulator:
+            history = emulator.history()
+            assert history == [f"line {n}" for n in range(6000 - 23)]
+            assert emulator.lines()[-2:] == ["line 5999", "done"]
+            if emulator.__class__.__name__ == "GhosttyEmulator":
+                grid = emulator._term.get("scrollback_rows", "size_t")  # type: ignore[attr-defined]
+                assert grid <= ARCHIVE_AT + (1 << 16) // len(b"line 0\r\n")
+    finally:
+        host.close()

@@ -4,8 +4,10 @@ screens at 80x24.
 
 A correct screenshot shows the approvals box with one bash entry from `ask` and its waiting
 count at every size; from 110 columns the agent table (lead ★ idle, two workers) beside a grid
-of panes whose borders show in every theme, the waiting pane's heavy; below, a strip of agents
-above the queue and the selected agent's pane; the footer ends with `? help` and `q quit`."""
+of panes whose borders show in every theme, the waiting pane's heavy, each pane's text at its top
+and its border saying the agent's size and the rows it hides below; below 110, a strip of agents
+above the queue and the waiting agent's pane (its request is the highlighted one); the footer
+ends with `? help` and `q quit`."""
 
 from __future__ import annotations
 

@@ -145,10 +145,12 @@ def print_fleet_lines(name: str, lines: list[str]) -> None:
 
 
 def cmd_prune(args: argparse.Namespace) -> int:
+    from agentdeck.core.fleet_edits import forget_in_fleet
     from agentdeck.core.removal import prune
     from agentdeck.daemon import lifecycle
 
     ctx = repo()
+    fleet = fleet_of(ctx, args)  # (read first: a fleet file that does not load stops it here)
     report = prune(ctx)
     host = lifecycle.connect(ctx.state_dir)
     if host is not None:  # an agent whose worktree is gone has nowhere to work: its session ends
@@ -162,6 +164,10 @@ def cmd_prune(args: argparse.Namespace) -> int:
             host.close()
     for line in report.removed + report.notes:
         print(line)
+    # as `rm` does: a forgotten agent leaves the fleet file, or the next `agentdeck` makes it
+    # again
+    for name in report.names:
+        print_fleet_lines(name, forget_in_fleet(fleet, name))
     if not report.removed and not report.notes:
         print("nothing to prune: every agent's worktree is there")
     return 0

@@ -63,6 +63,15 @@ class HostSet(SessionHost):
 
         return unsubscribe
 
+    def on_agents(self, listener: Callable[[], None]) -> Callable[[], None]:
+        stops = [host.on_agents(listener) for host in self.hosts.values()]
+
+        def stop_all() -> None:
+            for stop in stops:
+                stop()
+
+        return stop_all
+
     def snapshot(self, name: str) -> list[str]:
         return self.host_of(name).snapshot(name)
 
@@ -225,8 +234,12 @@ def attach_hosts(ctx: RepoContext, fleet: Fleet, local: RemoteHost,
 
     def remote_records() -> list[AgentRecord]:
         records = [r for link in links.values() for r in link.records]
-        where.clear()
-        where.update({r.name: r.host for r in records})
+        # changed in place, never emptied on the way: it is read meanwhile (read again when a
+        # host's agents change, on a thread of its own, while panes route through it)
+        fresh = {r.name: r.host for r in records}
+        for gone in [name for name in where if name not in fresh]:
+            where.pop(gone, None)
+        where.update(fresh)
         return records
 
     remote_records()

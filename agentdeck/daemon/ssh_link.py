@@ -64,6 +64,7 @@ class SshLink(SessionHost):
         self.error = ""  # why it is down (the last attempt's reason)
         self.queue = LinkQueue(self)
         self._on_link: list[Callable[[bool], None]] = []
+        self._agents_listeners: list[Callable[[], None]] = []
         self._supervisor: threading.Thread | None = None
 
     # -- the connection -----------------------------------------------------------------------
@@ -126,10 +127,20 @@ class SshLink(SessionHost):
             _end(proc)
             return
         old, old_proc = self._inner, self._proc
+        # the screens panes showed, mirrored anew before this connection is the one used: a
+        # pane shows the host's screen as it is now at once (mirrors are otherwise made when a
+        # pane asks, and an idle pane asks only when output arrives — which a screen nobody
+        # mirrors never sends)
+        shown = old.mirrored() if old is not None else []
+        for name in shown:
+            with contextlib.suppress(OperationError, KeyError, ValueError):
+                inner.attach(name)
+        inner.on_agents(lambda: self._agents_pushed(inner))  # (heard once it is the one used)
         self._inner, self._proc = inner, proc
         if old_proc is not None:  # the dropped connection's ssh, ended and reaped
             _end(old_proc)
-        self._set_records(records)
+        # (its agents as pushed since they were asked for, if they changed meanwhile)
+        self._set_records(list(inner.records) if inner.records is not None else records)
         inner.subscribe(self._forward)
         self.queue.attach(inner)
         if self._home is not None:
@@ -141,8 +152,32 @@ class SshLink(SessionHost):
             old.close()
         for info in inner.sessions():  # (after a drop: every agent's state is news again)
             self._forward(Event(info.name, "state", info))
+            if info.name in shown:  # its pane draws the new mirror now
+                self._forward(Event(info.name, "output", info))
         for listener in list(self._on_link):
             listener(True)
+        self._agents_changed()  # (agents made or removed there while it was down)
+
+    def on_agents(self, listener: Callable[[], None]) -> Callable[[], None]:
+        self._agents_listeners.append(listener)
+
+        def stop() -> None:
+            with contextlib.suppress(ValueError):
+                self._agents_listeners.remove(listener)
+
+        return stop
+
+    def _agents_pushed(self, inner: RemoteHost) -> None:
+        """The host's session host says its agents changed (made or removed there by anyone,
+        or from here through ssh): its records, as pushed, are this link's."""
+        if inner is self._inner and inner.records is not None:
+            self._set_records(list(inner.records))
+            self._agents_changed()
+
+    def _agents_changed(self) -> None:
+        for listener in list(self._agents_listeners):
+            with contextlib.suppress(Exception):
+                listener()
 
     def refresh_records(self) -> list[AgentRecord]:
         """Ask the host again which agents it has made (after `up` or `rm` there)."""

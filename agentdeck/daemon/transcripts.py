@@ -10,12 +10,18 @@ import json
 import os
 import threading
 from collections import defaultdict, deque
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
 from agentdeck.core.files import open_private, private_dir, write_private
 
 TRANSCRIPT_MAX = 8 << 20
+# Output up to this size, with nothing waiting before it, is appended by the caller (one write
+# to the page cache, microseconds): handing each frame of a streaming agent to the writer
+# thread was a wakeup per frame, a good share of a streaming fleet's session host. A flood's
+# batches go through the thread, so a PTY reader never waits for a slow disk.
+INLINE_MAX = 16 << 10
 
 
 class Transcripts:
@@ -25,6 +31,7 @@ class Transcripts:
         self._files: dict[str, IO[bytes]] = {}
         self._queue: deque[tuple[str, bytes]] = deque()
         self._cond = threading.Condition()
+        self._busy = False  # the writer thread is writing a batch
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="agentdeck-transcripts",
                                         daemon=True)
@@ -43,8 +50,15 @@ class Transcripts:
 
     def write(self, name: str, data: bytes) -> None:
         with self._cond:
+            if not self._queue and not self._busy and not self._closed and \
+                    len(data) <= INLINE_MAX:
+                with contextlib.suppress(OSError):  # (nothing before it waits: in order)
+                    self._append(name, data)
+                return
+            idle = not self._queue  # (else the writer is awake already)
             self._queue.append((name, data))
-            self._cond.notify()
+            if idle:
+                self._cond.notify()
 
     def resized(self, name: str, cols: int, rows: int) -> None:
         path = self.log_path(name).with_suffix(".json")
@@ -62,18 +76,25 @@ class Transcripts:
             with contextlib.suppress(OSError):
                 self.log_path(name).with_suffix(suffix).unlink()
 
-    def saved(self) -> list[tuple[dict[str, Any], bytes]]:
-        """(spec, last output) of every agent with a transcript."""
-        out = []
+    def saved(self) -> Iterator[tuple[dict[str, Any], bytes]]:
+        """(spec, last output) of every agent with a transcript, one at a time (a fleet's
+        transcripts at once were megabytes an agent, held until the last was restored)."""
         for meta_path in sorted(self.folder.glob("*.json")):
             try:
                 spec = json.loads(meta_path.read_text())["spec"]
             except (OSError, ValueError, KeyError):
                 continue
-            log = meta_path.with_suffix(".log")
-            data = log.read_bytes()[-TRANSCRIPT_MAX:] if log.exists() else b""
-            out.append((spec, data))
-        return out
+            yield spec, self._tail(meta_path.with_suffix(".log"))
+
+    @staticmethod
+    def _tail(log: Path) -> bytes:
+        """The last TRANSCRIPT_MAX bytes of a transcript, read as such (not read whole)."""
+        try:
+            with log.open("rb") as fh:
+                fh.seek(max(0, log.stat().st_size - TRANSCRIPT_MAX))
+                return fh.read()
+        except OSError:
+            return b""
 
     def _run(self) -> None:
         while True:
@@ -82,6 +103,7 @@ class Transcripts:
                     self._cond.wait()
                 batch = list(self._queue)
                 self._queue.clear()
+                self._busy = True
                 closing = self._closed
             chunks: dict[str, list[bytes]] = defaultdict(list)
             for name, data in batch:
@@ -89,6 +111,8 @@ class Transcripts:
             for name, parts in chunks.items():
                 with contextlib.suppress(OSError):
                     self._append(name, b"".join(parts))
+            with self._cond:
+                self._busy = False
             if closing:
                 for fh in self._files.values():
                     fh.close()

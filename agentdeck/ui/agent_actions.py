@@ -89,12 +89,18 @@ class AgentActions(_Base):
 
     # -- agents made or removed by any client ----------------------------------------------
     def _watch_registry(self) -> None:
-        """`agentdeck spawn` or `rm` in another terminal, another dashboard, a browser: every
-        change to the registry shows here within a second."""
-        self._registry_watcher = FileWatcher(
-            Registry(self.deck.ctx.state_dir).path, self._read_agents).start()
+        """`agentdeck spawn`, `rm`, `prune`, `merge --cleanup` in another terminal, another
+        dashboard, a browser, on this machine or a host: every change to the agents shows here
+        within a second. The session host watches its registry and tells every dashboard
+        attached to it (a host's, through its ssh link); a dashboard that hosts its agents
+        itself watches the registry file."""
+        if self.deck.persistent:
+            self._unsubscribe.append(self.deck.host.on_agents(self._read_agents))
+        else:
+            self._registry_watcher = FileWatcher(
+                Registry(self.deck.ctx.state_dir).path, self._read_agents).start()
 
-    def _read_agents(self) -> None:  # (the watcher's thread)
+    def _read_agents(self) -> None:  # (the watcher's or the session host client's thread)
         self.post_message(AgentsRead(self.deck.read_records()))
 
     # (by name: @on handlers are collected from the app class itself, not from its parts)

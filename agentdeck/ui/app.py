@@ -211,7 +211,7 @@ class AgentdeckApp(WindowFit, AgentActions, Attention, RadarWatch, App[None]):
     def _on_host_event(self, event: Event) -> None:
         if event.kind == "state":
             self.post_message(SessionChanged(event.info))
-        elif event.kind == "output":
+        elif event.kind in ("output", "resize"):  # (a resize: its size label, its viewport)
             self.post_message(OutputArrived(event.name))
 
     def _on_queue_change(self) -> None:
@@ -283,6 +283,8 @@ class AgentdeckApp(WindowFit, AgentActions, Attention, RadarWatch, App[None]):
         self.decisions = tuple(list(self.deck.queue.history)[-4:])
 
     # -- sending ------------------------------------------------------------------------------
+        self._dashboard.set_class(bool(self.approvals), "-prompted")  # (a phone shows a pane)
+        self.call_after_refresh(self._show_queued_agent)  # (once the queue's table has them)
     def send(self, agent: str, data: bytes) -> None:
         """Write what the user types in an agent's pane to its PTY, off the event loop, in
         order. The queue hears of it first: keys typed while a prompt is drawn answer it."""
@@ -406,9 +408,16 @@ class AgentdeckApp(WindowFit, AgentActions, Attention, RadarWatch, App[None]):
     def _agent_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.row_key.value:
             self._select(str(event.row_key.value))
+        if self._one_pane() and self.approvals and not self._dashboard.has_class(
+                "-agents-shown"):
+            return  # the table is hidden: not the user's choice; the queue's agent is shown
 
     @on(DataTable.RowSelected, "#agents")
     def _agent_chosen(self, event: DataTable.RowSelected) -> None:
+    @on(DataTable.RowHighlighted, "#approval-table")
+    def _approval_highlighted(self) -> None:
+        self._show_queued_agent()
+
         self._select(str(event.row_key.value))
         self.action_zoom()  # shows it whole (typing into it is `i`)
 
@@ -443,3 +452,4 @@ class AgentdeckApp(WindowFit, AgentActions, Attention, RadarWatch, App[None]):
         # the selected pane: its border, and the one shown when only one is
         for pane in self.query(TerminalPane):
             pane.set_class(pane.agent == name, "-selected")
+        self._highlight_request_of(name)

@@ -54,6 +54,9 @@ class AgentsRead(Message):
         super().__init__()
         self.records = records
 
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, AgentsRead)  # the newest reading holds
+
 
 class RadarStale(Message):
     """Files changed in these agents' worktrees or branches (None: a base moved, every agent):

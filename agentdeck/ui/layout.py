@@ -9,6 +9,9 @@ phone's browser:
   pane at a time (the selected agent's); `b` shows the agent table;
 - phone (below 60): the strip, the queue and the agent table; `z` shows the selected pane.
 
+Where one pane is shown at a time (narrow; a phone, which then shows it in the table's place),
+it is, while prompts wait, the agent of the highlighted request: what `y` answers is in view.
+
 The approvals queue and the waiting count are visible in every one. An agent's terminal size
 never follows the queue's height or the grid: it is the area a zoomed pane has for this
 window (never below `dashboard.agent_size`), so a new prompt or a narrow window never re-wraps
@@ -34,6 +37,8 @@ WIDE_GROWTH = 3  # the wide sidebar takes one column in this many beyond 160
 CHROME_ROWS = 3  # the header, the status line and the footer
 # keys the footer leaves out below the medium width (they stay bound; `?` lists them all)
 SECONDARY = frozenset({"toggle_mark", "spawn", "message", "review"})
+# the layouts that show one pane at a time: while prompts wait, the highlighted request's agent
+ONE_PANE = frozenset({"-narrow", "-phone"})
 ANSWERS = frozenset({"answer"})
 
 
@@ -69,8 +74,8 @@ def footer_fit(width: int, waiting: bool) -> tuple[frozenset[str], bool]:
     mode = mode_for(width)
     if mode in ("-narrow", "-phone"):
         hidden |= SECONDARY
-    if mode != "-narrow":
-        hidden.add("toggle_agents")  # the table is in view already
+    if mode != "-narrow" and not (mode == "-phone" and waiting):
+        hidden.add("toggle_agents")  # the table is in view already (a phone: but for a prompt)
     if mode == "-phone":  # the queue has buttons for the answers; a phone has no keys
         hidden |= ANSWERS | {"enter_pane"}
     return frozenset(hidden), width < 110

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from textual import events, work
 from textual.app import SystemCommand
 from textual.screen import Screen
+from textual.widgets import DataTable
 
 from agentdeck.core.approvals import ALLOW, ALWAYS, DENY
 from agentdeck.ui import layout
@@ -46,6 +47,43 @@ class WindowFit(_Base):
             # beside the panes the sidebar takes its width from the window; else the CSS's
             self.query_one("#sidebar").styles.width = layout.sidebar_width(width)
         self._fit_footer(width)
+        self._show_queued_agent(width)
+
+    def _one_pane(self, width: int | None = None) -> bool:
+        return layout.mode_for(width or self.size.width) in layout.ONE_PANE
+
+    def _show_queued_agent(self, width: int | None = None) -> None:
+        """Where one pane is shown at a time (narrow, a phone): while prompts wait, it is the
+        agent of the highlighted request — the one `y` answers — so no prompt is answered
+        unseen. `width`: the window's new width (on a resize)."""
+        if not self._dashboard_up or not self._one_pane(width):
+            return
+        self._arrows_to_the_queue()
+        entry = self._approvals.selected if self.approvals else None
+        if entry is not None and entry.agent in self.rows and entry.agent != self.selected:
+            self._select(entry.agent)
+
+    def _arrows_to_the_queue(self) -> None:
+        """One pane at a time, the agent table hidden: the arrow keys move through the queue
+        while it holds requests (they went to nothing, or to that hidden table)."""
+        if self.screen is not self._dashboard or self._dashboard.has_class("-agents-shown"):
+            return  # (a dialog on top keeps its keys; a table in view has them)
+        table = self._approvals.query_one("#approval-table", DataTable)
+        if self.approvals and self.focused in (None, self._agent_list):
+            table.focus()
+        elif not self.approvals and self.focused is table:
+            self._agent_list.focus()
+
+    def _highlight_request_of(self, name: str | None) -> None:
+        """The user chose an agent to look at (one pane at a time): its request, if it has
+        one, is the highlighted one — what is shown is what `y` answers."""
+        if not self._dashboard_up or not self._one_pane():
+            return
+        entry = next((e for e in self.approvals if e.agent == name), None)
+        table = self._approvals.query_one("#approval-table", DataTable)
+        if entry is not None and str(entry.id) in table.rows and (
+                self._approvals.selected != entry):
+            table.move_cursor(row=table.get_row_index(str(entry.id)))
 
     def _fit_footer(self, width: int | None = None) -> None:
         """`width`: the window's new width (on a resize, `self.size` still has the old)."""

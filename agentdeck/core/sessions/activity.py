@@ -18,6 +18,10 @@ REDRAW_GAP = 0.25  # a pause after a resize's redraw: what comes after it is new
 # Ink programs) is no question.
 QUESTION_WORDS = (b"[y/n]", b"(y)", b"llow", b"pprove", b"roceed", b"onfirm")
 QUESTION_TAIL = 4096  # (a question that waits ends its output: a dialog's frame fits in this)
+# A streaming screen is read by the detectors at most this often (a question is read at once):
+# what the sidebar shows of a working agent need not move faster than a person reads it.
+LOOK_EVERY = 0.15
+ASKED_WINDOW = 0.3  # after output that read like a question, every change is read at once
 
 
 def reads_like_question(data: bytes) -> bool:

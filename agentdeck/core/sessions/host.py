@@ -191,6 +191,13 @@ class SessionHost(abc.ABC):
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call `listener` for every event; returns the function that unsubscribes."""
 
+    def on_agents(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call `listener` when the agents this host's repository has made changed (made or
+        removed by any client: the CLI, a dashboard, another machine); returns the function
+        that stops it. A session host daemon tells its clients; the in-process host knows no
+        registry (its dashboard watches the file itself) and never calls it."""
+        return lambda: None
+
     @abc.abstractmethod
     def snapshot(self, name: str) -> list[str]:
         """The live screen's text, one string per row."""

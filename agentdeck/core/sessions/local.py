@@ -4,9 +4,10 @@ watcher thread that runs the detectors.
 Reads never touch the UI's event loop: each reader thread blocks in `select` on its PTY, feeds
 everything available to the emulator in one go (so a flood of small writes costs one emulator
 call per read, not one per write), and bumps a version number the panes poll at ~30 Hz. The
-watcher re-detects only the screens that changed, at most every `detect_interval` seconds, looks
-once more after each burst so a prompt drawn in pieces is seen whole, and every QUIET_RECHECK
-seconds turns a screen that went quiet without a recognisable state from working into idle.
+watcher re-detects only the screens that changed: a streaming one at most every LOOK_EVERY
+seconds (output that reads like a question at once), once more when a burst ends so a prompt
+drawn in pieces is seen whole, and every QUIET_RECHECK seconds turns a screen that went quiet
+without a recognisable state from working into idle.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from agentdeck.core.agents.refs import RefBroker, RefShadow
 from agentdeck.core.detect import IDLE, UNKNOWN, WAITING, WORKING, Detection, detect
 from agentdeck.core.proctree import MARKER, end_tree
 from agentdeck.core.sessions.activity import (
+    ASKED_WINDOW,
+    LOOK_EVERY,
     QUESTION_TAIL,
     QUIET_IDLE,
     count_redraw,
@@ -77,6 +80,14 @@ def _alive(child: pexpect.spawn) -> bool:
         return False
 
 
+def _more(fd: int) -> bool:
+    """Whether more output waits to be read now (a flood, not a frame)."""
+    try:
+        return bool(select.select([fd], [], [], 0)[0])
+    except (OSError, ValueError):
+        return False
+
+
 def _read_some(fd: int) -> bytes:
     """Up to READ_SIZE bytes; b"" at EOF, and when the PTY is gone (EIO on Linux)."""
     try:
@@ -101,6 +112,11 @@ class _Session(TerminalView):
         self.resized_at = 0.0  # when its terminal last changed size (time.monotonic())
         self.redraw_left = 0  # bytes of output after a resize still taken as its redraw
         self.marker = ""  # its MARKER value (core/proctree.py)
+        self.looked_at = 0.0  # when the detectors last read its screen (time.monotonic())
+        self.asked_at = 0.0  # when its output last read like a question
+        self.owed = False  # its screen changed since a look the throttle put off
+        self.in_flight = 0  # reads handed to its feeder thread and not yet fed
+        self.flight_lock = threading.Lock()
 
 
 class LocalHost(SessionHost):
@@ -179,7 +195,12 @@ class LocalHost(SessionHost):
         session = _Session(spec, make_emulator(spec.cols, spec.rows, spec.scrollback,
                                                self._backend))
         with session.lock:
-            session.emulator.feed(output)
+            # fed as a live session is, a read's worth at a time with its old scrollback moved
+            # out as it goes: fed whole, the grid took every line (several bytes a cell, and
+            # Ghostty keeps the pages it grew), a restored fleet three times the live one
+            for start in range(0, len(output), READ_SIZE):
+                session.emulator.feed(output[start:start + READ_SIZE])
+                session.emulator.archive_scrollback()
             session.bump()
         session.info.process = EXITED
         session.info.state = EXITED
@@ -242,7 +263,10 @@ class LocalHost(SessionHost):
     def _read(self, session: _Session) -> None:
         """Read the PTY and hand the bytes to the feeder thread: reading and parsing overlap
         (both release the GIL), and the bounded queue keeps a flooding agent's backlog small
-        (when it is full the agent's writes block, as on a real terminal)."""
+        (when it is full the agent's writes block, as on a real terminal). A read with nothing
+        behind it and nothing in flight (an agent streaming, not flooding) is fed here: a hand
+        over between threads cost more than feeding a frame (40 streaming agents: thousands of
+        wakeups a second)."""
         child = session.child
         assert child is not None
         fd = child.child_fd
@@ -266,7 +290,14 @@ class LocalHost(SessionHost):
             data = _read_some(fd)
             if not data:
                 break
-            feed.put(data)
+            with session.flight_lock:
+                inline = session.in_flight == 0 and not _more(fd)
+                if not inline:
+                    session.in_flight += 1
+            if inline:
+                self._take(session, data)
+            else:
+                feed.put(data)
         feed.put(None)
         feeder.join()
         wake = (session.wake_r, session.wake_w)
@@ -295,22 +326,29 @@ class LocalHost(SessionHost):
                 chunks.append(more)
                 size += len(more)
             data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-            with session.lock:
-                count_redraw(session, session.info, data)
-                # the agent's questions to its terminal are answered here, in order
-                feed_answering(session.emulator, data, lambda answer: self._answer(session,
-                                                                                   answer))
-                archived = session.emulator.archive_scrollback()
-                session.fed(data)  # a new version, unless a synchronized frame is still open
-                session.info.last_output = time.monotonic()
-                # under the lock: whoever mirrors this screen (the daemon's clients) gets the
-                # bytes in the same order as resizes and attach snapshots
-                self._emit(Event(session.spec.name, "output", session.info, data))
-                if archived:  # mirrors clear their grid's scrollback at this same point
-                    self._emit(Event(session.spec.name, "archived", session.info))
-            if reads_like_question(data[-QUESTION_TAIL:]):
-                self._asking.add(session.spec.name)
-            self._wake.set()
+            self._take(session, data)
+            with session.flight_lock:
+                session.in_flight -= len(chunks)
+
+    def _take(self, session: _Session, data: bytes) -> None:
+        """`data` into the session's screen, its queries answered, its listeners told."""
+        with session.lock:
+            count_redraw(session, session.info, data)
+            # the agent's questions to its terminal are answered here, in order
+            feed_answering(session.emulator, data, lambda answer: self._answer(session,
+                                                                               answer))
+            archived = session.emulator.archive_scrollback()
+            session.fed(data)  # a new version, unless a synchronized frame is still open
+            session.info.last_output = time.monotonic()
+            # under the lock: whoever mirrors this screen (the daemon's clients) gets the
+            # bytes in the same order as resizes and attach snapshots
+            self._emit(Event(session.spec.name, "output", session.info, data))
+            if archived:  # mirrors clear their grid's scrollback at this same point
+                self._emit(Event(session.spec.name, "archived", session.info))
+        if reads_like_question(data[-QUESTION_TAIL:]):
+            session.asked_at = time.monotonic()
+            self._asking.add(session.spec.name)
+        self._wake.set()
 
     @staticmethod
     def _answer(session: _Session, answer: bytes) -> None:
@@ -430,6 +468,7 @@ class LocalHost(SessionHost):
         if state is not None:
             session.hinted = state
             session.detected_version = -1  # look again now, with the hint
+            session.looked_at = 0.0
             self._wake.set()
 
     # -- detection ----------------------------------------------------------------------------
@@ -437,7 +476,7 @@ class LocalHost(SessionHost):
         while not self._closed.is_set():
             # woken by output; the timeout re-checks screens that went quiet (working → idle) or
             # hold a frame open, and only while there is one: an idle fleet costs no wakeups
-            self._wake.wait(QUIET_RECHECK if self._needs_recheck() else None)
+            self._wake.wait(self._next_look())
             self._wake.clear()
             if self._closed.is_set():
                 return
@@ -446,7 +485,7 @@ class LocalHost(SessionHost):
                 for _ in range(len(self._asking)):  # (only this thread takes from it)
                     asking = self._sessions.get(self._asking.pop())
                     if asking is not None:
-                        self._detect(asking)
+                        self._detect(asking, asked=True)
                 if session.frame_open:  # (the lock only for a session inside a frame)
                     with session.lock:
                         session.release_overdue_frame()
@@ -456,18 +495,36 @@ class LocalHost(SessionHost):
             # always read (by the next round, at once)
             time.sleep(self._detect_interval)
 
-    def _needs_recheck(self) -> bool:
-        return any(s.info.process == RUNNING and (s.info.state == WORKING or s.frame_open)
-                   for s in list(self._sessions.values()))
+    def _next_look(self) -> float | None:
+        """How long the watcher may sleep when no output wakes it: until a look the throttle
+        put off is due (the screen a burst ended on), or QUIET_RECHECK while a screen may go
+        quiet; None (no timeout) for an idle fleet."""
+        running = [s for s in list(self._sessions.values()) if s.info.process == RUNNING]
+        owed = [s.looked_at + LOOK_EVERY for s in running if s.owed]
+        wait = max(0.0, min(owed) - time.monotonic()) if owed else None
+        if any(s.info.state == WORKING or s.frame_open for s in running):
+            wait = QUIET_RECHECK if wait is None else min(wait, QUIET_RECHECK)
+        return wait
 
-    def _detect(self, session: _Session) -> None:
+    def _detect(self, session: _Session, asked: bool = False) -> None:
         info = session.info
         if info.process != RUNNING:
             return
-        quiet = time.monotonic() - info.last_output
+        now = time.monotonic()
+        quiet = now - info.last_output
         if session.version == session.detected_version and not (
                 info.state == WORKING and info.detection.state == UNKNOWN and quiet > QUIET_IDLE):
             return
+        # a screen that keeps changing is read at most every LOOK_EVERY (reading and detecting
+        # a screen costs a millisecond or more: every frame of 40 streaming agents filled a
+        # core); output that reads like a question is read at once, and so is what follows it
+        # for a moment (a dialog drawn in pieces); the look put off is owed, and taken when its
+        # time comes, so the screen a burst ends on is always read
+        if (not asked and now - session.looked_at < LOOK_EVERY
+                and now - session.asked_at > ASKED_WINDOW):
+            session.owed = True
+            return
+        session.looked_at, session.owed = now, False
         version, found = self._read_screen(session)
         session.detected_version = version
         state = found.state

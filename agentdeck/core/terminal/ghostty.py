@@ -9,6 +9,7 @@ value; styles are cached by their bytes so equal cells share one CellStyle.
 from __future__ import annotations
 
 import dataclasses
+import re
 import unicodedata
 from collections import deque
 from typing import Any
@@ -109,10 +110,26 @@ class GhosttyEmulator:
         self._rows: list[list[Run]] = [[] for _ in range(rows)]
         self._ends: list[int] = [0] * rows  # per row: characters up to the last one written
         self._offset = 0
+        # rows Ghostty marked changed that the pane's reader (take_dirty) and the detectors'
+        # (lines, wrapped_rows) have not read again yet: one render state tracks changes for
+        # both (a second one would see none: the terminal hands its changes to one update)
+        self._stale_runs: set[int] = set(range(rows))
+        self._stale_text: set[int] = set(range(rows))
+        self._text: list[str] = [""] * rows  # each row's text, trailing blanks removed
+        self._wrapped: set[int] = set()  # the rows soft-wrapped onto the next
+        self._link_rows: set[int] = set()  # the rows holding a hyperlink
+        self._modes: Modes | None = None  # as last read; None: read them again
+        self._mode_tail = False  # the last feed ended inside an escape sequence
 
     # -- input ------------------------------------------------------------------------------
     def feed(self, data: bytes) -> None:
         self._term.feed(data)
+        # the modes change only through a private or kitty CSI, a reset or a soft reset: read
+        # again after one of those, not at every look (a pane looks at them every frame)
+        if self._modes is not None and (self._mode_tail or _sets_modes(data)):
+            self._modes = None
+        # a sequence cut at the end of this feed ends in the next one, whatever it holds
+        self._mode_tail = _OPEN_TAIL.search(data[-32:]) is not None
         if self._archive and ERASE_SCROLLBACK in data:  # the program cleared its scrollback
             self._archive.clear()
 
@@ -130,51 +147,80 @@ class GhosttyEmulator:
             return
         self._term.resize(cols, rows)
         self.cols, self.rows = cols, rows
+        self._modes = None
         self._rows = [[] for _ in range(rows)]
         self._ends = [0] * rows
+        self._text = [""] * rows
+        self._stale_runs, self._stale_text = set(range(rows)), set(range(rows))
+        self._wrapped, self._link_rows = set(), set()
 
     # -- drawing ----------------------------------------------------------------------------
-    def take_dirty(self) -> set[int]:
-        check(lib.ghostty_render_state_update(self._rs[0], self._term._t[0]), "render_state_update")
-        dirty_state, row_dirty = self._dirty_state, self._row_dirty
-        check(lib.ghostty_render_state_get(self._rs[0], lib.GHOSTTY_RENDER_STATE_DATA_DIRTY,
-                                           dirty_state), "dirty")
-        if dirty_state[0] == lib.GHOSTTY_RENDER_STATE_DIRTY_FALSE:
-            return set()
-        full = dirty_state[0] == lib.GHOSTTY_RENDER_STATE_DIRTY_FULL
-        check(lib.ghostty_render_state_get(self._rs[0], lib.GHOSTTY_RENDER_STATE_DATA_ROW_ITERATOR,
+    def _sweep(self) -> None:
+        """Take the rows Ghostty marks changed into both readers' stale rows, with each one's
+        soft-wrap and hyperlink flags (read from the render state's copy of the row)."""
+        rs = self._rs[0]
+        check(lib.ghostty_render_state_update(rs, self._term._t[0]), "render_state_update")
+        check(lib.ghostty_render_state_get(rs, lib.GHOSTTY_RENDER_STATE_DATA_DIRTY,
+                                           self._dirty_state), "dirty")
+        if self._dirty_state[0] == lib.GHOSTTY_RENDER_STATE_DIRTY_FALSE:
+            return
+        full = self._dirty_state[0] == lib.GHOSTTY_RENDER_STATE_DIRTY_FULL
+        check(lib.ghostty_render_state_get(rs, lib.GHOSTTY_RENDER_STATE_DATA_ROW_ITERATOR,
                                            self._it), "row_iterator")
-        changed: set[int] = set()
-        lines = self._bulk.screen(self.cols, self.rows) if self._bulk is not None else None
+        it, row_dirty, row, flag = self._it[0], self._row_dirty, self._wrap_row, self._wrap_flag
         y = 0
-        while lib.ghostty_render_state_row_iterator_next(self._it[0]) and y < self.rows:
-            lib.ghostty_render_state_row_get(self._it[0], lib.GHOSTTY_RENDER_STATE_ROW_DATA_DIRTY,
+        while lib.ghostty_render_state_row_iterator_next(it) and y < self.rows:
+            lib.ghostty_render_state_row_get(it, lib.GHOSTTY_RENDER_STATE_ROW_DATA_DIRTY,
                                              row_dirty)
             if full or row_dirty[0]:
-                links = self._has_links()
-                if self._bulk is not None and lines is not None and not links:
-                    runs, end = self._bulk.runs(lines[y], self.cols)
-                    if self._bulk.suspects and self._bulk.never_written(y):
-                        runs, end = self._read_row()
-                    self._rows[y], self._ends[y] = runs, end
-                else:
-                    self._rows[y], self._ends[y] = self._read_row(y if links else None)
-                changed.add(y)
-                lib.ghostty_render_state_row_set(self._it[0],
-                                                 lib.GHOSTTY_RENDER_STATE_ROW_OPTION_DIRTY,
+                self._stale_runs.add(y)
+                self._stale_text.add(y)
+                check(lib.ghostty_render_state_row_get(it, lib.GHOSTTY_RENDER_STATE_ROW_DATA_RAW,
+                                                       row), "row raw")
+                for marks, key in ((self._wrapped, lib.GHOSTTY_ROW_DATA_WRAP),
+                                   (self._link_rows, lib.GHOSTTY_ROW_DATA_HYPERLINK)):
+                    check(lib.ghostty_row_get(row[0], key, flag), "row flag")
+                    if flag[0]:
+                        marks.add(y)
+                    else:
+                        marks.discard(y)
+                lib.ghostty_render_state_row_set(it, lib.GHOSTTY_RENDER_STATE_ROW_OPTION_DIRTY,
                                                  self._false)
             y += 1
-        lib.ghostty_render_state_set(self._rs[0], lib.GHOSTTY_RENDER_STATE_OPTION_DIRTY,
-                                     self._clean)
-        return changed
+        lib.ghostty_render_state_set(rs, lib.GHOSTTY_RENDER_STATE_OPTION_DIRTY, self._clean)
 
-    def _has_links(self) -> bool:
-        """Whether the iterator's row holds a hyperlink (most rows do not: no lookups then)."""
-        check(lib.ghostty_render_state_row_get(self._it[0], lib.GHOSTTY_RENDER_STATE_ROW_DATA_RAW,
-                                               self._wrap_row), "row raw")
-        check(lib.ghostty_row_get(self._wrap_row[0], lib.GHOSTTY_ROW_DATA_HYPERLINK,
-                                  self._wrap_flag), "row hyperlink")
-        return bool(self._wrap_flag[0])
+    def take_dirty(self) -> set[int]:
+        self._sweep()
+        changed, self._stale_runs = self._stale_runs, set()
+        if not changed:
+            return changed
+        by_cell: set[int] = set()  # rows the formatter cannot give: read cell by cell
+        if self._bulk is None:
+            by_cell = set(changed)
+        else:
+            for first, last in _blocks(changed, self.rows):
+                lines = self._bulk.screen(self.cols, last + 1, first)
+                for y in range(first, last + 1):
+                    if y not in changed:
+                        continue
+                    if y in self._link_rows:
+                        by_cell.add(y)
+                        continue
+                    runs, end = self._bulk.runs(lines[y - first], self.cols)
+                    if self._bulk.suspects and self._bulk.never_written(y):
+                        by_cell.add(y)
+                    self._rows[y], self._ends[y] = runs, end
+        if by_cell:
+            check(lib.ghostty_render_state_get(self._rs[0],
+                                               lib.GHOSTTY_RENDER_STATE_DATA_ROW_ITERATOR,
+                                               self._it), "row_iterator")
+            y = 0
+            while lib.ghostty_render_state_row_iterator_next(self._it[0]) and y < self.rows:
+                if y in by_cell:
+                    self._rows[y], self._ends[y] = self._read_row(
+                        y if y in self._link_rows else None)
+                y += 1
+        return changed
 
     def _link_at(self, x: int, y: int) -> str | None:
         ref = self._term.ref(x, y, "viewport")
@@ -243,10 +289,22 @@ class GhosttyEmulator:
 
     # -- text and state ---------------------------------------------------------------------
     def lines(self) -> list[str]:
-        lines = self._term.text().split("\n")
-        return (lines + [""] * self.rows)[: self.rows]
+        if self._offset:  # (the render state reads the viewport: the live screen only here)
+            lines = self._term.text().split("\n")
+            return (lines + [""] * self.rows)[: self.rows]
+        self._sweep()
+        if self._stale_text:
+            if self._reader is None:
+                self._reader = self._bulk or RowReader(self._term)
+            for first, last in _blocks(self._stale_text, self.rows):
+                self._text[first:last + 1] = self._reader.text(first, last, self.cols)
+            self._stale_text = set()
+        return list(self._text)
 
     def wrapped_rows(self) -> set[int]:
+        if not self._offset:
+            self._sweep()
+            return set(self._wrapped)
         term, row, flag = self._term, self._wrap_row, self._wrap_flag
         wrapped = set()
         for y in range(self.rows):
@@ -312,12 +370,16 @@ class GhosttyEmulator:
         return self._term.cursor
 
     def modes(self) -> Modes:
-        t = self._term
-        alt = t.get("active_screen", "GhosttyTerminalScreen") != lib.GHOSTTY_TERMINAL_SCREEN_PRIMARY
-        return Modes(app_cursor=t.mode(1), bracketed_paste=t.mode(2004), alt_screen=alt,
-                     cursor_visible=bool(t.get("cursor_visible", "bool")),
-                     focus_events=t.mode(1004),
-                     kitty_flags=int(t.get("kitty_keyboard_flags", "uint8_t")))
+        if self._modes is None:
+            t = self._term
+            alt = t.get("active_screen", "GhosttyTerminalScreen") != \
+                lib.GHOSTTY_TERMINAL_SCREEN_PRIMARY
+            self._modes = Modes(app_cursor=t.mode(1), bracketed_paste=t.mode(2004),
+                                alt_screen=alt,
+                                cursor_visible=bool(t.get("cursor_visible", "bool")),
+                                focus_events=t.mode(1004),
+                                kitty_flags=int(t.get("kitty_keyboard_flags", "uint8_t")))
+        return self._modes
 
     def title(self) -> str:
         text = self._title
@@ -350,6 +412,31 @@ class GhosttyEmulator:
             lib.ghostty_render_state_free(self._rs[0])
             self._rs = None
         self._term.close()
+
+
+# what may change a mode: a private or kitty CSI (CSI ? … h/l, CSI > … u, CSI < u, CSI = … u),
+# a reset (ESC c) or a soft reset (CSI ! p)
+_MODE_STARTS = (b"\x1b[?", b"\x1b[>", b"\x1b[<", b"\x1b[=", b"\x1bc", b"\x1b[!")
+_OPEN_TAIL = re.compile(rb"\x1b(?:\[[?<=>!]?[0-9;]*)?\Z")
+
+
+def _sets_modes(data: bytes) -> bool:
+    # (substring searches run at memory speed; a regex over a flood's megabyte does not)
+    return b"\x1b" in data and any(start in data for start in _MODE_STARTS)
+
+
+def _blocks(rows: set[int], count: int) -> list[tuple[int, int]]:
+    """The rows as runs of adjacent rows (first, last), each read with one format call; past
+    half the screen, the whole screen in one."""
+    if len(rows) > count // 2:
+        return [(0, count - 1)]
+    blocks: list[tuple[int, int]] = []
+    for y in sorted(rows):
+        if blocks and blocks[-1][1] == y - 1:
+            blocks[-1] = (blocks[-1][0], y)
+        else:
+            blocks.append((y, y))
+    return blocks
 
 
 def _is_wide(char: str) -> bool:

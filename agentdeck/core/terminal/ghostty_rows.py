@@ -39,6 +39,7 @@ class RowReader:
         self._opts.selection = self._sel
         self._buf = ffi.new("uint8_t[]", 1 << 16)
         self._history_opts: Any = None  # (made on first use: most emulators never need it)
+        self._text_opts: Any = None  # (the same: only the session host's detectors read text)
         self._n = ffi.new("size_t*")
         self._styles: dict[bytes, CellStyle] = {b"": PLAIN}
         self._interned: dict[CellStyle, CellStyle] = {PLAIN: PLAIN}
@@ -52,15 +53,40 @@ class RowReader:
         self._point = ffi.new("GhosttyPointS*")
         self._point.tag = lib.GHOSTTY_POINT_TAG_VIEWPORT
         self._ref = init_sized("GhosttyGridRef")
+        self._start = init_sized("GhosttyGridRef")
+        self._end = init_sized("GhosttyGridRef")
         self.suspects: list[int] = []  # the last row's blanks that may be never-written cells
 
-    def screen(self, cols: int, rows: int) -> list[bytes]:
-        """The viewport's rows as Ghostty formats them (SGR and text), `rows` of them."""
-        term = self._term
-        self._sel.start = term.ref(0, 0, "viewport")[0]
-        self._sel.end = term.ref(cols - 1, rows - 1, "viewport")[0]
+    def screen(self, cols: int, rows: int, first: int = 0) -> list[bytes]:
+        """The viewport's rows `first` to `rows - 1` as Ghostty formats them (SGR and text)."""
+        self._select(first, rows - 1, cols, lib.GHOSTTY_POINT_TAG_VIEWPORT)
         lines = self._format(self._opts)
-        return (lines + [b""] * rows)[:rows]  # blank rows at the bottom are left out
+        return (lines + [b""] * rows)[:rows - first]  # blank rows at the bottom are left out
+
+    def text(self, first: int, last: int, cols: int) -> list[str]:
+        """The live screen's rows `first` to `last` as plain text, trailing blanks removed."""
+        if self._text_opts is None:
+            self._text_opts = init_sized("GhosttyTerminalSelectionFormatOptions")
+            self._text_opts.emit = lib.GHOSTTY_FORMATTER_FORMAT_PLAIN
+            self._text_opts.unwrap, self._text_opts.trim = False, True
+            self._text_opts.selection = self._sel
+        self._select(first, last, cols, lib.GHOSTTY_POINT_TAG_ACTIVE)
+        lines = [line.decode("utf-8", "replace") for line in self._format(self._text_opts,
+                                                                          b"\n")]
+        count = last - first + 1
+        return (lines + [""] * count)[:count]
+
+    def _select(self, first: int, last: int, cols: int, tag: int) -> None:
+        """Select rows `first` to `last`, whole (grid refs made without pyghostty's per-call
+        allocations)."""
+        term, point = self._term._t[0], self._point
+        point.tag = tag
+        point.value.x, point.value.y = 0, first
+        check(self._grid_ref(term, point[0], self._start), "grid_ref")
+        point.value.x, point.value.y = cols - 1, last
+        check(self._grid_ref(term, point[0], self._end), "grid_ref")
+        point.tag = lib.GHOSTTY_POINT_TAG_VIEWPORT  # (never_written's)
+        self._sel.start, self._sel.end = self._start[0], self._end[0]
 
     def history(self, cols: int, total: int) -> list[str]:
         """The `total` scrollback rows as the lines the program printed (soft wraps joined),
@@ -75,7 +101,7 @@ class RowReader:
         self._sel.end = term.ref(cols - 1, total - 1, "history")[0]
         return [line.decode("utf-8", "replace") for line in self._format(self._history_opts)]
 
-    def _format(self, opts: Any) -> list[bytes]:
+    def _format(self, opts: Any, newline: bytes = b"\r\n") -> list[bytes]:
         term = self._term
         while True:
             result = lib.ghostty_terminal_selection_format_buf(
@@ -85,7 +111,7 @@ class RowReader:
             self._buf = ffi.new("uint8_t[]", max(self._n[0], 2 * len(self._buf)))
         check(result, "format rows")
         data = ffi.buffer(self._buf, self._n[0])[:]
-        return data[_OSC.match(data).end():].split(b"\r\n")  # type: ignore[union-attr]
+        return data[_OSC.match(data).end():].split(newline)  # type: ignore[union-attr]
 
     def runs(self, line: bytes, cols: int) -> tuple[list[Run], int]:
         """One formatted row as runs, padded with blanks to `cols` cells, and how many

@@ -32,8 +32,35 @@ def _color(value: str) -> Color:
     return None
 
 
+class _Dirty(set[int]):
+    """pyte's dirty rows, each also marked in `text` (the rows whose text the detectors have
+    not read again): the pane's reading (take_dirty) empties this set, not that one."""
+
+    def __init__(self, rows: object = (), text: set[int] | None = None) -> None:
+        super().__init__(rows)  # type: ignore[call-overload]
+        self.text: set[int] = set(self) if text is None else text | set(self)
+
+    def add(self, row: int) -> None:
+        super().add(row)
+        self.text.add(row)
+
+    def update(self, *rows: object) -> None:
+        for some in rows:
+            some = list(some)  # type: ignore[call-overload]
+            super().update(some)
+            self.text.update(some)
+
+
 class _Screen(pyte.HistoryScreen):
     """HistoryScreen that also tracks the private modes pyte parses but does not act on."""
+
+    @property  # type: ignore[override]
+    def dirty(self) -> _Dirty:
+        return self._dirty
+
+    @dirty.setter
+    def dirty(self, rows: set[int]) -> None:  # (pyte sets a new set after a page move)
+        self._dirty = _Dirty(rows, getattr(self, "_dirty", None) and self._dirty.text)
 
     def select_graphic_rendition(self, *attrs: int, private: bool = False) -> None:
         # "CSI > … m" (xterm's modifyOtherKeys, sent by Ink programs such as Gemini CLI) is a
@@ -82,6 +109,8 @@ class PyteEmulator:
         self._styles: dict[tuple[object, ...], CellStyle] = {}
         self._offset = 0
         self._all_dirty = True
+        self._text = [""] * rows  # each row's text, kept for the rows pyte did not mark dirty
+        self._text_stale = True  # every row's text to be read again (a resize, a scroll)
 
     def feed(self, data: bytes) -> None:
         if self._offset:
@@ -94,6 +123,7 @@ class PyteEmulator:
         self._screen.resize(rows, cols)
         self.cols, self.rows = cols, rows
         self._all_dirty = True
+        self._text, self._text_stale = [""] * rows, True
 
     def take_dirty(self) -> set[int]:
         if self._all_dirty:
@@ -137,7 +167,28 @@ class PyteEmulator:
             out = [line.rstrip() for line in self._screen.display]
             self.scroll(-saved)
             return out
-        return [line.rstrip() for line in self._screen.display]
+        stale = self._screen.dirty.text
+        if self._text_stale:
+            self._text = [line.rstrip() for line in self._screen.display]
+        else:
+            for y in stale:
+                if 0 <= y < self.rows:
+                    self._text[y] = self._row_text(y)
+        stale.clear()
+        self._text_stale = False
+        return list(self._text)
+
+    def _row_text(self, y: int) -> str:
+        """One row as pyte's display shows it (a wide character's second cell left out)."""
+        line, chars, skip = self._screen.buffer[y], [], False
+        for x in range(self.cols):
+            if skip:
+                skip = False
+                continue
+            data = line[x].data
+            skip = bool(data) and data > "\x7f" and wcwidth(data[0]) == 2
+            chars.append(data)
+        return "".join(chars).rstrip()
 
     def wrapped_rows(self) -> None:
         return None  # pyte does not record soft wraps
@@ -177,7 +228,7 @@ class PyteEmulator:
         for _ in range(abs(delta)):
             if not step():
                 break
-        self._all_dirty = True
+        self._all_dirty = self._text_stale = True
 
     def _line_up(self) -> bool:
         screen = self._screen
@@ -205,7 +256,7 @@ class PyteEmulator:
         while self._offset > 0 and self._screen.history.bottom:
             self._line_down()
         self._offset = 0
-        self._all_dirty = True
+        self._all_dirty = self._text_stale = True
 
     @property
     def scroll_offset(self) -> int:

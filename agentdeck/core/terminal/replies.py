@@ -17,15 +17,22 @@ from collections.abc import Callable
 from agentdeck import __version__
 from agentdeck.core.terminal.base import Emulator
 
-_QUERY = re.compile(
-    rb"\x1b\[(?P<dsr>\??[56])n"  # device status / cursor position report
-    rb"|\x1b\[(?P<da>[>=]?)0?c"  # device attributes: primary, secondary, tertiary
-    rb"|\x1b\[>0?q"  # XTVERSION
-    rb"|\x1b\[(?P<win>1[48])t"  # window size in cells (18) or pixels (14)
-    rb"|\x1b\[\?(?P<mode>\d+)\$p"  # DECRQM: is this private mode set?
-    rb"|\x1b\](?P<osc>1[01]);\?(?:\x07|\x1b\\\\)"  # foreground / background colour
-    rb"|\x1b\]4;(?P<palette>\d{1,3});\?(?:\x07|\x1b\\\\)"  # a palette colour
-    rb"|\x1b\[\?(?P<kitty>)u"  # kitty keyboard protocol: which flags are on?
+# Two scans, each starting from a literal (the regex engine then leaps from one CSI or OSC to
+# the next), and a CSI only looked into when its first byte can begin a query: the colours of
+# ordinary output (CSI 1;31m, CSI 0m) cost one byte's look each. One pattern of all the queries
+# ran at a third of the emulator's speed; this one at several times it.
+_CSI_QUERY = re.compile(
+    rb"\x1b\[(?=[?>=0156c])(?:"
+    rb"(?P<dsr>\??[56])n"  # device status / cursor position report
+    rb"|(?P<da>[>=]?)0?c"  # device attributes: primary, secondary, tertiary
+    rb"|>0?q"  # XTVERSION
+    rb"|(?P<win>1[48])t"  # window size in cells (18) or pixels (14)
+    rb"|\?(?P<mode>\d+)\$p"  # DECRQM: is this private mode set?
+    rb"|\?(?P<kitty>)u)"  # kitty keyboard protocol: which flags are on?
+)
+_OSC_QUERY = re.compile(
+    rb"\x1b\](?:(?P<osc>1[01]);\?(?:\x07|\x1b\\\\)"  # foreground / background colour
+    rb"|4;(?P<palette>\d{1,3});\?(?:\x07|\x1b\\\\))"  # a palette colour
 )
 CELL_PIXELS = (8, 16)  # what a window-size-in-pixels answer assumes for one cell
 # the colours OSC 10/11 report: the dark themes' foreground and background
@@ -59,37 +66,47 @@ def palette_colour(n: int) -> tuple[int, int, int]:
     return grey, grey, grey
 
 
+def _queries(data: bytes) -> list[re.Match[bytes]]:
+    """The queries in `data`, in order."""
+    found = list(_CSI_QUERY.finditer(data)) if b"\x1b[" in data else []
+    if b"\x1b]" in data:
+        found += _OSC_QUERY.finditer(data)
+        found.sort(key=lambda match: match.start())
+    return found
+
+
 def _answer(match: re.Match[bytes], emulator: Emulator) -> bytes | None:
-    if match.group("dsr") is not None:
-        if match.group("dsr").endswith(b"5"):
+    group = match.groupdict().get
+    if group("dsr") is not None:
+        if group("dsr").endswith(b"5"):  # type: ignore[union-attr]
             return b"\x1b[0n"  # "OK"
         x, y = emulator.cursor()
-        private = b"?" if match.group("dsr").startswith(b"?") else b""
+        private = b"?" if group("dsr").startswith(b"?") else b""  # type: ignore[union-attr]
         return b"\x1b[" + private + b"%d;%dR" % (y + 1, x + 1)
-    if match.group("da") is not None:
-        kind = match.group("da")
+    if group("da") is not None:
+        kind = group("da")
         if kind == b">":
             return b"\x1b[>1;10;0c"  # a VT220-class terminal, firmware 10
         if kind == b"=":
             return b"\x1bP!|00000000\x1b\\"
         return b"\x1b[?62;22c"  # VT220 with ANSI colour
-    if match.group("win") is not None:
-        if match.group("win") == b"18":
+    if group("win") is not None:
+        if group("win") == b"18":
             return b"\x1b[8;%d;%dt" % (emulator.rows, emulator.cols)
         return b"\x1b[4;%d;%dt" % (emulator.rows * CELL_PIXELS[1], emulator.cols * CELL_PIXELS[0])
-    if match.group("mode") is not None:
-        mode = int(match.group("mode"))
+    if group("mode") is not None:
+        mode = int(group("mode"))  # type: ignore[arg-type]
         return b"\x1b[?%d;%d$y" % (mode, _mode_state(emulator, mode))
-    if match.group("osc") is not None:
-        colour = FOREGROUND if match.group("osc") == b"10" else BACKGROUND
-        return b"\x1b]" + match.group("osc") + b";" + colour.encode() + b"\x1b\\"
-    if match.group("palette") is not None:
-        n = int(match.group("palette"))
+    if group("osc") is not None:
+        colour = FOREGROUND if group("osc") == b"10" else BACKGROUND
+        return b"\x1b]" + group("osc") + b";" + colour.encode() + b"\x1b\\"  # type: ignore[operator]
+    if group("palette") is not None:
+        n = int(group("palette"))  # type: ignore[arg-type]
         if n > 255:
             return None
         r, g, b = palette_colour(n)
         return b"\x1b]4;%d;rgb:%02x%02x/%02x%02x/%02x%02x\x1b\\" % (n, r, r, g, g, b, b)
-    if match.group("kitty") is not None:
+    if group("kitty") is not None:
         flags = emulator.modes().kitty_flags
         # a backend that does not follow the protocol stays silent: the program keeps to
         # legacy keys, as it would in a terminal without the protocol
@@ -104,7 +121,7 @@ def feed_answering(emulator: Emulator, data: bytes, reply: Callable[[bytes], Non
         emulator.feed(data)
         return
     start = 0
-    for match in _QUERY.finditer(data):
+    for match in _queries(data):
         if match.start() > start:
             emulator.feed(data[start:match.start()])
         start = match.end()

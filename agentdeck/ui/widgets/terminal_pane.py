@@ -26,6 +26,7 @@ from textual.widget import Widget
 from agentdeck.core.keys import encode_key, encode_paste
 from agentdeck.core.sessions import SessionHost, TerminalView
 from agentdeck.core.terminal import CellStyle, Color, Emulator
+from agentdeck.ui.viewport import viewport_top
 from agentdeck.ui.widgets.scrollback import ScrollBack
 
 REFRESH_HZ = 30
@@ -94,6 +95,7 @@ class TerminalPane(ScrollBack, Widget, can_focus=False):
         self.release_key = release_key
         self.send = send
         self._seen = -1
+        self._drawn: TerminalView | None = None  # the screen the rows in the cache came from
         self._cache: dict[int, Strip] = {}
         self._cursor: tuple[int, int] | None = None  # in pane rows
         self._top = 0  # the agent's screen row drawn on the pane's first row
@@ -175,6 +177,12 @@ class TerminalPane(ScrollBack, Widget, can_focus=False):
         view = self._view()
         if view is None:
             return
+        if view is not self._drawn:
+            # another screen (a mirror made anew after a reconnect, the scrollback's copy):
+            # none of the rows drawn from the last one stand
+            self._drawn = view
+            self._seen = -1
+            self._screen_size = (0, 0)
         if not self._sized:  # the session started after the pane got its size
             self._sized = True
             self.sync_size()
@@ -222,9 +230,8 @@ class TerminalPane(ScrollBack, Widget, can_focus=False):
 
     def _top_for(self, emulator: Emulator, cursor: tuple[int, int] | None) -> tuple[int, bool]:
         """Which row of the agent's screen the pane starts at, and whether text is cut at its
-        right edge. A pane smaller than the agent's terminal (a grid cell, a phone) shows its
-        bottom: the rows ending with the last one holding text or the cursor — where prompts
-        and input boxes live."""
+        right edge. A pane smaller than the agent's terminal (a grid cell, a phone) shows the
+        rows holding its content — the prompt, the input box, the cursor (ui/viewport.py)."""
         height, width = self.content_size.height, self.content_size.width
         if not height or (height >= emulator.rows and width >= emulator.cols):
             return 0, False
@@ -234,9 +241,8 @@ class TerminalPane(ScrollBack, Widget, can_focus=False):
         elif self._history is not None:  # scrolled back: the viewport's bottom, or above it
             top = max(0, emulator.rows - height - self._extra)
         else:
-            last = max((i for i, line in enumerate(lines) if line.strip()), default=0)
-            bottom = max(last, cursor[1] if cursor else 0) + 1
-            top = max(0, min(bottom, emulator.rows) - height)
+            shown = cursor is not None and emulator.modes().cursor_visible
+            top = viewport_top(lines, height, cursor[1] if shown and cursor else None)
         wide = any(len(line) > width for line in lines[top: top + height])
         return top, wide
 
@@ -244,8 +250,10 @@ class TerminalPane(ScrollBack, Widget, can_focus=False):
         """Mark a pane that shows only part of its agent's screen; zoom shows it whole."""
         cols, rows = self._screen_size
         hidden = []
-        if self._top:
-            hidden.append(f"↑{self._top} rows above")
+        below = rows - self._top - self.content_size.height if self.content_size.height else 0
+        for count, where in ((self._top, "↑{} above"), (below, "↓{} below")):
+            if count > 0:
+                hidden.append(where.format(f"{count} row{'s' * (count != 1)}"))
         if self._wide:
             hidden.append("› text cut at the right")
         cut = f"{cols}×{rows}: {', '.join(hidden)} · z shows all" if hidden else ""

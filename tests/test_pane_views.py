@@ -1,0 +1,137 @@
+"""What a pane shows of its agent's screen, at every window size: the rows holding content (the
+prompt, the cursor) with what it hides said in its border, the agent's current size in that
+label, and — where one pane is shown at a time — the agent whose request the queue highlights,
+so a prompt is never answered unseen (issue 30, item 5)."""
+
+from __future__ import annotations
+
+import pytest
+
+from agentdeck.core.sessions import SessionHost
+from agentdeck.ui.app import AgentdeckApp
+from agentdeck.ui.viewport import viewport_top
+from agentdeck.ui.widgets.terminal_pane import TerminalPane
+from tests.conftest import until
+from tests.test_dashboard import demo_deck  # noqa: F401  (the fixture)
+from tests.test_snapshots import still_deck  # noqa: F401  (the fixture)
+
+BLANK = ""
+
+
+def screen(rows: int, drawn: dict[int, str]) -> list[str]:
+    return [drawn.get(y, BLANK) for y in range(rows)]
+
+
+def test_a_full_screen_shows_its_bottom_rows() -> None:
+    lines = screen(75, {y: f"line {y}" for y in range(75)})
+    assert viewport_top(lines, 20) == 55
+    assert viewport_top(lines, 20, cursor=70) == 55  # the input box, its footer under it
+    assert viewport_top(lines, 80) == 0  # a pane taller than the screen shows it whole
+
+
+def test_a_dialog_at_the_top_of_a_tall_empty_screen_is_shown_not_its_blank_bottom() -> None:
+    dialog = {0: "Trust this folder?", 2: "› 1. Trust and continue", 3: "  2. Back",
+              5: "enter continue · esc back"}
+    lines = screen(75, dialog)
+    assert viewport_top(lines, 20) == 0
+    # a cursor parked on the empty bottom row says nothing about where the content is
+    assert viewport_top(lines, 20, cursor=74) == 0
+    # nor does a one-line footer at the bottom, far below it
+    assert viewport_top(screen(75, {**dialog, 74: "? for shortcuts"}), 20) == 0
+
+
+def test_a_cursor_next_to_text_keeps_its_part_in_view() -> None:
+    # a banner at the top, then (after a cleared conversation) an input box at the bottom
+    banner = {y: f"banner {y}" for y in range(10)}
+    box = {68: "╭────╮", 69: "│ >  │", 70: "╰────╯", 71: "? for shortcuts"}
+    lines = screen(75, {**banner, **box})
+    assert viewport_top(lines, 20, cursor=69) == 52
+    assert viewport_top(lines, 20) == 52  # the last part is larger than a lone line or two
+    # a shell: output, then its prompt with the cursor on the next row
+    shell = screen(75, {y: f"out {y}" for y in range(30)})
+    assert viewport_top(shell, 20, cursor=30) == 11
+    assert viewport_top(screen(75, {}), 20) == 0 and viewport_top(screen(75, {}), 20, 60) == 41
+
+
+def shown_text(pane: TerminalPane) -> str:
+    """What the pane draws now, row by row."""
+    return "\n".join(pane.render_line(y).text for y in range(pane.content_size.height))
+
+
+def displayed(app: AgentdeckApp) -> list[TerminalPane]:
+    return [p for p in app.query(TerminalPane) if p.display and p.region.height]
+
+
+def size_of(host: SessionHost, name: str) -> tuple[int, int] | None:
+    """The agent's terminal size now (None: its session is not started yet)."""
+    try:
+        view = host.terminal(name)
+    except KeyError:
+        return None
+    with view as emulator:
+        return emulator.cols, emulator.rows
+
+
+QUESTIONS = {"auth": "Do you want to proceed?", "payments": "Would you like to run",
+             "search": "Run shell command?"}
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (300, 80)], ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_every_waiting_prompt_is_in_view_or_is_the_highlighted_entrys_pane(
+        demo_deck, size) -> None:  # noqa: F811
+    deck, _ = demo_deck
+    app = AgentdeckApp(deck)
+    async with app.run_test(size=size) as pilot:
+        await until(pilot, lambda: {e.agent for e in deck.queue.pending()} == set(QUESTIONS))
+        await until(pilot, lambda: app._home is not None and all(
+            size_of(deck.host, n) == app._home for n in QUESTIONS))
+
+        def in_view(name: str) -> bool:
+            pane = app._panes[name]
+            text = shown_text(pane)
+            return pane in displayed(app) and QUESTIONS[name] in text and (
+                "git log --oneline -3" in text)
+
+        def labels_true() -> bool:  # a pane showing part of its agent's screen says its size
+            for pane in displayed(app):
+                cols, rows = size_of(deck.host, pane.agent) or (0, 0)
+                cut = (pane.content_size.width < cols or pane.content_size.height < rows)
+                if cut and not str(pane.border_subtitle).startswith(f"{cols}×{rows}: "):
+                    return False
+            return True
+
+        if size[0] < 110:  # one pane at a time: the highlighted request's agent
+            for step in range(len(QUESTIONS)):
+                highlighted = app._approvals.selected
+                assert highlighted is not None
+                await until(pilot, lambda h=highlighted: in_view(h.agent)
+                            and [p.agent for p in displayed(app)] == [h.agent])
+                await until(pilot, labels_true)
+                if step < len(QUESTIONS) - 1:  # the next request (the arrow keys move
+                    await pilot.press("down")      # through the queue): its agent is shown
+                    await until(pilot, lambda h=highlighted: app._approvals.selected != h)
+            # choosing a waiting agent (`[`: the previous one) highlights its request
+            await pilot.press("left_square_bracket")
+            await until(pilot, lambda: app._approvals.selected is not None
+                        and app._approvals.selected.agent == app.selected == "payments")
+        else:
+            await until(pilot, lambda: all(in_view(name) for name in QUESTIONS))
+            await until(pilot, labels_true)
+
+
+async def test_the_size_label_follows_an_agent_resized_while_it_prints_nothing(
+        still_deck) -> None:  # noqa: F811
+    """The agents here wait in input(): a resize redraws nothing, yet their panes' labels say
+    their new size, and what each hides below."""
+    app = AgentdeckApp(still_deck)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app._home is not None and all(
+            size_of(still_deck.host, n) == app._home for n in app.rows))
+        pane = app._panes["docs"]
+        await until(pilot, lambda: str(pane.border_subtitle).startswith(
+            "{}×{}: ↓".format(*app._home)))
+        await pilot.resize_terminal(300, 80)
+        await until(pilot, lambda: app._home == app.home_size() and app._home[0] > 150)
+        await until(pilot, lambda: str(pane.border_subtitle).startswith(
+            "{}×{}: ↓".format(*app._home)))
+        assert "all done" in shown_text(pane)  # its text, at the top, still in view

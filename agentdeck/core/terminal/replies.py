@@ -18,11 +18,11 @@ from agentdeck import __version__
 from agentdeck.core.terminal.base import Emulator
 
 # Two scans, each starting from a literal (the regex engine then leaps from one CSI or OSC to
-# the next), and a CSI only looked into when its first byte can begin a query: the colours of
-# ordinary output (CSI 1;31m, CSI 0m) cost one byte's look each. One pattern of all the queries
-# ran at a third of the emulator's speed; this one at several times it.
+# the next), and a CSI only looked into when its first bytes can begin a query: the colours of
+# ordinary output (CSI 1;31m, CSI 0m) cost a byte or two's look each. One pattern of all the
+# queries ran at a third of the emulator's speed; this one at several times it.
 _CSI_QUERY = re.compile(
-    rb"\x1b\[(?=[?>=0156c])(?:"
+    rb"\x1b\[(?=[?>=c]|[56]n|0c|1[48]t)(?:"
     rb"(?P<dsr>\??[56])n"  # device status / cursor position report
     rb"|(?P<da>[>=]?)0?c"  # device attributes: primary, secondary, tertiary
     rb"|>0?q"  # XTVERSION

@@ -84,10 +84,10 @@ class RemoteHost(SessionHost):
         self._attaching: set[str] = set()
         self._listeners: list[Listener] = []
         self._queue_listeners: list[Callable[[dict[str, Any]], None]] = []
-        self.queue_state: dict[str, Any] = {"pending": [], "history": []}
-        self.closed = threading.Event()
         self._agents_listeners: list[Callable[[], None]] = []
         self.records: list[AgentRecord] | None = None  # the agents, as the daemon last pushed
+        self.queue_state: dict[str, Any] = {"pending": [], "history": []}
+        self.closed = threading.Event()
         # listeners run on their own thread, in order: the reader only moves bytes, so a
         # listener that waits (for a lock held by a thread that waits for a reply) cannot
         # stop the replies it waits for from being read
@@ -174,12 +174,12 @@ class RemoteHost(SessionHost):
                         return
                     self._output_pending.add(name)
                 self._emit(Event(name, "output", info, payload))
-        elif kind == "state":
-            info = protocol.info_from_wire(header["info"])
             elif kind == "resize" and info is not None:  # (its pane's size label, its rows:
                 # a resized agent may print nothing)
                 size = f"{header['cols']}x{header['rows']}".encode()
                 self._emit(Event(name, "resize", info, size))
+        elif kind == "state":
+            info = protocol.info_from_wire(header["info"])
             self._infos[info.name] = info
             self._emit(Event(info.name, "state", info))
         elif kind == "queue":
@@ -188,12 +188,12 @@ class RemoteHost(SessionHost):
             self.queue_state = header["queue"]
             for queue_listener in list(self._queue_listeners):
                 queue_listener(self.queue_state)
-
-    def _apply(self, header: dict[str, Any], payload: bytes) -> None:
         elif kind == "agents":  # its registry changed: an agent made or removed by anyone
             self.records = [AgentRecord.from_json(data) for data in header["records"]]
             for agents_listener in list(self._agents_listeners):
                 self._dispatch.put(agents_listener)
+
+    def _apply(self, header: dict[str, Any], payload: bytes) -> None:
         mirror = self._mirrors.get(header["name"])
         if mirror is None:
             return
@@ -268,12 +268,12 @@ class RemoteHost(SessionHost):
 
         return unsubscribe
 
-    def snapshot(self, name: str) -> list[str]:
-        return list(self._call("snapshot", name=name))
     def on_agents(self, listener: Callable[[], None]) -> Callable[[], None]:
         self._agents_listeners.append(listener)
         return lambda: _discard(self._agents_listeners, listener)
 
+    def snapshot(self, name: str) -> list[str]:
+        return list(self._call("snapshot", name=name))
 
     def redetect(self, name: str) -> Detection:
         return protocol.detection_from_wire(self._call("redetect", name=name))
@@ -329,12 +329,12 @@ class RemoteHost(SessionHost):
                 self._emit(Event(name, "output", info))
             return mirror
 
-    def scrollback(self, name: str) -> TerminalView:
-        """The session's screen and its whole scrollback as they are now, fetched from the
     def mirrored(self) -> list[str]:
         """The sessions whose screen this client mirrors (a reconnection mirrors them again)."""
         return list(self._mirrors)
 
+    def scrollback(self, name: str) -> TerminalView:
+        """The session's screen and its whole scrollback as they are now, fetched from the
         daemon (blocking): a copy that stays still while the user scrolls through it."""
         result, dump = self._request("history", name=name)
         return still_copy(*result["size"], dump)
@@ -433,11 +433,11 @@ class RemoteQueue:
             self.host._queue_listeners.remove(self._update)
 
 
-def records_of(host: RemoteHost) -> list[AgentRecord]:
-    """The agents the daemon's repository has made (another host's, for this dashboard)."""
-    return [AgentRecord.from_json(data) for data in host._call("records")]
 def _discard(listeners: list[Callable[[], None]], listener: Callable[[], None]) -> None:
     with contextlib.suppress(ValueError):
         listeners.remove(listener)
 
 
+def records_of(host: RemoteHost) -> list[AgentRecord]:
+    """The agents the daemon's repository has made (another host's, for this dashboard)."""
+    return [AgentRecord.from_json(data) for data in host._call("records")]

@@ -121,10 +121,10 @@ class Daemon:
 
     def _registry_changed(self, records: list[AgentRecord]) -> None:
         self.queue.roles = {rec.name: rec.role for rec in records}
-
         # every attached dashboard (and through its ssh link every other machine's) shows an
         # agent made or removed by anyone at once: the one watch of the registry is this one
         self._broadcast({"push": "agents", "records": [asdict(r) for r in records]})
+
     def _restore_dead_sessions(self) -> None:
         """Agents whose process died with the previous daemon: exited, with their last
         screen from the transcript."""

@@ -281,10 +281,10 @@ class AgentdeckApp(WindowFit, AgentActions, Attention, RadarWatch, App[None]):
     def _queue_changed(self) -> None:
         self.approvals = tuple(self.deck.queue.pending())
         self.decisions = tuple(list(self.deck.queue.history)[-4:])
-
-    # -- sending ------------------------------------------------------------------------------
         self._dashboard.set_class(bool(self.approvals), "-prompted")  # (a phone shows a pane)
         self.call_after_refresh(self._show_queued_agent)  # (once the queue's table has them)
+
+    # -- sending ------------------------------------------------------------------------------
     def send(self, agent: str, data: bytes) -> None:
         """Write what the user types in an agent's pane to its PTY, off the event loop, in
         order. The queue hears of it first: keys typed while a prompt is drawn answer it."""
@@ -406,18 +406,18 @@ class AgentdeckApp(WindowFit, AgentActions, Attention, RadarWatch, App[None]):
 
     @on(DataTable.RowHighlighted, "#agents")
     def _agent_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.row_key.value:
-            self._select(str(event.row_key.value))
         if self._one_pane() and self.approvals and not self._dashboard.has_class(
                 "-agents-shown"):
             return  # the table is hidden: not the user's choice; the queue's agent is shown
+        if event.row_key.value:
+            self._select(str(event.row_key.value))
 
-    @on(DataTable.RowSelected, "#agents")
-    def _agent_chosen(self, event: DataTable.RowSelected) -> None:
     @on(DataTable.RowHighlighted, "#approval-table")
     def _approval_highlighted(self) -> None:
         self._show_queued_agent()
 
+    @on(DataTable.RowSelected, "#agents")
+    def _agent_chosen(self, event: DataTable.RowSelected) -> None:
         self._select(str(event.row_key.value))
         self.action_zoom()  # shows it whole (typing into it is `i`)
 

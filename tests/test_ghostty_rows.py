@@ -102,3 +102,26 @@ def test_the_screens_text_kept_per_changed_row_is_the_screens_text(stream: Path)
             if flag[0]:
                 wraps.add(y)
         assert kept.wrapped_rows() == wraps, n
+
+
+@pytest.mark.parametrize("stream", sorted(REAL.glob("*.pty"))[::3], ids=lambda p: p.stem)
+def test_rows_read_only_when_asked_are_the_rows(stream: Path) -> None:
+    """A pane that shows part of its agent's screen asks only for those rows: each changed
+    row is read when asked, however many feeds later, and is then what it is on screen."""
+    import random
+
+    cols = int(stream.stem.rsplit("-", 1)[1])
+    fast, slow = pair(cols, 40)
+    data = stream.read_bytes() + b"".join(AWKWARD)
+    rng = random.Random(3)
+    for start in range(0, len(data), 900):
+        fast.feed(data[start:start + 900])
+        slow.feed(data[start:start + 900])
+        slow.take_dirty()
+        fast.take_dirty()
+        top = rng.randrange(40)
+        for y in range(top, min(40, top + rng.randrange(1, 12))):  # the rows it shows
+            assert cells(fast.row(y)) == cells(slow.row(y)), (start, y)
+    for y in range(40):
+        assert cells(fast.row(y)) == cells(slow.row(y)), y
+        assert fast.row_end(y) == slow.row_end(y), y

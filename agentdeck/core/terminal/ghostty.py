@@ -118,6 +118,8 @@ class GhosttyEmulator:
         self._text: list[str] = [""] * rows  # each row's text, trailing blanks removed
         self._wrapped: set[int] = set()  # the rows soft-wrapped onto the next
         self._link_rows: set[int] = set()  # the rows holding a hyperlink
+        self._unread: set[int] = set()  # changed rows whose runs `row` has not read yet
+        self._formatted: dict[int, bytes] = {}  # rows formatted with one above, not parsed yet
         self._modes: Modes | None = None  # as last read; None: read them again
         self._mode_tail = False  # the last feed ended inside an escape sequence
 
@@ -153,6 +155,7 @@ class GhosttyEmulator:
         self._text = [""] * rows
         self._stale_runs, self._stale_text = set(range(rows)), set(range(rows))
         self._wrapped, self._link_rows = set(), set()
+        self._unread, self._formatted = set(), {}
 
     # -- drawing ----------------------------------------------------------------------------
     def _sweep(self) -> None:
@@ -190,37 +193,41 @@ class GhosttyEmulator:
         lib.ghostty_render_state_set(rs, lib.GHOSTTY_RENDER_STATE_OPTION_DIRTY, self._clean)
 
     def take_dirty(self) -> set[int]:
+        """The rows changed since the last call; each is read (formatted, parsed into runs)
+        when `row` first asks for it: a pane that shows part of the screen, or none of it,
+        reads only what it draws."""
         self._sweep()
         changed, self._stale_runs = self._stale_runs, set()
-        if not changed:
-            return changed
-        by_cell: set[int] = set()  # rows the formatter cannot give: read cell by cell
-        if self._bulk is None:
-            by_cell = set(changed)
-        else:
-            for first, last in _blocks(changed, self.rows):
-                lines = self._bulk.screen(self.cols, last + 1, first)
-                for y in range(first, last + 1):
-                    if y not in changed:
-                        continue
-                    if y in self._link_rows:
-                        by_cell.add(y)
-                        continue
-                    runs, end = self._bulk.runs(lines[y - first], self.cols)
-                    if self._bulk.suspects and self._bulk.never_written(y):
-                        by_cell.add(y)
-                    self._rows[y], self._ends[y] = runs, end
-        if by_cell:
-            check(lib.ghostty_render_state_get(self._rs[0],
-                                               lib.GHOSTTY_RENDER_STATE_DATA_ROW_ITERATOR,
-                                               self._it), "row_iterator")
-            y = 0
-            while lib.ghostty_render_state_row_iterator_next(self._it[0]) and y < self.rows:
-                if y in by_cell:
-                    self._rows[y], self._ends[y] = self._read_row(
-                        y if y in self._link_rows else None)
-                y += 1
+        self._unread |= changed
+        for y in changed:
+            self._formatted.pop(y, None)
         return changed
+
+    def _read(self, y: int) -> None:
+        """Row `y`'s runs, read now: through the formatter (the rows below it that wait too
+        formatted in the same call, for the rows a pane draws next), or cell by cell where
+        the formatter cannot give it (a hyperlink, a never-written cell that would show)."""
+        self._unread.discard(y)
+        if self._bulk is not None and y not in self._link_rows:
+            line = self._formatted.pop(y, None)
+            if line is None:
+                last = y
+                while last + 1 < self.rows and last + 1 in self._unread and \
+                        last + 1 not in self._formatted:
+                    last += 1
+                lines = self._bulk.screen(self.cols, last + 1, y)
+                line = lines[0]
+                self._formatted.update(zip(range(y + 1, last + 1), lines[1:], strict=True))
+            runs, end = self._bulk.runs(line, self.cols)
+            if not (self._bulk.suspects and self._bulk.never_written(y)):
+                self._rows[y], self._ends[y] = runs, end
+                return
+        check(lib.ghostty_render_state_get(self._rs[0],
+                                           lib.GHOSTTY_RENDER_STATE_DATA_ROW_ITERATOR,
+                                           self._it), "row_iterator")
+        for _ in range(y + 1):  # (the iterator to the row)
+            lib.ghostty_render_state_row_iterator_next(self._it[0])
+        self._rows[y], self._ends[y] = self._read_row(y if y in self._link_rows else None)
 
     def _link_at(self, x: int, y: int) -> str | None:
         ref = self._term.ref(x, y, "viewport")
@@ -282,9 +289,13 @@ class GhosttyEmulator:
                          reverse=bool(s.inverse), strike=bool(s.strikethrough))
 
     def row(self, y: int) -> list[Run]:
+        if y in self._unread:
+            self._read(y)
         return self._rows[y] if 0 <= y < len(self._rows) else []
 
     def row_end(self, y: int) -> int | None:
+        if y in self._unread:
+            self._read(y)
         return self._ends[y] if 0 <= y < len(self._ends) else None
 
     # -- text and state ---------------------------------------------------------------------

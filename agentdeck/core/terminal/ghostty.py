@@ -1,31 +1,26 @@
 """Ghostty's VT core (libghostty-vt through pyghostty) behind the Emulator interface.
 
-Only the rows Ghostty marks dirty are read: all at once through Ghostty's own formatter
-(ghostty_rows.py), or — a row holding a hyperlink, which the formatter leaves out — through the
-render state's row iterator, with one `get_multi` call per cell for its grapheme, style and raw
-value; styles are cached by their bytes so equal cells share one CellStyle.
+Only the rows Ghostty marks dirty are read, and each only when asked for: through Ghostty's
+own formatter (ghostty_rows.py), or — a row holding a hyperlink, which the formatter leaves
+out — cell by cell through the render state's row iterator (ghostty_cells.py).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import re
-import unicodedata
 from collections import deque
-from typing import Any
 
 from pyghostty import Terminal
 from pyghostty._ffi import check, ffi, lib
 
 from agentdeck.core.terminal.base import (
     ERASE_SCROLLBACK,
-    CellStyle,
     Modes,
     Run,
-    group_runs,
     plain_text,
     wrap_rows,
 )
+from agentdeck.core.terminal.ghostty_cells import CellReader
 from agentdeck.core.terminal.ghostty_rows import RowReader
 
 ffi.cdef("""
@@ -37,20 +32,6 @@ typedef struct { GhosttyTerminalScrollViewportTag tag; int64_t delta; uint64_t _
 assert ffi.sizeof("AgentdeckScrollViewport") == ffi.sizeof("GhosttyTerminalScrollViewport")
 _scroll_viewport = ffi.cast("void(*)(GhosttyTerminal, AgentdeckScrollViewport)",
                             ffi.addressof(lib, "ghostty_terminal_scroll_viewport"))
-
-_CELL_KEYS = (lib.GHOSTTY_RENDER_STATE_ROW_CELLS_DATA_GRAPHEMES_UTF8,
-              lib.GHOSTTY_RENDER_STATE_ROW_CELLS_DATA_STYLE)
-_ASCII = [chr(i) if i < 0x80 else "\ufffd" for i in range(256)]
-
-
-def _color(c: Any) -> int | tuple[int, int, int] | None:
-    if c.tag == lib.GHOSTTY_STYLE_COLOR_PALETTE:
-        return int(c.value.palette)
-    if c.tag == lib.GHOSTTY_STYLE_COLOR_RGB:
-        rgb = c.value.rgb
-        return (rgb.r, rgb.g, rgb.b)
-    return None
-
 
 # Ghostty keeps 8 bytes a cell: 10,000 lines of scrollback at 120 columns take 9.4 MB per
 # screen. Past this many rows the scrollback moves into an archive of its text lines (about the
@@ -83,16 +64,7 @@ class GhosttyEmulator:
         check(lib.ghostty_render_state_new(ffi.NULL, self._rs), "render_state_new")
         self._it = ffi.new("GhosttyRenderStateRowIterator*")
         check(lib.ghostty_render_state_row_iterator_new(ffi.NULL, self._it), "row_iterator_new")
-        self._cells = ffi.new("GhosttyRenderStateRowCells*")
-        check(lib.ghostty_render_state_row_cells_new(ffi.NULL, self._cells), "row_cells_new")
-        self._buf = ffi.new("uint8_t[64]")
-        self._gbuf = ffi.new("GhosttyBuffer*")
-        self._gbuf.ptr, self._gbuf.cap = self._buf, 64
-        self._style = ffi.new("GhosttyStyle*")
-        self._style.size = ffi.sizeof("GhosttyStyle")
-        self._keys = ffi.new("GhosttyRenderStateRowCellsData[2]", list(_CELL_KEYS))
-        self._vals = ffi.new("void*[2]", [self._gbuf, self._style])
-        self._n = ffi.new("size_t*")
+        self._cells = CellReader(self._term, self._it)
         self._false = ffi.new("bool*", False)
         # scratch outputs, allocated once: take_dirty runs at the panes' refresh rate
         self._dirty_state = ffi.new("GhosttyRenderStateDirty*")
@@ -101,8 +73,6 @@ class GhosttyEmulator:
         self._wrap_flag = ffi.new("bool*")
         self._title = ffi.new("GhosttyString*")
         self._clean = ffi.new("GhosttyRenderStateDirty*", lib.GHOSTTY_RENDER_STATE_DIRTY_FALSE)
-        self._styles: dict[bytes, CellStyle] = {}
-        self._linked: dict[tuple[bytes, str], CellStyle] = {}  # styles with a hyperlink
         # `bulk`: rows through the formatter (False: every row cell by cell, which the tests
         # hold the formatter's rows against)
         self._bulk = RowReader(self._term) if bulk else None
@@ -227,66 +197,7 @@ class GhosttyEmulator:
                                            self._it), "row_iterator")
         for _ in range(y + 1):  # (the iterator to the row)
             lib.ghostty_render_state_row_iterator_next(self._it[0])
-        self._rows[y], self._ends[y] = self._read_row(y if y in self._link_rows else None)
-
-    def _link_at(self, x: int, y: int) -> str | None:
-        ref = self._term.ref(x, y, "viewport")
-        self._n[0] = 0
-        lib.ghostty_grid_ref_hyperlink_uri(ref, ffi.NULL, 0, self._n)  # its length, if any
-        if not self._n[0]:
-            return None
-        buf = ffi.new("uint8_t[]", self._n[0])
-        check(lib.ghostty_grid_ref_hyperlink_uri(ref, buf, len(buf), self._n), "hyperlink")
-        return ffi.buffer(buf, self._n[0])[:].decode("utf-8", "replace")
-
-    def _read_row(self, links_on: int | None = None) -> tuple[list[Run], int]:
-        """The iterator's row as runs, and how many characters lead up to the last written;
-        `links_on`: the row's viewport y when it holds hyperlinks, to look each cell's up."""
-        check(lib.ghostty_render_state_row_get(self._it[0], lib.GHOSTTY_RENDER_STATE_ROW_DATA_CELLS,
-                                               self._cells), "row cells")
-        cells, gbuf, buf, style = self._cells[0], self._gbuf, self._buf, self._style
-        keys, vals, n = self._keys, self._vals, self._n
-        chars: list[str] = []
-        styles: list[CellStyle] = []
-        skip_tail = False
-        written = 0
-        x = -1
-        while lib.ghostty_render_state_row_cells_next(cells):
-            x += 1
-            gbuf.len = 0
-            lib.ghostty_render_state_row_cells_get_multi(cells, 2, keys, vals, n)
-            size = gbuf.len
-            if size == 1:  # most cells: one ASCII byte, read without a buffer object
-                char = _ASCII[buf[0]]
-            else:
-                char = ffi.buffer(buf, size)[:].decode("utf-8", "replace") if size else ""
-            if not char:
-                if skip_tail:  # the spacer cell after a wide character
-                    skip_tail = False
-                    continue
-                char = " "
-            else:
-                skip_tail = char > "\x7f" and _is_wide(char)
-                written = len(chars) + 1
-            key = bytes(ffi.buffer(style))
-            cell_style = self._styles.get(key)
-            if cell_style is None:
-                cell_style = self._styles[key] = self._make_style()
-            if links_on is not None:
-                link = self._link_at(x, links_on)
-                if link:
-                    linked = (key, link)
-                    cell_style = self._linked.get(linked) or self._linked.setdefault(
-                        linked, dataclasses.replace(cell_style, link=link))
-            chars.append(char)
-            styles.append(cell_style)
-        return group_runs(chars, styles), written
-
-    def _make_style(self) -> CellStyle:
-        s = self._style
-        return CellStyle(fg=_color(s.fg_color), bg=_color(s.bg_color), bold=bool(s.bold),
-                         dim=bool(s.faint), italic=bool(s.italic), underline=s.underline != 0,
-                         reverse=bool(s.inverse), strike=bool(s.strikethrough))
+        self._rows[y], self._ends[y] = self._cells.row(y if y in self._link_rows else None)
 
     def row(self, y: int) -> list[Run]:
         if y in self._unread:
@@ -418,7 +329,7 @@ class GhosttyEmulator:
 
     def close(self) -> None:
         if self._rs is not None:
-            lib.ghostty_render_state_row_cells_free(self._cells[0])
+            self._cells.close()
             lib.ghostty_render_state_row_iterator_free(self._it[0])
             lib.ghostty_render_state_free(self._rs[0])
             self._rs = None
@@ -448,12 +359,6 @@ def _blocks(rows: set[int], count: int) -> list[tuple[int, int]]:
         else:
             blocks.append((y, y))
     return blocks
-
-
-def _is_wide(char: str) -> bool:
-    if unicodedata.east_asian_width(char[0]) in ("W", "F"):
-        return True
-    return len(char) > 1 and "\ufe0f" in char
 
 
 def _logical_lines(rows: list[str], wrapped: set[int]) -> list[str]:

@@ -47,6 +47,25 @@ else
 fi
 if [ -z "${AGENTDECK_AGENTS_DIR:-}" ]; then ln -sfn "$more" .cache/agents-more; fi
 
+# The newest Claude Code and Codex beside the pinned ones, same cache scheme, linked as
+# .cache/agents-newest: the rate-limit e2e (tests/e2e/test_rate_limits.py) runs on both. Bump
+# with `npm view @anthropic-ai/claude-code version` and `npm view @openai/codex version`.
+NEWEST_CLAUDE=2.1.332 NEWEST_CODEX=0.171.0
+newest="${AGENTDECK_NEWEST_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/agentdeck/agents-claude-$NEWEST_CLAUDE.codex-$NEWEST_CODEX}"
+if [ "$NEWEST_CLAUDE.$NEWEST_CODEX" != "$CLAUDE.$CODEX" ]; then
+  if [ -x "$newest/node_modules/@anthropic-ai/claude-code-linux-x64/claude" ] \
+     && [ -x "$newest/node_modules/.bin/codex" ]; then
+    echo "install_agents: the newest Claude Code and Codex CLI already in $newest" >&2
+  elif command -v npm >/dev/null 2>&1; then
+    mkdir -p "$newest"
+    npm install --prefix "$newest" --no-audit --no-fund --loglevel=error \
+      "@anthropic-ai/claude-code@$NEWEST_CLAUDE" "@openai/codex@$NEWEST_CODEX" || failed=1
+  else
+    failed=1
+  fi
+  if [ -z "${AGENTDECK_AGENTS_DIR:-}" ]; then ln -sfn "$newest" .cache/agents-newest; fi
+fi
+
 if [ ! -x "$dest/aider-venv/bin/aider" ]; then
   rm -rf "$dest/aider-venv"
   { python3 -m venv "$dest/aider-venv" \

@@ -182,21 +182,56 @@ RETRY_SCREENS = [
     # Claude Code 2.1.33x retrying after a 429, its input box below (drawn as it draws them)
     ("claude", "✻ Working on it…\n  ⎿  API error · retrying in 24s · attempt 1/10\n\n"
                + "─" * 60 + "\n❯ \n" + "─" * 60 + "\n  ⏵⏵ auto mode on (shift+tab to cycle)",
-     "retrying in 24s"),
+     "retrying, 1/10"),
     ("claude", "⏺ Reading files\n  ⎿  API Error: Request rejected (429) · usage limits\n\n"
-               + "─" * 60 + "\n❯ \n" + "─" * 60, None),
+               + "─" * 60 + "\n❯ \n" + "─" * 60, "gave up: 429"),
     ("codex", "• Working (12s • esc to interrupt)\n■ Server is busy, reconnecting 2/5 …\n\n"
-              "› Ask Codex to do anything", None),
+              "› Ask Codex to do anything", "retrying, 2/5"),
     ("codex", "■ exceeded retry limit, last status: 429 Too Many Requests\n\n"
-              "› Ask Codex to do anything", None),
+              "› Ask Codex to do anything", "gave up: 429"),
+    # as the issue saw them: the retry's rows a few rows above the input box, the footer saying
+    # esc to interrupt (Claude), the rows several above the composer (Codex)
+    ("claude", "❯ make the notes\n\n✻ API error · retrying in 12s · attempt 2/10\n\n\n\n"
+               + "─" * 60 + "\n❯ \n" + "─" * 60 + "\n  ⏸ manual mode on · esc to interrupt",
+     "retrying, 2/10"),
+    ("codex", "• Server is busy, reconnecting 4/5 (1m 12s • esc to interrupt)\n\n\n\n\n\n"
+              "› Ask Codex to do anything\n\n  gpt-5 default · ~/app", "retrying, 4/5"),
+    ("codex", "• Server is busy, reconnecting 5/5\n  └ Exceeded retry limit, last status: 429 Too "
+              "Many Requests\n\n\n\n\n› Ask Codex to do anything\n\n  ? for shortcuts",
+     "gave up: 429"),
+    # Aider (litellm) retrying, its spinner under the line; then given up, at its prompt again
+    ("aider", "litellm.RateLimitError: RateLimitError: OpenAIException - Rate limit reached\n"
+              "The API provider has rate limited you. Try again later or check your quotas.\n"
+              "Retrying in 8.0 seconds...\n█░   Waiting for openai/fake-model", "retrying"),
+    ("aider", "litellm.RateLimitError: RateLimitError: OpenAIException - Rate limit reached\n"
+              "The API provider has rate limited you. Try again later or check your quotas.\n"
+              "─" * 60 + "\nReadonly: brief.md\ndiff> ", "gave up: 429"),
 ]
 
 
-@pytest.mark.parametrize(("agent", "text", "reset"), RETRY_SCREENS)
+@pytest.mark.parametrize(("agent", "text", "detail"), RETRY_SCREENS)
 def test_retrying_and_rejected_calls_are_rate_limited(agent: str, text: str,
-                                                      reset: str | None) -> None:
+                                                      detail: str) -> None:
+    """Read wherever the CLI draws them on its screen, with what the limit is doing beside the
+    state: "rate-limited (retrying, 2/10)", "rate-limited (gave up: 429)"."""
+    from agentdeck.core.views import state_text
+
     found = detect(text.split("\n"), agent)
-    assert (found.state, found.reset) == ("rate-limited", reset)
+    assert (found.state, found.detail, found.reset) == ("rate-limited", detail, None)
+    assert state_text(found.state, None, found.reset, found.detail) == f"rate-limited ({detail})"
+
+
+def test_gave_up_lasts_until_the_user_sends_anything() -> None:
+    box = ["─" * 60, "❯ ", "─" * 60, "  ⏸ manual mode on · ? for shortcuts"]
+    gave_up = ["❯ make the notes", "", "● API Error: Request rejected (429) · This request would "
+               "exceed your account's rate limit.", "  Please try again later.", ""]
+    assert detect([*gave_up, *box], "claude").detail == "gave up: 429"
+    typed = [*box[:1], "❯ go on", *box[2:]]  # typed, not sent
+    assert detect([*gave_up, *typed], "claude").detail == "gave up: 429"
+    sent = [*gave_up, "❯ go on", "", "✻ Kneading… (2s · ↓ 12 tokens)", "", *box]
+    assert detect(sent, "claude").state == "working"
+    answered = [*gave_up, "❯ go on", "", "● Done.", "", "✻ Worked for 4s", "", *box]
+    assert detect(answered, "claude").state == "idle"
 
 
 def test_an_agent_working_again_after_its_limit_is_working_with_the_text_on_screen() -> None:
@@ -252,3 +287,49 @@ def test_a_long_command_short_of_the_edge_is_not_joined_with_the_line_under_it()
     assert found.prompt is not None
     assert found.prompt.summary == ("curl -H 'Authorization: Bearer abc' "
                                     "https://api.example.com/deploy/now")
+
+
+def test_a_menu_anywhere_above_its_key_hint_is_a_prompt_but_not_one_in_the_conversation() -> None:
+    """Codex draws its trust dialog at the top of a tall, otherwise empty screen; the same
+    menu quoted in a conversation above an input box is no dialog."""
+    dialog = ["", "  Folder access", "  /srv/app", "",
+              "  Trust this folder? Codex can read, edit, and run files here.", "",
+              "› 1. Trust and continue", "  2. Back to Agent Command Center", "",
+              "  enter continue · esc back"]
+    tall = dialog + [""] * 50
+    for agent in ("codex", None):
+        found = detect(tall, agent, cols=200)
+        assert found.state == "waiting" and found.prompt is not None, agent
+        assert found.prompt.kind == "other"
+        assert found.prompt.summary == "Trust this folder? — /srv/app"
+        assert [label for label, _ in found.prompt.options] == [
+            "Trust and continue", "Back to Agent Command Center"]
+    box = ["─" * 80, "❯ ", "─" * 80, "  ? for shortcuts"]
+    assert detect(["● It asked:", *dialog, "", *box], "claude").prompt is None
+
+
+def test_codex_questions_are_entries_of_kind_other_with_their_options() -> None:
+    rows = ["› make the notes", "", "  Question 1/3 (3 unanswered)",
+            "  Which database should the tests use?", "",
+            "  › 1. Postgres (Recommended)  Matches production.",
+            "    2. SQLite                  Faster, but differs from production.",
+            "    3. None of the above       Optionally, add details in notes (tab)", "",
+            "  tab to add notes | enter to submit answer | ←/→ to navigate questions | esc to "
+            "interrupt"]
+    found = detect(rows, "codex", cols=120)
+    assert found.state == "waiting" and found.prompt is not None
+    assert (found.prompt.kind, found.prompt.summary) == (
+        "other", "Which database should the tests use? (question 1/3)")
+    assert found.prompt.options == (("Postgres (Recommended)", "\r"),
+                                    ("SQLite", "\x1b[B\x00\r"),
+                                    ("None of the above", "\x1b[B\x00\x1b[B\x00\r"))
+
+
+def test_aider_names_the_command_whose_output_it_offers() -> None:
+    rows = ["Run shell command? (Y)es/(N)o/(D)on't ask again [Yes]: y", "Running ls -la",
+            "total 28", "-rw-r--r-- 1 root root   30 Dec  7 08:44 notes.txt",
+            "Add command output to the chat? (Y)es/(N)o/(D)on't ask again [Yes]: "]
+    found = detect(rows, "aider")
+    assert found.prompt is not None
+    assert (found.prompt.kind, found.prompt.summary) == (
+        "other", "Add command output to the chat? ls -la")

@@ -93,3 +93,30 @@ def test_daemon_status_says_when_a_limit_resets(tmp_path: Path) -> None:
     finally:
         host.close()
         lifecycle.stop(state)
+
+
+def test_the_limit_detail_goes_beside_the_state_wherever_the_state_is_shown() -> None:
+    """"rate-limited" stays the state's name; what the limit is doing goes beside it, in the
+    session host's label (`ls`, the sidebar's row), over the daemon's wire, and in `ls` through
+    the daemon's quick path."""
+    from agentdeck.core.detect import Detection
+    from agentdeck.core.sessions import SessionInfo
+    from agentdeck.core.sessions.host import state_label
+    from agentdeck.core.views import limit_text, state_text
+    from agentdeck.daemon import protocol
+
+    retrying = Detection("rate-limited", detail="retrying, 2/10")
+    gave_up = Detection("rate-limited", reset="resets 3pm", detail="gave up: 429")
+    for detection, label in ((retrying, "rate-limited (retrying, 2/10)"),
+                             (gave_up, "rate-limited (gave up: 429 · resets 3pm)"),
+                             (Detection("rate-limited", reset="resets 3pm"),
+                              "rate-limited (resets 3pm)"),
+                             (Detection("rate-limited"), "rate-limited")):
+        info = SessionInfo("a", "claude", state="rate-limited", detection=detection)
+        assert state_label(info) == label
+        back = protocol.info_from_wire(protocol.info_to_wire(info))
+        assert back.detection == detection and state_label(back) == label
+    assert state_text("working", None, None, "retrying, 1/3") == "working"
+    assert limit_text(None, "retrying, 1/3") == "retrying, 1/3"
+    assert Detection("rate-limited", detail="gave up: 429").as_json() == {
+        "state": "rate-limited", "prompt": None, "detail": "gave up: 429"}

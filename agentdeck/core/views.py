@@ -101,11 +101,19 @@ def relative(path: str, start: Path | None = None) -> str:
     return rel if len(rel) < len(path) else path
 
 
-def state_text(state: str, exit_code: int | None = None, reset: str | None = None) -> str:
+def state_text(state: str, exit_code: int | None = None, reset: str | None = None,
+               detail: str | None = None) -> str:
     """An agent's state as the user reads it: "exited (2)" with its code, "rate-limited
-    (resets 3pm)" with its reset time when the agent said."""
+    (resets 3pm)" with its reset time when the agent said, "rate-limited (retrying, 2/10)"
+    while its CLI retries, "rate-limited (gave up: 429)" once it stopped."""
     if state == "exited" and exit_code is not None:
         return f"exited ({exit_code})"
-    if state == "rate-limited" and reset:
-        return f"rate-limited ({reset})"
+    if state == "rate-limited" and (reset or detail):
+        return f"rate-limited ({limit_text(reset, detail)})"
     return state
+
+
+def limit_text(reset: str | None, detail: str | None) -> str:
+    """What a rate limit is doing, for beside its state: its detail ("retrying, 2/10", "gave
+    up: 429"), then its reset when the agent said one ("resets 3pm")."""
+    return " · ".join(part for part in (detail, reset) if part)

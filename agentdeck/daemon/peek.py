@@ -22,8 +22,9 @@ def session_states(path: Path, timeout: float = 5.0) -> dict[str, str] | None:
         return None
     states = {}
     for info in infos:
-        reset = (info.get("detection") or {}).get("reset")
-        states[info["name"]] = state_text(info.get("state", ""), info.get("exit_code"), reset)
+        detection = info.get("detection") or {}
+        states[info["name"]] = state_text(info.get("state", ""), info.get("exit_code"),
+                                          detection.get("reset"), detection.get("detail"))
     return states
 
 

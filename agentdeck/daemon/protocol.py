@@ -51,4 +51,4 @@ def spec_from_wire(data: dict[str, Any]) -> SessionSpec:
 def detection_from_wire(det: dict[str, Any]) -> Detection:
     prompt = det.get("prompt")
     return Detection(det.get("state", "unknown"), prompt_from_wire(prompt) if prompt else None,
-                     det.get("reset"))
+                     det.get("reset"), det.get("detail"))

@@ -40,6 +40,7 @@ from agentdeck.core.roster import RosterKeeper, ready_records
 from agentdeck.core.sessions import Event, LocalHost
 from agentdeck.core.terminal.base import ERASE_SCROLLBACK
 from agentdeck.core.terminal.replay import replay
+from agentdeck.core.views import limit_text
 from agentdeck.daemon import frames, protocol
 from agentdeck.daemon.budgets import FLEET, Budgets, labelled
 from agentdeck.daemon.client import MISMATCH
@@ -304,7 +305,8 @@ class Daemon:
             old = self._states.get(info.name, "")
             self._states[info.name] = info.state
             detail = (str(info.exit_code) if info.exit_code is not None else info.error or ""
-                      ) if info.state in ("exited", "failed") else (info.detection.reset or "")
+                      ) if info.state in ("exited", "failed") else limit_text(
+                          info.detection.reset, info.detection.detail)
             alert = self.happenings.news(info.name, info.state, detail)
             if alert is not None:
                 self.alerts.send(alert)

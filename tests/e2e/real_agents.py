@@ -8,9 +8,11 @@ points at the fake model server on 127.0.0.1.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +29,11 @@ def agents_dir() -> Path:
 def more_dir() -> Path:
     """The newer CLIs (opencode, Kilo, Qwen Code, Copilot CLI): a folder of their own."""
     return Path(os.environ.get("AGENTDECK_AGENTS_DIR") or ROOT / ".cache" / "agents-more")
+
+
+def newest_dir() -> Path:
+    """The newest Claude Code and Codex, installed beside the pinned ones (install_agents.sh)."""
+    return Path(os.environ.get("AGENTDECK_NEWEST_DIR") or ROOT / ".cache" / "agents-newest")
 
 
 def binary(cli: str) -> Path | None:
@@ -235,3 +242,25 @@ SETUPS = {"claude": claude, "codex": codex, "aider": aider, "gemini": gemini,
           "opencode": opencode, "kilo": kilo, "qwen": qwen, "copilot": copilot}
 # CLIs that take the task on their command line; the others get it typed at their prompt
 TASK_ON_COMMAND_LINE = {"claude", "codex", "gemini", "opencode", "kilo", "qwen", "copilot"}
+
+
+def stop_codex_daemon(env: dict[str, str], folder: Path) -> None:
+    """Codex leaves a background app-server daemon per CODEX_HOME (`app-server --listen` and
+    its `pid-update-loop`): ask it to stop, then end what is left of this run by pid — every
+    process whose executable or command line names `folder` (the run's temp folder)."""
+    import psutil
+
+    exe = binary("codex")
+    if exe is not None:
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            subprocess.run([str(exe), "app-server", "daemon", "stop"], env=env,
+                           capture_output=True, timeout=30, check=False)
+    left = [p for p in psutil.process_iter(["exe", "cmdline"])
+            if str(folder) in " ".join([p.info["exe"] or "", *(p.info["cmdline"] or [])])]
+    for proc in left:
+        with contextlib.suppress(psutil.Error):
+            proc.terminate()
+    _, alive = psutil.wait_procs(left, timeout=5)
+    for proc in alive:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()

@@ -64,12 +64,17 @@ class Detection:
     state: str = UNKNOWN
     prompt: Prompt | None = None
     reset: str | None = None  # when a rate limit ends, as the agent said it
+    # what a rate limit is doing, beside the state's name: "retrying, 2/10" while the CLI
+    # retries by itself, "gave up: 429" once it stopped (the state stays "rate-limited")
+    detail: str | None = None
 
     def as_json(self) -> dict[str, object]:
         out: dict[str, object] = {"state": self.state,
                                   "prompt": self.prompt.as_json() if self.prompt else None}
         if self.reset:
             out["reset"] = self.reset
+        if self.detail:
+            out["detail"] = self.detail
         return out
 
 
@@ -330,7 +335,7 @@ def _rate_limit(text: str) -> tuple[bool, str | None]:
     return True, m.group(1).strip().rstrip(".") if m else None
 
 
-_INPUT_MARK = re.compile(r"^[❯>›]( |$)")
+_INPUT_MARK = re.compile(r"^[❯>›](?:[ \u00a0]|$)")  # (a placeholder follows a no-break space)
 
 
 def input_box(screen: Screen, window: int = 10) -> bool:

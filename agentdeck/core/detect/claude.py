@@ -4,8 +4,13 @@ A dialog is a titled panel ("Bash command", "Edit file", "Create file", "Fetch",
 MCP tools) holding the request, then a question ("Do you want to proceed?", "Do you want to make
 this edit to X?", "Do you want to create X?") and a numbered menu whose first option allows once,
 an optional "Yes, and don't ask again …" option allows always, and the "No, and tell Claude what to
-do differently (esc)" option denies. Number keys pick an option directly. While it works, the
-status line ends in "esc to interrupt"; idle, it shows its input box and "? for shortcuts".
+do differently (esc)" option denies. Number keys pick an option directly.
+
+What it is doing is read from its live rows (status.py): while it works, the row right above
+its input box is a spinner — a glyph, a verb with "…", maybe a timer and token counter — and
+its footer says "esc to interrupt"; a finished turn leaves "✻ Worked for 3m" there instead.
+Retrying a call it draws "✻ API error · retrying in 12s · attempt 2/10" in that row; giving up,
+"● API Error: Request rejected (429) · …" above its input box. Idle, it shows its input box.
 
 Claude Code 2.1 draws the Bash request as: title, an optional "Tip: …" line, the command's
 description, then the command itself between two dashed rules (╌╌╌), then the question; its
@@ -16,11 +21,16 @@ from __future__ import annotations
 
 import re
 
+from agentdeck.core.detect import menus, status
 from agentdeck.core.detect.base import (
+    IDLE,
+    RATE_LIMITED,
+    UNKNOWN,
+    WAITING,
+    WORKING,
     Detection,
     Prompt,
     Screen,
-    detect_with,
     find_menu,
     signature,
 )
@@ -34,6 +44,16 @@ TITLES = {"bash command": "bash", "edit file": "edit", "create file": "write",
           "edit notebook": "edit", "notebook edit": "edit"}
 FOOTER_RE = re.compile(r"(esc to cancel|tab to (amend|add)|ctrl\+e|shift\+tab|^\W*$)", re.I)
 WORKING_RE = re.compile(r"esc to interrupt", re.I)
+# its status row while it works: a spinner glyph, a verb with "…", maybe its timer and token
+# counter ("✳ Cooking… (12s · ↑ 200 tokens)", "· Kneading… (9m 22s · ↓ 14.1k tokens · thought
+# for 36s)", the older "✶ Thinking… (ctrl+c to interrupt · 3m 17s)"); a finished turn's
+# "✻ Conjured for 1m 22s" has no "…"
+SPINNER_RE = re.compile(r"^[·✢✳✶✻✽*]\s+(?:\S[^…]*(?:…|\.\.\.)\s*(?:\([^)]*\))?(?:\s*·.*)?|"
+                        r"\S.*\([^)]*\bto interrupt\b[^)]*\))\s*$")
+# the first run's screens: its theme, its security notes (then "Press Enter to continue");
+# offline it ends on "Unable to connect to Anthropic services" and exits
+THEME_RE = re.compile(r"^Choose the text style\b")
+OFFLINE_RE = re.compile(r"^(Unable to connect to Anthropic services|Failed to connect to )")
 _DASHED_RE = re.compile(r"^[╌┄┈\-]{8,}$")
 _TIP_RE = re.compile(r"^Tip: ")
 IDLE_RE = re.compile(r"(\? for shortcuts|^>\s*$|^> |accept edits on|plan mode on|"
@@ -41,7 +61,31 @@ IDLE_RE = re.compile(r"(\? for shortcuts|^>\s*$|^> |accept edits on|plan mode on
 
 
 def detect(screen: Screen) -> Detection:
-    return detect_with(screen, find_prompt, WORKING_RE, IDLE_RE)
+    prompt = find_prompt(screen) or find_dialog(screen)
+    if prompt:
+        return Detection(WAITING, prompt)
+    box = status.input_box(screen)
+    live = status.live(screen, box)
+    limit = status.limit_in(live.reports)
+    if limit:
+        return Detection(RATE_LIMITED, reset=limit.reset, detail=limit.detail)
+    if SPINNER_RE.match(live.head) or any(WORKING_RE.search(row) for row in live.footer):
+        return Detection(WORKING)
+    if box is not None or any(IDLE_RE.search(line) for line in screen.tail(8)):
+        return Detection(IDLE)
+    if any(OFFLINE_RE.match(line) for line in screen.tail(8)):
+        return Detection(IDLE)  # (it exits: nothing runs, nothing waits)
+    return Detection(UNKNOWN)
+
+
+def find_dialog(screen: Screen) -> Prompt | None:
+    """Its dialogs that are no permission request — trust this folder, use this API key, the
+    first run's theme and notes — as queue entries of kind `other` (DESIGN.md, invariant 5)."""
+    theme = screen.find_last(THEME_RE, max(0, screen.last - 40))
+    # (agent "generic": read as any program's menu, so a screen of unknown origin read by
+    # every detector in turn keeps looking for one a detector knows)
+    return (menus.select_menu_below(screen, theme) if theme >= 0 else None
+            ) or menus.find_select_menu(screen) or menus.press_enter(screen)
 
 
 def find_prompt(screen: Screen) -> Prompt | None:

@@ -32,9 +32,11 @@ QUESTION_RE = re.compile(r"^(Do you want to (?P<what>run this command|create|edi
                          r"folder\?)$")
 QUESTION_START_RE = re.compile(r"^Do you (want to|trust the files)\b")
 FOOTER_RE = re.compile(r"(to navigate|enter to select|esc to cancel|^\W*$)", re.I)
-# "◉ Working (Esc to cancel)"; while it retries a failed call "◉ Working esc interrupt"
-WORKING_RE = re.compile(r"(\(Esc to cancel\)|\besc interrupt\b|"
-                        r"^[◉◎○●◐◓◑◒]\s+(Working|Executing|Thinking|Cancelling)\b)", re.I)
+# "◉ Working (Esc to cancel)"; while it retries a failed call "◉ Working esc interrupt"; its
+# footer under the input box: "○ Working esc esc interrupt" — a row its status glyph begins
+# (the same words quoted in a reply are not work)
+WORKING_RE = re.compile(r"^[◉◎○●◐◓◑◒∙·]\s+(?:(Working|Executing|Thinking|Cancelling)\b|"
+                        r"\S.*(\(Esc to cancel\)|\besc interrupt\b))", re.I)
 IDLE_RE = re.compile(r"(Type @ to mention files|shift\+tab switch mode|ctrl\+q enqueue|"
                      r"^❯\s*$)", re.I)
 _INNER_EDGE = re.compile(r"^[╭╰┌└][─━]*[╮╯┐┘]?$|^[─━]+$")

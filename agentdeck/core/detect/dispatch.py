@@ -47,12 +47,15 @@ def detect(lines: str | Sequence[str], agent: str | None = None,
                 return fallback
         return found
     best = Detection(UNKNOWN)
+    menu: Detection | None = None
     # (Copilot's dialogs read like Claude Code's; its own footer tells them apart)
     for name in ("copilot", "claude", "codex", "gemini", "opencode", "crush", "aider",
                  "generic"):
         found = (ANY_OPENCODE if name == "opencode" else DETECTORS[name])(screen)
-        if found.prompt:
+        if found.prompt and found.prompt.agent != "generic":
             return found
+        if found.prompt and menu is None:
+            menu = found  # any program's menu: unless a detector knows this dialog itself
         if best.state == UNKNOWN and found.state != UNKNOWN:
             best = found
-    return best
+    return menu or best

@@ -33,7 +33,9 @@ FOOTER_RE = re.compile(r"(^\W*$|waiting for user confirmation|context left|sandb
                        r"Type your message|^>\s|^➜ |^⏸ |shift \+ tab to cycle|"
                        # its spinner's status line, maybe drawn only in part yet
                        r"^[\u2800-\u28ff]\s)", re.I)
-WORKING_RE = re.compile(r"esc to cancel", re.I)
+# its status row, a braille spinner first ("⠏ Thinking... (esc to cancel, 3s)"): the same words
+# quoted in a reply are not work
+WORKING_RE = re.compile(r"^[\u2800-\u28ff]\s+\S.*\besc to cancel\b", re.I)
 IDLE_RE = re.compile(r"(Type your message|^>\s)")
 
 

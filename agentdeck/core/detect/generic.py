@@ -13,7 +13,7 @@ from agentdeck.core.detect.base import (
     find_menu,
     signature,
 )
-from agentdeck.core.detect.menus import find_select_menu
+from agentdeck.core.detect.menus import find_select_menu, press_enter
 
 YN_RE = re.compile(r"(\[(?:y/n|Y/n|y/N|yes/no)\]|\((?:y/n|Y/n|y/N|yes/no)\)|\(Y\)es/\(N\)o)"
                    r"(?P<rest>[^:?]*)[:?]?\s*(?P<answer>\S*)\s*$")
@@ -50,7 +50,8 @@ def find_prompt(screen: Screen) -> Prompt | None:
                       deny="n\r", signature=signature("generic", last, str(screen.last)))
     menu = find_menu(screen, QUESTION_RE, 12, slack=1)
     if menu is None:
-        return find_select_menu(screen)  # a cursor menu: trust this folder? use this key?
+        # a cursor menu (trust this folder? use this key?), or a screen that waits for Enter
+        return find_select_menu(screen) or press_enter(screen)
     question = screen.lines[menu.question]
     always = menu.allow_always
     return Prompt(kind=_kind(question), summary=question, allow=menu.allow + "\r",

@@ -1,48 +1,126 @@
 """Selection menus of any program: a cursor glyph (❯ › > ▶ …) beside one of a block of options,
-numbered or not, near the bottom of the screen, under a question.
+numbered or not, under a question — at the bottom of the screen, or anywhere above a key hint
+("enter continue · esc back"): Codex draws its trust dialog at the top of a tall, otherwise
+empty screen.
 
 Every dialog that waits for the user must at least be a queue entry (DESIGN.md, invariant 5):
 a trust-this-folder question, an API-key confirmation, a "where should this run" menu that no
 detector knows. This is the fallback that makes them one — kind `other`, the question as its
 summary, a key sequence per option. Options are reached the way the cursor says they are: arrow
 keys from the highlighted one, then Enter (each key its own write, see STEP), since a
-highlighted menu may not take digits.
+highlighted menu may not take digits. The summary names what the dialog is about when the
+dialog shows it: the folder it asks to trust, the key (its variable and shown tail) it asks to
+use. A screen that only says "Press Enter to continue" waits too: one option, Enter.
 """
 
 from __future__ import annotations
 
 import re
 
-from agentdeck.core.detect.base import Option, Prompt, Screen, menu_keys, signature
+from agentdeck.core.detect.base import Option, Prompt, Screen, clean, menu_keys, signature
 
 STEP = "\x00"  # in an answer's keys: write what comes before, let the screen change, go on
 UP, DOWN, ENTER = "\x1b[A", "\x1b[B", "\r"
 _MARKS = "❯›>▶►→●◉"
-_OPTION = re.compile(r"^(?P<indent>\s*)(?P<mark>[" + _MARKS + r"])?(?P<gap>\s*)"
+# (a ✔ after the cursor marks the current choice, as Claude's theme picker does)
+_OPTION = re.compile(r"^(?P<indent>\s*)(?P<mark>[" + _MARKS + r"])?(?P<gap>\s*)(?:[✔✓]\s+)?"
                      r"(?:(?P<num>\d{1,2})[.)]\s+)?(?P<text>\S.*?)\s*$")
+# a menu's key hint: "Enter to confirm · Esc to cancel", "enter continue · esc back", "tab to
+# add notes | enter to submit answer | esc to interrupt", "↑/↓ to navigate"
 _FOOTER = re.compile(r"(enter to (confirm|select)|esc to (cancel|exit|go back)|↑/↓|"
-                     r"arrow keys|to navigate|tab to)", re.IGNORECASE)
+                     r"arrow keys|to navigate|tab to|"
+                     r"\benter\b (?:to )?(?:continue|confirm|select|submit)\b|"
+                     r"\besc\b (?:to )?(?:back|cancel|exit)\b)", re.IGNORECASE)
 _QUESTION = re.compile(r"[^?]*\?")
+_INPUT = re.compile(r"^[❯>›]( |$)")
+# what a dialog is about, as it shows it: a folder, a key ("ANTHROPIC_API_KEY: sk-ant-...4f2")
+_SUBJECT = re.compile(r"^(?:(?:/|~/)\S*|[A-Z][A-Z0-9_]*(?:KEY|TOKEN)\b:\s*\S.*)$")
+_PRESS_ENTER = re.compile(r"^(?:Press|Hit) (?:Enter|Return) to continue\b", re.IGNORECASE)
+_ART = re.compile(r"[░▒▓█▀▄▐▌▛▜▝▘▟▙]|^\.{5,}")
 WINDOW = 16  # how far above the bottom a menu may start
 
 
 def find_select_menu(screen: Screen) -> Prompt | None:
+    """The menu at the bottom of the screen (under its key hint, if any); else one above a key
+    hint anywhere on a screen that shows no input box below it (a dialog drawn at the top)."""
     if screen.last < 0:
         return None
-    bottom = screen.last
+    bottom = _above_hints(screen, screen.last)
+    if screen.last - bottom <= 4:
+        found = menu_ending_at(screen, bottom)
+        if found:
+            return found
+    for hint in range(screen.last - 1, -1, -1):
+        line = screen.lines[hint]
+        if _INPUT.match(line):
+            return None  # an input box below: whatever is above is the conversation
+        if line and _FOOTER.search(line) and not _FOOTER.search(screen.lines[hint + 1]):
+            found = menu_ending_at(screen, _above_hints(screen, hint))
+            if found:
+                return found
+    return None
+
+
+def _above_hints(screen: Screen, row: int) -> int:
+    """The last row above the key hints (and the blanks around them) that end at `row`."""
+    bottom = row
     while bottom > 0 and _FOOTER.search(screen.lines[bottom]):
         bottom -= 1  # "Enter to confirm · Esc to cancel" under the menu
         while bottom > 0 and not screen.lines[bottom]:
             bottom -= 1
-    if screen.last - bottom > 4:
-        return None
+    return bottom
+
+
+def menu_ending_at(screen: Screen, bottom: int) -> Prompt | None:
     block = _option_block(screen, bottom)
     if block is None:
         return None
     first, options, selected = block
     question = _question(screen, first)
-    if not question:
+    return _prompt(screen, question, first, options, selected) if question else None
+
+
+def select_menu_below(screen: Screen, row: int, reach: int = 12) -> Prompt | None:
+    """The cursor menu that starts under row `row` (its instruction: "Choose the text style
+    …"), whatever is drawn under the menu (a preview)."""
+    marked = next((i for i in range(row + 1, min(screen.last + 1, row + reach))
+                   if (m := _OPTION.match(screen.raw[i].rstrip())) and m.group("mark")), -1)
+    if marked < 0:
         return None
+    end = marked
+    while end + 1 <= screen.last and screen.raw[end + 1].strip():
+        end += 1
+    block = _option_block(screen, end)
+    if block is None:
+        return None
+    first, options, selected = block
+    return _prompt(screen, screen.lines[row], first, options, selected)
+
+
+def press_enter(screen: Screen) -> Prompt | None:
+    """A screen that waits on "Press Enter to continue" (Claude's first-run notes): one option,
+    Enter; the summary is the notes' title."""
+    if screen.last < 0 or not _PRESS_ENTER.match(screen.lines[screen.last]):
+        return None
+    title, heading, blanks = "", "", 0
+    for i in range(screen.last - 1, max(-1, screen.last - 24), -1):
+        line = screen.lines[i]
+        if _ART.search(line) or blanks > 2:
+            break
+        blanks = 0 if line else blanks + 1
+        if line:
+            title = line
+            heading = line if line.endswith(":") else heading  # ("Security notes:")
+    title = heading or title
+    hint = screen.lines[screen.last]
+    summary = f"{title.rstrip(':')}: {hint}" if title else hint
+    return Prompt(kind="other", summary=summary, allow=ENTER, deny="", agent="generic",
+                  signature=signature("enter", summary, str(screen.last)),
+                  options=(("Continue", ENTER),))
+
+
+def _prompt(screen: Screen, question: str, first: int, options: list[str],
+            selected: int) -> Prompt:
     keys = [_keys_to(selected, i) for i in range(len(options))]
     as_options = [Option(str(i + 1), text, i == selected, first + i)
                   for i, text in enumerate(options)]
@@ -55,9 +133,23 @@ def find_select_menu(screen: Screen) -> Prompt | None:
         allow, deny = keys[index[allow]], keys[index[deny]]
         always = keys[index[always_number]] if always_number else None
     rows = screen.lines[first: first + len(options)]
-    return Prompt(kind="other", summary=question, allow=allow, deny=deny, allow_always=always,
+    subject = _subject(screen, first, question)
+    summary = f"{question} — {subject}" if subject else question
+    return Prompt(kind="other", summary=summary, allow=allow, deny=deny, allow_always=always,
                   agent="generic", signature=signature("menu", question, *rows),
                   options=tuple(zip(options, keys, strict=True)))
+
+
+def _subject(screen: Screen, first: int, question: str) -> str:
+    """The folder or key the dialog above row `first` shows on a line of its own, unless its
+    question says it already."""
+    for i in range(first - 1, max(-1, first - 16), -1):
+        line = clean(screen.lines[i])
+        if set(line) <= set("─━═-╌") and line:
+            break  # the dialog's top rule
+        if _SUBJECT.match(line) and line not in question:
+            return line
+    return ""
 
 
 def _option_block(screen: Screen, bottom: int) -> tuple[int, list[str], int] | None:

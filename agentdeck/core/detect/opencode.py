@@ -15,6 +15,9 @@ import re
 
 from agentdeck.core.detect.base import (
     ESC,
+    IDLE,
+    UNKNOWN,
+    WORKING,
     Detection,
     Prompt,
     Screen,
@@ -43,12 +46,47 @@ KILO_RE = re.compile(r"^▣\s+Code\b|^Code\s+·|Ask anything\.\.\.|\bKilo\b")
 SIDEBAR_FROM, SIDEBAR = 120, 42
 
 
+# a reply that has not begun: "█ Thinking..." as the conversation's last row, above the
+# input panel, its footer saying nothing of work yet
+THINKING_RE = re.compile(r"^█\s+Thinking(?:\.\.\.|…)$")
+
+
 def detector(agent: str | None):  # type: ignore[no-untyped-def]
     """opencode's or Kilo's detector; with None, either, told apart by the screen."""
     def detect(screen: Screen) -> Detection:
         main = without_sidebar(screen)
-        return detect_with(main, lambda s: find_prompt(s, agent), WORKING_RE, IDLE_RE)
+        found = detect_with(main, lambda s: find_prompt(s, agent), _NEVER, IDLE_RE)
+        if found.state in (IDLE, UNKNOWN) and (_footer_busy(main) or THINKING_RE.match(
+                _last_above_panel(main))):
+            return Detection(WORKING)
+        return found
     return detect
+
+
+_NEVER = re.compile(r"(?!)")  # (its status is read from its footer alone: _footer_busy)
+
+
+def _footer_busy(screen: Screen) -> bool:
+    """Its footer, under the input panel ("╹▀▀▀"), says "esc interrupt" (its spinner first):
+    the words in the conversation are not work. Without the panel (a partial screen), the last
+    rows."""
+    bottom = next((i for i in range(screen.last, max(-1, screen.last - 6), -1)
+                   if screen.lines[i].startswith("╹")), screen.last - 2)
+    return any(WORKING_RE.search(line) for line in screen.lines[bottom + 1: screen.last + 1])
+
+
+def _last_above_panel(screen: Screen) -> str:
+    """The conversation's last row: the first one holding text above the input panel (its "┃"
+    rows, closed by "╹▀▀▀")."""
+    bottom = next((i for i in range(screen.last, max(-1, screen.last - 6), -1)
+                   if screen.lines[i].startswith("╹")), -1)
+    if bottom < 0:
+        return ""
+    top = bottom
+    while top > 0 and screen.raw[top - 1].lstrip().startswith("┃"):
+        top -= 1
+    return next((screen.lines[i] for i in range(top - 1, max(-1, top - 40), -1)
+                 if screen.lines[i]), "")
 
 
 def without_sidebar(screen: Screen) -> Screen:

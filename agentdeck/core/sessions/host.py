@@ -65,7 +65,7 @@ class SessionInfo:
 
 
 def state_label(info: SessionInfo) -> str:
-    return state_text(info.state, info.exit_code, info.detection.reset)
+    return state_text(info.state, info.exit_code, info.detection.reset, info.detection.detail)
 
 
 @dataclass(frozen=True)

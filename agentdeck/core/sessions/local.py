@@ -538,7 +538,8 @@ class LocalHost(SessionHost):
             if info.process != RUNNING:
                 return
             changed = (state != info.state or found.prompt != info.detection.prompt
-                       or found.reset != info.detection.reset or line_input != info.line_input)
+                       or found.reset != info.detection.reset
+                       or found.detail != info.detection.detail or line_input != info.line_input)
             info.detection = found
             info.state = state
             info.line_input = line_input

@@ -11,6 +11,7 @@ this Origin).
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import ipaddress
 import secrets
@@ -21,11 +22,15 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from textual_serve.app_service import AppService
 from textual_serve.server import Server
+
+from agentdeck.daemon.client import WEB_DEVICE
 
 COOKIE = "agentdeck_token"
 SERVED = "serve.url"  # under the registry folder while `agentdeck serve` runs
 TEMPLATES = Path(__file__).resolve().parent / "serve_templates"  # the page, with a viewport
+ASSETS = Path(__file__).resolve().parent / "serve_static"  # agentdeck's scripts for the page
 
 
 def is_loopback(host: str) -> bool:
@@ -49,8 +54,30 @@ class TokenServer(Server):
         # `serve` prints the one link that works itself
         return None
 
+    async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
+        """textual-serve's, with the page's dashboard run by a PageService."""
+        websocket = web.WebSocketResponse(heartbeat=15)
+        width = _number(request.query.get("width"), 80)
+        height = _number(request.query.get("height"), 24)
+        service: PageService | None = None
+        try:
+            await websocket.prepare(request)
+            service = PageService(self.command, write_bytes=websocket.send_bytes,
+                                  write_str=websocket.send_str, close=websocket.close,
+                                  download_manager=self.download_manager, debug=self.debug,
+                                  device="")
+            await service.start(width, height)
+            await self._process_messages(websocket, service)
+        except asyncio.CancelledError:
+            await websocket.close()
+        finally:
+            if service is not None:
+                await service.stop()
+        return websocket
+
     async def _make_app(self) -> web.Application:
         app = await super()._make_app()
+        app.router.add_static("/app", ASSETS)
         app.middlewares.append(self._guard)
         return app
 
@@ -58,7 +85,7 @@ class TokenServer(Server):
     async def _guard(self, request: web.Request,
                      handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
                      ) -> web.StreamResponse:
-        if request.path.startswith("/static/"):
+        if request.path.startswith(("/static/", "/app/")):
             return await handler(request)  # the page's scripts and fonts: nothing private
         given = request.query.get("token") or request.cookies.get(COOKIE) or ""
         if not hmac.compare_digest(given.encode(), self.token.encode()):
@@ -73,6 +100,27 @@ class TokenServer(Server):
         if request.query.get("token") and not isinstance(response, web.WebSocketResponse):
             response.set_cookie(COOKIE, self.token, httponly=True, samesite="Strict")
         return response
+
+
+def _number(text: str | None, default: int) -> int:
+    try:
+        return int(text or "")
+    except ValueError:
+        return default
+
+
+class PageService(AppService):
+    """One page's dashboard process, told that it is a page (and of which device): its
+    answers are audited `"via": "web"`, with the device's name."""
+
+    def __init__(self, *args: object, device: str, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.device = device
+
+    def _build_environment(self, width: int = 80, height: int = 24) -> dict[str, str]:
+        environment = super()._build_environment(width, height)
+        environment[WEB_DEVICE] = self.device
+        return environment
 
 
 def serve(repo: Path, host: str, port: int, fleet_file: Path | None,

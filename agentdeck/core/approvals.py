@@ -380,7 +380,9 @@ class ApprovalQueue:
         return bool(stale)
 
     # -- answering ----------------------------------------------------------------------------
-    def answer(self, entry_id: int, decision: str, by: str = "key") -> Decision:
+    def answer(self, entry_id: int, decision: str, by: str = "key",
+               origin: Mapping[str, str] | None = None) -> Decision:
+        """`origin`: where the user answered from, for the audit line (Decision.origin)."""
         with self._lock:
             settle = 0.0
             if entry_id not in self._hooks and entry_id in self._seen_at:
@@ -401,7 +403,8 @@ class ApprovalQueue:
                                          "prompt; use y (allow once) or n (deny)")
                 if hook.reply(decision):
                     # (a question the session host asks itself, e.g. a budget: its own "via")
-                    record = self._finish(entry, decision, by, getattr(hook, "via", "hook"))
+                    record = self._finish(entry, decision, by, getattr(hook, "via", "hook"),
+                                          origin=origin)
                     return self._done(record)
                 del self._hooks[entry_id]  # it gave up just now: the screen is left
                 if screen is None:
@@ -428,7 +431,7 @@ class ApprovalQueue:
             self._type(entry.agent, keys)
             self._keyed[entry.agent] = (entry.kind, entry.summary, self.clock())
             record = self._finish(entry, decision, by, "screen", keys.replace(STEP, ""),
-                                  before)
+                                  before, origin)
         # (the same prompt asked again where the old one stood draws an equal detection: no
         # event says so, these looks do)
         answered = self._answered.get(entry.agent)
@@ -497,7 +500,8 @@ class ApprovalQueue:
         self._update(agent, prompt)
 
     def _finish(self, entry: Entry, decision: str, by: str, via: str,
-                keys: str = "", before: list[str] | None = None) -> Decision:
+                keys: str = "", before: list[str] | None = None,
+                origin: Mapping[str, str] | None = None) -> Decision:
         """`before`: the agent's screen just before the answer's keys went."""
         screen = self._screen.get(entry.id)
         self._forget(entry.id)
@@ -506,7 +510,8 @@ class ApprovalQueue:
         if screen is not None:  # still drawn until the agent takes the answer: not a new one
             self._answered[entry.agent] = (screen, before if before is not None
                                            else self._lines(entry.agent))
-        record = Decision(entry, decision, by, now_iso(), via, keys=keys)
+        record = Decision(entry, decision, by, now_iso(), via, keys=keys,
+                          origin=dict(origin or {}))
         self._record(record)
         return record
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
@@ -54,11 +54,18 @@ class Decision:
     via: str = "screen"  # "hook" when the agent's hook carried the answer; "pane": typed keys
     keys: str = ""  # the keys that answered it: sent by agentdeck, or typed in the pane
     why: str = ""  # for a withdrawal: what was seen
+    # where the user who answered was, when not at a terminal dashboard: {"via": "web",
+    # "device": NAME} (a page of `agentdeck serve`), {"via": "push", "channel": "ntfy"} (a
+    # notification's action); the audit line says that, and how the answer went ("through")
+    origin: dict[str, str] = field(default_factory=dict, compare=False)
 
     def audit_line(self) -> str:
         fields = {"time": self.at, "agent": self.entry.agent, "kind": self.entry.kind,
                   "summary": self.entry.summary, "decision": self.decision, "by": self.by,
                   "via": self.via}
+        if self.origin:
+            fields["through"] = self.via
+            fields.update(self.origin)
         if self.keys:
             fields["keys"] = self.keys
         if self.why:
@@ -89,7 +96,8 @@ class QueueView(Protocol):
 
     def typed(self, agent: str, data: bytes) -> None: ...
 
-    def answer(self, entry_id: int, decision: str, by: str = "key") -> Decision: ...
+    def answer(self, entry_id: int, decision: str, by: str = "key",
+               origin: dict[str, str] | None = None) -> Decision: ...
 
     def close(self) -> None: ...
 

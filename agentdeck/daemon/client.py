@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import os
 import queue
 import socket
 import threading
@@ -42,6 +43,7 @@ class DaemonMismatch(OperationError):
     """The session host daemon is another version of agentdeck."""
 
 
+WEB_DEVICE = "AGENTDECK_WEB_DEVICE"  # set by `agentdeck serve` for its pages' dashboards
 MISMATCH = ("the session host runs agentdeck {theirs}, this is {ours}: restart it with "
             "`agentdeck daemon restart` (its agents stop; `agentdeck start` starts them again, "
             "resuming)")
@@ -354,7 +356,8 @@ class RemoteHost(SessionHost):
         self._mirrors.pop(name, None)
 
     def answer(self, entry_id: int, decision: str, by: str) -> dict[str, Any]:
-        return dict(self._call("answer", entry=entry_id, decision=decision, by=by))
+        return dict(self._call("answer", entry=entry_id, decision=decision, by=by,
+                               origin=web_origin()))
 
     def shutdown_daemon(self) -> None:
         self._call("shutdown")
@@ -436,6 +439,16 @@ class RemoteQueue:
 def _discard(listeners: list[Callable[[], None]], listener: Callable[[], None]) -> None:
     with contextlib.suppress(ValueError):
         listeners.remove(listener)
+
+
+def web_origin() -> dict[str, str]:
+    """Where this dashboard's user sits, for the audit log: a page of `agentdeck serve` (which
+    runs each page's dashboard with its device's name in AGENTDECK_WEB_DEVICE), else nothing
+    (a terminal)."""
+    device = os.environ.get(WEB_DEVICE)
+    if device is None:
+        return {}
+    return {"via": "web", "device": device} if device else {"via": "web"}
 
 
 def records_of(host: RemoteHost) -> list[AgentRecord]:

@@ -253,7 +253,12 @@ class Daemon:
             self.transcripts.forget(h["name"])
             return None, b""
         if op == "answer":
-            record = self.queue.answer(int(h["entry"]), h["decision"], h.get("by", "key"))
+            # a page of `agentdeck serve` says so, with its device (daemon/client.web_origin)
+            given = h.get("origin") or {}
+            origin = ({k: str(given[k]) for k in ("via", "device") if k in given}
+                      if given.get("via") == "web" else {})
+            record = self.queue.answer(int(h["entry"]), h["decision"], h.get("by", "key"),
+                                       origin)
             return {"decision": record.decision, "via": record.via}, b""
         if op == "shutdown":
             threading.Timer(0.05, self.stop).start()

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from rich.console import Console
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.widgets import Button, DataTable, Label, Static
 
 from agentdeck.core.approvals import Decision, Entry
+from agentdeck.ui import layout
 
 KIND_STYLE = {"bash": "bold yellow", "edit": "bold cyan", "write": "bold cyan",
               "fetch": "bold magenta", "mcp": "bold blue", "other": "bold"}
@@ -35,6 +38,38 @@ def summary_text(entry: Entry) -> Text:
     return text
 
 
+def short_age(entry: Entry, now: float) -> str:
+    """The age in at most four characters (9s, 12m, 3h): a phone's row has no room to spare."""
+    seconds = max(0, int(now - entry.created))
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def two_lines(head: Text, body: Text, width: int, console: Console) -> Text:
+    """`head` then `body`, wrapped at `width`: whole when that fits in two lines, else with
+    the middle of `body` left out ("…"), so its start (the command) and its end (the file,
+    the question) still read. The selected request is written out whole under the table."""
+    def joined(cut: Text) -> Text:
+        return Text.assemble(head, " ", cut)
+
+    whole = joined(body)
+    if width < 4 or len(whole.wrap(console, width)) <= 2:
+        return whole
+    # (two lines hold at most 2 x width characters: no need to try more, however long the
+    # request — a heredoc may be thousands)
+    keep = min(len(body.plain), 2 * width - len(head.plain))
+    while keep > 1:
+        keep -= 1
+        front = keep - keep // 3
+        cut = Text.assemble(body[:front], "…", body[len(body.plain) - (keep - front):])
+        text = joined(cut)
+        if len(text.wrap(console, width)) <= 2:
+            return text
+    return joined(Text("…"))
+
+
 def who(entry: Entry) -> str:
     """The agent that asks, and its host when it is another machine's (agent@host)."""
     return f"{entry.agent}@{entry.host}" if entry.host else entry.agent
@@ -57,6 +92,13 @@ class ApprovalsList(Vertical):
     /* a phone: buttons a thumb can hit (the screen's layout shows them) */
     ApprovalsList #answer-bar { height: 3; display: none; }
     ApprovalsList #answer-bar Button { width: 1fr; min-width: 8; margin: 0 1 0 0; }
+    /* in a browser (`agentdeck serve`: -web) the buttons show in every layout: a tap or a
+       click answers, each button three rows (44 CSS px and more) tall; in a one-pane layout
+       at the queue's bottom, where a long request never pushes them out of sight */
+    ApprovalsList.-web.-pending #answer-bar { display: block; }
+    ApprovalsList.-web.-compact #answer-bar { dock: bottom; }
+    /* two-line rows (see _compact): the scrollbar takes one column, not two */
+    ApprovalsList.-compact #approval-table { scrollbar-size-vertical: 1; }
     """
     entries: reactive[tuple[Entry, ...]] = reactive(tuple, init=False)
     decisions: reactive[tuple[Decision, ...]] = reactive(tuple, init=False)
@@ -65,6 +107,9 @@ class ApprovalsList(Vertical):
         super().__init__(id=id)
         self.clock = clock  # the queue's: ages are measured as the queue measures them
         self.border_title = "approvals"
+        # the table's shape as last built: None (columns), or the width of its one request
+        # column (two-line rows, see _compact)
+        self._shape: int | None = None
 
     def compose(self) -> ComposeResult:
         table: DataTable[object] = DataTable(id="approval-table", cursor_type="row")
@@ -79,6 +124,7 @@ class ApprovalsList(Vertical):
         yield Static(id="approval-history")
 
     def on_mount(self) -> None:
+        self.set_class(self.app.has_class("-web"), "-web")
         table = self.query_one("#approval-table", DataTable)
         for label in ("age", "agent", "kind", "summary"):
             table.add_column(label, key=label)
@@ -92,6 +138,25 @@ class ApprovalsList(Vertical):
             return
         table = self.query_one("#approval-table", DataTable)
         selected = self._selected_key(table)
+        shape = self._wanted_shape()
+        if shape is not None or self._shape is not None:
+            self._rebuild(new, selected, shape)
+        else:
+            self._update_rows(table, old, new)
+        if selected is not None and selected in table.rows:
+            table.move_cursor(row=table.get_row_index(selected))
+        self.border_title = f"approvals ({len(new)})" if new else "approvals"
+        self.query_one("#approval-empty").display = not new
+        self.set_class(bool(new), "-pending")
+        if new:
+            self._ages.resume()
+        else:
+            self._ages.pause()
+        self._show_detail()
+
+    def _update_rows(self, table: DataTable[object], old: tuple[Entry, ...],
+                     new: tuple[Entry, ...]) -> None:
+        """The columns' rows: those that left removed, new ones added, changed ones redrawn."""
         wanted = {str(e.id) for e in new}
         for key in [k.value for k in table.rows if k.value not in wanted]:
             table.remove_row(key)
@@ -105,16 +170,66 @@ class ApprovalsList(Vertical):
             elif before.get(entry.id) != entry:  # e.g. the agent's hook joined: its words
                 table.update_cell(str(entry.id), "kind", kind, update_width=True)
                 table.update_cell(str(entry.id), "summary", summary, update_width=True)
+
+    # -- two-line rows ---------------------------------------------------------------------
+    def _compact(self) -> bool:
+        """A phone's layout, or a narrow one in a browser: each entry one row of two lines,
+        its request across the table's whole width (every summary reads whole within two
+        lines, and a row is a target a thumb can tap) instead of columns that cut it."""
+        # (from the window's width, as the screen's breakpoint classes are: those may be
+        # set after this widget's resize)
+        mode = layout.mode_for(self.app.size.width)
+        return mode == "-phone" or (mode == "-narrow" and self.app.has_class("-web"))
+
+    def _wanted_shape(self) -> int | None:
+        """The request column's width the table should have now; None: columns."""
+        if not self._compact():
+            return None
+        table = self.query_one("#approval-table", DataTable)
+        # (the table's width less the scrollbar's column and the cell's padding)
+        width = (table.size.width or self.size.width - 2) - 1 - 2 * table.cell_padding
+        return max(width, 8)
+
+    def _rebuild(self, entries: tuple[Entry, ...], selected: str | None,
+                 shape: int | None) -> None:
+        """The table built anew in `shape` (from columns to two-line rows, or the other way,
+        or at another width)."""
+        table = self.query_one("#approval-table", DataTable)
+        self._shape = shape
+        self.set_class(shape is not None, "-compact")
+        table.clear(columns=True)
+        table.show_header = shape is None
+        if shape is None:
+            for label in ("age", "agent", "kind", "summary"):
+                table.add_column(label, key=label)
+            self._update_rows(table, (), entries)
+        else:
+            table.add_column("request", key="request", width=shape)
+            now = self.clock()
+            for entry in entries:
+                table.add_row(self._two_line(entry, now), key=str(entry.id), height=2)
         if selected is not None and selected in table.rows:
             table.move_cursor(row=table.get_row_index(selected))
-        self.border_title = f"approvals ({len(new)})" if new else "approvals"
-        self.query_one("#approval-empty").display = not new
-        self.set_class(bool(new), "-pending")
-        if new:
-            self._ages.resume()
-        else:
-            self._ages.pause()
-        self._show_detail()
+        # its height anew once it has measured its new rows (an auto height kept the old
+        # rows' lines: a blank line under the columns after a phone's two-line rows)
+        self.call_after_refresh(table.refresh, layout=True)
+
+    def _two_line(self, entry: Entry, now: float) -> Text:
+        head = Text.assemble((short_age(entry, now), "dim"), " ", (who(entry), "bold"), " ",
+                             (entry.kind, KIND_STYLE.get(entry.kind, "")))
+        return two_lines(head, summary_text(entry), self._shape or 8, self.app.console)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.call_after_refresh(self._refit)
+
+    def _refit(self) -> None:
+        if not self.is_mounted:
+            return
+        shape = self._wanted_shape()
+        if shape != self._shape:
+            table = self.query_one("#approval-table", DataTable)
+            self._rebuild(self.entries, self._selected_key(table), shape)
+            self._show_detail()
 
     async def on_button_pressed(self, event: Button.Pressed) -> None:
         decision = (event.button.id or "").removeprefix("answer-")
@@ -149,7 +264,11 @@ class ApprovalsList(Vertical):
         table = self.query_one("#approval-table", DataTable)
         now = self.clock()
         for entry in self.entries:
-            if str(entry.id) in table.rows:
+            if str(entry.id) not in table.rows:
+                continue
+            if self._shape is not None:
+                table.update_cell(str(entry.id), "request", self._two_line(entry, now))
+            else:
                 table.update_cell(str(entry.id), "age", age(entry, now), update_width=True)
 
     @staticmethod

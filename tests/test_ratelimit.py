@@ -120,3 +120,41 @@ def test_the_limit_detail_goes_beside_the_state_wherever_the_state_is_shown() ->
     assert limit_text(None, "retrying, 1/3") == "retrying, 1/3"
     assert Detection("rate-limited", detail="gave up: 429").as_json() == {
         "state": "rate-limited", "prompt": None, "detail": "gave up: 429"}
+
+
+async def test_the_sidebar_says_how_a_rate_limit_goes(tmp_path: Path) -> None:
+    """A Claude Code screen retrying after a 429 (captured from the real CLI): the sidebar's
+    row reads rate-limited with "retrying, 1/3" beside it, not a bare state."""
+    import sys
+
+    from agentdeck.core.config import load_fleet
+    from agentdeck.core.deck import Deck
+    from agentdeck.core.fleet import Engine
+    from agentdeck.core.repo import open_repo
+    from agentdeck.ui.app import AgentdeckApp
+    from tests.conftest import make_repo, until, write_fleet
+
+    screen = Path(__file__).parent / "fixtures" / "corpus" / \
+        "claude-2.1.328-retrying-120x40-1.txt"
+    show = tmp_path / "show.py"
+    show.write_text("import sys, time\ntext = open(sys.argv[1], encoding='utf-8').read()\n"
+                    "sys.stdout.write(text.rstrip('\\n').replace('\\n', '\\r\\n'))\n"
+                    "sys.stdout.flush()\ntime.sleep(600)\n")
+    repo = make_repo(tmp_path)
+    write_fleet(repo, f"""version: 1
+worktrees: ../wt-{{name}}
+commands: {{claude: "{sys.executable} {show} {screen}"}}
+agents: [{{name: c, branch: feat/c, agent: claude}}]
+dashboard: {{agent_size: 120x40}}
+""")
+    ctx, fleet = open_repo(repo), load_fleet(repo / "agentdeck.yaml")
+    assert Engine(ctx, fleet).up().exit_code == 0
+    deck = Deck.open(ctx, fleet)
+    try:
+        app = AgentdeckApp(deck)
+        async with app.run_test(size=(160, 45)) as pilot:
+            await until(pilot, lambda: app.rows.get("c") is not None
+                        and app.rows["c"].state == "rate-limited", 20)
+            assert app.rows["c"].detail == "retrying, 1/3"
+    finally:
+        deck.close()

@@ -26,6 +26,7 @@ from agentdeck.core.approvals import Decision, Entry, StaleAnswer
 from agentdeck.core.deck import Deck
 from agentdeck.core.errors import OperationError
 from agentdeck.core.sessions import Event, SessionInfo
+from agentdeck.core.views import limit_text
 from agentdeck.core.watch import ChangeWatcher, FileWatcher
 from agentdeck.ui import layout
 from agentdeck.ui.agent_actions import AgentActions
@@ -253,8 +254,8 @@ class AgentdeckApp(WindowFit, AgentActions, Attention, RadarWatch, App[None]):
         detail = ""
         if info.state == "exited" and info.exit_code is not None:
             detail = f"({info.exit_code})"
-        elif info.state == "rate-limited" and info.detection.reset:
-            detail = info.detection.reset
+        elif info.state == "rate-limited":  # retrying 2/10, gave up: 429, resets 3pm
+            detail = limit_text(info.detection.reset, info.detection.detail)
         held = self.deck.outbox.held(info.name)
         if held:  # messages waiting for its prompt to be answered
             detail = f"{detail} ✉{held} held".strip()

@@ -21,11 +21,15 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import aiohttp_jinja2
 from aiohttp import web
 from textual_serve.app_service import AppService
 from textual_serve.server import Server
 
 from agentdeck.daemon.client import WEB_DEVICE
+from agentdeck.web import icons
+
+WEB_VIEW = "AGENTDECK_WEB_VIEW"  # "queue": the page was opened from the home screen
 
 COOKIE = "agentdeck_token"
 SERVED = "serve.url"  # under the registry folder while `agentdeck serve` runs
@@ -65,7 +69,7 @@ class TokenServer(Server):
             service = PageService(self.command, write_bytes=websocket.send_bytes,
                                   write_str=websocket.send_str, close=websocket.close,
                                   download_manager=self.download_manager, debug=self.debug,
-                                  device="")
+                                  device="", view=request.match_info.get("view", ""))
             await service.start(width, height)
             await self._process_messages(websocket, service)
         except asyncio.CancelledError:
@@ -77,16 +81,48 @@ class TokenServer(Server):
 
     async def _make_app(self) -> web.Application:
         app = await super()._make_app()
+        # the installable app: its manifest and icons (drawn on request), then page.js
+        app.router.add_get("/app/manifest.webmanifest", self._manifest)
+        app.router.add_get("/app/icon-{size:\\d+}.png", self._icon)
+        app.router.add_get("/favicon.ico", self._icon)
         app.router.add_static("/app", ASSETS)
+        # a page opened from the home screen starts on the queue (web/icons.START)
+        app.router.add_get("/ws/{view:queue}", self.handle_websocket)
         app.middlewares.append(self._guard)
         return app
+
+    async def handle_index(self, request: web.Request) -> web.Response:  # type: ignore[override]
+        """The page, its websocket's address taken from the request (the address the
+        browser used: a phone on the LAN reaches the host by its name, not by 0.0.0.0)."""
+        scheme = "wss" if request.secure else "ws"
+        view = "/queue" if request.query.get("view") == "queue" else ""
+        context = {
+            "font_size": _number(request.query.get("fontsize"), 16),
+            "app_websocket_url": f"{scheme}://{request.host}/ws{view}",
+            "config": {"static": {"url": "/static/"}},
+            "application": {"name": self.title},
+            "theme_colour": icons.THEME,
+        }
+        return aiohttp_jinja2.render_template("app_index.html", request, context)
+
+    async def _manifest(self, request: web.Request) -> web.Response:
+        return web.Response(text=icons.manifest(), content_type="application/manifest+json")
+
+    async def _icon(self, request: web.Request) -> web.Response:
+        size = int(request.match_info.get("size", "192"))
+        if size not in icons.SIZES:
+            raise web.HTTPNotFound()
+        return web.Response(body=icons.icon_png(size), content_type="image/png",
+                            headers={"Cache-Control": "max-age=86400"})
 
     @web.middleware
     async def _guard(self, request: web.Request,
                      handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
                      ) -> web.StreamResponse:
-        if request.path.startswith(("/static/", "/app/")):
-            return await handler(request)  # the page's scripts and fonts: nothing private
+        if request.path.startswith(("/static/", "/app/")) or request.path == "/favicon.ico":
+            # the page's scripts and fonts, the app's manifest and icons: nothing private (a
+            # manifest is fetched without cookies)
+            return await handler(request)
         given = request.query.get("token") or request.cookies.get(COOKIE) or ""
         if not hmac.compare_digest(given.encode(), self.token.encode()):
             return web.Response(status=403, text="agentdeck: this page needs the link "
@@ -113,13 +149,15 @@ class PageService(AppService):
     """One page's dashboard process, told that it is a page (and of which device): its
     answers are audited `"via": "web"`, with the device's name."""
 
-    def __init__(self, *args: object, device: str, **kwargs: object) -> None:
+    def __init__(self, *args: object, device: str, view: str = "", **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.device = device
+        self.view = view  # "queue": opened from the home screen
 
     def _build_environment(self, width: int = 80, height: int = 24) -> dict[str, str]:
         environment = super()._build_environment(width, height)
         environment[WEB_DEVICE] = self.device
+        environment[WEB_VIEW] = self.view
         return environment
 
 

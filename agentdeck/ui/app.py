@@ -174,6 +174,9 @@ class AgentdeckApp(WindowFit, AgentActions, Attention, RadarWatch, App[None]):
         # (once the footer shows the keys of the first focus; in any case within a second)
         self.set_timer(1.0, self._after_first_frame)
         self._agent_list.focus()
+        if self.viewer and os.environ.get("AGENTDECK_WEB_VIEW") == "queue":
+            # a page opened from a phone's home screen (`agentdeck serve`): on the queue
+            self._approvals.query_one("#approval-table").focus()
         self._fit(self.size.width)
         self._update_status()
 

@@ -20,7 +20,10 @@ OUTPUT_GATHER = 0.01
 
 class Client:
     """One attached dashboard: frames go out through its own thread, so a slow client never
-    holds up an agent's PTY reader."""
+    holds up an agent's PTY reader. A frame that is not output (a queue change, a reply), with
+    nothing before it waiting, is sent by the thread that pushes it, as far as the socket takes
+    it without waiting: handed to the writer, a prompt's queue entry waited for that thread to
+    wake and win the GIL from every busy reader."""
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
@@ -29,43 +32,65 @@ class Client:
         self._out: collections.deque[tuple[dict[str, Any], bytes]] = collections.deque()
         self._queued = 0
         self._urgent = False  # something other than output waits: it goes out now
+        self._head = b""  # the rest of a frame sent in part: it goes first
+        self._busy = False  # a thread is sending (the writer, or one pushing)
         self._cond = threading.Condition()
         self.closed = False
         threading.Thread(target=self._write, daemon=True).start()
 
     def push(self, header: dict[str, Any], payload: bytes = b"") -> None:
+        urgent = header.get("push") != "output"
         with self._cond:
             if self.closed:
                 return
             if self._queued > CLIENT_BACKLOG:
                 self.close()
                 return
-            idle = not self._out  # (else the writer is awake, or gathering output)
-            self._out.append((header, payload))
-            self._queued += len(payload)
-            if header.get("push") != "output":
-                self._urgent = True
-            if idle or self._urgent:
-                self._cond.notify()
+            if not (urgent and not self._out and not self._head and not self._busy):
+                idle = not self._out  # (else the writer is awake, or gathering output)
+                self._out.append((header, payload))
+                self._queued += len(payload)
+                self._urgent = self._urgent or urgent
+                if idle or self._urgent:
+                    self._cond.notify()
+                return
+            self._busy = True
+        data = frames.encode(header, payload)
+        try:
+            sent = self.sock.send(data, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            sent = len(data)
+            self.close()
+        with self._cond:
+            if sent < len(data):
+                self._head = data[sent:]
+            self._busy = False
+            self._cond.notify()
 
     def _write(self) -> None:
         while True:
             with self._cond:
-                while not self._out and not self.closed:
+                while not self.closed and (self._busy or not (self._out or self._head)):
                     self._cond.wait()
-                if not self._urgent:
+                if not self._urgent and not self._head:
                     self._cond.wait_for(lambda: self._urgent or self.closed, OUTPUT_GATHER)
                 if self.closed:
                     return
-                batch = list(self._out)
+                batch, head = list(self._out), self._head
                 self._out.clear()
+                self._head = b""
                 self._queued = 0
                 self._urgent = False
+                self._busy = True  # (the pushing threads queue behind this batch)
             try:
-                self.sock.sendall(b"".join(frames.encode(h, p) for h, p in _merged(batch)))
+                self.sock.sendall(head + b"".join(frames.encode(h, p) for h, p in _merged(batch)))
             except OSError:
                 self.close()
                 return
+            with self._cond:
+                self._busy = False
 
     def close(self) -> None:
         with self._cond:

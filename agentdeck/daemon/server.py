@@ -333,8 +333,12 @@ class Daemon:
         return {"pending": pending, "history": history}
 
     def _on_queue_change(self) -> None:
-        state = self._queue_state()
-        self._broadcast({"push": "queue", "queue": state})
+        # the queue changes on several threads (a detector's, a PTY reader's, a client's): its
+        # states go out in the order they were read, under the lock it changes under (it calls
+        # this under it at times), so no client is left with an older one
+        with self.queue._lock:
+            state = self._queue_state()
+            self._broadcast({"push": "queue", "queue": state})
         ids = {e["id"] for e in state["pending"]}
         for entry in state["pending"]:
             if entry["id"] not in self._pending_before:

@@ -21,7 +21,17 @@ QUESTION_TAIL = 4096  # (a question that waits ends its output: a dialog's frame
 # A streaming screen is read by the detectors at most this often (a question is read at once):
 # what the sidebar shows of a working agent need not move faster than a person reads it.
 LOOK_EVERY = 0.15
+# ... and the fleet's streaming screens at most this many times a second together (each look
+# costs a millisecond or more: 40 streaming agents read every 150 ms filled a third of a core
+# and queued the look at a question behind them); a larger fleet's screens are each read less
+# often, a question still at once
+LOOKS_PER_SECOND = 100
 ASKED_WINDOW = 0.3  # after output that read like a question, every change is read at once
+
+
+def look_every(streaming: int) -> float:
+    """How often a streaming screen is read with `streaming` screens changing."""
+    return max(LOOK_EVERY, streaming / LOOKS_PER_SECOND)
 
 
 def reads_like_question(data: bytes) -> bool:

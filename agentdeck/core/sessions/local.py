@@ -5,9 +5,9 @@ Reads never touch the UI's event loop: each reader thread blocks in `select` on 
 everything available to the emulator in one go (so a flood of small writes costs one emulator
 call per read, not one per write), and bumps a version number the panes poll at ~30 Hz. The
 watcher re-detects only the screens that changed: a streaming one at most every LOOK_EVERY
-seconds (output that reads like a question at once), once more when a burst ends so a prompt
-drawn in pieces is seen whole, and every QUIET_RECHECK seconds turns a screen that went quiet
-without a recognisable state from working into idle.
+seconds, less often in a large streaming fleet (output that reads like a question at once),
+once more when a burst ends so a prompt drawn in pieces is seen whole, and every QUIET_RECHECK
+seconds turns a screen that went quiet without a recognisable state from working into idle.
 """
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ from agentdeck.core.detect import IDLE, UNKNOWN, WAITING, WORKING, Detection, de
 from agentdeck.core.proctree import MARKER, end_tree
 from agentdeck.core.sessions.activity import (
     ASKED_WINDOW,
-    LOOK_EVERY,
     QUESTION_TAIL,
     QUIET_IDLE,
     count_redraw,
+    look_every,
     reads_like_question,
 )
 from agentdeck.core.sessions.host import (
@@ -116,6 +116,8 @@ class _Session(TerminalView):
         self.asked_at = 0.0  # when its output last read like a question
         self.owed = False  # its screen changed since a look the throttle put off
         self.in_flight = 0  # reads handed to its feeder thread and not yet fed
+        self.looked_here = 0.0  # when its reader last read its screen itself (a question)
+        self.detect_lock = threading.Lock()  # one look at a time (the watcher's, the reader's)
         self.flight_lock = threading.Lock()
 
 
@@ -131,6 +133,8 @@ class LocalHost(SessionHost):
         self._closed = threading.Event()
         self._wake = threading.Event()
         self._asking: set[str] = set()  # sessions whose new bytes read like a question
+        self._asked = threading.Event()  # one of them came: the watcher's pause ends at once
+        self._look_every = look_every(0)  # how often a streaming screen is read, as it stands
         self._watcher = threading.Thread(target=self._watch, name="agentdeck-detect", daemon=True)
         self._watcher.start()
         self._brokers: dict[str, RefBroker] = {}  # common dir → its sandboxed agents' refs
@@ -346,8 +350,15 @@ class LocalHost(SessionHost):
             if archived:  # mirrors clear their grid's scrollback at this same point
                 self._emit(Event(session.spec.name, "archived", session.info))
         if reads_like_question(data[-QUESTION_TAIL:]):
-            session.asked_at = time.monotonic()
-            self._asking.add(session.spec.name)
+            now = session.asked_at = time.monotonic()
+            if now - session.looked_here > ASKED_WINDOW:
+                # read here and now, on the thread that holds the bytes: handed to the watcher,
+                # the question waited for it to wake and win the GIL from every busy reader
+                session.looked_here = now
+                self._detect(session, asked=True)
+            else:  # (an agent whose every line reads like a question: the watcher's turn)
+                self._asking.add(session.spec.name)
+                self._asked.set()
         self._wake.set()
 
     @staticmethod
@@ -480,6 +491,9 @@ class LocalHost(SessionHost):
             self._wake.clear()
             if self._closed.is_set():
                 return
+            now = time.monotonic()
+            self._look_every = look_every(sum(
+                now - s.info.last_output < 1.0 for s in list(self._sessions.values())))
             for session in list(self._sessions.values()):
                 # those asking now, once each (more may come meanwhile: the next turn's)
                 for _ in range(len(self._asking)):  # (only this thread takes from it)
@@ -492,21 +506,27 @@ class LocalHost(SessionHost):
                 self._detect(session)
             # a flood costs at most one look per screen per interval; output that came during
             # the look or the pause has set the wake again, so the last screen of a burst is
-            # always read (by the next round, at once)
-            time.sleep(self._detect_interval)
+            # always read (by the next round, at once); a question ends the pause (it waited
+            # half the pause on average: the larger part of a prompt's way to the queue)
+            self._asked.wait(self._detect_interval)
+            self._asked.clear()
 
     def _next_look(self) -> float | None:
         """How long the watcher may sleep when no output wakes it: until a look the throttle
         put off is due (the screen a burst ended on), or QUIET_RECHECK while a screen may go
         quiet; None (no timeout) for an idle fleet."""
         running = [s for s in list(self._sessions.values()) if s.info.process == RUNNING]
-        owed = [s.looked_at + LOOK_EVERY for s in running if s.owed]
+        owed = [s.looked_at + self._look_every for s in running if s.owed]
         wait = max(0.0, min(owed) - time.monotonic()) if owed else None
         if any(s.info.state == WORKING or s.frame_open for s in running):
             wait = QUIET_RECHECK if wait is None else min(wait, QUIET_RECHECK)
         return wait
 
     def _detect(self, session: _Session, asked: bool = False) -> None:
+        with session.detect_lock:
+            self._look(session, asked)
+
+    def _look(self, session: _Session, asked: bool) -> None:
         info = session.info
         if info.process != RUNNING:
             return
@@ -515,12 +535,13 @@ class LocalHost(SessionHost):
         if session.version == session.detected_version and not (
                 info.state == WORKING and info.detection.state == UNKNOWN and quiet > QUIET_IDLE):
             return
-        # a screen that keeps changing is read at most every LOOK_EVERY (reading and detecting
-        # a screen costs a millisecond or more: every frame of 40 streaming agents filled a
-        # core); output that reads like a question is read at once, and so is what follows it
-        # for a moment (a dialog drawn in pieces); the look put off is owed, and taken when its
-        # time comes, so the screen a burst ends on is always read
-        if (not asked and now - session.looked_at < LOOK_EVERY
+        # a screen that keeps changing is read at most every LOOK_EVERY, less often in a large
+        # streaming fleet (activity.look_every: reading and detecting a screen costs a
+        # millisecond or more: every frame of 40 streaming agents filled a core); output that
+        # reads like a question is read at once, and so is what follows it for a moment (a
+        # dialog drawn in pieces); the look put off is owed, and taken when its time comes, so
+        # the screen a burst ends on is always read
+        if (not asked and now - session.looked_at < self._look_every
                 and now - session.asked_at > ASKED_WINDOW):
             session.owed = True
             return

@@ -8,6 +8,9 @@
 (2) Throughput: a flooding agent (20 MB of mixed ANSI) through the daemon to an attached
     dashboard's mirror, vs the in-process host in the same run (ratio; target >= 0.8).
 (3) The daemon's RSS with those 10 agents.
+(4) The same fleet restored: the daemon stopped (the agents end with it) and started again, its
+    agents shown as they ended from their transcripts: its RSS beside the live fleet's of (3)
+    (target: no more).
 
     python bench/reattach.py [--agents 10] [--lines 10000] [--mb 20]
 """
@@ -79,6 +82,16 @@ def reattach(state: Path, agents: int, lines: int) -> tuple[float, float, int, f
     return statistics.median(times), baseline, rss, statistics.median(backs)
 
 
+def restored(state: Path, agents: int) -> int:
+    """The daemon's RSS once it has shown a stopped fleet again from its transcripts."""
+    lifecycle.stop(state)
+    host = lifecycle.ensure(state, None)  # (it restores every agent before it serves)
+    assert sum(info.process == "exited" for info in host.sessions()) == agents
+    rss = psutil.Process(host.daemon_pid).memory_info().rss
+    host.close()
+    return rss
+
+
 def flood(state: Path, mb: float) -> tuple[float, float]:
     path = state.parent / "flood.bin"
     path.write_bytes(mixed_ansi(int(mb * 1_000_000)))
@@ -109,6 +122,7 @@ def main() -> None:
         state = Path(tmp) / "state"
         try:
             took, baseline, rss, back = reattach(state, args.agents, args.lines)
+            again = restored(state, args.agents)
             local, remote = flood(state, args.mb)
         finally:
             lifecycle.stop(state)
@@ -122,6 +136,8 @@ def main() -> None:
           f"{local / remote:.2f} (target >= 0.8)")
     print(f"(3) daemon RSS with {args.agents} agents of {args.lines:,} lines: "
           f"{rss / 2**20:.0f} MB")
+    print(f"(4) the same fleet restored from its transcripts after `daemon stop`: "
+          f"{again / 2**20:.0f} MB -> {again / rss:.2f}x the live fleet (target <= 1.0)")
 
 
 if __name__ == "__main__":

@@ -3,8 +3,9 @@
   (the radar's git), over a quiet window, as % of one core;
 - their resident memory together (each agent printed a screenful; the agents' own processes
   are not counted);
-- prompt -> queue p95 with every agent streaming ~50 KB/s (target < 50 ms at 40 agents), beside
-  the anchor measured in the same run: one raw select loop finding "[y/n]" in the same streams.
+- prompt -> queue p95 with every agent streaming ~50 KB/s, through the session host daemon with
+  a real dashboard attached (target < 30 ms at 40 agents), beside the anchor measured in the
+  same run: one raw select loop finding "[y/n]" in the same streams.
 Each should grow at most linearly: the per-agent columns say so.
 
     python bench/scale.py [--sizes 1,5,10,20,40] [--window 20] [--prompts 4]
@@ -22,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dashboard import AGENTDECK, Running  # the same folder
 from idle import cpu_with_children, make_repo
-from queue_latency import raw_watch
-from terminal import latency, p95
+from queue_latency import raw_watch, through_session_host
+from terminal import p95
 
 
 def main() -> int:
@@ -44,7 +45,7 @@ def main() -> int:
                 rss = sum(dash.rss()) / 2**20
             finally:
                 dash.close()
-        ours, _ = latency(n, args.prompts)
+        ours = through_session_host(n, args.prompts)
         anchor = raw_watch(n, args.prompts)
         rows.append((n, cpu, rss, p95(ours) * 1000, p95(anchor) * 1000))
         print(f"  {n} agents measured", file=sys.stderr, flush=True)

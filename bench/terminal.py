@@ -37,17 +37,40 @@ def mixed_ansi(size: int) -> bytes:
     return (block * (size // len(block) + 1))[:size]
 
 
+def wrapping_ansi(size: int) -> bytes:
+    """A flood as a working agent's terminal sees it: long lines that wrap (100-400 columns,
+    colours inside), progress lines redrawn in place (CR, erase line), a status block redrawn
+    with cursor moves (up, erase, down), save and restore of the cursor."""
+    chunk = []
+    for i in range(300):
+        words = " ".join(f"\x1b[3{(i + w) % 8}mword{w}\x1b[0m" if w % 5 == 0 else f"token{w}"
+                         for w in range(10 + i % 50))
+        chunk.append(f"{i:5d} {words}\r\n")
+        for pct in range(0, 100, 25):
+            chunk.append(f"\r\x1b[K\x1b[36m[{'#' * (pct // 5):<20}]\x1b[0m {pct:3d}% step {i}")
+        chunk.append("\r\n")
+        if i % 3 == 0:
+            chunk.append(f"\x1b7\x1b[3A\x1b[2K\x1b[1mstatus\x1b[0m {i} \x1b[3B\x1b8"
+                         f"\x1b[2A\x1b[10C\x1b[Kedited {i}\x1b[2B\r")
+    block = "".join(chunk).encode()
+    return (block * (size // len(block) + 1))[:size]
+
+
 def writer_program(path: Path) -> list[str]:
     code = f"import sys,os\ndata=open({str(path)!r},'rb').read()\nos.write(1,data)\n"
     return [sys.executable, "-c", code]
 
 
 def raw_drain(path: Path) -> float:
+    """The least a reader can do: the same program's output read from a PTY and dropped.
+    pexpect's close() sleeps `delayafterclose` (0.1 s) "to let the OS catch up": agentdeck's
+    sessions skip it, so the anchor does too (paying it flattered every ratio against it)."""
     import pexpect
 
     start = time.perf_counter()
     argv = writer_program(path)
     child = pexpect.spawn(argv[0], argv[1:], dimensions=(40, 120), echo=False)
+    child.delayafterclose = child.ptyproc.delayafterclose = 0.0
     total = 0
     while True:
         try:

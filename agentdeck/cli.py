@@ -217,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="the dashboard in a browser (phones too), attached to "
                            "the daemon, behind a token printed once")
-    serve.set_defaults(run="dashboard:cmd_serve")
+    serve.set_defaults(run="serving:cmd_serve")
     fleet_arg(serve)
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to bind (default 127.0.0.1; anything else is reachable "
@@ -225,6 +225,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=_bounded(1, 65535, "a TCP port"), default=8321)
     serve.add_argument("--theme", dest="serve_theme", default=None,
                        help="the pages' theme (as agentdeck --theme)")
+    serve.add_argument("--background", action="store_true",
+                       help="serve beside the session host daemon, with no terminal needed; "
+                       "`agentdeck daemon stop` stops it")
+    serve.add_argument("--detached", action="store_true", help=argparse.SUPPRESS)
 
     hook = sub.add_parser("hook", add_help=False,
                           help="run by Claude Code / Codex PermissionRequest hooks: hand the "

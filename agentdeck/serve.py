@@ -12,10 +12,11 @@ this Origin).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import ipaddress
-import secrets
 import shlex
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -27,12 +28,12 @@ from textual_serve.app_service import AppService
 from textual_serve.server import Server
 
 from agentdeck.daemon.client import WEB_DEVICE
-from agentdeck.web import icons
+from agentdeck.web import background, icons
+from agentdeck.web.access import AccessLog
 
 WEB_VIEW = "AGENTDECK_WEB_VIEW"  # "queue": the page was opened from the home screen
 
 COOKIE = "agentdeck_token"
-SERVED = "serve.url"  # under the registry folder while `agentdeck serve` runs
 TEMPLATES = Path(__file__).resolve().parent / "serve_templates"  # the page, with a viewport
 ASSETS = Path(__file__).resolve().parent / "serve_static"  # agentdeck's scripts for the page
 
@@ -52,6 +53,18 @@ class TokenServer(Server):
         super().__init__(command, host=host, port=port, title="agentdeck",
                          public_url=public_url, templates_path=TEMPLATES)
         self.token = token
+
+    def serve(self, debug: bool = False) -> None:
+        """textual-serve's, with an access log that never shows a secret (web/access.py)."""
+        self.debug = debug
+        self.initialize_logging()
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signal.SIGINT, self.request_exit)
+            loop.add_signal_handler(signal.SIGTERM, self.request_exit)
+        web.run_app(self._make_app(), host=self.host, port=self.port, handle_signals=False,
+                    loop=loop, print=lambda *_: None, access_log_class=AccessLog)
 
     async def on_startup(self, app: web.Application) -> None:
         # textual-serve's banner names a URL without the token, which only answers 403:
@@ -161,29 +174,38 @@ class PageService(AppService):
         return environment
 
 
-def serve(repo: Path, host: str, port: int, fleet_file: Path | None,
-          token: str | None = None, theme: str | None = None) -> int:
-    token = token or secrets.token_urlsafe(24)
+def serve(repo: Path, state_dir: Path, host: str, port: int, fleet_file: Path | None,
+          token: str, theme: str | None = None, detached: bool = False) -> int:
+    """Serve until stopped. `detached`: run by `serve --background` (web/background.py): the
+    link was printed by the process that started this one."""
     argv = [sys.executable, "-m", "agentdeck", "-C", str(repo)]
     if fleet_file is not None:
         argv += ["-f", str(fleet_file)]
     if theme is not None:
         argv += ["--theme", theme]
     server = TokenServer(shlex.join(argv), host, port, token)
-    if not is_loopback(host):
-        print(f"agentdeck: warning: serving on {host}, reachable from other machines; anyone "
-              "with the link can answer your agents' prompts", file=sys.stderr)
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    print(f"agentdeck: the dashboard at http://{shown}:{port}/?token={token} (Ctrl+C stops "
-          "serving; the agents go on)", flush=True)
-    # where notifications point (core/alerts.py): the address, never the token
-    from agentdeck.core.files import write_private
-    from agentdeck.core.repo import open_repo
-
-    served = open_repo(repo).state_dir / SERVED
-    write_private(served, f"http://{shown}:{port}/")
+    url = address(host, port)
+    if not detached:
+        warn_if_open(host)
+        print(f"agentdeck: the dashboard at {url}?token={token} (Ctrl+C stops serving; the "
+              "agents go on)", flush=True)
+    background.record(state_dir, url)  # (notifications point there: never with the token)
     try:
         server.serve()
     finally:
-        served.unlink(missing_ok=True)
+        background.forget(state_dir)
     return 0
+
+
+def address(host: str, port: int) -> str:
+    """The address to give: a wildcard bind is reached on this machine at loopback."""
+    shown = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, host)
+    if ":" in shown and not shown.startswith("["):
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}/"
+
+
+def warn_if_open(host: str) -> None:
+    if not is_loopback(host):
+        print(f"agentdeck: warning: serving on {host}, reachable from other machines; anyone "
+              "with the link can answer your agents' prompts", file=sys.stderr)

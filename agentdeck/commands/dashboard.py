@@ -78,21 +78,6 @@ def _no_agents(fleet: Fleet) -> NoReturn:
                      "NAME` adds one, `agentdeck demo` shows one")
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    from agentdeck.daemon import lifecycle
-    from agentdeck.serve import serve
-
-    ctx = repo()
-    fleet = fleet_of(ctx, args)
-    theme = args.serve_theme or args.theme
-    if theme is not None:
-        from agentdeck.ui.themes import check_theme
-
-        check_theme(theme)  # a wrong name is said here, not in every page that opens
-    lifecycle.ensure(ctx.state_dir, fleet.path).close()  # pages attach to a running daemon
-    return serve(ctx.main_root, args.host, args.port, fleet.path, theme=theme)
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
     from agentdeck.demo import run_demo
 

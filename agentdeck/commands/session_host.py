@@ -43,6 +43,11 @@ def cmd_daemon(args: argparse.Namespace) -> int:
         host.close()
         return 0
     if args.action == "stop":
+        from agentdeck.web import background
+
+        served = background.stop(ctx.state_dir)  # (`serve --background`, beside it)
+        if served is not None:
+            print(f"agentdeck serve (pid {served}) stopped")
         stopped = lifecycle.stop(ctx.state_dir)
         print("agentdeck daemon stopped; its agents have ended" if stopped
               else "no agentdeck daemon was running")
@@ -57,6 +62,11 @@ def cmd_daemon(args: argparse.Namespace) -> int:
         waiting = len(host.queue_state["pending"])
         print(f"agentdeck daemon running (pid {host.daemon_pid}): {len(sessions)} sessions, "
               f"{waiting} prompts waiting")
+        from agentdeck.web import background
+
+        served = background.running(ctx.state_dir)
+        if served is not None:
+            print(f"  serving the dashboard at {served.url} (pid {served.pid})")
         if sessions:
             print(f"  {'AGENT':<16} {'KIND':<10} STATE")
         for info in sorted(sessions, key=lambda i: i.name):

@@ -216,9 +216,21 @@ def build_parser() -> argparse.ArgumentParser:
                        help="with --cleanup: leave its entry in the fleet file")
 
     serve = sub.add_parser("serve", help="the dashboard in a browser (phones too), attached to "
-                           "the daemon, behind a token printed once")
+                           "the daemon, for paired devices only: --pair pairs one; `serve "
+                           "devices` lists them")
     serve.set_defaults(run="serving:cmd_serve")
     fleet_arg(serve)
+    serve.add_argument("what", nargs="?", choices=["devices"],
+                       help="devices: list the paired devices (with --revoke NAME: end one)")
+    serve.add_argument("--pair", nargs="?", const="", default=None, metavar="NAME",
+                       help="show a QR code and a link that pair a device (once, within 5 "
+                       "minutes), with the server already running if one is")
+    serve.add_argument("--revoke", default=None, metavar="NAME",
+                       help="end a paired device: its next request is refused")
+    serve.add_argument("--url", default=None,
+                       help="the address devices reach this server at (a tunnel's, a "
+                       "Tailscale name's; default: the bound address, a wildcard's being this "
+                       "machine's on its network)")
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to bind (default 127.0.0.1; anything else is reachable "
                        "from other machines)")

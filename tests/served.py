@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -54,16 +55,57 @@ def need_chromium() -> str:
 @dataclass
 class Served:
     repo: Path
-    url: str  # the link `serve` printed (with its token or pairing code)
-    proc: subprocess.Popen[str]
+    url: str  # the pairing link `serve` printed
+    proc: subprocess.Popen[str] | None
     out: Path
     err: Path
     answers: Path  # the agent's answers, one a line
     ca: Any = None  # a trustme CA the server's certificate is from (TLS tests)
+    spent: bool = False  # the printed link paired a device already
+    token: str = ""  # a paired device's, when a test keeps one
 
     @property
     def base(self) -> str:
-        return self.url.split("?")[0].rstrip("/")
+        return self.url.split("/pair?")[0].rstrip("/")
+
+    def new_link(self, name: str = "") -> str:
+        """A new pairing link, from `agentdeck serve --pair` beside the running server."""
+        done = run_agentdeck("serve", "--pair", *([name] if name else []), cwd=self.repo)
+        match = LINK.search(done.out)
+        assert done.code == 0 and match, (done.out, done.err)
+        return match.group(1)
+
+    def pair(self, name: str) -> str:
+        """Pair a device called `name` (as its browser would: the link's form posted); its
+        token, as the cookie carries it."""
+        link = self.new_link() if self.spent else self.url
+        self.spent = True
+        status, token = post_pairing(link, name, self.ssl())
+        assert status == 303 and token, status
+        return token
+
+    def ssl(self) -> Any:
+        if self.ca is None:
+            return None
+        import ssl
+
+        context = ssl.create_default_context()
+        self.ca.configure_trust(context)
+        return context
+
+    def cookie(self, token: str) -> dict[str, Any]:
+        """The device cookie, for a browser context's add_cookies."""
+        return {"name": "agentdeck_device", "value": token, "url": self.base + "/"}
+
+    def get(self, path: str, token: str | None = None) -> int:
+        """The status of GET `path` as a device with `token` (or none) asks."""
+        request = urllib.request.Request(self.base + path, headers={
+            "Cookie": f"agentdeck_device={token}"} if token else {})
+        try:
+            with urllib.request.urlopen(request, timeout=10, context=self.ssl()) as reply:
+                return int(reply.status)
+        except urllib.error.HTTPError as exc:
+            return exc.code
 
     @property
     def state(self) -> Path:
@@ -101,15 +143,38 @@ agents: [{listed}]
     return repo, answers
 
 
-LINK = re.compile(r"(https?://\S+/\?(?:token|pair)=\S+)")
+LINK = re.compile(r"(https?://\S+/pair\?code=[-\w]+)")
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def post_pairing(link: str, name: str, context: Any = None) -> tuple[int, str | None]:
+    """Post the pairing form of `link` for a device called `name`: the status, and the
+    token the cookie set (303 and a token when it paired)."""
+    base, _, query = link.partition("/pair?")
+    code = urllib.parse.parse_qs(query)["code"][0]
+    body = urllib.parse.urlencode({"code": code, "name": name}).encode()
+    opener = urllib.request.build_opener(_NoRedirect, urllib.request.HTTPSHandler(
+        context=context))
+    try:
+        reply = opener.open(urllib.request.Request(base + "/pair", data=body), timeout=10)
+        status, headers = reply.status, reply.headers
+    except urllib.error.HTTPError as exc:
+        status, headers = exc.code, exc.headers
+    found = re.search(r"agentdeck_device=([^;]+)", headers.get("Set-Cookie", ""))
+    return int(status), found.group(1) if found else None
 
 
 @contextmanager
 def serving(root: Path, *args: str, fleet_extra: str = "", repo: Path | None = None,
             answers: Path | None = None, link: re.Pattern[str] = LINK,
-            env: dict[str, str] | None = None) -> Iterator[Served]:
+            env: dict[str, str] | None = None, ca: Any = None) -> Iterator[Served]:
     """`agentdeck serve ARGS` on an asker repository (made unless given), until the block ends;
-    waits for the link it prints."""
+    waits for the pairing link it prints and for the server to answer (`ca`: the trustme CA
+    of its certificate)."""
     if repo is None:
         repo, answers = asker_repo(root, fleet_extra)
     assert answers is not None
@@ -125,7 +190,11 @@ def serving(root: Path, *args: str, fleet_extra: str = "", repo: Path | None = N
              "serve to print its link", timeout=60)
         match = link.search(out.read_text())
         assert match, (out.read_text(), err.read_text())
-        yield Served(repo, match.group(1), proc, out, err, answers)
+        served = Served(repo, match.group(1), proc, out, err, answers, ca)
+        wait(lambda: answers_http(served.base + "/app/manifest.webmanifest", served.ssl())
+             or proc.poll() is not None, "the server to answer")
+        assert proc.poll() is None, served.log()
+        yield served
     finally:
         proc.terminate()
         proc.wait(10)
@@ -200,3 +269,50 @@ class PageScreen:
         # with the old width's classes): below 110 columns the queue spans the whole width
         queue = next((line for line in lines if "─ approvals" in line), "")
         return (queue.find("╮") == cols - 1) == (cols < 110)
+
+
+def wait_for_buttons(page: Any, screen: PageScreen, served: Served,
+                     more: str = "q quit") -> tuple[int, list[str]]:
+    """The screen once the page draws the answer buttons (and `more`) in its final layout,
+    and their labels' row. Final: drawn at the size the page asked for, in that width's
+    layout, and the same when the request's age ticked (the dashboard's first frames, and
+    those after a resize, may show the layout of another width)."""
+    seen: list[tuple[list[str], str]] = []
+
+    def drawn() -> bool:
+        # Playwright's sync API hands its events (the frames) to Python only while a call of
+        # it runs: each look makes one
+        page.evaluate("0")
+        lines = screen.lines()
+        shape = re.sub(r"\d", "0", "\n".join(lines))
+        ready = (screen.settled(lines) and more in shape
+                 and any(" allow " in line and " deny" in line for line in lines))
+        if not ready or not seen or seen[0][1] != shape:
+            seen[:] = [(lines, shape)] if ready else []
+            return False
+        return seen[0][0] != lines  # the same layout, an age later
+
+    try:
+        wait(drawn, "the answer buttons", timeout=60)
+    except AssertionError:
+        raise AssertionError("the page never drew the buttons:\n" + screen.text()
+                             + "\nserver:\n" + served.log()[-3000:]) from None
+    lines = seen[0][0]
+    return next(n for n, line in enumerate(lines) if " allow " in line and " deny" in line), lines
+
+
+def open_page(browser: Any, served: Served, token: str, width: int, height: int,
+              scale: float, mobile: bool) -> tuple[Any, PageScreen]:
+    """The dashboard's page in a new browser context, a paired device's (`token`: its
+    cookie)."""
+    context = browser.new_context(viewport={"width": width, "height": height},
+                                  device_scale_factor=scale, is_mobile=mobile,
+                                  has_touch=mobile)
+    context.add_cookies([served.cookie(token)])
+    page = context.new_page()
+    screen = PageScreen()
+    page.on("websocket", screen.watch)
+    page.goto(served.base + "/")
+    # textual-serve marks the body once the app's first bytes arrived
+    page.wait_for_selector("body.-first-byte", timeout=30_000)
+    return page, screen

@@ -42,13 +42,15 @@ def test_the_app_installs_and_opens_on_the_queue(tmp_path: Path) -> None:
             sizes.add(width)
         assert {192, 512} <= sizes
         assert any(icon["purpose"] == "maskable" for icon in manifest["icons"])
-        page = urllib.request.urlopen(served.url, timeout=5).read().decode()
+        token = served.pair("phone")
+        page = urllib.request.urlopen(urllib.request.Request(
+            served.base + "/", headers={"Cookie": f"agentdeck_device={token}"})).read().decode()
         assert '<link rel="manifest" href="/app/manifest.webmanifest"' in page
         assert f'<meta name="theme-color" content="{manifest["theme_color"]}"' in page
         assert png_size(urllib.request.urlopen(served.base + "/app/icon-180.png").read()) == (
             180, 180)
-        # the start URL (the cookie the link set carries the token): its page's websocket is
-        # the queue's, and the dashboard draws
+        # the start URL (the paired device's cookie carries its token): its page's websocket
+        # is the queue's, and the dashboard draws
         from playwright.sync_api import sync_playwright
 
         with sync_playwright() as pw:
@@ -57,9 +59,8 @@ def test_the_app_installs_and_opens_on_the_queue(tmp_path: Path) -> None:
                 context = browser.new_context(viewport={"width": 390, "height": 844},
                                               device_scale_factor=3, is_mobile=True,
                                               has_touch=True)
+                context.add_cookies([served.cookie(token)])
                 page_ = context.new_page()
-                page_.goto(served.url)
-                page_.wait_for_selector("body.-first-byte", timeout=30_000)
                 screen = PageScreen()
                 sockets: list[Any] = []
                 page_.on("websocket", lambda ws: (sockets.append(ws), screen.watch(ws)))

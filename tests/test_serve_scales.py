@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import os
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,14 @@ import pytest
 from agentdeck.daemon import lifecycle
 from agentdeck.daemon.client import RemoteQueue
 from tests.conftest import wait
-from tests.served import CHROMIUM_ARGS, PageScreen, Served, need_chromium, serving
+from tests.served import (
+    CHROMIUM_ARGS,
+    Served,
+    need_chromium,
+    open_page,
+    serving,
+    wait_for_buttons,
+)
 
 PHONES = [(390, 844), (412, 915)]
 CASES = [(w, h, scale, True) for width, height in PHONES for scale in (1, 2, 3)
@@ -42,6 +48,7 @@ METRICS = """() => {
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     with serving(tmp_path_factory.mktemp("scales")) as served:
+        served.token = served.pair("phone")
         yield served
 
 
@@ -69,50 +76,6 @@ def browser() -> Iterator[Any]:
             browser.close()
 
 
-def open_page(browser: Any, url: str, width: int, height: int, scale: float,
-              mobile: bool) -> tuple[Any, PageScreen]:
-    context = browser.new_context(viewport={"width": width, "height": height},
-                                  device_scale_factor=scale, is_mobile=mobile,
-                                  has_touch=mobile)
-    page = context.new_page()
-    screen = PageScreen()
-    page.on("websocket", screen.watch)
-    page.goto(url)
-    # textual-serve marks the body once the app's first bytes arrived
-    page.wait_for_selector("body.-first-byte", timeout=30_000)
-    return page, screen
-
-
-def wait_for_buttons(page: Any, screen: PageScreen, served: Served,
-                     more: str = "q quit") -> tuple[int, list[str]]:
-    """The screen once the page draws the answer buttons (and `more`) in its final layout,
-    and their labels' row. Final: drawn at the size the page asked for, in that width's
-    layout, and the same when the request's age ticked (the dashboard's first frames, and
-    those after a resize, may show the layout of another width)."""
-    seen: list[tuple[list[str], str]] = []
-
-    def drawn() -> bool:
-        # Playwright's sync API hands its events (the frames) to Python only while a call of
-        # it runs: each look makes one
-        page.evaluate("0")
-        lines = screen.lines()
-        shape = re.sub(r"\d", "0", "\n".join(lines))
-        ready = (screen.settled(lines) and more in shape
-                 and any(" allow " in line and " deny" in line for line in lines))
-        if not ready or not seen or seen[0][1] != shape:
-            seen[:] = [(lines, shape)] if ready else []
-            return False
-        return seen[0][0] != lines  # the same layout, an age later
-
-    try:
-        wait(drawn, "the answer buttons", timeout=60)
-    except AssertionError:
-        raise AssertionError("the page never drew the buttons:\n" + screen.text()
-                             + "\nserver:\n" + served.log()[-3000:]) from None
-    lines = seen[0][0]
-    return next(n for n, line in enumerate(lines) if " allow " in line and " deny" in line), lines
-
-
 @pytest.mark.parametrize(("width", "height", "scale", "mobile"), CASES,
                          ids=[f"{w}x{h}@{s}" for w, h, s, _ in CASES])
 def test_the_page_is_right_at_every_scale(served: Served, browser: Any, screenshots: Path,
@@ -124,7 +87,8 @@ def test_the_page_is_right_at_every_scale(served: Served, browser: Any, screensh
         wait(queue.pending, "the agent's prompt in the queue")
         [entry] = queue.pending()
         before = len(served.answered())
-        page, screen = open_page(browser, served.url, width, height, scale, mobile)
+        page, screen = open_page(browser, served, served.token, width, height, scale,
+                                     mobile)
         try:
             row, lines = wait_for_buttons(page, screen, served)
             page.screenshot(path=screenshots / f"{width}x{height}@{scale}.png")
@@ -165,14 +129,15 @@ def test_the_page_is_right_at_every_scale(served: Served, browser: Any, screensh
         queue.close()
         watcher.close()
     mine = [a for a in served.audit() if a["summary"] == entry.summary]
-    assert [(a["decision"], a["via"]) for a in mine] == [("allow", "web")], mine
+    assert [(a["decision"], a["via"], a["device"]) for a in mine] == [
+        ("allow", "web", "phone")], mine
 
 
 def test_the_page_follows_a_rotation_and_a_zoom(served: Served, browser: Any,
                                                screenshots: Path) -> None:
     """A phone turned to landscape, then a zoom (the device's pixel ratio changes): the
     terminal fits the new viewport and draws at the new ratio each time."""
-    page, screen = open_page(browser, served.url, 390, 844, 3, True)
+    page, screen = open_page(browser, served, served.token, 390, 844, 3, True)
     try:
         wait_for_buttons(page, screen, served)
         portrait = screen.sizes[-1]

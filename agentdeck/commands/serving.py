@@ -1,46 +1,116 @@
 """`agentdeck serve`: the dashboard in a browser (a phone's too), attached to the session host
 daemon; in the foreground, or beside the daemon (`--background`, stopped by `agentdeck daemon
-stop`)."""
+stop`). `--pair` shows a one-time link (and its QR code) that pairs a device; `serve devices`
+lists them, `--revoke NAME` ends one."""
 
 from __future__ import annotations
 
 import argparse
-import secrets
 import sys
+import time
+from typing import TYPE_CHECKING
 
 from agentdeck.commands.context import fleet_of, repo
+from agentdeck.core.errors import OperationError, UsageError
+
+if TYPE_CHECKING:
+    from agentdeck.web.devices import Devices
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from agentdeck.daemon import lifecycle
     from agentdeck.serve import address, serve, warn_if_open
     from agentdeck.web import background
+    from agentdeck.web.devices import Devices
 
     ctx = repo()
+    devices = Devices(ctx.state_dir)
+    if args.what == "devices" or args.revoke is not None:
+        return _devices(devices, args.revoke)
     fleet = fleet_of(ctx, args)
     theme = args.serve_theme or args.theme
     if theme is not None:
         from agentdeck.ui.themes import check_theme
 
         check_theme(theme)  # a wrong name is said here, not in every page that opens
+    running = background.running(ctx.state_dir)
+    if running is not None and not args.detached:
+        if args.pair is None:
+            raise OperationError(f"agentdeck serve already runs for this repository (pid "
+                                 f"{running.pid}, {running.url}): `agentdeck serve --pair` "
+                                 "pairs a device with it, `agentdeck daemon stop` stops it")
+        _show_pairing(running.url, devices.new_pairing(args.pair))
+        return 0
+    url = _checked_url(args.url) if args.url else address(args.host, args.port)
     lifecycle.ensure(ctx.state_dir, fleet.path).close()  # pages attach to a running daemon
-    if args.detached:  # started by --background below: the token comes on stdin
-        token = sys.stdin.readline().strip()
-        return serve(ctx.main_root, ctx.state_dir, args.host, args.port, fleet.path, token,
-                     theme, detached=True)
-    token = secrets.token_urlsafe(24)
-    if not args.background:
-        return serve(ctx.main_root, ctx.state_dir, args.host, args.port, fleet.path, token,
-                     theme)
-    argv = [sys.executable, "-m", "agentdeck", "-C", str(ctx.main_root), "serve", "--host",
-            args.host, "--port", str(args.port), "--detached"]
-    if fleet.path is not None:
-        argv += ["-f", str(fleet.path)]
-    if theme is not None:
-        argv += ["--theme", theme]
-    warn_if_open(args.host)
-    serving = background.start(ctx.state_dir, argv, token, (args.host, args.port))
-    print(f"agentdeck: the dashboard at {address(args.host, args.port)}?token={token}, served "
-          f"in the background (pid {serving.pid}) beside the session host; `agentdeck daemon "
-          "stop` stops both", flush=True)
+    if args.detached:  # started by --background below
+        return serve(ctx.main_root, ctx.state_dir, args.host, args.port, fleet.path, url, theme)
+    warn_if_open(args.host, secure=False)
+    # a pairing link when asked for, and when no device is paired yet (how else to get in)
+    code = devices.new_pairing(args.pair or "") if (
+        args.pair is not None or not devices.devices()) else None
+    if args.background:
+        argv = [sys.executable, "-m", "agentdeck", "-C", str(ctx.main_root), "serve",
+                "--host", args.host, "--port", str(args.port), "--url", url, "--detached"]
+        if fleet.path is not None:
+            argv += ["-f", str(fleet.path)]
+        if theme is not None:
+            argv += ["--theme", theme]
+        serving = background.start(ctx.state_dir, argv, (args.host, args.port))
+        print(f"agentdeck: serving the dashboard at {url} in the background (pid "
+              f"{serving.pid}), beside the session host; `agentdeck daemon stop` stops both",
+              flush=True)
+        if code is not None:
+            _show_pairing(url, code)
+        return 0
+    print(f"agentdeck: serving the dashboard at {url} (Ctrl+C stops serving; the agents go on)",
+          flush=True)
+    if code is not None:
+        _show_pairing(url, code)
+    return serve(ctx.main_root, ctx.state_dir, args.host, args.port, fleet.path, url, theme)
+
+
+def _checked_url(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or not url.isprintable() \
+            or " " in url or parts.query or parts.fragment:
+        raise UsageError(f"--url {url!r}: not an http(s) address with a host")
+    return url if url.endswith("/") else url + "/"
+
+
+def _show_pairing(url: str, code: str) -> None:
+    from agentdeck.web.devices import PAIRING_TTL
+    from agentdeck.web.qr import terminal_qr
+
+    link = f"{url.rstrip('/')}/pair?code={code}"
+    drawn = terminal_qr(link)
+    if drawn:
+        print(drawn, end="")
+    minutes = int(PAIRING_TTL // 60)
+    print(f"agentdeck: pair a device: scan the QR code or open {link} (once, within {minutes} "
+          "minutes)", flush=True)
+
+
+def _devices(devices: Devices, revoke: str | None) -> int:
+    if revoke is not None:
+        if not devices.revoke(revoke):
+            known = ", ".join(d.name for d in devices.devices()) or "none is paired"
+            raise UsageError(f"no paired device '{revoke}' ({known})")
+        print(f"agentdeck: {revoke} is revoked: its next request is refused, its open pages "
+              "close")
+        return 0
+    listed = devices.devices()
+    if not listed:
+        print("no paired devices: `agentdeck serve --pair` pairs one")
+        return 0
+    print(f"  {'DEVICE':<24} {'PAIRED':<17} LAST SEEN")
+    for device in sorted(listed, key=lambda d: d.paired_at):
+        seen = _when(device.seen_at) if device.seen_at else "-"
+        print(f"  {device.name:<24} {_when(device.paired_at):<17} {seen}")
     return 0
+
+
+def _when(at: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(at))

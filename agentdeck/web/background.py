@@ -62,11 +62,10 @@ def running(state_dir: Path) -> Serving | None:
     return Serving(pid, url)
 
 
-def start(state_dir: Path, argv: list[str], secret: str, address: tuple[str, int],
+def start(state_dir: Path, argv: list[str], address: tuple[str, int],
           wait: float = 30.0) -> Serving:
     """Run `argv` (a `serve --detached`) in the background and wait until it listens at
-    `address`. `secret` reaches it on its standard input (not in its arguments or
-    environment, which other processes may read)."""
+    `address`."""
     now = running(state_dir)
     if now is not None:
         raise OperationError(f"agentdeck serve already runs in the background (pid {now.pid}"
@@ -75,12 +74,8 @@ def start(state_dir: Path, argv: list[str], secret: str, address: tuple[str, int
     private_dir(state_dir)
     log = state_dir / LOG_FILE
     with open_private(log, "ab") as out:
-        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=out, stderr=out,
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
                                 start_new_session=True, close_fds=True, cwd=state_dir)
-    assert proc.stdin is not None
-    with contextlib.suppress(BrokenPipeError):
-        proc.stdin.write(f"{secret}\n".encode())
-        proc.stdin.close()
     deadline = time.monotonic() + wait
     while True:
         serving = running(state_dir)

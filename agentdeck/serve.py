@@ -33,6 +33,7 @@ from agentdeck.daemon.client import WEB_DEVICE
 from agentdeck.web import background, icons, pairing
 from agentdeck.web.access import AccessLog
 from agentdeck.web.devices import Devices
+from agentdeck.web.push import PushRelay
 
 WEB_VIEW = "AGENTDECK_WEB_VIEW"  # "queue": the page was opened from the home screen
 TEMPLATES = Path(__file__).resolve().parent / "serve_templates"  # the page, with a viewport
@@ -56,10 +57,11 @@ def is_loopback(host: str) -> bool:
 
 class DeckServer(Server):
     def __init__(self, command: str, host: str, port: int, devices: Devices,
-                 ssl_context: ssl.SSLContext | None = None) -> None:
+                 push: PushRelay, ssl_context: ssl.SSLContext | None = None) -> None:
         super().__init__(command, host=host, port=port, title="agentdeck",
                          templates_path=TEMPLATES)
         self.devices = devices
+        self.push = push  # notifications' Allow / Deny (web/push.py)
         self.ssl_context = ssl_context
         self._pages: dict[str, set[web.WebSocketResponse]] = {}  # device -> its open pages
 
@@ -94,6 +96,8 @@ class DeckServer(Server):
         app.router.add_get("/ws/{view:queue}", self.handle_websocket)
         app.router.add_get("/pair", self._pair_form)
         app.router.add_post("/pair", self._pair)
+        app.router.add_get("/push/{secret}", self.push.page)
+        app.router.add_post("/push/{secret}", self.push.answer)
         app.middlewares.append(self._guard)
         return app
 
@@ -108,7 +112,8 @@ class DeckServer(Server):
                 == "websocket"):
             return web.Response(status=403, text="agentdeck: a request from another site's "
                                 "page is refused\n")
-        if path == "/pair":  # its code is its key (web/pairing.py)
+        if path == "/pair" or path.startswith("/push/"):
+            # the pairing code, the notification action's capability: each its own key
             return await handler(request)
         name = self.devices.who(request.cookies.get(pairing.COOKIE, ""))
         if name is None:
@@ -228,12 +233,14 @@ def serve(repo: Path, state_dir: Path, host: str, port: int, fleet_file: Path | 
         argv += ["-f", str(fleet_file)]
     if theme is not None:
         argv += ["--theme", theme]
-    server = DeckServer(shlex.join(argv), host, port, Devices(state_dir), ssl_context)
+    push = PushRelay(state_dir)
+    server = DeckServer(shlex.join(argv), host, port, Devices(state_dir), push, ssl_context)
     background.record(state_dir, url)
     try:
         server.serve()
     finally:
         background.forget(state_dir)
+        push.close()
     return 0
 
 

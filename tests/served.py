@@ -124,8 +124,10 @@ class Served:
         return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
 
 
-def asker_repo(root: Path, fleet_extra: str = "", agents: int = 1) -> tuple[Path, Path]:
-    """A repository with `agents` askers (ops, ops2, …) started in the session host."""
+def asker_repo(root: Path, fleet_extra: str = "", agents: int = 1,
+               start: bool = True) -> tuple[Path, Path]:
+    """A repository with `agents` askers (ops, ops2, …), started in the session host unless
+    not `start`."""
     repo = make_repo(root)
     asker = root / "asker.py"
     asker.write_text(ASKER)
@@ -139,7 +141,8 @@ dashboard: {{agent_size: 90x25}}  # a dashboard that resized agents would show
 agents: [{listed}]
 {fleet_extra}""")
     assert run_agentdeck("up", "--no-start", cwd=repo).code == 0
-    assert run_agentdeck("start", cwd=repo).code == 0
+    if start:
+        assert run_agentdeck("start", cwd=repo).code == 0
     return repo, answers
 
 
@@ -171,12 +174,13 @@ def post_pairing(link: str, name: str, context: Any = None) -> tuple[int, str | 
 @contextmanager
 def serving(root: Path, *args: str, fleet_extra: str = "", repo: Path | None = None,
             answers: Path | None = None, link: re.Pattern[str] = LINK,
-            env: dict[str, str] | None = None, ca: Any = None) -> Iterator[Served]:
+            env: dict[str, str] | None = None, ca: Any = None,
+            start: bool = True) -> Iterator[Served]:
     """`agentdeck serve ARGS` on an asker repository (made unless given), until the block ends;
     waits for the pairing link it prints and for the server to answer (`ca`: the trustme CA
     of its certificate)."""
     if repo is None:
-        repo, answers = asker_repo(root, fleet_extra)
+        repo, answers = asker_repo(root, fleet_extra, start=start)
     assert answers is not None
     port = free_port()
     # the server's output goes to files: a pipe nobody drains would block it once full

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 from agentdeck.core import notify
 from agentdeck.core.config import Fleet, NotifySpec
+from agentdeck.core.oversight import actions as push_actions
 
 COALESCE = 60.0  # seconds: the same event of the same agent again within this is held
 WAITING, FINISHED, RATE_LIMITED, ERROR = "waiting", "finished", "rate-limited", "error"
@@ -51,6 +52,7 @@ class Alert:
     host: str = field(default_factory=socket.gethostname)
     repeats: int = 0  # held repeats of it since the last one sent
     url: str = ""  # the dashboard's address when `agentdeck serve` runs (without its token)
+    entry: int = 0  # a waiting prompt's queue entry: its Allow / Deny actions answer that one
 
     @property
     def title(self) -> str:
@@ -89,15 +91,19 @@ class Alerts:
     def __init__(self, spec: NotifySpec, secrets: Iterable[str] = (),
                  still_pending: Callable[[int], bool] = lambda _id: True,
                  url: Callable[[], str] = lambda: "",
-                 post: Callable[[str, bytes, dict[str, str]], None] | None = None) -> None:
+                 post: Callable[[str, bytes, dict[str, str]], None] | None = None,
+                 actions: Callable[[int, str], dict[str, str]] | None = None) -> None:
+        """`actions(entry, channel)`: a waiting prompt's action URLs for that channel
+        (decision -> URL, core/oversight/actions.py), none while `agentdeck serve` is off."""
         self.spec = spec
         self.secrets = tuple(secrets)
         self.still_pending = still_pending
         self.url = url
+        self.actions = actions or (lambda _entry, _channel: {})
         self._post = post or _post
         self._lock = threading.Lock()
-        self._last: dict[tuple[str, str], float] = {}
-        self._held: dict[tuple[str, str], int] = {}
+        self._last: dict[tuple[str, str, int], float] = {}
+        self._held: dict[tuple[str, str, int], int] = {}
         self._timers: list[threading.Timer] = []
 
     @property
@@ -111,7 +117,7 @@ class Alerts:
 
         def due() -> None:
             if self.still_pending(entry_id):
-                self.send(Alert(WAITING, agent, kind, summary))
+                self.send(Alert(WAITING, agent, kind, summary, entry=entry_id))
 
         timer = threading.Timer(self.spec.after, due)
         timer.daemon = True
@@ -123,7 +129,9 @@ class Alerts:
         """False when it was held (a repeat) or nothing is configured."""
         if not self.on or alert.event not in self.spec.events:
             return False
-        key = (alert.agent, alert.event)
+        # (each waiting prompt is a question of its own, answerable from its notification:
+        # never held as a repeat of the one before)
+        key = (alert.agent, alert.event, alert.entry)
         now = time.monotonic()
         with self._lock:
             if now - self._last.get(key, -COALESCE) < COALESCE:
@@ -142,6 +150,9 @@ class Alerts:
             headers = {"Title": alert.title, "Tags": alert.event}
             if alert.url:
                 headers["Click"] = alert.url
+            if alert.entry:
+                urls = self.actions(alert.entry, "ntfy")
+                headers.update(push_actions.ntfy_headers(urls) if urls else {})
             self._try(f"{spec.ntfy_server.rstrip('/')}/{spec.ntfy_topic}",
                       alert.text.encode(), headers)
         if spec.webhook:
@@ -150,6 +161,9 @@ class Alerts:
                 payload = {"text": f"*{alert.title}*\n{alert.text}"}
             elif spec.webhook_format == "discord":
                 payload = {"content": f"**{alert.title}**\n{alert.text}"}
+            urls = self.actions(alert.entry, spec.webhook_format) if alert.entry else {}
+            if urls:
+                payload = push_actions.webhook_payload(payload, spec.webhook_format, urls)
             self._try(spec.webhook, json.dumps(payload).encode(),
                       {"Content-Type": "application/json"})
         if spec.desktop:

@@ -70,6 +70,8 @@ class NotifySpec:
     ntfy_server: str = "https://ntfy.sh"
     webhook: str | None = None
     webhook_format: str = "json"  # json | slack | discord
+    # a waiting prompt's Allow / Deny actions (through `agentdeck serve`) work this long
+    action_ttl: float = 900.0
 
 
 def read_sandbox(reader: Reader, value: Any, path: KeyPath, inherited: SandboxSpec) -> SandboxSpec:
@@ -84,10 +86,13 @@ def read_sandbox(reader: Reader, value: Any, path: KeyPath, inherited: SandboxSp
 
 def read_notify(reader: Reader, raw: Any, path: KeyPath) -> NotifySpec:
     data = reader.mapping(raw, path, ("after", "events", "desktop", "sound", "ntfy",
-                                    "webhook"))
+                                    "webhook", "action_ttl"))
     changes: dict[str, Any] = {}
     if "after" in data:
         changes["after"] = reader.duration(data["after"], (*path, "after"))
+    if "action_ttl" in data:
+        changes["action_ttl"] = reader.duration(data["action_ttl"], (*path, "action_ttl"),
+                                                most=24 * 3600)
     if "events" in data:
         changes["events"] = tuple(reader.string(e, (*path, "events", i), choices=ALERT_EVENTS)
                                   for i, e in enumerate(reader.strings(data["events"],

@@ -359,6 +359,10 @@ class RemoteHost(SessionHost):
         return dict(self._call("answer", entry=entry_id, decision=decision, by=by,
                                origin=web_origin()))
 
+    def push(self, secret: str, take: bool) -> dict[str, Any]:
+        """A notification's action: what it answers; with `take`, answer it (once)."""
+        return dict(self._call("push", secret=secret, take=take))
+
     def shutdown_daemon(self) -> None:
         self._call("shutdown")
 

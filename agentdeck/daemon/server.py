@@ -34,6 +34,7 @@ from agentdeck.core.errors import AgentdeckError
 from agentdeck.core.files import write_private
 from agentdeck.core.hook_channel import HookServer, socket_path
 from agentdeck.core.hostlock import PID_FILE, daemon_socket, hold_daemon_lock
+from agentdeck.core.oversight.actions import Actions, Refused
 from agentdeck.core.ratelimit import Resumer
 from agentdeck.core.registry import AgentRecord
 from agentdeck.core.roster import RosterKeeper, ready_records
@@ -66,6 +67,8 @@ class Daemon:
         self.fleet_path = fleet_path
         self.notify_command: str | None = None
         self.alerts = Alerts(NotifySpec())  # (configure sets the fleet's)
+        # a waiting prompt's Allow / Deny from its notification, through `agentdeck serve`
+        self.actions = Actions(NotifySpec().action_ttl)
         self.happenings = Happenings()  # which state changes are news (kept across configure)
         self.desktop = False
         self.resumer: Resumer | None = None
@@ -107,8 +110,9 @@ class Daemon:
         self.desktop = fleet.dashboard.desktop
         self.budgets.fleet = fleet
         self.alerts.close()
+        self.actions.ttl = fleet.notify.action_ttl
         self.alerts = Alerts(fleet.notify, fleet_secrets(fleet), self._still_pending,
-                             self._served_url)
+                             self._served_url, actions=self._action_urls)
         if self.resumer is not None:
             self.resumer.close()
             self.resumer = None
@@ -260,6 +264,8 @@ class Daemon:
             record = self.queue.answer(int(h["entry"]), h["decision"], h.get("by", "key"),
                                        origin)
             return {"decision": record.decision, "via": record.via}, b""
+        if op == "push":  # a notification's action, brought by `agentdeck serve`
+            return self._push(str(h["secret"]), bool(h.get("take"))), b""
         if op == "shutdown":
             threading.Timer(0.05, self.stop).start()
             return None, b""
@@ -340,6 +346,7 @@ class Daemon:
             state = self._queue_state()
             self._broadcast({"push": "queue", "queue": state})
         ids = {e["id"] for e in state["pending"]}
+        self.actions.forget(ids)  # (an entry gone: its notification's actions answer nothing)
         for entry in state["pending"]:
             if entry["id"] not in self._pending_before:
                 self._broadcast({"push": "attention", "agent": entry["agent"],
@@ -399,6 +406,32 @@ class Daemon:
 
     def _still_pending(self, entry_id: int) -> bool:
         return any(e.id == entry_id for e in self.queue.pending())
+
+    def _action_urls(self, entry: int, channel: str) -> dict[str, str]:
+        """A waiting prompt's Allow / Deny URLs for a notification `channel`: none unless
+        `agentdeck serve` runs (it is where they answer)."""
+        url = self._served_url()
+        return self.actions.mint(entry, channel, url) if url else {}
+
+    def _push(self, secret: str, take: bool) -> dict[str, Any]:
+        """What a notification's action (`secret`) answers; with `take`, answer it — once,
+        while its prompt waits (core/oversight/actions.py). Audited via push, with the
+        channel."""
+        try:
+            cap = self.actions.take(secret, self._still_pending) if take else (
+                self.actions.peek(secret))
+            entry = next((e for e in self.queue.pending() if e.id == cap.entry), None)
+            if entry is None:
+                raise Refused("that prompt is no longer waiting: it was answered or withdrawn")
+            said = {"agent": entry.agent, "kind": entry.kind, "summary": entry.summary,
+                    "decision": cap.decision}
+            if take:
+                record = self.queue.answer(cap.entry, cap.decision, "user",
+                                           {"via": "push", "channel": cap.channel})
+                said["decision"] = record.decision
+        except (Refused, OperationError) as exc:  # (a StaleAnswer is an OperationError)
+            return {"ok": False, "why": str(exc)}
+        return {"ok": True, **said}
 
     def _served_url(self) -> str:
         with contextlib.suppress(OSError):

@@ -237,6 +237,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=_bounded(1, 65535, "a TCP port"), default=8321)
     serve.add_argument("--theme", dest="serve_theme", default=None,
                        help="the pages' theme (as agentdeck --theme)")
+    serve.add_argument("--tls", choices=["self-signed"], default=None,
+                       help="HTTPS with a certificate of this host's, made once and kept (its "
+                       "fingerprint is printed and in the pairing QR code)")
+    serve.add_argument("--tls-cert", type=Path, default=None, metavar="FILE",
+                       help="HTTPS with this certificate (PEM, its chain after it)")
+    serve.add_argument("--tls-key", type=Path, default=None, metavar="FILE",
+                       help="the certificate's private key (PEM)")
     serve.add_argument("--background", action="store_true",
                        help="serve beside the session host daemon, with no terminal needed; "
                        "`agentdeck daemon stop` stops it")

@@ -190,7 +190,9 @@ class DeckServer(Server):
         size = int(request.match_info.get("size", "192"))
         if size not in icons.SIZES:
             raise web.HTTPNotFound()
-        return web.Response(body=icons.icon_png(size), content_type="image/png",
+        # (drawn once, off the event loop: pages and websockets go on meanwhile)
+        png = await asyncio.to_thread(icons.icon_png, size)
+        return web.Response(body=png, content_type="image/png",
                             headers={"Cache-Control": "max-age=86400"})
 
 

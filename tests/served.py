@@ -206,12 +206,17 @@ def serving(root: Path, *args: str, fleet_extra: str = "", repo: Path | None = N
 
 
 def answers_http(url: str, context: Any = None) -> bool:
-    """Whether the server answers at all (a 403 is an answer)."""
+    """Whether the server answers at all (a 403 is an answer; so is a certificate this
+    client does not trust)."""
+    import ssl
+
     try:
         urllib.request.urlopen(url, timeout=2, context=context).read()
     except urllib.error.HTTPError:
         return True
-    except (urllib.error.URLError, ConnectionError):
+    except urllib.error.URLError as exc:
+        return isinstance(exc.reason, ssl.SSLError)
+    except ConnectionError:
         return False
     return True
 

@@ -28,7 +28,7 @@ def png_size(data: bytes) -> tuple[int, int]:
 def test_the_app_installs_and_opens_on_the_queue(tmp_path: Path) -> None:
     with serving(tmp_path) as served:
         wait(lambda: answers_http(served.base + "/"), "the server to answer")
-        reply = urllib.request.urlopen(served.base + "/app/manifest.webmanifest", timeout=5)
+        reply = urllib.request.urlopen(served.base + "/app/manifest.webmanifest", timeout=15)
         assert reply.headers["Content-Type"].startswith("application/manifest+json")
         manifest = json.loads(reply.read())
         assert manifest["name"] == manifest["short_name"] == "agentdeck"
@@ -36,7 +36,7 @@ def test_the_app_installs_and_opens_on_the_queue(tmp_path: Path) -> None:
         assert manifest["theme_color"] == manifest["background_color"]
         sizes = set()
         for icon in manifest["icons"]:
-            data = urllib.request.urlopen(served.base + icon["src"], timeout=5).read()
+            data = urllib.request.urlopen(served.base + icon["src"], timeout=15).read()
             width, height = png_size(data)
             assert f"{width}x{height}" == icon["sizes"]
             sizes.add(width)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agentdeck.commands.context import fleet_of, repo
@@ -15,6 +16,7 @@ from agentdeck.core.errors import OperationError, UsageError
 
 if TYPE_CHECKING:
     from agentdeck.web.devices import Devices
+    from agentdeck.web.tls import Tls
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -39,16 +41,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
             raise OperationError(f"agentdeck serve already runs for this repository (pid "
                                  f"{running.pid}, {running.url}): `agentdeck serve --pair` "
                                  "pairs a device with it, `agentdeck daemon stop` stops it")
-        _show_pairing(running.url, devices.new_pairing(args.pair))
+        from agentdeck.web.tls import served_fingerprint
+
+        _show_pairing(running.url, devices.new_pairing(args.pair),
+                      served_fingerprint(running.url))
         return 0
-    url = _checked_url(args.url) if args.url else address(args.host, args.port)
+    tls = _tls(args, ctx.state_dir)
+    url = _checked_url(args.url) if args.url else address(args.host, args.port, bool(tls))
+    if tls is not None and not url.startswith("https:"):
+        raise UsageError(f"--url {url}: with TLS the address is https://")
     lifecycle.ensure(ctx.state_dir, fleet.path).close()  # pages attach to a running daemon
+    context = tls.context() if tls is not None else None
     if args.detached:  # started by --background below
-        return serve(ctx.main_root, ctx.state_dir, args.host, args.port, fleet.path, url, theme)
-    warn_if_open(args.host, secure=False)
+        return serve(ctx.main_root, ctx.state_dir, args.host, args.port, fleet.path, url, theme,
+                     context)
+    warn_if_open(args.host, secure=tls is not None)
     # a pairing link when asked for, and when no device is paired yet (how else to get in)
     code = devices.new_pairing(args.pair or "") if (
         args.pair is not None or not devices.devices()) else None
+    fingerprint = tls.fingerprint if tls is not None else None
     if args.background:
         argv = [sys.executable, "-m", "agentdeck", "-C", str(ctx.main_root), "serve",
                 "--host", args.host, "--port", str(args.port), "--url", url, "--detached"]
@@ -56,18 +67,42 @@ def cmd_serve(args: argparse.Namespace) -> int:
             argv += ["-f", str(fleet.path)]
         if theme is not None:
             argv += ["--theme", theme]
+        if tls is not None:  # (a self-signed one made here: the same files)
+            argv += ["--tls-cert", str(tls.cert), "--tls-key", str(tls.key)]
         serving = background.start(ctx.state_dir, argv, (args.host, args.port))
         print(f"agentdeck: serving the dashboard at {url} in the background (pid "
               f"{serving.pid}), beside the session host; `agentdeck daemon stop` stops both",
               flush=True)
-        if code is not None:
-            _show_pairing(url, code)
-        return 0
-    print(f"agentdeck: serving the dashboard at {url} (Ctrl+C stops serving; the agents go on)",
-          flush=True)
+    else:
+        print(f"agentdeck: serving the dashboard at {url} (Ctrl+C stops serving; the agents "
+              "go on)", flush=True)
+    if fingerprint is not None:
+        print(f"agentdeck: its TLS certificate's SHA-256 fingerprint: {fingerprint}",
+              flush=True)
     if code is not None:
-        _show_pairing(url, code)
-    return serve(ctx.main_root, ctx.state_dir, args.host, args.port, fleet.path, url, theme)
+        _show_pairing(url, code, fingerprint)
+    if args.background:
+        return 0
+    return serve(ctx.main_root, ctx.state_dir, args.host, args.port, fleet.path, url, theme,
+                 context)
+
+
+def _tls(args: argparse.Namespace, state_dir: Path) -> Tls | None:
+    """The certificate to serve with: the user's, one of this host's made here, or none."""
+    from urllib.parse import urlsplit
+
+    from agentdeck.web import tls
+
+    if args.tls is not None and (args.tls_cert or args.tls_key):
+        raise UsageError("--tls self-signed or --tls-cert/--tls-key, not both")
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise UsageError("--tls-cert and --tls-key go together")
+    if args.tls_cert:
+        return tls.given(args.tls_cert, args.tls_key)
+    if args.tls == "self-signed":
+        host = urlsplit(args.url).hostname if args.url else None
+        return tls.self_signed(state_dir, tls.names_for(args.host, host))
+    return None
 
 
 def _checked_url(url: str) -> str:
@@ -80,12 +115,16 @@ def _checked_url(url: str) -> str:
     return url if url.endswith("/") else url + "/"
 
 
-def _show_pairing(url: str, code: str) -> None:
+def _show_pairing(url: str, code: str, fingerprint: str | None = None) -> None:
+    """The pairing link, as a QR code and as text; with TLS the certificate's fingerprint
+    rides in the QR code's link (after #: it never reaches a server), to check against what
+    the phone's browser shows."""
     from agentdeck.web.devices import PAIRING_TTL
     from agentdeck.web.qr import terminal_qr
 
     link = f"{url.rstrip('/')}/pair?code={code}"
-    drawn = terminal_qr(link)
+    drawn = terminal_qr(link + (f"#sha256={fingerprint.replace(':', '')}" if fingerprint
+                                else ""))
     if drawn:
         print(drawn, end="")
     minutes = int(PAIRING_TTL // 60)

@@ -8,7 +8,10 @@ import http.client
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
+
 from agentdeck.serve import is_loopback
+from tests.conftest import assert_one_line_error, make_repo, run_agentdeck
 from tests.served import serving
 
 
@@ -35,3 +38,16 @@ def test_the_server_wants_a_paired_device_on_its_own_page(tmp_path: Path) -> Non
                 "Cookie": f"agentdeck_device={token}"})
             assert conn.getresponse().status == status, origin
             conn.close()
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["--tls-cert", "/nope"], "--tls-cert and --tls-key go together"),
+    (["--tls-cert", "/nope", "--tls-key", "/nope2"], "--tls-cert /nope: no such file"),
+    (["--tls", "self-signed", "--tls-cert", "a", "--tls-key", "b"], "not both"),
+    (["--url", "ftp://x"], "not an http(s) address"),
+    (["--pair", "Bad Name"], "'Bad Name' is not a device name"),
+    (["--revoke", "nobody"], "no paired device 'nobody' (none is paired)"),
+])
+def test_bad_serve_arguments_are_one_line(tmp_path: Path, args: list[str], said: str) -> None:
+    repo = make_repo(tmp_path)
+    assert_one_line_error(run_agentdeck("serve", *args, cwd=repo), 2, said)

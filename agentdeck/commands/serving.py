@@ -35,6 +35,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from agentdeck.ui.themes import check_theme
 
         check_theme(theme)  # a wrong name is said here, not in every page that opens
+    _check(args)  # (a mistake is said as one, whatever runs already)
     running = background.running(ctx.state_dir)
     if running is not None and not args.detached:
         if args.pair is None:
@@ -87,16 +88,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
                  context)
 
 
+def _check(args: argparse.Namespace) -> None:
+    if args.tls is not None and (args.tls_cert or args.tls_key):
+        raise UsageError("--tls self-signed or --tls-cert/--tls-key, not both")
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise UsageError("--tls-cert and --tls-key go together")
+    for path, flag in ((args.tls_cert, "--tls-cert"), (args.tls_key, "--tls-key")):
+        if path is not None and not path.is_file():
+            raise UsageError(f"{flag} {path}: no such file")
+    if args.url is not None:
+        _checked_url(args.url)
+    if args.pair:
+        from agentdeck.web.devices import check_name
+
+        check_name(args.pair)
+
+
 def _tls(args: argparse.Namespace, state_dir: Path) -> Tls | None:
     """The certificate to serve with: the user's, one of this host's made here, or none."""
     from urllib.parse import urlsplit
 
     from agentdeck.web import tls
 
-    if args.tls is not None and (args.tls_cert or args.tls_key):
-        raise UsageError("--tls self-signed or --tls-cert/--tls-key, not both")
-    if bool(args.tls_cert) != bool(args.tls_key):
-        raise UsageError("--tls-cert and --tls-key go together")
     if args.tls_cert:
         return tls.given(args.tls_cert, args.tls_key)
     if args.tls == "self-signed":

@@ -46,6 +46,12 @@ class Pairing:
     name: str = ""  # the name it was made for (`serve --pair NAME`), else the device says
 
 
+def check_name(name: str) -> None:
+    if not NAME.fullmatch(name):
+        raise UsageError(f"'{name}' is not a device name (lower case letters, digits, '.', "
+                         "'_' and '-', at most 32)")
+
+
 def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -104,9 +110,8 @@ class Devices:
     # -- changing --------------------------------------------------------------------------
     def new_pairing(self, name: str = "") -> str:
         """A one-time code, valid for PAIRING_TTL seconds (for a device called `name`)."""
-        if name and not NAME.fullmatch(name):
-            raise UsageError(f"'{name}' is not a device name (lower case letters, digits, "
-                             "'.', '_' and '-', at most 32)")
+        if name:
+            check_name(name)
         code = secrets.token_urlsafe(18)
         with self._changing() as data:
             now = self.clock()

@@ -96,9 +96,27 @@ class AgentActions(_Base):
         itself watches the registry file."""
         if self.deck.persistent:
             self._unsubscribe.append(self.deck.host.on_agents(self._read_agents))
+            # …and a look at the registry file's stamp each second, in case the session host's
+            # watch missed a change (inotify limits, a busy machine): one stat, no reading
+            self._registry_stamp = self._stamp()
+            self.set_interval(1.0, self._registry_look)
         else:
             self._registry_watcher = FileWatcher(
                 Registry(self.deck.ctx.state_dir).path, self._read_agents).start()
+
+    def _stamp(self) -> tuple[int, int, int] | None:
+        try:
+            info = Registry(self.deck.ctx.state_dir).path.stat()
+        except OSError:
+            return None
+        return info.st_ino, info.st_mtime_ns, info.st_size
+
+    def _registry_look(self) -> None:
+        stamp = self._stamp()
+        if stamp != self._registry_stamp:
+            self._registry_stamp = stamp
+            self.run_worker(self._read_agents, thread=True, group="registry",
+                            exit_on_error=False)
 
     def _read_agents(self) -> None:  # (the watcher's or the session host client's thread)
         self.post_message(AgentsRead(self.deck.read_records()))

@@ -90,6 +90,7 @@ class AgentdeckApp(WindowFit, AgentActions, Attention, RadarWatch, App[None]):
         self._radar = review.RadarMemo()  # what the radar learnt (scans run on change events)
         self._watcher: ChangeWatcher | None = None
         self._registry_watcher: FileWatcher | None = None
+        self._registry_stamp: tuple[int, int, int] | None = None  # (agent_actions)
         self._rewatch_due = False  # the radar's watcher starts again after this refresh
         self._starting: set[str] = set()  # agents added while it runs, being started
         self.set_reactive(AgentdeckApp.rows,

@@ -220,14 +220,20 @@ class RefBroker:
             # deletes refs also changes the loose ones)
             paths = [p for p in paths if p.exists()]
             self.sync_all()  # (what changed while the watch was being set up)
+            settled = False
             try:
-                for _changes in watchfiles.watch(*paths, stop_event=_Either(self._changed,
-                                                                          self._closed),
-                                                 # (the default filter drops every path
-                                                 # in a .git folder: all of these are)
-                                                 watch_filter=None, debounce=150, step=100,
-                                                 raise_interrupt=False):
-                    self.sync_all()
+                for changes in watchfiles.watch(*paths, stop_event=_Either(self._changed,
+                                                                         self._closed),
+                                                # (the default filter drops every path
+                                                # in a .git folder: all of these are)
+                                                watch_filter=None, debounce=150, step=100,
+                                                rust_timeout=1000, yield_on_timeout=True,
+                                                raise_interrupt=False):
+                    # the first (empty) yield comes once the watch is set up: a commit made
+                    # while it was being set up raised no event, this look carries it out
+                    if changes or not settled:
+                        settled = True
+                        self.sync_all()
             except (OSError, RuntimeError) as exc:  # watches ran out: look at stops only
                 log.warning("the sandboxed agents' refs are synced only when they stop: %s",
                             exc)

@@ -219,7 +219,8 @@ class RefBroker:
             # (packed-refs is not watched: it is replaced, not written, and what packs or
             # deletes refs also changes the loose ones)
             paths = [p for p in paths if p.exists()]
-            self.sync_all()  # (what changed while the watch was being set up)
+            self.sync_all()  # (what changed since the last look, at once; the first yield
+            # below looks again once the watch is set up)
             settled = False
             try:
                 for changes in watchfiles.watch(*paths, stop_event=_Either(self._changed,

@@ -110,10 +110,14 @@ async def test_every_waiting_prompt_is_in_view_or_is_the_highlighted_entrys_pane
                 if step < len(QUESTIONS) - 1:  # the next request (the arrow keys move
                     await pilot.press("down")      # through the queue): its agent is shown
                     await until(pilot, lambda h=highlighted: app._approvals.selected != h)
-            # choosing a waiting agent (`[`: the previous one) highlights its request
+            # choosing a waiting agent (`[`: the one before, in the sidebar's order) highlights
+            # its request (the queue's order is the order the prompts came in: not fixed)
+            await until(pilot, lambda: app.selected == app._approvals.selected.agent)
+            names = list(app.rows)
+            before = names[(names.index(app.selected) - 1) % len(names)]
             await pilot.press("left_square_bracket")
             await until(pilot, lambda: app._approvals.selected is not None
-                        and app._approvals.selected.agent == app.selected == "payments")
+                        and app._approvals.selected.agent == app.selected == before)
         else:
             await until(pilot, lambda: all(in_view(name) for name in QUESTIONS))
             await until(pilot, labels_true)

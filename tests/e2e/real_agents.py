@@ -157,8 +157,10 @@ def _xdg(home: Path) -> dict[str, str]:
 
 def _opencode_config(base_url: str) -> dict[str, object]:
     # an OpenAI-compatible provider of one model (no "gpt-" in its id: opencode would then
-    # give it apply_patch instead of write); bash and edits ask, as the queue is built for
-    return {"model": "fake/fake-model", "small_model": "fake/fake-model",
+    # give it apply_patch instead of write); bash and edits ask, as the queue is built for;
+    # no snapshots: on a loaded machine Kilo's slow first snapshot asks a question of its own
+    # (its detection has a corpus screen: kilo-7.7.7-question-snapshot)
+    return {"model": "fake/fake-model", "small_model": "fake/fake-model", "snapshot": False,
             "enabled_providers": ["fake"], "autoupdate": False, "share": "disabled",
             "permission": {"bash": "ask", "edit": "ask"},
             "provider": {"fake": {

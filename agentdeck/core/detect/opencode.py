@@ -5,7 +5,10 @@ command's description there —, "→ Edit src/app.py", "⚙ Call tool …"), th
 or a diff), and one row of options: "Allow once   Allow always   Reject", chosen with ←/→ and
 Enter ("Allow once" highlighted at first). "Allow always" asks to confirm ("Confirm" first).
 Esc rejects in opencode; in Kilo it opens "Tell Kilo what to do differently", and Enter sends
-the rejection with no message. While it works, the prompt's status row ends in "esc interrupt"
+the rejection with no message. Its questions to the user (the question tool, and Kilo's own
+"Do you want to disable Snapshots for this repository?" when a large repository's snapshot is
+slow) are a panel of numbered options, each with its description under it, over the key hint
+"↑↓ select  enter submit  esc dismiss": a digit picks its option, Esc dismisses. While it works, the prompt's status row ends in "esc interrupt"
 ("esc again to interrupt" after one Esc); idle, its input says "Ask anything…".
 """
 
@@ -55,7 +58,8 @@ def detector(agent: str | None):  # type: ignore[no-untyped-def]
     """opencode's or Kilo's detector; with None, either, told apart by the screen."""
     def detect(screen: Screen) -> Detection:
         main = without_sidebar(screen)
-        found = detect_with(main, lambda s: find_prompt(s, agent), _NEVER, IDLE_RE)
+        found = detect_with(main, lambda s: find_prompt(s, agent) or find_question(s, agent),
+                            _NEVER, IDLE_RE)
         if found.state in (IDLE, UNKNOWN) and (_footer_busy(main) or THINKING_RE.match(
                 _last_above_panel(main))):
             return Detection(WORKING)
@@ -134,6 +138,58 @@ def find_prompt(screen: Screen, agent: str | None = "opencode") -> Prompt | None
     return Prompt(kind=kind, summary=summary, allow=ENTER,
                   allow_always=STEP.join((RIGHT, ENTER, ENTER)) if always else None, deny=deny,
                   agent=agent, signature=signature(agent, *screen.lines[head: row + 1]))
+
+
+QUESTION_HINT_RE = re.compile(r"\besc dismiss\b")
+QUESTION_OPTION_RE = re.compile(r"^(?P<num>[1-9])\.\s+(?P<text>\S.*)$")
+
+
+def find_question(screen: Screen, agent: str | None = "opencode") -> Prompt | None:
+    """Its question panel: the key hint in the last rows, numbered options above it (options'
+    descriptions between them), the question above the first. Kind `other`, a digit per
+    option (a digit picks its option and answers: no highlight to move), Esc to dismiss."""
+    hint = next((i for i in range(screen.last, max(-1, screen.last - 4), -1)
+                 if QUESTION_HINT_RE.search(screen.lines[i])), -1)
+    if hint < 0:
+        return None
+    found: list[tuple[int, int, str]] = []  # (number, row, label), from the last option up
+    for i in range(hint - 1, max(-1, hint - 40), -1):
+        m = QUESTION_OPTION_RE.match(screen.lines[i])
+        if m is None:
+            continue
+        number = int(m.group("num"))
+        if found and number != found[-1][0] - 1:
+            return None  # numbered lines out of sequence: not one list of options
+        found.append((number, i, m.group("text")))
+        if number == 1:
+            break
+    if not found or found[-1][0] != 1:
+        return None
+    found.reverse()
+    first = found[0][1]
+    if agent is None:
+        agent = "kilo" if any(KILO_RE.search(line) for line in screen.lines) else "opencode"
+    return Prompt(kind="other", summary=_question_above(screen, first) or "a question",
+                  allow="", deny=ESC, agent=agent,
+                  options=tuple((label, str(number)) for number, _, label in found),
+                  signature=signature(agent, "question", *screen.lines[first - 1: hint + 1]))
+
+
+def _question_above(screen: Screen, first: int) -> str:
+    """The paragraph nearest above row `first` that asks (holds a "?"), else the nearest
+    paragraph: its rows joined."""
+    paragraphs: list[list[str]] = [[]]
+    for i in range(first - 1, max(-1, first - 16), -1):
+        line = screen.lines[i]
+        if not line:
+            if paragraphs[-1]:
+                paragraphs.append([])
+            continue
+        if HEAD_RE.match(line) or set(line) <= set("─━═▀▄"):
+            break
+        paragraphs[-1].insert(0, line)
+    texts = [" ".join(p) for p in paragraphs if p]
+    return next((t for t in texts if "?" in t), texts[0] if texts else "")
 
 
 def _command(lines: list[str]) -> str | None:

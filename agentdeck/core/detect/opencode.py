@@ -8,7 +8,8 @@ Esc rejects in opencode; in Kilo it opens "Tell Kilo what to do differently", an
 the rejection with no message. Its questions to the user (the question tool, and Kilo's own
 "Do you want to disable Snapshots for this repository?" when a large repository's snapshot is
 slow) are a panel of numbered options, each with its description under it, over the key hint
-"↑↓ select  enter submit  esc dismiss": a digit picks its option, Esc dismisses. While it works, the prompt's status row ends in "esc interrupt"
+"↑↓ select  enter submit  esc dismiss": a digit picks its option, Esc dismisses.
+While it works, the prompt's status row ends in "esc interrupt"
 ("esc again to interrupt" after one Esc); idle, its input says "Ask anything…".
 """
 

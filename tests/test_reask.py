@@ -139,6 +139,44 @@ def test_an_answer_not_yet_taken_keeps_its_prompt_out_of_the_queue(tmp_path: Pat
         host.close()
 
 
+# Claude Code's way after an answer: the dialog stays drawn a moment while the dot of the tool
+# line above it blinks ("● Bash(…)" / "  Bash(…)"), then the tool runs
+BLINK = r"""
+import os, sys, time, tty
+tty.setraw(0)
+head = "\x1b[H\x1b[2K{} Bash(npm test)\r\n"
+dialog = ("\r\n Bash command\r\n\r\n   npm test\r\n\r\n Do you want to proceed?\r\n"
+          " > 1. Yes\r\n   2. No\r\n\r\n Esc to cancel\r\n")
+os.write(1, ("\x1b[2J" + head.format("●") + dialog).encode())
+os.read(0, 16)
+for dot in "\u25cf \u25cf \u25cf ":
+    time.sleep(0.05)
+    os.write(1, head.format(dot).encode())
+os.write(1, b"\x1b[2J\x1b[Hran npm test: done\r\n")
+time.sleep(60)
+"""
+
+
+def test_a_blink_above_the_answered_dialog_is_not_the_question_asked_again(
+        tmp_path: Path) -> None:
+    script = tmp_path / "blink.py"
+    script.write_text(BLINK)
+    host, clock = LocalHost(), Clock()
+    queue = ApprovalQueue(host, tmp_path / "audit.jsonl", clock=clock)
+    try:
+        host.spawn(SessionSpec("c", [sys.executable, str(script)], str(tmp_path),
+                               dict(os.environ), agent="claude", cols=100, rows=30))
+        first = queued(queue, "c", 0)
+        queue.answer(first, "allow")
+        wait(lambda: "done" in "\n".join(host.snapshot("c"))
+             and host.info("c").detection.prompt is None, "the tool ran")
+        assert queue.pending() == [], queue.pending()
+        assert [r.decision for r in queue.history] == ["allow"]
+    finally:
+        queue.close()
+        host.close()
+
+
 def test_a_thousand_random_sequences_miss_no_prompt_and_queue_none_twice(
         tmp_path: Path) -> None:
     rng = random.Random(2026)

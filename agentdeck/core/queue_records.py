@@ -127,18 +127,41 @@ CUT = 24
 
 
 def moved_above(before: Sequence[str], now: Sequence[str], prompt: Prompt) -> bool:
-    """Whether the agent's screen changed at or above the rows that show `prompt` since
-    `before` — an answer's effect (its echo, the question asked again below the old one, lines
-    scrolled away) — and not only below it (a status line's timer, a spinner)."""
+    """Whether the agent's screen moved on at the rows that show `prompt` since `before` — an
+    answer's effect: the question drawn again at another row (asked again below the old one),
+    the prompt's own row changed (the answer echoed after it), or the lines above it scrolled
+    up. A row above edited in place is not that: Claude Code blinks the dot of the tool it
+    runs ("● Bash(…)"), spinners turn and timers count while the answered dialog is still
+    drawn (a blink read as "asked again" queued an answered prompt a second time)."""
     if list(before) == list(now):
         return False
-    first = next((i for i, (x, y) in enumerate(zip(before, now, strict=False)) if x != y),
-                 min(len(before), len(now)))
     key = " ".join(prompt.summary.split())[:CUT // 2]
-    rows = [i for i, line in enumerate(now) if key and key in " ".join(line.split())]
-    # (not found — a summary the screen shows otherwise: the change counts as below it, and
-    # an answer really not taken is queued again by the queue's check)
-    return bool(rows) and first <= rows[-1]
+
+    def last_row(lines: Sequence[str]) -> int:
+        return next((i for i in range(len(lines) - 1, -1, -1)
+                     if key and key in " ".join(lines[i].split())), -1)
+
+    row, was = last_row(now), last_row(before)
+    # (not found — a summary the screen shows otherwise: not moved, and an answer really not
+    # taken is queued again by the queue's check)
+    if row < 0 or was < 0:
+        return False
+    if row != was or before[was] != now[row]:
+        return True
+    return _scrolled(before[:row], now[:row])
+
+
+def _scrolled(before: Sequence[str], now: Sequence[str]) -> bool:
+    """The changed rows of `now` hold `before`'s moved up by one or more rows (and text): lines
+    scrolled away above a block drawn in place (a dialog pinned to the bottom of the screen
+    stays where it was while the transcript above it scrolls)."""
+    changed = next((i for i in range(min(len(before), len(now)) - 1, -1, -1)
+                    if before[i] != now[i]), -1)
+    for shift in range(1, changed + 1):
+        kept = now[:changed + 1 - shift]
+        if any(line.strip() for line in kept) and list(kept) == list(before[shift:changed + 1]):
+            return True
+    return False
 
 
 def keys_for(agent: str, prompt: Prompt, decision: str) -> tuple[str, str]:

@@ -244,7 +244,8 @@ def run_scenario(deck: Deck, cli: str, hooks: bool, worktree: Path, repo: Path,
     via = "hook" if hooks and cli in ("claude", "codex") else "screen"
     assert not any("warning" in r["summary"].lower() for r in log), log
     answered = [r for r in log if r["by"] == "key"]
-    assert [r for r in log if r["by"] != "key"] == [], log  # nothing withdrawn or typed
+    # nothing withdrawn or typed
+    assert [r for r in log if r["by"] != "key"] == [], json.dumps(log, indent=1)
     decided = {(r["summary"] == COMMAND, NOTE in r["summary"]): r for r in answered}
     assert decided[(True, False)]["decision"] == "allow", log
     assert decided[(False, True)]["decision"] == "deny", log

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,7 +21,8 @@ from agentdeck.core.repo import open_repo
 from agentdeck.daemon import lifecycle
 from agentdeck.daemon.client import RemoteQueue
 from agentdeck.ui.app import AgentdeckApp
-from tests.conftest import run_agentdeck, until
+from tests.conftest import run_agentdeck
+from tests.conftest import until as until_shown
 from tests.sshd import SshServer, sshd_available
 from tests.test_remote_hosts import sshd, two_hosts  # noqa: F401  (the fixture)
 
@@ -33,9 +36,24 @@ async def cli(*args: str, cwd: Path) -> str:
 
 
 def shows(app: AgentdeckApp, names: set[str]) -> bool:
-    """The dashboard lists exactly these agents, each with its pane."""
-    return set(app.rows) == names and {p.agent for p in app._panes.values()} == names and all(
-        app.query(f"#pane-{name}") for name in names)
+    """The dashboard lists exactly these agents, each with its pane (what it shows otherwise
+    is kept for the failure's message)."""
+    listed = (set(app.rows), {p.agent for p in app._panes.values()},
+              {n for n in names if app.query(f"#pane-{n}")})
+    SEEN[id(app)] = f"{app.deck.host.__class__.__name__}: rows {sorted(listed[0])}, panes " \
+                    f"{sorted(listed[1])}, want {sorted(names)}"
+    return listed == (names, names, names)
+
+
+SEEN: dict[int, str] = {}
+
+
+async def until(pilot: Any, condition: Callable[[], object]) -> None:
+    """conftest's `until`; its failure says what each dashboard listed last."""
+    try:
+        await until_shown(pilot, condition)
+    except AssertionError:
+        raise AssertionError("; ".join(SEEN.values())) from None
 
 
 async def test_cli_changes_here_and_on_a_host_reach_every_open_dashboard(
@@ -58,30 +76,29 @@ async def test_cli_changes_here_and_on_a_host_reach_every_open_dashboard(
             # here: rm, prune (a worktree deleted by hand), spawn, stop
             await cli("rm", "l2", "--force", cwd=here)
             await until(pilot, lambda: shows(everywhere, {"l1", "r1", "r2"})
-                        and shows(here_only, {"l1"}), timeout=10)
+                        and shows(here_only, {"l1"}))
             shutil.rmtree(here.parent / "app-l1")
             out = await cli("prune", cwd=here)
             assert "l1: removed from" in out  # as `rm` does: the fleet file forgets it too
             assert "name: l1" not in (here / "agentdeck.yaml").read_text()
-            await until(pilot, lambda: shows(everywhere, {"r1", "r2"}) and shows(here_only, set()),
-                        timeout=10)
+            await until(pilot, lambda: shows(everywhere, {"r1", "r2"}) and shows(here_only, set()))
             await cli("spawn", "l3", "--branch", "feat/l3", cwd=here)
             await until(pilot, lambda: shows(everywhere, {"l3", "r1", "r2"})
-                        and shows(here_only, {"l3"}), timeout=10)
+                        and shows(here_only, {"l3"}))
             await until(pilot, lambda: all(app.rows["l3"].state not in ("stopped", "exited")
                                            for app in (everywhere, here_only)))
             await cli("stop", "l3", cwd=here)
             await until(pilot, lambda: all(app.rows["l3"].state in ("stopped", "exited")
-                                           for app in (everywhere, here_only)), timeout=10)
+                                           for app in (everywhere, here_only)))
 
             # box1: rm from here (through ssh), then spawn and prune there, by its own CLI
             await cli("rm", "r2", "--force", cwd=here)
-            await until(pilot, lambda: shows(everywhere, {"l3", "r1"}), timeout=10)
+            await until(pilot, lambda: shows(everywhere, {"l3", "r1"}))
             await cli("spawn", "r3", "--branch", "feat/r3", cwd=there)
-            await until(pilot, lambda: shows(everywhere, {"l3", "r1", "r3"}), timeout=10)
+            await until(pilot, lambda: shows(everywhere, {"l3", "r1", "r3"}))
             shutil.rmtree(there.parent / "box1-app-r1")
             await cli("prune", cwd=there)
-            await until(pilot, lambda: shows(everywhere, {"l3", "r3"}), timeout=10)
+            await until(pilot, lambda: shows(everywhere, {"l3", "r3"}))
             assert shows(here_only, {"l3"})  # (box1's agents were never this one's)
     finally:
         both.close()

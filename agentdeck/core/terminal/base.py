@@ -162,3 +162,14 @@ def wrap_rows(text: str, cols: int) -> list[str]:
         col += width
     rows.append(row)
     return rows
+
+
+def row_runs(rows: set[int] | list[int]) -> list[tuple[int, int]]:
+    """Row numbers as (first, last) runs of adjacent rows, top down."""
+    runs: list[tuple[int, int]] = []
+    for y in sorted(rows):
+        if runs and runs[-1][1] == y - 1:
+            runs[-1] = (runs[-1][0], y)
+        else:
+            runs.append((y, y))
+    return runs

@@ -18,6 +18,7 @@ from agentdeck.core.terminal.base import (
     Modes,
     Run,
     plain_text,
+    row_runs,
     wrap_rows,
 )
 from agentdeck.core.terminal.ghostty_cells import CellReader
@@ -352,13 +353,7 @@ def _blocks(rows: set[int], count: int) -> list[tuple[int, int]]:
     half the screen, the whole screen in one."""
     if len(rows) > count // 2:
         return [(0, count - 1)]
-    blocks: list[tuple[int, int]] = []
-    for y in sorted(rows):
-        if blocks and blocks[-1][1] == y - 1:
-            blocks[-1] = (blocks[-1][0], y)
-        else:
-            blocks.append((y, y))
-    return blocks
+    return row_runs(rows)
 
 
 def _logical_lines(rows: list[str], wrapped: set[int]) -> list[str]:

@@ -1,8 +1,10 @@
 """TerminalPane: one agent's live terminal.
 
 It draws with the Line API from the session's emulator, re-reading only the rows the emulator
-reports dirty, when the app tells it the session has new output (at most 30 times a second, so
-a flood of output costs at most 30 redraws a second and an idle pane costs nothing). When
+reports dirty, when the app tells it the session has new output: the selected pane at most 30
+times a second, the others on a shared 10 Hz beat (their redraws land in one frame), a pane not
+shown (hidden by the layout, under another screen) not at all until it shows again — so a
+fleet printing costs a bounded number of frames and an idle pane costs nothing. When
 focused it forwards every key (and pastes, bracketed when the program asked for it) to the
 agent, except the release key, which hands focus back to the dashboard.
 """
@@ -10,6 +12,7 @@ agent, except the release key, which hands focus back to the dashboard.
 from __future__ import annotations
 
 import functools
+import math
 import time
 from collections.abc import Callable
 
@@ -26,10 +29,12 @@ from textual.widget import Widget
 from agentdeck.core.keys import encode_key, encode_paste
 from agentdeck.core.sessions import SessionHost, TerminalView
 from agentdeck.core.terminal import CellStyle, Color, Emulator
+from agentdeck.core.terminal.base import row_runs
 from agentdeck.ui.viewport import viewport_top
 from agentdeck.ui.widgets.scrollback import ScrollBack
 
-REFRESH_HZ = 30
+REFRESH_HZ = 30  # the selected pane, and one typed into
+BACKGROUND_HZ = 10  # every other pane shown, all on one beat of the clock
 CURSOR = Style(reverse=True)
 CUT = Style(dim=True, bold=True)
 
@@ -96,7 +101,8 @@ class TerminalPane(ScrollBack, Widget, can_focus=False):
         self.send = send
         self._seen = -1
         self._drawn: TerminalView | None = None  # the screen the rows in the cache came from
-        self._cache: dict[int, Strip] = {}
+        self._cache: dict[int, Strip] = {}  # rows as drawn, by pane row
+        self._cache_style: Style | None = None  # the pane's ground they were drawn on
         self._cursor: tuple[int, int] | None = None  # in pane rows
         self._top = 0  # the agent's screen row drawn on the pane's first row
         self._init_scrollback()
@@ -104,6 +110,7 @@ class TerminalPane(ScrollBack, Widget, can_focus=False):
         self._title = ""  # the window title the agent set
         self._last_poll = 0.0
         self._poll_due = False
+        self._stale = False  # output arrived while the pane was not shown
         self._screen_size = (0, 0)  # the agent's terminal (cols, rows)
         self._sized = False
         self.border_title = agent
@@ -129,6 +136,27 @@ class TerminalPane(ScrollBack, Widget, can_focus=False):
         # a synchronized frame left open (shown once overdue); otherwise it rests (idle panes
         # cost no wakeups)
         self._tick = self.set_interval(1.0, self.poll)
+        self.app.screen_change_signal.subscribe(self, self._screen_changed)
+
+    def on_show(self) -> None:
+        self._catch_up()
+
+    def _screen_changed(self, screen: object) -> None:
+        if screen is self.screen:  # back on top (a review, a dialog closed)
+            self.call_after_refresh(self._catch_up)
+
+    def _catch_up(self) -> None:
+        if self._stale and self._shown():
+            self._stale = False
+            self.poll()
+
+    def _shown(self) -> bool:
+        """Whether the user sees this pane now: laid out with some area, on the screen on top
+        (the compositor draws nothing of a screen under another)."""
+        try:
+            return bool(self.display and self.region.area and self.screen.is_current)
+        except Exception:  # (no screen yet, or being removed)
+            return False
 
     # -- drawing ------------------------------------------------------------------------------
     def watch_live(self, live: bool) -> None:
@@ -153,9 +181,19 @@ class TerminalPane(ScrollBack, Widget, can_focus=False):
         return self._history if self._history is not None else self._live()
 
     def poll_soon(self) -> None:
-        """Redraw for new output, at most REFRESH_HZ times a second: a flood costs a bounded
-        number of redraws, the last output always drawn."""
-        wait = self._last_poll + 1 / REFRESH_HZ - time.monotonic()
+        """Redraw for new output: the selected pane at most REFRESH_HZ times a second, the
+        others at the next beat of a BACKGROUND_HZ clock they share (ten panes printing make
+        ten frames a second, not one per pane's own timer); a pane not shown when it shows
+        again. The last output is always drawn."""
+        if not self._shown():
+            self._stale = True
+            return
+        now = time.monotonic()
+        if self.has_class("-selected") or self.has_focus:
+            wait = self._last_poll + 1 / REFRESH_HZ - now
+        else:
+            beat = 1 / BACKGROUND_HZ
+            wait = math.ceil(now / beat) * beat - now
         if wait <= 0:
             self.poll()
         elif not self._poll_due:
@@ -213,7 +251,8 @@ class TerminalPane(ScrollBack, Widget, can_focus=False):
             self._show_cut()
             self.refresh()
             return
-        dirty = {y - top for y in dirty if y >= top}
+        height = self.content_size.height
+        dirty = {y - top for y in dirty if top <= y < top + height}  # (the rows it shows)
         if cursor is not None:
             cursor = (cursor[0], cursor[1] - top)
         if cursor != self._cursor:
@@ -224,9 +263,12 @@ class TerminalPane(ScrollBack, Widget, can_focus=False):
         for y in dirty:
             self._cache.pop(y, None)
         if dirty:
-            top, bottom = min(dirty), max(dirty)
-            # regions are relative to the content area (Textual adds the border offset)
-            self.refresh(Region(0, top, self.content_size.width, bottom - top + 1))
+            # each run of changed rows on its own (a spinner at the bottom and a line at the
+            # top are two rows to draw, not the screen between them); regions are relative to
+            # the content area (Textual adds the border offset)
+            width = self.content_size.width
+            self.refresh(*(Region(0, first, width, last - first + 1)
+                           for first, last in row_runs(dirty)))
 
     def _top_for(self, emulator: Emulator, cursor: tuple[int, int] | None) -> tuple[int, bool]:
         """Which row of the agent's screen the pane starts at, and whether text is cut at its
@@ -265,11 +307,15 @@ class TerminalPane(ScrollBack, Widget, can_focus=False):
 
     def render_line(self, y: int) -> Strip:
         width = self.content_size.width
+        base = self.rich_style
+        if base != self._cache_style:  # (a theme change: every row's ground with it)
+            self._cache.clear()
+            self._cache_style = base
         strip = self._cache.get(y)
         if strip is None:
             view = self._view()
             if view is None:
-                return Strip.blank(width, self.rich_style)
+                return Strip.blank(width, base)
             row = y + self._top
             with view as emulator:
                 runs = emulator.row(row) if row < emulator.rows else []
@@ -278,15 +324,16 @@ class TerminalPane(ScrollBack, Widget, can_focus=False):
             if strip.cell_length > width and strip.crop(width).text.strip():
                 # text runs on past the pane's right edge: mark the cut
                 strip = Strip.join([strip.crop(0, width - 1), Strip([Segment("›", CUT)])])
-            self._cache[y] = strip
+            # every cell gets the pane's own style beneath the agent's (the padding included):
+            # a segment with no style at all breaks Textual's filters (NO_COLOR's monochrome
+            # one). Cached as drawn: a frame redraws a row it did not change at no cost.
+            strip = self._cache[y] = strip.adjust_cell_length(width).apply_style(base)
         if self.has_focus and self._cursor is not None and self._cursor[1] == y:
             x = self._cursor[0]
-            strip = strip.adjust_cell_length(max(width, x + 1))  # the cursor may sit past the text
+            strip = strip.adjust_cell_length(max(width, x + 1), base)  # it may sit past the text
             strip = Strip.join([strip.crop(0, x), strip.crop(x, x + 1).apply_style(CURSOR),
-                                strip.crop(x + 1)])
-        # every cell gets the pane's own style beneath the agent's (the padding included): a
-        # segment with no style at all breaks Textual's filters (NO_COLOR's monochrome one)
-        return strip.adjust_cell_length(width).apply_style(self.rich_style)
+                                strip.crop(x + 1)]).crop(0, width)
+        return strip
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return container.height

@@ -134,6 +134,7 @@ class Screen:
     # as a command is read by every detector: the session host does this for every change of
     # every agent's screen)
     _limits: dict[int, tuple[bool, str | None]] = field(init=False, default_factory=dict)
+    _menu: list[Prompt | None] = field(init=False, default_factory=list)  # (menus.py's)
 
     def __post_init__(self) -> None:
         if self.cols or self.wrapped is not None:

@@ -91,6 +91,10 @@ class GhosttyEmulator:
         self._link_rows: set[int] = set()  # the rows holding a hyperlink
         self._unread: set[int] = set()  # changed rows whose runs `row` has not read yet
         self._formatted: dict[int, bytes] = {}  # rows formatted with one above, not parsed yet
+        # rows parsed, by their formatted text: output that scrolls moves every row up one, and
+        # each moved row reads as it did one row lower (the same runs, the same list: a pane
+        # keeps what it drew from them)
+        self._parsed: dict[bytes, tuple[list[Run], int]] = {}
         self._modes: Modes | None = None  # as last read; None: read them again
         self._mode_tail = False  # the last feed ended inside an escape sequence
 
@@ -126,7 +130,7 @@ class GhosttyEmulator:
         self._text = [""] * rows
         self._stale_runs, self._stale_text = set(range(rows)), set(range(rows))
         self._wrapped, self._link_rows = set(), set()
-        self._unread, self._formatted = set(), {}
+        self._unread, self._formatted, self._parsed = set(), {}, {}
 
     # -- drawing ----------------------------------------------------------------------------
     def _sweep(self) -> None:
@@ -189,7 +193,15 @@ class GhosttyEmulator:
                 lines = self._bulk.screen(self.cols, last + 1, y)
                 line = lines[0]
                 self._formatted.update(zip(range(y + 1, last + 1), lines[1:], strict=True))
+            known = self._parsed.get(line)
+            if known is not None:
+                self._rows[y], self._ends[y] = known
+                return
             runs, end = self._bulk.runs(line, self.cols)
+            if not self._bulk.suspects:  # (a row with suspect cells is read where it stands)
+                if len(self._parsed) > 4 * self.rows:
+                    self._parsed.clear()
+                self._parsed[line] = (runs, end)
             if not (self._bulk.suspects and self._bulk.never_written(y)):
                 self._rows[y], self._ends[y] = runs, end
                 return

@@ -16,6 +16,7 @@ import math
 import time
 from collections.abc import Callable
 
+from rich.cells import cell_len
 from rich.color import Color as RichColor
 from rich.segment import Segment
 from rich.style import Style
@@ -29,7 +30,7 @@ from textual.widget import Widget
 from agentdeck.core.keys import encode_key, encode_paste
 from agentdeck.core.sessions import SessionHost, TerminalView
 from agentdeck.core.terminal import CellStyle, Color, Emulator
-from agentdeck.core.terminal.base import row_runs
+from agentdeck.core.terminal.base import Run, row_runs
 from agentdeck.ui.viewport import viewport_top
 from agentdeck.ui.widgets.scrollback import ScrollBack
 
@@ -46,6 +47,12 @@ def rich_style(cell: CellStyle) -> Style:
                  dim=cell.dim or None, italic=cell.italic or None,
                  underline=cell.underline or None, reverse=cell.reverse or None,
                  strike=cell.strike or None, link=cell.link)  # clickable where the terminal can
+
+
+@functools.lru_cache(maxsize=4096)
+def on_ground(ground: Style, cell: CellStyle) -> Style:
+    """A cell's style over the pane's own (its background, where the cell has none)."""
+    return ground + rich_style(cell)
 
 
 def _rich_color(color: Color) -> RichColor | None:
@@ -103,6 +110,9 @@ class TerminalPane(ScrollBack, Widget, can_focus=False):
         self._drawn: TerminalView | None = None  # the screen the rows in the cache came from
         self._cache: dict[int, Strip] = {}  # rows as drawn, by pane row
         self._cache_style: Style | None = None  # the pane's ground they were drawn on
+        # rows drawn, by the emulator's runs they were drawn from (the same list for the same
+        # row content: a row scrolled up is drawn from it again at no cost)
+        self._by_runs: dict[int, tuple[list[Run], Strip]] = {}
         self._cursor: tuple[int, int] | None = None  # in pane rows
         self._top = 0  # the agent's screen row drawn on the pane's first row
         self._init_scrollback()
@@ -189,10 +199,13 @@ class TerminalPane(ScrollBack, Widget, can_focus=False):
             self._stale = True
             return
         now = time.monotonic()
-        if self.has_class("-selected") or self.has_focus:
+        if self.has_focus:  # typed into: its echo as soon as the rate allows
             wait = self._last_poll + 1 / REFRESH_HZ - now
         else:
-            beat = 1 / BACKGROUND_HZ
+            # on the beat of the clock all panes share (a 10 Hz beat falls on every third of
+            # the 30 Hz one): the panes' redraws land in the same frames, and each frame costs
+            # the compositor a pass over the whole screen whatever it holds
+            beat = 1 / (REFRESH_HZ if self.has_class("-selected") else BACKGROUND_HZ)
             wait = math.ceil(now / beat) * beat - now
         if wait <= 0:
             self.poll()
@@ -307,10 +320,11 @@ class TerminalPane(ScrollBack, Widget, can_focus=False):
 
     def render_line(self, y: int) -> Strip:
         width = self.content_size.width
-        base = self.rich_style
-        if base != self._cache_style:  # (a theme change: every row's ground with it)
+        if self._cache_style is None:  # the pane's ground, read once per style change
             self._cache.clear()
-            self._cache_style = base
+            self._by_runs.clear()
+            self._cache_style = self.rich_style
+        base = self._cache_style
         strip = self._cache.get(y)
         if strip is None:
             view = self._view()
@@ -319,21 +333,43 @@ class TerminalPane(ScrollBack, Widget, can_focus=False):
             row = y + self._top
             with view as emulator:
                 runs = emulator.row(row) if row < emulator.rows else []
-            segments = [Segment(run.text, rich_style(run.style)) for run in runs]
-            strip = Strip(segments)
-            if strip.cell_length > width and strip.crop(width).text.strip():
+            drawn = self._by_runs.get(id(runs))
+            if drawn is not None and drawn[0] is runs and drawn[1].cell_length == width:
+                # a row the emulator read before (output scrolled it up a row): drawn before
+                strip = self._cache[y] = drawn[1]
+                return self._with_cursor(y, strip, width, base)
+            # one Strip per row, its segments already on the pane's ground (every cell gets
+            # the pane's own style beneath the agent's, the padding included: a segment with
+            # no style breaks Textual's filters, NO_COLOR's monochrome one), cropped or padded
+            # to the pane's width; cached as drawn, so a frame redraws a row it did not change
+            # at no cost (each Strip made costs its caches: one per row, not three)
+            segments = [Segment(run.text, on_ground(base, run.style)) for run in runs]
+            length = sum(segment.cell_length for segment in segments)
+            if length > width and cell_len("".join(r.text for r in runs).rstrip()) > width:
                 # text runs on past the pane's right edge: mark the cut
-                strip = Strip.join([strip.crop(0, width - 1), Strip([Segment("›", CUT)])])
-            # every cell gets the pane's own style beneath the agent's (the padding included):
-            # a segment with no style at all breaks Textual's filters (NO_COLOR's monochrome
-            # one). Cached as drawn: a frame redraws a row it did not change at no cost.
-            strip = self._cache[y] = strip.adjust_cell_length(width).apply_style(base)
+                segments = Segment.adjust_line_length(segments, width - 1, base)
+                segments.append(Segment("›", base + CUT))
+            elif length != width:
+                segments = Segment.adjust_line_length(segments, width, base)
+            strip = self._cache[y] = Strip(segments, width)
+            if runs:
+                if len(self._by_runs) > 4 * self.content_size.height + 16:
+                    self._by_runs.clear()
+                self._by_runs[id(runs)] = (runs, strip)
+        return self._with_cursor(y, strip, width, base)
+
+    def _with_cursor(self, y: int, strip: Strip, width: int, base: Style) -> Strip:
+        """The row with the cursor drawn on it, while typed into."""
         if self.has_focus and self._cursor is not None and self._cursor[1] == y:
             x = self._cursor[0]
             strip = strip.adjust_cell_length(max(width, x + 1), base)  # it may sit past the text
             strip = Strip.join([strip.crop(0, x), strip.crop(x, x + 1).apply_style(CURSOR),
                                 strip.crop(x + 1)]).crop(0, width)
         return strip
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._cache_style = None  # (a theme change: every row drawn anew on its new ground)
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return container.height

@@ -139,3 +139,20 @@ async def test_the_size_label_follows_an_agent_resized_while_it_prints_nothing(
         await until(pilot, lambda: str(pane.border_subtitle).startswith(
             "{}×{}: ↓".format(*app._home)))
         assert "all done" in shown_text(pane)  # its text, at the top, still in view
+
+
+async def test_a_pane_not_shown_reads_nothing_until_it_shows(still_deck) -> None:  # noqa: F811
+    """At 80x24 one pane shows (the waiting agent's): another agent's output is not read into
+    its hidden pane; choosing that agent shows it with all it printed meanwhile."""
+    app = AgentdeckApp(still_deck)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: [p.agent for p in displayed(app)] == ["tests"])
+        pane = app._panes["docs"]
+        await until(pilot, lambda: "all done" in "\n".join(still_deck.host.snapshot("docs")))
+        seen = pane._seen
+        still_deck.host.write("docs", b"typed-while-hidden\r")
+        await until(pilot, lambda: pane._stale)  # its output came; the pane left it unread
+        assert pane._seen == seen and "typed-while-hidden" not in shown_text(pane)
+        app._select("docs")
+        await until(pilot, lambda: [p.agent for p in displayed(app)] == ["docs"]
+                    and "typed-while-hidden" in shown_text(pane))

@@ -140,7 +140,8 @@ def test_an_answer_not_yet_taken_keeps_its_prompt_out_of_the_queue(tmp_path: Pat
 
 
 # Claude Code's way after an answer: the dialog stays drawn a moment while the dot of the tool
-# line above it blinks ("● Bash(…)" / "  Bash(…)"), then the tool runs
+# line above it blinks ("● Bash(…)" / "  Bash(…)") and its "Running…" line is added above the
+# dialog, then the tool runs
 BLINK = r"""
 import os, sys, time, tty
 tty.setraw(0)
@@ -152,12 +153,15 @@ os.read(0, 16)
 for dot in "\u25cf \u25cf \u25cf ":
     time.sleep(0.05)
     os.write(1, head.format(dot).encode())
+# its "Running…" line under the tool's, the dialog one row lower
+os.write(1, ("\x1b[2J" + head.format("●") + "  \u23bf  Running\u2026\r\n" + dialog).encode())
+time.sleep(0.2)
 os.write(1, b"\x1b[2J\x1b[Hran npm test: done\r\n")
 time.sleep(60)
 """
 
 
-def test_a_blink_above_the_answered_dialog_is_not_the_question_asked_again(
+def test_a_blink_or_a_line_above_the_answered_dialog_is_not_the_question_asked_again(
         tmp_path: Path) -> None:
     script = tmp_path / "blink.py"
     script.write_text(BLINK)

@@ -128,27 +128,28 @@ CUT = 24
 
 def moved_above(before: Sequence[str], now: Sequence[str], prompt: Prompt) -> bool:
     """Whether the agent's screen moved on at the rows that show `prompt` since `before` — an
-    answer's effect: the question drawn again at another row (asked again below the old one),
-    the prompt's own row changed (the answer echoed after it), or the lines above it scrolled
-    up. A row above edited in place is not that: Claude Code blinks the dot of the tool it
-    runs ("● Bash(…)"), spinners turn and timers count while the answered dialog is still
-    drawn (a blink read as "asked again" queued an answered prompt a second time)."""
+    answer's effect: the question drawn once more than before (asked again below the old
+    one, or drawn anew under a transcript that quotes the old one), the prompt's own row
+    changed (the answer echoed after it), or the lines above it scrolled up. A row above
+    edited in place, or one added above the dialog, is not that: Claude Code blinks the dot
+    of the tool it runs ("● Bash(…)") and adds its "Running…" line while the answered dialog
+    is still drawn (either read as "asked again" queued an answered prompt a second time)."""
     if list(before) == list(now):
         return False
     key = " ".join(prompt.summary.split())[:CUT // 2]
 
-    def last_row(lines: Sequence[str]) -> int:
-        return next((i for i in range(len(lines) - 1, -1, -1)
-                     if key and key in " ".join(lines[i].split())), -1)
+    def rows(lines: Sequence[str]) -> list[int]:
+        return [i for i, line in enumerate(lines) if key and key in " ".join(line.split())]
 
-    row, was = last_row(now), last_row(before)
+    shown, was = rows(now), rows(before)
     # (not found — a summary the screen shows otherwise: not moved, and an answer really not
     # taken is queued again by the queue's check)
-    if row < 0 or was < 0:
+    if not shown or not was:
         return False
-    if row != was or before[was] != now[row]:
+    row, old = shown[-1], was[-1]
+    if len(shown) > len(was) or before[old] != now[row] or row < old:
         return True
-    return _scrolled(before[:row], now[:row])
+    return row == old and _scrolled(before[:row], now[:row])
 
 
 def _scrolled(before: Sequence[str], now: Sequence[str]) -> bool:

@@ -133,7 +133,8 @@ def moved_above(before: Sequence[str], now: Sequence[str], prompt: Prompt) -> bo
     changed (the answer echoed after it), or the lines above it scrolled up. A row above
     edited in place, or one added above the dialog, is not that: Claude Code blinks the dot
     of the tool it runs ("● Bash(…)") and adds its "Running…" line while the answered dialog
-    is still drawn (either read as "asked again" queued an answered prompt a second time)."""
+    is still drawn (either read as "asked again" queued an answered prompt a second time);
+    nor is a change only below it (Gemini CLI writes under its dialog as it takes a "no")."""
     if list(before) == list(now):
         return False
     key = " ".join(prompt.summary.split())[:CUT // 2]
@@ -147,6 +148,10 @@ def moved_above(before: Sequence[str], now: Sequence[str], prompt: Prompt) -> bo
     if not shown or not was:
         return False
     row, old = shown[-1], was[-1]
+    first = next((i for i, (x, y) in enumerate(zip(before, now, strict=False)) if x != y),
+                 min(len(before), len(now)))
+    if first > old:
+        return False  # changed only below it: its options' highlight, a line under the dialog
     if len(shown) > len(was) or before[old] != now[row] or row < old:
         return True
     return row == old and _scrolled(before[:row], now[:row])

@@ -16,6 +16,7 @@ use. A screen that only says "Press Enter to continue" waits too: one option, En
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from agentdeck.core.detect.base import Option, Prompt, Screen, clean, menu_keys, signature
 
@@ -189,20 +190,28 @@ def _option_block(screen: Screen, bottom: int) -> tuple[int, list[str], int] | N
     return lines[0], texts, lines.index(mark_line)
 
 
-def _question(screen: Screen, first: int) -> str:
-    """The question the menu answers: the nearest paragraph above holding a "?", cut after it
-    ("Quick safety check: Is this a project you created or one you trust?"); else the nearest
-    line above (an instruction such as "Select a model")."""
+def paragraphs_above(screen: Screen, first: int, reach: int,
+                     top: Callable[[str], bool]) -> list[list[str]]:
+    """The paragraphs (runs of rows between blank ones) above row `first`, nearest first,
+    within `reach` rows and below the row `top` says is the dialog's top (its rule)."""
     paragraphs: list[list[str]] = [[]]
-    for i in range(first - 1, max(-1, first - 14), -1):
+    for i in range(first - 1, max(-1, first - reach), -1):
         line = screen.lines[i]
         if not line:
             if paragraphs[-1]:
                 paragraphs.append([])
             continue
-        if set(line) <= set("─━═-╌"):
-            break  # the dialog's top rule
+        if top(line):
+            break
         paragraphs[-1].insert(0, line)
+    return [p for p in paragraphs if p] or [[]]
+
+
+def _question(screen: Screen, first: int) -> str:
+    """The question the menu answers: the nearest paragraph above holding a "?", cut after it
+    ("Quick safety check: Is this a project you created or one you trust?"); else the nearest
+    line above (an instruction such as "Select a model")."""
+    paragraphs = paragraphs_above(screen, first, 14, lambda line: set(line) <= set("─━═-╌"))
     for paragraph in paragraphs:
         # (an Inquirer-style prompt marks its question with a leading "?", or ◆ / ◇)
         text = re.sub(r"^[?◆◇]\s+", "", " ".join(paragraph))

@@ -29,7 +29,7 @@ from agentdeck.core.detect.base import (
     nothing_below,
     signature,
 )
-from agentdeck.core.detect.menus import STEP
+from agentdeck.core.detect.menus import STEP, paragraphs_above
 
 HEAD_RE = re.compile(r"^△\s*Permission required\b")
 OPTIONS_RE = re.compile(r"Allow once\s+Allow always\s+Reject\b|Allow\s+Reject\b")
@@ -179,16 +179,9 @@ def find_question(screen: Screen, agent: str | None = "opencode") -> Prompt | No
 def _question_above(screen: Screen, first: int) -> str:
     """The paragraph nearest above row `first` that asks (holds a "?"), else the nearest
     paragraph: its rows joined."""
-    paragraphs: list[list[str]] = [[]]
-    for i in range(first - 1, max(-1, first - 16), -1):
-        line = screen.lines[i]
-        if not line:
-            if paragraphs[-1]:
-                paragraphs.append([])
-            continue
-        if HEAD_RE.match(line) or set(line) <= set("─━═▀▄"):
-            break
-        paragraphs[-1].insert(0, line)
+    paragraphs = paragraphs_above(screen, first, 16,
+                                  lambda line: bool(HEAD_RE.match(line))
+                                  or set(line) <= set("─━═▀▄"))
     texts = [" ".join(p) for p in paragraphs if p]
     return next((t for t in texts if "?" in t), texts[0] if texts else "")
 

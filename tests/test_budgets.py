@@ -53,9 +53,11 @@ agents:
         assert question["prompt"]["summary"] == (  # type: ignore[index]
             "spender is over budget (900 of 500 tokens): allow continues it with 1000 "
             "tokens, deny stops it")
+        # (the question and the session's state are two pushes: the state may come second)
+        wait(lambda: host.info("spender").usage == "900 tok · over budget (900 of 500 tokens)",
+             "the usage saying so")
         info = host.info("spender")
         assert (info.tokens_in, info.tokens_out) == (600, 300)
-        assert info.usage == "900 tok · over budget (900 of 500 tokens)"
         used = json.loads(run_agentdeck("ls", "--json", cwd=repo).out)
         assert used[0]["usage"] == {"tokens_in": 600, "tokens_out": 300, "cost": None}
         host.answer(int(question["id"]), "allow", "key")  # type: ignore[arg-type]

@@ -218,6 +218,9 @@ def test_when_inotify_runs_out_the_radar_says_how_to_raise_it() -> None:
          sys.executable, "-c", EXHAUSTED, "/tmp"], capture_output=True, text=True, timeout=90,
         cwd="/", env={**os.environ, "HOME": "/tmp",
                       "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+    if "No module named" in result.stderr and not os.environ.get("CI"):
+        pytest.skip("user nobody cannot read this checkout (a 0700 folder): "
+                    "chmod o+rx its folders to run this test")
     assert result.returncode == 0, result.stderr
     error, advice = [*result.stdout.splitlines(), "", ""][:2]
     assert error, (result.stdout, result.stderr)

@@ -57,7 +57,8 @@ def spec(name: str, argv: list[str], cwd: Path, **env: str) -> SessionSpec:
 def test_a_session_runs_in_its_worktree_with_its_env_and_size(host, tmp_path: Path) -> None:
     script = "import os, shutil; print(os.getcwd(), os.environ['PORT'], shutil.get_terminal_size())"
     host.spawn(spec("a", [sys.executable, "-c", script + "; input()"], tmp_path, PORT="4123"))
-    info = host.wait_for("a", lambda i: "4123" in "".join(host.snapshot("a")))
+    # (the whole line: a PTY read may end anywhere in it)
+    info = host.wait_for("a", lambda i: "lines=12)" in "".join(host.snapshot("a")))
     text = "".join(host.snapshot("a"))
     assert str(tmp_path) in text and "columns=60, lines=12" in text
     host.resize("a", 70, 14)

@@ -65,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-daemon", action="store_true",
                         help="run the agents inside the dashboard process (they stop when it "
                         "quits) instead of in the session host daemon")
-    # how another machine's agentdeck runs this one (core/remote.py): the fleet comes on stdin
+    # how another machine's agentdeck runs this one (core/agents/remote.py): the fleet comes on
+    # stdin
     parser.add_argument("--fleet-stdin", action="store_true", help=argparse.SUPPRESS)
     parser.set_defaults(run="dashboard:cmd_dashboard")  # no command: the dashboard
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -279,7 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 os.chdir(args.directory)
             except OSError as exc:
                 raise UsageError(f"-C {args.directory}: {exc.strerror.lower()}") from None
-        if args.fleet_stdin:  # run by another machine's agentdeck (core/remote.py)
+        if args.fleet_stdin:  # run by another machine's agentdeck (core/agents/remote.py)
             from agentdeck.commands.context import received_fleet
 
             args.top_file = received_fleet()

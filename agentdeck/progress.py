@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TextIO
 
-from agentdeck.core.views import AgentView, relative
+from agentdeck.core.fleet.views import AgentView, relative
 
 if TYPE_CHECKING:  # (types only: `ls` never loads the setup runner)
-    from agentdeck.core.setup import SetupEvent, SetupResult
+    from agentdeck.core.engine.setup import SetupEvent, SetupResult
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 REDRAW_EVERY = 0.1

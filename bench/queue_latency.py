@@ -32,8 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from dashboard import AGENTDECK, Running, make_repo  # the same folder
 from terminal import STREAMER, latency, p95  # bench/terminal.py, the same folder
 
-from agentdeck.core.approvals import SETTLE
 from agentdeck.core.errors import OperationError
+from agentdeck.core.oversight.approvals import SETTLE
 from agentdeck.daemon import lifecycle
 from agentdeck.daemon.client import RemoteQueue
 

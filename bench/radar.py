@@ -24,9 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agentdeck.core import review
-from agentdeck.core.registry import Registry
-from agentdeck.core.repo import open_repo
+from agentdeck.core.fleet.registry import Registry
+from agentdeck.core.git import review
+from agentdeck.core.git.repo import open_repo
 
 
 def git(cwd: Path, *args: str) -> str:

@@ -32,8 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from terminal import mixed_ansi, writer_program
 
-from agentdeck.core.sessions import LocalHost, SessionSpec
-from agentdeck.core.terminal import make_emulator
+from agentdeck.core.agents.sessions import LocalHost, SessionSpec
+from agentdeck.core.screen.terminal import make_emulator
 from agentdeck.daemon import lifecycle
 
 FILLER = ("import sys, time\n"

@@ -30,10 +30,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from reattach import spec
 from terminal import mixed_ansi, writer_program
 
-from agentdeck.core.approvals import QueueView
-from agentdeck.core.config import load_fleet
-from agentdeck.core.repo import open_repo
-from agentdeck.core.sessions import SessionHost
+from agentdeck.core.agents.sessions import SessionHost
+from agentdeck.core.fleet.config import load_fleet
+from agentdeck.core.git.repo import open_repo
+from agentdeck.core.oversight.approvals import QueueView
 from agentdeck.daemon import lifecycle
 from agentdeck.daemon.client import RemoteHost, RemoteQueue
 from agentdeck.daemon.ssh_link import SshLink

@@ -19,11 +19,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agentdeck.core import sandbox
-from agentdeck.core.config import SandboxSpec
-from agentdeck.core.registry import AgentRecord
-from agentdeck.core.sessions.host import SessionSpec
-from agentdeck.core.sessions.local import LocalHost
+from agentdeck.core.agents import sandbox
+from agentdeck.core.agents.sessions.host import SessionSpec
+from agentdeck.core.agents.sessions.local import LocalHost
+from agentdeck.core.fleet.config import SandboxSpec
+from agentdeck.core.fleet.registry import AgentRecord
 
 PROGRAM = "import time; print('ready', flush=True); time.sleep(60)"
 

@@ -30,7 +30,7 @@ from idle import make_repo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agentdeck.core.terminal import make_emulator
+from agentdeck.core.screen.terminal import make_emulator
 
 # as installed: pip compiles the modules' bytecode, so a user's commands never compile them
 # (this machine sets PYTHONDONTWRITEBYTECODE, which would time the compiler on every run)

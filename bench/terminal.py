@@ -22,10 +22,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agentdeck.core.approvals import SETTLE, ApprovalQueue
+from agentdeck.core.agents.sessions import LocalHost, SessionSpec
 from agentdeck.core.errors import OperationError
-from agentdeck.core.sessions import LocalHost, SessionSpec
-from agentdeck.core.terminal import make_emulator
+from agentdeck.core.oversight.approvals import SETTLE, ApprovalQueue
+from agentdeck.core.screen.terminal import make_emulator
 
 
 def mixed_ansi(size: int) -> bytes:

@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from reattach import FILLER, spec
 from terminal import mixed_ansi, raw_drain, through_session, wrapping_ansi, writer_program
 
-from agentdeck.core.terminal import make_emulator
+from agentdeck.core.screen.terminal import make_emulator
 from agentdeck.daemon import lifecycle
 
 SOCKET = "agentdeck-bench"

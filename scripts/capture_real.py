@@ -30,8 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agentdeck.core.approvals import ALLOW, DENY, ApprovalQueue  # noqa: E402
-from agentdeck.core.sessions import LocalHost, SessionSpec  # noqa: E402
+from agentdeck.core.agents.sessions import LocalHost, SessionSpec  # noqa: E402
+from agentdeck.core.oversight.approvals import ALLOW, DENY, ApprovalQueue  # noqa: E402
 from tests.e2e import real_agents  # noqa: E402
 from tests.e2e.fake_models import FakeModelServer, Script  # noqa: E402
 

@@ -36,8 +36,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agentdeck.core.launch import terminal_environment  # noqa: E402
-from agentdeck.core.sessions import LocalHost, SessionSpec  # noqa: E402
+from agentdeck.core.agents.launch import terminal_environment  # noqa: E402
+from agentdeck.core.agents.sessions import LocalHost, SessionSpec  # noqa: E402
 from tests.e2e import real_agents  # noqa: E402
 from tests.e2e.fake_limits import QUESTIONS, MoodyServer  # noqa: E402
 from tests.e2e.fake_models import Script  # noqa: E402

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from agentdeck.cli import main
-from agentdeck.core.doctor import find_pg_binary
+from agentdeck.core.engine.doctor import find_pg_binary
 
 # Tests never read the developer's git configuration, and always have an identity.
 os.environ.update({

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from agentdeck.core.terminal import make_emulator
+from agentdeck.core.screen.terminal import make_emulator
 from tests.conftest import free_port, make_repo, run_agentdeck, wait, write_fleet
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -109,7 +109,7 @@ class Served:
 
     @property
     def state(self) -> Path:
-        from agentdeck.core.repo import open_repo
+        from agentdeck.core.git.repo import open_repo
 
         return open_repo(self.repo).state_dir
 

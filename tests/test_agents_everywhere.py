@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from agentdeck.commands.context import attach_deck
-from agentdeck.core.config import load_fleet
 from agentdeck.core.deck import Deck
-from agentdeck.core.repo import open_repo
+from agentdeck.core.fleet.config import load_fleet
+from agentdeck.core.git.repo import open_repo
 from agentdeck.daemon import lifecycle
 from agentdeck.daemon.client import RemoteQueue
 from agentdeck.ui.app import AgentdeckApp

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from agentdeck.core import alerts
-from agentdeck.core.alerts import Alert, Alerts, Happenings, redact
-from agentdeck.core.config import NotifySpec, load_fleet
-from agentdeck.core.repo import open_repo
+from agentdeck.core.fleet.config import NotifySpec, load_fleet
+from agentdeck.core.git.repo import open_repo
+from agentdeck.core.oversight import alerts
+from agentdeck.core.oversight.alerts import Alert, Alerts, Happenings, redact
 from agentdeck.daemon import lifecycle
 from agentdeck.daemon.client import RemoteHost
 from tests.conftest import make_repo, run_agentdeck, wait, write_fleet

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from agentdeck.core.config import load_fleet
 from agentdeck.core.deck import Deck
-from agentdeck.core.fleet import Engine
-from agentdeck.core.repo import open_repo
+from agentdeck.core.engine.engine import Engine
+from agentdeck.core.fleet.config import load_fleet
+from agentdeck.core.git.repo import open_repo
 from agentdeck.ui.app import AgentdeckApp
 from agentdeck.ui.attention import desktop_notification
 from agentdeck.ui.keymap import load_keymap
@@ -91,7 +91,7 @@ def test_the_fleet_accepts_desktop_and_keys(tmp_path: Path) -> None:
 
 
 def test_desktop_notifiers_per_platform() -> None:
-    from agentdeck.core.notify import notifier_argv
+    from agentdeck.core.oversight.notify import notifier_argv
 
     def which(name: str) -> str | None:
         return {"notify-send": "/usr/bin/notify-send", "osascript": "/usr/bin/osascript"}.get(

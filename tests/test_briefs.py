@@ -8,11 +8,11 @@ import json
 import sys
 from pathlib import Path
 
-from agentdeck.core import briefs
-from agentdeck.core.config import load_fleet
+from agentdeck.core.agents import briefs
 from agentdeck.core.deck import Deck
-from agentdeck.core.fleet import Engine
-from agentdeck.core.repo import open_repo
+from agentdeck.core.engine.engine import Engine
+from agentdeck.core.fleet.config import load_fleet
+from agentdeck.core.git.repo import open_repo
 from tests.conftest import git, make_repo, wait, write_fleet
 
 # records its command line and environment, then behaves like an idle prompt that logs input
@@ -136,8 +136,8 @@ def test_an_agents_key_goes_only_to_its_env_local_and_its_process(
 
 
 def test_each_builtin_agent_kind_gets_its_brief_its_own_way(tmp_path: Path) -> None:
-    from agentdeck.core.launch import command_for, takes_task, template_for
-    from agentdeck.core.registry import AgentRecord
+    from agentdeck.core.agents.launch import command_for, takes_task, template_for
+    from agentdeck.core.fleet.registry import AgentRecord
 
     repo = make_repo(tmp_path)
     write_fleet(repo, "version: 1\nagents:\n  - {name: w, branch: feat/w, scope: [src/w/]}\n")

@@ -9,8 +9,8 @@ import json
 import sys
 from pathlib import Path
 
-from agentdeck.core.repo import open_repo
-from agentdeck.core.usage import aider_lines
+from agentdeck.core.agents.usage import aider_lines
+from agentdeck.core.git.repo import open_repo
 from agentdeck.daemon import lifecycle
 from tests.conftest import make_repo, run_agentdeck, wait, write_fleet
 

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from agentdeck.core.config import load_fleet
 from agentdeck.core.errors import ConfigError
+from agentdeck.core.fleet.config import load_fleet
+from agentdeck.core.oversight.rules import applies
 from tests.conftest import assert_one_line_error, run_agentdeck, write_fleet
 
 SAMPLE = Path(__file__).parent.parent / "sample_fleet.yaml"
@@ -30,8 +31,8 @@ def test_sample_fleet_documents_a_valid_fleet() -> None:
     assert payments.model == "sonnet"
     [rule] = fleet.rules
     assert (rule.decision, rule.kind, rule.role) == ("allow", "bash", "worker")
-    assert rule.applies("auth", "worker", "bash", "npm test -- auth")
-    assert not rule.applies("lead", "lead", "bash", "npm test")
+    assert applies(rule, "auth", "worker", "bash", "npm test -- auth")
+    assert not applies(rule, "lead", "lead", "bash", "npm test")
     assert fleet.dashboard.scrollback == 10_000 and fleet.dashboard.theme == "agentdeck-dark"
 
 

@@ -94,8 +94,8 @@ def test_kill_9_mid_up_then_up_again_completes_without_duplicates(
 def test_a_worktree_killed_before_git_wrote_its_git_file_is_discarded(repo: Path) -> None:
     """kill -9 can land after `git worktree add` registered the worktree and made its folder but
     before it wrote the folder's .git file; `git worktree remove` refuses such a worktree."""
-    from agentdeck.core import worktrees as wt
-    from agentdeck.core.repo import open_repo
+    from agentdeck.core.git import worktrees as wt
+    from agentdeck.core.git.repo import open_repo
 
     path = repo.parent / "app-half"
     # --lock: git holds the same lock while it is still creating a worktree
@@ -111,8 +111,8 @@ def test_a_worktree_killed_before_git_wrote_its_git_file_is_discarded(repo: Path
 
 def test_a_branch_lock_left_by_a_killed_git_is_cleared_only_if_older_than_this_run(
         repo: Path) -> None:
-    from agentdeck.core import worktrees as wt
-    from agentdeck.core.repo import open_repo
+    from agentdeck.core.git import worktrees as wt
+    from agentdeck.core.git.repo import open_repo
 
     ctx = open_repo(repo)
     lock = repo / ".git" / "refs" / "heads" / "feat" / "x.lock"

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from agentdeck.core.approvals import ALLOW, StaleAnswer
+from agentdeck.core.agents.sessions import SessionSpec
 from agentdeck.core.hostlock import daemon_socket
-from agentdeck.core.sessions import SessionSpec
+from agentdeck.core.oversight.approvals import ALLOW, StaleAnswer
 from agentdeck.daemon import lifecycle
 from agentdeck.daemon.client import MIRROR_HISTORY, RemoteHost, RemoteQueue
 from tests.conftest import make_repo, run_agentdeck, until, wait, write_fleet
@@ -250,10 +250,10 @@ agents: [{{name: h, agent: hello, branch: feat/h}}]
 
 async def test_the_dashboard_on_a_daemon_quits_and_comes_back_to_the_same_screens(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from agentdeck.core.config import load_fleet
     from agentdeck.core.deck import Deck
-    from agentdeck.core.fleet import Engine
-    from agentdeck.core.repo import open_repo
+    from agentdeck.core.engine.engine import Engine
+    from agentdeck.core.fleet.config import load_fleet
+    from agentdeck.core.git.repo import open_repo
     from agentdeck.demo import make_demo_repo
     from agentdeck.ui.app import AgentdeckApp
     from agentdeck.ui.widgets.terminal_pane import TerminalPane
@@ -427,7 +427,7 @@ def test_a_daemon_of_another_version_is_refused_in_one_line_and_can_be_restarted
 
 
 def test_unknown_fields_from_a_newer_peer_are_ignored() -> None:
-    from agentdeck.core.sessions import SessionInfo
+    from agentdeck.core.agents.sessions import SessionInfo
     from agentdeck.daemon import protocol
 
     info = protocol.info_to_wire(SessionInfo("a", "claude"))
@@ -445,10 +445,10 @@ async def test_a_pane_on_the_daemon_scrolls_back_through_the_daemons_scrollback(
     """A mirror keeps the screen and a few lines; scrolling back fetches the rest from the
     daemon (one copy of each scrollback), and the pane follows the live screen again at the
     bottom."""
-    from agentdeck.core.config import load_fleet
     from agentdeck.core.deck import Deck
-    from agentdeck.core.fleet import Engine
-    from agentdeck.core.repo import open_repo
+    from agentdeck.core.engine.engine import Engine
+    from agentdeck.core.fleet.config import load_fleet
+    from agentdeck.core.git.repo import open_repo
     from agentdeck.ui.app import AgentdeckApp
     from agentdeck.ui.widgets.terminal_pane import TerminalPane
     from tests.conftest import scripted_fleet

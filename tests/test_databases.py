@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from agentdeck.core.fleet.dbnames import PgUrl, sanitize_identifier
 from agentdeck.core.isolation.databases import compose_override, published_ports
 from agentdeck.core.isolation.envfiles import read_env
-from agentdeck.core.isolation.pg import PgUrl, sanitize_identifier
 from tests.conftest import (
     PgServer,
     assert_one_line_error,

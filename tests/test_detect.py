@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from agentdeck.core.detect import detect
+from agentdeck.core.screen.detect import detect
 from tests.conftest import run_agentdeck
 
 SCREENS = Path(__file__).parent / "fixtures" / "screens"
@@ -214,7 +214,7 @@ def test_retrying_and_rejected_calls_are_rate_limited(agent: str, text: str,
                                                       detail: str) -> None:
     """Read wherever the CLI draws them on its screen, with what the limit is doing beside the
     state: "rate-limited (retrying, 2/10)", "rate-limited (gave up: 429)"."""
-    from agentdeck.core.views import state_text
+    from agentdeck.core.fleet.views import state_text
 
     found = detect(text.split("\n"), agent)
     assert (found.state, found.detail, found.reset) == ("rate-limited", detail, None)

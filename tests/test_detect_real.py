@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from agentdeck.core.detect import detect
-from agentdeck.core.terminal import backends, make_emulator
+from agentdeck.core.screen.detect import detect
+from agentdeck.core.screen.terminal import backends, make_emulator
 
 REAL = Path(__file__).parent / "fixtures" / "real"
 SCREENS = sorted(REAL.glob("*.json"))

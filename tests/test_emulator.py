@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from agentdeck.core.terminal import backends, make_emulator
+from agentdeck.core.screen.terminal import backends, make_emulator
 
 BACKENDS = backends()
 
@@ -143,7 +143,7 @@ def test_ghostty_keeps_the_full_default_scrollback_of_long_lines() -> None:
 
 
 def test_replay_rebuilds_screen_scrollback_styles_and_modes(emu) -> None:
-    from agentdeck.core.terminal.replay import replay
+    from agentdeck.core.screen.terminal.replay import replay
 
     emu.feed(b"".join(b"\x1b[3%dmline %d %s\x1b[0m\r\n" % (i % 8, i, b"y" * (i % 45))
                       for i in range(300)))
@@ -165,7 +165,7 @@ def test_a_replayed_copy_reflows_as_the_original(size: tuple[int, int]) -> None:
     # a dashboard that attached before a resize and one that attaches after it must show the
     # same: lines that continue from scrollback onto the screen, wide characters at a row's
     # end, coloured and blank tails; every scroll position of the output (so every split)
-    from agentdeck.core.terminal.replay import replay
+    from agentdeck.core.screen.terminal.replay import replay
 
     for n in range(30, 60):
         emu = make_emulator(80, 24, 1000, "ghostty")
@@ -190,7 +190,7 @@ def test_a_replayed_copy_reflows_as_the_original(size: tuple[int, int]) -> None:
     "     \r\n",  # a row of written spaces
 ])
 def test_a_replayed_copy_of_awkward_lines_reflows_as_the_original(text: str) -> None:
-    from agentdeck.core.terminal.replay import replay
+    from agentdeck.core.screen.terminal.replay import replay
 
     for before in range(0, 8):  # each split between scrollback and screen
         emu = make_emulator(5, 3, 100, "ghostty")
@@ -206,7 +206,7 @@ def test_a_replayed_copy_of_awkward_lines_reflows_as_the_original(text: str) -> 
 
 
 def test_hyperlinks_are_kept_on_screen_and_through_a_replay() -> None:
-    from agentdeck.core.terminal.replay import replay
+    from agentdeck.core.screen.terminal.replay import replay
 
     emu = make_emulator(40, 5, 100, "ghostty")
     emu.feed(b"see \x1b]8;;https://example.com/pr/1\x1b\\PR 1\x1b]8;;\x1b\\ now\r\nplain")
@@ -226,7 +226,7 @@ def _chunks(start: int, count: int, per: int = 100) -> list[bytes]:
 
 
 def test_a_long_scrollback_moves_to_the_archive_and_stays_whole() -> None:
-    from agentdeck.core.terminal.ghostty import ARCHIVE_AT
+    from agentdeck.core.screen.terminal.ghostty import ARCHIVE_AT
 
     emu = make_emulator(120, 40, 10_000, "ghostty")
     archived = 0
@@ -251,8 +251,8 @@ def test_a_long_scrollback_moves_to_the_archive_and_stays_whole() -> None:
 def test_a_mirror_told_of_each_move_reflows_as_the_session_hosts_screen() -> None:
     """A mirror (256 lines) gets ED 3 wherever the host's screen moved its scrollback to the
     archive: both grids then hold the same lines, so a resize pulls the same ones back."""
-    from agentdeck.core.terminal.base import ERASE_SCROLLBACK
-    from agentdeck.core.terminal.replay import replay
+    from agentdeck.core.screen.terminal.base import ERASE_SCROLLBACK
+    from agentdeck.core.screen.terminal.replay import replay
 
     host = make_emulator(100, 30, 10_000, "ghostty")
     mirrors = [make_emulator(100, 30, 256, "ghostty")]
@@ -277,7 +277,7 @@ def test_a_mirror_told_of_each_move_reflows_as_the_session_hosts_screen() -> Non
 
 
 def test_the_scrollback_keeps_its_colours_through_the_archive_and_a_replay() -> None:
-    from agentdeck.core.terminal.replay import replay
+    from agentdeck.core.screen.terminal.replay import replay
 
     emu = make_emulator(120, 40, 10_000, "ghostty")
     for chunk in _chunks(0, 3_000):

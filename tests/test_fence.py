@@ -19,8 +19,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from agentdeck.core.git.repo import open_repo
 from agentdeck.core.hostlock import daemon_socket
-from agentdeck.core.repo import open_repo
 from agentdeck.core.unixsock import socket_path
 from agentdeck.daemon import lifecycle
 from tests.conftest import git, make_repo, run_agentdeck, wait, write_fleet
@@ -279,8 +279,8 @@ agents: [{{name: s1, branch: feat/s1}}]
 async def test_a_sandboxed_agent_lives_as_long_as_its_session_host(tmp_path: Path) -> None:
     """Started by `agentdeck start`, by `restart`, by R in the dashboard, and left when the
     dashboard quits: running 10 s later each time; `stop` leaves no process of it."""
-    from agentdeck.core.config import load_fleet
     from agentdeck.core.deck import Deck
+    from agentdeck.core.fleet.config import load_fleet
     from agentdeck.daemon.client import RemoteQueue
     from agentdeck.ui.app import AgentdeckApp
     from tests.conftest import until

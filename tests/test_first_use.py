@@ -19,8 +19,8 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from agentdeck.core.repo import open_repo
-from agentdeck.core.terminal import make_emulator
+from agentdeck.core.git.repo import open_repo
+from agentdeck.core.screen.terminal import make_emulator
 from agentdeck.daemon import lifecycle
 from tests.conftest import assert_one_line_error, make_repo, run_agentdeck, wait, write_fleet
 
@@ -199,7 +199,7 @@ libc = ctypes.CDLL(None, use_errno=True)
 held = []
 while (fd := libc.inotify_init1(0)) >= 0:
     held.append(fd)
-from agentdeck.core.watch import FileWatcher, watch_advice
+from agentdeck.core.git.watch import FileWatcher, watch_advice
 said = []
 watcher = FileWatcher(Path(sys.argv[1]) / "x.json", lambda: None, said.append).start()
 watcher._thread.join(50)  # (it ends once it has said why it cannot watch)

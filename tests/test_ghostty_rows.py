@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from agentdeck.core.terminal import backends
-from agentdeck.core.terminal.base import Run
+from agentdeck.core.screen.terminal import backends
+from agentdeck.core.screen.terminal.base import Run
 
 pytestmark = pytest.mark.skipif("ghostty" not in backends(), reason="no pyghostty wheel here")
 
@@ -43,7 +43,7 @@ def same_rows(fast, slow) -> None:  # type: ignore[no-untyped-def]
 
 
 def pair(cols: int, rows: int):  # type: ignore[no-untyped-def]
-    from agentdeck.core.terminal.ghostty import GhosttyEmulator
+    from agentdeck.core.screen.terminal.ghostty import GhosttyEmulator
 
     return GhosttyEmulator(cols, rows, 1000), GhosttyEmulator(cols, rows, 1000, bulk=False)
 
@@ -79,7 +79,7 @@ def test_the_screens_text_kept_per_changed_row_is_the_screens_text(stream: Path)
     take the reader's away."""
     from pyghostty._ffi import ffi, lib
 
-    from agentdeck.core.terminal.ghostty import GhosttyEmulator
+    from agentdeck.core.screen.terminal.ghostty import GhosttyEmulator
 
     cols = int(stream.stem.rsplit("-", 1)[1])
     data = stream.read_bytes() + b"".join(AWKWARD)

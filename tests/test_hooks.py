@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from agentdeck.core import hook_install
-from agentdeck.core.approvals import ALLOW, ALWAYS, DENY
-from agentdeck.core.config import load_fleet
 from agentdeck.core.deck import Deck, hook_cli
-from agentdeck.core.fleet import Engine
-from agentdeck.core.repo import open_repo
+from agentdeck.core.engine.engine import Engine
+from agentdeck.core.fleet.config import load_fleet
+from agentdeck.core.git.repo import open_repo
+from agentdeck.core.oversight import hook_install
+from agentdeck.core.oversight.approvals import ALLOW, ALWAYS, DENY
 from tests.conftest import git, make_repo, wait, write_fleet
 
 FAKE_CLI = Path(__file__).with_name("fake_cli.py")
@@ -235,7 +235,7 @@ def test_which_agents_take_which_hook() -> None:
 def test_a_codex_apply_patch_request_shows_its_files_and_counts() -> None:
     """Codex edits files through an apply_patch heredoc: the queue and the audit line say
     which files and how much, not the raw patch."""
-    from agentdeck.core.hook_channel import prompt_for
+    from agentdeck.core.oversight.hook_channel import prompt_for
 
     patch = ("apply_patch <<'EOF'\n*** Begin Patch\n*** Add File: notes.txt\n+one\n+two\n"
              "*** Update File: src/app.py\n@@\n-print('hello')\n+print('hi')\n+print('bye')\n"
@@ -255,8 +255,8 @@ def test_claude_state_events_tell_the_state_the_screen_does_not(tmp_path: Path) 
     without them a screen that keeps printing reads as working forever."""
     import subprocess
 
-    from agentdeck.core.hook_channel import HookServer, socket_path
-    from agentdeck.core.sessions import LocalHost, SessionSpec
+    from agentdeck.core.agents.sessions import LocalHost, SessionSpec
+    from agentdeck.core.oversight.hook_channel import HookServer, socket_path
 
     ticker = tmp_path / "ticker.py"
     ticker.write_text("import sys, time\nwhile True:\n    sys.stdout.write('.')\n"
@@ -333,7 +333,7 @@ def test_the_hook_never_waits_on_an_open_stdin_and_refuses_a_nan_timeout(tmp_pat
 
 def test_an_always_answer_shows_what_it_covers() -> None:
     """Claude Code's suggested rules say how wide "allow always" is: the queue shows it."""
-    from agentdeck.core.hook_channel import prompt_for
+    from agentdeck.core.oversight.hook_channel import prompt_for
 
     request = {"tool_name": "Bash", "tool_input": {"command": "npm test -- --watch=false"},
                "permission_suggestions": [{"type": "addRules", "behavior": "allow",

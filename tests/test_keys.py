@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agentdeck.core.keys import encode_key, encode_paste
+from agentdeck.core.screen.keys import encode_key, encode_paste
 
 
 @pytest.mark.parametrize(("key", "char", "app_cursor", "expected"), [

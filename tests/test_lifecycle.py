@@ -131,9 +131,9 @@ def test_rm_stops_a_running_agent_only_when_the_removal_goes_ahead(fleet) -> Non
 
 
 async def test_the_dashboard_stops_and_restarts_the_selected_agent(fleet) -> None:
-    from agentdeck.core.config import load_fleet
     from agentdeck.core.deck import Deck
-    from agentdeck.core.repo import open_repo
+    from agentdeck.core.fleet.config import load_fleet
+    from agentdeck.core.git.repo import open_repo
     from agentdeck.ui.app import AgentdeckApp
 
     repo, pids = fleet
@@ -195,9 +195,9 @@ def test_spawn_starts_the_new_agent_in_a_running_session_host(fleet) -> None:
 
 
 def test_agents_in_a_dashboard_are_not_started_again_by_the_cli(fleet) -> None:
-    from agentdeck.core.config import load_fleet
     from agentdeck.core.deck import Deck
-    from agentdeck.core.repo import open_repo
+    from agentdeck.core.fleet.config import load_fleet
+    from agentdeck.core.git.repo import open_repo
 
     repo, _pids = fleet
     deck = Deck.open(open_repo(repo), load_fleet(repo / "agentdeck.yaml"))  # as the demo does

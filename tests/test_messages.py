@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from agentdeck.core.config import load_fleet
+from agentdeck.core.agents.delivery import PASTE_END, PASTE_START, delivery
 from agentdeck.core.deck import Deck
-from agentdeck.core.fleet import Engine
-from agentdeck.core.messages import PASTE_END, PASTE_START, delivery
-from agentdeck.core.repo import open_repo
+from agentdeck.core.engine.engine import Engine
+from agentdeck.core.fleet.config import load_fleet
+from agentdeck.core.git.repo import open_repo
 from agentdeck.ui.app import AgentdeckApp
 from agentdeck.ui.widgets.agent_list import AgentList
 from agentdeck.ui.widgets.terminal_pane import TerminalPane
@@ -159,8 +159,8 @@ while True:
 def test_a_message_to_a_waiting_agent_waits_for_the_answer(tmp_path: Path) -> None:
     """M / m to an agent whose prompt is pending: the prompt stays pending and unanswered (the
     "p" of "please" is no answer), the message is held, and goes once the prompt is answered."""
-    from agentdeck.core.approvals import ALLOW
-    from agentdeck.core.outbox import HELD
+    from agentdeck.core.oversight.approvals import ALLOW
+    from agentdeck.core.oversight.outbox import HELD
     from tests.conftest import wait
 
     repo = make_repo(tmp_path)

@@ -24,11 +24,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from agentdeck.core.approvals import SETTLE_WINDOW, ApprovalQueue
-from agentdeck.core.detect import detect
-from agentdeck.core.sessions import LocalHost, SessionSpec, TerminalView, home_size
-from agentdeck.core.terminal import make_emulator
-from agentdeck.core.terminal.replay import replay
+from agentdeck.core.agents.sessions import LocalHost, SessionSpec, TerminalView, home_size
+from agentdeck.core.oversight.approvals import SETTLE_WINDOW, ApprovalQueue
+from agentdeck.core.screen.detect import detect
+from agentdeck.core.screen.terminal import make_emulator
+from agentdeck.core.screen.terminal.replay import replay
 from tests.conftest import wait
 
 REAL = Path(__file__).parent / "fixtures" / "real"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from agentdeck.core.sessions import SessionHost
+from agentdeck.core.agents.sessions import SessionHost
 from agentdeck.ui.app import AgentdeckApp
 from agentdeck.ui.viewport import viewport_top
 from agentdeck.ui.widgets.terminal_pane import TerminalPane

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from agentdeck.core.approvals import SETTLE_WINDOW, WITHDRAWN, ApprovalQueue
-from agentdeck.core.sessions import LocalHost, SessionSpec
+from agentdeck.core.agents.sessions import LocalHost, SessionSpec
+from agentdeck.core.oversight.approvals import SETTLE_WINDOW, WITHDRAWN, ApprovalQueue
 from tests.conftest import wait
 
 # Asks, blanks its screen on SIGWINCH and redraws only when told (a file appears), takes its

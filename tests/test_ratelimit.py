@@ -8,8 +8,8 @@ import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from agentdeck.core.ratelimit import MARGIN, Resumer, reset_at
-from agentdeck.core.sessions import LocalHost, SessionSpec
+from agentdeck.core.agents.sessions import LocalHost, SessionSpec
+from agentdeck.core.oversight.ratelimit import MARGIN, Resumer, reset_at
 from tests.conftest import wait
 
 NOW = datetime(2026, 11, 25, 14, 50, 0)
@@ -99,10 +99,10 @@ def test_the_limit_detail_goes_beside_the_state_wherever_the_state_is_shown() ->
     """"rate-limited" stays the state's name; what the limit is doing goes beside it, in the
     session host's label (`ls`, the sidebar's row), over the daemon's wire, and in `ls` through
     the daemon's quick path."""
-    from agentdeck.core.detect import Detection
-    from agentdeck.core.sessions import SessionInfo
-    from agentdeck.core.sessions.host import state_label
-    from agentdeck.core.views import limit_text, state_text
+    from agentdeck.core.agents.sessions import SessionInfo
+    from agentdeck.core.agents.sessions.host import state_label
+    from agentdeck.core.fleet.views import limit_text, state_text
+    from agentdeck.core.screen.detect import Detection
     from agentdeck.daemon import protocol
 
     retrying = Detection("rate-limited", detail="retrying, 2/10")
@@ -127,10 +127,10 @@ async def test_the_sidebar_says_how_a_rate_limit_goes(tmp_path: Path) -> None:
     row reads rate-limited with "retrying, 1/3" beside it, not a bare state."""
     import sys
 
-    from agentdeck.core.config import load_fleet
     from agentdeck.core.deck import Deck
-    from agentdeck.core.fleet import Engine
-    from agentdeck.core.repo import open_repo
+    from agentdeck.core.engine.engine import Engine
+    from agentdeck.core.fleet.config import load_fleet
+    from agentdeck.core.git.repo import open_repo
     from agentdeck.ui.app import AgentdeckApp
     from tests.conftest import make_repo, until, write_fleet
 

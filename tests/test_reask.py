@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from agentdeck.core.approvals import WITHDRAWN, ApprovalQueue
-from agentdeck.core.sessions import LocalHost, SessionSpec
+from agentdeck.core.agents.sessions import LocalHost, SessionSpec
+from agentdeck.core.oversight.approvals import WITHDRAWN, ApprovalQueue
 from tests.conftest import wait
 
 SEQUENCES = 1000

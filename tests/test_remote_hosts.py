@@ -18,9 +18,9 @@ import psutil
 import pytest
 
 from agentdeck.commands.context import attach_deck
-from agentdeck.core.config import load_fleet
+from agentdeck.core.fleet.config import load_fleet
+from agentdeck.core.git.repo import open_repo
 from agentdeck.core.hostlock import daemon_socket
-from agentdeck.core.repo import open_repo
 from agentdeck.daemon import lifecycle
 from tests.conftest import commit, git, make_repo, run_agentdeck, wait
 from tests.sshd import SshServer, sshd_available, start_sshd
@@ -205,7 +205,7 @@ def test_a_host_down_at_open_shows_its_agents_then_comes_back(tmp_path: Path,
 
     # the review's git runs there: a commit in box1's worktree is in the diff read from here
     commit(there.parent / "box1-app-r1", "src/r1.py", "R1 = 1\n")
-    from agentdeck.core import remote
+    from agentdeck.core.agents import remote
 
     assert "+R1 = 1" in remote.diff_there(fleet, "box1", "r1", uncommitted=False)
     assert remote.radar_there(fleet, "box1").pairs == []
@@ -235,7 +235,8 @@ def test_a_host_down_at_open_shows_its_agents_then_comes_back(tmp_path: Path,
 
 
 def test_the_radar_compares_agents_across_hosts(tmp_path: Path, sshd: SshServer) -> None:
-    from agentdeck.core import remote, review
+    from agentdeck.core.agents import remote
+    from agentdeck.core.git import review
 
     here, there = two_hosts(tmp_path, sshd)
     assert run_agentdeck("up", "--no-start", "l1", "r1", cwd=here).code == 0

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import psutil
 
-from agentdeck.core.registry import Registry
+from agentdeck.core.fleet.registry import Registry
 from agentdeck.daemon import lifecycle
 from tests.conftest import commit, git, run_agentdeck, wait, write_fleet
 

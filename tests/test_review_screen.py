@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable, Static
 
-from agentdeck.core.config import load_fleet
 from agentdeck.core.deck import Deck
-from agentdeck.core.fleet import Engine
-from agentdeck.core.repo import open_repo
+from agentdeck.core.engine.engine import Engine
+from agentdeck.core.fleet.config import load_fleet
+from agentdeck.core.git.repo import open_repo
 from agentdeck.ui.app import AgentdeckApp
 from agentdeck.ui.screens.confirm import Confirm
 from agentdeck.ui.screens.review import ReviewScreen
@@ -267,8 +267,8 @@ async def test_the_radar_looks_again_when_a_branch_moves_not_on_a_timer(reviewed
 
 
 def test_which_agents_a_change_concerns(tmp_path: Path) -> None:
-    from agentdeck.core.registry import AgentRecord
-    from agentdeck.core.watch import ALL, _wanted, affected
+    from agentdeck.core.fleet.registry import AgentRecord
+    from agentdeck.core.git.watch import ALL, _wanted, affected
 
     common = tmp_path / "app" / ".git"
     recs = [AgentRecord(name=n, agent="shell", role="worker", branch=f"feat/{n}",
@@ -301,7 +301,7 @@ async def test_the_radar_looks_at_each_turns_end_when_it_cannot_watch(
     raise the limits, and the radar still finds a conflict that appears later, when the agent
     that made it ends its turn."""
     import agentdeck.ui.radar as radar_module
-    from agentdeck.core.watch import ChangeWatcher
+    from agentdeck.core.git.watch import ChangeWatcher
 
     class Unwatchable(ChangeWatcher):
         def _run(self) -> None:

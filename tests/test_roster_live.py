@@ -7,11 +7,11 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from agentdeck.core import briefs
-from agentdeck.core.config import load_fleet
+from agentdeck.core.agents import briefs
 from agentdeck.core.deck import Deck
-from agentdeck.core.fleet import Engine
-from agentdeck.core.repo import open_repo
+from agentdeck.core.engine.engine import Engine
+from agentdeck.core.fleet.config import load_fleet
+from agentdeck.core.git.repo import open_repo
 from agentdeck.daemon import lifecycle
 from agentdeck.daemon.client import RemoteQueue
 from agentdeck.ui.app import AgentdeckApp

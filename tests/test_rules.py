@@ -13,17 +13,24 @@ from pathlib import Path
 
 import pytest
 
-from agentdeck.core.approvals import ApprovalQueue
-from agentdeck.core.config import ApprovalRule, load_fleet
-from agentdeck.core.detect import Prompt
-from agentdeck.core.detect.base import Screen
-from agentdeck.core.detect.claude import find_prompt as claude_prompt
-from agentdeck.core.detect.codex import find_prompt as codex_prompt
+from agentdeck.core.agents.sessions import LocalHost, SessionSpec
 from agentdeck.core.errors import ConfigError
-from agentdeck.core.oversight.rules import allows, command_line, decide, denies, refusal
+from agentdeck.core.fleet.config import ApprovalRule, load_fleet
+from agentdeck.core.oversight.approvals import ApprovalQueue
+from agentdeck.core.oversight.queue_records import Entry
+from agentdeck.core.oversight.rules import (
+    allows,
+    applies,
+    command_line,
+    decide,
+    denies,
+    refusal,
+)
 from agentdeck.core.oversight.shell import parse
-from agentdeck.core.queue_records import Entry
-from agentdeck.core.sessions import LocalHost, SessionSpec
+from agentdeck.core.screen.detect import Prompt
+from agentdeck.core.screen.detect.base import Screen
+from agentdeck.core.screen.detect.claude import find_prompt as claude_prompt
+from agentdeck.core.screen.detect.codex import find_prompt as codex_prompt
 from agentdeck.ui.widgets.approvals_list import summary_text
 from tests.conftest import wait
 
@@ -249,8 +256,8 @@ def test_fleet_file_keys(tmp_path: Path) -> None:
     allow, deny = load_fleet(path, environ={}).rules
     assert (allow.command, allow.compound, deny.command, deny.compound) == (
         ("npm", "test"), True, (), False)
-    assert allow.applies("a", "worker", "bash", "npm test | npm test -- x")
-    assert not allow.applies("a", "worker", "bash", "npm test | sh")
+    assert applies(allow, "a", "worker", "bash", "npm test | npm test -- x")
+    assert not applies(allow, "a", "worker", "bash", "npm test | sh")
     for bad, message in [
         ("{allow: edit, command: npm}", "'command' is for bash rules"),
         ("{allow: fetch, compound: true}", "'compound' is for bash rules"),

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from agentdeck.core.config import load_fleet
 from agentdeck.core.deck import Deck
-from agentdeck.core.fleet import Engine
-from agentdeck.core.repo import open_repo
+from agentdeck.core.engine.engine import Engine
+from agentdeck.core.fleet.config import load_fleet
+from agentdeck.core.git.repo import open_repo
 from tests.conftest import git, make_repo, run_agentdeck, wait, write_fleet
 
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None,
@@ -152,8 +152,8 @@ def test_ls_and_doctor_say_what_the_sandbox_needs(tmp_path: Path) -> None:
 def test_the_macos_profile_says_the_same_rules(tmp_path: Path) -> None:
     """macOS's sandbox-exec is not run here (no macOS machine runs the tests): its profile is
     checked as text — the same writable places, the same hidden ones, paths quoted."""
-    from agentdeck.core.registry import AgentRecord
-    from agentdeck.core.sandbox import seatbelt_profile
+    from agentdeck.core.agents.sandbox import seatbelt_profile
+    from agentdeck.core.fleet.registry import AgentRecord
 
     repo = tmp_path / 'we"ird'
     me = AgentRecord("a", "claude", "worker", "a", "main", str(tmp_path / "wt-a"))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from agentdeck.core.repo import open_repo
+from agentdeck.core.git.repo import open_repo
 from agentdeck.daemon import lifecycle
 from tests.conftest import run_agentdeck, scripted_fleet, wait
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from agentdeck.core.approvals import ApprovalQueue, StaleAnswer
-from agentdeck.core.config import ApprovalRule
-from agentdeck.core.sessions import LocalHost, SessionSpec
+from agentdeck.core.agents.sessions import LocalHost, SessionSpec
+from agentdeck.core.fleet.config import ApprovalRule
+from agentdeck.core.oversight.approvals import ApprovalQueue, StaleAnswer
 from tests.conftest import wait
 
 ASKER = """
@@ -158,7 +158,7 @@ def test_what_is_typed_into_a_shell_shows_as_in_a_terminal(host, tmp_path: Path,
 def test_an_idle_program_redrawing_for_a_new_size_stays_idle(host, tmp_path: Path) -> None:
     """A dashboard resize makes every agent redraw: a shell reprints its prompt. That output is
     not work — the agent stays idle (it showed as working for two seconds)."""
-    from agentdeck.core.sessions.activity import QUIET_IDLE
+    from agentdeck.core.agents.sessions.activity import QUIET_IDLE
 
     redraw = ("import signal, sys\n"
               "signal.signal(signal.SIGWINCH, lambda *_: print('\\r$ ', end='', flush=True))\n"
@@ -187,7 +187,7 @@ def test_a_restored_session_holds_its_scrollback_as_a_live_one_does() -> None:
     """A session shown from its transcript (its host died) is fed as a live one is: its old
     scrollback moved out of the terminal's grid as it goes (fed whole, the grid kept every
     line: a restored fleet held three times the live one's memory), none of it lost."""
-    from agentdeck.core.terminal.ghostty import ARCHIVE_AT
+    from agentdeck.core.screen.terminal.ghostty import ARCHIVE_AT
 
     transcript = b"".join(b"\x1b[3%dmline %d\x1b[0m\r\n" % (n % 8, n) for n in range(6000))
     host = LocalHost()

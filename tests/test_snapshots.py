@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from agentdeck.core.config import load_fleet
 from agentdeck.core.deck import Deck
-from agentdeck.core.fleet import Engine
-from agentdeck.core.repo import open_repo
+from agentdeck.core.engine.engine import Engine
+from agentdeck.core.fleet.config import load_fleet
+from agentdeck.core.git.repo import open_repo
 from agentdeck.ui.app import AgentdeckApp
 from agentdeck.ui.screens.help import HelpScreen
 from agentdeck.ui.screens.spawn import SpawnDialog

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from textual.widgets import Button, Input, Label, RichLog, Select
 
-from agentdeck.core.config import load_fleet
 from agentdeck.core.deck import Deck
-from agentdeck.core.fleet import Engine
-from agentdeck.core.registry import Registry
-from agentdeck.core.repo import open_repo
+from agentdeck.core.engine.engine import Engine
+from agentdeck.core.fleet.config import load_fleet
+from agentdeck.core.fleet.registry import Registry
+from agentdeck.core.git.repo import open_repo
 from agentdeck.ui.app import AgentdeckApp
 from agentdeck.ui.screens.spawn import SpawnDialog
 from agentdeck.ui.widgets.terminal_pane import TerminalPane

@@ -48,14 +48,14 @@ def _calls(path: Path) -> list[tuple[str, ast.Call]]:
 
 
 def test_git_is_started_in_one_place() -> None:
-    """Besides core/repo.py, only the demo's scripted agents (programs of their own, standing
+    """Besides core/git/repo.py, only the demo's scripted agents (programs of their own, standing
     in for an agent CLI) run git."""
     starters = {"subprocess.run", "subprocess.Popen", "subprocess.check_output",
                 "subprocess.call", "subprocess.check_call", "os.execvp", "pexpect.spawn"}
     offenders = []
     for path in PACKAGE.rglob("*.py"):
         rel = path.relative_to(PACKAGE).as_posix()
-        if rel in ("core/repo.py", "demo_agents/agent.py"):
+        if rel in ("core/git/repo.py", "demo_agents/agent.py"):
             continue
         for func, call in _calls(path):
             if func in starters and call.args and isinstance(call.args[0], ast.List) and \
@@ -116,9 +116,9 @@ def test_quick_commands_load_no_heavy_code(tmp_path: Path, argv: list[str]) -> N
              "try:\n    runpy.run_module('agentdeck', run_name='__main__')\n"
              "except SystemExit:\n    pass\n"
              "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'yaml', "
-             "'git', 'pyte', 'pyghostty', 'psycopg') or m in ('agentdeck.core.fleet', "
-             "'agentdeck.core.config', 'agentdeck.daemon.server', 'agentdeck.daemon.client', "
-             "'agentdeck.core.detect', 'pexpect'))\n"
+             "'git', 'pyte', 'pyghostty', 'psycopg') or m in ('agentdeck.core.engine.engine', "
+             "'agentdeck.core.fleet.config', 'agentdeck.daemon.server', 'agentdeck.daemon.client', "
+             "'agentdeck.core.screen.detect', 'pexpect'))\n"
              "print('HEAVY', heavy, file=sys.stderr)\n")
     result = subprocess.run([sys.executable, "-c", probe], cwd=repo, capture_output=True,
                             text=True, input="{}", timeout=60)
@@ -132,7 +132,7 @@ def test_ls_asks_a_running_daemon_without_its_client(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from agentdeck.core.sessions import SessionSpec
+    from agentdeck.core.agents.sessions import SessionSpec
     from agentdeck.daemon import lifecycle
     from tests.conftest import make_repo, run_agentdeck
 
@@ -144,10 +144,10 @@ def test_ls_asks_a_running_daemon_without_its_client(tmp_path: Path) -> None:
                                dict(os.environ), agent="generic"))
         host.wait_for("w", lambda i: i.process == "exited")
         probe = ("import sys, runpy\nfrom agentdeck.commands import listing\n"
-                 "from agentdeck.core.repo import open_repo\n"
+                 "from agentdeck.core.git.repo import open_repo\n"
                  "print(listing.live_states(open_repo('.')))\n"
                  "heavy = sorted(m for m in sys.modules if m in ('agentdeck.daemon.client', "
-                 "'agentdeck.core.detect', 'pexpect', 'textual', 'yaml'))\n"
+                 "'agentdeck.core.screen.detect', 'pexpect', 'textual', 'yaml'))\n"
                  "print('HEAVY', heavy)\n")
         result = subprocess.run([sys.executable, "-c", probe], cwd=repo, capture_output=True,
                                 text=True, timeout=60)

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from agentdeck import __version__
-from agentdeck.core.launch import terminal_environment
-from agentdeck.core.sessions import LocalHost, SessionSpec
-from agentdeck.core.terminal import backends
+from agentdeck.core.agents.launch import terminal_environment
+from agentdeck.core.agents.sessions import LocalHost, SessionSpec
+from agentdeck.core.screen.terminal import backends
 from agentdeck.daemon import lifecycle
 from tests.conftest import wait
 

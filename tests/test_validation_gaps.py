@@ -13,15 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from agentdeck.core import spawning, unixsock
-from agentdeck.core.config import load_fleet
+from agentdeck.core import unixsock
+from agentdeck.core.engine import spawning
 from agentdeck.core.errors import OperationError
-from agentdeck.core.fleet_options import TEXTUAL_THEMES
+from agentdeck.core.fleet.config import load_fleet
+from agentdeck.core.fleet.dbnames import PgUrl
+from agentdeck.core.fleet.options import TEXTUAL_THEMES
+from agentdeck.core.git.repo import open_repo
 from agentdeck.core.isolation.envfiles import read_env, render_block
-from agentdeck.core.isolation.pg import PgUrl
-from agentdeck.core.keys import key_problem
 from agentdeck.core.names import branch_problem
-from agentdeck.core.repo import open_repo
+from agentdeck.core.screen.keys import key_problem
 from tests.conftest import assert_one_line_error, git, make_repo, run_agentdeck, write_fleet
 
 NOBODY = 65534

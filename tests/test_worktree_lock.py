@@ -12,8 +12,8 @@ import sys
 import threading
 from pathlib import Path
 
-from agentdeck.core import worktrees as wt
-from agentdeck.core.repo import open_repo
+from agentdeck.core.git import worktrees as wt
+from agentdeck.core.git.repo import open_repo
 
 ROUNDS = 12
 WORKERS = 3
@@ -21,8 +21,8 @@ WORKERS = 3
 CHURN = """
 import sys
 from pathlib import Path
-from agentdeck.core import worktrees as wt
-from agentdeck.core.repo import open_repo
+from agentdeck.core.git import worktrees as wt
+from agentdeck.core.git.repo import open_repo
 ctx = open_repo(Path(sys.argv[1]))
 for n in range(int(sys.argv[2])):
     path = Path(sys.argv[1]).parent / f"proc-{n}"

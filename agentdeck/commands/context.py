@@ -9,14 +9,14 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agentdeck.core.config import Fleet, empty_fleet, find_fleet_file, load_fleet
 from agentdeck.core.errors import UsageError
-from agentdeck.core.registry import Registry
-from agentdeck.core.repo import RepoContext, open_repo
+from agentdeck.core.fleet.config import Fleet, empty_fleet, find_fleet_file, load_fleet
+from agentdeck.core.fleet.registry import Registry
+from agentdeck.core.git.repo import RepoContext, open_repo
 
 if TYPE_CHECKING:
     from agentdeck.core.deck import Deck
-    from agentdeck.core.fleet import Engine
+    from agentdeck.core.engine.engine import Engine
 
 
 def repo() -> RepoContext:
@@ -44,7 +44,7 @@ def fleet_of(ctx: RepoContext, args: argparse.Namespace, required: bool = False)
 
 def received_fleet() -> Path:
     """`--fleet-stdin`: the fleet another machine's agentdeck sent, saved for this host."""
-    from agentdeck.core.remote import read_framed, save_received_fleet
+    from agentdeck.core.agents.remote import read_framed, save_received_fleet
 
     return save_received_fleet(repo().state_dir, read_framed(sys.stdin.buffer))
 
@@ -52,7 +52,7 @@ def received_fleet() -> Path:
 def engine_of(ctx: RepoContext, fleet: Fleet, reconcile: bool = True) -> Engine:
     """An engine that reports setup progress on the terminal, after it has squared the registry
     with what is on disk (each correction printed as a note) unless `reconcile` is False."""
-    from agentdeck.core.fleet import Engine
+    from agentdeck.core.engine.engine import Engine
     from agentdeck.progress import SetupProgress
 
     engine = Engine(ctx, fleet, notify=notify, on_setup=SetupProgress())

@@ -15,9 +15,9 @@ from agentdeck.commands.context import (
     interactive,
     repo,
 )
-from agentdeck.core.config import Fleet
 from agentdeck.core.errors import UsageError
-from agentdeck.core.repo import RepoContext
+from agentdeck.core.fleet.config import Fleet
+from agentdeck.core.git.repo import RepoContext
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
@@ -27,8 +27,8 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
 def open_dashboard(ctx: RepoContext, fleet: Fleet, theme: str | None = None,
                    daemon: bool = True, restart: bool = False) -> int:
+    from agentdeck.core.agents.roster import ready_records
     from agentdeck.core.deck import Deck, prepare
-    from agentdeck.core.roster import ready_records
     from agentdeck.demo import where_it_lives
     from agentdeck.ui.app import AgentdeckApp
 

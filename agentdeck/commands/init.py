@@ -14,13 +14,13 @@ import re
 import shutil
 from pathlib import Path
 
-from agentdeck.core import worktrees as wt
-from agentdeck.core.agent_kinds import KINDS
-from agentdeck.core.config import load_fleet
 from agentdeck.core.errors import UsageError
 from agentdeck.core.files import atomic_write
+from agentdeck.core.fleet.config import load_fleet
+from agentdeck.core.fleet.kinds import KINDS
+from agentdeck.core.git import worktrees as wt
+from agentdeck.core.git.repo import RepoContext
 from agentdeck.core.isolation.databases import COMPOSE_FILES
-from agentdeck.core.repo import RepoContext
 
 FLEET_NAME = "agentdeck.yaml"
 # every key documented; shipped with agentdeck (the repository's top-level sample_fleet.yaml)

@@ -9,18 +9,18 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
+from agentdeck.core.fleet.registry import Registry
+from agentdeck.core.git.repo import RepoContext, open_repo
 from agentdeck.core.hostlock import daemon_socket, hosting_dashboard
-from agentdeck.core.registry import Registry
-from agentdeck.core.repo import RepoContext, open_repo
 
 if TYPE_CHECKING:
-    from agentdeck.core.config import Fleet
+    from agentdeck.core.fleet.config import Fleet
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from agentdeck.core.views import reconcile, views
+    from agentdeck.core.fleet.views import reconcile, views
     from agentdeck.progress import fleet_table
 
     ctx = open_repo(Path.cwd())
@@ -99,7 +99,7 @@ def live_states(ctx: RepoContext) -> dict[str, str]:
             return {name: label for name in Registry(ctx.state_dir).load().agents}
         return {}
     try:
-        from agentdeck.core.sessions import state_label
+        from agentdeck.core.agents.sessions import state_label
 
         return {info.name: state_label(info) for info in host.sessions()}
     finally:

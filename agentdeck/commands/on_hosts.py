@@ -1,5 +1,5 @@
 """The engine commands for agents on other hosts (fleet `hosts`): each runs as the same command
-of that host's agentdeck, through ssh (core/remote.py), its output passed through; the fleet
+of that host's agentdeck, through ssh (core/agents/remote.py), its output passed through; the fleet
 file here stays the one the user edits (`rm` and `merge --cleanup` take the agent out of it
 here, not only in the host's copy)."""
 
@@ -11,9 +11,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from agentdeck.core import remote
-from agentdeck.core.config import Fleet, HostSpec
+from agentdeck.core.agents import remote
 from agentdeck.core.errors import OperationError
+from agentdeck.core.fleet.config import Fleet, HostSpec
 
 
 def split(fleet: Fleet, names: Sequence[str]) -> tuple[list[str], dict[str, list[str]]]:
@@ -71,7 +71,7 @@ def listing(fleet: Fleet, as_json: bool) -> list[dict[str, object]]:
 
 def fleet_with_hosts(path: Path) -> Fleet | None:
     """The fleet file, when its agents run on other hosts."""
-    from agentdeck.core.config import load_fleet
+    from agentdeck.core.fleet.config import load_fleet
 
     fleet = load_fleet(path)
     return fleet if remote.hosts_in_use(fleet) else None

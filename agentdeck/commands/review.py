@@ -11,8 +11,8 @@ from agentdeck.commands import on_hosts
 from agentdeck.commands.context import fleet_of, repo
 from agentdeck.commands.on_hosts import flags, forward
 from agentdeck.core.errors import AgentdeckError, UsageError
-from agentdeck.core.registry import AgentRecord, Registry
-from agentdeck.core.repo import RepoContext
+from agentdeck.core.fleet.registry import AgentRecord, Registry
+from agentdeck.core.git.repo import RepoContext
 
 
 def _ready(ctx: RepoContext) -> dict[str, AgentRecord]:
@@ -27,7 +27,7 @@ def _named(agents: dict[str, AgentRecord], name: str) -> AgentRecord:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from agentdeck.core import review
+    from agentdeck.core.git import review
 
     ctx = repo()
     there = forward(fleet_of(ctx, args), args.name,
@@ -41,7 +41,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 def cmd_conflicts(args: argparse.Namespace) -> int:
     """Exit 1 when some pair of agents would conflict (for scripts), else 0."""
-    from agentdeck.core import review
+    from agentdeck.core.git import review
 
     ctx = repo()
     fleet = fleet_of(ctx, args)
@@ -68,7 +68,7 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
-    from agentdeck.core import review
+    from agentdeck.core.git import review
 
     ctx = repo()
     fleet = fleet_of(ctx, args)
@@ -78,7 +78,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
     if there is not None:
         if there == 0 and args.cleanup:
             from agentdeck.commands.workspaces import print_fleet_lines
-            from agentdeck.core.fleet_edits import forget_in_fleet
+            from agentdeck.core.fleet.edits import forget_in_fleet
 
             print_fleet_lines(args.name, forget_in_fleet(fleet, args.name, args.keep_in_fleet))
         return there
@@ -96,7 +96,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
             if n:
                 print(f"  {other.name}: {done.into} moved; {other.branch} is {n} behind")
     if args.cleanup:
-        from agentdeck.core.removal import retire
+        from agentdeck.core.engine.removal import retire
         from agentdeck.daemon import lifecycle
 
         host = lifecycle.connect(ctx.state_dir)
@@ -112,7 +112,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
         for line in (*out.done, *out.left):
             print(f"{rec.name}: {line}")
         from agentdeck.commands.workspaces import print_fleet_lines
-        from agentdeck.core.fleet_edits import forget_in_fleet
+        from agentdeck.core.fleet.edits import forget_in_fleet
 
         print_fleet_lines(rec.name, forget_in_fleet(fleet, rec.name, args.keep_in_fleet))
     else:

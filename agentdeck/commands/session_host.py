@@ -6,8 +6,8 @@ from __future__ import annotations
 import argparse
 
 from agentdeck.commands.context import fleet_of, repo
+from agentdeck.core.agents.sessions import state_label
 from agentdeck.core.errors import OperationError, UsageError
-from agentdeck.core.sessions import state_label
 
 
 def cmd_daemon(args: argparse.Namespace) -> int:

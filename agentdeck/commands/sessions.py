@@ -13,12 +13,12 @@ import sys
 import time
 
 from agentdeck.commands.context import attach_deck, fleet_of, repo
-from agentdeck.core.config import Fleet
+from agentdeck.core.agents.sessions import RUNNING, STOP_GRACE
 from agentdeck.core.errors import OperationError, UsageError
+from agentdeck.core.fleet.config import Fleet
+from agentdeck.core.fleet.registry import Registry
+from agentdeck.core.git.repo import RepoContext
 from agentdeck.core.hostlock import hosting_dashboard
-from agentdeck.core.registry import Registry
-from agentdeck.core.repo import RepoContext
-from agentdeck.core.sessions import RUNNING, STOP_GRACE
 
 
 def _known(ctx: RepoContext, names: list[str]) -> None:

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 from agentdeck.core.errors import UsageError
 
 if TYPE_CHECKING:
-    from agentdeck.core.config import Fleet
+    from agentdeck.core.fleet.config import Fleet
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from agentdeck.core.doctor import run_checks
+    from agentdeck.core.engine.doctor import run_checks
 
     if args.host is not None:
         return doctor_host(args)
@@ -51,7 +51,7 @@ def doctor_host(args: argparse.Namespace) -> int:
     """`doctor --host H`: reachable through ssh, the same agentdeck there, then its checks."""
     from agentdeck import __version__
     from agentdeck.commands.context import fleet_of, repo
-    from agentdeck.core import remote
+    from agentdeck.core.agents import remote
     from agentdeck.core.errors import OperationError
 
     fleet = fleet_of(repo(), args, required=True)
@@ -72,8 +72,8 @@ def doctor_host(args: argparse.Namespace) -> int:
 
 
 def cmd_detect(args: argparse.Namespace) -> int:
-    from agentdeck.core.detect import DETECTORS, detect
-    from agentdeck.core.terminal import make_emulator
+    from agentdeck.core.screen.detect import DETECTORS, detect
+    from agentdeck.core.screen.terminal import make_emulator
 
     if args.agent is not None and args.agent not in DETECTORS:
         raise UsageError(f"unknown agent '{args.agent}' for detect; known: "

@@ -15,9 +15,9 @@ from agentdeck.commands.context import (
     repo,
 )
 from agentdeck.commands.listing import live_states
-from agentdeck.core.config import NAME_RE, load_fleet
+from agentdeck.core.engine.engine import Engine, UpResult
 from agentdeck.core.errors import AgentdeckError, UsageError
-from agentdeck.core.fleet import Engine, UpResult
+from agentdeck.core.fleet.config import NAME_RE, load_fleet
 from agentdeck.progress import failure_report, fleet_table
 
 NOT_STARTED = ("agents not started (--no-start, or no terminal to show them in): run `agentdeck` "
@@ -85,7 +85,7 @@ def cmd_spawn(args: argparse.Namespace) -> int:
     if status or spec.name in result.already:
         return status
     if declared is None and not args.no_save and fleet.path is not None:
-        from agentdeck.core.fleet_edits import add_to_fleet_file
+        from agentdeck.core.fleet.edits import add_to_fleet_file
 
         try:
             add_to_fleet_file(fleet.path, spec)
@@ -104,8 +104,8 @@ def cmd_rm(args: argparse.Namespace) -> int:
     but only once the removal is sure to go ahead: work that would be lost refuses it without
     --force, and with --force every file and commit discarded is printed before it goes."""
     from agentdeck.commands.on_hosts import flags, forward
-    from agentdeck.core.fleet_edits import forget_in_fleet
-    from agentdeck.core.removal import retire, would_lose
+    from agentdeck.core.engine.removal import retire, would_lose
+    from agentdeck.core.fleet.edits import forget_in_fleet
     from agentdeck.daemon import lifecycle
 
     ctx = repo()
@@ -145,8 +145,8 @@ def print_fleet_lines(name: str, lines: list[str]) -> None:
 
 
 def cmd_prune(args: argparse.Namespace) -> int:
-    from agentdeck.core.fleet_edits import forget_in_fleet
-    from agentdeck.core.removal import prune
+    from agentdeck.core.engine.removal import prune
+    from agentdeck.core.fleet.edits import forget_in_fleet
     from agentdeck.daemon import lifecycle
 
     ctx = repo()

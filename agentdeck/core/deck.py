@@ -14,24 +14,25 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agentdeck.core import briefs, hook_channel, hook_install, notify
-from agentdeck.core.approvals import ApprovalQueue, QueueView
-from agentdeck.core.config import Fleet, SandboxSpec
+from agentdeck.core.agents import briefs
+from agentdeck.core.agents.delivery import type_into
+from agentdeck.core.agents.launch import is_shell, session_spec, takes_task, template_for
+from agentdeck.core.agents.roster import RosterKeeper, ready_records
+from agentdeck.core.agents.sessions import SessionHost, SessionSpec
 from agentdeck.core.errors import AgentdeckError, OperationError
-from agentdeck.core.hook_channel import HookServer, socket_path
+from agentdeck.core.fleet.config import Fleet, SandboxSpec
+from agentdeck.core.fleet.registry import AgentRecord, Registry
+from agentdeck.core.fleet.views import describe_database, relative
+from agentdeck.core.git.repo import RepoContext
 from agentdeck.core.hostlock import hold_daemon_lock, lock_holder
-from agentdeck.core.launch import is_shell, session_spec, takes_task, template_for
-from agentdeck.core.messages import type_into
-from agentdeck.core.outbox import Outbox
-from agentdeck.core.ratelimit import Resumer
-from agentdeck.core.registry import AgentRecord, Registry
-from agentdeck.core.repo import RepoContext
-from agentdeck.core.roster import RosterKeeper, ready_records
-from agentdeck.core.sessions import SessionHost, SessionSpec
-from agentdeck.core.views import describe_database, relative
+from agentdeck.core.oversight import hook_channel, hook_install, notify
+from agentdeck.core.oversight.approvals import ApprovalQueue, QueueView
+from agentdeck.core.oversight.hook_channel import HookServer, socket_path
+from agentdeck.core.oversight.outbox import Outbox
+from agentdeck.core.oversight.ratelimit import Resumer
 
 if TYPE_CHECKING:
-    from agentdeck.core.fleet import Engine  # (imported where there is setup work: prepare)
+    from agentdeck.core.engine.engine import Engine  # (imported where there is setup work: prepare)
 
 AUDIT_LOG = "audit.jsonl"  # under the registry folder
 
@@ -46,7 +47,7 @@ class AgentSummary:
     port: str
     database: str
     host: str = ""  # another host's agent (fleet `hosts`): its name; "": this machine's
-    sandbox: str = ""  # "sandboxed" (", no network"): fenced in by core/sandbox.py
+    sandbox: str = ""  # "sandboxed" (", no network"): fenced in by core/agents/sandbox.py
 
 
 @dataclass
@@ -90,7 +91,7 @@ class Deck:
                     f"a session host already runs this repository's agents "
                     f"({lock_holder(ctx.state_dir) or 'another process'}); open `agentdeck` "
                     "to use it, or stop it (`agentdeck daemon stop`) first")
-            from agentdeck.core.sessions.local import LocalHost  # (PTYs here only)
+            from agentdeck.core.agents.sessions.local import LocalHost  # (PTYs here only)
 
             host = LocalHost()
         records = ready_records(ctx.state_dir)
@@ -180,7 +181,7 @@ class Deck:
     def _start_there(self, host: str, names: list[str]) -> str | None:
         """Start agents on another host, through its agentdeck (briefs, hooks, env: all
         there); returns why they did not start, also kept in `notes`."""
-        from agentdeck.core import remote
+        from agentdeck.core.agents import remote
 
         try:
             remote.check(self.fleet, self.fleet.hosts[host], ["start", *names])
@@ -251,7 +252,7 @@ class Deck:
         sandbox = self.sandbox_of(rec.name)
         if not sandbox.on:
             return spec
-        from agentdeck.core import sandbox as fence
+        from agentdeck.core.agents import sandbox as fence
 
         # what of the registry folder it reads: its hook settings, the briefs (its own, and
         # the lead's roster, which is rewritten as agents change: the folder, not a file)
@@ -328,6 +329,6 @@ def prepare(ctx: RepoContext, fleet: Fleet,
     if missing:  # (one that cannot be made says why; the others come up)
         # (the engine's setup work loads only when there is some: a dashboard opened on a
         # prepared fleet starts without it)
-        from agentdeck.core.fleet import Engine
+        from agentdeck.core.engine.engine import Engine
 
         (engine() if engine else Engine(ctx, fleet)).up(missing)

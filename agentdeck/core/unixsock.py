@@ -109,7 +109,7 @@ def serve(sock: socket.socket, stopped: threading.Event,
           own_namespace: bool = False) -> threading.Thread:
     """Accept on a thread of its own, each connection of this user handled on its own thread
     (the handler closes it); others are closed at once. With `own_namespace`, also those of a
-    process in another pid namespace: a sandboxed agent (core/sandbox.py) is one, and the
+    process in another pid namespace: a sandboxed agent (core/agents/sandbox.py) is one, and the
     session host's control socket, which answers prompts, is never its to use."""
 
     def accept() -> None:

@@ -1,5 +1,5 @@
 """Usage and budgets in the session host: every agent's tokens and cost kept current (read from
-its CLI's own records, core/usage.py) while it works, shown with its state; an agent that
+its CLI's own records, core/agents/usage.py) while it works, shown with its state; an agent that
 crosses its budget (`budget: {usd: 5, tokens: 2000000}`) is interrupted the way its CLI takes
 an interrupt and asked about in the approvals queue: allow continues it (its budget raised by
 the same amount again, and told to go on), deny stops it."""
@@ -13,12 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agentdeck.core.config import BudgetSpec, Fleet
-from agentdeck.core.detect import Prompt
+from agentdeck.core.agents.delivery import type_into
+from agentdeck.core.agents.sessions import SessionHost, SessionSpec, poll_until
+from agentdeck.core.agents.usage import Usage, usage_of
 from agentdeck.core.errors import AgentdeckError
-from agentdeck.core.messages import type_into
-from agentdeck.core.sessions import SessionHost, SessionSpec, poll_until
-from agentdeck.core.usage import Usage, usage_of
+from agentdeck.core.fleet.config import BudgetSpec, Fleet
+from agentdeck.core.screen.detect import Prompt
 
 CHECK_EVERY = 5.0  # seconds between two looks at a working agent's records
 ASK_WITHIN = 5.0  # seconds an interrupted agent has to take down its own prompt
@@ -203,7 +203,7 @@ def _exceeds(used: Usage, budget: BudgetSpec) -> bool:
 
 
 def _sandbox_home(spec: SessionSpec) -> str | None:
-    """A sandboxed agent's home copy (core/sandbox.py binds it over its HOME)."""
+    """A sandboxed agent's home copy (core/agents/sandbox.py binds it over its HOME)."""
     argv = list(spec.argv)
     if not argv or Path(argv[0]).name != "bwrap":
         return None

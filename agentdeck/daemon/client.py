@@ -25,13 +25,19 @@ from pathlib import Path
 from typing import Any
 
 from agentdeck import __version__
-from agentdeck.core.approvals import Decision, Entry, StaleAnswer
-from agentdeck.core.detect import Detection, Prompt
+from agentdeck.core.agents.sessions import (
+    Event,
+    SessionHost,
+    SessionInfo,
+    SessionSpec,
+    TerminalView,
+)
+from agentdeck.core.agents.sessions.host import Listener, still_copy
 from agentdeck.core.errors import OperationError
-from agentdeck.core.registry import AgentRecord
-from agentdeck.core.sessions import Event, SessionHost, SessionInfo, SessionSpec, TerminalView
-from agentdeck.core.sessions.host import Listener, still_copy
-from agentdeck.core.terminal import make_emulator
+from agentdeck.core.fleet.registry import AgentRecord
+from agentdeck.core.oversight.approvals import Decision, Entry, StaleAnswer
+from agentdeck.core.screen.detect import Detection, Prompt
+from agentdeck.core.screen.terminal import make_emulator
 from agentdeck.daemon import frames, protocol
 
 

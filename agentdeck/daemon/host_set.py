@@ -15,17 +15,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from agentdeck.core.approvals import Decision, Entry, QueueView, StaleAnswer
-from agentdeck.core.detect import Detection
+from agentdeck.core.agents.sessions import SessionHost, SessionInfo, SessionSpec, TerminalView
+from agentdeck.core.agents.sessions.host import Listener
 from agentdeck.core.errors import OperationError
-from agentdeck.core.sessions import SessionHost, SessionInfo, SessionSpec, TerminalView
-from agentdeck.core.sessions.host import Listener
+from agentdeck.core.oversight.approvals import Decision, Entry, QueueView, StaleAnswer
+from agentdeck.core.screen.detect import Detection
 
 if TYPE_CHECKING:
-    from agentdeck.core.config import Fleet
     from agentdeck.core.deck import Deck
-    from agentdeck.core.registry import AgentRecord
-    from agentdeck.core.repo import RepoContext
+    from agentdeck.core.fleet.config import Fleet
+    from agentdeck.core.fleet.registry import AgentRecord
+    from agentdeck.core.git.repo import RepoContext
     from agentdeck.daemon.client import RemoteHost
 
 LOCAL = ""  # this machine's host name in the sets
@@ -199,7 +199,7 @@ def attach_hosts(ctx: RepoContext, fleet: Fleet, local: RemoteHost,
     ssh connection each; agents missing there are made first (`up --no-start` there, its
     progress shown through `out`). A host that cannot be reached fails the whole: why, in one
     line."""
-    from agentdeck.core import remote
+    from agentdeck.core.agents import remote
     from agentdeck.core.deck import Deck
     from agentdeck.daemon.client import RemoteQueue
     from agentdeck.daemon.ssh_link import SshLink

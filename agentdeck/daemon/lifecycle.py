@@ -69,8 +69,8 @@ def start(state_dir: Path, fleet_path: Path | None) -> int:
 def _host_environment(fleet_path: Path | None) -> dict[str, str]:
     """This environment less the variables the fleet hands to agents (their secrets): the
     daemon starts each agent with the environment its client computed, and needs none."""
-    from agentdeck.core.config import load_fleet
-    from agentdeck.core.envpolicy import host_environment
+    from agentdeck.core.fleet.config import load_fleet
+    from agentdeck.core.isolation.envpolicy import host_environment
 
     try:
         return host_environment(load_fleet(fleet_path)) if fleet_path else dict(os.environ)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from agentdeck import __version__
-from agentdeck.core.views import state_text
+from agentdeck.core.fleet.views import state_text
 from agentdeck.daemon import frames
 
 

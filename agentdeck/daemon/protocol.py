@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, fields
 from typing import Any, TypeVar
 
-from agentdeck.core.detect import Detection, Prompt
-from agentdeck.core.sessions import SessionInfo, SessionSpec
+from agentdeck.core.agents.sessions import SessionInfo, SessionSpec
+from agentdeck.core.screen.detect import Detection, Prompt
 
 _T = TypeVar("_T")
 

@@ -26,22 +26,23 @@ from pathlib import Path
 from typing import Any
 
 from agentdeck import __version__
-from agentdeck.core import notify, unixsock
-from agentdeck.core.alerts import Alerts, Happenings, fleet_secrets
-from agentdeck.core.approvals import ApprovalQueue, OperationError, StaleAnswer
-from agentdeck.core.config import NotifySpec, empty_fleet, load_fleet
+from agentdeck.core import unixsock
+from agentdeck.core.agents.roster import RosterKeeper, ready_records
+from agentdeck.core.agents.sessions import Event, LocalHost
 from agentdeck.core.errors import AgentdeckError
 from agentdeck.core.files import write_private
-from agentdeck.core.hook_channel import HookServer, socket_path
+from agentdeck.core.fleet.config import NotifySpec, empty_fleet, load_fleet
+from agentdeck.core.fleet.registry import AgentRecord
+from agentdeck.core.fleet.views import limit_text
 from agentdeck.core.hostlock import PID_FILE, daemon_socket, hold_daemon_lock
+from agentdeck.core.oversight import notify
 from agentdeck.core.oversight.actions import Actions, Refused
-from agentdeck.core.ratelimit import Resumer
-from agentdeck.core.registry import AgentRecord
-from agentdeck.core.roster import RosterKeeper, ready_records
-from agentdeck.core.sessions import Event, LocalHost
-from agentdeck.core.terminal.base import ERASE_SCROLLBACK
-from agentdeck.core.terminal.replay import replay
-from agentdeck.core.views import limit_text
+from agentdeck.core.oversight.alerts import Alerts, Happenings, fleet_secrets
+from agentdeck.core.oversight.approvals import ApprovalQueue, OperationError, StaleAnswer
+from agentdeck.core.oversight.hook_channel import HookServer, socket_path
+from agentdeck.core.oversight.ratelimit import Resumer
+from agentdeck.core.screen.terminal.base import ERASE_SCROLLBACK
+from agentdeck.core.screen.terminal.replay import replay
 from agentdeck.daemon import frames, protocol
 from agentdeck.daemon.budgets import FLEET, Budgets, labelled
 from agentdeck.daemon.client import MISMATCH

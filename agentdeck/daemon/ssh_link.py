@@ -22,14 +22,8 @@ from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from agentdeck.core.approvals import Decision, Entry, StaleAnswer
-from agentdeck.core.config import Fleet, HostSpec
-from agentdeck.core.detect import Detection
-from agentdeck.core.errors import OperationError
-from agentdeck.core.files import private_dir, write_private
-from agentdeck.core.registry import AgentRecord
-from agentdeck.core.remote import fleet_for, framed, ssh_argv
-from agentdeck.core.sessions import (
+from agentdeck.core.agents.remote import fleet_for, framed, ssh_argv
+from agentdeck.core.agents.sessions import (
     RUNNING,
     Event,
     SessionHost,
@@ -37,7 +31,13 @@ from agentdeck.core.sessions import (
     SessionSpec,
     TerminalView,
 )
-from agentdeck.core.sessions.host import Listener
+from agentdeck.core.agents.sessions.host import Listener
+from agentdeck.core.errors import OperationError
+from agentdeck.core.files import private_dir, write_private
+from agentdeck.core.fleet.config import Fleet, HostSpec
+from agentdeck.core.fleet.registry import AgentRecord
+from agentdeck.core.oversight.approvals import Decision, Entry, StaleAnswer
+from agentdeck.core.screen.detect import Detection
 from agentdeck.daemon.client import DaemonGone, RemoteHost, RemoteQueue, records_of
 
 BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)  # seconds between reconnection attempts

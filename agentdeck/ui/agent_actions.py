@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 
 from textual import work
 
+from agentdeck.core.agents.sessions import STOP_GRACE
 from agentdeck.core.errors import OperationError
-from agentdeck.core.outbox import HELD
-from agentdeck.core.registry import Registry
-from agentdeck.core.sessions import STOP_GRACE
-from agentdeck.core.watch import FileWatcher
+from agentdeck.core.fleet.registry import Registry
+from agentdeck.core.git.watch import FileWatcher
+from agentdeck.core.oversight.outbox import HELD
 from agentdeck.ui.host_messages import AgentsRead
 from agentdeck.ui.widgets.agent_list import AgentRow
 from agentdeck.ui.widgets.terminal_pane import TerminalPane

@@ -21,13 +21,13 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Header, Static
 
-from agentdeck.core import review
-from agentdeck.core.approvals import Decision, Entry, StaleAnswer
+from agentdeck.core.agents.sessions import Event, SessionInfo
 from agentdeck.core.deck import Deck
 from agentdeck.core.errors import OperationError
-from agentdeck.core.sessions import Event, SessionInfo
-from agentdeck.core.views import limit_text
-from agentdeck.core.watch import ChangeWatcher, FileWatcher
+from agentdeck.core.fleet.views import limit_text
+from agentdeck.core.git import review
+from agentdeck.core.git.watch import ChangeWatcher, FileWatcher
+from agentdeck.core.oversight.approvals import Decision, Entry, StaleAnswer
 from agentdeck.ui import layout
 from agentdeck.ui.agent_actions import AgentActions
 from agentdeck.ui.attention import Attention

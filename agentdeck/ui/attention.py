@@ -10,8 +10,8 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from agentdeck.core.approvals import Entry
-from agentdeck.core.sessions import SessionInfo
+from agentdeck.core.agents.sessions import SessionInfo
+from agentdeck.core.oversight.approvals import Entry
 from agentdeck.ui.widgets.terminal_pane import TerminalPane
 
 if TYPE_CHECKING:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from agentdeck.core.registry import AgentRecord
-from agentdeck.core.sessions import SessionInfo
+from agentdeck.core.agents.sessions import SessionInfo
+from agentdeck.core.fleet.registry import AgentRecord
 
 
 class SessionChanged(Message):

@@ -26,7 +26,7 @@ from textual.screen import Screen
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
-from agentdeck.core.sessions import home_size
+from agentdeck.core.agents.sessions import home_size
 
 BREAKPOINTS = [(0, "-phone"), (60, "-narrow"), (110, "-medium"), (160, "-wide"), (240, "-huge")]
 HEIGHT_BREAKPOINTS = [(0, "-short"), (34, "-tall")]

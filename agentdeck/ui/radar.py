@@ -1,5 +1,5 @@
 """The conflict radar in the dashboard: a watcher on the agents' worktrees and the refs
-(core/watch.py) says whose work changed; a background scan (core/review.radar_notes, with what
+(core/git/watch.py) says whose work changed; a background scan (core/review.radar_notes, with what
 earlier scans learnt) looks again at just those; the sidebar's radar column shows the result.
 Never on a timer. A part of AgentdeckApp."""
 
@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING
 
 from textual import work
 
-from agentdeck.core import review
 from agentdeck.core.errors import AgentdeckError
-from agentdeck.core.registry import AgentRecord
-from agentdeck.core.watch import ChangeWatcher, watch_advice
+from agentdeck.core.fleet.registry import AgentRecord
+from agentdeck.core.git import review
+from agentdeck.core.git.watch import ChangeWatcher, watch_advice
 from agentdeck.ui.host_messages import RadarStale
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ class RadarWatch(_Base):
     def _fetched_remote(self) -> list[AgentRecord]:
         """Other hosts' agents whose branches were just fetched here (their committed work is
         compared with this machine's); a host that cannot be reached now is left out."""
-        from agentdeck.core import remote
+        from agentdeck.core.agents import remote
 
         fetched: list[AgentRecord] = []
         by_host: dict[str, list[AgentRecord]] = {}

@@ -12,8 +12,8 @@ from pathlib import Path
 import yaml
 from textual.theme import Theme
 
-from agentdeck.core.fleet_options import SHIPPED_THEMES as SHIPPED
-from agentdeck.core.fleet_options import user_themes_dir
+from agentdeck.core.fleet.options import SHIPPED_THEMES as SHIPPED
+from agentdeck.core.fleet.options import user_themes_dir
 
 DEFAULT_THEME = "agentdeck-dark"
 COLOURS = ("primary", "secondary", "accent", "warning", "error", "success", "foreground",

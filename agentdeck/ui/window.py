@@ -12,7 +12,7 @@ from textual.app import SystemCommand
 from textual.screen import Screen
 from textual.widgets import DataTable
 
-from agentdeck.core.approvals import ALLOW, ALWAYS, DENY
+from agentdeck.core.oversight.approvals import ALLOW, ALWAYS, DENY
 from agentdeck.ui import layout
 from agentdeck.ui.widgets.terminal_pane import TerminalPane
 

@@ -27,7 +27,7 @@ from agentdeck.core.proctree import end_tree
 
 PID_FILE = "serve.pid"
 LOG_FILE = "serve.log"
-URL_FILE = "serve.url"  # where notifications point (core/alerts.py): never a token
+URL_FILE = "serve.url"  # where notifications point (core/oversight/alerts.py): never a token
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from agentdeck.core.sessions import LocalHost, SessionSpec
-from agentdeck.core.sessions.host import state_label
+from agentdeck.core.agents.sessions import LocalHost, SessionSpec
+from agentdeck.core.agents.sessions.host import state_label
 from tests import conftest
 from tests.e2e import real_agents
 from tests.e2e.fake_limits import MoodyServer

@@ -18,12 +18,12 @@ from pathlib import Path
 import psutil
 import pytest
 
-from agentdeck.core.approvals import ALLOW, DENY, ApprovalQueue, Entry
-from agentdeck.core.config import load_fleet
 from agentdeck.core.deck import Deck
-from agentdeck.core.fleet import Engine
-from agentdeck.core.queue_records import StaleAnswer
-from agentdeck.core.repo import open_repo
+from agentdeck.core.engine.engine import Engine
+from agentdeck.core.fleet.config import load_fleet
+from agentdeck.core.git.repo import open_repo
+from agentdeck.core.oversight.approvals import ALLOW, DENY, ApprovalQueue, Entry
+from agentdeck.core.oversight.queue_records import StaleAnswer
 from tests import conftest
 from tests.conftest import make_repo, write_fleet
 from tests.e2e import real_agents
@@ -120,7 +120,7 @@ approvals:
             assert (deck.hooks is not None) == hooks
             run_scenario(deck, cli, hooks, worktree, repo, server)
             if cli in ("claude", "codex") and not sandbox:  # its usage, from its own records
-                from agentdeck.core.usage import usage_of
+                from agentdeck.core.agents.usage import usage_of
 
                 used = usage_of(cli, str(worktree), setup.env)
                 replies = used.tokens_in // 10
@@ -142,7 +142,7 @@ def check_usage(deck: Deck, cli: str, worktree: Path, tmp_path: Path,
                 server: FakeModelServer) -> None:
     """Usage read from the real CLI's own records: the fake server says each reply used 10
     tokens in and 5 out."""
-    from agentdeck.core.usage import aider_lines, usage_of
+    from agentdeck.core.agents.usage import aider_lines, usage_of
 
     if cli == "claude":  # its session transcripts, in its sandbox's home
         own = tmp_path / "app" / ".git" / "agentdeck" / "sandbox" / cli / "home"
@@ -270,8 +270,8 @@ def test_claude_first_run_dialogs_are_queued_and_answered_from_the_queue(tmp_pat
     its question; `y` from the queue answers it, and Claude reaches its input box."""
     import os
 
-    from agentdeck.core.approvals import ApprovalQueue
-    from agentdeck.core.sessions import LocalHost, SessionSpec
+    from agentdeck.core.agents.sessions import LocalHost, SessionSpec
+    from agentdeck.core.oversight.approvals import ApprovalQueue
 
     exe = real_agents.require("claude")
     work, home = tmp_path / "proj", tmp_path / "home"

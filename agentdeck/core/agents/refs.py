@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from agentdeck.core.files import atomic_write, private_dir
-from agentdeck.core.repo import run_git
+from agentdeck.core.git.repo import run_git
 
 log = logging.getLogger(__name__)
 _SHA = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?")

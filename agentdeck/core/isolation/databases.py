@@ -25,12 +25,13 @@ from typing import IO, Any
 
 import yaml
 
-from agentdeck.core.config import DatabaseSpec
 from agentdeck.core.errors import OperationError, UsageError
 from agentdeck.core.files import open_under, remove_under, stat_under, write_under
-from agentdeck.core.isolation.pg import PgUrl, admin, connect, sanitize_identifier
-from agentdeck.core.registry import DatabaseRecord
-from agentdeck.core.views import describe_database
+from agentdeck.core.fleet.config import DatabaseSpec
+from agentdeck.core.fleet.dbnames import PgUrl, compose_project, sanitize_identifier
+from agentdeck.core.fleet.registry import DatabaseRecord
+from agentdeck.core.fleet.views import describe_database
+from agentdeck.core.isolation.pg import admin, connect
 
 COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 
@@ -45,23 +46,6 @@ class DbPlan:
     files: dict[str, str] = field(default_factory=dict)  # worktree-relative path -> text to write
     compose: tuple[str, str] | None = None  # (base file, override file)
     owned: bool = True  # False: the agent uses something that is not its own (never dropped)
-
-
-def identifier(spec: DatabaseSpec, repo_name: str, agent: str) -> str | None:
-    """The database, schema or compose project an agent gets in `spec`'s mode (None for
-    modes that do not name one): two agents must never get the same."""
-    if spec.mode == "postgres-db":
-        return sanitize_identifier(f"{PgUrl(spec.url or '').dbname}_{agent}")
-    if spec.mode == "postgres-schema":
-        return sanitize_identifier(f"agent_{agent}")
-    if spec.mode == "compose":
-        return compose_project(repo_name, agent)
-    return None
-
-
-def compose_project(repo_name: str, agent: str) -> str:
-    name = re.sub(r"[^a-z0-9_-]+", "-", f"{repo_name}-{agent}".lower()).strip("-_")
-    return name if name and name[0].isalnum() else "a" + name
 
 
 def plan(spec: DatabaseSpec, *, repo_name: str, agent: str, worktree: Path, slot: int,

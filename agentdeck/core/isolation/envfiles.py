@@ -14,7 +14,7 @@ from pathlib import Path
 
 from agentdeck.core.errors import OperationError, UsageError
 from agentdeck.core.files import open_under, read_text_under, stat_under, write_under
-from agentdeck.core.repo import RepoContext
+from agentdeck.core.git.repo import RepoContext
 
 BEGIN = "# >>> agentdeck managed block: rewritten by agentdeck, put your own lines outside it"
 END = "# <<< agentdeck managed block"

@@ -1,5 +1,5 @@
-"""Answers from a notification: a waiting prompt's push (core/alerts.py) carries "Allow" and
-"Deny" actions — ntfy's http action buttons, `allow_url` / `deny_url` in a json webhook,
+"""Answers from a notification: a waiting prompt's push (core/oversight/alerts.py) carries
+"Allow" and "Deny" actions — ntfy's http action buttons, `allow_url` / `deny_url` in a json webhook,
 buttons in Slack's, links in Discord's — that answer through `agentdeck serve` at
 `/push/<capability>`.
 

@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING
 from agentdeck.core.oversight.shell import Command, CommandLine, parse
 
 if TYPE_CHECKING:
-    from agentdeck.core.config import ApprovalRule
-    from agentdeck.core.detect import Prompt
+    from agentdeck.core.fleet.config import ApprovalRule
+    from agentdeck.core.screen.detect import Prompt
 
 # shells that run a string given after -c: what they run is that string
 SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "fish", "busybox"})
@@ -60,6 +60,12 @@ def decide(rules: Sequence[ApprovalRule], agent: str, role: str,
         if rule.decision == "allow" and covers(rule, prompt.kind, exact):
             return rule
     return None
+
+
+def applies(rule: ApprovalRule, agent: str, role: str, kind: str, summary: str) -> bool:
+    """Whether `rule` answers this request of this agent, `summary` taken as the exact
+    command line for bash (the queue asks through `decide`)."""
+    return rule.reaches(agent, role, kind) and covers(rule, kind, summary)
 
 
 def command_line(prompt: Prompt) -> str | None:

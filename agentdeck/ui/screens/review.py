@@ -14,12 +14,13 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from agentdeck.core import remote, review
+from agentdeck.core.agents import remote
+from agentdeck.core.agents.launch import is_shell
 from agentdeck.core.deck import Deck
-from agentdeck.core.diffparse import FileDiff, parse
 from agentdeck.core.errors import AgentdeckError
-from agentdeck.core.launch import is_shell
-from agentdeck.core.registry import AgentRecord
+from agentdeck.core.fleet.registry import AgentRecord
+from agentdeck.core.git import review
+from agentdeck.core.git.diffparse import FileDiff, parse
 from agentdeck.ui.layout import DeckFooter
 from agentdeck.ui.screens.confirm import Confirm
 from agentdeck.ui.screens.message import MessageDialog
@@ -267,8 +268,8 @@ class ReviewScreen(Screen[None]):
     def action_cleanup(self) -> None:
         """Remove the agent's worktree, branch, database and port in one step — refused, with
         nothing removed, while it holds work that is merged nowhere."""
-        from agentdeck.core.fleet_edits import forget_in_fleet
-        from agentdeck.core.removal import retire
+        from agentdeck.core.engine.removal import retire
+        from agentdeck.core.fleet.edits import forget_in_fleet
 
         deck = self.deck
         name = self.rec.name

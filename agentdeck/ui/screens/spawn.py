@@ -18,14 +18,14 @@ from textual.suggester import SuggestFromList
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, RichLog, Select, TextArea
 
-from agentdeck.core import spawning
-from agentdeck.core.config import ROLES, AgentSpec, Fleet
+from agentdeck.core.agents.launch import is_shell
+from agentdeck.core.engine import spawning
+from agentdeck.core.engine.engine import Engine
+from agentdeck.core.engine.setup import SetupEvent
 from agentdeck.core.errors import AgentdeckError
-from agentdeck.core.fleet import Engine
-from agentdeck.core.fleet_edits import add_to_fleet_file
-from agentdeck.core.launch import is_shell
-from agentdeck.core.repo import RepoContext
-from agentdeck.core.setup import SetupEvent
+from agentdeck.core.fleet.config import ROLES, AgentSpec, Fleet
+from agentdeck.core.fleet.edits import add_to_fleet_file
+from agentdeck.core.git.repo import RepoContext
 
 DB_MODES = ["none", "sqlite", "postgres-db", "postgres-schema", "compose"]
 

@@ -135,7 +135,7 @@ class AgentList(DataTable[object]):
         name = Text(mark + row.name + (" ★" if row.role == "lead" else ""), style="bold")
         if row.host:
             name.append(f"@{row.host}", style="dim")
-        if row.sandbox:  # fenced in (core/sandbox.py): the detail line says how
+        if row.sandbox:  # fenced in (core/agents/sandbox.py): the detail line says how
             name.append(" ▣")
         radar = Text(row.radar, style="bold red" if row.radar.startswith("⚠") else "yellow")
         return dict(zip(COLUMNS, (name, state_text(row), row.branch, row.port, row.database,

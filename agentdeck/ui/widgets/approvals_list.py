@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.widgets import Button, DataTable, Label, Static
 
-from agentdeck.core.approvals import Decision, Entry
+from agentdeck.core.oversight.approvals import Decision, Entry
 from agentdeck.ui import layout
 
 KIND_STYLE = {"bash": "bold yellow", "edit": "bold cyan", "write": "bold cyan",

@@ -17,7 +17,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from agentdeck.core.diffparse import FileDiff, Line
+from agentdeck.core.git.diffparse import FileDiff, Line
 from agentdeck.ui.themes import DEFAULT_DIFF
 
 SIDE_BY_SIDE_MIN = 100  # columns

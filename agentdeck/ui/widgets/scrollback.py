@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 from textual import work
 from textual.message import Message
 
+from agentdeck.core.agents.sessions import TerminalView
 from agentdeck.core.errors import OperationError
-from agentdeck.core.sessions import TerminalView
 
 if TYPE_CHECKING:
     from agentdeck.ui.widgets.terminal_pane import TerminalPane

@@ -27,10 +27,10 @@ from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
-from agentdeck.core.keys import encode_key, encode_paste
-from agentdeck.core.sessions import SessionHost, TerminalView
-from agentdeck.core.terminal import CellStyle, Color, Emulator
-from agentdeck.core.terminal.base import Run, row_runs
+from agentdeck.core.agents.sessions import SessionHost, TerminalView
+from agentdeck.core.screen.keys import encode_key, encode_paste
+from agentdeck.core.screen.terminal import CellStyle, Color, Emulator
+from agentdeck.core.screen.terminal.base import Run, row_runs
 from agentdeck.ui.viewport import viewport_top
 from agentdeck.ui.widgets.scrollback import ScrollBack
 

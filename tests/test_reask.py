@@ -181,6 +181,44 @@ def test_a_blink_or_a_line_above_the_answered_dialog_is_not_the_question_asked_a
         host.close()
 
 
+# a frame drawn in part after an answer: the screen blank for a moment, then the same dialog
+# again (an Ink redraw read midway), then the tool runs
+FLICKER = r"""
+import os, sys, time, tty
+tty.setraw(0)
+screen = ("\x1b[2J\x1b[H● Bash(npm test)\r\n\r\n Bash command\r\n\r\n   npm test\r\n\r\n"
+          " Do you want to proceed?\r\n > 1. Yes\r\n   2. No\r\n\r\n Esc to cancel\r\n")
+os.write(1, screen.encode())
+os.read(0, 16)
+os.write(1, b"\x1b[2J")
+time.sleep(0.3)
+os.write(1, screen.encode())
+time.sleep(0.3)
+os.write(1, b"\x1b[2J\x1b[Hran npm test: done\r\n")
+time.sleep(60)
+"""
+
+
+def test_an_answered_dialog_hidden_by_a_half_drawn_frame_is_not_asked_again(
+        tmp_path: Path) -> None:
+    script = tmp_path / "flicker.py"
+    script.write_text(FLICKER)
+    host, clock = LocalHost(), Clock()
+    queue = ApprovalQueue(host, tmp_path / "audit.jsonl", clock=clock)
+    try:
+        host.spawn(SessionSpec("c", [sys.executable, str(script)], str(tmp_path),
+                               dict(os.environ), agent="claude", cols=100, rows=30))
+        first = queued(queue, "c", 0)
+        queue.answer(first, "allow")
+        wait(lambda: "done" in "\n".join(host.snapshot("c"))
+             and host.info("c").detection.prompt is None, "the tool ran")
+        assert queue.pending() == [], queue.pending()
+        assert [r.decision for r in queue.history] == ["allow"]
+    finally:
+        queue.close()
+        host.close()
+
+
 def test_a_thousand_random_sequences_miss_no_prompt_and_queue_none_twice(
         tmp_path: Path) -> None:
     rng = random.Random(2026)

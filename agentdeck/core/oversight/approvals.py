@@ -93,6 +93,10 @@ class ApprovalQueue:
         # until the answer's effect is seen (invariant 7: a prompt is an occurrence): while
         # the agent has not yet taken the answer, the prompt still drawn is not a new one
         self._answered: dict[str, tuple[Prompt, list[str]]] = {}
+        # when an answered prompt was last seen gone from its screen (a half-drawn frame hides
+        # it for a moment: the same dialog back within SETTLE_WINDOW, the screen not moved on,
+        # is still the one answered)
+        self._answered_gone: dict[str, float] = {}
         self._gone: dict[int, float] = {}  # entry id -> since when its prompt is off screen
         # agent -> (request, when) answered through its hook: the dialog the agent may still
         # draw for it (Claude Code starts hook and dialog together) is not a new prompt
@@ -177,7 +181,7 @@ class ApprovalQueue:
         restart, an agent made again under its name) asks is new, whatever its text."""
         hook = None
         with self._lock:
-            for memory in (self._answered, self._hook_done, self._keyed):
+            for memory in (self._answered, self._hook_done, self._keyed, self._answered_gone):
                 memory.pop(agent, None)
             current = self._current(agent)
             if current is not None:
@@ -261,18 +265,31 @@ class ApprovalQueue:
     def _not_answered(self, agent: str, prompt: Prompt | None) -> Prompt | None:
         """`prompt`, unless it is the occurrence just answered, still drawn because the agent
         has not taken the answer yet. The answer's effect ends that: the prompt left the
-        screen, another stands in its place, or the screen moved above it (the answer echoed,
-        the question asked again below the old one, lines scrolled) — whatever is drawn then
-        is a new occurrence, even with the same text (a retried `npm test`, a loop asking
-        again). An answer not taken at all is queued again by _check_taken."""
+        screen (for longer than a half-drawn frame hides it), another stands in its place, or
+        the screen moved above it (the answer echoed, the question asked again below the old
+        one, lines scrolled) — whatever is drawn then is a new occurrence, even with the same
+        text (a retried `npm test`, a loop asking again). An answer not taken at all is queued
+        again by _check_taken."""
         answered = self._answered.get(agent)
         if answered is None:
             return prompt
-        if prompt is not None and same_prompt(prompt, answered[0]) and not moved_above(
-                answered[1], self._lines(agent), prompt):
+        now = self.clock()
+        if prompt is None:
+            gone = self._answered_gone.setdefault(agent, now)
+            if now - gone >= SETTLE_WINDOW:
+                self._forget_answered(agent)
             return None
-        del self._answered[agent]
+        if same_prompt(prompt, answered[0]) and not moved_above(
+                answered[1], self._lines(agent), prompt) and (
+                now - self._answered_gone.get(agent, now) < SETTLE_WINDOW):
+            self._answered_gone.pop(agent, None)  # (a frame drawn in part: it is back)
+            return None
+        self._forget_answered(agent)
         return prompt
+
+    def _forget_answered(self, agent: str) -> None:
+        self._answered.pop(agent, None)
+        self._answered_gone.pop(agent, None)
 
     def _lines(self, agent: str) -> list[str]:
         try:
@@ -489,9 +506,9 @@ class ApprovalQueue:
                     self._answered.get(agent) is not mine):
                 return
             if moved_above(mine[1], self._lines(agent), prompt):
-                del self._answered[agent]  # asked again: _update queues the new occurrence
+                self._forget_answered(agent)  # asked again: _update queues the new occurrence
             elif last:
-                del self._answered[agent]
+                self._forget_answered(agent)
                 again = Decision(record.entry, "not taken by the agent", "agent", now_iso(),
                                  why="its prompt was still drawn, unchanged; queued again")
                 self._record(again)
@@ -508,6 +525,7 @@ class ApprovalQueue:
         if via == "hook":
             self._hook_done[entry.agent] = (entry.prompt, self.clock())
         if screen is not None:  # still drawn until the agent takes the answer: not a new one
+            self._answered_gone.pop(entry.agent, None)
             self._answered[entry.agent] = (screen, before if before is not None
                                            else self._lines(entry.agent))
         record = Decision(entry, decision, by, now_iso(), via, keys=keys,

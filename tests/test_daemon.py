@@ -281,8 +281,14 @@ async def test_the_dashboard_on_a_daemon_quits_and_comes_back_to_the_same_screen
             await until(pilot, lambda: all(_has_mirror(deck, n) for n in names))
             # each mirror caught up with its screen in the daemon (the replay and the bytes
             # after it arrive in pieces: a screen read too soon is a screen half drawn)
-            await until(pilot, lambda: all(pane_text(app, n) == deck.host.snapshot(n)
-                                           for n in names))
+            try:
+                await until(pilot, lambda: all(pane_text(app, n) == deck.host.snapshot(n)
+                                               for n in names))
+            except AssertionError:  # (say which rows differ: a mirror out of step is a bug)
+                differ = {n: [(y, a, b) for y, (a, b) in enumerate(zip(
+                    pane_text(app, n), deck.host.snapshot(n), strict=False)) if a != b]
+                    for n in names}
+                raise AssertionError(f"mirror rows unlike the daemon's: {differ}") from None
             first = {n: pane_text(app, n) for n in names}
             await pilot.press("q")
         deck.close()  # the dashboard is gone; the agents are not

@@ -163,22 +163,7 @@ time.sleep(60)
 
 def test_a_blink_or_a_line_above_the_answered_dialog_is_not_the_question_asked_again(
         tmp_path: Path) -> None:
-    script = tmp_path / "blink.py"
-    script.write_text(BLINK)
-    host, clock = LocalHost(), Clock()
-    queue = ApprovalQueue(host, tmp_path / "audit.jsonl", clock=clock)
-    try:
-        host.spawn(SessionSpec("c", [sys.executable, str(script)], str(tmp_path),
-                               dict(os.environ), agent="claude", cols=100, rows=30))
-        first = queued(queue, "c", 0)
-        queue.answer(first, "allow")
-        wait(lambda: "done" in "\n".join(host.snapshot("c"))
-             and host.info("c").detection.prompt is None, "the tool ran")
-        assert queue.pending() == [], queue.pending()
-        assert [r.decision for r in queue.history] == ["allow"]
-    finally:
-        queue.close()
-        host.close()
+    answered_once(tmp_path, BLINK)
 
 
 # a frame drawn in part after an answer: the screen blank for a moment, then the same dialog
@@ -201,8 +186,13 @@ time.sleep(60)
 
 def test_an_answered_dialog_hidden_by_a_half_drawn_frame_is_not_asked_again(
         tmp_path: Path) -> None:
-    script = tmp_path / "flicker.py"
-    script.write_text(FLICKER)
+    answered_once(tmp_path, FLICKER)
+
+
+def answered_once(tmp_path: Path, program: str) -> None:
+    """`program` asks once, is allowed, redraws its way to "done": one entry, one answer."""
+    script = tmp_path / "agent.py"
+    script.write_text(program)
     host, clock = LocalHost(), Clock()
     queue = ApprovalQueue(host, tmp_path / "audit.jsonl", clock=clock)
     try:

@@ -206,14 +206,45 @@ def _server_user() -> list[str]:
     pytest.fail("running as root and no unprivileged user (postgres/nobody) to run PostgreSQL")
 
 
+def requires(what: str, missing: str | None) -> None:
+    """Go on when `missing` is None. Else skip, saying why and how to install `what` — or,
+    under CI, where .ci/run installed everything, fail: a tool that did not install must not
+    pass as a skip."""
+    if missing is None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{what}: {missing}")
+    pytest.skip(f"{what}: {missing}")
+
+
+# Markers, set here by what a test needs (so `pytest -m "not e2e and not browser"` runs the
+# quick part): the real agent CLIs, PostgreSQL, an sshd, bubblewrap, Chromium
+_NEEDS = {
+    "sshd": ("test_remote_hosts", "test_remote_panes", "test_agents_everywhere",
+             "test_sshd_helper"),
+    "bwrap": ("test_sandbox", "test_fence"),
+    "browser": ("test_serve_app", "test_serve_pairing", "test_serve_scales", "test_serve_tls"),
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.path.stem
+        if "e2e" in item.path.parts:
+            item.add_marker("e2e")
+        if "pg" in getattr(item, "fixturenames", ()):
+            item.add_marker("pg")
+        for marker, modules in _NEEDS.items():
+            if module in modules:
+                item.add_marker(marker)
+
+
 @pytest.fixture(scope="session")
 def pg() -> Iterator[PgServer]:
     initdb, pg_ctl = find_pg_binary("initdb"), find_pg_binary("pg_ctl")
-    if not initdb or not pg_ctl:
-        message = "PostgreSQL server binaries (initdb, pg_ctl) not found; .ci/run installs them"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    requires("PostgreSQL", None if initdb and pg_ctl else
+             "its server binaries (initdb, pg_ctl) are not found; .ci/run installs them")
+    assert initdb and pg_ctl
     prefix = _server_user()
     data = Path(tempfile.mkdtemp(prefix="agentdeck-pg-"))
     if prefix:

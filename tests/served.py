@@ -19,10 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from agentdeck.core.screen.terminal import make_emulator
-from tests.conftest import free_port, make_repo, run_agentdeck, wait, write_fleet
+from tests.conftest import free_port, make_repo, requires, run_agentdeck, wait, write_fleet
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -44,11 +42,8 @@ while True:
 
 
 def need_chromium() -> str:
-    if CHROMIUM is None:
-        message = "chromium is not installed (.ci/run installs it)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    requires("Chromium", None if CHROMIUM else "not installed (.ci/run installs it)")
+    assert CHROMIUM is not None
     return CHROMIUM
 
 

@@ -21,12 +21,15 @@ from agentdeck.core.git.repo import open_repo
 from agentdeck.daemon import lifecycle
 from agentdeck.daemon.client import RemoteQueue
 from agentdeck.ui.app import AgentdeckApp
-from tests.conftest import run_agentdeck
+from tests.conftest import requires, run_agentdeck
 from tests.conftest import until as until_shown
 from tests.sshd import SshServer, sshd_available
 from tests.test_remote_hosts import sshd, two_hosts  # noqa: F401  (the fixture)
 
-pytestmark = pytest.mark.skipif(sshd_available() is not None, reason=str(sshd_available()))
+
+@pytest.fixture(autouse=True)
+def _needs_sshd() -> None:
+    requires("an sshd", sshd_available())
 
 
 async def cli(*args: str, cwd: Path) -> str:

@@ -22,10 +22,13 @@ from agentdeck.core.fleet.config import load_fleet
 from agentdeck.core.git.repo import open_repo
 from agentdeck.core.hostlock import daemon_socket
 from agentdeck.daemon import lifecycle
-from tests.conftest import commit, git, make_repo, run_agentdeck, wait
+from tests.conftest import commit, git, make_repo, requires, run_agentdeck, wait
 from tests.sshd import SshServer, sshd_available, start_sshd
 
-pytestmark = pytest.mark.skipif(sshd_available() is not None, reason=str(sshd_available()))
+
+@pytest.fixture(autouse=True)
+def _needs_sshd() -> None:
+    requires("an sshd", sshd_available())
 
 AGENT = (f"{shlex.quote(sys.executable)} -m agentdeck.demo_agents.agent --style claude "
          "--task {task}")

@@ -15,12 +15,15 @@ from agentdeck.core.git.repo import open_repo
 from agentdeck.daemon import lifecycle
 from agentdeck.daemon.client import RemoteQueue
 from agentdeck.ui.app import AgentdeckApp
-from tests.conftest import run_agentdeck, until, wait
+from tests.conftest import requires, run_agentdeck, until, wait
 from tests.sshd import SshServer, sshd_available
 from tests.test_pane_views import shown_text
 from tests.test_remote_hosts import sshd, two_hosts  # noqa: F401  (the fixture)
 
-pytestmark = pytest.mark.skipif(sshd_available() is not None, reason=str(sshd_available()))
+
+@pytest.fixture(autouse=True)
+def _needs_sshd() -> None:
+    requires("an sshd", sshd_available())
 
 
 async def test_a_remote_pane_shows_the_hosts_screen_at_once_after_a_reconnect(

@@ -17,10 +17,12 @@ from agentdeck.core.deck import Deck
 from agentdeck.core.engine.engine import Engine
 from agentdeck.core.fleet.config import load_fleet
 from agentdeck.core.git.repo import open_repo
-from tests.conftest import git, make_repo, run_agentdeck, wait, write_fleet
+from tests.conftest import git, make_repo, requires, run_agentdeck, wait, write_fleet
 
-pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None,
-                                reason="bubblewrap is not installed (.ci/run installs it)")
+
+@pytest.fixture(autouse=True)
+def _needs_bwrap() -> None:
+    requires("bubblewrap", None if shutil.which("bwrap") else "not installed (.ci/run installs it)")
 
 # Tries what an agent might, from its worktree, and writes what happened there (the one place
 # it may write), then asks a permission like Claude Code and waits.

@@ -17,10 +17,13 @@ import psutil
 import pytest
 
 import tests.sshd
-from tests.conftest import wait
+from tests.conftest import requires, wait
 from tests.sshd import SshServer, dead, sshd_available, start_sshd
 
-pytestmark = pytest.mark.skipif(sshd_available() is not None, reason=str(sshd_available()))
+
+@pytest.fixture(autouse=True)
+def _needs_sshd() -> None:
+    requires("an sshd", sshd_available())
 
 
 @pytest.fixture

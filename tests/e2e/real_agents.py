@@ -62,13 +62,11 @@ def missing_reason(cli: str) -> str:
 def require(cli: str) -> Path:
     """The CLI's binary; a skip with the reason when it is not installed — a failure under CI,
     where .ci/run installed it (a CLI that failed to install must not pass as a skip)."""
-    exe = binary(cli)
-    if exe is None:
-        import pytest
+    from tests.conftest import requires
 
-        if os.environ.get("CI"):
-            pytest.fail(missing_reason(cli))
-        pytest.skip(missing_reason(cli))
+    exe = binary(cli)
+    requires(cli, None if exe is not None else missing_reason(cli))
+    assert exe is not None
     return exe
 
 

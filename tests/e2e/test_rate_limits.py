@@ -22,6 +22,7 @@ import pytest
 from agentdeck.core.agents.sessions import LocalHost, SessionSpec
 from agentdeck.core.agents.sessions.host import state_label
 from tests import conftest
+from tests.conftest import requires
 from tests.e2e import real_agents
 from tests.e2e.fake_limits import MoodyServer
 from tests.e2e.fake_models import Script
@@ -44,12 +45,8 @@ def version(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
     """The pinned CLIs, or the newest installed beside them (.cache/agents-newest)."""
     if request.param == "newest":
         folder = real_agents.newest_dir()
-        if not folder.exists():
-            reason = (f"the newest Claude Code and Codex are not installed in {folder} "
-                      "(scripts/install_agents.sh installs them)")
-            if os.environ.get("CI"):
-                pytest.fail(reason)
-            pytest.skip(reason)
+        requires("the newest Claude Code and Codex", None if folder.exists() else (
+            f"not installed in {folder} (scripts/install_agents.sh installs them)"))
         monkeypatch.setenv("AGENTDECK_AGENTS_DIR", str(folder))
     return str(request.param)
 

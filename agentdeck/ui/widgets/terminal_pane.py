@@ -333,30 +333,33 @@ class TerminalPane(ScrollBack, Widget, can_focus=False):
             row = y + self._top
             with view as emulator:
                 runs = emulator.row(row) if row < emulator.rows else []
-            drawn = self._by_runs.get(id(runs))
-            if drawn is not None and drawn[0] is runs and drawn[1].cell_length == width:
-                # a row the emulator read before (output scrolled it up a row): drawn before
-                strip = self._cache[y] = drawn[1]
-                return self._with_cursor(y, strip, width, base)
-            # one Strip per row, its segments already on the pane's ground (every cell gets
-            # the pane's own style beneath the agent's, the padding included: a segment with
-            # no style breaks Textual's filters, NO_COLOR's monochrome one), cropped or padded
-            # to the pane's width; cached as drawn, so a frame redraws a row it did not change
-            # at no cost (each Strip made costs its caches: one per row, not three)
-            segments = [Segment(run.text, on_ground(base, run.style)) for run in runs]
-            length = sum(segment.cell_length for segment in segments)
-            if length > width and cell_len("".join(r.text for r in runs).rstrip()) > width:
-                # text runs on past the pane's right edge: mark the cut
-                segments = Segment.adjust_line_length(segments, width - 1, base)
-                segments.append(Segment("›", base + CUT))
-            elif length != width:
-                segments = Segment.adjust_line_length(segments, width, base)
-            strip = self._cache[y] = Strip(segments, width)
-            if runs:
-                if len(self._by_runs) > 4 * self.content_size.height + 16:
-                    self._by_runs.clear()
-                self._by_runs[id(runs)] = (runs, strip)
+            strip = self._cache[y] = self._strip_of(runs, width, base)
         return self._with_cursor(y, strip, width, base)
+
+    def _strip_of(self, runs: list[Run], width: int, base: Style) -> Strip:
+        """A row of the agent's screen as drawn: one Strip, its segments already on the pane's
+        ground (every cell gets the pane's own style beneath the agent's, the padding included:
+        a segment with no style breaks Textual's filters, NO_COLOR's monochrome one), cropped
+        or padded to the pane's width. The emulator hands the same runs for the same row
+        content, so a row that output scrolled up a row is the strip drawn for it before (each
+        Strip made costs its caches)."""
+        drawn = self._by_runs.get(id(runs))
+        if drawn is not None and drawn[0] is runs and drawn[1].cell_length == width:
+            return drawn[1]
+        segments = [Segment(run.text, on_ground(base, run.style)) for run in runs]
+        length = sum(segment.cell_length for segment in segments)
+        if length > width and cell_len("".join(r.text for r in runs).rstrip()) > width:
+            # text runs on past the pane's right edge: mark the cut
+            segments = Segment.adjust_line_length(segments, width - 1, base)
+            segments.append(Segment("›", base + CUT))
+        elif length != width:
+            segments = Segment.adjust_line_length(segments, width, base)
+        strip = Strip(segments, width)
+        if runs:
+            if len(self._by_runs) > 4 * self.content_size.height + 16:
+                self._by_runs.clear()
+            self._by_runs[id(runs)] = (runs, strip)
+        return strip
 
     def _with_cursor(self, y: int, strip: Strip, width: int, base: Style) -> Strip:
         """The row with the cursor drawn on it, while typed into."""

@@ -158,7 +158,7 @@ def test_up_answer_reconnect_rm_merge(tmp_path: Path, sshd: SshServer) -> None:
     removed = run_agentdeck("rm", "r2", "--force", cwd=here)
     assert removed.code == 0, removed.err
     assert not (there.parent / "box1-app-r2").exists()
-    assert "r2" not in (here / "agentdeck.yaml").read_text()
+    assert "name: r2" not in (here / "agentdeck.yaml").read_text()  # (not a path's "r2")
     names = {a["name"] for a in json.loads(run_agentdeck("ls", "--json", cwd=here).out)}
     assert names == {"l1", "l2", "r1"}
 

@@ -54,6 +54,17 @@ BARE_APP = textwrap.dedent("""\
 """)
 
 
+def load_average(when: str) -> str:
+    """The load average line every bench prints beside its figures ("at start", "at end")."""
+    return (f"load average at {when}: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
+            f"({os.cpu_count()} cores)")
+
+
+def prompt_times(marks: Path) -> list[float]:
+    """When a scripted agent printed each prompt: its marks file's "P <time>" lines."""
+    return [float(m[2:]) for m in marks.read_text().split("\n") if m.startswith("P ")]
+
+
 def git(cwd: Path, *args: str) -> None:
     subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
 

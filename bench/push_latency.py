@@ -36,7 +36,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dashboard import AGENTDECK, Running, make_repo  # the same folder
+from dashboard import AGENTDECK, Running, load_average, make_repo, prompt_times
 from queue_latency import FLEET_STREAMER  # the same folder
 from terminal import STREAMER, p95  # the same folder
 
@@ -127,8 +127,7 @@ def through_session_host(agents: int, prompts: int) -> list[float]:
         # about its n-th prompt: each is answered through the push before the next is asked)
         out = []
         for name, pid in pids.items():
-            marks = (root / "marks" / f"{pid}.marks").read_text().split("\n")
-            p_times = [float(m[2:]) for m in marks if m.startswith("P ")]
+            p_times = prompt_times(root / "marks" / f"{pid}.marks")
             out += [at - p for at, p in zip(stand.of(name), p_times, strict=False)]
         return out
 
@@ -168,8 +167,7 @@ def raw_watch(agents: int, prompts: int) -> list[float]:
     stand.close()
     out = []
     for i in range(agents):
-        marks = (tmp / f"r{i}.marks").read_text().split("\n")
-        p_times = [float(m[2:]) for m in marks if m.startswith("P ")]
+        p_times = prompt_times(tmp / f"r{i}.marks")
         out += [at - p for at, p in zip(stand.of(f"r{i}"), p_times, strict=False)]
     return out
 
@@ -180,13 +178,12 @@ def main() -> None:
     parser.add_argument("--prompts", type=int, default=6)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
-          f"({os.cpu_count()} cores)")
+    print(load_average("start"))
     ours, anchor = [], []
     for _ in range(args.rounds):
         ours.append(p95(through_session_host(args.agents, args.prompts)))
         anchor.append(p95(raw_watch(args.agents, args.prompts)))
-    print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(load_average("end"))
 
     def ms(values: list[float]) -> str:
         return (f"{statistics.median(values) * 1000:.1f} ms ({min(values) * 1000:.1f}-"

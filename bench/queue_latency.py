@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dashboard import AGENTDECK, Running, make_repo  # the same folder
+from dashboard import AGENTDECK, Running, load_average, make_repo, prompt_times
 from terminal import STREAMER, latency, p95  # bench/terminal.py, the same folder
 
 from agentdeck.core.errors import OperationError
@@ -94,8 +94,7 @@ def through_session_host(agents: int, prompts: int) -> list[float]:
             dash.close()
         out = []
         for name, answers in sent.items():
-            marks = (root / "marks" / f"{pids[name]}.marks").read_text().split("\n")
-            p_times = [float(m[2:]) for m in marks if m.startswith("P ")]
+            p_times = prompt_times(root / "marks" / f"{pids[name]}.marks")
             for (entry_id, _at), p_time in zip(answers, p_times, strict=False):
                 if entry_id in appeared:
                     out.append(appeared[entry_id] - p_time)
@@ -131,8 +130,7 @@ def raw_watch(agents: int, prompts: int) -> list[float]:
         proc.kill()
     out = []
     for i in range(agents):
-        marks = (tmp / f"r{i}.marks").read_text().split("\n")
-        p_times = [float(m[2:]) for m in marks if m.startswith("P ")]
+        p_times = prompt_times(tmp / f"r{i}.marks")
         out += [s - p for s, p in zip(seen[i], p_times, strict=False)]
     return out
 
@@ -143,14 +141,13 @@ def main() -> None:
     parser.add_argument("--prompts", type=int, default=6)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
-          f"({os.cpu_count()} cores)")
+    print(load_average("start"))
     daemon, local, anchor = [], [], []
     for _ in range(args.rounds):
         daemon.append(p95(through_session_host(args.agents, args.prompts)))
         local.append(p95(latency(args.agents, args.prompts)[0]))
         anchor.append(p95(raw_watch(args.agents, args.prompts)))
-    print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(load_average("end"))
 
     def ms(values: list[float]) -> str:
         return (f"{statistics.median(values) * 1000:.1f} ms ({min(values) * 1000:.1f}-"

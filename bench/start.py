@@ -25,7 +25,7 @@ import pexpect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from dashboard import AGENTDECK, BARE_APP  # the same folder
+from dashboard import AGENTDECK, BARE_APP, load_average  # the same folder
 from idle import make_repo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -99,8 +99,7 @@ def main() -> int:
         finally:
             subprocess.run([*AGENTDECK, "daemon", "stop"], cwd=repo, capture_output=True)
     base = statistics.median(anchor)
-    print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
-          f"({os.cpu_count()} cores)")
+    print(load_average("end"))
     print(f"a bare Textual app's first frame: {base * 1000:.0f} ms (range "
           f"{min(anchor) * 1000:.0f}-{max(anchor) * 1000:.0f})")
     for n, label in ((0, "titles and footer"), (1, "every pane shows its agent's screen")):

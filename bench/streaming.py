@@ -30,7 +30,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from dashboard import AGENTDECK, Running, make_repo  # the same folder
+from dashboard import AGENTDECK, Running, load_average, make_repo  # the same folder
 from idle import cpu_with_children
 
 SOCKET = "agentdeck-streaming"
@@ -205,8 +205,7 @@ def main() -> int:
     if shutil.which("tmux") is None:
         raise SystemExit("bench/streaming.py needs tmux (apt-get install tmux)")
     targets = {10: 3.0, 40: 2.0}
-    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
-          f"({os.cpu_count()} cores)")
+    print(load_average("start"))
     results = []
     for n in (int(x) for x in args.sizes.split(",")):
         with tempfile.TemporaryDirectory(prefix="agentdeck-bench-") as tmp:
@@ -223,7 +222,7 @@ def main() -> int:
                           f"{anchor[-1][0]:.1f} % (load {os.getloadavg()[0]:.1f})",
                           file=sys.stderr, flush=True)
                 results.append((n, kind, ours, anchor))
-    print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(load_average("end"))
     print(f"CPU, % of one core, median (range) of {args.rounds} alternated rounds, "
           f"{args.window:.0f} s windows; each agent offered {RATE / 1000:.0f} KB/s")
     for n, kind, ours, anchor in results:

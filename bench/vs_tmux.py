@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
 import shutil
 import statistics
 import subprocess
@@ -37,6 +36,7 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from dashboard import load_average
 from reattach import FILLER, spec
 from terminal import mixed_ansi, raw_drain, through_session, wrapping_ansi, writer_program
 
@@ -160,8 +160,7 @@ def main() -> None:
         filler = Path(tmp) / "filler.py"
         filler.write_text(FILLER)
         try:
-            print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
-                  f"({os.cpu_count()} cores)")
+            print(load_average("start"))
             times = {flood: throughput(args.mb, args.rounds, state, flood) for flood in FLOODS}
             lifecycle.stop(state)
             per_pane = tmux_memory(args.agents, filler)
@@ -170,7 +169,7 @@ def main() -> None:
             lifecycle.stop(state)
             subprocess.run(["tmux", "-L", SOCKET, "kill-server"], capture_output=True)
     mb = args.mb
-    print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(load_average("end"))
     for flood, timed in times.items():
         speed = {k: [mb / t for t in v] for k, v in timed.items()}
         vs_tmux = {k: [t / o for t, o in zip(timed["tmux"], v, strict=True)]

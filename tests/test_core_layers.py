@@ -11,7 +11,8 @@ from pathlib import Path
 CORE = Path(__file__).resolve().parent.parent / "agentdeck" / "core"
 # bottom to top; "leaf" is the flat modules every group may use, "deck" ties the groups together
 LAYERS = ["leaf", "screen", "fleet", "git", "isolation", "agents", "oversight", "engine", "deck"]
-LEAF = {"__init__", "errors", "names", "files", "unixsock", "proctree", "hostlock", "yamlmarks"}
+LEAF = {"__init__", "errors", "names", "files", "unixsock", "proctree", "hostlock", "yamlmarks",
+        "listeners"}
 
 
 def layer(module: str) -> str | None:

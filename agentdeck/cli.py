@@ -279,7 +279,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             try:
                 os.chdir(args.directory)
             except OSError as exc:
-                raise UsageError(f"-C {args.directory}: {exc.strerror.lower()}") from None
+                why = (exc.strerror or str(exc)).lower()
+                raise UsageError(f"-C {args.directory}: {why}") from None
         if args.fleet_stdin:  # run by another machine's agentdeck (core/agents/remote.py)
             from agentdeck.commands.context import received_fleet
 

@@ -36,8 +36,8 @@ class LocatedDocument:
     def where(self, path: KeyPath, value: bool = False) -> str:
         """`file:line:col` of the key (or its value) at `path`, else of the nearest parent."""
         if value and path in self.value_positions:
-            pos: Position | None = self.value_positions[path]
-            return f"{self.file}:{pos.line}:{pos.col}"
+            at = self.value_positions[path]
+            return f"{self.file}:{at.line}:{at.col}"
         probe = path
         while probe not in self.positions and probe:
             probe = probe[:-1]

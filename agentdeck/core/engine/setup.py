@@ -9,6 +9,7 @@ process tree with it, and fails; so is every command still running when `up` is 
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import signal
@@ -142,7 +143,7 @@ def _run_job(job: SetupJob, emit: Listener) -> SetupResult:
         watchdog = threading.Timer(job.timeout, too_long)
         watchdog.daemon = True
         watchdog.start()
-        assert proc.stdout is not None
+        assert isinstance(proc.stdout, io.BufferedReader)  # read1: what has arrived, no waiting
         pending = b""
         while chunk := proc.stdout.read1(65536):
             pieces = _SPLIT.split(pending + chunk)

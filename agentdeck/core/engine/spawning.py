@@ -72,7 +72,7 @@ def refs(ctx: RepoContext) -> list[str]:
 def agent_kinds(fleet: Fleet) -> list[tuple[str, str | None]]:
     """(kind, why it cannot be chosen): a kind whose program is not installed says how to
     install it."""
-    kinds = []
+    kinds: list[tuple[str, str | None]] = []
     for kind, template in fleet.commands.items():
         try:
             words = shlex.split(template)

@@ -108,7 +108,7 @@ def unwrap(rows: list[str], cols: int | None, cursor_row: int | None = None,
         if wrapped is not None:
             joining = index in wrapped
         else:
-            joining = bool(cols) and len(row) >= cols and not _drawn_to_edge(row)
+            joining = bool(cols) and len(row) >= (cols or 0) and not _drawn_to_edge(row)
     return out, cursor
 
 

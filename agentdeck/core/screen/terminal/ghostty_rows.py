@@ -225,7 +225,9 @@ def _parse(key: bytes) -> CellStyle:
             fg = code - 30 if code < 90 else code - 82
         elif 40 <= code <= 47 or 100 <= code <= 107:
             bg = code - 40 if code < 100 else code - 92
-    return CellStyle(fg=fg, bg=bg, **flags)
+    return CellStyle(fg=fg, bg=bg, bold=flags["bold"], dim=flags["dim"], italic=flags["italic"],
+                     underline=flags["underline"], reverse=flags["reverse"],
+                     strike=flags["strike"])
 
 
 _FLAGS = {1: "bold", 2: "dim", 3: "italic", 4: "underline", 21: "underline", 7: "reverse",

@@ -54,6 +54,8 @@ class _Dirty(set[int]):
 class _Screen(pyte.HistoryScreen):
     """HistoryScreen that also tracks the private modes pyte parses but does not act on."""
 
+    _dirty: _Dirty
+
     @property  # type: ignore[override]
     def dirty(self) -> _Dirty:
         return self._dirty

@@ -46,7 +46,8 @@ def plain(tmp_path: Path) -> dict[str, str]:
         (folder / name).mkdir(parents=True)
         (folder / name / "__init__.py").write_text(
             "raise ModuleNotFoundError(f'No module named {__name__!r}', name=__name__)\n")
-    return {"PYTHONPATH": str(folder)}
+    return {"PYTHONPATH": os.pathsep.join(filter(None, [str(folder),
+                                                        os.environ.get("PYTHONPATH")]))}
 
 
 def test_the_stand_ins_fail_as_a_missing_package_does(plain: dict[str, str]) -> None:
@@ -135,6 +136,23 @@ def test_a_postgres_fleet_without_its_extra_says_so_before_making_anything(
     assert not (tmp_path / "wt-api").exists() and not (tmp_path / "wt-web").exists()
     assert git(repo, "branch", "--list", "feat/*").strip() == ""
     assert lifecycle.connect(state) is None  # no session host started for agents not made
+
+
+def test_an_extra_that_is_there_but_cannot_load_says_why(tmp_path: Path) -> None:
+    """psycopg installed without a libpq to use (its `binary` part missing) is not called
+    missing: its own reason is said, with the same install line."""
+    folder = tmp_path / "broken-install" / "psycopg"
+    folder.mkdir(parents=True)
+    (folder / "__init__.py").write_text("raise ImportError('no pq wrapper available')\n")
+    env = {"PYTHONPATH": str(folder.parent)}
+    doctor = run_agentdeck("doctor", cwd=tmp_path, env=env).out
+    assert "psycopg cannot be loaded (no pq wrapper available) — needed only for" in doctor
+    repo = make_repo(tmp_path)
+    write_fleet(repo, "defaults: {agent: shell, database: {mode: postgres-db, "
+                "url: 'postgresql://127.0.0.1:1/app'}}\nagents: [{name: api}]\n")
+    assert_one_line_error(run_agentdeck("up", "--no-start", cwd=repo, env=env), 1,
+                          "agent api's database (postgres-db) needs psycopg, which cannot be "
+                          "loaded (no pq wrapper available): pip install 'agentdeck[postgres]'")
 
 
 def test_dropping_a_database_without_its_extra_leaves_the_agent_whole(

@@ -1,4 +1,5 @@
-"""The errors the engine raises. The CLI prints each as one line and exits with its code."""
+"""The errors the engine raises. The CLI prints each as one line and exits with its code. One of
+them is a missing extra (an optional part of agentdeck), checked here before its feature runs."""
 
 from typing import NamedTuple
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agentdeck.commands.context import fleet_of, repo
-from agentdeck.core.errors import OperationError, UsageError
+from agentdeck.core.errors import OperationError, UsageError, require_extra
 
 if TYPE_CHECKING:
     from agentdeck.web.devices import Devices
@@ -21,14 +21,16 @@ if TYPE_CHECKING:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from agentdeck.daemon import lifecycle
-    from agentdeck.serve import address, serve, warn_if_open
     from agentdeck.web import background
     from agentdeck.web.devices import Devices
 
     ctx = repo()
     devices = Devices(ctx.state_dir)
     if args.what == "devices" or args.revoke is not None:
-        return _devices(devices, args.revoke)
+        return _devices(devices, args.revoke)  # (no server: no textual-serve needed)
+    require_extra("serve")  # an optional extra: said in one line, before anything starts
+    from agentdeck.serve import address, serve, warn_if_open
+
     fleet = fleet_of(ctx, args)
     theme = args.serve_theme or args.theme
     if theme is not None:

@@ -7,10 +7,11 @@ import os
 import shutil
 import subprocess
 from dataclasses import dataclass, replace
+from importlib import metadata
 from pathlib import Path
 
 from agentdeck.core.agents.programs import absent, command_program, find_program
-from agentdeck.core.errors import AgentdeckError
+from agentdeck.core.errors import EXTRAS, AgentdeckError, extra_problem, install_line
 from agentdeck.core.fleet.config import BUILTIN_COMMANDS, Fleet
 from agentdeck.core.fleet.kinds import KINDS
 from agentdeck.core.git.repo import GIT_MIN_VERSION, git_version
@@ -70,6 +71,7 @@ def run_checks(fleet: Fleet | None = None, root: Path | None = None) -> list[Che
                         "bwrap not found — needed only for agents with sandbox: bwrap",
                         "apt-get install bubblewrap (or dnf install bubblewrap); on macOS "
                         "use sandbox: seatbelt (sandbox-exec, built in; unverified)"))
+    checks += [_extra_check(extra) for extra in EXTRAS]
     commands = _fleet_commands(fleet)
     for kind in KINDS.values():
         # verified: agentdeck's end-to-end scenario ran that version; unverified: its prompts
@@ -106,6 +108,21 @@ def _agent_check(name: str, program: str, root: Path | None, proven: str, fix: s
     found = f"{path}{version}{where}" if path else absent(program, root or Path.cwd())
     return Check(f"agent: {name}", path is not None, "; ".join(x for x in (found, proven) if x),
                  fix)
+
+
+def _extra_check(extra: str) -> Check:
+    """An optional part of agentdeck (a pip extra): there, or the line that installs it."""
+    spec = EXTRAS[extra]
+    problem = extra_problem(extra)
+    if problem is None:
+        try:
+            version = f"{spec.package} {metadata.version(spec.package)}"
+        except metadata.PackageNotFoundError:  # importable without its metadata (a checkout)
+            version = spec.package
+        return Check(f"extra: {extra}", True, version)
+    state = f"cannot be loaded ({problem})" if problem else "not installed"
+    return Check(f"extra: {extra}", False, f"{spec.package} {state} — needed only for "
+                 f"{spec.needed_by}", install_line(extra))
 
 
 def _git_check() -> Check:

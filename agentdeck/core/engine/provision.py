@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agentdeck.core.errors import AgentdeckError, OperationError, UsageError
+from agentdeck.core.errors import AgentdeckError, OperationError, UsageError, require_extra
 from agentdeck.core.files import stat_under
 from agentdeck.core.fleet.config import AgentSpec, Fleet
 from agentdeck.core.fleet.dbnames import compose_project
@@ -78,6 +78,8 @@ def check_apart(plans: Sequence[Plan], records: Mapping[str, AgentRecord]) -> No
 def make_plan(ctx: RepoContext, fleet: Fleet, spec: AgentSpec, existing: AgentRecord | None,
               checked_out: dict[str, wt.Worktree]) -> Plan:
     """Every check that can fail before anything is created."""
+    if spec.database.mode in ("postgres-db", "postgres-schema"):  # an optional extra
+        require_extra("postgres", f"agent {spec.name}'s database ({spec.database.mode})")
     wt.check_branch_name(ctx, spec.branch)
     if existing is not None and existing.branch != spec.branch:
         raise UsageError(f"agent '{spec.name}' already exists on branch '{existing.branch}' "

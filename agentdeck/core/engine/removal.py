@@ -12,7 +12,7 @@ from pathlib import Path
 
 from agentdeck.core.agents import briefs
 from agentdeck.core.agents.sessions import RUNNING, STOP_GRACE, SessionHost
-from agentdeck.core.errors import OperationError, UsageError
+from agentdeck.core.errors import OperationError, UsageError, require_extra
 from agentdeck.core.fleet.config import Fleet
 from agentdeck.core.fleet.registry import CREATING, AgentRecord, Registry
 from agentdeck.core.git import worktrees as wt
@@ -87,6 +87,10 @@ def retire(ctx: RepoContext, fleet: Fleet, name: str, host: SessionHost | None, 
     would lose work (unless `force`); else its session — its whole process tree — stops before
     its worktree goes, and is forgotten after (`rm`, `merge --cleanup`, the review's D)."""
     rec = _record(ctx, name)
+    db = rec.database
+    if drop_db and db is not None and db.created and db.mode in ("postgres-db", "postgres-schema"):
+        # said before the agent is stopped: an optional extra (core/errors.py: EXTRAS)
+        require_extra("postgres", f"dropping agent {name}'s database")
     info = next((i for i in host.sessions() if i.name == name), None) if host else None
     running = info is not None and info.process == RUNNING
     if running and not force:  # (remove_agent checks again, with the agent stopped)

@@ -25,7 +25,7 @@ from typing import IO, Any
 
 import yaml
 
-from agentdeck.core.errors import OperationError, UsageError
+from agentdeck.core.errors import OperationError, UsageError, require_extra
 from agentdeck.core.files import open_under, remove_under, stat_under, write_under
 from agentdeck.core.fleet.config import DatabaseSpec
 from agentdeck.core.fleet.dbnames import PgUrl, compose_project, sanitize_identifier
@@ -158,6 +158,7 @@ def _already_there(conn: Any, query: str, name: str, what: str, where: str, adop
 
 
 def _create_pg_database(plan_: DbPlan, spec: DatabaseSpec, adopt: bool) -> list[str]:
+    require_extra("postgres")  # (said before the worktree is made: provision.make_plan)
     import psycopg
     from psycopg import sql
 
@@ -188,6 +189,7 @@ def _create_pg_database(plan_: DbPlan, spec: DatabaseSpec, adopt: bool) -> list[
 
 
 def _create_pg_schema(plan_: DbPlan, spec: DatabaseSpec, adopt: bool) -> list[str]:
+    require_extra("postgres")  # (said before the worktree is made: provision.make_plan)
     import psycopg
     from psycopg import sql
 

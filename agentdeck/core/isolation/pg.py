@@ -6,13 +6,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from agentdeck.core.errors import OperationError
+from agentdeck.core.errors import OperationError, require_extra
 from agentdeck.core.fleet.dbnames import PgUrl
 
 if TYPE_CHECKING:
     import psycopg
 
 def _open(url: PgUrl, dbname: str | None) -> psycopg.Connection[Any]:
+    require_extra("postgres")  # psycopg is the `postgres` extra: one line if it is missing
     import psycopg
 
     target = url.with_dbname(dbname) if dbname else url

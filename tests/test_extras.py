@@ -194,3 +194,13 @@ def test_the_demo_runs_from_a_plain_install(plain: dict[str, str], tmp_path: Pat
         state = where / "shop" / ".git" / "agentdeck"
         if state.exists():
             lifecycle.stop(state)
+
+
+def test_the_install_line_names_the_tool_that_installed_agentdeck():
+    from agentdeck.core.errors import install_line
+
+    assert install_line("serve", "/home/u/.venv") == "pip install 'agentdeck[serve]'"
+    assert install_line("serve", "/home/u/.local/share/pipx/venvs/agentdeck") == (
+        "pipx install --force 'agentdeck[serve]'")
+    assert install_line("postgres", "/home/u/.local/share/uv/tools/agentdeck") == (
+        "uv tool install --reinstall 'agentdeck[postgres]'")

@@ -57,7 +57,16 @@ class MissingExtra(OperationError):
                          f"{install_line(extra)}")
 
 
-def install_line(extra: str) -> str:
+def install_line(extra: str, prefix: str | None = None) -> str:
+    """The command that adds `extra` to the environment agentdeck runs from: pip would put it
+    into the wrong one for a pipx or uv tool install, so those get their own tool's line."""
+    import sys
+
+    where = (prefix or sys.prefix).replace("\\", "/")
+    if "/pipx/venvs/" in where:
+        return f"pipx install --force 'agentdeck[{extra}]'"
+    if "/uv/tools/" in where:
+        return f"uv tool install --reinstall 'agentdeck[{extra}]'"
     return f"pip install 'agentdeck[{extra}]'"
 
 

@@ -10,7 +10,6 @@ watcher re-detects only the screens that changed (watcher.py says when).
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import queue
 import select
@@ -46,12 +45,12 @@ from agentdeck.core.agents.sessions.pty import (
     read_some,
 )
 from agentdeck.core.agents.sessions.watcher import Watcher, read_screen
+from agentdeck.core.listeners import Listeners
 from agentdeck.core.proctree import MARKER, end_tree
 from agentdeck.core.screen.detect import IDLE, WAITING, WORKING, Detection
 from agentdeck.core.screen.terminal import make_emulator
 from agentdeck.core.screen.terminal.replies import feed_answering
 
-log = logging.getLogger(__name__)
 FEED_BACKLOG = 64  # reads waiting to be parsed, at most READ_SIZE each
 BATCH_SIZE = 1 << 20
 
@@ -61,7 +60,8 @@ class LocalHost(SessionHost):
                  sync_timeout: float = SYNC_TIMEOUT) -> None:
         self._sync_timeout = sync_timeout
         self._sessions: dict[str, LocalSession] = {}
-        self._listeners: list[Listener] = []
+        # (a broken listener is logged: it must never stop the PTY reader that emits)
+        self._emit: Listeners[[Event]] = Listeners("the sessions' events")
         self._lock = threading.Lock()
         self._backend = backend
         self._watcher = Watcher(self._sessions, self._emit, detect_interval)
@@ -332,21 +332,7 @@ class LocalHost(SessionHost):
 
     # -- reading ------------------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> Callable[[], None]:
-        with self._lock:
-            self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            with self._lock, contextlib.suppress(ValueError):
-                self._listeners.remove(listener)
-
-        return unsubscribe
-
-    def _emit(self, event: Event) -> None:
-        for listener in list(self._listeners):
-            try:
-                listener(event)
-            except Exception:  # one broken listener must not stop the PTY reader
-                log.exception("session listener failed on %s", event.kind)
+        return self._emit.add(listener)
 
     def snapshot(self, name: str) -> list[str]:
         session = self._sessions[name]

@@ -10,7 +10,6 @@ this one, not objects of their own, so every transition still happens under `_lo
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import threading
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 
 from agentdeck.core.agents.sessions import SessionHost
 from agentdeck.core.fleet.config import ApprovalRule
+from agentdeck.core.listeners import Listeners
 from agentdeck.core.oversight.hook_channel import HookRequest
 from agentdeck.core.oversight.queue_records import (
     WITHDRAWN,
@@ -72,7 +72,7 @@ class QueueState(ABC):
         self._keyed: dict[str, tuple[str, str, float]] = {}
         self._ids = itertools.count(1)
         self.history: deque[Decision] = deque(maxlen=200)
-        self._listeners: list[Callable[[], None]] = []
+        self._notify: Listeners[[]] = Listeners("the approvals queue")  # tells of every change
 
     # -- reading ------------------------------------------------------------------------------
     def pending(self) -> list[Entry]:
@@ -93,13 +93,7 @@ class QueueState(ABC):
     def on_change(self, listener: Callable[[], None]) -> Callable[[], None]:
         """Call `listener` (on the thread that changed the queue) after every change; returns
         the function that stops it."""
-        self._listeners.append(listener)
-
-        def stop() -> None:
-            with contextlib.suppress(ValueError):
-                self._listeners.remove(listener)
-
-        return stop
+        return self._notify.add(listener)
 
     def _current(self, agent: str) -> Entry | None:
         return next((e for e in self._pending.values() if e.agent == agent), None)
@@ -146,7 +140,3 @@ class QueueState(ABC):
         self.history.append(record)
         if self.audit_path is not None:
             append_audit(self.audit_path, record)
-
-    def _notify(self) -> None:
-        for listener in list(self._listeners):
-            listener()

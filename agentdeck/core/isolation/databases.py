@@ -111,11 +111,11 @@ def drop(record: DatabaseRecord, url: str | None, worktree: Path) -> str:
                 sql.Identifier(record.name)))
         return f"dropped schema {record.name} in {target.dbname} on {target.where}"
     if record.mode == "sqlite":
-        target = Path(record.name)
-        if worktree in target.parents:  # not through a folder the agent swapped for a link
-            remove_under(worktree, target.relative_to(worktree))
+        file = Path(record.name)
+        if worktree in file.parents:  # not through a folder the agent swapped for a link
+            remove_under(worktree, file.relative_to(worktree))
         else:
-            target.unlink(missing_ok=True)
+            file.unlink(missing_ok=True)
         return f"deleted {record.name}"
     if record.mode == "compose":
         if not compose.docker_engine_answers():

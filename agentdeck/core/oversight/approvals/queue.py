@@ -18,6 +18,7 @@ Every decision, by key or by rule, is appended to an audit log (JSONL).
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -169,7 +170,10 @@ class ApprovalQueue(ScreenChannel, HookChannel):
             before = self.host.snapshot(agent) if i < len(parts) - 1 else None
             self.host.write(agent, part.encode())
             if before is not None:
-                poll_until(lambda b=before: self.host.snapshot(agent) != b, STEP_WAIT)
+                poll_until(functools.partial(self._moved, agent, before), STEP_WAIT)
+
+    def _moved(self, agent: str, before: list[str]) -> bool:
+        return self.host.snapshot(agent) != before
 
     def _check_taken(self, record: Decision, mine: tuple[Prompt, list[str]] | None,
                      last: bool) -> None:

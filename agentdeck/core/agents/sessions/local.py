@@ -1,5 +1,5 @@
-"""The in-process SessionHost: a PTY per agent (pexpect, `pty.LocalSession`), a reader thread
-per PTY, and one watcher thread that runs the detectors (`watcher.Watcher`).
+"""The in-process SessionHost: a PTY per agent (pexpect, `pty_session.LocalSession`), a reader
+thread per PTY, and one watcher thread that runs the detectors (`watcher.Watcher`).
 
 Reads never touch the UI's event loop: each reader thread blocks in `select` on its PTY, feeds
 everything available to the emulator in one go (so a flood of small writes costs one emulator
@@ -37,7 +37,7 @@ from agentdeck.core.agents.sessions.host import (
     SessionSpec,
     TerminalView,
 )
-from agentdeck.core.agents.sessions.pty import (
+from agentdeck.core.agents.sessions.pty_session import (
     READ_SIZE,
     LocalSession,
     alive,

@@ -22,7 +22,7 @@ from agentdeck.core.agents.sessions.activity import (
     look_every,
 )
 from agentdeck.core.agents.sessions.host import RUNNING, Event
-from agentdeck.core.agents.sessions.pty import LocalSession
+from agentdeck.core.agents.sessions.pty_session import LocalSession
 from agentdeck.core.screen.detect import IDLE, UNKNOWN, WORKING, Detection, detect
 
 QUIET_RECHECK = 0.25  # how often the watcher looks at screens that produced no output

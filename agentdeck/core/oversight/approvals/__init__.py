@@ -1,7 +1,7 @@
 """The approvals queue: every pending permission prompt of every agent, answered once
-(`queue.ApprovalQueue`; its module says how)."""
+(`answering.ApprovalQueue`; its module says how)."""
 
-from agentdeck.core.oversight.approvals.queue import (
+from agentdeck.core.oversight.approvals.answering import (
     ALLOW,
     ALWAYS,
     DENY,

@@ -4,7 +4,7 @@ the bookkeeping every channel shares (an entry added, forgotten, dropped; a deci
 in the history and the audit log; listeners told).
 
 The channels (`screen.ScreenChannel`, `hooks.HookChannel`) and the answering
-(`queue.ApprovalQueue`) are parts of one state machine under one lock: they are classes over
+(`answering.ApprovalQueue`) are parts of one state machine under one lock: they are classes over
 this one, not objects of their own, so every transition still happens under `_lock` at once.
 """
 
@@ -109,7 +109,7 @@ class QueueState(ABC):
 
     @abstractmethod
     def _apply_rules(self, entry: Entry) -> None:
-        """A new entry: answered at once if a rule says so (queue.ApprovalQueue)."""
+        """A new entry: answered at once if a rule says so (answering.ApprovalQueue)."""
 
     # -- bookkeeping --------------------------------------------------------------------------
     def _add(self, agent: str, prompt: Prompt) -> Entry:

@@ -14,8 +14,8 @@ from agentdeck.core.deck import Deck
 from agentdeck.core.engine.engine import Engine
 from agentdeck.core.fleet.config import load_fleet
 from agentdeck.core.git.repo import open_repo
+from agentdeck.core.oversight.alerts import desktop_notification
 from agentdeck.ui.app import AgentdeckApp
-from agentdeck.ui.attention import desktop_notification
 from agentdeck.ui.keymap import load_keymap
 from tests.conftest import make_repo, write_fleet
 
@@ -91,7 +91,7 @@ def test_the_fleet_accepts_desktop_and_keys(tmp_path: Path) -> None:
 
 
 def test_desktop_notifiers_per_platform() -> None:
-    from agentdeck.core.oversight.notify import notifier_argv
+    from agentdeck.core.oversight.alerts import notifier_argv
 
     def which(name: str) -> str | None:
         return {"notify-send": "/usr/bin/notify-send", "osascript": "/usr/bin/osascript"}.get(
@@ -120,7 +120,7 @@ def test_a_notification_reaches_the_terminal_through_tmux(tmp_path: Path) -> Non
     script.write_text(
         "import os, sys, time\n"
         f"sys.path.insert(0, {str(Path(__file__).resolve().parent.parent)!r})\n"
-        "from agentdeck.ui.attention import desktop_notification\n"
+        "from agentdeck.core.oversight.alerts import desktop_notification\n"
         f"while not os.path.exists({str(go)!r}): time.sleep(0.02)\n"
         "sys.stdout.write(desktop_notification('agentdeck: w waits', 'bash: ls', tmux=True))\n"
         "sys.stdout.flush(); time.sleep(60)\n")

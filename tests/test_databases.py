@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from agentdeck.core.fleet.dbnames import PgUrl, sanitize_identifier
-from agentdeck.core.isolation.databases import compose_override, published_ports
+from agentdeck.core.isolation.compose import compose_override, published_ports
 from agentdeck.core.isolation.envfiles import read_env
 from tests.conftest import (
     PgServer,

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from agentdeck.core.agents.sessions import LocalHost, SessionSpec
-from agentdeck.core.oversight.approvals import SETTLE_WINDOW, WITHDRAWN, ApprovalQueue
+from agentdeck.core.oversight.approvals import ALLOW, SETTLE_WINDOW, WITHDRAWN, ApprovalQueue
 from tests.conftest import wait
 
 # Asks, blanks its screen on SIGWINCH and redraws only when told (a file appears), takes its
@@ -132,3 +132,26 @@ def test_an_agent_that_exits_withdraws_its_prompt(asking) -> None:
     wait(lambda: not queue.pending(), "the entry to leave")
     [line] = audited(audit)
     assert (line["decision"], line["why"]) == (WITHDRAWN, "the agent exited")
+
+
+def test_a_broken_listener_neither_stops_an_answer_nor_the_others(asking, caplog) -> None:
+    """core.listeners' one policy, on the queue and the session host that feeds it: a listener
+    that raises is logged, the answer still goes and is audited, and every other listener (the
+    queue's own subscription to the host among them) still hears of it."""
+    host, queue, _clock, _ctl, audit = asking
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("a closed dashboard's listener")
+
+    told: list[int] = []
+    queue.on_change(broken)
+    queue.on_change(lambda: told.append(len(queue.pending())))
+    host.subscribe(broken)
+    entry = queue.pending()[0]
+    record = queue.answer(entry.id, ALLOW)
+    assert record.decision == ALLOW and not queue.pending() and told[-1] == 0
+    wait(lambda: "got y" in "\n".join(host.snapshot("ops")), "the agent to take it")
+    wait(lambda: host.info("ops").process != "running", "the agent to exit")
+    assert [line["decision"] for line in audited(audit)] == [ALLOW]
+    assert "a listener of the approvals queue failed" in caplog.text
+    assert "a listener of the sessions' events failed" in caplog.text

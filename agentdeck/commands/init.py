@@ -20,7 +20,7 @@ from agentdeck.core.fleet.config import load_fleet
 from agentdeck.core.fleet.kinds import KINDS
 from agentdeck.core.git import worktrees as wt
 from agentdeck.core.git.repo import RepoContext
-from agentdeck.core.isolation.databases import COMPOSE_FILES
+from agentdeck.core.isolation.compose import COMPOSE_FILES
 
 FLEET_NAME = "agentdeck.yaml"
 # every key documented; shipped with agentdeck (the repository's top-level sample_fleet.yaml)

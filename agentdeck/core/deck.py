@@ -25,7 +25,7 @@ from agentdeck.core.fleet.registry import AgentRecord, Registry
 from agentdeck.core.fleet.views import describe_database, relative
 from agentdeck.core.git.repo import RepoContext
 from agentdeck.core.hostlock import hold_daemon_lock, lock_holder
-from agentdeck.core.oversight import hook_channel, hook_install, notify
+from agentdeck.core.oversight import alerts, hook_channel, hook_install
 from agentdeck.core.oversight.approvals import ApprovalQueue, QueueView
 from agentdeck.core.oversight.hook_channel import HookServer, socket_path
 from agentdeck.core.oversight.outbox import Outbox
@@ -294,7 +294,7 @@ class Deck:
 
     def notify_command(self, agent: str, summary: str) -> None:
         """The user's optional command for a new prompt (a webhook call, a phone push)."""
-        notify.prompt_waiting(agent, summary, self.fleet.dashboard.notify_command)
+        alerts.prompt_waiting(agent, summary, self.fleet.dashboard.notify_command)
 
     def close(self) -> None:
         if self.roster is not None:

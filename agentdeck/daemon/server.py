@@ -35,9 +35,8 @@ from agentdeck.core.fleet.config import NotifySpec, empty_fleet, load_fleet
 from agentdeck.core.fleet.registry import AgentRecord
 from agentdeck.core.fleet.views import limit_text
 from agentdeck.core.hostlock import PID_FILE, daemon_socket, hold_daemon_lock
-from agentdeck.core.oversight import notify
 from agentdeck.core.oversight.actions import Actions, Refused
-from agentdeck.core.oversight.alerts import Alerts, Happenings, fleet_secrets
+from agentdeck.core.oversight.alerts import Alerts, Happenings, fleet_secrets, prompt_waiting
 from agentdeck.core.oversight.approvals import ApprovalQueue, OperationError, StaleAnswer
 from agentdeck.core.oversight.hook_channel import HookServer, socket_path
 from agentdeck.core.oversight.ratelimit import Resumer
@@ -443,7 +442,7 @@ class Daemon:
         """The user's command (and a desktop notification, where the desktop has a notifier)
         for a new prompt fire here, dashboard open or not. Attached dashboards ring their
         terminal's bell and send their own terminal notification."""
-        notify.prompt_waiting(agent, summary, self.notify_command, self.desktop)
+        prompt_waiting(agent, summary, self.notify_command, self.desktop)
 
     def _shutdown(self) -> None:
         with contextlib.suppress(OSError):

@@ -6,11 +6,10 @@ passthrough (`set -g allow-passthrough on`) to the terminal tmux runs in."""
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from agentdeck.core.agents.sessions import SessionInfo
+from agentdeck.core.agents.sessions import fleet_spend
+from agentdeck.core.oversight.alerts import desktop_notification
 from agentdeck.core.oversight.approvals import Entry
 from agentdeck.ui.widgets.terminal_pane import TerminalPane
 
@@ -21,29 +20,6 @@ if TYPE_CHECKING:
 else:
     _Base = object
 
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f;]")
-
-
-def desktop_notification(title: str, body: str, tmux: bool = False) -> str:
-    # the text comes from an agent's screen: no control characters may reach the terminal
-    title, body = _UNSAFE.sub(" ", title)[:80], _UNSAFE.sub(" ", body)[:200]
-    sequences = [f"\x1b]777;notify;{title};{body}\x1b\\", f"\x1b]9;{title}: {body}\x1b\\"]
-    if tmux:  # DCS tmux; … ST, each ESC inside doubled
-        sequences = ["\x1bPtmux;" + seq.replace("\x1b", "\x1b\x1b") + "\x1b\\"
-                     for seq in sequences]
-    return "".join(sequences)
-
-
-
-def fleet_spend(infos: Iterable[SessionInfo]) -> str:
-    """What the whole fleet has used: "12.3k tok $1.24" (the cost of those that report one)."""
-    infos = list(infos)
-    tokens = sum(i.tokens_in + i.tokens_out for i in infos)
-    costs = [i.cost for i in infos if i.cost is not None]
-    if not tokens and not costs:
-        return ""
-    text = f"{tokens / 1000:.1f}k tok" if tokens >= 1000 else f"{tokens} tok"
-    return text + (f" ${sum(costs):.2f}" if costs else "")
 
 class Attention(_Base):
     """A part of AgentdeckApp: what tells the user a prompt waits (the bell, a desktop

@@ -14,16 +14,12 @@ a crash adopts what the crashed run made.
 from __future__ import annotations
 
 import re
-import shutil
 import sqlite3
-import subprocess
 import tempfile
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
-
-import yaml
 
 from agentdeck.core.errors import OperationError, UsageError, require_extra
 from agentdeck.core.files import open_under, remove_under, stat_under, write_under
@@ -31,9 +27,8 @@ from agentdeck.core.fleet.config import DatabaseSpec
 from agentdeck.core.fleet.dbnames import PgUrl, compose_project, sanitize_identifier
 from agentdeck.core.fleet.registry import DatabaseRecord
 from agentdeck.core.fleet.views import describe_database
+from agentdeck.core.isolation import compose
 from agentdeck.core.isolation.pg import admin, connect
-
-COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 
 
 @dataclass
@@ -116,17 +111,17 @@ def drop(record: DatabaseRecord, url: str | None, worktree: Path) -> str:
                 sql.Identifier(record.name)))
         return f"dropped schema {record.name} in {target.dbname} on {target.where}"
     if record.mode == "sqlite":
-        target = Path(record.name)
-        if worktree in target.parents:  # not through a folder the agent swapped for a link
-            remove_under(worktree, target.relative_to(worktree))
+        file = Path(record.name)
+        if worktree in file.parents:  # not through a folder the agent swapped for a link
+            remove_under(worktree, file.relative_to(worktree))
         else:
-            target.unlink(missing_ok=True)
+            file.unlink(missing_ok=True)
         return f"deleted {record.name}"
     if record.mode == "compose":
-        if not docker_engine_answers():
+        if not compose.docker_engine_answers():
             return (f"docker engine not running: run `docker compose -p {record.name} down -v` "
                     "when it is")
-        _run(["docker", "compose", "-p", record.name, "down", "-v"], worktree)
+        compose.run(["docker", "compose", "-p", record.name, "down", "-v"], worktree)
         return f"removed compose project {record.name} and its volumes"
     return ""
 
@@ -244,115 +239,17 @@ def _copy_sqlite(main_root: Path, worktree: Path, rel: str) -> list[str]:
     return [f"copied {source.name} ({note})"]
 
 
-# -- compose ------------------------------------------------------------------------------------
-
-
-class _Override(list):  # type: ignore[type-arg]
-    """A list that compose must use instead of merging (`!override`, compose ≥ 2.24.4)."""
-
-
-def _override_representer(dumper: yaml.SafeDumper, data: _Override) -> yaml.Node:
-    return dumper.represent_sequence("!override", list(data))
-
-
-class _ComposeDumper(yaml.SafeDumper):
-    pass
-
-
-_ComposeDumper.add_representer(_Override, _override_representer)
-
-
-def find_compose_file(root: Path, configured: str | None) -> str | None:
-    if configured:
-        return configured if (root / configured).is_file() else None
-    return next((name for name in COMPOSE_FILES if (root / name).is_file()), None)
-
-
-def override_name(base_name: str, root: Path) -> str:
-    """The name compose loads on its own (docker-compose.override.yml beside
-    docker-compose.yml), unless the repository already has that file."""
-    stem, ext = base_name.rsplit(".", 1) if "." in base_name else (base_name, "yaml")
-    auto = f"{stem}.override.{ext}"
-    return auto if not (root / auto).exists() else "compose.agentdeck.yaml"
-
-
-def published_ports(service: dict[str, Any]) -> list[tuple[str, int, int, str]]:
-    """(host_ip, host_port, container_port, protocol) of every fixed host port of a service."""
-    out: list[tuple[str, int, int, str]] = []
-    for entry in service.get("ports") or []:
-        if isinstance(entry, dict):
-            published, target = entry.get("published"), entry.get("target")
-            if published is None or target is None:
-                continue
-            out.append((str(entry.get("host_ip", "")), int(str(published).split("-")[0]),
-                        int(target), str(entry.get("protocol", "tcp"))))
-            continue
-        text = str(entry)
-        text, _, proto = text.partition("/")
-        pieces = text.rsplit(":", 2) if text.count(":") >= 1 else [text]
-        if len(pieces) == 1:
-            continue  # container port only: docker picks a random host port, nothing collides
-        host_ip = pieces[0] if len(pieces) == 3 else ""
-        host, container = pieces[-2], pieces[-1]
-        host_start, _, host_end = host.partition("-")
-        cont_start, _, _ = container.partition("-")
-        if not host_start:
-            continue
-        count = int(host_end) - int(host_start) + 1 if host_end else 1
-        for i in range(count):
-            out.append((host_ip, int(host_start) + i, int(cont_start) + i, proto or "tcp"))
-    return out
-
-
-def compose_override(base: dict[str, Any], slot: int, project: str) -> tuple[dict[str, Any],
-                                                                             dict[int, int]]:
-    """The override document, and the host-port mapping old → new it applies."""
-    services = base.get("services") or {}
-    hosts = [p[1] for svc in services.values() if isinstance(svc, dict)
-             for p in published_ports(svc)]
-    # Shift by a whole span per agent so adjacent published ports never collide across agents.
-    step = (max(hosts) - min(hosts) + 1) if hosts else 1
-    mapping: dict[int, int] = {}
-    override_services: dict[str, Any] = {}
-    for name, svc in services.items():
-        if not isinstance(svc, dict):
-            continue
-        entries = published_ports(svc)
-        if not entries:
-            continue
-        new_entries = []
-        for host_ip, host, container, proto in entries:
-            shifted = host + slot * step
-            if shifted > 65535:
-                raise UsageError(f"compose service {name}: host port {host} shifted for agent "
-                                 f"slot {slot} is past 65535; publish fewer or lower ports")
-            mapping[host] = shifted
-            prefix = f"{host_ip}:" if host_ip else ""
-            suffix = f"/{proto}" if proto != "tcp" else ""
-            new_entries.append(f"{prefix}{shifted}:{container}{suffix}")
-        # Unpublished (container-only) entries are kept as they were.
-        kept = [e for e in svc.get("ports") or [] if not isinstance(e, dict) and ":" not in str(e)]
-        override_services[name] = {"ports": _Override(new_entries + [str(e) for e in kept])}
-    document: dict[str, Any] = {"name": project}
-    if override_services:
-        document["services"] = override_services
-    return document, mapping
-
-
 def _plan_compose(spec: DatabaseSpec, repo_name: str, agent: str, worktree: Path,
                   slot: int) -> DbPlan:
-    base_name = find_compose_file(worktree, spec.file)
+    base_name = compose.find_compose_file(worktree, spec.file)
     if base_name is None:
-        wanted = spec.file or " / ".join(COMPOSE_FILES)
+        wanted = spec.file or " / ".join(compose.COMPOSE_FILES)
         raise UsageError(f"database mode compose: no {wanted} in the branch; add one or set "
                          "database.file")
-    try:
-        base = yaml.safe_load((worktree / base_name).read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{base_name}: malformed YAML: {exc}") from None
+    base = compose.load(worktree / base_name)
     project = compose_project(repo_name, agent)
-    document, mapping = compose_override(base, slot, project)
-    out_name = override_name(base_name, worktree)
+    document, mapping = compose.compose_override(base, slot, project)
+    out_name = compose.override_name(base_name, worktree)
     env = {"COMPOSE_PROJECT_NAME": project, "COMPOSE_FILE": f"{base_name}:{out_name}"}
     url = None
     if spec.url:
@@ -361,23 +258,11 @@ def _plan_compose(spec: DatabaseSpec, repo_name: str, agent: str, worktree: Path
         netloc = re.sub(r":\d+$", "", parsed.parts.netloc) + f":{port}"
         url = parsed.parts._replace(netloc=netloc).geturl()
         env["DATABASE_URL"] = url
-    text = ("# Written by agentdeck: this agent's own compose project and host ports.\n"
-            + yaml.dump(document, Dumper=_ComposeDumper, sort_keys=False))
+    text = compose.override_text(document)
     record = DatabaseRecord("compose", project, PgUrl(url).redacted() if url else "")
     shifts = ", ".join(f"{a}→{b}" for a, b in mapping.items()) or "no published ports"
     return DbPlan(record, env, url, ignore=[out_name], notes=[f"compose override {out_name}: "
                   f"{shifts}"], files={out_name: text}, compose=(base_name, out_name))
-
-
-def docker_engine_answers() -> bool:
-    if shutil.which("docker") is None:
-        return False
-    try:
-        result = subprocess.run(["docker", "version", "--format", "{{.Server.Version}}"],
-                                capture_output=True, text=True, timeout=5)
-    except subprocess.TimeoutExpired:
-        return False
-    return result.returncode == 0 and bool(result.stdout.strip())
 
 
 def _compose_up(plan_: DbPlan, worktree: Path) -> list[str]:
@@ -386,18 +271,11 @@ def _compose_up(plan_: DbPlan, worktree: Path) -> list[str]:
     for rel, text in plan_.files.items():
         write_under(worktree, rel, text, mode=0o644)  # docker compose reads it; no link followed
     notes = list(plan_.notes)
-    if not docker_engine_answers():
+    if not compose.docker_engine_answers():
         notes.append(f"docker engine not running: run `docker compose up -d` in {worktree} "
                      "when it is (the override is picked up from COMPOSE_FILE / its name)")
         return notes
-    _run(["docker", "compose", "-p", plan_.record.name, "-f", base_name, "-f", out_name, "up",
-          "-d"], worktree)
+    compose.run(["docker", "compose", "-p", plan_.record.name, "-f", base_name, "-f", out_name,
+                 "up", "-d"], worktree)
     notes.append(f"docker compose up -d: project {plan_.record.name} running")
     return notes
-
-
-def _run(args: list[str], cwd: Path) -> None:
-    result = subprocess.run(args, cwd=cwd, capture_output=True, text=True)
-    if result.returncode != 0:
-        tail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["(no output)"]
-        raise OperationError(f"{' '.join(args[:3])} failed in {cwd}: {tail[0]}")

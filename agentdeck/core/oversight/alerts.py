@@ -1,17 +1,24 @@
-"""Notifications that reach the user wherever they are, sent by the session host whether or not a
-dashboard is open: a prompt waiting longer than `notify.after`, an agent that finished its turn,
-one that hit its rate limit, one that exited with an error. Channels: an ntfy topic, a JSON
-webhook (Slack- and Discord-shaped payloads too), a desktop notification and a sound; the
-user's own command (`dashboard.notify`) keeps firing for every new prompt
-(core/oversight/notify.py).
+"""Telling the user what happened while they look elsewhere: every notification agentdeck sends
+outside its dashboard's own screen.
 
-Each message carries the agent, this host, the event and the whole command or file; repeats of
+- The session host's alerts (`Alerts`), sent whether or not a dashboard is open: a prompt
+  waiting longer than `notify.after`, an agent that finished its turn, one that hit its rate
+  limit, one that exited with an error (`Happenings` says which state changes are news).
+  Channels: an ntfy topic, a JSON webhook (Slack- and Discord-shaped payloads too), a desktop
+  notification and a sound.
+- The instant word of each new prompt (`prompt_waiting`): the user's own command
+  (`dashboard.notify`: a webhook call, a phone push) and, with `dashboard.desktop`, a desktop
+  notification — through the notifier where the session host runs (notify-send on Linux; on
+  macOS terminal-notifier, else osascript, built from Apple's documented `display
+  notification`, unverified here: no macOS machine runs the tests), and from a dashboard through
+  its terminal (`desktop_notification`: OSC 777 and OSC 9, so it works over ssh).
+
+Each alert carries the agent, this host, the event and the whole command or file; repeats of
 the same event for the same agent within COALESCE seconds are held and counted into the next
 one; the values of the fleet's environment and anything shaped like a credential are replaced
 by "[secret]" before a message leaves. Delivery runs on threads of its own: a slow or dead
-endpoint never holds up the session host.
+endpoint or command never holds up the session host or the queue.
 """
-
 from __future__ import annotations
 
 import contextlib
@@ -21,6 +28,7 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -29,7 +37,6 @@ from dataclasses import dataclass, field
 
 from agentdeck.core.fleet.config import Fleet, NotifySpec
 from agentdeck.core.oversight import actions as push_actions
-from agentdeck.core.oversight import notify
 
 COALESCE = 60.0  # seconds: the same event of the same agent again within this is held
 WAITING, FINISHED, RATE_LIMITED, ERROR = "waiting", "finished", "rate-limited", "error"
@@ -168,7 +175,7 @@ class Alerts:
             self._try(spec.webhook, json.dumps(payload).encode(),
                       {"Content-Type": "application/json"})
         if spec.desktop:
-            argv = notify.notifier_argv(alert.title, alert.text)
+            argv = notifier_argv(alert.title, alert.text)
             if argv:
                 _run(argv)
         if spec.sound:
@@ -275,3 +282,63 @@ class Happenings:
                     return None
                 return Alert(ERROR, name, detail=detail)
             return None
+
+
+# -- a new prompt, at once: the user's command, a desktop notification -----------------------
+
+# AppleScript that reads the title and the text as arguments: nothing from an agent's screen
+# is ever parsed as AppleScript
+_OSASCRIPT = ["-e", "on run argv", "-e",
+              "display notification (item 2 of argv) with title (item 1 of argv)",
+              "-e", "end run"]
+
+
+def notifier_argv(title: str, body: str, platform: str = sys.platform,
+                  which: Callable[[str], str | None] = shutil.which) -> list[str] | None:
+    """The command that shows a desktop notification here, or None where there is none."""
+    if platform == "darwin":
+        if which("terminal-notifier"):
+            return ["terminal-notifier", "-title", title, "-message", body]
+        if which("osascript"):
+            return ["osascript", *_OSASCRIPT, title, body]
+        return None
+    found = which("notify-send")
+    return [found, title, body] if found else None
+
+
+def prompt_waiting(agent: str, summary: str, command: str | None,
+                   desktop: bool = False) -> None:
+    """A new prompt: run the user's `command` (agent and summary in its environment) and, with
+    `desktop`, show a desktop notification here — on a thread of its own."""
+    notifier = notifier_argv(f"agentdeck: {agent} waits", summary) if desktop else None
+    if not command and not notifier:
+        return
+    env = dict(os.environ, AGENTDECK_AGENT=agent, AGENTDECK_SUMMARY=summary)
+
+    def run() -> None:
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            if command:  # the user's own command line; agent and summary reach it only via env
+                subprocess.run(command, shell=True, env=env, timeout=30,
+                               stdin=subprocess.DEVNULL, capture_output=True)
+            if notifier:
+                subprocess.run(notifier, timeout=10, stdin=subprocess.DEVNULL,
+                               capture_output=True)
+
+    threading.Thread(target=run, daemon=True).start()
+
+
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f;]")
+
+
+def desktop_notification(title: str, body: str, tmux: bool = False) -> str:
+    """The escape sequences a dashboard writes to its terminal for a desktop notification: OSC
+    777 (Ghostty, WezTerm, foot, rxvt) and OSC 9 (iTerm2, kitty, Windows Terminal); a terminal
+    that knows neither ignores both. Inside tmux each goes through tmux's passthrough (`set -g
+    allow-passthrough on`) to the terminal tmux runs in."""
+    # the text comes from an agent's screen: no control characters may reach the terminal
+    title, body = _UNSAFE.sub(" ", title)[:80], _UNSAFE.sub(" ", body)[:200]
+    sequences = [f"\x1b]777;notify;{title};{body}\x1b\\", f"\x1b]9;{title}: {body}\x1b\\"]
+    if tmux:  # DCS tmux; … ST, each ESC inside doubled
+        sequences = ["\x1bPtmux;" + seq.replace("\x1b", "\x1b\x1b") + "\x1b\\"
+                     for seq in sequences]
+    return "".join(sequences)

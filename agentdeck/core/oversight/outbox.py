@@ -17,6 +17,7 @@ from collections.abc import Callable
 from agentdeck.core.agents.delivery import type_into
 from agentdeck.core.agents.sessions import Event, SessionHost
 from agentdeck.core.errors import OperationError
+from agentdeck.core.listeners import Listeners
 from agentdeck.core.oversight.approvals import QueueView
 
 SENT, HELD = "sent", "held"
@@ -29,15 +30,16 @@ class Outbox:
         self._held: dict[str, list[str]] = {}
         self._lock = threading.Lock()
         self._busy: set[str] = set()  # agents a delivery thread is typing into
-        self._listeners: list[Callable[[], None]] = []
+        self._changed: Listeners[[]] = Listeners("the outbox")
         self._stops = [queue.on_change(self._wake), host.subscribe(self._on_event)]
 
     def held(self, name: str) -> int:
         with self._lock:
             return len(self._held.get(name, ()))
 
-    def on_change(self, listener: Callable[[], None]) -> None:
-        self._listeners.append(listener)
+    def on_change(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call `listener` when what is held changes; returns the function that stops it."""
+        return self._changed.add(listener)
 
     def send(self, name: str, text: str) -> str:
         """Type `text` into `name` now (blocking), or hold it while a prompt waits there."""
@@ -97,10 +99,6 @@ class Outbox:
         finally:
             with self._lock:
                 self._busy.discard(name)
-
-    def _changed(self) -> None:
-        for listener in list(self._listeners):
-            listener()
 
     def close(self) -> None:
         for stop in self._stops:

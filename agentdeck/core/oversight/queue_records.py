@@ -180,14 +180,14 @@ def keys_for(agent: str, prompt: Prompt, decision: str) -> tuple[str, str]:
             raise OperationError(f"{agent}'s prompt has no option {n} (options: {offered})")
         label, keys = prompt.options[n - 1]
         return keys, f"option {n}: {label}"
-    keys = {ALLOW: prompt.allow, ALWAYS: prompt.allow_always, DENY: prompt.deny}[decision]
-    if not keys:
+    chosen = {ALLOW: prompt.allow, ALWAYS: prompt.allow_always, DENY: prompt.deny}[decision]
+    if not chosen:
         if decision == ALWAYS:
             raise OperationError(f"{agent} offers no 'allow always' for this prompt; "
                                  "use y (allow once) or n (deny)")
         raise OperationError(f"{agent}'s prompt has no '{decision}' option; pick one with "
                              f"1-{len(prompt.options)}")
-    return keys, decision
+    return chosen, decision
 
 
 def same_prompt(a: Prompt, b: Prompt) -> bool:

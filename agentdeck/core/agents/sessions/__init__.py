@@ -14,6 +14,7 @@ from agentdeck.core.agents.sessions.host import (
     SessionInfo,
     SessionSpec,
     TerminalView,
+    fleet_spend,
     home_size,
     poll_until,
     state_label,
@@ -23,8 +24,8 @@ if TYPE_CHECKING:
     from agentdeck.core.agents.sessions.local import LocalHost
 
 __all__ = ["EXITED", "FAILED", "RUNNING", "STARTING", "STOPPED", "STOP_GRACE", "Event",
-           "LocalHost", "SessionHost", "SessionInfo", "SessionSpec", "TerminalView", "home_size",
-           "poll_until", "state_label"]
+           "LocalHost", "SessionHost", "SessionInfo", "SessionSpec", "TerminalView", "fleet_spend",
+           "home_size", "poll_until", "state_label"]
 
 
 def __getattr__(name: str) -> object:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import abc
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from agentdeck.core.fleet.views import state_text
@@ -66,6 +66,17 @@ class SessionInfo:
 
 def state_label(info: SessionInfo) -> str:
     return state_text(info.state, info.exit_code, info.detection.reset, info.detection.detail)
+
+
+def fleet_spend(infos: Iterable[SessionInfo]) -> str:
+    """What the whole fleet has used: "12.3k tok $1.24" (the cost of those that report one)."""
+    infos = list(infos)
+    tokens = sum(i.tokens_in + i.tokens_out for i in infos)
+    costs = [i.cost for i in infos if i.cost is not None]
+    if not tokens and not costs:
+        return ""
+    text = f"{tokens / 1000:.1f}k tok" if tokens >= 1000 else f"{tokens} tok"
+    return text + (f" ${sum(costs):.2f}" if costs else "")
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from agentdeck.core.errors import UsageError
 from agentdeck.core.files import atomic_write
-from agentdeck.core.fleet.config import load_fleet
 from agentdeck.core.fleet.kinds import KINDS
+from agentdeck.core.fleet.schema import load_fleet
 from agentdeck.core.git import worktrees as wt
 from agentdeck.core.git.repo import RepoContext
 from agentdeck.core.isolation.databases import COMPOSE_FILES

@@ -20,8 +20,9 @@ from agentdeck.core.agents.launch import is_shell, session_spec, takes_task, tem
 from agentdeck.core.agents.roster import RosterKeeper, ready_records
 from agentdeck.core.agents.sessions import SessionHost, SessionSpec
 from agentdeck.core.errors import AgentdeckError, OperationError
-from agentdeck.core.fleet.config import Fleet, SandboxSpec
+from agentdeck.core.fleet.options import SandboxSpec
 from agentdeck.core.fleet.registry import AgentRecord, Registry
+from agentdeck.core.fleet.spec import Fleet
 from agentdeck.core.fleet.views import describe_database, relative
 from agentdeck.core.git.repo import RepoContext
 from agentdeck.core.hostlock import hold_daemon_lock, lock_holder

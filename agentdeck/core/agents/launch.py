@@ -10,8 +10,8 @@ from agentdeck import __version__
 from agentdeck.core.agents.programs import command_program
 from agentdeck.core.agents.sessions import SessionSpec
 from agentdeck.core.errors import ConfigError
-from agentdeck.core.fleet.config import BUILTIN_COMMANDS, Fleet
 from agentdeck.core.fleet.registry import AgentRecord
+from agentdeck.core.fleet.spec import BUILTIN_COMMANDS, Fleet
 from agentdeck.core.isolation.envfiles import read_env
 from agentdeck.core.isolation.envpolicy import inherited, spec_of
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from agentdeck.core.agents.programs import absent, command_program, find_program
 from agentdeck.core.errors import AgentdeckError
-from agentdeck.core.fleet.config import BUILTIN_COMMANDS, Fleet
 from agentdeck.core.fleet.kinds import KINDS
+from agentdeck.core.fleet.spec import BUILTIN_COMMANDS, Fleet
 from agentdeck.core.git.repo import GIT_MIN_VERSION, git_version
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from agentdeck.core.errors import AgentdeckError
 from agentdeck.core.files import atomic_write
-from agentdeck.core.fleet.config import AgentSpec, Fleet, load_fleet
+from agentdeck.core.fleet.schema import load_fleet
+from agentdeck.core.fleet.spec import AgentSpec, Fleet
 from agentdeck.core.yamlmarks import load_located
 
 

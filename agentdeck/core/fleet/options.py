@@ -1,6 +1,6 @@
 """The fleet file's sections for agents that run elsewhere and unattended: `hosts` (and an
 agent's `host`), `sandbox`, `budget` and `notify` — their records and how they are read (by
-config.py's reader, whose checks and messages they use)."""
+the fleet reader of schema.py, whose checks and messages they use)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from agentdeck.core.screen.keys import key_problem
 from agentdeck.core.yamlmarks import KeyPath
 
 if TYPE_CHECKING:
-    from agentdeck.core.fleet.config import _FleetReader as Reader
+    from agentdeck.core.fleet.schema import _FleetReader as Reader
 
 SANDBOX_MODES = ("none", "bwrap", "seatbelt")  # seatbelt: macOS sandbox-exec (unverified)
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from agentdeck.core.agents.sessions import Event, SessionHost, poll_until
 from agentdeck.core.errors import OperationError
-from agentdeck.core.fleet.config import ApprovalRule
+from agentdeck.core.fleet.spec import ApprovalRule
 from agentdeck.core.oversight.hook_channel import HookRequest
 from agentdeck.core.oversight.queue_records import (
     ALLOW,

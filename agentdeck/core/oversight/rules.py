@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 from agentdeck.core.oversight.shell import Command, CommandLine, parse
 
 if TYPE_CHECKING:
-    from agentdeck.core.fleet.config import ApprovalRule
+    from agentdeck.core.fleet.spec import ApprovalRule
     from agentdeck.core.screen.detect import Prompt
 
 # shells that run a string given after -c: what they run is that string

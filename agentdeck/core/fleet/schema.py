@@ -1,28 +1,22 @@
-"""The fleet file (YAML) as typed objects.
-
-Strict: unknown keys are rejected with a did-you-mean, every error names file:line:col and the
-key. `sample_fleet.yaml` documents every key accepted here.
+"""The fleet file's schema: which keys each section accepts, what each value must be, and the
+records (`spec.py`) they become — read with the strict reader of `reader.py`.
+`sample_fleet.yaml` documents every key accepted here.
 """
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import string
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 from urllib.parse import urlsplit
 
-from agentdeck.core.errors import AgentdeckError, ConfigError
+from agentdeck.core.errors import AgentdeckError
 from agentdeck.core.fleet.options import (
-    ALERT_EVENTS,
-    BudgetSpec,
     HostSpec,
-    NotifySpec,
-    SandboxSpec,
     read_branch,
     read_budget,
     read_host_name,
@@ -32,176 +26,22 @@ from agentdeck.core.fleet.options import (
     read_sandbox,
     read_theme,
 )
+from agentdeck.core.fleet.reader import ENV_NAME_RE, EnvUses, Reader, describe
+from agentdeck.core.fleet.spec import (
+    BUILTIN_COMMANDS,
+    DB_MODES,
+    AgentSpec,
+    ApprovalRule,
+    DashboardSpec,
+    DatabaseSpec,
+    Fleet,
+    PortsSpec,
+)
 from agentdeck.core.names import NAME_RE, ROLES, reserved_variable
 from agentdeck.core.screen.detect.base import KINDS as PROMPT_KINDS
 from agentdeck.core.yamlmarks import KeyPath, LocatedDocument, load_located
 
-__all__ = ["ALERT_EVENTS", "BudgetSpec", "HostSpec", "NotifySpec", "SandboxSpec"]
-
 DEFAULT_FLEET_NAMES = ("agentdeck.yaml", "agentdeck.yml")
-DB_MODES = ("none", "postgres-db", "postgres-schema", "sqlite", "compose")
-BUILTIN_COMMANDS: dict[str, str] = {
-    # ask before every tool (Claude Code's auto mode would answer most prompts itself); the
-    # brief (task, scope, roster) as an appended system prompt, the task as the first message
-    "claude": "claude --permission-mode default --model {model} --append-system-prompt {brief} "
-              "{task}",
-    "codex": "codex --model {model} {prompt}",
-    # the brief as a read-only file; the task is typed as the first message once it is ready
-    "aider": "aider --model {model} --read {brief_file}",
-    "gemini": "gemini -m {model} -i {prompt}",
-    # brief and task as the first message, submitted by the CLI itself once it is ready;
-    # opencode runs commands and edits without asking unless told to ask (Kilo asks)
-    "opencode": """env 'OPENCODE_PERMISSION={{"bash":"ask","edit":"ask"}}' """
-                "opencode --model {model} --prompt {prompt}",
-    "kilo": "kilo --model {model} --prompt {prompt}",
-    # ask before every change (their default modes have a model decide what to allow)
-    "qwen": "qwen --approval-mode default --model {model} -i {prompt}",
-    "copilot": "copilot --model {model} -i {prompt}",
-    # no first-message flag: the task is typed once its input box is up
-    "crush": "crush",
-    "shell": "bash",
-}
-# \Z, not $: `$` matches before a trailing newline too ("A\n" would split a line of .env)
-ENV_NAME_RE = re.compile(r"\A[A-Za-z_][A-Za-z0-9_]*\Z")
-_ENV_REF_RE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-
-
-@dataclass(frozen=True)
-class PortsSpec:
-    start: int = 3001
-    end: int = 3999
-    vars: tuple[str, ...] = ("PORT",)  # all set to the agent's one port
-    extra: tuple[str, ...] = ()  # each gets a port of its own
-
-
-@dataclass(frozen=True)
-class DatabaseSpec:
-    mode: str = "none"
-    url: str | None = None  # postgres-*: the base database; compose: how to reach the service
-    template: bool = False  # postgres-db: clone the base database
-    path: str | None = None  # sqlite: file relative to the repository root
-    file: str | None = None  # compose: the compose file relative to the repository root
-
-
-@dataclass(frozen=True)
-class AgentSpec:
-    name: str
-    branch: str
-    role: str = "worker"
-    agent: str = "claude"
-    model: str | None = None
-    base: str | None = None
-    task: str | None = None
-    forbid: tuple[str, ...] = ()
-    scope: tuple[str, ...] = ()  # where a worker may work: told to it, with forbid
-    env: Mapping[str, str] = field(default_factory=dict)
-    setup: tuple[str, ...] = ()
-    env_copy: tuple[str, ...] = ()
-    database: DatabaseSpec = DatabaseSpec()
-    worktree: str | None = None  # path template override
-    host: str | None = None  # a name under the fleet's `hosts`: it runs there; None: here
-    sandbox: SandboxSpec = field(default_factory=SandboxSpec)
-    budget: BudgetSpec = field(default_factory=BudgetSpec)
-    where: str = ""  # file:line of the entry, for messages
-    # the inherited variables an agent sees: None, all of the user's environment (less what the
-    # fleet names for other agents); a tuple, only these names or patterns (LC_*) and the basics
-    env_passthrough: tuple[str, ...] | None = None
-    # ${VAR}s by the key that uses them ("env.API_KEY", "database.url"): what the fleet hands
-    # this agent from the user's environment, withheld from the others
-    env_refs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    # keys whose ${VAR} is not set: the message, raised only when this agent is made or started
-    env_unset: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def refs(self) -> frozenset[str]:
-        return frozenset(name for names in self.env_refs.values() for name in names)
-
-    @property
-    def unset_message(self) -> str | None:
-        """Why this agent cannot be made or started: the first ${VAR} it uses that is unset."""
-        return next(iter(self.env_unset.values()), None)
-
-    def check_env(self) -> None:
-        """Raise the first unset-${VAR} problem: starting this agent needs every value."""
-        if self.unset_message:
-            raise ConfigError(f"agent {self.name}: {self.unset_message}")
-
-
-@dataclass(frozen=True)
-class ApprovalRule:
-    """Answer matching prompts without asking: off unless the fleet file lists rules."""
-
-    decision: str  # allow | deny
-    kind: str  # bash | edit | write | fetch | mcp | other | any
-    # bash: a regular expression each simple command must match whole; other kinds: one
-    # searched in the prompt's summary (a path, a URL)
-    match: str = ""
-    agents: tuple[str, ...] = ()  # empty: every agent
-    role: str | None = None  # lead | worker | None: both
-    where: str = ""
-    command: tuple[str, ...] = ()  # bash: the words each command starts with (`npm test`)
-    compound: bool = False  # bash: chains, pipes, substitutions, redirections allowed
-
-    def reaches(self, agent: str, role: str, kind: str) -> bool:
-        """Whether the rule speaks for this agent and this kind of prompt at all."""
-        if self.kind not in ("any", kind):
-            return False
-        if self.agents and agent not in self.agents:
-            return False
-        return not (self.role and role != self.role)
-
-
-@dataclass(frozen=True)
-class DashboardSpec:
-    scrollback: int = 10_000  # lines kept per pane
-    release_key: str = "ctrl+right_square_bracket"  # gives focus back from a pane
-    theme: str | None = None
-    bell: bool = True  # ring when an agent starts waiting
-    notify_command: str | None = None  # run with AGENTDECK_AGENT / _SUMMARY when a prompt appears
-    desktop: bool = False  # a desktop notification (through the terminal) when a prompt appears
-    keys: Mapping[str, str] = field(default_factory=dict)  # dashboard action id -> keys
-    # the smallest terminal an agent gets (cols, rows): its PTY is the area its pane has when
-    # zoomed, never below this, whatever the grid cell or a viewer's window
-    agent_size: tuple[int, int] = (100, 30)
-
-
-@dataclass(frozen=True)
-class Fleet:
-    path: Path | None
-    base: str | None = None
-    worktrees: str = "../{repo}-{name}"
-    env_file: str = ".env.local"
-    env_copy_max: int = 1 << 20  # bytes: an env_copy file larger than this is refused
-    ports: PortsSpec = PortsSpec()
-    stagger: float = 0.0
-    setup_timeout: float = 900.0  # seconds one setup command may run before it is ended
-    defaults: AgentSpec = AgentSpec(name="defaults", branch="")
-    commands: Mapping[str, str] = field(default_factory=lambda: dict(BUILTIN_COMMANDS))
-    # rate limits: send `rate_limit_message` to an agent when its limit resets (opt-in)
-    rate_limit_resume: bool = False
-    rate_limit_message: str = "continue"
-    # role -> model for agents that name none (a cheaper model for workers, say)
-    role_models: Mapping[str, str] = field(default_factory=dict)
-    # agent kind -> the command that restarts an agent which ran before (e.g. claude --continue)
-    resume: Mapping[str, str] = field(default_factory=dict)
-    agents: tuple[AgentSpec, ...] = ()
-    rules: tuple[ApprovalRule, ...] = ()
-    # Claude Code / Codex PermissionRequest hooks that hand requests to the dashboard
-    hooks: bool = True
-    hook_timeout: float = 120.0  # seconds a hook waits before the agent asks on its own screen
-    dashboard: DashboardSpec = DashboardSpec()
-    hosts: Mapping[str, HostSpec] = field(default_factory=dict)
-    notify: NotifySpec = field(default_factory=NotifySpec)
-    budget: BudgetSpec = field(default_factory=BudgetSpec)  # the whole fleet's (each agent's:
-    # its spec's `budget`)
-
-    def agent(self, name: str) -> AgentSpec | None:
-        return next((a for a in self.agents if a.name == name), None)
-
-    def spec_for(self, name: str, branch: str, **overrides: Any) -> AgentSpec:
-        """An agent made from the fleet defaults, as `agentdeck spawn` adds one."""
-        values = {k: v for k, v in overrides.items() if v is not None}
-        return replace(self.defaults, name=name, branch=branch, where="command line", **values)
 
 
 def find_fleet_file(start: Path, explicit: Path | None) -> Path | None:
@@ -218,114 +58,10 @@ def load_fleet(path: Path, environ: Mapping[str, str] | None = None) -> Fleet:
     return _FleetReader(doc, os.environ if environ is None else environ).fleet()
 
 
-def empty_fleet() -> Fleet:
-    """The fleet used when no fleet file exists (e.g. a bare `agentdeck spawn`)."""
-    return Fleet(path=None)
-
-
-class _FleetReader:
+class _FleetReader(Reader):
     def __init__(self, doc: LocatedDocument, environ: Mapping[str, str]) -> None:
-        self.doc = doc
-        self.environ = environ
+        super().__init__(doc, environ)
         self.hosts: Mapping[str, HostSpec] = {}
-
-    # -- primitives ---------------------------------------------------------------------------
-
-    def fail(self, path: KeyPath, message: str, value: bool = False) -> NoReturn:
-        raise ConfigError(f"{self.doc.where(path, value)}: {message}")
-
-    def bad_value(self, path: KeyPath, message: str) -> NoReturn:
-        self.fail(path, message, value=True)
-
-    def key_name(self, path: KeyPath) -> str:
-        parts: list[str] = []
-        for part in path:
-            parts.append(f"[{part}]" if isinstance(part, int) else ("." if parts else "") + part)
-        return "".join(parts) or "(top level)"
-
-    def mapping(self, value: Any, path: KeyPath, allowed: tuple[str, ...]) -> dict[str, Any]:
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            self.bad_value(path, f"'{self.key_name(path)}' must be a mapping, got {_kind(value)}")
-        for key in value:
-            if not isinstance(key, str) or key not in allowed:
-                hint = difflib.get_close_matches(str(key), allowed, n=1)
-                where = self.key_name((*path, key)) if isinstance(key, str) else repr(key)
-                known = f" (known: {', '.join(allowed)})"
-                suffix = f"; did you mean '{hint[0]}'?" if hint else known
-                self.fail((*path, key), f"unknown key '{where}'{suffix}")
-        return value
-
-    def string(self, value: Any, path: KeyPath, *, choices: tuple[str, ...] = ()) -> str:
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            self.bad_value(path, f"'{self.key_name(path)}' must be a string, got {_kind(value)}")
-        text = str(value)
-        if choices and text not in choices:
-            hint = difflib.get_close_matches(text, choices, n=1)
-            extra = f"; did you mean '{hint[0]}'?" if hint else ""
-            self.bad_value(path, f"'{self.key_name(path)}' must be one of {', '.join(choices)}, "
-                            f"got '{text}'{extra}")
-        return text
-
-    def integer(self, value: Any, path: KeyPath, low: int, high: int) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.bad_value(path, f"'{self.key_name(path)}' must be an integer, got {_kind(value)}")
-        if not low <= value <= high:
-            self.bad_value(path, f"'{self.key_name(path)}' must be between {low} and {high}, "
-                                 f"got {value}")
-        return value
-
-    def boolean(self, value: Any, path: KeyPath) -> bool:
-        if not isinstance(value, bool):
-            self.bad_value(path, f"'{self.key_name(path)}' must be true or false, "
-                                 f"got {_kind(value)}")
-        return value
-
-    def strings(self, value: Any, path: KeyPath) -> tuple[str, ...]:
-        if isinstance(value, str):
-            return (value,)
-        if not isinstance(value, list):
-            self.bad_value(path, f"'{self.key_name(path)}' must be a list of strings, got "
-                                 f"{_kind(value)}")
-        return tuple(self.string(item, (*path, i)) for i, item in enumerate(value))
-
-    def env_names(self, value: Any, path: KeyPath) -> tuple[str, ...]:
-        names = self.strings(value, path)
-        for i, name in enumerate(names):
-            if not ENV_NAME_RE.match(name):
-                self.fail((*path, i), f"'{name}' is not a valid environment variable name")
-        return names
-
-    def expand(self, text: str, path: KeyPath, uses: _EnvUses) -> str:
-        """${VAR} and ${VAR:-default} from the user's environment; $$ is a literal $. The names
-        go to `uses`, and an unset one is recorded there instead of failing: only the commands
-        that make or start that agent need its value (`ls`, `diff`, `daemon status` do not)."""
-        names: list[str] = []
-        unset: list[str] = []
-
-        def sub(match: re.Match[str]) -> str:
-            if match.group(0) == "$$":
-                return "$"
-            name, default = match.group(1), match.group(2)
-            names.append(name)
-            if name in self.environ and self.environ[name] != "":
-                return self.environ[name]
-            if default is not None:
-                return default
-            unset.append(name)
-            return ""
-
-        value = _ENV_REF_RE.sub(sub, text)
-        key = ".".join(str(p) for p in path[-2:])  # env.API_KEY, database.url
-        if unset:
-            uses.unset[key] = (f"'{self.key_name(path)}' ({self.doc.where(path, True)}) uses "
-                               f"${{{unset[0]}}}, which is not set in your environment; export "
-                               f"it or write ${{{unset[0]}:-default}}")
-        else:
-            uses.unset.pop(key, None)  # an agent's own value replaces the defaults' one
-        uses.refs[key] = tuple(names)
-        return value
 
     # -- sections -----------------------------------------------------------------------------
 
@@ -375,7 +111,7 @@ class _FleetReader:
         if "env_file" in raw_defaults:
             changes["env_file"] = self.relpath(raw_defaults["env_file"], ("defaults", "env_file"))
         if "env_copy_max" in raw_defaults:
-            changes["env_copy_max"] = _size(self, raw_defaults["env_copy_max"],
+            changes["env_copy_max"] = self.size(raw_defaults["env_copy_max"],
                                             ("defaults", "env_copy_max"))
         defaults = self.agent_fields(raw_defaults, ("defaults",), AgentSpec("defaults", ""),
                                      commands)
@@ -383,7 +119,7 @@ class _FleetReader:
         agents = []
         raw_agents = top.get("agents")
         if raw_agents is not None and not isinstance(raw_agents, list):
-            self.bad_value(("agents",), f"'agents' must be a list, got {_kind(raw_agents)}")
+            self.bad_value(("agents",), f"'agents' must be a list, got {describe(raw_agents)}")
         for index, raw in enumerate(raw_agents or []):
             agents.append(self.agent((index,), raw, defaults, commands))
         self.check_unique(agents)
@@ -476,13 +212,6 @@ class _FleetReader:
                                for k, v in keys.items()}
         return DashboardSpec(**changes)
 
-    def mapping_any(self, value: Any, path: KeyPath) -> dict[str, Any]:
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            self.bad_value(path, f"'{self.key_name(path)}' must be a mapping, got {_kind(value)}")
-        return value
-
     def check_template(self, template: str, path: KeyPath, per_agent: bool = False) -> None:
         """Only {repo}, {name} and {branch}; a template for every agent must tell them apart
         (`per_agent`: one agent's own `worktree:`, which need not)."""
@@ -498,30 +227,6 @@ class _FleetReader:
                             "{repo}, {name} and {branch}")
         if not per_agent and "{name}" not in template and "{branch}" not in template:
             self.fail(path, f"'{template}' must contain {{name}} or {{branch}} so agents differ")
-
-    def relpath(self, value: Any, path: KeyPath) -> str:
-        text = self.string(value, path)
-        # (a control character: a file name no one means, and a split line in info/exclude)
-        if os.path.isabs(text) or ".." in Path(text).parts or not text.isprintable() or not text:
-            self.fail(path, f"'{text}' must be a path inside the repository")
-        if ".git" in (part.casefold() for part in Path(text).parts):  # .GIT is .git on macOS
-            self.fail(path, f"'{text}' is inside .git, which is git's own; pick a path in the "
-                            "working tree")
-        return text
-
-    def duration(self, value: Any, path: KeyPath, most: float = 3600) -> float:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            seconds = float(value)
-        else:
-            match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*", str(value))
-            if not match:
-                self.bad_value(path, f"'{self.key_name(path)}' must be a duration like 5s, "
-                                     f"500ms, 1m or 1h, got '{value}'")
-            unit = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}[match.group(2)]
-            seconds = float(match.group(1)) * unit
-        if not 0 <= seconds <= most:  # (a NaN fails this too)
-            self.fail(path, f"'{self.key_name(path)}' must be between 0 and {most / 3600:g}h")
-        return seconds
 
     def ports(self, value: Any, path: KeyPath) -> PortsSpec:
         raw = self.mapping(value, path, ("start", "end", "vars", "extra"))
@@ -542,7 +247,7 @@ class _FleetReader:
         return PortsSpec(start, end, names, extra)
 
     def database(self, value: Any, path: KeyPath, inherited: DatabaseSpec,
-                 uses: _EnvUses) -> DatabaseSpec:
+                 uses: EnvUses) -> DatabaseSpec:
         if isinstance(value, str):
             value = {"mode": value}
         raw = self.mapping(value, path, ("mode", "url", "template", "path", "file"))
@@ -578,7 +283,7 @@ class _FleetReader:
         self, raw: dict[str, Any], path: KeyPath, base: AgentSpec, commands: Mapping[str, str]
     ) -> AgentSpec:
         changes: dict[str, Any] = {}
-        uses = _EnvUses(dict(base.env_refs), dict(base.env_unset))
+        uses = EnvUses(dict(base.env_refs), dict(base.env_unset))
         if "agent" in raw:
             changes["agent"] = self.string(raw["agent"], (*path, "agent"),
                                            choices=tuple(commands))
@@ -689,38 +394,8 @@ class _FleetReader:
             seen_branches[agent.branch.casefold()] = agent
 
 
-@dataclass
-class _EnvUses:
-    """What an agent's fields take from the user's environment, as they are read."""
-
-    refs: dict[str, tuple[str, ...]]
-    unset: dict[str, str]
-
-
-def _kind(value: Any) -> str:
-    names: dict[type, str] = {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean",
-                              int: "an integer", float: "a number", type(None): "nothing"}
-    text = names.get(type(value), type(value).__name__)
-    if isinstance(value, str | int | float) and not isinstance(value, bool):
-        return f"{text} ({value!r})"
-    return text
-
-
 _TOP_KEYS = ("version", "base", "worktrees", "defaults", "commands", "resume", "agents",
              "approvals", "dashboard", "rate_limits", "hosts", "notify", "budget")
-def _size(reader: _FleetReader, value: Any, path: KeyPath) -> int:
-    """A size in bytes: an integer, or a number with B, KB, MB or GB (powers of 1024)."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMG]?B)?\s*", str(value), re.IGNORECASE)
-    if isinstance(value, bool) or not isinstance(value, str | int) or not match:
-        reader.bad_value(path, f"'{reader.key_name(path)}' must be a size like 1MB, 512KB or "
-                               f"a number of bytes, got {_kind(value)}")
-    scale = {"": 1, "B": 1, "KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30}
-    size = int(float(match.group(1)) * scale[(match.group(2) or "").upper()])
-    if not 1 <= size <= 1 << 40:
-        reader.bad_value(path, f"'{reader.key_name(path)}' must be between 1 byte and 1024GB")
-    return size
-
-
 _DEFAULT_KEYS = ("agent", "model", "models", "setup", "env_copy", "env_copy_max", "env_file",
                  "ports", "database", "stagger", "setup_timeout", "env", "env_passthrough", "host",
                  "sandbox", "budget")

@@ -19,7 +19,7 @@ from agentdeck.core.screen.keys import key_problem
 from agentdeck.core.yamlmarks import KeyPath
 
 if TYPE_CHECKING:
-    from agentdeck.core.fleet.schema import _FleetReader as Reader
+    from agentdeck.core.fleet.entries import EntryReader as Reader
 
 SANDBOX_MODES = ("none", "bwrap", "seatbelt")  # seatbelt: macOS sandbox-exec (unverified)
 

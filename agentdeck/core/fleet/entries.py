@@ -205,17 +205,18 @@ class EntryReader(Reader):
                 seen_dbs[key] = agent
             # keyed without case: on a case-insensitive disk (macOS, Windows) A1 and a1 are one
             # worktree folder, feat/X and feat/x one ref file
-            if (first := seen_names.get(agent.name.casefold())) is not None:
-                if first.name == agent.name:
+            if (same_name := seen_names.get(agent.name.casefold())) is not None:
+                if same_name.name == agent.name:
                     self.fail(("agents", index, "name"), f"duplicate agent name '{agent.name}' "
-                              f"(first at {first.where}); names must be unique")
-                self.fail(("agents", index, "name"), f"agents '{first.name}' and '{agent.name}' "
-                          "differ only in case, which a case-insensitive disk does not tell "
-                          "apart (one worktree folder): rename one")
-            if (first := seen_branches.get(agent.branch.casefold())) is not None:
-                same = "" if first.branch == agent.branch else f" ('{first.branch}', in any case)"
-                self.fail(("agents", index, "branch"), f"agents '{first.name}' and '{agent.name}' "
-                          f"both use branch '{agent.branch}'{same}; a branch can be checked out "
-                          "in one worktree only — give each agent its own branch")
+                              f"(first at {same_name.where}); names must be unique")
+                self.fail(("agents", index, "name"), f"agents '{same_name.name}' and "
+                          f"'{agent.name}' differ only in case, which a case-insensitive disk "
+                          "does not tell apart (one worktree folder): rename one")
+            if (same_branch := seen_branches.get(agent.branch.casefold())) is not None:
+                same = ("" if same_branch.branch == agent.branch
+                        else f" ('{same_branch.branch}', in any case)")
+                self.fail(("agents", index, "branch"), f"agents '{same_branch.name}' and "
+                          f"'{agent.name}' both use branch '{agent.branch}'{same}; a branch can "
+                          "be checked out in one worktree only — give each agent its own branch")
             seen_names[agent.name.casefold()] = agent
             seen_branches[agent.branch.casefold()] = agent

@@ -33,6 +33,15 @@ from agentdeck.core.screen.detect.base import KINDS as PROMPT_KINDS
 from agentdeck.core.yamlmarks import KeyPath, load_located
 
 DEFAULT_FLEET_NAMES = ("agentdeck.yaml", "agentdeck.yml")
+# each section's keys (an agent entry's and `defaults:` are in entries.py, the sections of
+# options.py there); docs/configuration.md is written from these
+TOP_KEYS = ("version", "base", "worktrees", "defaults", "commands", "resume", "agents",
+            "approvals", "dashboard", "rate_limits", "hosts", "notify", "budget")
+APPROVAL_KEYS = ("rules", "hooks", "hook_timeout")
+RULE_KEYS = ("allow", "deny", "match", "command", "compound", "agents", "role")
+DASHBOARD_KEYS = ("scrollback", "release_key", "theme", "bell", "notify", "desktop", "keys",
+                  "agent_size")
+RATE_LIMIT_KEYS = ("resume", "message")
 
 
 def find_fleet_file(start: Path, explicit: Path | None) -> Path | None:
@@ -53,14 +62,40 @@ class _FleetReader(EntryReader):
     # -- sections -----------------------------------------------------------------------------
 
     def fleet(self) -> Fleet:
-        top = self.mapping(self.doc.data, (), _TOP_KEYS)
+        """The whole file, section by section; `hosts` before the agents that name them."""
+        top = self.top()
+        changes = self.layout(top)
+        changes["commands"] = commands = self.commands(top.get("commands"))
+        changes["resume"] = self.resume(top.get("resume"))
+        changes["hosts"] = read_hosts(self, top.get("hosts"))
+        raw_defaults = self.mapping(top.get("defaults"), ("defaults",), DEFAULT_KEYS)
+        changes.update(self.fleet_defaults(raw_defaults))
+        changes["defaults"] = self.agent_fields(raw_defaults, ("defaults",),
+                                                AgentSpec("defaults", ""), commands)
+        changes["agents"] = self.agents(top.get("agents"), changes["defaults"], commands)
+        changes.update(self.approvals(top.get("approvals")))
+        if "dashboard" in top:
+            changes["dashboard"] = self.dashboard(top["dashboard"], ("dashboard",))
+        if "notify" in top:
+            changes["notify"] = read_notify(self, top["notify"], ("notify",))
+        if "budget" in top:
+            changes["budget"] = read_budget(self, top["budget"], ("budget",))
+        changes.update(self.rate_limits(top.get("rate_limits")))
+        return replace(Fleet(path=self.doc.file), **changes)
+
+    def top(self) -> dict[str, Any]:
+        """The top level's keys, the file's version checked."""
+        top = self.mapping(self.doc.data, (), TOP_KEYS)
         if self.doc.data is None:
             self.fail((), "the fleet file is empty; see sample_fleet.yaml")
         if "version" in top:
             version = self.integer(top["version"], ("version",), 1, 99)
             if version != 1:
                 self.fail(("version",), f"fleet file version {version} is not supported (use 1)")
-        fleet = Fleet(path=self.doc.file)
+        return top
+
+    def layout(self, top: dict[str, Any]) -> dict[str, Any]:
+        """`base` and `worktrees`: where agents' branches start and their worktrees go."""
         changes: dict[str, Any] = {}
         if "base" in top:
             changes["base"] = self.string(top["base"], ("base",))
@@ -68,79 +103,86 @@ class _FleetReader(EntryReader):
             template = self.string(top["worktrees"], ("worktrees",))
             self.check_template(template, ("worktrees",))
             changes["worktrees"] = template
+        return changes
+
+    def commands(self, raw: Any) -> dict[str, str]:
+        """The built-in kinds' commands, with the fleet's own changes and kinds."""
         commands = dict(BUILTIN_COMMANDS)
-        for kind, command in self.mapping_any(top.get("commands"), ("commands",)).items():
+        for kind, command in self.mapping_any(raw, ("commands",)).items():
             commands[kind] = self.string(command, ("commands", kind))
             if not NAME_RE.match(kind):
                 self.fail(("commands", kind), f"'{kind}' is not a valid agent kind name")
-        changes["commands"] = commands
-        changes["resume"] = {kind: self.string(command, ("resume", kind)) for kind, command
-                             in self.mapping_any(top.get("resume"), ("resume",)).items()}
-        changes["hosts"] = read_hosts(self, top.get("hosts"))
-        raw_defaults = self.mapping(top.get("defaults"), ("defaults",), DEFAULT_KEYS)
-        if "ports" in raw_defaults:
-            changes["ports"] = self.ports(raw_defaults["ports"], ("defaults", "ports"))
-        if "models" in raw_defaults:
-            models = self.mapping_any(raw_defaults["models"], ("defaults", "models"))
-            for role in models:
-                if role not in ROLES:
-                    self.fail(("defaults", "models", role), f"'{role}' is not a role "
-                              f"({' or '.join(ROLES)})")
-            changes["role_models"] = {role: self.string(m, ("defaults", "models", role))
-                                      for role, m in models.items()}
-        if "stagger" in raw_defaults:
-            changes["stagger"] = self.duration(raw_defaults["stagger"], ("defaults", "stagger"))
-        if "setup_timeout" in raw_defaults:
-            changes["setup_timeout"] = self.duration(
-                raw_defaults["setup_timeout"], ("defaults", "setup_timeout"), most=86_400)
+        return commands
+
+    def resume(self, raw: Any) -> dict[str, str]:
+        return {kind: self.string(command, ("resume", kind))
+                for kind, command in self.mapping_any(raw, ("resume",)).items()}
+
+    def fleet_defaults(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """The keys of `defaults:` that are the fleet's, not each agent's."""
+        path = ("defaults",)
+        changes: dict[str, Any] = {}
+        if "ports" in raw:
+            changes["ports"] = self.ports(raw["ports"], (*path, "ports"))
+        if "models" in raw:
+            changes["role_models"] = self.role_models(raw["models"], (*path, "models"))
+        if "stagger" in raw:
+            changes["stagger"] = self.duration(raw["stagger"], (*path, "stagger"))
+        if "setup_timeout" in raw:
+            changes["setup_timeout"] = self.duration(raw["setup_timeout"],
+                                                     (*path, "setup_timeout"), most=86_400)
             if changes["setup_timeout"] <= 0:
-                self.fail(("defaults", "setup_timeout"), "'setup_timeout' must be more than 0")
-        if "env_file" in raw_defaults:
-            changes["env_file"] = self.relpath(raw_defaults["env_file"], ("defaults", "env_file"))
-        if "env_copy_max" in raw_defaults:
-            changes["env_copy_max"] = self.size(raw_defaults["env_copy_max"],
-                                            ("defaults", "env_copy_max"))
-        defaults = self.agent_fields(raw_defaults, ("defaults",), AgentSpec("defaults", ""),
-                                     commands)
-        changes["defaults"] = defaults
-        agents = []
-        raw_agents = top.get("agents")
-        if raw_agents is not None and not isinstance(raw_agents, list):
-            self.bad_value(("agents",), f"'agents' must be a list, got {describe(raw_agents)}")
-        for index, raw in enumerate(raw_agents or []):
-            agents.append(self.agent((index,), raw, defaults, commands))
+                self.fail((*path, "setup_timeout"), "'setup_timeout' must be more than 0")
+        if "env_file" in raw:
+            changes["env_file"] = self.relpath(raw["env_file"], (*path, "env_file"))
+        if "env_copy_max" in raw:
+            changes["env_copy_max"] = self.size(raw["env_copy_max"], (*path, "env_copy_max"))
+        return changes
+
+    def role_models(self, raw: Any, path: KeyPath) -> dict[str, str]:
+        models = self.mapping_any(raw, path)
+        for role in models:
+            if role not in ROLES:
+                self.fail((*path, role), f"'{role}' is not a role ({' or '.join(ROLES)})")
+        return {role: self.string(m, (*path, role)) for role, m in models.items()}
+
+    def agents(self, raw: Any, defaults: AgentSpec,
+               commands: Mapping[str, str]) -> tuple[AgentSpec, ...]:
+        if raw is not None and not isinstance(raw, list):
+            self.bad_value(("agents",), f"'agents' must be a list, got {describe(raw)}")
+        agents = [self.agent((index,), entry, defaults, commands)
+                  for index, entry in enumerate(raw or [])]
         self.check_unique(agents)
-        changes["agents"] = tuple(agents)
-        raw_approvals = self.mapping(top.get("approvals"), ("approvals",),
-                                     ("rules", "hooks", "hook_timeout"))
-        if "hooks" in raw_approvals:
-            changes["hooks"] = self.boolean(raw_approvals["hooks"], ("approvals", "hooks"))
-        if "hook_timeout" in raw_approvals:
-            changes["hook_timeout"] = float(self.integer(
-                raw_approvals["hook_timeout"], ("approvals", "hook_timeout"), 1, 86_400))
-        rules = raw_approvals.get("rules") or []
+        return tuple(agents)
+
+    def approvals(self, raw: Any) -> dict[str, Any]:
+        path = ("approvals",)
+        data = self.mapping(raw, path, APPROVAL_KEYS)
+        changes: dict[str, Any] = {}
+        if "hooks" in data:
+            changes["hooks"] = self.boolean(data["hooks"], (*path, "hooks"))
+        if "hook_timeout" in data:
+            changes["hook_timeout"] = float(self.integer(data["hook_timeout"],
+                                                         (*path, "hook_timeout"), 1, 86_400))
+        rules = data.get("rules") or []
         if not isinstance(rules, list):
-            self.bad_value(("approvals", "rules"), "'rules' must be a list")
-        changes["rules"] = tuple(self.rule(raw, ("approvals", "rules", i))
-                                 for i, raw in enumerate(rules))
-        if "dashboard" in top:
-            changes["dashboard"] = self.dashboard(top["dashboard"], ("dashboard",))
-        if "notify" in top:
-            changes["notify"] = read_notify(self, top["notify"], ("notify",))
-        if "budget" in top:
-            changes["budget"] = read_budget(self, top["budget"], ("budget",))
-        limits = self.mapping(top.get("rate_limits"), ("rate_limits",), ("resume", "message"))
+            self.bad_value((*path, "rules"), "'rules' must be a list")
+        changes["rules"] = tuple(self.rule(rule, (*path, "rules", i))
+                                 for i, rule in enumerate(rules))
+        return changes
+
+    def rate_limits(self, raw: Any) -> dict[str, Any]:
+        path = ("rate_limits",)
+        limits = self.mapping(raw, path, RATE_LIMIT_KEYS)
+        changes: dict[str, Any] = {}
         if "resume" in limits:
-            changes["rate_limit_resume"] = self.boolean(limits["resume"],
-                                                        ("rate_limits", "resume"))
+            changes["rate_limit_resume"] = self.boolean(limits["resume"], (*path, "resume"))
         if "message" in limits:
-            changes["rate_limit_message"] = self.string(limits["message"],
-                                                        ("rate_limits", "message"))
-        return replace(fleet, **changes)
+            changes["rate_limit_message"] = self.string(limits["message"], (*path, "message"))
+        return changes
 
     def rule(self, raw: Any, path: KeyPath) -> ApprovalRule:
-        data = self.mapping(raw, path, ("allow", "deny", "match", "command", "compound",
-                                        "agents", "role"))
+        data = self.mapping(raw, path, RULE_KEYS)
         decisions = [d for d in ("allow", "deny") if d in data]
         if len(decisions) != 1:
             self.fail(path, "a rule needs exactly one of 'allow: <kind>' or 'deny: <kind>'")
@@ -169,8 +211,7 @@ class _FleetReader(EntryReader):
                             command=command, compound=compound)
 
     def dashboard(self, raw: Any, path: KeyPath) -> DashboardSpec:
-        data = self.mapping(raw, path, ("scrollback", "release_key", "theme", "bell", "notify",
-                                        "desktop", "keys", "agent_size"))
+        data = self.mapping(raw, path, DASHBOARD_KEYS)
         changes: dict[str, Any] = {}
         if "scrollback" in data:
             changes["scrollback"] = self.integer(data["scrollback"], (*path, "scrollback"),
@@ -198,6 +239,3 @@ class _FleetReader(EntryReader):
             changes["keys"] = {str(k): self.string(v, (*path, "keys", k))
                                for k, v in keys.items()}
         return DashboardSpec(**changes)
-
-_TOP_KEYS = ("version", "base", "worktrees", "defaults", "commands", "resume", "agents",
-             "approvals", "dashboard", "rate_limits", "hosts", "notify", "budget")

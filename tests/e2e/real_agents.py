@@ -16,9 +16,10 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from agentdeck.core.fleet.kinds import versions
+
 ROOT = Path(__file__).resolve().parents[2]
-VERSIONS = {"claude": "2.1.328", "codex": "0.169.0", "gemini": "0.61.0", "aider": "0.86.2",
-            "opencode": "1.18.33", "kilo": "7.7.7", "qwen": "0.24.4", "copilot": "1.0.102"}
+VERSIONS = versions()  # the registry's verified versions, which install_agents.sh installs
 FAKE_KEY = "sk-ant-agentdeck-offline-0123456789"
 
 

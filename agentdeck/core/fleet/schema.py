@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from agentdeck.core.fleet.entries import DEFAULT_KEYS, EntryReader
+from agentdeck.core.fleet.kinds import BUILTIN_COMMANDS, BUILTIN_RESUME
 from agentdeck.core.fleet.options import (
     read_budget,
     read_hosts,
@@ -22,7 +23,6 @@ from agentdeck.core.fleet.options import (
 )
 from agentdeck.core.fleet.reader import describe
 from agentdeck.core.fleet.spec import (
-    BUILTIN_COMMANDS,
     AgentSpec,
     ApprovalRule,
     DashboardSpec,
@@ -115,8 +115,11 @@ class _FleetReader(EntryReader):
         return commands
 
     def resume(self, raw: Any) -> dict[str, str]:
-        return {kind: self.string(command, ("resume", kind))
-                for kind, command in self.mapping_any(raw, ("resume",)).items()}
+        """The built-in kinds' resume commands, with the fleet's own."""
+        resume = dict(BUILTIN_RESUME)
+        for kind, command in self.mapping_any(raw, ("resume",)).items():
+            resume[kind] = self.string(command, ("resume", kind))
+        return resume
 
     def fleet_defaults(self, raw: dict[str, Any]) -> dict[str, Any]:
         """The keys of `defaults:` that are the fleet's, not each agent's."""

@@ -10,30 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from agentdeck.core.errors import ConfigError
+from agentdeck.core.fleet.kinds import BUILTIN_COMMANDS, BUILTIN_RESUME
 from agentdeck.core.fleet.options import BudgetSpec, HostSpec, NotifySpec, SandboxSpec
 
 DB_MODES = ("none", "postgres-db", "postgres-schema", "sqlite", "compose")
-BUILTIN_COMMANDS: dict[str, str] = {
-    # ask before every tool (Claude Code's auto mode would answer most prompts itself); the
-    # brief (task, scope, roster) as an appended system prompt, the task as the first message
-    "claude": "claude --permission-mode default --model {model} --append-system-prompt {brief} "
-              "{task}",
-    "codex": "codex --model {model} {prompt}",
-    # the brief as a read-only file; the task is typed as the first message once it is ready
-    "aider": "aider --model {model} --read {brief_file}",
-    "gemini": "gemini -m {model} -i {prompt}",
-    # brief and task as the first message, submitted by the CLI itself once it is ready;
-    # opencode runs commands and edits without asking unless told to ask (Kilo asks)
-    "opencode": """env 'OPENCODE_PERMISSION={{"bash":"ask","edit":"ask"}}' """
-                "opencode --model {model} --prompt {prompt}",
-    "kilo": "kilo --model {model} --prompt {prompt}",
-    # ask before every change (their default modes have a model decide what to allow)
-    "qwen": "qwen --approval-mode default --model {model} -i {prompt}",
-    "copilot": "copilot --model {model} -i {prompt}",
-    # no first-message flag: the task is typed once its input box is up
-    "crush": "crush",
-    "shell": "bash",
-}
 # \Z, not $: `$` matches before a trailing newline too ("A\n" would split a line of .env)
 
 @dataclass(frozen=True)
@@ -153,7 +133,7 @@ class Fleet:
     # role -> model for agents that name none (a cheaper model for workers, say)
     role_models: Mapping[str, str] = field(default_factory=dict)
     # agent kind -> the command that restarts an agent which ran before (e.g. claude --continue)
-    resume: Mapping[str, str] = field(default_factory=dict)
+    resume: Mapping[str, str] = field(default_factory=lambda: dict(BUILTIN_RESUME))
     agents: tuple[AgentSpec, ...] = ()
     rules: tuple[ApprovalRule, ...] = ()
     # Claude Code / Codex PermissionRequest hooks that hand requests to the dashboard

@@ -24,12 +24,15 @@ from agentdeck.core.fleet.spec import DB_MODES, AgentSpec, DatabaseSpec, PortsSp
 from agentdeck.core.names import NAME_RE, ROLES, reserved_variable
 from agentdeck.core.yamlmarks import KeyPath, LocatedDocument
 
+# each section's keys (docs/configuration.md is written from these)
 DEFAULT_KEYS = ("agent", "model", "models", "setup", "env_copy", "env_copy_max", "env_file",
-                 "ports", "database", "stagger", "setup_timeout", "env", "env_passthrough", "host",
-                 "sandbox", "budget")
+                "ports", "database", "stagger", "setup_timeout", "env", "env_passthrough", "host",
+                "sandbox", "budget")
 AGENT_KEYS = ("name", "role", "branch", "base", "agent", "model", "task", "forbid", "scope",
-               "env", "env_passthrough", "setup", "env_copy", "database", "worktree", "host",
-               "sandbox", "budget")
+              "env", "env_passthrough", "setup", "env_copy", "database", "worktree", "host",
+              "sandbox", "budget")
+PORT_KEYS = ("start", "end", "vars", "extra")
+DATABASE_KEYS = ("mode", "url", "template", "path", "file")
 
 
 class EntryReader(Reader):
@@ -56,7 +59,7 @@ class EntryReader(Reader):
             self.fail(path, f"'{template}' must contain {{name}} or {{branch}} so agents differ")
 
     def ports(self, value: Any, path: KeyPath) -> PortsSpec:
-        raw = self.mapping(value, path, ("start", "end", "vars", "extra"))
+        raw = self.mapping(value, path, PORT_KEYS)
         start = self.integer(raw.get("start", 3001), (*path, "start"), 1024, 65535)
         end = self.integer(raw.get("end", min(start + 998, 65535)), (*path, "end"), start, 65535)
         names = self.env_names(raw.get("vars", ["PORT"]), (*path, "vars"))
@@ -77,7 +80,7 @@ class EntryReader(Reader):
                  uses: EnvUses) -> DatabaseSpec:
         if isinstance(value, str):
             value = {"mode": value}
-        raw = self.mapping(value, path, ("mode", "url", "template", "path", "file"))
+        raw = self.mapping(value, path, DATABASE_KEYS)
         mode = self.string(raw.get("mode", inherited.mode), (*path, "mode"), choices=DB_MODES)
         spec = DatabaseSpec(
             mode=mode,

@@ -19,7 +19,8 @@ def add_to_fleet_file(path: Path, spec: AgentSpec) -> None:
     """Append the agent to the fleet file's `agents:` list as one flow-style line, keeping every
     comment and line of the file; the file is re-read to prove it, and restored if not."""
     text = path.read_text(encoding="utf-8")
-    entry = {"name": spec.name, "branch": spec.branch, "role": spec.role, "agent": spec.agent}
+    entry: dict[str, str | list[str]] = {"name": spec.name, "branch": spec.branch,
+                                         "role": spec.role, "agent": spec.agent}
     for key in ("model", "base", "task"):
         value = getattr(spec, key)
         if value:

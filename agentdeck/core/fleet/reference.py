@@ -197,13 +197,13 @@ def render(sections: Sequence[tuple[str, str, str, tuple[str, ...]]] = SECTIONS,
         out.append("| key | " + ("in | " if both else "") + "type | default | what it does |")
         out.append("|---|" + ("---|" if both else "") + "---|---|---|")
         for key in keys:
-            kind, default, what = docs[f"{sid}.{key}"]
+            shape, default, what = docs[f"{sid}.{key}"]
             cells = [f"`{key}`"]
             if both:
                 cells.append(" + ".join(w for w, ks in (("defaults", entries.DEFAULT_KEYS),
                                                         ("agents", entries.AGENT_KEYS))
                                         if key in ks))
-            cells += [kind, _default(default).replace("|", "\\|"), what]
+            cells += [shape, _default(default).replace("|", "\\|"), what]
             out.append("| " + " | ".join(cells) + " |")
         out.append("")
     out += ["## Built-in agent kinds", "",

@@ -93,6 +93,10 @@ def test_the_e2e_tests_run_the_registry_versions() -> None:
     from tests.e2e import real_agents
 
     assert versions() == real_agents.VERSIONS
+    assert set(real_agents.SETUPS) == set(versions())  # each CLI set up to run offline
+    # (aider takes its brief as a file and its task typed at its prompt)
+    assert "claude" in real_agents.TASK_ON_COMMAND_LINE
+    assert "aider" not in real_agents.TASK_ON_COMMAND_LINE
     for name in versions():
         real_agents.binary(name)  # (a KeyError: a verified CLI the e2e tests cannot find)
         assert versions()[name] in real_agents.missing_reason(name)

@@ -16,7 +16,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from agentdeck.core.fleet.kinds import versions
+from agentdeck.core.agents.launch import takes_task
+from agentdeck.core.fleet.kinds import BUILTIN_COMMANDS, versions
 
 ROOT = Path(__file__).resolve().parents[2]
 VERSIONS = versions()  # the registry's verified versions, which install_agents.sh installs
@@ -242,7 +243,7 @@ def copilot(home: Path, worktree: Path, base_url: str) -> AgentSetup:
 SETUPS = {"claude": claude, "codex": codex, "aider": aider, "gemini": gemini,
           "opencode": opencode, "kilo": kilo, "qwen": qwen, "copilot": copilot}
 # CLIs that take the task on their command line; the others get it typed at their prompt
-TASK_ON_COMMAND_LINE = {"claude", "codex", "gemini", "opencode", "kilo", "qwen", "copilot"}
+TASK_ON_COMMAND_LINE = {cli for cli in VERSIONS if takes_task(BUILTIN_COMMANDS[cli])}
 
 
 def stop_codex_daemon(env: dict[str, str], folder: Path) -> None:

@@ -120,3 +120,9 @@ def test_the_table_check_reads_rows_and_not_the_header() -> None:
             "| Claude Code (`claude`) | 2.1.328 | bash | its hook |\n"
             "| Crush (`crush`) | unverified | shell | its screen |\n")
     assert agents_table(text) == {"claude": "2.1.328", "crush": "unverified"}
+
+
+def test_the_sample_fleet_file_names_every_built_in_kind() -> None:
+    sample = (ROOT / "agentdeck" / "sample_fleet.yaml").read_text(encoding="utf-8")
+    built_in = sample[sample.index("Built in"):sample.index("this one is claude's")]
+    assert re.findall(r"[a-z]+", built_in.split(":", 1)[1].replace("\n#", " ")) == list(KINDS)

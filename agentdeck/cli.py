@@ -18,6 +18,7 @@ from typing import NoReturn
 
 from agentdeck import __version__
 from agentdeck.core.errors import AgentdeckError, UsageError, one_line
+from agentdeck.core.fleet.kinds import CLIS, KINDS
 from agentdeck.core.names import ROLES
 
 Command = Callable[[argparse.Namespace], int]
@@ -98,8 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     spawn.add_argument("name")
     spawn.add_argument("--branch", "-b", help="branch (default: agentdeck/NAME)")
     spawn.add_argument("--base", help="where a new branch starts (default: the fleet's base)")
-    spawn.add_argument("--agent", help="agent kind: claude, codex, aider, gemini, opencode, "
-                       "kilo, qwen, copilot, crush, shell, or one of the fleet's commands")
+    spawn.add_argument("--agent", help=f"agent kind: {', '.join(KINDS)}, or one of the "
+                       "fleet's commands")
     spawn.add_argument("--task", help="what this agent should do")
     spawn.add_argument("--model", help="model name passed to the agent")
     spawn.add_argument("--role", choices=ROLES, help="lead or worker (default worker)")
@@ -144,9 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     detect = sub.add_parser("detect", help="screen text in, JSON state and pending prompt out")
     detect.set_defaults(run="tools:cmd_detect")
     detect.add_argument("file", nargs="?", default="-", help="a screen as text (default: stdin)")
-    detect.add_argument("--agent", default=None,
-                        help="claude, codex, aider, gemini, opencode, kilo, qwen, copilot, "
-                             "crush or generic (default: try all)")
+    detectors = [kind.detector for kind in CLIS.values() if kind.detector]
+    detect.add_argument("--agent", default=None, help=f"{', '.join(detectors)} or generic "
+                        "(default: try all)")
     detect.add_argument("--raw", action="store_true",
                         help="the input is raw PTY bytes: render them through the emulator first")
     detect.add_argument("--cols", type=_bounded(2, 1000, "columns"), default=None,

@@ -18,7 +18,7 @@ from pathlib import Path
 from agentdeck.core.engine.engine import Engine
 from agentdeck.core.errors import OperationError, UsageError
 from agentdeck.core.files import private_dir, write_private
-from agentdeck.core.fleet.config import load_fleet
+from agentdeck.core.fleet.schema import load_fleet
 from agentdeck.core.git.repo import open_repo, run_git
 
 DEMO_MARK = "demo.json"  # in the demo repository's registry folder: where the demo is

@@ -21,6 +21,9 @@ import sys
 import time
 from typing import Any
 
+# (the registry imports only the standard library, as this command must: see below)
+from agentdeck.core.fleet.kinds import HOOK_KINDS
+
 PROTOCOL = 1
 DENY_MESSAGE = "Denied from the agentdeck dashboard."
 
@@ -115,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="agentdeck hook", description=__doc__.splitlines()[0])
     parser.add_argument("event", choices=["permission-request", "event"])
     parser.add_argument("--agent", required=True, help="the agentdeck agent name")
-    parser.add_argument("--cli", choices=["claude", "codex"], required=True)
+    parser.add_argument("--cli", choices=HOOK_KINDS, required=True)
     parser.add_argument("--socket", required=True, help="the dashboard's approvals socket")
     parser.add_argument("--timeout", type=float, default=120.0,
                         help="seconds to wait for an answer before letting the agent ask itself")

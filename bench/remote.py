@@ -31,7 +31,7 @@ from reattach import spec
 from terminal import mixed_ansi, writer_program
 
 from agentdeck.core.agents.sessions import SessionHost
-from agentdeck.core.fleet.config import load_fleet
+from agentdeck.core.fleet.schema import load_fleet
 from agentdeck.core.git.repo import open_repo
 from agentdeck.core.oversight.approvals import QueueView
 from agentdeck.daemon import lifecycle

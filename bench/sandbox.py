@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from agentdeck.core.agents import sandbox
 from agentdeck.core.agents.sessions.host import SessionSpec
 from agentdeck.core.agents.sessions.local import LocalHost
-from agentdeck.core.fleet.config import SandboxSpec
+from agentdeck.core.fleet.options import SandboxSpec
 from agentdeck.core.fleet.registry import AgentRecord
 
 PROGRAM = "import time; print('ready', flush=True); time.sleep(60)"

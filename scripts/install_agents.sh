@@ -5,8 +5,11 @@
 # Prints the folder on its last line. Exits non-zero when a CLI could not be installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CLAUDE=2.1.328 CODEX=0.169.0 GEMINI=0.61.0 AIDER=0.86.2  # keep in step with tests/e2e/real_agents.py
-OPENCODE=1.18.33 KILO=7.7.7 QWEN=0.24.4 COPILOT=1.0.102
+# The verified versions (CLAUDE=…, CODEX=…) from the one registry of agent kinds,
+# agentdeck/core/fleet/kinds.py: it imports only the standard library, so the bare python3
+# reads it before any virtualenv exists.
+versions="$(python3 -m agentdeck.core.fleet.kinds --versions)"
+eval "$versions"
 key="claude-$CLAUDE.codex-$CODEX.gemini-$GEMINI.aider-$AIDER"
 # the newer CLIs in a folder of their own, so adding one does not fetch the others again
 more="${AGENTDECK_AGENTS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/agentdeck/agents-opencode-$OPENCODE.kilo-$KILO.qwen-$QWEN.copilot-$COPILOT}"

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from agentdeck.core.fleet.config import NotifySpec, load_fleet
+from agentdeck.core.fleet.options import NotifySpec
+from agentdeck.core.fleet.schema import load_fleet
 from agentdeck.core.git.repo import open_repo
 from agentdeck.core.oversight import alerts
 from agentdeck.core.oversight.alerts import Alert, Alerts, Happenings, redact

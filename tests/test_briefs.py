@@ -11,7 +11,7 @@ from pathlib import Path
 from agentdeck.core.agents import briefs
 from agentdeck.core.deck import Deck
 from agentdeck.core.engine.engine import Engine
-from agentdeck.core.fleet.config import load_fleet
+from agentdeck.core.fleet.schema import load_fleet
 from agentdeck.core.git.repo import open_repo
 from tests.conftest import git, make_repo, wait, write_fleet
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from agentdeck.core.errors import ConfigError
-from agentdeck.core.fleet.config import load_fleet
+from agentdeck.core.fleet.schema import load_fleet
 from agentdeck.core.oversight.rules import applies
 from tests.conftest import assert_one_line_error, run_agentdeck, write_fleet
 

@@ -62,12 +62,12 @@ def test_each_group_of_core_imports_only_the_groups_below_it() -> None:
 
 def test_a_planted_upward_import_is_caught_even_inside_a_function() -> None:
     sources = core_sources()
-    sources["fleet/config.py"] += (
+    sources["fleet/schema.py"] += (
         "\n\ndef _planted() -> None:\n"
         "    from agentdeck.core.engine.engine import Engine  # noqa: F401\n")
     sources["screen/keys.py"] += "\nfrom agentdeck.core import deck  # noqa: F401\n"
     found = violations(sources)
-    assert any(v.startswith("fleet/config.py:") and "fleet imports engine" in v for v in found)
+    assert any(v.startswith("fleet/schema.py:") and "fleet imports engine" in v for v in found)
     assert any(v.startswith("screen/keys.py:") and "screen imports deck" in v for v in found)
     assert len(found) == 2, found
 

@@ -252,7 +252,7 @@ async def test_the_dashboard_on_a_daemon_quits_and_comes_back_to_the_same_screen
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from agentdeck.core.deck import Deck
     from agentdeck.core.engine.engine import Engine
-    from agentdeck.core.fleet.config import load_fleet
+    from agentdeck.core.fleet.schema import load_fleet
     from agentdeck.core.git.repo import open_repo
     from agentdeck.demo import make_demo_repo
     from agentdeck.ui.app import AgentdeckApp
@@ -453,7 +453,7 @@ async def test_a_pane_on_the_daemon_scrolls_back_through_the_daemons_scrollback(
     bottom."""
     from agentdeck.core.deck import Deck
     from agentdeck.core.engine.engine import Engine
-    from agentdeck.core.fleet.config import load_fleet
+    from agentdeck.core.fleet.schema import load_fleet
     from agentdeck.core.git.repo import open_repo
     from agentdeck.ui.app import AgentdeckApp
     from agentdeck.ui.widgets.terminal_pane import TerminalPane

@@ -12,7 +12,7 @@ import pytest
 
 from agentdeck.core.deck import Deck
 from agentdeck.core.engine.engine import Engine
-from agentdeck.core.fleet.config import load_fleet
+from agentdeck.core.fleet.schema import load_fleet
 from agentdeck.core.git.repo import open_repo
 from agentdeck.demo import make_demo_repo
 from agentdeck.ui.app import AgentdeckApp

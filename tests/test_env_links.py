@@ -241,8 +241,8 @@ def test_a_real_env_is_copied_with_its_mode(tmp_path: Path, repo: Path, cli: Cli
 def test_a_link_the_agent_plants_is_not_read_into_its_environment(tmp_path: Path, repo: Path,
                                                                    cli: Cli) -> None:
     from agentdeck.core.agents.launch import environment_for
-    from agentdeck.core.fleet.config import load_fleet
     from agentdeck.core.fleet.registry import Registry
+    from agentdeck.core.fleet.schema import load_fleet
     from agentdeck.core.git.repo import open_repo
 
     fleet(repo)

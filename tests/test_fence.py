@@ -280,7 +280,7 @@ async def test_a_sandboxed_agent_lives_as_long_as_its_session_host(tmp_path: Pat
     """Started by `agentdeck start`, by `restart`, by R in the dashboard, and left when the
     dashboard quits: running 10 s later each time; `stop` leaves no process of it."""
     from agentdeck.core.deck import Deck
-    from agentdeck.core.fleet.config import load_fleet
+    from agentdeck.core.fleet.schema import load_fleet
     from agentdeck.daemon.client import RemoteQueue
     from agentdeck.ui.app import AgentdeckApp
     from tests.conftest import until

@@ -20,7 +20,7 @@ import pytest
 
 from agentdeck.core.deck import Deck, hook_cli
 from agentdeck.core.engine.engine import Engine
-from agentdeck.core.fleet.config import load_fleet
+from agentdeck.core.fleet.schema import load_fleet
 from agentdeck.core.git.repo import open_repo
 from agentdeck.core.oversight import hook_install
 from agentdeck.core.oversight.approvals import ALLOW, ALWAYS, DENY

@@ -132,7 +132,7 @@ def test_rm_stops_a_running_agent_only_when_the_removal_goes_ahead(fleet) -> Non
 
 async def test_the_dashboard_stops_and_restarts_the_selected_agent(fleet) -> None:
     from agentdeck.core.deck import Deck
-    from agentdeck.core.fleet.config import load_fleet
+    from agentdeck.core.fleet.schema import load_fleet
     from agentdeck.core.git.repo import open_repo
     from agentdeck.ui.app import AgentdeckApp
 
@@ -196,7 +196,7 @@ def test_spawn_starts_the_new_agent_in_a_running_session_host(fleet) -> None:
 
 def test_agents_in_a_dashboard_are_not_started_again_by_the_cli(fleet) -> None:
     from agentdeck.core.deck import Deck
-    from agentdeck.core.fleet.config import load_fleet
+    from agentdeck.core.fleet.schema import load_fleet
     from agentdeck.core.git.repo import open_repo
 
     repo, _pids = fleet

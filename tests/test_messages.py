@@ -14,7 +14,7 @@ import pytest
 from agentdeck.core.agents.delivery import PASTE_END, PASTE_START, delivery
 from agentdeck.core.deck import Deck
 from agentdeck.core.engine.engine import Engine
-from agentdeck.core.fleet.config import load_fleet
+from agentdeck.core.fleet.schema import load_fleet
 from agentdeck.core.git.repo import open_repo
 from agentdeck.ui.app import AgentdeckApp
 from agentdeck.ui.widgets.agent_list import AgentList

@@ -13,7 +13,7 @@ import pytest
 
 from agentdeck.core.deck import Deck
 from agentdeck.core.engine.engine import Engine
-from agentdeck.core.fleet.config import load_fleet
+from agentdeck.core.fleet.schema import load_fleet
 from agentdeck.core.git.repo import open_repo
 from agentdeck.core.screen.keys import encode_key
 from agentdeck.ui.app import AgentdeckApp

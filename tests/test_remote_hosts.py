@@ -18,7 +18,7 @@ import psutil
 import pytest
 
 from agentdeck.commands.context import attach_deck
-from agentdeck.core.fleet.config import load_fleet
+from agentdeck.core.fleet.schema import load_fleet
 from agentdeck.core.git.repo import open_repo
 from agentdeck.core.hostlock import daemon_socket
 from agentdeck.daemon import lifecycle

@@ -115,7 +115,7 @@ def test_lead_in_main_worktree_is_never_removed(repo: Path, cli) -> None:
 
 
 def test_rm_takes_the_agent_out_of_the_fleet_file_keeping_the_rest(repo: Path, cli) -> None:
-    from agentdeck.core.fleet.config import load_fleet
+    from agentdeck.core.fleet.schema import load_fleet
 
     (repo / ".gitignore").write_text(".env\n")
     text = """\

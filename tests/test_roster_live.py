@@ -10,7 +10,7 @@ from pathlib import Path
 from agentdeck.core.agents import briefs
 from agentdeck.core.deck import Deck
 from agentdeck.core.engine.engine import Engine
-from agentdeck.core.fleet.config import load_fleet
+from agentdeck.core.fleet.schema import load_fleet
 from agentdeck.core.git.repo import open_repo
 from agentdeck.daemon import lifecycle
 from agentdeck.daemon.client import RemoteQueue

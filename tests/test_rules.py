@@ -15,7 +15,8 @@ import pytest
 
 from agentdeck.core.agents.sessions import LocalHost, SessionSpec
 from agentdeck.core.errors import ConfigError
-from agentdeck.core.fleet.config import ApprovalRule, load_fleet
+from agentdeck.core.fleet.schema import load_fleet
+from agentdeck.core.fleet.spec import ApprovalRule
 from agentdeck.core.oversight.approvals import ApprovalQueue
 from agentdeck.core.oversight.queue_records import Entry
 from agentdeck.core.oversight.rules import (

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from agentdeck.core.agents.sessions import LocalHost, SessionSpec
-from agentdeck.core.fleet.config import ApprovalRule
+from agentdeck.core.fleet.spec import ApprovalRule
 from agentdeck.core.oversight.approvals import ApprovalQueue, StaleAnswer
 from tests.conftest import wait
 

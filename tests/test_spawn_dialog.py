@@ -12,8 +12,8 @@ from textual.widgets import Button, Input, Label, RichLog, Select
 
 from agentdeck.core.deck import Deck
 from agentdeck.core.engine.engine import Engine
-from agentdeck.core.fleet.config import load_fleet
 from agentdeck.core.fleet.registry import Registry
+from agentdeck.core.fleet.schema import load_fleet
 from agentdeck.core.git.repo import open_repo
 from agentdeck.ui.app import AgentdeckApp
 from agentdeck.ui.screens.spawn import SpawnDialog

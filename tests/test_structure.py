@@ -117,7 +117,7 @@ def test_quick_commands_load_no_heavy_code(tmp_path: Path, argv: list[str]) -> N
              "except SystemExit:\n    pass\n"
              "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'yaml', "
              "'git', 'pyte', 'pyghostty', 'psycopg') or m in ('agentdeck.core.engine.engine', "
-             "'agentdeck.core.fleet.config', 'agentdeck.daemon.server', 'agentdeck.daemon.client', "
+             "'agentdeck.core.fleet.schema', 'agentdeck.daemon.server', 'agentdeck.daemon.client', "
              "'agentdeck.core.screen.detect', 'pexpect'))\n"
              "print('HEAVY', heavy, file=sys.stderr)\n")
     result = subprocess.run([sys.executable, "-c", probe], cwd=repo, capture_output=True,

@@ -197,7 +197,7 @@ def test_spawn_adds_one_agent_recorded_in_the_registry(repo: Path, cli) -> None:
     docs = registry["agents"]["docs"]
     assert (docs["agent"], docs["task"], docs["base"]) == ("codex", "Write docs", "main")
     # added to the fleet file, every line of which stays
-    from agentdeck.core.fleet.config import load_fleet
+    from agentdeck.core.fleet.schema import load_fleet
 
     text = (repo / "agentdeck.yaml").read_text()
     assert text.startswith(FLEET) and load_fleet(repo / "agentdeck.yaml").agent("docs")

@@ -16,9 +16,9 @@ import pytest
 from agentdeck.core import unixsock
 from agentdeck.core.engine import spawning
 from agentdeck.core.errors import OperationError
-from agentdeck.core.fleet.config import load_fleet
 from agentdeck.core.fleet.dbnames import PgUrl
 from agentdeck.core.fleet.options import TEXTUAL_THEMES
+from agentdeck.core.fleet.schema import load_fleet
 from agentdeck.core.git.repo import open_repo
 from agentdeck.core.isolation.envfiles import read_env, render_block
 from agentdeck.core.names import branch_problem

@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agentdeck.core.errors import UsageError
-from agentdeck.core.fleet.config import Fleet, empty_fleet, find_fleet_file, load_fleet
 from agentdeck.core.fleet.registry import Registry
+from agentdeck.core.fleet.schema import find_fleet_file, load_fleet
+from agentdeck.core.fleet.spec import Fleet, empty_fleet
 from agentdeck.core.git.repo import RepoContext, open_repo
 
 if TYPE_CHECKING:

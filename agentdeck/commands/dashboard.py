@@ -16,7 +16,7 @@ from agentdeck.commands.context import (
     repo,
 )
 from agentdeck.core.errors import UsageError
-from agentdeck.core.fleet.config import Fleet
+from agentdeck.core.fleet.spec import Fleet
 from agentdeck.core.git.repo import RepoContext
 
 

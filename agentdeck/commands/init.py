@@ -16,8 +16,8 @@ from pathlib import Path
 
 from agentdeck.core.errors import UsageError
 from agentdeck.core.files import atomic_write
-from agentdeck.core.fleet.config import load_fleet
-from agentdeck.core.fleet.kinds import KINDS
+from agentdeck.core.fleet.kinds import CLIS
+from agentdeck.core.fleet.schema import load_fleet
 from agentdeck.core.git import worktrees as wt
 from agentdeck.core.git.repo import RepoContext
 from agentdeck.core.isolation.compose import COMPOSE_FILES
@@ -56,7 +56,7 @@ def guess_database(root: Path) -> tuple[str, str]:
 def fleet_text(ctx: RepoContext) -> tuple[str, list[str]]:
     """The file's text, and what was guessed (one line each)."""
     base = wt.default_base(ctx)
-    found = [kind for kind, cli in KINDS.items() if shutil.which(cli.executable)]
+    found = [kind for kind, cli in CLIS.items() if shutil.which(cli.executable)]
     kind = found[0] if found else "claude"
     setup = next((cmd for lock, cmd in SETUPS if (ctx.main_root / lock).is_file()), None)
     database, db_why = guess_database(ctx.main_root)

@@ -14,7 +14,7 @@ from agentdeck.core.git.repo import RepoContext, open_repo
 from agentdeck.core.hostlock import daemon_socket, hosting_dashboard
 
 if TYPE_CHECKING:
-    from agentdeck.core.fleet.config import Fleet
+    from agentdeck.core.fleet.spec import Fleet
 
 
 def cmd_ls(args: argparse.Namespace) -> int:

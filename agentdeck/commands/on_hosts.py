@@ -13,7 +13,8 @@ from pathlib import Path
 
 from agentdeck.core.agents import remote
 from agentdeck.core.errors import OperationError
-from agentdeck.core.fleet.config import Fleet, HostSpec
+from agentdeck.core.fleet.options import HostSpec
+from agentdeck.core.fleet.spec import Fleet
 
 
 def split(fleet: Fleet, names: Sequence[str]) -> tuple[list[str], dict[str, list[str]]]:
@@ -71,7 +72,7 @@ def listing(fleet: Fleet, as_json: bool) -> list[dict[str, object]]:
 
 def fleet_with_hosts(path: Path) -> Fleet | None:
     """The fleet file, when its agents run on other hosts."""
-    from agentdeck.core.fleet.config import load_fleet
+    from agentdeck.core.fleet.schema import load_fleet
 
     fleet = load_fleet(path)
     return fleet if remote.hosts_in_use(fleet) else None

@@ -15,8 +15,8 @@ import time
 from agentdeck.commands.context import attach_deck, fleet_of, repo
 from agentdeck.core.agents.sessions import RUNNING, STOP_GRACE
 from agentdeck.core.errors import OperationError, UsageError
-from agentdeck.core.fleet.config import Fleet
 from agentdeck.core.fleet.registry import Registry
+from agentdeck.core.fleet.spec import Fleet
 from agentdeck.core.git.repo import RepoContext
 from agentdeck.core.hostlock import hosting_dashboard
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from agentdeck.core.errors import UsageError
 
 if TYPE_CHECKING:
-    from agentdeck.core.fleet.config import Fleet
+    from agentdeck.core.fleet.spec import Fleet
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:

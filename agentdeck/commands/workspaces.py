@@ -17,7 +17,8 @@ from agentdeck.commands.context import (
 from agentdeck.commands.listing import live_states
 from agentdeck.core.engine.engine import Engine, UpResult
 from agentdeck.core.errors import AgentdeckError, UsageError
-from agentdeck.core.fleet.config import NAME_RE, load_fleet
+from agentdeck.core.fleet.schema import load_fleet
+from agentdeck.core.names import NAME_RE
 from agentdeck.progress import failure_report, fleet_table
 
 NOT_STARTED = ("agents not started (--no-start, or no terminal to show them in): run `agentdeck` "

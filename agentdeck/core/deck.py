@@ -20,8 +20,10 @@ from agentdeck.core.agents.launch import is_shell, session_spec, takes_task, tem
 from agentdeck.core.agents.roster import RosterKeeper, ready_records
 from agentdeck.core.agents.sessions import SessionHost, SessionSpec
 from agentdeck.core.errors import AgentdeckError, OperationError
-from agentdeck.core.fleet.config import Fleet, SandboxSpec
+from agentdeck.core.fleet.kinds import HOOK_KINDS, KINDS
+from agentdeck.core.fleet.options import SandboxSpec
 from agentdeck.core.fleet.registry import AgentRecord, Registry
+from agentdeck.core.fleet.spec import Fleet
 from agentdeck.core.fleet.views import describe_database, relative
 from agentdeck.core.git.repo import RepoContext
 from agentdeck.core.hostlock import hold_daemon_lock, lock_holder
@@ -313,10 +315,11 @@ class Deck:
 
 def hook_cli(kind: str, argv: Sequence[str]) -> str | None:
     """Which hook an agent takes: both are flags on the command line (Claude Code's
-    `--settings`, Codex's `-c hooks=`), so only a command that runs `claude` or `codex` itself
-    gets them; a wrapper script or a look-alike is watched through its screen."""
+    `--settings`, Codex's `-c hooks=`), so only a command that runs the executable of a kind
+    that takes the hook (the registry's `hook`) itself gets them; a wrapper script or a
+    look-alike is watched through its screen."""
     program = Path(argv[0]).name if argv else ""
-    return program if program in ("claude", "codex") else None
+    return next((name for name in HOOK_KINDS if KINDS[name].executable == program), None)
 
 
 def prepare(ctx: RepoContext, fleet: Fleet,

@@ -17,7 +17,8 @@ from agentdeck.core.agents.delivery import type_into
 from agentdeck.core.agents.sessions import SessionHost, SessionSpec, poll_until
 from agentdeck.core.agents.usage import Usage, usage_of
 from agentdeck.core.errors import AgentdeckError
-from agentdeck.core.fleet.config import BudgetSpec, Fleet
+from agentdeck.core.fleet.options import BudgetSpec
+from agentdeck.core.fleet.spec import Fleet
 from agentdeck.core.screen.detect import Prompt
 
 CHECK_EVERY = 5.0  # seconds between two looks at a working agent's records

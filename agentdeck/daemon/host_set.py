@@ -23,8 +23,8 @@ from agentdeck.core.screen.detect import Detection
 
 if TYPE_CHECKING:
     from agentdeck.core.deck import Deck
-    from agentdeck.core.fleet.config import Fleet
     from agentdeck.core.fleet.registry import AgentRecord
+    from agentdeck.core.fleet.spec import Fleet
     from agentdeck.core.git.repo import RepoContext
     from agentdeck.daemon.client import RemoteHost
 

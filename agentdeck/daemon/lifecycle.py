@@ -69,7 +69,7 @@ def start(state_dir: Path, fleet_path: Path | None) -> int:
 def _host_environment(fleet_path: Path | None) -> dict[str, str]:
     """This environment less the variables the fleet hands to agents (their secrets): the
     daemon starts each agent with the environment its client computed, and needs none."""
-    from agentdeck.core.fleet.config import load_fleet
+    from agentdeck.core.fleet.schema import load_fleet
     from agentdeck.core.isolation.envpolicy import host_environment
 
     try:

@@ -31,8 +31,10 @@ from agentdeck.core.agents.roster import RosterKeeper, ready_records
 from agentdeck.core.agents.sessions import Event, LocalHost
 from agentdeck.core.errors import AgentdeckError
 from agentdeck.core.files import write_private
-from agentdeck.core.fleet.config import NotifySpec, empty_fleet, load_fleet
+from agentdeck.core.fleet.options import NotifySpec
 from agentdeck.core.fleet.registry import AgentRecord
+from agentdeck.core.fleet.schema import load_fleet
+from agentdeck.core.fleet.spec import empty_fleet
 from agentdeck.core.fleet.views import limit_text
 from agentdeck.core.hostlock import PID_FILE, daemon_socket, hold_daemon_lock
 from agentdeck.core.oversight.actions import Actions, Refused

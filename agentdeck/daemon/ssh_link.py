@@ -34,8 +34,9 @@ from agentdeck.core.agents.sessions import (
 from agentdeck.core.agents.sessions.host import Listener
 from agentdeck.core.errors import OperationError
 from agentdeck.core.files import private_dir, write_private
-from agentdeck.core.fleet.config import Fleet, HostSpec
+from agentdeck.core.fleet.options import HostSpec
 from agentdeck.core.fleet.registry import AgentRecord
+from agentdeck.core.fleet.spec import Fleet
 from agentdeck.core.oversight.approvals import Decision, Entry, StaleAnswer
 from agentdeck.core.screen.detect import Detection
 from agentdeck.daemon.client import DaemonGone, RemoteHost, RemoteQueue, records_of

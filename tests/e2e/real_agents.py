@@ -16,9 +16,11 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from agentdeck.core.agents.launch import takes_task
+from agentdeck.core.fleet.kinds import BUILTIN_COMMANDS, versions
+
 ROOT = Path(__file__).resolve().parents[2]
-VERSIONS = {"claude": "2.1.328", "codex": "0.169.0", "gemini": "0.61.0", "aider": "0.86.2",
-            "opencode": "1.18.33", "kilo": "7.7.7", "qwen": "0.24.4", "copilot": "1.0.102"}
+VERSIONS = versions()  # the registry's verified versions, which install_agents.sh installs
 FAKE_KEY = "sk-ant-agentdeck-offline-0123456789"
 
 
@@ -241,7 +243,7 @@ def copilot(home: Path, worktree: Path, base_url: str) -> AgentSetup:
 SETUPS = {"claude": claude, "codex": codex, "aider": aider, "gemini": gemini,
           "opencode": opencode, "kilo": kilo, "qwen": qwen, "copilot": copilot}
 # CLIs that take the task on their command line; the others get it typed at their prompt
-TASK_ON_COMMAND_LINE = {"claude", "codex", "gemini", "opencode", "kilo", "qwen", "copilot"}
+TASK_ON_COMMAND_LINE = {cli for cli in VERSIONS if takes_task(BUILTIN_COMMANDS[cli])}
 
 
 def stop_codex_daemon(env: dict[str, str], folder: Path) -> None:

@@ -20,7 +20,8 @@ import pytest
 
 from agentdeck.core.deck import Deck
 from agentdeck.core.engine.engine import Engine
-from agentdeck.core.fleet.config import load_fleet
+from agentdeck.core.fleet.kinds import KINDS
+from agentdeck.core.fleet.schema import load_fleet
 from agentdeck.core.git.repo import open_repo
 from agentdeck.core.oversight.approvals import ALLOW, DENY, ApprovalQueue, Entry
 from agentdeck.core.oversight.queue_records import StaleAnswer
@@ -51,9 +52,9 @@ def one_entry(queue: ApprovalQueue, deck: Deck, name: str, server: FakeModelServ
     return queue.pending()[0]
 
 
-CASES = [("claude", True), ("claude", False), ("codex", True), ("codex", False),
-         ("aider", False), ("gemini", False), ("opencode", False), ("kilo", False),
-         ("qwen", False), ("copilot", False)]
+# every verified CLI through its screen, and those that take the hook through it too
+CASES = [(cli, hooks) for cli in real_agents.VERSIONS
+         for hooks in ((True, False) if KINDS[cli].hook else (False,))]
 
 
 @pytest.mark.parametrize(("cli", "hooks"), CASES,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from agentdeck.core.deck import Deck
 from agentdeck.core.engine.engine import Engine
-from agentdeck.core.fleet.config import load_fleet
+from agentdeck.core.fleet.schema import load_fleet
 from agentdeck.core.git.repo import open_repo
 from agentdeck.ui.app import AgentdeckApp
 from tests.conftest import make_repo, until, write_fleet

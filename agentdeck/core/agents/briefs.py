@@ -15,8 +15,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from agentdeck.core.files import private_dir, write_under
-from agentdeck.core.fleet.config import Fleet
 from agentdeck.core.fleet.registry import AgentRecord
+from agentdeck.core.fleet.spec import Fleet
 
 FOLDER = "briefs"
 ROSTER = "roster.md"

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from agentdeck.core.agents.launch import is_shell
 from agentdeck.core.agents.sessions import SessionHost, poll_until
 from agentdeck.core.errors import OperationError
-from agentdeck.core.fleet.config import Fleet
+from agentdeck.core.fleet.spec import Fleet
 
 PASTE_START, PASTE_END = b"\x1b[200~", b"\x1b[201~"
 ECHO_TIMEOUT = 10.0  # how long the typed text may take to show before Enter goes anyway

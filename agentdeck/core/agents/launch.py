@@ -10,8 +10,9 @@ from agentdeck import __version__
 from agentdeck.core.agents.programs import command_program
 from agentdeck.core.agents.sessions import SessionSpec
 from agentdeck.core.errors import ConfigError
-from agentdeck.core.fleet.config import BUILTIN_COMMANDS, Fleet
+from agentdeck.core.fleet.kinds import BUILTIN_COMMANDS, KINDS, SHELL_PROGRAMS
 from agentdeck.core.fleet.registry import AgentRecord
+from agentdeck.core.fleet.spec import Fleet
 from agentdeck.core.isolation.envfiles import read_env
 from agentdeck.core.isolation.envpolicy import inherited, spec_of
 
@@ -23,21 +24,18 @@ def template_for(fleet: Fleet, rec: AgentRecord, resume: bool = False) -> str | 
     return template or fleet.commands.get(rec.agent)
 
 
-SHELL_PROGRAMS = frozenset({"bash", "zsh", "sh", "fish", "dash", "ksh", "mksh", "ash", "tcsh",
-                            "csh", "nu", "elvish", "xonsh"})
-
-
 def is_shell(fleet: Fleet | None, agent: str) -> bool:
     """Whether an agent kind is a plain shell — the one definition messages, tasks and review
     comments all go by: whatever is typed into a shell runs as a command, so no task or review
     comment is ever typed into one, and a message the user sends is typed line by line (each
-    line a command). The program its command starts decides (`myshell: /bin/sh` is one);
-    without a command (no fleet, or none for that kind) its name does. `fleet` None: the
-    built-in commands only."""
+    line a command). The program its command starts decides (`myshell: /bin/sh` is one, and
+    the registry's `shell` kind, whose command is `bash`); without a command (no fleet, or none
+    for that kind) the registry's kind, or a shell program's name. `fleet` None: the built-in
+    commands only."""
     commands = fleet.commands if fleet is not None else BUILTIN_COMMANDS
     template = commands.get(agent)
     if not template:
-        return agent == "shell" or agent in SHELL_PROGRAMS
+        return KINDS[agent].shell if agent in KINDS else agent in SHELL_PROGRAMS
     return Path(command_program(template)).name in SHELL_PROGRAMS
 
 

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from agentdeck.core.errors import OperationError, UsageError
-from agentdeck.core.fleet.config import Fleet, HostSpec
+from agentdeck.core.fleet.options import HostSpec
+from agentdeck.core.fleet.spec import Fleet
 
 if TYPE_CHECKING:
     from agentdeck.core.git.repo import RepoContext

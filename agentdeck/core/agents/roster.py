@@ -12,8 +12,8 @@ from pathlib import Path
 
 from agentdeck.core.agents import briefs
 from agentdeck.core.agents.sessions import Event, SessionHost
-from agentdeck.core.fleet.config import Fleet
 from agentdeck.core.fleet.registry import READY, AgentRecord, Registry
+from agentdeck.core.fleet.spec import Fleet
 from agentdeck.core.git.watch import FileWatcher
 
 

@@ -30,7 +30,7 @@ from agentdeck.core.agents.refs import RefShadow
 from agentdeck.core.agents.sessions.host import SessionSpec
 from agentdeck.core.errors import OperationError
 from agentdeck.core.files import private_dir
-from agentdeck.core.fleet.config import SandboxSpec
+from agentdeck.core.fleet.options import SandboxSpec
 from agentdeck.core.fleet.registry import AgentRecord
 
 BWRAP = "bwrap"

@@ -16,9 +16,11 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from agentdeck.core.fleet.kinds import KINDS
 
 # $ per million tokens (input, output): list prices, for an estimate where a CLI reports none
 PRICES = {"opus": (15.0, 75.0), "sonnet": (3.0, 15.0), "haiku": (1.0, 5.0)}
@@ -52,14 +54,10 @@ def usage_of(kind: str, cwd: str, env: Mapping[str, str], transcript: str = "",
     """An agent's usage so far, by its CLI (an unknown kind: nothing known). `since`: when it
     started (a time.time()): sessions not written since are an earlier run's, or the user's
     own in that folder, not this agent's."""
-    home = Path(env.get("HOME") or os.path.expanduser("~"))
-    if kind == "claude":
-        return _claude(Path(env.get("CLAUDE_CONFIG_DIR") or home / ".claude"), cwd, since)
-    if kind == "codex":
-        return _codex(Path(env.get("CODEX_HOME") or home / ".codex"), cwd, since)
-    if kind == "aider":
-        return aider_lines(transcript)
-    return Usage()
+    reader = READERS.get(KINDS[kind].usage or "") if kind in KINDS else None
+    if reader is None:
+        return Usage()
+    return reader(cwd, env, Path(env.get("HOME") or os.path.expanduser("~")), transcript, since)
 
 
 def _claude(config: Path, cwd: str, since: float = 0.0) -> Usage:
@@ -132,6 +130,17 @@ def aider_lines(text: str) -> Usage:
         if match.group(6):
             cost = float(match.group(6).replace(",", ""))
     return Usage(tokens_in, tokens_out, cost)
+
+
+# how each CLI's usage is read (an agent kind names its reader in core/fleet/kinds.py): from
+# (cwd, environment, home, transcript, since)
+READERS: dict[str, Callable[[str, Mapping[str, str], Path, str, float], Usage]] = {
+    "claude": lambda cwd, env, home, _, since: _claude(
+        Path(env.get("CLAUDE_CONFIG_DIR") or home / ".claude"), cwd, since),
+    "codex": lambda cwd, env, home, _, since: _codex(
+        Path(env.get("CODEX_HOME") or home / ".codex"), cwd, since),
+    "aider": lambda _cwd, _env, _home, transcript, _since: aider_lines(transcript),
+}
 
 
 def _number(digits: str, k: str) -> int:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from agentdeck.core.agents.programs import absent, command_program, find_program
 from agentdeck.core.errors import EXTRAS, AgentdeckError, extra_problem, install_line
-from agentdeck.core.fleet.config import BUILTIN_COMMANDS, Fleet
-from agentdeck.core.fleet.kinds import KINDS
+from agentdeck.core.fleet.kinds import BUILTIN_COMMANDS, CLIS
+from agentdeck.core.fleet.spec import Fleet
 from agentdeck.core.git.repo import GIT_MIN_VERSION, git_version
 
 
@@ -73,13 +73,13 @@ def run_checks(fleet: Fleet | None = None, root: Path | None = None) -> list[Che
                         "use sandbox: seatbelt (sandbox-exec, built in; unverified)"))
     checks += [_extra_check(extra) for extra in EXTRAS]
     commands = _fleet_commands(fleet)
-    for kind in KINDS.values():
+    for kind in CLIS.values():
         # verified: agentdeck's end-to-end scenario ran that version; unverified: its prompts
         # are read from what its source prints, not yet seen on a real screen
         proven = (f"verified with {kind.verified}" if kind.verified
                   else f"unverified: {kind.why_unverified}")
         checks.append(_agent_check(kind.name, commands.pop(kind.name, kind.executable), root,
-                                   proven, kind.install))
+                                   proven, kind.install or ""))
     for name, program in commands.items():  # the fleet's own kinds
         checks.append(replace(_agent_check(name, program, root, "", (
             f"commands.{name} in {fleet_path}: install the program, or point it at the right "
@@ -104,7 +104,7 @@ def _agent_check(name: str, program: str, root: Path | None, proven: str, fix: s
     where = " (found from each agent's worktree; checked in the main one)" if relative else ""
     # (only a known CLI is asked its version: a kind of the fleet's own may be any program)
     version = f" ({_version([path, '--version']) or 'version unknown'})" if (
-        path and name in KINDS) else ""
+        path and name in CLIS) else ""
     found = f"{path}{version}{where}" if path else absent(program, root or Path.cwd())
     return Check(f"agent: {name}", path is not None, "; ".join(x for x in (found, proven) if x),
                  fix)

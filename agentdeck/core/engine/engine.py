@@ -21,8 +21,8 @@ from agentdeck.core.engine.provision import (
 )
 from agentdeck.core.engine.setup import SetupEvent, SetupJob, SetupResult, run_setups
 from agentdeck.core.errors import AgentdeckError, ConfigError, UsageError
-from agentdeck.core.fleet.config import AgentSpec, Fleet
 from agentdeck.core.fleet.registry import READY, Registry, RegistryData
+from agentdeck.core.fleet.spec import AgentSpec, Fleet
 from agentdeck.core.fleet.views import AgentView, reconcile, views
 from agentdeck.core.git import worktrees as wt
 from agentdeck.core.git.repo import RepoContext

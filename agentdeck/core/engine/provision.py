@@ -16,7 +16,6 @@ from pathlib import Path
 
 from agentdeck.core.errors import AgentdeckError, OperationError, UsageError, require_extra
 from agentdeck.core.files import stat_under
-from agentdeck.core.fleet.config import AgentSpec, Fleet
 from agentdeck.core.fleet.dbnames import compose_project
 from agentdeck.core.fleet.registry import (
     CREATING,
@@ -26,6 +25,7 @@ from agentdeck.core.fleet.registry import (
     Registry,
     this_process,
 )
+from agentdeck.core.fleet.spec import AgentSpec, Fleet
 from agentdeck.core.fleet.views import describe_database
 from agentdeck.core.git import worktrees as wt
 from agentdeck.core.git.repo import RepoContext

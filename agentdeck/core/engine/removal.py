@@ -13,8 +13,8 @@ from pathlib import Path
 from agentdeck.core.agents import briefs
 from agentdeck.core.agents.sessions import RUNNING, STOP_GRACE, SessionHost
 from agentdeck.core.errors import OperationError, UsageError, require_extra
-from agentdeck.core.fleet.config import Fleet
 from agentdeck.core.fleet.registry import CREATING, AgentRecord, Registry
+from agentdeck.core.fleet.spec import Fleet
 from agentdeck.core.git import worktrees as wt
 from agentdeck.core.git.repo import RepoContext
 from agentdeck.core.git.review import forget_index

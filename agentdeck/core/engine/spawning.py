@@ -9,11 +9,12 @@ import shutil
 from dataclasses import dataclass
 
 from agentdeck.core.errors import UsageError
-from agentdeck.core.fleet.config import NAME_RE, Fleet
 from agentdeck.core.fleet.kinds import KINDS
 from agentdeck.core.fleet.registry import Registry
+from agentdeck.core.fleet.spec import Fleet
 from agentdeck.core.git import worktrees as wt
 from agentdeck.core.git.repo import RepoContext
+from agentdeck.core.names import NAME_RE
 
 
 @dataclass(frozen=True)

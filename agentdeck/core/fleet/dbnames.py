@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
-from agentdeck.core.fleet.config import DatabaseSpec
+from agentdeck.core.fleet.spec import DatabaseSpec
 
 MAX_IDENT = 63  # NAMEDATALEN - 1
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from agentdeck.core.errors import AgentdeckError
 from agentdeck.core.files import atomic_write
-from agentdeck.core.fleet.config import AgentSpec, Fleet, load_fleet
+from agentdeck.core.fleet.schema import load_fleet
+from agentdeck.core.fleet.spec import AgentSpec, Fleet
 from agentdeck.core.yamlmarks import load_located
 
 
@@ -18,7 +19,8 @@ def add_to_fleet_file(path: Path, spec: AgentSpec) -> None:
     """Append the agent to the fleet file's `agents:` list as one flow-style line, keeping every
     comment and line of the file; the file is re-read to prove it, and restored if not."""
     text = path.read_text(encoding="utf-8")
-    entry = {"name": spec.name, "branch": spec.branch, "role": spec.role, "agent": spec.agent}
+    entry: dict[str, str | list[str]] = {"name": spec.name, "branch": spec.branch,
+                                         "role": spec.role, "agent": spec.agent}
     for key in ("model", "base", "task"):
         value = getattr(spec, key)
         if value:

@@ -1,36 +1,111 @@
-"""The agent CLIs agentdeck knows by name: how each is installed, and whether agentdeck's
-end-to-end scenario has run it here (its real binary, offline, against a scripted model) or
-its detector was built from its source and documentation alone.
+"""Every agent kind agentdeck knows by name, and all it knows about each: the program, how to
+install it, the version agentdeck's end-to-end scenario verified (its real binary, offline,
+against a scripted model) or why none was, the command line a fleet starts from
+(`commands:`) and the one that resumes a conversation (`resume:`), its ACP command, which
+detector reads its screen, whether it takes agentdeck's approval hook, how its usage is read,
+and whether it is a plain shell. Everything else — the fleet's default commands, `doctor`,
+`init`, the spawn dialog, the hook's CLIs, scripts/install_agents.sh, the e2e versions, the
+README's agents table — derives from this one table, or a test checks it against it.
 
-`agentdeck doctor`, `agentdeck init` and the spawn dialog read this one table; the command line
-each kind starts with is the fleet's (`commands:`, defaults in config.BUILTIN_COMMANDS).
+Why here, not in core/agents/: the groups of core stand in layers (leaf < screen < fleet < git
+< isolation < agents < …, tests/test_core_layers.py), and the fleet schema, which needs each
+kind's default command, sits below core/agents/. And why by name: this module imports nothing
+but the standard library, because `agentdeck hook` (run on every tool call of every agent) and
+scripts/install_agents.sh (run by a bare `python3` before any virtualenv exists) read it. So
+it names what lives elsewhere instead of importing it: the detector by its key in
+core/screen/detect/dispatch.DETECTORS, the usage reader by its key in
+core/agents/usage.READERS; tests/test_kinds.py checks that every name resolves.
+
+`python -m agentdeck.core.fleet.kinds --versions` prints the verified versions as shell
+assignments (CLAUDE=2.1.328 …), which scripts/install_agents.sh reads.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import sys
+from typing import NamedTuple
+
+# The programs that are shells: an agent whose command starts one is a plain shell (whatever is
+# typed into it runs as a command), and a command that runs one with -c runs its argument
+# (approval rules look inside it).
+SHELL_PROGRAMS = frozenset({"bash", "zsh", "sh", "fish", "dash", "ksh", "mksh", "ash", "tcsh",
+                            "csh", "nu", "elvish", "xonsh", "busybox"})
 
 
-@dataclass(frozen=True)
-class AgentKind:
-    name: str
+# a NamedTuple, not a dataclass: `agentdeck hook` reads this on every tool call, and dataclasses
+# would load inspect (~9 ms) for it
+class AgentKind(NamedTuple):
+    name: str  # the fleet file's `agent:` value
     executable: str
-    install: str
-    verified: str | None  # the version the e2e scenario ran; None: built from source only
+    command: str  # the command template the fleet's `commands:` starts from
+    install: str | None = None  # None: nothing to install (the shell)
+    verified: str | None = None  # the version the e2e scenario ran; None: not run here
     why_unverified: str = ""
+    resume: str | None = None  # the template that carries on a conversation (`resume:`)
+    acp: str | None = None  # the command that speaks the Agent Client Protocol (stdio)
+    detector: str | None = None  # a key of dispatch.DETECTORS; None: every detector in turn
+    hook: bool = False  # takes agentdeck's PermissionRequest hook on its command line
+    usage: str | None = None  # a key of core/agents/usage.READERS; None: not known
+    shell: bool = False  # a plain shell: no task or review comment is ever typed into it
 
 
 KINDS: dict[str, AgentKind] = {kind.name: kind for kind in (
-    AgentKind("claude", "claude", "npm install -g @anthropic-ai/claude-code", "2.1.328"),
-    AgentKind("codex", "codex", "npm install -g @openai/codex", "0.169.0"),
-    AgentKind("gemini", "gemini", "npm install -g @google/gemini-cli", "0.61.0"),
-    AgentKind("aider", "aider", "python -m pip install aider-install && aider-install",
-              "0.86.2"),
-    AgentKind("opencode", "opencode", "npm install -g opencode-ai", "1.18.33"),
-    AgentKind("kilo", "kilo", "npm install -g @kilocode/cli", "7.7.7"),
-    AgentKind("qwen", "qwen", "npm install -g @qwen-code/qwen-code", "0.24.4"),
-    AgentKind("copilot", "copilot", "npm install -g @github/copilot", "1.0.102"),
-    AgentKind("crush", "crush", "npm install -g @charmland/crush", None,
+    # ask before every tool (Claude Code's auto mode would answer most prompts itself); the
+    # brief (task, scope, roster) as an appended system prompt, the task as the first message
+    AgentKind("claude", "claude", "claude --permission-mode default --model {model} "
+              "--append-system-prompt {brief} {task}",
+              "npm install -g @anthropic-ai/claude-code", "2.1.328",
+              detector="claude", hook=True, usage="claude"),
+    AgentKind("codex", "codex", "codex --model {model} {prompt}",
+              "npm install -g @openai/codex", "0.169.0",
+              detector="codex", hook=True, usage="codex"),
+    AgentKind("gemini", "gemini", "gemini -m {model} -i {prompt}",
+              "npm install -g @google/gemini-cli", "0.61.0", detector="gemini"),
+    # the brief as a read-only file; the task is typed as the first message once it is ready
+    AgentKind("aider", "aider", "aider --model {model} --read {brief_file}",
+              "python -m pip install aider-install && aider-install", "0.86.2",
+              detector="aider", usage="aider"),
+    # brief and task as the first message, submitted by the CLI itself once it is ready;
+    # opencode runs commands and edits without asking unless told to ask (Kilo asks)
+    AgentKind("opencode", "opencode", """env 'OPENCODE_PERMISSION={{"bash":"ask","edit":"ask"}}' """
+              "opencode --model {model} --prompt {prompt}",
+              "npm install -g opencode-ai", "1.18.33", detector="opencode"),
+    AgentKind("kilo", "kilo", "kilo --model {model} --prompt {prompt}",
+              "npm install -g @kilocode/cli", "7.7.7", detector="kilo"),
+    # ask before every change (their default modes have a model decide what to allow)
+    AgentKind("qwen", "qwen", "qwen --approval-mode default --model {model} -i {prompt}",
+              "npm install -g @qwen-code/qwen-code", "0.24.4", detector="qwen"),
+    AgentKind("copilot", "copilot", "copilot --model {model} -i {prompt}",
+              "npm install -g @github/copilot", "1.0.102", detector="copilot"),
+    # no first-message flag: the task is typed once its input box is up
+    AgentKind("crush", "crush", "crush", "npm install -g @charmland/crush", None,
               "read from its source; its installer fetches the binary from GitHub, out of "
-              "reach of agentdeck's test machine"),
+              "reach of agentdeck's test machine", detector="crush"),
+    # a shell may be running any agent: its screen is read by every detector in turn
+    AgentKind("shell", "bash", "bash", shell=True),
 )}
+# the agent CLIs: every kind but the plain shell
+CLIS: dict[str, AgentKind] = {name: kind for name, kind in KINDS.items() if not kind.shell}
+BUILTIN_COMMANDS: dict[str, str] = {name: kind.command for name, kind in KINDS.items()}
+BUILTIN_RESUME: dict[str, str] = {name: kind.resume for name, kind in KINDS.items()
+                                  if kind.resume}
+# the kinds whose hook agentdeck installs (the `--cli` of `agentdeck hook`)
+HOOK_KINDS: tuple[str, ...] = tuple(name for name, kind in KINDS.items() if kind.hook)
+
+
+def versions() -> dict[str, str]:
+    """The verified version of each CLI that has one."""
+    return {name: kind.verified for name, kind in CLIS.items() if kind.verified}
+
+
+def main(argv: list[str]) -> int:
+    if argv != ["--versions"]:
+        print("usage: python -m agentdeck.core.fleet.kinds --versions", file=sys.stderr)
+        return 2
+    for name, version in versions().items():
+        print(f"{name.upper()}={version}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

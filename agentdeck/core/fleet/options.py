@@ -1,6 +1,6 @@
 """The fleet file's sections for agents that run elsewhere and unattended: `hosts` (and an
 agent's `host`), `sandbox`, `budget` and `notify` — their records and how they are read (by
-config.py's reader, whose checks and messages they use)."""
+the fleet reader of schema.py, whose checks and messages they use)."""
 
 from __future__ import annotations
 
@@ -19,9 +19,16 @@ from agentdeck.core.screen.keys import key_problem
 from agentdeck.core.yamlmarks import KeyPath
 
 if TYPE_CHECKING:
-    from agentdeck.core.fleet.config import _FleetReader as Reader
+    from agentdeck.core.fleet.entries import EntryReader as Reader
 
 SANDBOX_MODES = ("none", "bwrap", "seatbelt")  # seatbelt: macOS sandbox-exec (unverified)
+# each section's keys (docs/configuration.md is written from these)
+SANDBOX_KEYS = ("mode", "network")
+BUDGET_KEYS = ("usd", "tokens")
+HOST_KEYS = ("ssh", "repo", "agentdeck", "ssh_options")
+NOTIFY_KEYS = ("after", "events", "desktop", "sound", "ntfy", "webhook", "action_ttl")
+NTFY_KEYS = ("topic", "server")
+WEBHOOK_KEYS = ("url", "format")
 
 
 @dataclass(frozen=True)
@@ -78,7 +85,7 @@ class NotifySpec:
 def read_sandbox(reader: Reader, value: Any, path: KeyPath, inherited: SandboxSpec) -> SandboxSpec:
     if isinstance(value, str):  # sandbox: bwrap
         value = {"mode": value}
-    data = reader.mapping(value, path, ("mode", "network"))
+    data = reader.mapping(value, path, SANDBOX_KEYS)
     mode = reader.string(data.get("mode", inherited.mode), (*path, "mode"),
                        choices=SANDBOX_MODES)
     network = (reader.boolean(data["network"], (*path, "network")) if "network" in data
@@ -86,8 +93,7 @@ def read_sandbox(reader: Reader, value: Any, path: KeyPath, inherited: SandboxSp
     return SandboxSpec(mode, network)
 
 def read_notify(reader: Reader, raw: Any, path: KeyPath) -> NotifySpec:
-    data = reader.mapping(raw, path, ("after", "events", "desktop", "sound", "ntfy",
-                                    "webhook", "action_ttl"))
+    data = reader.mapping(raw, path, NOTIFY_KEYS)
     changes: dict[str, Any] = {}
     if "after" in data:
         changes["after"] = reader.duration(data["after"], (*path, "after"))
@@ -103,7 +109,7 @@ def read_notify(reader: Reader, raw: Any, path: KeyPath) -> NotifySpec:
             changes[key] = reader.boolean(data[key], (*path, key))
     if "ntfy" in data:
         ntfy = data["ntfy"] if isinstance(data["ntfy"], dict) else {"topic": data["ntfy"]}
-        ntfy = reader.mapping(ntfy, (*path, "ntfy"), ("topic", "server"))
+        ntfy = reader.mapping(ntfy, (*path, "ntfy"), NTFY_KEYS)
         topic = reader.string(ntfy.get("topic"), (*path, "ntfy", "topic"))
         if not _NTFY_TOPIC.fullmatch(topic):  # it becomes a path of the server's URL
             reader.bad_value((*path, "ntfy", "topic"), f"'{topic}' is not an ntfy topic (1 to 64 "
@@ -114,7 +120,7 @@ def read_notify(reader: Reader, raw: Any, path: KeyPath) -> NotifySpec:
     if "webhook" in data:
         hook = (data["webhook"] if isinstance(data["webhook"], dict)
                 else {"url": data["webhook"]})
-        hook = reader.mapping(hook, (*path, "webhook"), ("url", "format"))
+        hook = reader.mapping(hook, (*path, "webhook"), WEBHOOK_KEYS)
         changes["webhook"] = read_url(reader, hook.get("url"), (*path, "webhook", "url"))
         if "format" in hook:
             changes["webhook_format"] = reader.string(hook["format"], (*path, "webhook",
@@ -144,7 +150,7 @@ def read_host_name(reader: Reader, value: Any, path: KeyPath) -> str | None:
 
 
 def read_budget(reader: Reader, raw: Any, path: KeyPath) -> BudgetSpec:
-    data = reader.mapping(raw, path, ("usd", "tokens"))
+    data = reader.mapping(raw, path, BUDGET_KEYS)
     usd = data.get("usd")
     # finite too: NaN compares false with every spend (the budget would never be crossed)
     if usd is not None and (isinstance(usd, bool) or not isinstance(usd, int | float)
@@ -217,9 +223,6 @@ def read_theme(reader: Reader, value: Any, path: KeyPath) -> str:
     return name
 
 
-_HOST_KEYS = ("ssh", "repo", "agentdeck", "ssh_options")
-
-
 def read_hosts(reader: Reader, value: Any) -> dict[str, HostSpec]:
     """`hosts: {box1: {ssh: user@box1, repo: /srv/app}}`."""
     hosts: dict[str, HostSpec] = {}
@@ -228,7 +231,7 @@ def read_hosts(reader: Reader, value: Any) -> dict[str, HostSpec]:
         if not isinstance(name, str) or not NAME_RE.match(name) or name == "local":
             reader.fail(path, f"'{name}' is not a usable host name (letters, digits, '.', '_', "
                         "'-'; 'local' means this machine)")
-        data = reader.mapping(raw, path, _HOST_KEYS)
+        data = reader.mapping(raw, path, HOST_KEYS)
         for key in ("ssh", "repo"):
             if key not in data:
                 reader.fail(path, f"host '{name}' needs '{key}' (e.g. ssh: user@{name}, repo: "

@@ -23,9 +23,9 @@ from typing import IO, Any
 
 from agentdeck.core.errors import OperationError, UsageError, require_extra
 from agentdeck.core.files import open_under, remove_under, stat_under, write_under
-from agentdeck.core.fleet.config import DatabaseSpec
 from agentdeck.core.fleet.dbnames import PgUrl, compose_project, sanitize_identifier
 from agentdeck.core.fleet.registry import DatabaseRecord
+from agentdeck.core.fleet.spec import DatabaseSpec
 from agentdeck.core.fleet.views import describe_database
 from agentdeck.core.isolation import compose
 from agentdeck.core.isolation.pg import admin, connect

@@ -14,7 +14,7 @@ import os
 from collections.abc import Mapping
 from fnmatch import fnmatchcase
 
-from agentdeck.core.fleet.config import AgentSpec, Fleet
+from agentdeck.core.fleet.spec import AgentSpec, Fleet
 
 # what any program needs to run at all; kept under env_passthrough whatever the list says
 BASICS = ("PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "LC_*", "TZ",

@@ -35,7 +35,8 @@ import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from agentdeck.core.fleet.config import Fleet, NotifySpec
+from agentdeck.core.fleet.options import NotifySpec
+from agentdeck.core.fleet.spec import Fleet
 from agentdeck.core.oversight import actions as push_actions
 
 COALESCE = 60.0  # seconds: the same event of the same agent again within this is held

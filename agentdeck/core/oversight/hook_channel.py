@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from agentdeck.core import unixsock
+from agentdeck.core.fleet.kinds import HOOK_KINDS
 from agentdeck.core.screen.detect import Prompt
 
 log = logging.getLogger(__name__)
@@ -252,7 +253,7 @@ def _read_request(conn: socket.socket) -> tuple[dict[str, Any], dict[str, Any]] 
         message = json.loads(buf.split(b"\n", 1)[0])
     except ValueError:
         return None
-    if not isinstance(message, dict) or message.get("cli") not in ("claude", "codex"):
+    if not isinstance(message, dict) or message.get("cli") not in HOOK_KINDS:
         return None
     request = message.get("request")
     if not isinstance(request, dict) or not message.get("agent"):

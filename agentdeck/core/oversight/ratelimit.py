@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from agentdeck.core.agents import delivery as messages
 from agentdeck.core.agents.sessions import Event, SessionHost
 from agentdeck.core.errors import OperationError
-from agentdeck.core.fleet.config import Fleet
+from agentdeck.core.fleet.spec import Fleet
 
 _IN_RE = re.compile(r"\b(?:in|after)\s+(\d+)\s*(s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?)\b",
                     re.IGNORECASE)

@@ -29,14 +29,16 @@ import shlex
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
+from agentdeck.core.fleet.kinds import SHELL_PROGRAMS
 from agentdeck.core.oversight.shell import Command, CommandLine, parse
 
 if TYPE_CHECKING:
-    from agentdeck.core.fleet.config import ApprovalRule
+    from agentdeck.core.fleet.spec import ApprovalRule
     from agentdeck.core.screen.detect import Prompt
 
-# shells that run a string given after -c: what they run is that string
-SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "fish", "busybox"})
+# shells run a string given after -c: what they run is that string (the registry's shells, the
+# same that make an agent a plain shell)
+SHELLS = SHELL_PROGRAMS
 # programs that run the command in their arguments: a deny rule looks through them
 WRAPPERS = frozenset({"sudo", "doas", "env", "nohup", "nice", "ionice", "time", "timeout",
                       "stdbuf", "setsid", "xargs", "exec", "command", "builtin", "chroot",

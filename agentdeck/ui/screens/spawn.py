@@ -23,9 +23,10 @@ from agentdeck.core.engine import spawning
 from agentdeck.core.engine.engine import Engine
 from agentdeck.core.engine.setup import SetupEvent
 from agentdeck.core.errors import AgentdeckError
-from agentdeck.core.fleet.config import ROLES, AgentSpec, Fleet
 from agentdeck.core.fleet.edits import add_to_fleet_file
+from agentdeck.core.fleet.spec import AgentSpec, Fleet
 from agentdeck.core.git.repo import RepoContext
+from agentdeck.core.names import ROLES
 
 DB_MODES = ["none", "sqlite", "postgres-db", "postgres-schema", "compose"]
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from agentdeck.core.agents.sessions import SessionHost, poll_until
 from agentdeck.core.errors import OperationError
-from agentdeck.core.fleet.config import ApprovalRule
+from agentdeck.core.fleet.spec import ApprovalRule
 from agentdeck.core.oversight.approvals.hooks import HookChannel
 from agentdeck.core.oversight.approvals.screen import SETTLE_WINDOW, ScreenChannel
 from agentdeck.core.oversight.queue_records import (

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from agentdeck.core.agents.sessions import SessionHost
-from agentdeck.core.fleet.config import ApprovalRule
+from agentdeck.core.fleet.spec import ApprovalRule
 from agentdeck.core.listeners import Listeners
 from agentdeck.core.oversight.hook_channel import HookRequest
 from agentdeck.core.oversight.queue_records import (

@@ -1,5 +1,9 @@
 """Which detector reads a screen: the agent's own (with the generic one as its fallback), or
-every one in turn for a shell or an unknown command."""
+every one in turn for a shell or an unknown command.
+
+Each agent kind names its detector in core/fleet/kinds.py (each built-in kind's is the one of
+its own name, which the session's watcher passes): the registry sits in a higher layer, so this
+table is keyed by those names and a test checks that every kind's detector is here."""
 
 from __future__ import annotations
 
@@ -22,13 +26,20 @@ from agentdeck.core.screen.detect.base import (
     Screen,
 )
 
+# by name, in the order a screen whose program is unknown is tried: Copilot CLI's before Claude
+# Code's (its dialogs read like Claude Code's; its own footer tells them apart), the generic one
+# (any program's menu) last
 DETECTORS: dict[str, Callable[[Screen], Detection]] = {
-    "claude": claude.detect, "codex": codex.detect, "aider": aider.detect,
-    "gemini": gemini.detect, "generic": generic.detect,
+    "copilot": copilot.detect, "claude": claude.detect, "codex": codex.detect,
+    "gemini": gemini.detect, "qwen": gemini.detect_qwen,
     "opencode": opencode.detector("opencode"), "kilo": opencode.detector("kilo"),
-    "qwen": gemini.detect_qwen, "copilot": copilot.detect, "crush": crush.detect,
+    "crush": crush.detect, "aider": aider.detect, "generic": generic.detect,
 }
 ANY_OPENCODE = opencode.detector(None)  # opencode or Kilo, told apart by the screen
+# that order, with one detector for opencode and Kilo, and Gemini CLI's for Qwen Code too (its
+# box is Gemini's; the wording tells them apart)
+_SCAN = tuple(ANY_OPENCODE if name == "opencode" else found for name, found in DETECTORS.items()
+              if name not in ("kilo", "qwen"))
 
 
 def detect(lines: str | Sequence[str], agent: str | None = None,
@@ -48,10 +59,8 @@ def detect(lines: str | Sequence[str], agent: str | None = None,
         return found
     best = Detection(UNKNOWN)
     menu: Detection | None = None
-    # (Copilot's dialogs read like Claude Code's; its own footer tells them apart)
-    for name in ("copilot", "claude", "codex", "gemini", "opencode", "crush", "aider",
-                 "generic"):
-        found = (ANY_OPENCODE if name == "opencode" else DETECTORS[name])(screen)
+    for each in _SCAN:
+        found = each(screen)
         if found.prompt and found.prompt.agent != "generic":
             return found
         if found.prompt and menu is None:

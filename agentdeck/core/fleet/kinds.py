@@ -93,6 +93,13 @@ BUILTIN_RESUME: dict[str, str] = {name: kind.resume for name, kind in KINDS.item
 HOOK_KINDS: tuple[str, ...] = tuple(name for name, kind in KINDS.items() if kind.hook)
 
 
+def detector_of(agent: str) -> str | None:
+    """The detector that reads `agent`'s screens: its kind's, else the name itself (a kind of
+    the fleet's own `commands:`, for which dispatch runs every detector in turn)."""
+    kind = KINDS.get(agent)
+    return kind.detector if kind is not None else agent
+
+
 def versions() -> dict[str, str]:
     """The verified version of each CLI that has one."""
     return {name: kind.verified for name, kind in CLIS.items() if kind.verified}

@@ -23,6 +23,7 @@ from agentdeck.core.agents.sessions.activity import (
 )
 from agentdeck.core.agents.sessions.host import RUNNING, Event
 from agentdeck.core.agents.sessions.pty_session import LocalSession
+from agentdeck.core.fleet.kinds import detector_of
 from agentdeck.core.screen.detect import IDLE, UNKNOWN, WORKING, Detection, detect
 
 QUIET_RECHECK = 0.25  # how often the watcher looks at screens that produced no output
@@ -50,7 +51,7 @@ def read_screen(session: LocalSession) -> tuple[int, Detection]:
         cursor_row = session.emulator.cursor()[1]
         cols = session.emulator.cols
         wrapped = session.emulator.wrapped_rows()
-    return version, detect(lines, session.spec.agent, cursor_row, cols, wrapped)
+    return version, detect(lines, detector_of(session.spec.agent), cursor_row, cols, wrapped)
 
 
 class Watcher:

@@ -122,7 +122,7 @@ class DeckServer(Server):
         self.devices.seen(name)
         return await handler(request)
 
-    async def handle_index(self, request: web.Request) -> web.Response:  # type: ignore[override]
+    async def handle_index(self, request: web.Request) -> web.Response:
         """The page, its websocket's address taken from the request (the address the
         browser used: a phone on the LAN reaches the host by its name, not by 0.0.0.0)."""
         scheme = "wss" if request.secure else "ws"

@@ -17,7 +17,7 @@ from agentdeck.core.errors import OperationError, UsageError
 COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 
 
-class _Override(list):  # type: ignore[type-arg]
+class _Override(list):
     """A list that compose must use instead of merging (`!override`, compose ≥ 2.24.4)."""
 
 

@@ -106,7 +106,8 @@ class LocalHost(SessionHost):
             return session.info
         # pexpect sleeps this long in close() "to let the OS catch up": the reader waits for
         # the process to end itself, so that is 0.1 s of nothing at every exit
-        child.delayafterclose = child.ptyproc.delayafterclose = 0.0
+        child.delayafterclose = 0.0
+        child.ptyproc.delayafterclose = 0.0  # type: ignore[attr-defined]  # (not in the stubs)
         session.child = child
         session.info.pid = child.pid
         session.info.process = RUNNING
@@ -160,7 +161,7 @@ class LocalHost(SessionHost):
             return
         session.stopping = True
         child = session.child
-        if alive(child):
+        if alive(child) and child.pid is not None:
             end_tree(child.pid, timeout, session.marker)
         elif session.marker:  # the agent ended, what it left behind has not
             end_tree(-1, timeout, session.marker)

@@ -55,7 +55,7 @@ SIDEBAR_FROM, SIDEBAR = 120, 42
 THINKING_RE = re.compile(r"^█\s+Thinking(?:\.\.\.|…)$")
 
 
-def detector(agent: str | None):  # type: ignore[no-untyped-def]
+def detector(agent: str | None):
     """opencode's or Kilo's detector; with None, either, told apart by the screen."""
     def detect(screen: Screen) -> Detection:
         main = without_sidebar(screen)

@@ -56,7 +56,7 @@ class _Screen(pyte.HistoryScreen):
 
     _dirty: _Dirty
 
-    @property  # type: ignore[override]
+    @property
     def dirty(self) -> _Dirty:
         return self._dirty
 
@@ -81,8 +81,8 @@ class _Screen(pyte.HistoryScreen):
             self.mode.difference_update(m << 5 for m in modes)
 
 
-def _ignoring_private(base):  # type: ignore[no-untyped-def]
-    def handler(self, *args, private: bool = False, **kwargs):  # type: ignore[no-untyped-def]
+def _ignoring_private(base):
+    def handler(self, *args, private: bool = False, **kwargs):
         if not private:
             return base(self, *args, **kwargs)
         return None

@@ -417,7 +417,7 @@ def test_session_hosts_started_at_once_are_always_one(tmp_path: Path) -> None:
 def test_a_daemon_of_another_version_is_refused_in_one_line_and_can_be_restarted(
         state: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from agentdeck.daemon import frames
-    from agentdeck.daemon.client import DaemonMismatch
+    from agentdeck.daemon.connection import DaemonMismatch
 
     lifecycle.ensure(state, None).close()  # a session host of this version runs
     monkeypatch.setattr(frames, "PROTOCOL", frames.PROTOCOL + 1)  # we are a newer agentdeck

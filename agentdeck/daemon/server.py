@@ -45,8 +45,8 @@ from agentdeck.core.screen.terminal.base import ERASE_SCROLLBACK
 from agentdeck.core.screen.terminal.replay import replay
 from agentdeck.daemon import frames, protocol
 from agentdeck.daemon.budgets import FLEET, Budgets, labelled
-from agentdeck.daemon.client import MISMATCH
 from agentdeck.daemon.clients import Client
+from agentdeck.daemon.connection import MISMATCH
 from agentdeck.daemon.transcripts import Transcripts
 
 log = logging.getLogger(__name__)

@@ -38,7 +38,8 @@ from agentdeck.core.fleet.config import Fleet, HostSpec
 from agentdeck.core.fleet.registry import AgentRecord
 from agentdeck.core.oversight.approvals import Decision, Entry, StaleAnswer
 from agentdeck.core.screen.detect import Detection
-from agentdeck.daemon.client import DaemonGone, RemoteHost, RemoteQueue, records_of
+from agentdeck.daemon.client import RemoteHost, RemoteQueue, records_of
+from agentdeck.daemon.connection import DaemonGone
 
 BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)  # seconds between reconnection attempts
 DISCONNECTED = "disconnected"  # the state its agents show while the link is down

@@ -509,3 +509,16 @@ async def test_a_pane_on_the_daemon_scrolls_back_through_the_daemons_scrollback(
         deck.close()
         lifecycle.stop(ctx.state_dir)
 
+
+
+def test_an_unknown_request_is_refused_in_one_line_and_the_connection_serves_on(
+        state: Path) -> None:
+    from agentdeck.daemon.client import records_of
+
+    host = lifecycle.ensure(state, None)
+    try:
+        with pytest.raises(ValueError, match=r"^unknown request 'frobnicate'$"):
+            host._call("frobnicate")
+        assert records_of(host) == []  # the same connection answers the next request
+    finally:
+        host.close()

@@ -266,7 +266,8 @@ class RemoteHost(SessionHost):
         """The session's screen and its whole scrollback as they are now, fetched from the
         daemon (blocking): a copy that stays still while the user scrolls through it."""
         result, dump = self._conn.request("history", name=name)
-        return still_copy(*result["size"], dump)
+        cols, rows, scrollback = result["size"]
+        return still_copy(cols, rows, scrollback, dump)
 
     def info(self, name: str) -> SessionInfo:
         return self._infos[name]
@@ -282,9 +283,12 @@ class RemoteHost(SessionHost):
         self._infos.pop(name, None)
         self._mirrors.pop(name, None)
 
-    def answer(self, entry_id: int, decision: str, by: str) -> dict[str, Any]:
+    def answer(self, entry_id: int, decision: str, by: str,
+               origin: dict[str, str] | None = None) -> dict[str, Any]:
+        """Answer a queued prompt. `origin`, for the audit log: where the user sits (this
+        dashboard's web_origin() unless given; the daemon keeps only a web page's)."""
         return dict(self._call("answer", entry=entry_id, decision=decision, by=by,
-                               origin=web_origin()))
+                               origin=web_origin() if origin is None else origin))
 
     def push(self, secret: str, take: bool) -> dict[str, Any]:
         """A notification's action: what it answers; with `take`, answer it (once)."""
@@ -345,10 +349,11 @@ class RemoteQueue:
     def typed(self, agent: str, data: bytes) -> None:
         self.host._call("typed", data, name=agent)
 
-    def answer(self, entry_id: int, decision: str, by: str = "key") -> Decision:
+    def answer(self, entry_id: int, decision: str, by: str = "key",
+               origin: dict[str, str] | None = None) -> Decision:
         entry = self._entries.get(entry_id) or Entry(entry_id, "", Prompt("other", "", "", ""),
                                                      0.0, "")
-        result = self.host.answer(entry_id, decision, by)
+        result = self.host.answer(entry_id, decision, by, origin)
         return Decision(entry, result["decision"], by, "", result["via"])
 
     def close(self) -> None:

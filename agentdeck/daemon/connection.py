@@ -3,9 +3,9 @@ request that waits for it, pushes handed to whoever holds the connection.
 
 The same class carries this machine's daemon (its unix socket) and another host's (one end of
 a socket pair whose other end is `ssh HOST agentdeck daemon attach --stdio`:
-daemon/ssh_link.py). It never reconnects by itself: a dropped connection fails the requests
-cut off and sets `closed`; reconnecting is its holder's policy (the ssh link makes a new one
-with backoff; a local dashboard reports the daemon gone).
+daemon/ssh_link.py). A dropped connection fails the requests cut off (never sent again: an
+answer goes once) and sets `closed`; its holder decides whether to dial again (`redial`: the
+ssh link does, with backoff; a local dashboard reports the daemon gone).
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ ERRORS: dict[str, type[Exception]] = {"StaleAnswer": StaleAnswer,
                                       "KeyError": KeyError, "ValueError": ValueError}
 
 Push = Callable[[dict[str, Any], bytes], None]
+BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)  # seconds between reconnection attempts
 
 
 def unix_socket(path: Path) -> socket.socket:
@@ -146,3 +147,18 @@ class Connection:
         with contextlib.suppress(OSError):
             self._sock.shutdown(socket.SHUT_RDWR)
         self._sock.close()
+
+
+def redial(dial: Callable[[], None], stopping: threading.Event,
+           failed: Callable[[Exception], None]) -> None:
+    """Call `dial` until it returns (connected), BACKOFF's delays before the attempts (then its
+    last, for as long as it takes); `failed(why)` after each failed one. Returns at once when
+    `stopping` is set."""
+    for delay in itertools.chain(BACKOFF, itertools.repeat(BACKOFF[-1])):
+        if stopping.wait(delay):
+            return
+        try:
+            dial()
+            return
+        except Exception as exc:  # (whatever it was: keep trying, say why)
+            failed(exc)

@@ -522,3 +522,21 @@ def test_an_unknown_request_is_refused_in_one_line_and_the_connection_serves_on(
         assert records_of(host) == []  # the same connection answers the next request
     finally:
         host.close()
+
+
+def test_a_failing_listener_is_logged_and_the_others_still_hear(
+        state: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    host = lifecycle.ensure(state, None)
+    try:
+        heard = threading.Event()
+
+        def broken(event: object) -> None:
+            raise RuntimeError("the listener of a closed dashboard")
+
+        host.subscribe(broken)  # first: it fails before the other is called
+        host.subscribe(lambda event: heard.set())
+        host.spawn(chatty(tmp_path, lines=3))
+        assert heard.wait(20), "the second listener heard nothing"
+        wait(lambda: "the listener of a closed dashboard" in caplog.text, "the failure logged")
+    finally:
+        host.close()

@@ -70,7 +70,7 @@ def through_session_host(agents: int, prompts: int) -> list[float]:
                     if entry["id"] not in before:  # (asked before this client listened)
                         appeared.setdefault(entry["id"], now)
 
-            host._queue_listeners.insert(0, seen)  # on the reader thread, as the push comes
+            host.on_queue(seen)  # on the reader thread, as the push comes (before the queue)
             queue = RemoteQueue(host)
             sent: dict[str, list[tuple[int, float]]] = {}
             deadline = time.time() + 180

@@ -417,7 +417,7 @@ def test_session_hosts_started_at_once_are_always_one(tmp_path: Path) -> None:
 def test_a_daemon_of_another_version_is_refused_in_one_line_and_can_be_restarted(
         state: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from agentdeck.daemon import frames
-    from agentdeck.daemon.client import DaemonMismatch
+    from agentdeck.daemon.connection import DaemonMismatch
 
     lifecycle.ensure(state, None).close()  # a session host of this version runs
     monkeypatch.setattr(frames, "PROTOCOL", frames.PROTOCOL + 1)  # we are a newer agentdeck
@@ -509,3 +509,34 @@ async def test_a_pane_on_the_daemon_scrolls_back_through_the_daemons_scrollback(
         deck.close()
         lifecycle.stop(ctx.state_dir)
 
+
+
+def test_an_unknown_request_is_refused_in_one_line_and_the_connection_serves_on(
+        state: Path) -> None:
+    from agentdeck.daemon.client import records_of
+
+    host = lifecycle.ensure(state, None)
+    try:
+        with pytest.raises(ValueError, match=r"^unknown request 'frobnicate'$"):
+            host._call("frobnicate")
+        assert records_of(host) == []  # the same connection answers the next request
+    finally:
+        host.close()
+
+
+def test_a_failing_listener_is_logged_and_the_others_still_hear(
+        state: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    host = lifecycle.ensure(state, None)
+    try:
+        heard = threading.Event()
+
+        def broken(event: object) -> None:
+            raise RuntimeError("the listener of a closed dashboard")
+
+        host.subscribe(broken)  # first: it fails before the other is called
+        host.subscribe(lambda event: heard.set())
+        host.spawn(chatty(tmp_path, lines=3))
+        assert heard.wait(20), "the second listener heard nothing"
+        wait(lambda: "the listener of a closed dashboard" in caplog.text, "the failure logged")
+    finally:
+        host.close()

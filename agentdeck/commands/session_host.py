@@ -4,6 +4,7 @@ agents running while no dashboard is open."""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from agentdeck.commands.context import fleet_of, repo
 from agentdeck.core.agents.sessions import state_label
@@ -45,14 +46,21 @@ def cmd_daemon(args: argparse.Namespace) -> int:
     if args.action == "stop":
         from agentdeck.web import background
 
-        served = background.stop(ctx.state_dir)  # (`serve --background`, beside it)
-        if served is not None:
-            print(f"agentdeck serve (pid {served}) stopped")
+        served_pid = background.stop(ctx.state_dir)  # (`serve --background`, beside it)
+        if served_pid is not None:
+            print(f"agentdeck serve (pid {served_pid}) stopped")
         stopped = lifecycle.stop(ctx.state_dir)
         print("agentdeck daemon stopped; its agents have ended" if stopped
               else "no agentdeck daemon was running")
         return 0
-    host = lifecycle.connect(ctx.state_dir)
+    return _status(ctx.state_dir)
+
+
+def _status(state_dir: Path) -> int:
+    """`agentdeck daemon status`: whether it runs, its sessions and waiting prompts."""
+    from agentdeck.daemon import lifecycle
+
+    host = lifecycle.connect(state_dir)
     if host is None:
         print("no agentdeck daemon is running (`agentdeck` or `agentdeck daemon start` "
               "starts one)")
@@ -64,7 +72,7 @@ def cmd_daemon(args: argparse.Namespace) -> int:
               f"{waiting} prompts waiting")
         from agentdeck.web import background
 
-        served = background.running(ctx.state_dir)
+        served = background.running(state_dir)
         if served is not None:
             print(f"  serving the dashboard at {served.url} (pid {served.pid})")
         if sessions:

@@ -164,7 +164,10 @@ class Budgets:
                 self.host.write(name, INTERRUPT.get(spec.agent if spec else "", b"\x1b"))
         # one question per agent in the queue: the interrupt must have cleared any prompt of
         # the agent the question is filed under, else it is asked at the next look
-        free = [n for n in names if poll_until(lambda n=n: not self.busy(n), ASK_WITHIN)]
+        def freed(name: str) -> bool:
+            return poll_until(lambda: not self.busy(name), ASK_WITHIN)
+
+        free = [n for n in names if freed(n)]
         if not free:
             self.over.pop(subject, None)
             return

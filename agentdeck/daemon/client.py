@@ -11,8 +11,7 @@ the agents go on.
 
 from __future__ import annotations
 
-import contextlib
-import itertools
+import logging
 import os
 import queue
 import socket
@@ -20,11 +19,9 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from agentdeck import __version__
 from agentdeck.core.agents.sessions import (
     Event,
     SessionHost,
@@ -35,28 +32,16 @@ from agentdeck.core.agents.sessions import (
 from agentdeck.core.agents.sessions.host import Listener, still_copy
 from agentdeck.core.errors import OperationError
 from agentdeck.core.fleet.registry import AgentRecord
-from agentdeck.core.oversight.approvals import Decision, Entry, StaleAnswer
+from agentdeck.core.listeners import Listeners
+from agentdeck.core.oversight.approvals import Decision, Entry
 from agentdeck.core.screen.detect import Detection, Prompt
 from agentdeck.core.screen.terminal import make_emulator
-from agentdeck.daemon import frames, protocol
+from agentdeck.daemon import protocol
+from agentdeck.daemon.connection import Connection, unix_socket
 
-
-class DaemonGone(OperationError):
-    """The session host daemon is not reachable."""
-
-
-class DaemonMismatch(OperationError):
-    """The session host daemon is another version of agentdeck."""
-
+log = logging.getLogger(__name__)
 
 WEB_DEVICE = "AGENTDECK_WEB_DEVICE"  # set by `agentdeck serve` for its pages' dashboards
-MISMATCH = ("the session host runs agentdeck {theirs}, this is {ours}: restart it with "
-            "`agentdeck daemon restart` (its agents stop; `agentdeck start` starts them again, "
-            "resuming)")
-ERRORS: dict[str, type[Exception]] = {"StaleAnswer": StaleAnswer,
-                                      "OperationError": OperationError,
-                                      "DaemonMismatch": DaemonMismatch,
-                                      "KeyError": KeyError, "ValueError": ValueError}
 
 
 # The scrollback lines a mirror keeps: enough for any resize to reflow them exactly as the
@@ -70,32 +55,20 @@ class RemoteHost(SessionHost):
                  sock: socket.socket | None = None) -> None:
         """The daemon listening at `path`; or, given `sock`, the one at the other end of that
         connected stream (another host's daemon through ssh: daemon/ssh_link.py)."""
+        sock = sock if sock is not None else unix_socket(path)  # (DaemonGone: none there)
         self.path = path
         self.timeout = timeout
-        if sock is None:
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            try:
-                sock.connect(str(path))
-            except OSError as exc:
-                sock.close()
-                raise DaemonGone(f"no agentdeck daemon at {path} ({exc.strerror or exc})"
-                                 ) from None
-        self._sock = sock
-        self._send_lock = threading.Lock()
-        self._ids = itertools.count(1)
-        self._waiting: dict[int, Future[tuple[dict[str, Any], bytes]]] = {}
         self._infos: dict[str, SessionInfo] = {}
         self._mirrors: dict[str, TerminalView] = {}
         self._attach_lock = threading.Lock()
         self._buf_lock = threading.Lock()
         self._buffers: dict[str, list[tuple[dict[str, Any], bytes]]] = {}
         self._attaching: set[str] = set()
-        self._listeners: list[Listener] = []
-        self._queue_listeners: list[Callable[[dict[str, Any]], None]] = []
-        self._agents_listeners: list[Callable[[], None]] = []
+        self._listeners: Listeners[[Event]] = Listeners("a daemon's session events")
+        self._queue_listeners: Listeners[[dict[str, Any]]] = Listeners("a daemon's queue")
+        self._agents_listeners: Listeners[[]] = Listeners("a daemon's agents")
         self.records: list[AgentRecord] | None = None  # the agents, as the daemon last pushed
         self.queue_state: dict[str, Any] = {"pending": [], "history": []}
-        self.closed = threading.Event()
         # listeners run on their own thread, in order: the reader only moves bytes, so a
         # listener that waits (for a lock held by a thread that waits for a reply) cannot
         # stop the replies it waits for from being read
@@ -106,64 +79,19 @@ class RemoteHost(SessionHost):
         self._output_lock = threading.Lock()
         threading.Thread(target=self._dispatcher, name="agentdeck-daemon-events",
                          daemon=True).start()
-        self._reader = threading.Thread(target=self._read, name="agentdeck-daemon-client",
-                                        daemon=True)
-        self._reader.start()
-        try:
-            hello = self._call("hello", protocol=frames.PROTOCOL, version=__version__)
-            if hello.get("protocol") != frames.PROTOCOL:
-                raise DaemonMismatch(MISMATCH.format(
-                    theirs=hello.get("version", "(an older one)"), ours=__version__))
-        except OperationError:
-            self.close()
-            raise
+        self._conn = Connection(sock, timeout,
+                                self._on_push, lambda: self._dispatch.put(None))
+        self.closed = self._conn.closed
+        hello = self._conn.hello()
         self.daemon_pid = int(hello["pid"])
         for data in hello["sessions"]:
             info = protocol.info_from_wire(data)
             self._infos[info.name] = info
         self.queue_state = hello["queue"]
 
-    # -- transport ----------------------------------------------------------------------------
-    def _request(self, op: str, payload: bytes = b"", **fields: Any) -> tuple[Any, bytes]:
-        if self.closed.is_set():
-            raise DaemonGone("the agentdeck daemon connection is closed")
-        rid = next(self._ids)
-        future: Future[tuple[dict[str, Any], bytes]] = Future()
-        self._waiting[rid] = future
-        try:
-            with self._send_lock:
-                frames.send(self._sock, {"op": op, "id": rid, **fields}, payload)
-            header, body = future.result(self.timeout)
-        except OSError as exc:
-            raise DaemonGone(f"the agentdeck daemon went away ({exc})") from None
-        finally:
-            self._waiting.pop(rid, None)
-        if not header.get("ok"):
-            error = ERRORS.get(header.get("type", ""), OperationError)
-            raise error(header.get("error", "the daemon refused"))
-        return header.get("result"), body
-
+    # -- transport: daemon/connection.py; pushes, in the order they arrived -------------------
     def _call(self, op: str, payload: bytes = b"", **fields: Any) -> Any:
-        return self._request(op, payload, **fields)[0]
-
-    def _read(self) -> None:
-        try:
-            while True:
-                header, payload = frames.recv(self._sock)
-                if "re" in header:
-                    future = self._waiting.get(header["re"])
-                    if future is not None:
-                        future.set_result((header, payload))
-                else:
-                    self._on_push(header, payload)
-        except (frames.Closed, OSError, ValueError):
-            pass
-        finally:
-            self.closed.set()
-            self._dispatch.put(None)
-            for future in list(self._waiting.values()):
-                if not future.done():
-                    future.set_exception(OSError("connection closed"))
+        return self._conn.call(op, payload, **fields)
 
     def _on_push(self, header: dict[str, Any], payload: bytes) -> None:
         kind = header["push"]
@@ -194,12 +122,10 @@ class RemoteHost(SessionHost):
             # applied here, in order with the session states (a listener sees both as new);
             # what the queue's own listeners do goes through dispatch()
             self.queue_state = header["queue"]
-            for queue_listener in list(self._queue_listeners):
-                queue_listener(self.queue_state)
+            self._queue_listeners(self.queue_state)
         elif kind == "agents":  # its registry changed: an agent made or removed by anyone
             self.records = [AgentRecord.from_json(data) for data in header["records"]]
-            for agents_listener in list(self._agents_listeners):
-                self._dispatch.put(agents_listener)
+            self._dispatch.put(self._agents_listeners)
 
     def _apply(self, header: dict[str, Any], payload: bytes) -> None:
         mirror = self._mirrors.get(header["name"])
@@ -218,9 +144,7 @@ class RemoteHost(SessionHost):
             if event.kind == "output":
                 with self._output_lock:
                     self._output_pending.discard(event.name)
-            for listener in list(self._listeners):
-                with contextlib.suppress(Exception):
-                    listener(event)
+            self._listeners(event)
 
         self._dispatch.put(deliver)
 
@@ -230,8 +154,10 @@ class RemoteHost(SessionHost):
 
     def _dispatcher(self) -> None:
         while (call := self._dispatch.get()) is not None:
-            with contextlib.suppress(Exception):
+            try:
                 call()
+            except Exception:  # (one failing call must not stop the events after it)
+                log.exception("a call dispatched by the daemon's client failed")
 
     # -- SessionHost --------------------------------------------------------------------------
     def configure(self, fleet_path: Path) -> None:
@@ -256,11 +182,7 @@ class RemoteHost(SessionHost):
     def resize(self, name: str, cols: int, rows: int) -> None:
         # sent without waiting for the reply: a pane resizes on the UI's event loop, and the
         # mirror follows when the daemon's resize comes back in the output's order
-        if self.closed.is_set():
-            return
-        with contextlib.suppress(OSError), self._send_lock:
-            frames.send(self._sock, {"op": "resize", "id": 0, "name": name, "cols": cols,
-                                       "rows": rows})
+        self._conn.post("resize", name=name, cols=cols, rows=rows)
 
     def set_home_size(self, cols: int, rows: int) -> None:
         # this dashboard's proposal: the daemon sizes the agents to the largest attached
@@ -268,17 +190,16 @@ class RemoteHost(SessionHost):
         self._call("home", cols=cols, rows=rows)
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
-        self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            with contextlib.suppress(ValueError):
-                self._listeners.remove(listener)
-
-        return unsubscribe
+        return self._listeners.add(listener)
 
     def on_agents(self, listener: Callable[[], None]) -> Callable[[], None]:
-        self._agents_listeners.append(listener)
-        return lambda: _discard(self._agents_listeners, listener)
+        return self._agents_listeners.add(listener)
+
+    def on_queue(self, listener: Callable[[dict[str, Any]], None]) -> Callable[[], None]:
+        """`listener(state)` for each queue state the daemon pushes, on the reader's thread, in
+        order with the session states (it must not wait: RemoteQueue hands its own listeners
+        to `dispatch`)."""
+        return self._queue_listeners.add(listener)
 
     def snapshot(self, name: str) -> list[str]:
         return list(self._call("snapshot", name=name))
@@ -319,7 +240,7 @@ class RemoteHost(SessionHost):
             with self._buf_lock:
                 self._buffers[name] = []
             try:
-                result, dump = self._request("attach", name=name, history=MIRROR_HISTORY)
+                result, dump = self._conn.request("attach", name=name, history=MIRROR_HISTORY)
             except Exception:
                 with self._buf_lock:
                     self._buffers.pop(name, None)
@@ -344,8 +265,9 @@ class RemoteHost(SessionHost):
     def scrollback(self, name: str) -> TerminalView:
         """The session's screen and its whole scrollback as they are now, fetched from the
         daemon (blocking): a copy that stays still while the user scrolls through it."""
-        result, dump = self._request("history", name=name)
-        return still_copy(*result["size"], dump)
+        result, dump = self._conn.request("history", name=name)
+        cols, rows, scrollback = result["size"]
+        return still_copy(cols, rows, scrollback, dump)
 
     def info(self, name: str) -> SessionInfo:
         return self._infos[name]
@@ -361,9 +283,12 @@ class RemoteHost(SessionHost):
         self._infos.pop(name, None)
         self._mirrors.pop(name, None)
 
-    def answer(self, entry_id: int, decision: str, by: str) -> dict[str, Any]:
+    def answer(self, entry_id: int, decision: str, by: str,
+               origin: dict[str, str] | None = None) -> dict[str, Any]:
+        """Answer a queued prompt. `origin`, for the audit log: where the user sits (this
+        dashboard's web_origin() unless given; the daemon keeps only a web page's)."""
         return dict(self._call("answer", entry=entry_id, decision=decision, by=by,
-                               origin=web_origin()))
+                               origin=web_origin() if origin is None else origin))
 
     def push(self, secret: str, take: bool) -> dict[str, Any]:
         """A notification's action: what it answers; with `take`, answer it (once)."""
@@ -374,11 +299,7 @@ class RemoteHost(SessionHost):
 
     def close(self) -> None:
         """Detach. The daemon and its agents go on."""
-        self.closed.set()
-        self._dispatch.put(None)
-        with contextlib.suppress(OSError):
-            self._sock.shutdown(socket.SHUT_RDWR)
-        self._sock.close()
+        self._conn.close()
 
 
 class RemoteQueue:
@@ -386,12 +307,12 @@ class RemoteQueue:
 
     def __init__(self, host: RemoteHost) -> None:
         self.host = host
-        self._listeners: list[Callable[[], None]] = []
+        self._changed: Listeners[[]] = Listeners("the daemon's approvals queue")
         self._entries: dict[int, Entry] = {}
         self._hooked: set[int] = set()
         self.history: deque[Decision] = deque(maxlen=200)
         self.clock: Callable[[], float] = time.monotonic
-        host._queue_listeners.append(self._update)
+        self._stop = host.on_queue(self._update)
         self._update(host.queue_state)
 
     def _update(self, state: dict[str, Any]) -> None:
@@ -411,8 +332,7 @@ class RemoteQueue:
                 record["prompt"]), 0.0, record["created_at"])
             self.history.append(Decision(entry, d["decision"], d["by"], d["at"], d["via"],
                                          d.get("keys", ""), d.get("why", "")))
-        listeners = list(self._listeners)
-        self.host.dispatch(lambda: [listener() for listener in listeners])
+        self.host.dispatch(self._changed)
 
     def pending(self) -> list[Entry]:
         return sorted(self._entries.values(), key=lambda e: (e.created, e.id))
@@ -424,31 +344,20 @@ class RemoteQueue:
         return entry_id in self._hooked
 
     def on_change(self, listener: Callable[[], None]) -> Callable[[], None]:
-        self._listeners.append(listener)
-
-        def stop() -> None:
-            with contextlib.suppress(ValueError):
-                self._listeners.remove(listener)
-
-        return stop
+        return self._changed.add(listener)
 
     def typed(self, agent: str, data: bytes) -> None:
         self.host._call("typed", data, name=agent)
 
-    def answer(self, entry_id: int, decision: str, by: str = "key") -> Decision:
+    def answer(self, entry_id: int, decision: str, by: str = "key",
+               origin: dict[str, str] | None = None) -> Decision:
         entry = self._entries.get(entry_id) or Entry(entry_id, "", Prompt("other", "", "", ""),
                                                      0.0, "")
-        result = self.host.answer(entry_id, decision, by)
+        result = self.host.answer(entry_id, decision, by, origin)
         return Decision(entry, result["decision"], by, "", result["via"])
 
     def close(self) -> None:
-        with contextlib.suppress(ValueError):
-            self.host._queue_listeners.remove(self._update)
-
-
-def _discard(listeners: list[Callable[[], None]], listener: Callable[[], None]) -> None:
-    with contextlib.suppress(ValueError):
-        listeners.remove(listener)
+        self._stop()
 
 
 def web_origin() -> dict[str, str]:

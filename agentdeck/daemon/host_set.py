@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from agentdeck.core.agents.sessions import SessionHost, SessionInfo, SessionSpec, TerminalView
 from agentdeck.core.agents.sessions.host import Listener
 from agentdeck.core.errors import OperationError
+from agentdeck.core.listeners import Listeners
 from agentdeck.core.oversight.approvals import Decision, Entry, QueueView, StaleAnswer
 from agentdeck.core.screen.detect import Detection
 
@@ -115,8 +116,9 @@ class QueueSet:
         self._ids = itertools.count(1)
         self._global: dict[tuple[str, int, int], int] = {}  # (host, epoch, entry id) → ours
         self._where: dict[int, tuple[str, int, int]] = {}
-        self._listeners: list[Callable[[], None]] = []
-        self._stops = [q.on_change(self._changed) for q in self.queues.values()]
+        self._changed: Listeners[[]] = Listeners("the hosts' approvals queues")
+        self.history: deque[Decision] = self._merged_history()
+        self._stops = [q.on_change(self._queue_changed) for q in self.queues.values()]
 
     @staticmethod
     def _epoch(queue: QueueView) -> int:
@@ -131,13 +133,11 @@ class QueueSet:
                 self._where[gid] = key
         return replace(entry, id=gid, host=host)
 
-    def _changed(self) -> None:
-        for listener in list(self._listeners):
-            with contextlib.suppress(Exception):
-                listener()
+    def _queue_changed(self) -> None:
+        self.history = self._merged_history()  # (a host's decisions change with its queue)
+        self._changed()
 
-    @property
-    def history(self) -> deque[Decision]:
+    def _merged_history(self) -> deque[Decision]:
         merged = [replace(d, entry=replace(d.entry, host=host))
                   for host, q in self.queues.items() for d in q.history]
         merged.sort(key=lambda d: d.at)
@@ -168,21 +168,16 @@ class QueueSet:
         return False
 
     def on_change(self, listener: Callable[[], None]) -> Callable[[], None]:
-        self._listeners.append(listener)
-
-        def stop() -> None:
-            with contextlib.suppress(ValueError):
-                self._listeners.remove(listener)
-
-        return stop
+        return self._changed.add(listener)
 
     def typed(self, agent: str, data: bytes) -> None:
         self.queues[self.where.get(agent, LOCAL)].typed(agent, data)
 
-    def answer(self, entry_id: int, decision: str, by: str = "key") -> Decision:
+    def answer(self, entry_id: int, decision: str, by: str = "key",
+               origin: dict[str, str] | None = None) -> Decision:
         queue, theirs = self._resolve(entry_id)
         host = self._where[entry_id][0]
-        record = queue.answer(theirs, decision, by)
+        record = queue.answer(theirs, decision, by, origin)
         return replace(record, entry=replace(record.entry, id=entry_id, host=host))
 
     def close(self) -> None:

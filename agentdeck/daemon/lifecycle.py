@@ -13,7 +13,8 @@ from pathlib import Path
 from agentdeck.core.errors import AgentdeckError, OperationError
 from agentdeck.core.files import open_private, private_dir
 from agentdeck.core.hostlock import PID_FILE, daemon_socket, hosting_dashboard
-from agentdeck.daemon.client import DaemonGone, DaemonMismatch, RemoteHost
+from agentdeck.daemon.client import RemoteHost
+from agentdeck.daemon.connection import DaemonGone, DaemonMismatch
 
 LOG_FILE = "daemon.log"
 

@@ -7,11 +7,15 @@ travel as they are, never re-encoded). Requests carry an "op" and an "id"; the r
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, fields
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from agentdeck.core.agents.sessions import SessionInfo, SessionSpec
 from agentdeck.core.screen.detect import Detection, Prompt
+
+if TYPE_CHECKING:
+    from agentdeck.core.oversight.approvals import ApprovalQueue
 
 _T = TypeVar("_T")
 
@@ -52,3 +56,19 @@ def detection_from_wire(det: dict[str, Any]) -> Detection:
     prompt = det.get("prompt")
     return Detection(det.get("state", "unknown"), prompt_from_wire(prompt) if prompt else None,
                      det.get("reset"), det.get("detail"))
+
+
+def queue_to_wire(queue: ApprovalQueue, history: int = 20) -> dict[str, Any]:
+    """The approvals queue as the daemon pushes it: the pending entries (with their age: the
+    client's clock differs) and the last `history` decisions (RemoteQueue reads it)."""
+    now = time.monotonic()
+    pending = [{"id": e.id, "agent": e.agent, "prompt": asdict(e.prompt),
+                "age": now - e.created, "created_at": e.created_at,
+                "via_hook": queue.via_hook(e.id)} for e in queue.pending()]
+    decisions = [{"entry": {"id": d.entry.id, "agent": d.entry.agent,
+                            "prompt": asdict(d.entry.prompt),
+                            "created_at": d.entry.created_at},
+                  "decision": d.decision, "by": d.by, "at": d.at, "via": d.via,
+                  "keys": d.keys, "why": d.why}
+                 for d in list(queue.history)[-history:]]
+    return {"pending": pending, "history": decisions}

@@ -1,12 +1,14 @@
 """Another host's session host, through one ssh connection: `ssh HOST agentdeck -C REPO daemon
 attach --stdio` carries the same frames as the local daemon's socket (daemon/bridge.py), so a
-`RemoteHost` talks to it unchanged over one end of a socket pair.
+`RemoteHost` talks to it unchanged over one end of a socket pair (the same Connection as a
+local dashboard's: daemon/connection.py).
 
 The link keeps itself up: when the connection drops, the host shows as disconnected (its agents
-go on there), and it reconnects with backoff; the new connection replays the screens and the
-pending prompts. An answer is sent once: never retried across a reconnect (a request cut off
-fails, and the replayed queue says whether it was taken), and only to the daemon that queued
-the prompt (its pid is part of every entry's identity: a restarted daemon's entries are new).
+go on there), and it dials again with the connection's backoff (`redial`); the new connection
+replays the screens and the pending prompts. An answer is sent once: never retried across a
+reconnect (a request cut off fails, and the replayed queue says whether it was taken), and
+only to the daemon that queued the prompt (its pid is part of every entry's identity: a
+restarted daemon's entries are new).
 """
 
 from __future__ import annotations
@@ -37,11 +39,12 @@ from agentdeck.core.files import private_dir, write_private
 from agentdeck.core.fleet.options import HostSpec
 from agentdeck.core.fleet.registry import AgentRecord
 from agentdeck.core.fleet.spec import Fleet
+from agentdeck.core.listeners import Listeners
 from agentdeck.core.oversight.approvals import Decision, Entry, StaleAnswer
 from agentdeck.core.screen.detect import Detection
-from agentdeck.daemon.client import DaemonGone, RemoteHost, RemoteQueue, records_of
+from agentdeck.daemon.client import RemoteHost, RemoteQueue, records_of
+from agentdeck.daemon.connection import DaemonGone, redial
 
-BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)  # seconds between reconnection attempts
 DISCONNECTED = "disconnected"  # the state its agents show while the link is down
 
 
@@ -57,15 +60,15 @@ class SshLink(SessionHost):
         self.name = spec.name
         self._inner: RemoteHost | None = None
         self._proc: subprocess.Popen[bytes] | None = None
-        self._listeners: list[Listener] = []
+        self._listeners: Listeners[[Event]] = Listeners(f"host {spec.name}'s session events")
         self._closing = threading.Event()
         self._up = threading.Event()
         self._home: tuple[int, int] | None = None
         self.records: list[AgentRecord] = []
         self.error = ""  # why it is down (the last attempt's reason)
         self.queue = LinkQueue(self)
-        self._on_link: list[Callable[[bool], None]] = []
-        self._agents_listeners: list[Callable[[], None]] = []
+        self._on_link: Listeners[[bool]] = Listeners(f"host {spec.name}'s link")
+        self._agents_changed: Listeners[[]] = Listeners(f"host {spec.name}'s agents")
         self._supervisor: threading.Thread | None = None
 
     # -- the connection -----------------------------------------------------------------------
@@ -79,7 +82,7 @@ class SshLink(SessionHost):
 
     def on_link(self, listener: Callable[[bool], None]) -> None:
         """`listener(connected)` after each drop and each reconnection."""
-        self._on_link.append(listener)
+        self._on_link.add(listener)
 
     def connect(self) -> SshLink:
         self._attach()
@@ -102,8 +105,9 @@ class SshLink(SessionHost):
         ours, theirs = socket.socketpair()
         try:
             proc = subprocess.Popen(
-                ssh_argv(self.spec, ["daemon", "attach", "--stdio"]), stdin=theirs,
-                stdout=theirs, stderr=subprocess.PIPE, start_new_session=True)
+                ssh_argv(self.spec, ["daemon", "attach", "--stdio"]),
+                stdin=theirs.fileno(), stdout=theirs.fileno(), stderr=subprocess.PIPE,
+                start_new_session=True)
         except FileNotFoundError:
             ours.close()
             raise OperationError("ssh is not installed here (the OpenSSH client reaches other "
@@ -142,7 +146,7 @@ class SshLink(SessionHost):
             _end(old_proc)
         # (its agents as pushed since they were asked for, if they changed meanwhile)
         self._set_records(list(inner.records) if inner.records is not None else records)
-        inner.subscribe(self._forward)
+        inner.subscribe(self._listeners)
         self.queue.attach(inner)
         if self._home is not None:
             with contextlib.suppress(OperationError):
@@ -152,21 +156,14 @@ class SshLink(SessionHost):
         if old is not None:
             old.close()
         for info in inner.sessions():  # (after a drop: every agent's state is news again)
-            self._forward(Event(info.name, "state", info))
+            self._listeners(Event(info.name, "state", info))
             if info.name in shown:  # its pane draws the new mirror now
-                self._forward(Event(info.name, "output", info))
-        for listener in list(self._on_link):
-            listener(True)
+                self._listeners(Event(info.name, "output", info))
+        self._on_link(True)
         self._agents_changed()  # (agents made or removed there while it was down)
 
     def on_agents(self, listener: Callable[[], None]) -> Callable[[], None]:
-        self._agents_listeners.append(listener)
-
-        def stop() -> None:
-            with contextlib.suppress(ValueError):
-                self._agents_listeners.remove(listener)
-
-        return stop
+        return self._agents_changed.add(listener)
 
     def _agents_pushed(self, inner: RemoteHost) -> None:
         """The host's session host says its agents changed (made or removed there by anyone,
@@ -174,11 +171,6 @@ class SshLink(SessionHost):
         if inner is self._inner and inner.records is not None:
             self._set_records(list(inner.records))
             self._agents_changed()
-
-    def _agents_changed(self) -> None:
-        for listener in list(self._agents_listeners):
-            with contextlib.suppress(Exception):
-                listener()
 
     def refresh_records(self) -> list[AgentRecord]:
         """Ask the host again which agents it has made (after `up` or `rm` there)."""
@@ -203,22 +195,12 @@ class SshLink(SessionHost):
                 return
             self._up.clear()
             for info in self.sessions():  # shown as disconnected: they go on over there
-                self._forward(Event(info.name, "state", info))
-            for listener in list(self._on_link):
-                listener(False)
-            for delay in _backoff():
-                if self._closing.wait(delay):
-                    return
-                try:
-                    self._attach()
-                    break
-                except Exception as exc:  # (whatever it was: keep trying, say why)
-                    self.error = str(exc)
+                self._listeners(Event(info.name, "state", info))
+            self._on_link(False)
+            redial(self._attach, self._closing, self._failed)
 
-    def _forward(self, event: Event) -> None:
-        for listener in list(self._listeners):
-            with contextlib.suppress(Exception):
-                listener(event)
+    def _failed(self, why: Exception) -> None:
+        self.error = str(why)
 
     def _live(self) -> RemoteHost:
         inner = self._inner
@@ -246,13 +228,7 @@ class SshLink(SessionHost):
                 self._inner.set_home_size(cols, rows)
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
-        self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            with contextlib.suppress(ValueError):
-                self._listeners.remove(listener)
-
-        return unsubscribe
+        return self._listeners.add(listener)
 
     def snapshot(self, name: str) -> list[str]:
         return self._live().snapshot(name)
@@ -304,29 +280,24 @@ class LinkQueue:
     def __init__(self, link: SshLink) -> None:
         self.link = link
         self._queue: RemoteQueue | None = None
-        self._listeners: list[Callable[[], None]] = []
+        self._changed: Listeners[[]] = Listeners(f"host {link.name}'s approvals queue")
         self.clock: Callable[[], float] = time.monotonic
+        # the current connection's queue's (one deque it refills in place): the last decisions
+        # stay listed while the link is down
+        self.history: deque[Decision] = deque()
 
     def attach(self, host: RemoteHost) -> None:
         old, self._queue = self._queue, RemoteQueue(host)
+        self.history = self._queue.history
         self._queue.on_change(self._changed)
         if old is not None:
             old.close()
         self._changed()
 
-    def _changed(self) -> None:
-        for listener in list(self._listeners):
-            with contextlib.suppress(Exception):
-                listener()
-
     @property
     def epoch(self) -> int:
         """Which daemon the entries belong to (a restarted one numbers them anew)."""
         return self.link.daemon_pid
-
-    @property
-    def history(self) -> deque[Decision]:
-        return self._queue.history if self._queue is not None else deque()
 
     def pending(self) -> list[Entry]:
         return self._queue.pending() if self._queue is not None else []
@@ -338,24 +309,19 @@ class LinkQueue:
         return self._queue.via_hook(entry_id) if self._queue is not None else False
 
     def on_change(self, listener: Callable[[], None]) -> Callable[[], None]:
-        self._listeners.append(listener)
-
-        def stop() -> None:
-            with contextlib.suppress(ValueError):
-                self._listeners.remove(listener)
-
-        return stop
+        return self._changed.add(listener)
 
     def typed(self, agent: str, data: bytes) -> None:
         self.link._live()
         if self._queue is not None:
             self._queue.typed(agent, data)
 
-    def answer(self, entry_id: int, decision: str, by: str = "key") -> Decision:
+    def answer(self, entry_id: int, decision: str, by: str = "key",
+               origin: dict[str, str] | None = None) -> Decision:
         self.link._live()  # disconnected: refused here, nothing sent
         if self._queue is None:
             raise StaleAnswer(f"host {self.link.name}: that prompt is gone")
-        return self._queue.answer(entry_id, decision, by)
+        return self._queue.answer(entry_id, decision, by, origin)
 
     def close(self) -> None:
         if self._queue is not None:
@@ -371,10 +337,6 @@ def _cached(path: Path | None, host: str) -> list[AgentRecord]:
     for rec in records:
         rec.host = host
     return records
-
-
-def _backoff() -> list[float]:
-    return [*BACKOFF, *([BACKOFF[-1]] * 10_000)]
 
 
 def _drain(proc: subprocess.Popen[bytes], lines: deque[str]) -> None:

@@ -65,3 +65,11 @@ class RadarStale(Message):
     def __init__(self, names: set[str] | None) -> None:
         super().__init__()
         self.names = names
+
+
+class RadarScanned(Message):
+    """The conflict radar looked again: each agent's note (the agents it was asked about)."""
+
+    def __init__(self, notes: dict[str, str]) -> None:
+        super().__init__()
+        self.notes = notes

@@ -151,11 +151,14 @@ def _ours(node: object) -> set[str]:
 
 def screen_keys(screen: Screen[object]) -> list[tuple[str, Binding]]:
     """The (key, binding) pairs active on `screen` now — its own, its focused widget's and the
-    app's, as rebound by the keymap — that agentdeck defines, the app's first."""
+    app's, as rebound by the keymap — that agentdeck defines: the app's and the dashboard's first
+    (those that win whatever has the focus — priority, as ctrl+q — before the rest), then those
+    of the widget with the focus."""
     pairs = [(key, active.binding, active.node) for key, active in
              screen.active_bindings.items() if active.binding.action in _ours(active.node)
-             and active.binding.action != "help"]
-    pairs.sort(key=lambda pair: pair[2] is not screen.app)
+             and active.binding.action not in ("help", "app.help")]
+    first = (screen.app, getattr(screen.app, "dashboard", None))
+    pairs.sort(key=lambda pair: (0, not pair[1].priority) if pair[2] in first else (1, False))
     return [(key, binding) for key, binding, _ in pairs]
 
 

@@ -235,7 +235,7 @@ class ApprovalsList(Vertical):
         decision = (event.button.id or "").removeprefix("answer-")
         if decision in ("allow", "always", "deny"):
             event.stop()
-            await self.app.run_action(f"answer('{decision}')")
+            await self.screen.run_action(f"answer('{decision}')")
 
     def on_data_table_row_highlighted(self) -> None:
         self._show_detail()

@@ -298,6 +298,6 @@ async def test_keys_work_from_where_the_user_is(inky) -> None:
         await until(pilot, lambda: isinstance(app.focused, AgentList))
         pane = app.query_one("#pane-plain", TerminalPane)
         await pilot.press("pageup")
-        await until(pilot, lambda: pane._scrolled > 0)
+        await until(pilot, lambda: pane.back.scrolled > 0)
         await pilot.press("pagedown", "pagedown", "pagedown", "pagedown", "pagedown")
-        await until(pilot, lambda: pane._scrolled == 0)
+        await until(pilot, lambda: pane.back.scrolled == 0)

@@ -160,6 +160,15 @@ class AgentActions:
     def _home(self) -> tuple[int, int]:
         return self.screen.fit.home or self.screen.fit.home_size()
 
+    def start_all(self, sizes: dict[str, tuple[int, int]]) -> None:
+        def start() -> None:
+            self.deck.start_all(sizes)
+            for note in self.deck.notes:
+                self._tell(note, severity="warning", timeout=10)
+
+        self.screen.run_worker(start, thread=True, exclusive=True, group="start",
+                               exit_on_error=False)
+
     def _start_new(self, name: str) -> None:
         self._start_one(name, *self._home())
         self.screen.select(name)  # selected, not typed into: typing is `i`

@@ -7,10 +7,29 @@ redraw per pane, and an idle fleet costs nothing.
 
 from __future__ import annotations
 
-from textual.message import Message
+from collections.abc import Callable
 
-from agentdeck.core.agents.sessions import SessionInfo
+from textual.message import Message
+from textual.message_pump import MessagePump
+
+from agentdeck.core.agents.sessions import Event, SessionInfo
+from agentdeck.core.deck import Deck
 from agentdeck.core.fleet.registry import AgentRecord
+
+
+def relay(deck: Deck, to: MessagePump) -> list[Callable[[], None]]:
+    """Tell `to` what the session host, the queue and the outbox say, as the messages below
+    (post_message is thread-safe); returns what ends the host's and the queue's telling."""
+
+    def host_event(event: Event) -> None:
+        if event.kind == "state":
+            to.post_message(SessionChanged(event.info))
+        elif event.kind in ("output", "resize"):  # (a resize: its size label, its viewport)
+            to.post_message(OutputArrived(event.name))
+
+    deck.outbox.on_change(lambda: to.post_message(OutboxChanged()))
+    return [deck.host.subscribe(host_event),
+            deck.queue.on_change(lambda: to.post_message(QueueChanged()))]
 
 
 class SessionChanged(Message):

@@ -97,7 +97,7 @@ class WindowFit:
         self.home = self.home_size()
         if not self.screen.viewer:  # agents a daemon already runs take this dashboard's size
             self._apply_home(self.home)
-        self.screen.start_agents({pane.agent: self.home
+        self.screen.agents.start_all({pane.agent: self.home
                                   for pane in self.screen.query(TerminalPane)})
 
     def resized(self, width: int) -> None:

@@ -26,10 +26,9 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import DataTable, Header
 
-from agentdeck.core.agents.sessions import Event, SessionInfo
+from agentdeck.core.agents.sessions import SessionInfo
 from agentdeck.core.deck import Deck
 from agentdeck.core.errors import OperationError
-from agentdeck.core.fleet.views import limit_text
 from agentdeck.core.oversight.approvals import Decision, Entry, StaleAnswer
 from agentdeck.ui import layout
 from agentdeck.ui.agent_actions import AgentActions
@@ -43,9 +42,10 @@ from agentdeck.ui.host_messages import (
     RadarScanned,
     RadarStale,
     SessionChanged,
+    relay,
 )
 from agentdeck.ui.radar import RadarWatch
-from agentdeck.ui.widgets.agent_list import AgentDetail, AgentList, AgentRow
+from agentdeck.ui.widgets.agent_list import AgentDetail, AgentList, AgentRow, live_row
 from agentdeck.ui.widgets.agent_strip import AgentStrip
 from agentdeck.ui.widgets.approvals_list import ApprovalsList
 from agentdeck.ui.widgets.status_line import StatusLine
@@ -120,8 +120,15 @@ class DashboardScreen(Screen[None]):
                                                        bool(self.approvals)))
 
     def new_pane(self, name: str) -> TerminalPane:
-        return TerminalPane(self.deck.host, name, self.release_key, self.agents.send,
-                            id=f"pane-{name}").data_bind(live=DashboardScreen.panes_live)
+        pane = TerminalPane(self.deck.host, name, self.release_key, self.agents.send,
+                            id=f"pane-{name}")
+        # (not data_bind: that binds to whoever runs now, the app in a dialog's callback)
+        pane.set_reactive(TerminalPane.live, self.panes_live)
+        return pane
+
+    def watch_panes_live(self, live: bool) -> None:
+        for pane in self.panes.values():
+            pane.live = live
 
     @property
     def up(self) -> bool:
@@ -142,10 +149,7 @@ class DashboardScreen(Screen[None]):
         self._ready = True
         self.panes = {pane.agent: pane for pane in self.query(TerminalPane)}
         self.fit.layout_panes()
-        self._unsubscribe = [self.deck.host.subscribe(self._on_host_event),
-                             self.deck.queue.on_change(self._on_queue_change)]
-        # post_message is thread-safe: the outbox's threads tell the screen through it
-        self.deck.outbox.on_change(lambda: self.post_message(OutboxChanged()))
+        self._unsubscribe = relay(self.deck, self)
         self._queue_changed()  # what changed before the subscription, and the last decisions
         for info in self.deck.host.sessions():
             self._apply_info(info)
@@ -176,12 +180,6 @@ class DashboardScreen(Screen[None]):
         self.agents.watch_registry()
         self.radar.scan()
 
-    @work(thread=True, exclusive=True, group="start", exit_on_error=False)
-    def start_agents(self, sizes: dict[str, tuple[int, int]]) -> None:
-        self.deck.start_all(sizes)
-        for note in self.deck.notes:
-            self.app.call_from_thread(self.notify, note, severity="warning", timeout=10)
-
     def on_unmount(self) -> None:
         # the host and queue outlive the screen: stop them calling into a closed loop
         for stop in self._unsubscribe:
@@ -193,16 +191,7 @@ class DashboardScreen(Screen[None]):
     def stop_on_unmount(self, stop: Callable[[], None]) -> None:
         self._unsubscribe.append(stop)
 
-    # -- events from the host and the queue (their threads): see host_messages --------------
-    def _on_host_event(self, event: Event) -> None:
-        if event.kind == "state":
-            self.post_message(SessionChanged(event.info))
-        elif event.kind in ("output", "resize"):  # (a resize: its size label, its viewport)
-            self.post_message(OutputArrived(event.name))
-
-    def _on_queue_change(self) -> None:
-        self.post_message(QueueChanged())
-
+    # -- what the host, the queue and the outbox say (their threads): see host_messages -----
     @on(SessionChanged)
     def _session_changed(self, message: SessionChanged) -> None:
         self._apply_info(message.info)
@@ -246,22 +235,10 @@ class DashboardScreen(Screen[None]):
             # an agent that stops working has usually just edited or committed: look again
             self.radar.stale({info.name})
         self.seen_state[info.name] = info.state
-        state = info.state
-        if info.process == "running" and info.state != "disconnected" and any(
-                e.agent == info.name for e in self.approvals):
-            state = "waiting"  # a hook may be asking while the screen still shows work
-        detail = ""
-        if info.state == "exited" and info.exit_code is not None:
-            detail = f"({info.exit_code})"
-        elif info.state == "rate-limited":  # retrying 2/10, gave up: 429, resets 3pm
-            detail = limit_text(info.detection.reset, info.detection.detail)
-        held = self.deck.outbox.held(info.name)
-        if held:  # messages waiting for its prompt to be answered
-            detail = f"{detail} ✉{held} held".strip()
-        error = (info.error or "") if info.state == "failed" else ""
-        if (row.state, row.detail, row.error, row.usage) != (state, detail, error, info.usage):
-            self.rows = {**self.rows, info.name: replace(row, state=state, detail=detail,
-                                                         error=error, usage=info.usage)}
+        new = live_row(row, info, any(e.agent == info.name for e in self.approvals),
+                       self.deck.outbox.held(info.name))
+        if new is not row:
+            self.rows = {**self.rows, info.name: new}
         self.spend = fleet_spend(self.infos.values())
         if info.state != "failed":
             self._told_error.pop(info.name, None)  # a later failure is news again
@@ -342,7 +319,7 @@ class DashboardScreen(Screen[None]):
         name = self.selected_agent
         if name:
             pane = self.query_one(f"#pane-{name}", TerminalPane)
-            pane.scroll_lines(pages * max(1, pane.content_size.height - 2))
+            pane.back.scroll_lines(pages * max(1, pane.content_size.height - 2))
 
     def action_zoom(self) -> None:
         """The selected agent's pane alone, as large as the window allows (the queue stays in

@@ -217,7 +217,7 @@ async def test_the_line_cursor_anchors_feedback_and_long_lines_say_so(reviewed) 
                                           for x in (row.left, row.right)):
                 break
             await pilot.press("down")
-        anchor = view.anchor()
+        anchor = view.feedback_anchor()
         assert anchor is not None and str(anchor) == "src/app.py line 4"
         # the cursor's row is drawn reversed in its gutter
         top = view.cursor - view.top_row()

@@ -34,7 +34,7 @@ class AgentActions:
         self._registry_stamp: tuple[int, int, int] | None = None
         self._starting: set[str] = set()  # agents added while it runs, being started
 
-    def _in_thread(self, work: Callable[[], None], group: str) -> None:
+    def _in_thread(self, work: Callable[[], object], group: str) -> None:
         self.screen.run_worker(work, thread=True, group=group, exit_on_error=False)
 
     def _tell(self, text: str, severity: SeverityLevel = "information",
@@ -237,7 +237,9 @@ class AgentActions:
         self.screen.app.push_screen(MessageDialog(names), sent)
 
     def _deliver(self, names: list[str], text: str) -> None:  # (a worker's thread)
-        done, held, failed = [], [], []
+        done: list[str] = []
+        held: list[str] = []
+        failed: list[str] = []
         for name in names:
             try:
                 (held if self.deck.message(name, text) == HELD else done).append(name)

@@ -35,8 +35,9 @@ class AgentdeckApp(App[None]):
     TITLE = "agentdeck"
     CSS_PATH = "app.tcss"
     # see ui/layout.py: wide, medium, narrow (one pane at a time) and phone
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = layout.BREAKPOINTS
-    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = layout.HEIGHT_BREAKPOINTS
+    # (not annotated: Textual's `ClassVar[…] | None` reads to mypy as an instance variable)
+    HORIZONTAL_BREAKPOINTS = layout.BREAKPOINTS
+    VERTICAL_BREAKPOINTS = layout.HEIGHT_BREAKPOINTS
     # help on every screen, quit on the dashboard (ctrl+q too); the dashboard's own keys are
     # its screen's
     BINDINGS: ClassVar[list[BindingType]] = [HELP, QUIT]

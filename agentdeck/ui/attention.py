@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from textual.driver import Driver
 
@@ -16,6 +16,7 @@ from agentdeck.core.agents.sessions import SessionInfo
 from agentdeck.core.oversight.approvals import Entry
 
 if TYPE_CHECKING:
+    from agentdeck.ui.app import AgentdeckApp
     from agentdeck.ui.screens.dashboard import DashboardScreen
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f;]")
@@ -55,7 +56,8 @@ class Attention:
         fresh = [e for e in new if e.id not in known]
         if not fresh:
             return
-        newest, deck, app = fresh[-1], self.screen.deck, self.screen.app
+        # (the dashboard runs in agentdeck's app only)
+        newest, deck, app = fresh[-1], self.screen.deck, cast("AgentdeckApp", self.screen.app)
         if deck.fleet.dashboard.bell:
             app.bell()
         if deck.fleet.dashboard.desktop and not app.is_headless:

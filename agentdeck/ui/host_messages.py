@@ -27,9 +27,14 @@ def relay(deck: Deck, to: MessagePump) -> list[Callable[[], None]]:
         elif event.kind in ("output", "resize"):  # (a resize: its size label, its viewport)
             to.post_message(OutputArrived(event.name))
 
-    deck.outbox.on_change(lambda: to.post_message(OutboxChanged()))
-    return [deck.host.subscribe(host_event),
-            deck.queue.on_change(lambda: to.post_message(QueueChanged()))]
+    def outbox_changed() -> None:
+        to.post_message(OutboxChanged())
+
+    def queue_changed() -> None:
+        to.post_message(QueueChanged())
+
+    deck.outbox.on_change(outbox_changed)
+    return [deck.host.subscribe(host_event), deck.queue.on_change(queue_changed)]
 
 
 class SessionChanged(Message):

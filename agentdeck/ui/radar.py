@@ -70,9 +70,12 @@ class RadarWatch:
         if self._watcher is not None:
             self._watcher.stop()
         screen = self.screen
+
+        def changed(names: set[str] | None) -> None:  # (the watcher's thread)
+            screen.post_message(RadarStale(names))
+
         self._watcher = ChangeWatcher(
-            self.deck.ctx, self.deck.local_records,
-            lambda names: screen.post_message(RadarStale(names)),
+            self.deck.ctx, self.deck.local_records, changed,
             lambda error: screen.app.call_from_thread(self._cannot_watch, error),
         ).start()
 

@@ -16,7 +16,7 @@ import asyncio
 import os
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -51,9 +51,6 @@ from agentdeck.ui.widgets.approvals_list import ApprovalsList
 from agentdeck.ui.widgets.status_line import StatusLine
 from agentdeck.ui.widgets.terminal_pane import TerminalPane
 from agentdeck.ui.window import WindowFit
-
-if TYPE_CHECKING:
-    from agentdeck.ui.app import AgentdeckApp
 
 
 class DashboardScreen(Screen[None]):
@@ -93,10 +90,6 @@ class DashboardScreen(Screen[None]):
         self.set_reactive(DashboardScreen.rows,
                           {s.name: AgentRow(**vars(s)) for s in deck.summaries()})
         self.set_reactive(DashboardScreen.approvals, tuple(deck.queue.pending()))
-
-    if TYPE_CHECKING:
-        @property
-        def app(self) -> AgentdeckApp: ...  # (the dashboard runs in agentdeck's app only)
 
     # -- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:

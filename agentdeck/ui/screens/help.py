@@ -68,8 +68,8 @@ def describe(bindings: Iterable[tuple[str, Binding]]) -> list[KeyHelp]:
         ids.setdefault(action, "")
     out = []
     for action in order:
-        shown = keys[action]
-        label = f"{shown[0]}…{shown[-1]}" if action == "option-n" else ", ".join(shown)
+        pressed = keys[action]
+        label = f"{pressed[0]}…{pressed[-1]}" if action == "option-n" else ", ".join(pressed)
         out.append(KeyHelp(label, what[action], "" if action == "option-n" else ids[action]))
     return out
 

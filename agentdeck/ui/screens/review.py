@@ -26,6 +26,8 @@ from agentdeck.ui.screens.confirm import Confirm
 from agentdeck.ui.screens.message import MessageDialog
 from agentdeck.ui.widgets.diff_view import DiffView
 
+BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # the file list shows beside the diff from 100
+
 
 class ReviewScreen(Screen[None]):
     DEFAULT_CSS = """
@@ -47,7 +49,8 @@ class ReviewScreen(Screen[None]):
         Binding("D", "cleanup", "clean up", id="review-cleanup"),
         Binding("escape", "close", "back", id="review-close"),
     ]
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (100, "-wide")]
+    # (not annotated: Textual's `ClassVar[…] | None` reads to mypy as an instance variable)
+    HORIZONTAL_BREAKPOINTS = BREAKPOINTS
 
     class Merged(Message):
         """The agent's branch was merged."""
@@ -196,7 +199,7 @@ class ReviewScreen(Screen[None]):
             self.notify(f"{self.rec.name} is a shell: a comment typed into it would run as a "
                         "command; type into its pane (i) instead", severity="warning")
             return
-        anchor = self.query_one(DiffView).anchor()
+        anchor = self.query_one(DiffView).feedback_anchor()
         prefix = f"In {anchor}: " if anchor else ""
 
         def send(text: str | None) -> None:

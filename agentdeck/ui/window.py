@@ -86,6 +86,23 @@ class WindowFit:
         if entry is not None and str(entry.id) in table.rows and queue.selected != entry:
             table.move_cursor(row=table.get_row_index(str(entry.id)))
 
+    def zoom(self) -> None:
+        """The selected agent's pane alone, as large as the window allows (the queue stays in
+        view); again: back to every pane."""
+        screen = self.screen
+        screen.toggle_class("-zoomed")
+        if screen.has_class("-zoomed"):
+            screen.remove_class("-agents-shown")
+
+    def toggle_agents(self) -> None:
+        """Where the window is too narrow for the agent table beside the panes: show it (in
+        the pane's place), or hide it again."""
+        screen = self.screen
+        screen.toggle_class("-agents-shown")
+        if screen.has_class("-agents-shown"):
+            screen.remove_class("-zoomed")
+            screen.agent_list.focus()
+
     def fit_footer(self, width: int | None = None) -> None:
         """`width`: the window's new width (on a resize, the app's size still has the old)."""
         hidden, compact = layout.footer_fit(width or self.screen.app.size.width,

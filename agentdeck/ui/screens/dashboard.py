@@ -195,10 +195,6 @@ class DashboardScreen(Screen[None]):
         if pane is not None:
             pane.poll_soon()
 
-    @on(QueueChanged)
-    def _on_queue_changed(self) -> None:
-        self._queue_changed()
-
     @on(OutboxChanged)
     def _outbox_changed(self) -> None:
         for info in list(self.infos.values()):
@@ -250,6 +246,7 @@ class DashboardScreen(Screen[None]):
             state = row.state + (f" {row.detail}" if row.detail else "")
             pane.border_title = f"{name} · {row.agent} · {state}"
 
+    @on(QueueChanged)
     def _queue_changed(self) -> None:
         self.approvals = tuple(self.deck.queue.pending())
         self.decisions = tuple(list(self.deck.queue.history)[-4:])
@@ -314,22 +311,13 @@ class DashboardScreen(Screen[None]):
             pane = self.query_one(f"#pane-{name}", TerminalPane)
             pane.back.scroll_lines(pages * max(1, pane.content_size.height - 2))
 
+    # (each in a collaborator: the screen is where the keys' actions are looked up)
     def action_zoom(self) -> None:
-        """The selected agent's pane alone, as large as the window allows (the queue stays in
-        view); again: back to every pane."""
-        self.toggle_class("-zoomed")
-        if self.has_class("-zoomed"):
-            self.remove_class("-agents-shown")
+        self.fit.zoom()
 
     def action_toggle_agents(self) -> None:
-        """Where the window is too narrow for the agent table beside the panes: show it (in
-        the pane's place), or hide it again."""
-        self.toggle_class("-agents-shown")
-        if self.has_class("-agents-shown"):
-            self.remove_class("-zoomed")
-            self.agent_list.focus()
+        self.fit.toggle_agents()
 
-    # (each in AgentActions: the screen is where the keys' actions are looked up)
     def action_spawn(self) -> None:
         self.agents.spawn()
 

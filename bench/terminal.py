@@ -101,7 +101,7 @@ def render_time(backend: str | None) -> float:
     from rich.segment import Segment
     from textual.strip import Strip
 
-    from agentdeck.ui.widgets.terminal_pane import rich_style
+    from agentdeck.ui.cell_style import rich_style
 
     emulator = make_emulator(120, 40, 1000, backend)
     emulator.feed(mixed_ansi(200_000))

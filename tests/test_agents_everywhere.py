@@ -41,7 +41,7 @@ async def cli(*args: str, cwd: Path) -> str:
 def shows(app: AgentdeckApp, names: set[str]) -> bool:
     """The dashboard lists exactly these agents, each with its pane (what it shows otherwise
     is kept for the failure's message)."""
-    listed = (set(app.rows), {p.agent for p in app._panes.values()},
+    listed = (set(app.dashboard.rows), {p.agent for p in app.dashboard.panes.values()},
               {n for n in names if app.query(f"#pane-{n}")})
     SEEN[id(app)] = f"{app.deck.host.__class__.__name__}: rows {sorted(listed[0])}, panes " \
                     f"{sorted(listed[1])}, want {sorted(names)}"
@@ -88,10 +88,11 @@ async def test_cli_changes_here_and_on_a_host_reach_every_open_dashboard(
             await cli("spawn", "l3", "--branch", "feat/l3", cwd=here)
             await until(pilot, lambda: shows(everywhere, {"l3", "r1", "r2"})
                         and shows(here_only, {"l3"}))
-            await until(pilot, lambda: all(app.rows["l3"].state not in ("stopped", "exited")
-                                           for app in (everywhere, here_only)))
+            await until(pilot, lambda: all(
+                app.dashboard.rows["l3"].state not in ("stopped", "exited")
+                for app in (everywhere, here_only)))
             await cli("stop", "l3", cwd=here)
-            await until(pilot, lambda: all(app.rows["l3"].state in ("stopped", "exited")
+            await until(pilot, lambda: all(app.dashboard.rows["l3"].state in ("stopped", "exited")
                                            for app in (everywhere, here_only)))
 
             # box1: rm from here (through ssh), then spawn and prune there, by its own CLI

@@ -481,16 +481,16 @@ async def test_a_pane_on_the_daemon_scrolls_back_through_the_daemons_scrollback(
             await until(pilot, lambda: _has_mirror(deck, "p") and "done" in shown())
             with deck.host.terminal("p") as mirror:
                 assert len(mirror.history()) <= MIRROR_HISTORY
-            pane.scroll_lines(-(lines - 20))  # back past what the mirror keeps
+            pane.back.scroll_lines(-(lines - 20))  # back past what the mirror keeps
             await until(pilot, lambda: "line 10 of output" in shown())
             assert "scrollback −" in str(pane.border_subtitle)
-            pane.scroll_lines(lines)  # down to the bottom: live again
-            await until(pilot, lambda: pane._history is None and "done" in shown())
+            pane.back.scroll_lines(lines)  # down to the bottom: live again
+            await until(pilot, lambda: pane.back.history is None and "done" in shown())
             # steps taken while the scrollback is fetched add up (a held key, a flicked wheel)
             for step in (-100, -5, -5):
-                pane.scroll_lines(step)
-            await until(pilot, lambda: pane._history is not None)
-            assert pane._scrolled == 110 and "scrollback −110" in str(pane.border_subtitle)
+                pane.back.scroll_lines(step)
+            await until(pilot, lambda: pane.back.history is not None)
+            assert pane.back.scrolled == 110 and "scrollback −110" in str(pane.border_subtitle)
             # the still copy does not move while scrolled back; the agent goes on meanwhile,
             # and the border says so
             deck.host.write("p", b"\r")
@@ -498,13 +498,13 @@ async def test_a_pane_on_the_daemon_scrolls_back_through_the_daemons_scrollback(
             await until(pilot, lambda: "more output below" in str(pane.border_subtitle))
             assert "more 1" not in shown()
             # down past the copy's bottom goes on into what came since, not over it
-            pane.scroll_lines(100)
-            pane.scroll_lines(30)
+            pane.back.scroll_lines(100)
+            pane.back.scroll_lines(30)
             await until(pilot, lambda: "more 1" in shown())
-            assert pane._history is not None and "after" not in shown()
-            pane.scroll_lines(lines)  # down to the bottom: live again
+            assert pane.back.history is not None and "after" not in shown()
+            pane.back.scroll_lines(lines)  # down to the bottom: live again
             await until(pilot, lambda: "after" in shown())
-            assert pane._history is None and "scrollback" not in str(pane.border_subtitle)
+            assert pane.back.history is None and "scrollback" not in str(pane.border_subtitle)
     finally:
         deck.close()
         lifecycle.stop(ctx.state_dir)

@@ -80,7 +80,7 @@ async def test_prompts_are_queued_and_answered_with_one_key(demo_deck) -> None:
 
         # answer search in its own pane: type `n`, Enter; the queue entry goes stale
         stale = entries["search"]
-        app.action_enter_pane("search")
+        app.dashboard.action_enter_pane("search")
         await pilot.pause()
         search_pane = app.query_one("#pane-search", TerminalPane)
         assert app.focused is search_pane
@@ -94,7 +94,7 @@ async def test_prompts_are_queued_and_answered_with_one_key(demo_deck) -> None:
         await wait_until(pilot, lambda: any(a["agent"] == "search" for a in answers(log)))
         await pilot.press("ctrl+right_square_bracket")  # the release key
         assert not isinstance(app.focused, TerminalPane)
-        app._answer(stale.id, "allow")
+        app.dashboard.answer(stale.id, "allow")
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert any("no longer" in n.message or "already answered" in n.message
@@ -123,7 +123,7 @@ async def test_tab_and_enter_never_put_the_keyboard_in_a_pane(demo_deck) -> None
         entry = deck.queue.pending()[0]
         await pilot.press("enter")  # shows that agent; the keyboard stays here
         assert not isinstance(app.focused, TerminalPane)
-        assert app.selected_agent == entry.agent
+        assert app.dashboard.selected_agent == entry.agent
         assert [e.id for e in deck.queue.pending()][:1] == [entry.id]
         assert not answers(log)  # nothing reached any agent
 
@@ -139,14 +139,14 @@ async def test_an_agent_that_cannot_start_is_shown_and_others_run(demo_deck) -> 
         await wait_until(pilot, lambda: deck.queue.entry_for("auth") is not None)
         assert "not found on PATH" in "".join(deck.host.snapshot("payments"))
         # the dashboard hears it through its message queue: it shows it soon after
-        await wait_until(pilot, lambda: app.rows["payments"].state == "failed")
+        await wait_until(pilot, lambda: app.dashboard.rows["payments"].state == "failed")
         assert app.query_one("#pane-payments", TerminalPane).has_class("-failed")
-        await wait_until(pilot, lambda: app.rows["search"].state == "failed")
+        await wait_until(pilot, lambda: app.dashboard.rows["search"].state == "failed")
         assert "commands.aider" in "".join(deck.host.snapshot("search"))
         # the reason stays in the detail line under the table while the agent is selected
         from agentdeck.ui.widgets.agent_list import AgentDetail
 
-        app._select("payments")
+        app.dashboard.select("payments")
         await pilot.pause()
         assert "not found on PATH" in str(app.query_one(AgentDetail).render())
 
@@ -164,10 +164,11 @@ async def test_resizing_the_dashboard_keeps_every_prompt_and_every_agent_size(de
             await pilot.pause()
             assert [(e.id, e.created, e.kind, e.summary)
                     for e in deck.queue.pending()] == before
-        await wait_until(pilot, lambda: app._home_timer is None)
+        await wait_until(pilot, lambda: app.dashboard.fit.home_timer is None)
         await app.workers.wait_for_complete()
-        home = app.home_size()
-        assert app._home == home and home[0] > 140 and home[1] > 45  # the last size's zoom area
+        home = app.dashboard.fit.home_size()
+        # the last size's zoom area
+        assert app.dashboard.fit.home == home and home[0] > 140 and home[1] > 45
         for name in ("auth", "payments", "search"):
             with deck.host.terminal(name) as emulator:
                 assert (emulator.cols, emulator.rows) == home, name

@@ -34,7 +34,7 @@ def test_modes_and_agent_sizes_follow_the_window_not_the_queue() -> None:
 async def test_every_size_shows_the_queue_the_count_and_help(still_deck, size) -> None:  # noqa: F811
     app = AgentdeckApp(still_deck)
     async with app.run_test(size=size) as pilot:
-        await until(pilot, lambda: app.approvals)
+        await until(pilot, lambda: app.dashboard.approvals)
 
         def keys() -> list[str]:
             return [k.description for k in app.query(layout.DeckFooter).first().query("FooterKey")]
@@ -48,19 +48,19 @@ async def test_every_size_shows_the_queue_the_count_and_help(still_deck, size) -
             return [p.agent for p in app.query(TerminalPane) if p.display and p.region.height]
 
         if size[0] < 110:  # one pane at a time: the waiting agent's (its request highlighted)
-            await until(pilot, lambda: shown() == [app.selected] == ["tests"])
+            await until(pilot, lambda: shown() == [app.dashboard.selected] == ["tests"])
         else:
             assert len(shown()) == 3
         await pilot.press("z")  # zoom works in every layout: one pane, taller
         await pilot.pause()
         [pane] = [p for p in app.query(TerminalPane) if p.display and p.region.height]
-        assert pane.agent == app.selected
+        assert pane.agent == app.dashboard.selected
 
 
 async def test_the_footer_fits_a_window_resized_from_wide_to_narrow(still_deck) -> None:  # noqa: F811
     app = AgentdeckApp(still_deck)
     async with app.run_test(size=(200, 50)) as pilot:
-        await until(pilot, lambda: app.approvals)
+        await until(pilot, lambda: app.dashboard.approvals)
         footer = app.query(layout.DeckFooter).first()
         await until(pilot, lambda: "spawn" in [k.description for k in footer.query("FooterKey")])
         await pilot.resize_terminal(80, 24)
@@ -130,11 +130,11 @@ async def test_the_agent_table_is_whole_at_every_wide_size(still_deck, width) ->
 
     app = AgentdeckApp(still_deck)
     async with app.run_test(size=(width, 50)) as pilot:
-        await until(pilot, lambda: app.approvals)
-        rows = dict(app.rows)
+        await until(pilot, lambda: app.dashboard.approvals)
+        rows = dict(app.dashboard.rows)
         rows["docs"] = replace(rows["docs"], radar="⚠ tests: src/app.py, src/shared.py")
         rows["lead"] = replace(rows["lead"], state="rate-limited", detail="(resets 3pm)")
-        app.rows = rows
+        app.dashboard.rows = rows
         await pilot.pause()
         table = app.query_one(AgentList)
         await until(pilot, lambda: sum(c.get_render_width(table) for c in

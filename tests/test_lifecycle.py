@@ -146,19 +146,20 @@ async def test_the_dashboard_stops_and_restarts_the_selected_agent(fleet) -> Non
                     if condition():
                         return
                     await pilot.pause(0.05)
-                raise AssertionError(f"timed out waiting for {what}: {app.rows}")
+                raise AssertionError(f"timed out waiting for {what}: {app.dashboard.rows}")
 
-            await until(lambda: app.rows["web"].state == "waiting", "web at its prompt")
-            app._select("web")
+            await until(lambda: app.dashboard.rows["web"].state == "waiting", "web at its prompt")
+            app.dashboard.select("web")
             tree = the_tree(pid_of(pids, "web"))
             await pilot.press("X")
-            await until(lambda: app.rows.get("web") and app.rows["web"].state == "stopped",
+            dash = app.dashboard
+            await until(lambda: dash.rows.get("web") and dash.rows["web"].state == "stopped",
                         "web stopped")
-            assert "(None)" not in app.rows["web"].detail
+            assert "(None)" not in app.dashboard.rows["web"].detail
             assert not any(psutil.pid_exists(p) and psutil.Process(p).status() != "zombie"
                            for p in tree)
             await pilot.press("R")  # an agent that is not running starts again
-            await until(lambda: app.rows["web"].state == "waiting", "web started again")
+            await until(lambda: app.dashboard.rows["web"].state == "waiting", "web started again")
     finally:
         deck.close()
 

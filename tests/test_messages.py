@@ -17,6 +17,7 @@ from agentdeck.core.engine.engine import Engine
 from agentdeck.core.fleet.schema import load_fleet
 from agentdeck.core.git.repo import open_repo
 from agentdeck.ui.app import AgentdeckApp
+from agentdeck.ui.screens.dashboard import DashboardScreen
 from agentdeck.ui.widgets.agent_list import AgentList
 from agentdeck.ui.widgets.terminal_pane import TerminalPane
 from tests.conftest import make_repo, write_fleet
@@ -256,12 +257,12 @@ async def test_keys_typed_before_the_first_frame_reach_the_agent(inky, monkeypat
     """The panes read their screens once the first frame is drawn; a key typed into a pane
     before that (a busy machine, a fast typist) still reaches the agent, none is dropped."""
     deck, logs = inky
-    monkeypatch.setattr(AgentdeckApp, "_after_first_frame", lambda self: None)  # never live
+    monkeypatch.setattr(DashboardScreen, "_after_first_frame", lambda self: None)  # never live
     app = AgentdeckApp(deck)
     async with app.run_test(size=(160, 45)) as pilot:
         await until(pilot, lambda: any(i.name == "plain" and i.process == "running"
                                        for i in deck.host.sessions()))
-        app.action_enter_pane("plain")
+        app.dashboard.action_enter_pane("plain")
         pane = app.query_one("#pane-plain", TerminalPane)
         await until(pilot, lambda: app.focused is pane)
         assert not pane.live
@@ -277,19 +278,19 @@ async def test_keys_work_from_where_the_user_is(inky) -> None:
     async with app.run_test(size=(160, 45)) as pilot:
         await until(pilot, lambda: all(i.process == "running" for i in deck.host.sessions())
                     and len(deck.host.sessions()) == 3)
-        names = list(app.rows)
+        names = list(app.dashboard.rows)
         app.query_one(AgentList).focus()
-        first = app.selected
+        first = app.dashboard.selected
         await pilot.press("right_square_bracket")
-        await until(pilot, lambda: app.selected == names[(names.index(first) + 1) % 3])
+        await until(pilot, lambda: app.dashboard.selected == names[(names.index(first) + 1) % 3])
         await pilot.press("left_square_bracket")
-        await until(pilot, lambda: app.selected == first)
-        app.action_enter_pane("plain")
+        await until(pilot, lambda: app.dashboard.selected == first)
+        app.dashboard.action_enter_pane("plain")
         await until(pilot, lambda: app.focused is app.query_one("#pane-plain", TerminalPane))
         await pilot.press("pageup", "right_square_bracket")
         await until(pilot, lambda: "\x1b[5~" in reads(logs["plain"])
                     and "]" in reads(logs["plain"]))
-        assert app.selected == "plain"  # the ] was the agent's
+        assert app.dashboard.selected == "plain"  # the ] was the agent's
         # back on the dashboard, PageUp scrolls the selected pane (the table does not take it)
         deck.host.write("plain", b"".join(b"line %d\r\n" % n for n in range(200)))
         await until(pilot, lambda: "line 199" in "\n".join(deck.host.snapshot("plain")))
@@ -297,6 +298,6 @@ async def test_keys_work_from_where_the_user_is(inky) -> None:
         await until(pilot, lambda: isinstance(app.focused, AgentList))
         pane = app.query_one("#pane-plain", TerminalPane)
         await pilot.press("pageup")
-        await until(pilot, lambda: pane._scrolled > 0)
+        await until(pilot, lambda: pane.back.scrolled > 0)
         await pilot.press("pagedown", "pagedown", "pagedown", "pagedown", "pagedown")
-        await until(pilot, lambda: pane._scrolled == 0)
+        await until(pilot, lambda: pane.back.scrolled == 0)

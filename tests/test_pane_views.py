@@ -83,11 +83,11 @@ async def test_every_waiting_prompt_is_in_view_or_is_the_highlighted_entrys_pane
     app = AgentdeckApp(deck)
     async with app.run_test(size=size) as pilot:
         await until(pilot, lambda: {e.agent for e in deck.queue.pending()} == set(QUESTIONS))
-        await until(pilot, lambda: app._home is not None and all(
-            size_of(deck.host, n) == app._home for n in QUESTIONS))
+        await until(pilot, lambda: app.dashboard.fit.home is not None and all(
+            size_of(deck.host, n) == app.dashboard.fit.home for n in QUESTIONS))
 
         def in_view(name: str) -> bool:
-            pane = app._panes[name]
+            pane = app.dashboard.panes[name]
             text = shown_text(pane)
             return pane in displayed(app) and QUESTIONS[name] in text and (
                 "git log --oneline -3" in text)
@@ -102,22 +102,25 @@ async def test_every_waiting_prompt_is_in_view_or_is_the_highlighted_entrys_pane
 
         if size[0] < 110:  # one pane at a time: the highlighted request's agent
             for step in range(len(QUESTIONS)):
-                highlighted = app._approvals.selected
+                highlighted = app.dashboard.approvals_list.selected
                 assert highlighted is not None
                 await until(pilot, lambda h=highlighted: in_view(h.agent)
                             and [p.agent for p in displayed(app)] == [h.agent])
                 await until(pilot, labels_true)
                 if step < len(QUESTIONS) - 1:  # the next request (the arrow keys move
                     await pilot.press("down")      # through the queue): its agent is shown
-                    await until(pilot, lambda h=highlighted: app._approvals.selected != h)
+                    await until(pilot, lambda h=highlighted:
+                                app.dashboard.approvals_list.selected != h)
             # choosing a waiting agent (`[`: the one before, in the sidebar's order) highlights
             # its request (the queue's order is the order the prompts came in: not fixed)
-            await until(pilot, lambda: app.selected == app._approvals.selected.agent)
-            names = list(app.rows)
-            before = names[(names.index(app.selected) - 1) % len(names)]
+            await until(pilot, lambda: app.dashboard.selected
+                        == app.dashboard.approvals_list.selected.agent)
+            names = list(app.dashboard.rows)
+            before = names[(names.index(app.dashboard.selected) - 1) % len(names)]
             await pilot.press("left_square_bracket")
-            await until(pilot, lambda: app._approvals.selected is not None
-                        and app._approvals.selected.agent == app.selected == before)
+            await until(pilot, lambda: app.dashboard.approvals_list.selected is not None
+                        and app.dashboard.approvals_list.selected.agent
+                        == app.dashboard.selected == before)
         else:
             await until(pilot, lambda: all(in_view(name) for name in QUESTIONS))
             await until(pilot, labels_true)
@@ -129,15 +132,16 @@ async def test_the_size_label_follows_an_agent_resized_while_it_prints_nothing(
     their new size, and what each hides below."""
     app = AgentdeckApp(still_deck)
     async with app.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: app._home is not None and all(
-            size_of(still_deck.host, n) == app._home for n in app.rows))
-        pane = app._panes["docs"]
+        await until(pilot, lambda: app.dashboard.fit.home is not None and all(
+            size_of(still_deck.host, n) == app.dashboard.fit.home for n in app.dashboard.rows))
+        pane = app.dashboard.panes["docs"]
         await until(pilot, lambda: str(pane.border_subtitle).startswith(
-            "{}×{}: ↓".format(*app._home)))
+            "{}×{}: ↓".format(*app.dashboard.fit.home)))
         await pilot.resize_terminal(300, 80)
-        await until(pilot, lambda: app._home == app.home_size() and app._home[0] > 150)
+        fit = app.dashboard.fit
+        await until(pilot, lambda: fit.home == fit.home_size() and fit.home[0] > 150)
         await until(pilot, lambda: str(pane.border_subtitle).startswith(
-            "{}×{}: ↓".format(*app._home)))
+            "{}×{}: ↓".format(*app.dashboard.fit.home)))
         assert "all done" in shown_text(pane)  # its text, at the top, still in view
 
 
@@ -147,12 +151,12 @@ async def test_a_pane_not_shown_reads_nothing_until_it_shows(still_deck) -> None
     app = AgentdeckApp(still_deck)
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: [p.agent for p in displayed(app)] == ["tests"])
-        pane = app._panes["docs"]
+        pane = app.dashboard.panes["docs"]
         await until(pilot, lambda: "all done" in "\n".join(still_deck.host.snapshot("docs")))
         seen = pane._seen
         still_deck.host.write("docs", b"typed-while-hidden\r")
         await until(pilot, lambda: pane._stale)  # its output came; the pane left it unread
         assert pane._seen == seen and "typed-while-hidden" not in shown_text(pane)
-        app._select("docs")
+        app.dashboard.select("docs")
         await until(pilot, lambda: [p.agent for p in displayed(app)] == ["docs"]
                     and "typed-while-hidden" in shown_text(pane))

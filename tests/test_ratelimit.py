@@ -153,8 +153,8 @@ dashboard: {{agent_size: 120x40}}
     try:
         app = AgentdeckApp(deck)
         async with app.run_test(size=(160, 45)) as pilot:
-            await until(pilot, lambda: app.rows.get("c") is not None
-                        and app.rows["c"].state == "rate-limited", 20)
-            assert app.rows["c"].detail == "retrying, 1/3"
+            await until(pilot, lambda: app.dashboard.rows.get("c") is not None
+                        and app.dashboard.rows["c"].state == "rate-limited", 20)
+            assert app.dashboard.rows["c"].detail == "retrying, 1/3"
     finally:
         deck.close()

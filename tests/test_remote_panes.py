@@ -36,8 +36,8 @@ async def test_a_remote_pane_shows_the_hosts_screen_at_once_after_a_reconnect(
     app = AgentdeckApp(deck)
     try:
         async with app.run_test(size=(160, 45)) as pilot:
-            await until(pilot, lambda: "r1" in app._panes and "git log --oneline -3" in
-                        shown_text(app._panes["r1"]), timeout=60)
+            await until(pilot, lambda: "r1" in app.dashboard.panes and "git log --oneline -3" in
+                        shown_text(app.dashboard.panes["r1"]), timeout=60)
             link = deck.host.hosts["box1"]  # type: ignore[attr-defined]
             # the connection drops, and box1 stays out of reach while it is away (ssh cannot
             # read its configuration); its agents go on there
@@ -62,11 +62,11 @@ async def test_a_remote_pane_shows_the_hosts_screen_at_once_after_a_reconnect(
                 summary = next_prompt()
             finally:
                 theirs.close()
-            assert summary not in shown_text(app._panes["r1"])  # (not seen from here yet)
+            assert summary not in shown_text(app.dashboard.panes["r1"])  # (not seen from here yet)
 
             config.with_suffix(".away").rename(config)  # box1 answers again
             await until(pilot, lambda: link.connected, timeout=60)
             # r1 waits at that prompt, printing nothing: its pane shows it all the same
-            await until(pilot, lambda: summary in shown_text(app._panes["r1"]), timeout=10)
+            await until(pilot, lambda: summary in shown_text(app.dashboard.panes["r1"]), timeout=10)
     finally:
         deck.close()

@@ -157,8 +157,8 @@ async def test_the_sidebar_shows_who_collides_on_which_files(reviewed) -> None:
     deck, _, _ = reviewed
     app = AgentdeckApp(deck)
     async with app.run_test(size=(200, 45)) as pilot:
-        await until(pilot, lambda: app.rows["a"].radar.startswith("⚠ b: src/app.py"))
-        assert app.rows["b"].radar.startswith("⚠ a: src/app.py")
+        await until(pilot, lambda: app.dashboard.rows["a"].radar.startswith("⚠ b: src/app.py"))
+        assert app.dashboard.rows["b"].radar.startswith("⚠ a: src/app.py")
 
 
 async def test_merge_then_clean_up_from_review(reviewed) -> None:
@@ -196,7 +196,7 @@ async def test_merge_then_clean_up_from_review(reviewed) -> None:
         await pilot.press("D")
         await until(pilot, lambda: not worktree.exists())
         await until(pilot, lambda: not app.query("#pane-a"))
-        assert "a" not in app.rows and not isinstance(app.screen, ReviewScreen)
+        assert "a" not in app.dashboard.rows and not isinstance(app.screen, ReviewScreen)
     assert "feat/a" not in git(repo, "branch", "--list")
 
 
@@ -217,7 +217,7 @@ async def test_the_line_cursor_anchors_feedback_and_long_lines_say_so(reviewed) 
                                           for x in (row.left, row.right)):
                 break
             await pilot.press("down")
-        anchor = view.anchor()
+        anchor = view.feedback_anchor()
         assert anchor is not None and str(anchor) == "src/app.py line 4"
         # the cursor's row is drawn reversed in its gutter
         top = view.cursor - view.top_row()
@@ -253,16 +253,16 @@ async def test_the_radar_looks_again_when_a_branch_moves_not_on_a_timer(reviewed
     deck, worktree, _ = reviewed
     app = AgentdeckApp(deck)
     async with app.run_test(size=(200, 45)) as pilot:
-        await until(pilot, lambda: app.rows["b"].radar.startswith("⚠ a: src/app.py"))
+        await until(pilot, lambda: app.dashboard.rows["b"].radar.startswith("⚠ a: src/app.py"))
         # b drops its work (its branch moves back to main): the conflict is gone at once
         b = worktree.parent / "wt-b"
         git(b, "reset", "--quiet", "--hard", "origin/main")
-        await until(pilot, lambda: not app.rows["b"].radar.startswith("⚠"), timeout=20)
-        assert not app.rows["a"].radar.startswith("⚠")
+        await until(pilot, lambda: not app.dashboard.rows["b"].radar.startswith("⚠"), timeout=20)
+        assert not app.dashboard.rows["a"].radar.startswith("⚠")
         # a file edited on disk in b's worktree is seen too (uncommitted work counts)
         (b / "src" / "app.py").write_text("".join(f"line {i}\n" for i in range(40)).replace(
             "line 3\n", "line 3 from b on disk\n"))
-        await until(pilot, lambda: app.rows["b"].radar.startswith("⚠ a: src/app.py"),
+        await until(pilot, lambda: app.dashboard.rows["b"].radar.startswith("⚠ a: src/app.py"),
                     timeout=20)
 
 
@@ -326,14 +326,15 @@ agents: [{{name: a, branch: feat/a}}, {{name: b, branch: feat/b}}]
                                            for n in app._notifications))
             [said] = [n.message for n in app._notifications if "cannot watch" in n.message]
             assert "sudo sysctl fs.inotify.max_user_watches=524288" in said
-            await until(pilot, lambda: all(app.rows[n].state == "idle" for n in "ab"))
-            assert not app.rows["a"].radar.startswith("⚠")
+            await until(pilot, lambda: all(app.dashboard.rows[n].state == "idle" for n in "ab"))
+            assert not app.dashboard.rows["a"].radar.startswith("⚠")
             # each agent commits in a turn of its own (as agents do): each turn's end is looked at
             for name in ("b", "a"):
                 commit(tmp_path / f"wt-{name}", "src/app.py", f"print('from {name}')\n")
                 deck.host.write(name, b"wrap up\r")
-                await until(pilot, lambda name=name: app._seen_state.get(name) == "working")
-                await until(pilot, lambda name=name: app.rows[name].state == "idle")
-            await until(pilot, lambda: app.rows["a"].radar.startswith("⚠ b: src/app.py"))
+                await until(pilot,
+                            lambda name=name: app.dashboard.seen_state.get(name) == "working")
+                await until(pilot, lambda name=name: app.dashboard.rows[name].state == "idle")
+            await until(pilot, lambda: app.dashboard.rows["a"].radar.startswith("⚠ b: src/app.py"))
     finally:
         deck.close()

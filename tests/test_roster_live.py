@@ -60,7 +60,7 @@ approvals: {hooks: false}
             await until(pilot, lambda: got.exists() and "marker" in got.read_text())
             assert got.read_text() == "second job\nmarker\n"
             # the dashboard shows it, running (the CLI started it in the session host) ...
-            await until(pilot, lambda: "w2" in app.rows and bool(app.query("#pane-w2")))
+            await until(pilot, lambda: "w2" in app.dashboard.rows and bool(app.query("#pane-w2")))
             await until(pilot, lambda: any(i.name == "w2" and i.process == "running"
                                            for i in deck.host.sessions()))
             # ... and the lead's roster lists it, with its task
@@ -68,9 +68,9 @@ approvals: {hooks: false}
             assert "second job" in roster.read_text()
             gone = await asyncio.to_thread(run_agentdeck, "rm", "w2", cwd=repo)
             assert gone.code == 0, gone.err
-            await until(pilot, lambda: "w2" not in app.rows and not app.query("#pane-w2"))
+            await until(pilot, lambda: "w2" not in app.dashboard.rows and not app.query("#pane-w2"))
             await until(pilot, lambda: "| w2 |" not in roster.read_text())
-            assert "| w1 |" in roster.read_text() and "w1" in app.rows
+            assert "| w1 |" in roster.read_text() and "w1" in app.dashboard.rows
     finally:
         deck.close()
         lifecycle.stop(ctx.state_dir)

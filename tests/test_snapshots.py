@@ -63,7 +63,7 @@ THEMES = ["agentdeck-dark", "agentdeck-light", "agentdeck-high-contrast"]
 
 def settled(app: AgentdeckApp, deck: Deck):  # type: ignore[no-untyped-def]
     def drawn() -> bool:
-        states = {app.rows[n].state for n in app.rows}
+        states = {app.dashboard.rows[n].state for n in app.dashboard.rows}
         panes = list(app.query(TerminalPane))
         return (states == {"idle", "waiting"} and len(deck.queue.pending()) == 1
                 and all(p._seen == deck.host.terminal(p.agent).version for p in panes))

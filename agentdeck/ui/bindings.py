@@ -1,9 +1,18 @@
 """The dashboard's keys: each with an id (the fleet file's `dashboard.keys` rebinds by id) and
-a tooltip the help and the palette show."""
+a tooltip the help and the palette show. They are the dashboard screen's; `HELP` and `QUIT` are the
+app's."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from textual.binding import Binding, BindingType
+
+HELP = Binding("question_mark,f1", "help", "help", id="help", key_display="?",
+               tooltip="Every key of this screen, and the fleet file's dashboard keys")
+# (the app's: it hides it on the screens above the dashboard, as ctrl+q)
+QUIT = Binding("q", "quit", "quit", id="quit", tooltip="Quit the dashboard (with a session host "
+               "daemon the agents go on; without one they stop)")
 
 DASHBOARD_BINDINGS: list[BindingType] = [
     Binding("y", "answer('allow')", "allow", id="allow",
@@ -40,12 +49,11 @@ DASHBOARD_BINDINGS: list[BindingType] = [
             tooltip="Stop the selected agent and every process it started"),
     Binding("R", "restart_agent", "restart", id="restart-agent", show=False,
             tooltip="Restart the selected agent (resuming), or start one that exited"),
-    Binding("t", "next_theme", "theme", id="theme", show=False,
+    Binding("t", "app.next_theme", "theme", id="theme", show=False,
             tooltip="Switch between the dark, light and high-contrast themes"),
     Binding("b", "toggle_agents", "agents", id="agents",
             tooltip="Show or hide the agent table (where the window is narrow)"),
-    Binding("question_mark,f1", "help", "help", id="help", key_display="?",
-            tooltip="Every key of this screen, and the fleet file's dashboard keys"),
-    Binding("q", "quit", "quit", id="quit", tooltip="Quit the dashboard (with a session host "
-            "daemon the agents go on; without one they stop)"),
+    # (help is the app's, bound here too so it keeps its place in the footer)
+    replace(HELP, action="app.help"),
 ]
+

@@ -7,10 +7,34 @@ redraw per pane, and an idle fleet costs nothing.
 
 from __future__ import annotations
 
-from textual.message import Message
+from collections.abc import Callable
 
-from agentdeck.core.agents.sessions import SessionInfo
+from textual.message import Message
+from textual.message_pump import MessagePump
+
+from agentdeck.core.agents.sessions import Event, SessionInfo
+from agentdeck.core.deck import Deck
 from agentdeck.core.fleet.registry import AgentRecord
+
+
+def relay(deck: Deck, to: MessagePump) -> list[Callable[[], None]]:
+    """Tell `to` what the session host, the queue and the outbox say, as the messages below
+    (post_message is thread-safe); returns what ends the host's and the queue's telling."""
+
+    def host_event(event: Event) -> None:
+        if event.kind == "state":
+            to.post_message(SessionChanged(event.info))
+        elif event.kind in ("output", "resize"):  # (a resize: its size label, its viewport)
+            to.post_message(OutputArrived(event.name))
+
+    def outbox_changed() -> None:
+        to.post_message(OutboxChanged())
+
+    def queue_changed() -> None:
+        to.post_message(QueueChanged())
+
+    deck.outbox.on_change(outbox_changed)
+    return [deck.host.subscribe(host_event), deck.queue.on_change(queue_changed)]
 
 
 class SessionChanged(Message):
@@ -65,3 +89,11 @@ class RadarStale(Message):
     def __init__(self, names: set[str] | None) -> None:
         super().__init__()
         self.names = names
+
+
+class RadarScanned(Message):
+    """The conflict radar looked again: each agent's note (the agents it was asked about)."""
+
+    def __init__(self, notes: dict[str, str]) -> None:
+        super().__init__()
+        self.notes = notes

@@ -24,7 +24,6 @@ from textual.dom import NoScreen
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer
-from textual.widgets._footer import FooterKey
 
 from agentdeck.core.agents.sessions import home_size
 
@@ -118,7 +117,8 @@ class DeckFooter(Footer):
     def _recompose_soon(self) -> None:
         if not self._pending:
             self._pending = True
-            self.call_after_refresh(self._recompose_if_changed)
+            # (then in the footer's own task: its keys bind to it, not to the screen)
+            self.call_after_refresh(self.call_later, self._recompose_if_changed)
 
     class Settled(Message):
         """The footer shows the keys of the screen's first focus: the first frame is whole."""
@@ -151,22 +151,6 @@ class DeckFooter(Footer):
         except NoScreen:
             return
         self._bindings_ready = True
-        shown: dict[str, FooterKey] = {}
-        active = self.screen.active_bindings
-        for _, binding, enabled, tooltip in active.values():
-            action = binding.action.split("(")[0]
-            if not binding.show or action in self.hidden or binding.action in shown:
-                continue
-            shown[binding.action] = FooterKey(
-                binding.key, self.app.get_key_display(binding), binding.description,
-                binding.action, disabled=not enabled, tooltip=tooltip)
-        self.styles.grid_size_columns = len(shown)
-        for key in shown.values():
-            key.compact = self.compact
-            yield key
-        palette = active.get(self.app.COMMAND_PALETTE_BINDING)
-        if self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE and palette:
-            _, binding, enabled, tooltip = palette
-            yield FooterKey(binding.key, self.app.get_key_display(binding), binding.description,
-                            binding.action, classes="-command-palette", disabled=not enabled,
-                            tooltip=binding.tooltip or binding.description)
+        for key in super().compose():  # Textual's keys (each knows its action), less ours hidden
+            if str(getattr(key, "action", "")).split("(")[0] not in self.hidden:
+                yield key

@@ -42,12 +42,19 @@ def _read(path: Path) -> tuple[Theme, str | None]:
                          f"dark, diff, variables, {', '.join(COLOURS)})")
     if "primary" not in data:
         raise ValueError("a theme needs at least 'primary'")
-    colours = {key: str(data[key]) for key in COLOURS if key in data}
     variables = data.get("variables") or {}
     if not isinstance(variables, dict):
         raise ValueError("'variables' maps CSS variable names to values")
-    theme = Theme(name=name, dark=bool(data.get("dark", True)),
-                  variables={str(k): str(v) for k, v in variables.items()}, **colours)
+
+    def colour(key: str) -> str | None:
+        return str(data[key]) if key in data else None
+
+    theme = Theme(name=name, primary=str(data["primary"]), secondary=colour("secondary"),
+                  accent=colour("accent"), warning=colour("warning"), error=colour("error"),
+                  success=colour("success"), foreground=colour("foreground"),
+                  background=colour("background"), surface=colour("surface"),
+                  panel=colour("panel"), boost=colour("boost"), dark=bool(data.get("dark", True)),
+                  variables={str(k): str(v) for k, v in variables.items()})
     return theme, (str(data["diff"]) if data.get("diff") else None)
 
 

@@ -68,8 +68,8 @@ def describe(bindings: Iterable[tuple[str, Binding]]) -> list[KeyHelp]:
         ids.setdefault(action, "")
     out = []
     for action in order:
-        shown = keys[action]
-        label = f"{shown[0]}…{shown[-1]}" if action == "option-n" else ", ".join(shown)
+        pressed = keys[action]
+        label = f"{pressed[0]}…{pressed[-1]}" if action == "option-n" else ", ".join(pressed)
         out.append(KeyHelp(label, what[action], "" if action == "option-n" else ids[action]))
     return out
 
@@ -151,11 +151,14 @@ def _ours(node: object) -> set[str]:
 
 def screen_keys(screen: Screen[object]) -> list[tuple[str, Binding]]:
     """The (key, binding) pairs active on `screen` now — its own, its focused widget's and the
-    app's, as rebound by the keymap — that agentdeck defines, the app's first."""
+    app's, as rebound by the keymap — that agentdeck defines: the app's and the dashboard's first
+    (those that win whatever has the focus — priority, as ctrl+q — before the rest), then those
+    of the widget with the focus."""
     pairs = [(key, active.binding, active.node) for key, active in
              screen.active_bindings.items() if active.binding.action in _ours(active.node)
-             and active.binding.action != "help"]
-    pairs.sort(key=lambda pair: pair[2] is not screen.app)
+             and active.binding.action not in ("help", "app.help")]
+    first = (screen.app, getattr(screen.app, "dashboard", None))
+    pairs.sort(key=lambda pair: (0, not pair[1].priority) if pair[2] in first else (1, False))
     return [(key, binding) for key, binding, _ in pairs]
 
 

@@ -26,6 +26,8 @@ from agentdeck.ui.screens.confirm import Confirm
 from agentdeck.ui.screens.message import MessageDialog
 from agentdeck.ui.widgets.diff_view import DiffView
 
+BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # the file list shows beside the diff from 100
+
 
 class ReviewScreen(Screen[None]):
     DEFAULT_CSS = """
@@ -47,7 +49,8 @@ class ReviewScreen(Screen[None]):
         Binding("D", "cleanup", "clean up", id="review-cleanup"),
         Binding("escape", "close", "back", id="review-close"),
     ]
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (100, "-wide")]
+    # (not annotated: Textual's `ClassVar[…] | None` reads to mypy as an instance variable)
+    HORIZONTAL_BREAKPOINTS = BREAKPOINTS
 
     class Merged(Message):
         """The agent's branch was merged."""
@@ -69,6 +72,7 @@ class ReviewScreen(Screen[None]):
         self.uncommitted = False
         self.files: list[FileDiff] = []
         self.merged_into: str | None = None  # set by a merge here: D judges the branch by it
+        self.radar: review.Radar | None = None  # once the conflict radar looked
 
     def compose(self) -> ComposeResult:
         yield Static(f"[b]review {self.rec.name}[/b] · {self.rec.branch}", id="review-head")
@@ -130,8 +134,11 @@ class ReviewScreen(Screen[None]):
         except AgentdeckError as exc:
             self.app.call_from_thread(self.notify, f"conflict radar: {exc}", severity="warning")
             return
-        self.radar = radar
-        self.app.call_from_thread(self._head)
+        self.app.call_from_thread(self._radar_read, radar)
+
+    def _radar_read(self, radar: review.Radar) -> None:
+        self.radar = radar  # (set on the event loop, as every attribute _head reads)
+        self._head()
 
     def _head(self) -> None:
         added = sum(f.added for f in self.files)
@@ -146,7 +153,7 @@ class ReviewScreen(Screen[None]):
             used = self.deck.host.info(self.rec.name).usage
             if used:
                 parts[0] += f" · {used}"
-        radar = getattr(self, "radar", None)
+        radar = self.radar
         if radar is not None:
             for pair in radar.pairs:
                 if self.rec.name in (pair.a, pair.b):
@@ -192,7 +199,7 @@ class ReviewScreen(Screen[None]):
             self.notify(f"{self.rec.name} is a shell: a comment typed into it would run as a "
                         "command; type into its pane (i) instead", severity="warning")
             return
-        anchor = self.query_one(DiffView).anchor()
+        anchor = self.query_one(DiffView).feedback_anchor()
         prefix = f"In {anchor}: " if anchor else ""
 
         def send(text: str | None) -> None:
@@ -247,11 +254,9 @@ class ReviewScreen(Screen[None]):
         except AgentdeckError as exc:
             self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=10)
             return
-        self.merged_into = done.into
         self.app.call_from_thread(
-            self.notify, f"merged {done.branch} into {done.into} ({done.commit[:10]}); D cleans "
-            "up: worktree, branch, database and port", timeout=15)
-        self.post_message(self.Merged(self.rec.name))  # the dashboard's radar looks again
+            self._merged, done.into, f"merged {done.branch} into {done.into} "
+            f"({done.commit[:10]}); D cleans up: worktree, branch, database and port")
 
     def _merge_there(self) -> None:
         try:
@@ -259,10 +264,13 @@ class ReviewScreen(Screen[None]):
         except AgentdeckError as exc:
             self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=10)
             return
-        self.merged_into = self.rec.base
-        self.app.call_from_thread(self.notify, f"{self.rec.host}: {said.splitlines()[0]}; D "
-                                  "cleans up there", timeout=15)
-        self.post_message(self.Merged(self.rec.name))
+        self.app.call_from_thread(self._merged, self.rec.base, f"{self.rec.host}: "
+                                  f"{said.splitlines()[0]}; D cleans up there")
+
+    def _merged(self, into: str, said: str) -> None:
+        self.merged_into = into
+        self.notify(said, timeout=15)
+        self.post_message(self.Merged(self.rec.name))  # the dashboard's radar looks again
 
     @work(thread=True, group="cleanup", exit_on_error=False)
     def action_cleanup(self) -> None:

@@ -215,7 +215,7 @@ class SpawnDialog(ModalScreen[Spawned | None]):
     @work(thread=True, exclusive=True, group="create", exit_on_error=False)
     def _create(self, spec: AgentSpec, write_back: bool) -> None:
         def say(text: str) -> None:
-            self.app.call_from_thread(self.query_one("#progress", RichLog).write, text)
+            self.app.call_from_thread(self._say, text)
 
         def on_setup(event: SetupEvent) -> None:
             if event.kind in ("command", "done"):
@@ -245,6 +245,9 @@ class SpawnDialog(ModalScreen[Spawned | None]):
                     f"{spec.name} has its {made} (add it to the file by hand)")
         say("starting …")
         self.app.call_from_thread(self.dismiss, Spawned(spec.name, written))
+
+    def _say(self, text: str) -> None:
+        self.query_one("#progress", RichLog).write(text)
 
     def _failed(self) -> None:
         self.busy = False

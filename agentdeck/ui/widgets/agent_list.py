@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from rich.cells import cell_len
@@ -11,7 +11,9 @@ from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.widgets import DataTable, Static
 
+from agentdeck.core.agents.sessions import SessionInfo
 from agentdeck.core.deck import AgentSummary
+from agentdeck.core.fleet.views import limit_text
 
 STATE_LOOK = {
     "working": ("● working", "green"),
@@ -35,6 +37,25 @@ class AgentRow(AgentSummary):
     radar: str = ""  # conflicts predicted with other agents, forbidden paths, behind-by
     error: str = ""  # why it failed to start (the detail line says it whole)
     usage: str = ""  # tokens and cost so far, "over budget (…)" once it crossed its budget
+
+
+def live_row(row: AgentRow, info: SessionInfo, asking: bool, held: int) -> AgentRow:
+    """`row` as the agent's session says it is now; `asking`: a request of it is in the queue;
+    `held`: messages to it held until its prompt is answered. (Equal to `row` if unchanged.)"""
+    state = info.state
+    if info.process == "running" and info.state != "disconnected" and asking:
+        state = "waiting"  # a hook may be asking while the screen still shows work
+    detail = ""
+    if info.state == "exited" and info.exit_code is not None:
+        detail = f"({info.exit_code})"
+    elif info.state == "rate-limited":  # retrying 2/10, gave up: 429, resets 3pm
+        detail = limit_text(info.detection.reset, info.detection.detail)
+    if held:  # messages waiting for its prompt to be answered
+        detail = f"{detail} ✉{held} held".strip()
+    error = (info.error or "") if info.state == "failed" else ""
+    if (row.state, row.detail, row.error, row.usage) == (state, detail, error, info.usage):
+        return row
+    return replace(row, state=state, detail=detail, error=error, usage=info.usage)
 
 
 def state_text(row: AgentRow) -> Text:

@@ -158,7 +158,7 @@ class ApprovalsList(Vertical):
                      new: tuple[Entry, ...]) -> None:
         """The columns' rows: those that left removed, new ones added, changed ones redrawn."""
         wanted = {str(e.id) for e in new}
-        for key in [k.value for k in table.rows if k.value not in wanted]:
+        for key in [k for k in table.rows if k.value not in wanted]:
             table.remove_row(key)
         before = {e.id: e for e in old}
         now = self.clock()
@@ -235,7 +235,7 @@ class ApprovalsList(Vertical):
         decision = (event.button.id or "").removeprefix("answer-")
         if decision in ("allow", "always", "deny"):
             event.stop()
-            await self.app.run_action(f"answer('{decision}')")
+            await self.screen.run_action(f"answer('{decision}')")
 
     def on_data_table_row_highlighted(self) -> None:
         self._show_detail()

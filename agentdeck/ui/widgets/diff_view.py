@@ -213,7 +213,7 @@ class DiffView(ScrollView, can_focus=True):
     def current_file(self) -> int | None:
         return self.rows[self.cursor].file if self.rows else None
 
-    def anchor(self) -> Anchor | None:
+    def feedback_anchor(self) -> Anchor | None:
         """Where feedback points: the line under the cursor (from a file or hunk header, the
         first line after it), by its new line number and its old one where that differs."""
         for row in self.rows[self.cursor:]:

@@ -11,16 +11,14 @@ agent, except the release key, which hands focus back to the dashboard.
 
 from __future__ import annotations
 
-import functools
 import math
 import time
 from collections.abc import Callable
 
 from rich.cells import cell_len
-from rich.color import Color as RichColor
 from rich.segment import Segment
 from rich.style import Style
-from textual import events
+from textual import events, on
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -29,8 +27,9 @@ from textual.widget import Widget
 
 from agentdeck.core.agents.sessions import SessionHost, TerminalView
 from agentdeck.core.screen.keys import encode_key, encode_paste
-from agentdeck.core.screen.terminal import CellStyle, Color, Emulator
+from agentdeck.core.screen.terminal import Emulator
 from agentdeck.core.screen.terminal.base import Run, row_runs
+from agentdeck.ui.cell_style import on_ground
 from agentdeck.ui.viewport import viewport_top
 from agentdeck.ui.widgets.scrollback import ScrollBack
 
@@ -40,30 +39,7 @@ CURSOR = Style(reverse=True)
 CUT = Style(dim=True, bold=True)
 
 
-@functools.lru_cache(maxsize=4096)
-def rich_style(cell: CellStyle) -> Style:
-    """A cell's style as Rich's (equal cells share one: a screen has a few dozen styles)."""
-    return Style(color=_rich_color(cell.fg), bgcolor=_rich_color(cell.bg), bold=cell.bold or None,
-                 dim=cell.dim or None, italic=cell.italic or None,
-                 underline=cell.underline or None, reverse=cell.reverse or None,
-                 strike=cell.strike or None, link=cell.link)  # clickable where the terminal can
-
-
-@functools.lru_cache(maxsize=4096)
-def on_ground(ground: Style, cell: CellStyle) -> Style:
-    """A cell's style over the pane's own (its background, where the cell has none)."""
-    return ground + rich_style(cell)
-
-
-def _rich_color(color: Color) -> RichColor | None:
-    if color is None:
-        return None
-    if isinstance(color, int):
-        return RichColor.from_ansi(color)
-    return RichColor.from_rgb(*color)
-
-
-class TerminalPane(ScrollBack, Widget, can_focus=False):
+class TerminalPane(Widget, can_focus=False):
     """A live agent terminal. Typing into it is an explicit mode (`i`, or a click on it): only
     then can it take focus — Tab, Enter on a queue row or a new agent never put the keyboard in
     an agent's pane, where the next `y` would be typed into the agent. The release key ends it.
@@ -115,13 +91,13 @@ class TerminalPane(ScrollBack, Widget, can_focus=False):
         self._by_runs: dict[int, tuple[list[Run], Strip]] = {}
         self._cursor: tuple[int, int] | None = None  # in pane rows
         self._top = 0  # the agent's screen row drawn on the pane's first row
-        self._init_scrollback()
+        self.back = ScrollBack(self)  # scrolling back through a still copy of the screen
         self._wide = False  # some visible row's text runs past the right edge
         self._title = ""  # the window title the agent set
         self._last_poll = 0.0
         self._poll_due = False
         self._stale = False  # output arrived while the pane was not shown
-        self._screen_size = (0, 0)  # the agent's terminal (cols, rows)
+        self.screen_size = (0, 0)  # the agent's terminal (cols, rows)
         self._sized = False
         self.border_title = agent
         # shown in the footer while typing: the one key that is not the agent's
@@ -173,7 +149,7 @@ class TerminalPane(ScrollBack, Widget, can_focus=False):
         if live:
             self.poll()
 
-    def _live(self) -> TerminalView | None:
+    def live_view(self) -> TerminalView | None:
         if not self.live:  # (asking starts a mirror's attach: not before the first frame)
             return None
         return self._terminal()
@@ -188,7 +164,7 @@ class TerminalPane(ScrollBack, Widget, can_focus=False):
 
     def _view(self) -> TerminalView | None:
         """What the pane draws: the scrollback while scrolled back, else the live screen."""
-        return self._history if self._history is not None else self._live()
+        return self.back.history if self.back.history is not None else self.live_view()
 
     def poll_soon(self) -> None:
         """Redraw for new output: the selected pane at most REFRESH_HZ times a second, the
@@ -219,12 +195,8 @@ class TerminalPane(ScrollBack, Widget, can_focus=False):
 
     def poll(self) -> None:
         self._last_poll = time.monotonic()
-        if self._history is not None:  # scrolled back: say when the agent printed more
-            live = self._live()
-            behind = live is not None and live.version != self._copy_version
-            if behind != self._behind:
-                self._behind = behind
-                self._show_cut()
+        if self.back.history is not None and self.back.note_behind():  # (printed more)
+            self._show_cut()
         view = self._view()
         if view is None:
             return
@@ -233,7 +205,7 @@ class TerminalPane(ScrollBack, Widget, can_focus=False):
             # none of the rows drawn from the last one stand
             self._drawn = view
             self._seen = -1
-            self._screen_size = (0, 0)
+            self.screen_size = (0, 0)
         if not self._sized:  # the session started after the pane got its size
             self._sized = True
             self.sync_size()
@@ -256,9 +228,9 @@ class TerminalPane(ScrollBack, Widget, can_focus=False):
         if title != self._title:  # the window title the agent set (OSC 0/2): in the border
             self._title = title
             self._show_cut()
-        if (top, size, wide) != (self._top, self._screen_size, self._wide):
+        if (top, size, wide) != (self._top, self.screen_size, self._wide):
             # the viewport moved over the agent's screen (or the screen changed size): all of it
-            self._top, self._screen_size, self._wide = top, size, wide
+            self._top, self.screen_size, self._wide = top, size, wide
             self._cursor = None if cursor is None else (cursor[0], cursor[1] - top)
             self._cache.clear()
             self._show_cut()
@@ -293,8 +265,8 @@ class TerminalPane(ScrollBack, Widget, can_focus=False):
         lines = emulator.lines()
         if height >= emulator.rows:
             top = 0
-        elif self._history is not None:  # scrolled back: the viewport's bottom, or above it
-            top = max(0, emulator.rows - height - self._extra)
+        elif self.back.history is not None:  # scrolled back: the viewport's bottom, or above
+            top = max(0, emulator.rows - height - self.back.extra)
         else:
             shown = cursor is not None and emulator.modes().cursor_visible
             top = viewport_top(lines, height, cursor[1] if shown and cursor else None)
@@ -303,7 +275,7 @@ class TerminalPane(ScrollBack, Widget, can_focus=False):
 
     def _show_cut(self) -> None:
         """Mark a pane that shows only part of its agent's screen; zoom shows it whole."""
-        cols, rows = self._screen_size
+        cols, rows = self.screen_size
         hidden = []
         below = rows - self._top - self.content_size.height if self.content_size.height else 0
         for count, where in ((self._top, "↑{} above"), (below, "↓{} below")):
@@ -313,8 +285,8 @@ class TerminalPane(ScrollBack, Widget, can_focus=False):
             hidden.append("› text cut at the right")
         cut = f"{cols}×{rows}: {', '.join(hidden)} · z shows all" if hidden else ""
         # (first: while scrolled back, where you are matters most, and the border may cut)
-        back = f"scrollback −{self._scrolled}" if self._history is not None else ""
-        if back and self._behind:
+        back = f"scrollback −{self.back.scrolled}" if self.back.history is not None else ""
+        if back and self.back.behind:
             back += " · more output below"
         self.border_subtitle = " · ".join(x for x in (back, cut, self._title) if x)
 
@@ -385,7 +357,7 @@ class TerminalPane(ScrollBack, Widget, can_focus=False):
         size, set by the dashboard for every agent at once; the pane shows what fits."""
         self._cache.clear()
         self._seen = -1
-        self._screen_size = (0, 0)  # recompute the viewport at the next poll
+        self.screen_size = (0, 0)  # recompute the viewport at the next poll
         self.call_after_refresh(self.poll)
 
     def on_focus(self) -> None:
@@ -426,7 +398,7 @@ class TerminalPane(ScrollBack, Widget, can_focus=False):
             modes = emulator.modes()
         data = encode_key(event.key, event.character, modes.app_cursor, modes.kitty_flags or 0)
         if data:
-            self.scroll_to_live()
+            self.back.to_live()
             self.send(self.agent, data)
 
     def on_paste(self, event: events.Paste) -> None:
@@ -440,13 +412,18 @@ class TerminalPane(ScrollBack, Widget, can_focus=False):
             bracketed = emulator.modes().bracketed_paste
         self.send(self.agent, encode_paste(event.text, bracketed))
 
-    def _redraw_all(self) -> None:
+    def redraw_all(self) -> None:
         self._cache.clear()
         self._cursor = None
         self._seen = -1
-        self._screen_size = (0, 0)
+        self.screen_size = (0, 0)
         self.poll()
         self.refresh()
+
+    @on(ScrollBack.HistoryReady)
+    def _history_ready(self, message: ScrollBack.HistoryReady) -> None:
+        message.stop()
+        self.back.history_ready(message)
 
     def on_click(self, event: events.Click) -> None:
         if not self.has_focus:
@@ -454,8 +431,8 @@ class TerminalPane(ScrollBack, Widget, can_focus=False):
 
     def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
         event.stop()
-        self.scroll_lines(-3)
+        self.back.scroll_lines(-3)
 
     def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
         event.stop()
-        self.scroll_lines(3)
+        self.back.scroll_lines(3)

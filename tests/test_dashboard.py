@@ -4,7 +4,9 @@ right key once, the audit log records it, and a stale answer is refused."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 import time
 from pathlib import Path
 
@@ -212,3 +214,40 @@ async def test_quitting_asks_first_when_the_agents_would_stop_with_the_dashboard
         assert all(i.process == "running" for i in deck.host.sessions())
         await pilot.press("q", "y")
         await wait_until(pilot, lambda: not app.is_running)
+
+
+async def test_an_older_reading_of_the_registry_never_undoes_a_newer_one(
+        demo_deck, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two threads read the registry at once (the session host's push, the 1 s stamp look): the
+    reading that started first may arrive last. Applied, it brought back an agent `rm` had just
+    removed, and nothing came later to correct it (seen as test_agents_everywhere failing)."""
+    deck, _ = demo_deck
+    app = AgentdeckApp(deck)
+    async with app.run_test(size=(180, 50)) as pilot:
+        everyone = {r.name for r in deck.records}
+        await wait_until(pilot, lambda: set(app.dashboard.panes) == everyone)
+        before = list(deck.records)
+        after = [r for r in before if r.name != "search"]
+        slow_started, release = threading.Event(), threading.Event()
+
+        def read_records() -> list:
+            if threading.current_thread().name == "older":
+                slow_started.set()
+                assert release.wait(20)
+                return before
+            return after
+
+        monkeypatch.setattr(deck, "read_records", read_records)
+        older = threading.Thread(target=app.dashboard.agents._read_agents, name="older")
+        older.start()
+        assert await asyncio.to_thread(slow_started.wait, 20)
+        newer = threading.Thread(target=app.dashboard.agents._read_agents, name="newer")
+        newer.start()
+        newer.join()
+        await wait_until(pilot, lambda: set(app.dashboard.panes) == everyone - {"search"})
+        release.set()
+        await asyncio.to_thread(older.join)
+        handled = asyncio.Event()
+        app.dashboard.call_later(handled.set)  # after the older reading, in the same queue
+        await asyncio.wait_for(handled.wait(), 20)
+        assert set(app.dashboard.panes) == everyone - {"search"}

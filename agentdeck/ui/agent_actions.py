@@ -6,6 +6,7 @@ message."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
@@ -33,6 +34,12 @@ class AgentActions:
         self._registry_watcher: FileWatcher | None = None
         self._registry_stamp: tuple[int, int, int] | None = None
         self._starting: set[str] = set()  # agents added while it runs, being started
+        # Readings of the registry are numbered as they start: two threads may read it at once
+        # (a push from the session host, the 1 s stamp look), and the older reading can arrive
+        # last — applied, it brings back an agent `rm` just removed, and no later change comes
+        # to correct it. Only a reading newer than the last one applied is applied.
+        self._readings = itertools.count(1)
+        self._applied = 0
 
     def _in_thread(self, work: Callable[[], object], group: str) -> None:
         self.screen.run_worker(work, thread=True, group=group, exit_on_error=False)
@@ -143,10 +150,14 @@ class AgentActions:
             self._in_thread(self._read_agents, "registry")
 
     def _read_agents(self) -> None:  # (the watcher's or the session host client's thread)
-        self.screen.post_message(AgentsRead(self.deck.read_records()))
+        number = next(self._readings)  # (itertools.count: atomic, taken before reading)
+        self.screen.post_message(AgentsRead(self.deck.read_records(), number))
 
-    async def read(self, records: list[AgentRecord]) -> None:
+    async def read(self, records: list[AgentRecord], number: int) -> None:
         """The registry as read now: panes go and come to match it."""
+        if number <= self._applied:
+            return  # a reading older than one already shown
+        self._applied = number
         names = {r.name for r in records}
         self.deck.records = records
         for name in [n for n in self.screen.panes if n not in names]:

@@ -74,12 +74,13 @@ class OutboxChanged(Message):
 class AgentsRead(Message):
     """The registry changed (an agent made or removed by any client) and was read again."""
 
-    def __init__(self, records: list[AgentRecord]) -> None:
+    def __init__(self, records: list[AgentRecord], number: int) -> None:
         super().__init__()
         self.records = records
+        self.number = number  # readings are numbered as they start: the highest is the newest
 
     def can_replace(self, message: Message) -> bool:
-        return isinstance(message, AgentsRead)  # the newest reading holds
+        return isinstance(message, AgentsRead) and message.number < self.number
 
 
 class RadarStale(Message):

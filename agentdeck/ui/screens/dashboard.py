@@ -202,7 +202,7 @@ class DashboardScreen(Screen[None]):
 
     @on(AgentsRead)
     async def _agents_read(self, message: AgentsRead) -> None:
-        await self.agents.read(message.records)
+        await self.agents.read(message.records, message.number)
 
     @on(RadarStale)
     def _radar_stale(self, message: RadarStale) -> None:

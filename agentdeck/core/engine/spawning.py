@@ -4,10 +4,10 @@ file. The dialog itself (ui/screens/spawn.py) creates the agent through the same
 
 from __future__ import annotations
 
-import shlex
 import shutil
 from dataclasses import dataclass
 
+from agentdeck.core.agents.programs import command_program
 from agentdeck.core.errors import UsageError
 from agentdeck.core.fleet.kinds import KINDS
 from agentdeck.core.fleet.registry import Registry
@@ -75,15 +75,10 @@ def agent_kinds(fleet: Fleet) -> list[tuple[str, str | None]]:
     install it."""
     kinds: list[tuple[str, str | None]] = []
     for kind, template in fleet.commands.items():
-        try:
-            words = shlex.split(template)
-            if words[:1] == ["env"]:  # `env VAR=value program …`: the program after them
-                words = [w for w in words[1:] if "=" not in w]
-            program = words[0]
-        except (ValueError, IndexError):
-            kinds.append((kind, "its command line does not parse"))
-            continue
-        if shutil.which(program):
+        program = command_program(template)
+        if not program:
+            kinds.append((kind, "its command line is empty"))
+        elif shutil.which(program):
             kinds.append((kind, None))
         else:
             hint = KINDS[kind].install if kind in KINDS else None

@@ -146,3 +146,19 @@ agents:
 def test_nan_durations_are_refused(tmp_path: Path) -> None:
     message = _error(tmp_path, "version: 1\ndefaults: {stagger: .nan}\nagents: []\n")
     assert "stagger" in message and "between 0 and" in message
+
+
+def test_the_notify_command_has_one_key_and_its_older_spelling_is_read_into_it(
+        tmp_path: Path) -> None:
+
+    base = "version: 1\nagents:\n  - {name: lead, role: lead, agent: shell}\n"
+    old = tmp_path / "old.yaml"
+    old.write_text(base + "dashboard: {notify: 'echo $AGENTDECK_AGENT'}\n")
+    assert load_fleet(old).notify.command == "echo $AGENTDECK_AGENT"
+    new = tmp_path / "new.yaml"
+    new.write_text(base + "notify: {command: 'echo new'}\n")
+    assert load_fleet(new).notify.command == "echo new"
+    both = tmp_path / "both.yaml"
+    both.write_text(base + "dashboard: {notify: 'echo a'}\nnotify: {command: 'echo b'}\n")
+    with pytest.raises(ConfigError, match=r"set twice: keep notify\.command"):
+        load_fleet(both)

@@ -296,7 +296,7 @@ class Deck:
 
     def notify_command(self, agent: str, summary: str) -> None:
         """The user's optional command for a new prompt (a webhook call, a phone push)."""
-        alerts.prompt_waiting(agent, summary, self.fleet.dashboard.notify_command)
+        alerts.prompt_waiting(agent, summary, self.fleet.notify.command)
 
     def close(self) -> None:
         if self.roster is not None:

@@ -39,7 +39,7 @@ class News:
         self._pending_before: set[int] = set()
 
     def configure(self, fleet: Fleet) -> None:
-        self.notify_command = fleet.dashboard.notify_command
+        self.notify_command = fleet.notify.command
         self.desktop = fleet.dashboard.desktop
         self.alerts.close()
         self.actions.ttl = fleet.notify.action_ttl

@@ -26,7 +26,7 @@ SANDBOX_MODES = ("none", "bwrap", "seatbelt")  # seatbelt: macOS sandbox-exec (u
 SANDBOX_KEYS = ("mode", "network")
 BUDGET_KEYS = ("usd", "tokens")
 HOST_KEYS = ("ssh", "repo", "agentdeck", "ssh_options")
-NOTIFY_KEYS = ("after", "events", "desktop", "sound", "ntfy", "webhook", "action_ttl")
+NOTIFY_KEYS = ("after", "events", "command", "desktop", "sound", "ntfy", "webhook", "action_ttl")
 NTFY_KEYS = ("topic", "server")
 WEBHOOK_KEYS = ("url", "format")
 
@@ -72,6 +72,9 @@ class NotifySpec:
 
     after: float = 30.0  # a prompt waiting this long is told
     events: tuple[str, ...] = ALERT_EVENTS
+    # run at once for each new prompt, dashboard open or not, with AGENTDECK_AGENT and
+    # AGENTDECK_SUMMARY in its environment (`dashboard.notify` is the older spelling)
+    command: str | None = None
     desktop: bool = False
     sound: bool = False
     ntfy_topic: str | None = None
@@ -104,6 +107,8 @@ def read_notify(reader: Reader, raw: Any, path: KeyPath) -> NotifySpec:
         changes["events"] = tuple(reader.string(e, (*path, "events", i), choices=ALERT_EVENTS)
                                   for i, e in enumerate(reader.strings(data["events"],
                                                                      (*path, "events"))))
+    if "command" in data:
+        changes["command"] = reader.string(data["command"], (*path, "command"))
     for key in ("desktop", "sound"):
         if key in data:
             changes[key] = reader.boolean(data[key], (*path, key))

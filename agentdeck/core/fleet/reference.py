@@ -130,8 +130,7 @@ DOCS: dict[str, tuple[str, str, str]] = {
     "dashboard.theme": ("theme name", "agentdeck-dark", "agentdeck's, Textual's, or one in "
                         "~/.config/agentdeck/themes"),
     "dashboard.bell": ("boolean", "=dashboard.bell", "ring when an agent starts waiting"),
-    "dashboard.notify": ("shell command", "none", "run for each new prompt, with "
-                         "AGENTDECK_AGENT and AGENTDECK_SUMMARY"),
+    "dashboard.notify": ("shell command", "none", "the older spelling of `notify.command`"),
     "dashboard.desktop": ("boolean", "=dashboard.desktop", "a desktop notification for each "
                           "new prompt, through the terminal"),
     "dashboard.keys": ("mapping action: keys", "{}", "rebind dashboard actions"),
@@ -144,6 +143,8 @@ DOCS: dict[str, tuple[str, str, str]] = {
     "host.agentdeck": ("command", "agentdeck", "how to run agentdeck there"),
     "host.ssh_options": ("list of strings", "[]", "more ssh arguments"),
     "notify.after": ("duration", "30s", "a prompt waiting this long is told"),
+    "notify.command": ("shell command", "none", "run at once for each new prompt, with "
+                       "AGENTDECK_AGENT and AGENTDECK_SUMMARY"),
     "notify.events": ("list", "=notify.events", "which events are told"),
     "notify.desktop": ("boolean", "=notify.desktop", "a desktop notification"),
     "notify.sound": ("boolean", "=notify.sound", "a sound"),

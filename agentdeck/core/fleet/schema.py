@@ -15,6 +15,7 @@ from typing import Any
 from agentdeck.core.fleet.entries import DEFAULT_KEYS, EntryReader
 from agentdeck.core.fleet.kinds import BUILTIN_COMMANDS, BUILTIN_RESUME
 from agentdeck.core.fleet.options import (
+    NotifySpec,
     read_budget,
     read_hosts,
     read_notify,
@@ -78,10 +79,25 @@ class _FleetReader(EntryReader):
             changes["dashboard"] = self.dashboard(top["dashboard"], ("dashboard",))
         if "notify" in top:
             changes["notify"] = read_notify(self, top["notify"], ("notify",))
+        changes.update(self.notify_command(top, changes))
         if "budget" in top:
             changes["budget"] = read_budget(self, top["budget"], ("budget",))
         changes.update(self.rate_limits(top.get("rate_limits")))
         return replace(Fleet(path=self.doc.file), **changes)
+
+    def notify_command(self, top: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+        """`dashboard.notify`, the command's first home, is read as `notify.command`: one key
+        holds it (the session host runs it, dashboard open or not); both set is an error."""
+        dashboard = top.get("dashboard")
+        if not isinstance(dashboard, dict) or "notify" not in dashboard:
+            return {}
+        path = ("dashboard", "notify")
+        command = self.string(dashboard["notify"], path)
+        notify: NotifySpec = changes.get("notify", NotifySpec())
+        if notify.command is not None:
+            self.fail(path, "the command is set twice: keep notify.command and remove "
+                      "dashboard.notify")
+        return {"notify": replace(notify, command=command)}
 
     def top(self) -> dict[str, Any]:
         """The top level's keys, the file's version checked."""
@@ -226,8 +242,7 @@ class _FleetReader(EntryReader):
             changes["theme"] = read_theme(self, data["theme"], (*path, "theme"))
         if "bell" in data:
             changes["bell"] = self.boolean(data["bell"], (*path, "bell"))
-        if "notify" in data:
-            changes["notify_command"] = self.string(data["notify"], (*path, "notify"))
+        # (`notify`: the older spelling of notify.command, read by notify_command)
         if "desktop" in data:
             changes["desktop"] = self.boolean(data["desktop"], (*path, "desktop"))
         if "agent_size" in data:

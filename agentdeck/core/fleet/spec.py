@@ -107,7 +107,6 @@ class DashboardSpec:
     release_key: str = "ctrl+right_square_bracket"  # gives focus back from a pane
     theme: str | None = None
     bell: bool = True  # ring when an agent starts waiting
-    notify_command: str | None = None  # run with AGENTDECK_AGENT / _SUMMARY when a prompt appears
     desktop: bool = False  # a desktop notification (through the terminal) when a prompt appears
     keys: Mapping[str, str] = field(default_factory=dict)  # dashboard action id -> keys
     # the smallest terminal an agent gets (cols, rows): its PTY is the area its pane has when

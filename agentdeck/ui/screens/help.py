@@ -25,7 +25,7 @@ FLEET_KEYS = (
      "theme file of yours in ~/.config/agentdeck/themes/"),
     ("dashboard.bell", "ring the terminal bell when an agent starts waiting"),
     ("dashboard.desktop", "a desktop notification when a prompt appears"),
-    ("dashboard.notify_command", "a command run for each new prompt (AGENTDECK_AGENT, "
+    ("notify.command", "a command run for each new prompt (AGENTDECK_AGENT, "
      "AGENTDECK_SUMMARY)"),
     ("dashboard.scrollback", "lines kept per pane"),
 )

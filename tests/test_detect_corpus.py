@@ -115,7 +115,7 @@ def test_every_spinner_verb_and_counter_form_is_work(form: str, tmp_path: Path,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     """Claude Code 2.1.332's own spinner verbs (read from its binary) in each counter form,
     in its status row above the input box, the footer's "esc to interrupt" taken away: the row
-    alone says it works. Its finished-turn verbs in "✻ Worked for 3m" say it is done."""
+    alone says it works."""
     text, cols = _working_screen()
     text = re.sub(r"esc to interrupt", "? for shortcuts", text)
     assert SPINNER.search(text)
@@ -124,6 +124,14 @@ def test_every_spinner_verb_and_counter_form_is_work(form: str, tmp_path: Path,
         path = tmp_path / "screen.txt"
         path.write_text(SPINNER.sub(row, text, count=1), encoding="utf-8")
         assert detect_file(path, "claude", cols, capsys)["state"] == "working", row
+
+
+def test_every_finished_turn_verb_is_done(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """Its finished-turn verbs in "✻ Worked for 3m" say it is done (once: this was checked
+    again in each counter form's test above, the same screens seven times)."""
+    text, cols = _working_screen()
+    text = re.sub(r"esc to interrupt", "? for shortcuts", text)
     for verb in VERBS["finished"]:
         for took in ("1m 22s", "3m", "4s · done 8:41 AM"):
             path = tmp_path / "screen.txt"

@@ -258,12 +258,15 @@ def test_stop_ends_a_daemonized_grandchild(tmp_path: Path, sandboxed: bool) -> N
 
 def stays_running(repo: Path, name: str, seconds: float = 10.0) -> None:
     """The agent runs now and still does `seconds` later, looked at all along (the bug this
-    guards against killed sandboxed agents within a second of the call that started them)."""
-    wait(lambda: alive_agent(repo, name), f"{name} running", 20)
+    guards against killed sandboxed agents within a second of the call that started them).
+    A look is an `agentdeck ls` process: one every 2 s (an agent that ended stays ended, so the
+    last look would see it anyway; 20 looks a window cost ~2 s of CPU for nothing)."""
+    wait(lambda: alive_agent(repo, name), f"{name} running", 20, poll=0.25)
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         assert alive_agent(repo, name), f"{name} ended"
-        time.sleep(0.5)
+        time.sleep(2.0)
+    assert alive_agent(repo, name), f"{name} ended"
 
 
 LIVELY = """\

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import time
 
 import psutil
 
@@ -65,9 +66,31 @@ def end_tree(pid: int, grace: float = 3.0, marker: str | None = None) -> list[in
     for proc in procs:
         with contextlib.suppress(psutil.Error):
             proc.send_signal(signal.SIGHUP if proc.pid == pid else signal.SIGTERM)
-    _, alive = psutil.wait_procs(procs, timeout=grace)
+    alive = _wait_ended(procs, grace)
     for proc in alive:
         with contextlib.suppress(psutil.Error):
             proc.kill()
-    psutil.wait_procs(alive, timeout=grace)
+    _wait_ended(alive, grace)
     return [p.pid for p in alive]
+
+
+def _wait_ended(procs: list[psutil.Process], timeout: float) -> list[psutil.Process]:
+    """Those of `procs` still running after up to `timeout` seconds. Ours are reaped; another's
+    that has exited counts as ended: orphaned, it waits for init, which on some machines (a
+    container's, a VM's: 1.6 s here) reaps late, and psutil's wait would wait for that."""
+    deadline = time.monotonic() + timeout
+    while True:
+        _, alive = psutil.wait_procs(procs, timeout=0)  # (reaps those that are our children)
+        alive = [p for p in alive if not _exited(p)]
+        if not alive or time.monotonic() >= deadline:
+            return alive
+        time.sleep(0.01)
+
+
+def _exited(proc: psutil.Process) -> bool:
+    try:
+        return proc.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+    except psutil.Error:
+        return False

@@ -66,6 +66,9 @@ class RemoteHost(SessionHost):
         self._attaching: set[str] = set()
         self._listeners: Listeners[[Event]] = Listeners("a daemon's session events")
         self._queue_listeners: Listeners[[dict[str, Any]]] = Listeners("a daemon's queue")
+        # a new listener's first look at the queue and the pushes after it come in order: the
+        # state it starts from cannot land after (and undo) a newer one pushed meanwhile
+        self._queue_lock = threading.Lock()
         self._agents_listeners: Listeners[[]] = Listeners("a daemon's agents")
         self.records: list[AgentRecord] | None = None  # the agents, as the daemon last pushed
         self.queue_state: dict[str, Any] = {"pending": [], "history": []}
@@ -121,8 +124,9 @@ class RemoteHost(SessionHost):
         elif kind == "queue":
             # applied here, in order with the session states (a listener sees both as new);
             # what the queue's own listeners do goes through dispatch()
-            self.queue_state = header["queue"]
-            self._queue_listeners(self.queue_state)
+            with self._queue_lock:
+                self.queue_state = header["queue"]
+                self._queue_listeners(self.queue_state)
         elif kind == "agents":  # its registry changed: an agent made or removed by anyone
             self.records = [AgentRecord.from_json(data) for data in header["records"]]
             self._dispatch.put(self._agents_listeners)
@@ -195,11 +199,16 @@ class RemoteHost(SessionHost):
     def on_agents(self, listener: Callable[[], None]) -> Callable[[], None]:
         return self._agents_listeners.add(listener)
 
-    def on_queue(self, listener: Callable[[dict[str, Any]], None]) -> Callable[[], None]:
+    def on_queue(self, listener: Callable[[dict[str, Any]], None],
+                 now: bool = False) -> Callable[[], None]:
         """`listener(state)` for each queue state the daemon pushes, on the reader's thread, in
         order with the session states (it must not wait: RemoteQueue hands its own listeners
-        to `dispatch`)."""
-        return self._queue_listeners.add(listener)
+        to `dispatch`); with `now`, first with the state as it is."""
+        with self._queue_lock:
+            remove = self._queue_listeners.add(listener)
+            if now:
+                listener(self.queue_state)
+        return remove
 
     def snapshot(self, name: str) -> list[str]:
         return list(self._call("snapshot", name=name))
@@ -312,8 +321,7 @@ class RemoteQueue:
         self._hooked: set[int] = set()
         self.history: deque[Decision] = deque(maxlen=200)
         self.clock: Callable[[], float] = time.monotonic
-        self._stop = host.on_queue(self._update)
-        self._update(host.queue_state)
+        self._stop = host.on_queue(self._update, now=True)
 
     def _update(self, state: dict[str, Any]) -> None:
         now = self.clock()

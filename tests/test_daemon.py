@@ -288,7 +288,10 @@ async def test_the_dashboard_on_a_daemon_quits_and_comes_back_to_the_same_screen
                 differ = {n: [(y, a, b) for y, (a, b) in enumerate(zip(
                     pane_text(app, n), deck.host.snapshot(n), strict=False)) if a != b]
                     for n in names}
-                raise AssertionError(f"mirror rows unlike the daemon's: {differ}") from None
+                whole = {n: (pane_text(app, n), deck.host.snapshot(n)) for n in names
+                         if differ[n]}
+                raise AssertionError(f"mirror rows unlike the daemon's: {differ}; whole "
+                                     f"screens (mirror, daemon): {whole}") from None
             first = {n: pane_text(app, n) for n in names}
             await pilot.press("q")
         deck.close()  # the dashboard is gone; the agents are not

@@ -43,8 +43,11 @@ def shows(app: AgentdeckApp, names: set[str]) -> bool:
     is kept for the failure's message)."""
     listed = (set(app.dashboard.rows), {p.agent for p in app.dashboard.panes.values()},
               {n for n in names if app.query(f"#pane-{n}")})
+    agents = app.dashboard.agents
     SEEN[id(app)] = f"{app.deck.host.__class__.__name__}: rows {sorted(listed[0])}, panes " \
-                    f"{sorted(listed[1])}, want {sorted(names)}"
+                    f"{sorted(listed[1])}, want {sorted(names)}; registry now " \
+                    f"{sorted(r.name for r in app.deck.read_records())}, readings applied " \
+                    f"{agents._applied}, stamp {agents._registry_stamp}"
     return listed == (names, names, names)
 
 

@@ -18,6 +18,7 @@ from agentdeck.core.fleet.schema import load_fleet
 from agentdeck.core.git.repo import open_repo
 from agentdeck.demo import make_demo_repo
 from agentdeck.ui.app import AgentdeckApp
+from agentdeck.ui.host_messages import AgentsRead
 from agentdeck.ui.widgets.terminal_pane import TerminalPane
 
 
@@ -251,3 +252,14 @@ async def test_an_older_reading_of_the_registry_never_undoes_a_newer_one(
         app.dashboard.call_later(handled.set)  # after the older reading, in the same queue
         await asyncio.wait_for(handled.wait(), 20)
         assert set(app.dashboard.panes) == everyone - {"search"}
+
+        # both queued at once, the newer first: Textual may drop a queued message for the one
+        # after it (can_replace) — never the newer reading for the older
+        newest = next(app.dashboard.agents._readings)
+        fewer = [r for r in after if r.name != "payments"]
+        app.dashboard.post_message(AgentsRead(fewer, newest + 1))
+        app.dashboard.post_message(AgentsRead(before, newest))
+        handled = asyncio.Event()
+        app.dashboard.call_later(handled.set)
+        await asyncio.wait_for(handled.wait(), 20)
+        assert set(app.dashboard.panes) == everyone - {"search", "payments"}

@@ -80,7 +80,9 @@ class AgentsRead(Message):
         self.number = number  # readings are numbered as they start: the highest is the newest
 
     def can_replace(self, message: Message) -> bool:
-        return isinstance(message, AgentsRead) and message.number < self.number
+        # (Textual asks this of the message it took, about the one queued after it: True drops
+        # this one for that one — right only when that one is the newer reading)
+        return isinstance(message, AgentsRead) and message.number > self.number
 
 
 class RadarStale(Message):

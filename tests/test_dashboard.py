@@ -263,3 +263,27 @@ async def test_an_older_reading_of_the_registry_never_undoes_a_newer_one(
         app.dashboard.call_later(handled.set)
         await asyncio.wait_for(handled.wait(), 20)
         assert set(app.dashboard.panes) == everyone - {"search", "payments"}
+
+
+async def test_a_change_while_the_dashboard_opens_shows_without_a_later_one(
+        demo_deck, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The agents shown are read when the dashboard opens, the registry watched once its first
+    frame is drawn: an agent removed in between (an `rm` in another terminal) went on showing
+    until some later change (seen as test_agents_everywhere's dashboard keeping l2)."""
+    from agentdeck.core.fleet.registry import Registry
+    from agentdeck.ui.agent_actions import AgentActions
+
+    deck, _ = demo_deck
+    watch = AgentActions.watch_registry
+
+    def removed_first(self: AgentActions) -> None:
+        with Registry(deck.ctx.state_dir).transaction() as data:
+            data.agents.pop("search")
+        watch(self)
+
+    monkeypatch.setattr(AgentActions, "watch_registry", removed_first)
+    app = AgentdeckApp(deck)
+    async with app.run_test(size=(180, 50)) as pilot:
+        everyone = {r.name for r in deck.records}
+        assert "search" in everyone
+        await wait_until(pilot, lambda: set(app.dashboard.panes) == everyone - {"search"})

@@ -135,6 +135,10 @@ class AgentActions:
         else:
             self._registry_watcher = FileWatcher(
                 Registry(self.deck.ctx.state_dir).path, self._read_agents).start()
+        # …and one reading now: the agents shown were read when the dashboard opened, and a
+        # change between then and this watch (an `rm` while the first frame was drawn) would
+        # otherwise show only at the next change
+        self._in_thread(self._read_agents, "registry")
 
     def _stamp(self) -> tuple[int, int, int] | None:
         try:

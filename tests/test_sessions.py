@@ -203,3 +203,34 @@ def test_a_restored_session_holds_its_scrollback_as_a_live_one_does() -> None:
                 assert grid <= ARCHIVE_AT + (1 << 16) // len(b"line 0\r\n")
     finally:
         host.close()
+
+
+def test_two_starts_of_one_agent_that_cross_run_one_process(host, tmp_path: Path) -> None:
+    """A dashboard's start and the CLI's can cross: the check for a running session and taking
+    its name are one step, so exactly one of them starts a process — two would both print into
+    every mirror of that name (seen as a mirror showing its agent's screen twice)."""
+    import threading
+
+    for round_no in range(5):
+        name = f"twice{round_no}"
+        barrier, outcomes = threading.Barrier(2), []
+
+        def start(name: str = name, barrier: threading.Barrier = barrier,
+                  outcomes: list = outcomes) -> None:
+            barrier.wait()
+            try:
+                sleeper = [sys.executable, "-c", "import time; time.sleep(30)"]
+                outcomes.append(host.spawn(spec(name, sleeper, tmp_path)))
+            except ValueError as exc:
+                outcomes.append(exc)
+
+        threads = [threading.Thread(target=start) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        started = [o for o in outcomes if not isinstance(o, ValueError)]
+        refused = [o for o in outcomes if isinstance(o, ValueError)]
+        assert len(started) == 1 and len(refused) == 1, outcomes
+        assert "already running" in str(refused[0])
+        host.stop(name)

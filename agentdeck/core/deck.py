@@ -18,7 +18,7 @@ from agentdeck.core.agents import briefs
 from agentdeck.core.agents.delivery import type_into
 from agentdeck.core.agents.launch import is_shell, session_spec, takes_task, template_for
 from agentdeck.core.agents.roster import RosterKeeper, ready_records
-from agentdeck.core.agents.sessions import SessionHost, SessionSpec
+from agentdeck.core.agents.sessions import AlreadyRunning, SessionHost, SessionSpec
 from agentdeck.core.errors import AgentdeckError, OperationError
 from agentdeck.core.fleet.kinds import HOOK_KINDS, KINDS
 from agentdeck.core.fleet.options import SandboxSpec
@@ -171,7 +171,10 @@ class Deck:
                 continue
             if started and self.fleet.stagger:
                 sleep(self.fleet.stagger)
-            self.start(rec, *(sizes or {}).get(rec.name, (100, 30)), resume=ended)
+            try:
+                self.start(rec, *(sizes or {}).get(rec.name, (100, 30)), resume=ended)
+            except AlreadyRunning:
+                continue  # started meanwhile by another client (a second dashboard, the CLI)
             started += 1
         starters = [threading.Thread(target=self._start_there, args=(host, names), daemon=True)
                     for host, names in elsewhere.items()]

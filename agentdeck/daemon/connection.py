@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from agentdeck import __version__
+from agentdeck.core.agents.sessions.host import AlreadyRunning
 from agentdeck.core.errors import OperationError
 from agentdeck.core.oversight.approvals import StaleAnswer
 from agentdeck.daemon import frames
@@ -40,7 +41,8 @@ MISMATCH = ("the session host runs agentdeck {theirs}, this is {ours}: restart i
 ERRORS: dict[str, type[Exception]] = {"StaleAnswer": StaleAnswer,
                                       "OperationError": OperationError,
                                       "DaemonMismatch": DaemonMismatch,
-                                      "KeyError": KeyError, "ValueError": ValueError}
+                                      "KeyError": KeyError, "ValueError": ValueError,
+                                      "AlreadyRunning": AlreadyRunning}
 
 Push = Callable[[dict[str, Any], bytes], None]
 BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)  # seconds between reconnection attempts

@@ -26,7 +26,7 @@ from typing import Any
 from agentdeck import __version__
 from agentdeck.core import unixsock
 from agentdeck.core.agents.roster import RosterKeeper, ready_records
-from agentdeck.core.agents.sessions import Event, LocalHost
+from agentdeck.core.agents.sessions import AlreadyRunning, Event, LocalHost
 from agentdeck.core.errors import AgentdeckError
 from agentdeck.core.files import write_private
 from agentdeck.core.fleet.registry import AgentRecord
@@ -186,6 +186,8 @@ class Daemon:
             reply.update(ok=False, type="OperationError", error=str(exc))
         except KeyError as exc:
             reply.update(ok=False, type="KeyError", error=f"no session {exc}")
+        except AlreadyRunning as exc:
+            reply.update(ok=False, type="AlreadyRunning", error=str(exc))
         except (ValueError, TypeError, OSError) as exc:
             reply.update(ok=False, type="ValueError", error=str(exc))
         if rid:  # id 0: the client does not wait for a reply

@@ -1,7 +1,7 @@
-"""Desktop notifications sent through the terminal, so they work over ssh and need no
-notification daemon: OSC 777 (Ghostty, WezTerm, foot, rxvt) and OSC 9 (iTerm2, kitty, Windows
-Terminal). A terminal that knows neither ignores both. Inside tmux each goes through tmux's
-passthrough (`set -g allow-passthrough on`) to the terminal tmux runs in."""
+"""What tells the user a new prompt waits, beyond the queue and the status line: the terminal's
+bell, a desktop notification sent through the terminal (so it works over ssh and needs no
+notification daemon; the escapes are core/oversight/alerts.desktop_notification's), and, with no
+session host to do it, their own `notify.command`."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from agentdeck.core.oversight.approvals import Entry
 if TYPE_CHECKING:
     from agentdeck.ui.app import AgentdeckApp
     from agentdeck.ui.screens.dashboard import DashboardScreen
+
 
 class Attention:
     """The dashboard's collaborator for what tells the user a new prompt waits beyond the queue

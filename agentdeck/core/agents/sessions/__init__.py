@@ -9,6 +9,7 @@ from agentdeck.core.agents.sessions.host import (
     STARTING,
     STOP_GRACE,
     STOPPED,
+    AlreadyRunning,
     Event,
     SessionHost,
     SessionInfo,
@@ -23,9 +24,25 @@ from agentdeck.core.agents.sessions.host import (
 if TYPE_CHECKING:
     from agentdeck.core.agents.sessions.local import LocalHost
 
-__all__ = ["EXITED", "FAILED", "RUNNING", "STARTING", "STOPPED", "STOP_GRACE", "Event",
-           "LocalHost", "SessionHost", "SessionInfo", "SessionSpec", "TerminalView", "fleet_spend",
-           "home_size", "poll_until", "state_label"]
+__all__ = [
+    "EXITED",
+    "FAILED",
+    "RUNNING",
+    "STARTING",
+    "STOPPED",
+    "STOP_GRACE",
+    "AlreadyRunning",
+    "Event",
+    "LocalHost",
+    "SessionHost",
+    "SessionInfo",
+    "SessionSpec",
+    "TerminalView",
+    "fleet_spend",
+    "home_size",
+    "poll_until",
+    "state_label",
+]
 
 
 def __getattr__(name: str) -> object:

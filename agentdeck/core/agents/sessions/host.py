@@ -19,6 +19,10 @@ from agentdeck.core.screen.terminal import Emulator, make_emulator
 from agentdeck.core.screen.terminal.replay import replay
 
 STARTING, RUNNING, EXITED, FAILED = "starting", "running", "exited", "failed"
+class AlreadyRunning(ValueError):
+    """A start of a session whose name runs (or is starting) already: refused, nothing done."""
+
+
 STOPPED = "stopped"  # a state, not a process status: the user stopped it (its process exited)
 STOP_GRACE = 5.0  # seconds a stopped agent's processes get to end before they are killed
 

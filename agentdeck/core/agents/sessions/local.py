@@ -28,8 +28,10 @@ from agentdeck.core.agents.sessions.host import (
     EXITED,
     FAILED,
     RUNNING,
+    STARTING,
     STOPPED,
     SYNC_TIMEOUT,
+    AlreadyRunning,
     Event,
     Listener,
     SessionHost,
@@ -74,14 +76,23 @@ class LocalHost(SessionHost):
             return self._brokers[common_dir]
 
     # -- lifecycle ----------------------------------------------------------------------------
-    def spawn(self, spec: SessionSpec) -> SessionInfo:
-        if spec.name in self._sessions and self._sessions[spec.name].info.process == RUNNING:
-            raise ValueError(f"session {spec.name} is already running")
-        emulator = make_emulator(spec.cols, spec.rows, spec.scrollback, self._backend)
-        session = LocalSession(spec, emulator)
-        session.sync_timeout = self._sync_timeout
+    def _claim(self, session: LocalSession) -> None:
+        """`session` takes its name, unless a session of that name is running or starting:
+        checked and taken at once, so two starts of one agent that cross (a dashboard's and
+        the CLI's) never run two processes under one name — the one no longer in the table
+        would go on printing into every mirror of that name."""
+        name = session.spec.name
         with self._lock:
-            self._sessions[spec.name] = session
+            old = self._sessions.get(name)
+            if old is not None and old.info.process in (STARTING, RUNNING):
+                raise AlreadyRunning(f"session {name} is already running")
+            self._sessions[name] = session
+
+    def spawn(self, spec: SessionSpec) -> SessionInfo:
+        emulator = make_emulator(spec.cols, spec.rows, spec.scrollback, self._backend)
+        session = LocalSession(spec, emulator)  # (its process: STARTING, until it runs)
+        session.sync_timeout = self._sync_timeout
+        self._claim(session)
         if spec.error:
             self._fail(session, spec.error)
             return session.info
@@ -123,8 +134,6 @@ class LocalHost(SessionHost):
     def restore(self, spec: SessionSpec, output: bytes, note: str) -> SessionInfo:
         """A session whose process is gone (its host died), shown as it last looked: its
         transcript replayed into a screen, exited, with `note` saying what to do."""
-        if spec.name in self._sessions and self._sessions[spec.name].info.process == RUNNING:
-            raise ValueError(f"session {spec.name} is already running")
         session = LocalSession(spec, make_emulator(spec.cols, spec.rows, spec.scrollback,
                                                self._backend))
         with session.lock:
@@ -139,8 +148,7 @@ class LocalHost(SessionHost):
         session.info.state = EXITED
         session.info.error = note
         session.info.detection = Detection(EXITED)
-        with self._lock:
-            self._sessions[spec.name] = session
+        self._claim(session)
         self._emit(Event(spec.name, "state", session.info))
         return session.info
 

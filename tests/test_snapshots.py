@@ -65,11 +65,11 @@ def settled(app: AgentdeckApp, deck: Deck):  # type: ignore[no-untyped-def]
     def drawn() -> bool:
         states = {app.dashboard.rows[n].state for n in app.dashboard.rows}
         panes = list(app.query(TerminalPane))
-        pending = [e.id for e in deck.queue.pending()]
+        pending = [(e.id, e.summary) for e in deck.queue.pending()]
         # (the queue's entry in the dashboard's own state too: the approvals table is laid out
         # from it, and a picture taken between the two had its summary column narrower)
         return (states == {"idle", "waiting"} and len(pending) == 1
-                and [e.id for e in app.dashboard.approvals] == pending
+                and [(e.id, e.summary) for e in app.dashboard.approvals] == pending
                 and all(p._seen == deck.host.terminal(p.agent).version for p in panes))
 
     async def settle(pilot) -> None:  # type: ignore[no-untyped-def]

@@ -61,6 +61,17 @@ SIZES = [(80, 24), (100, 30), (120, 40), (160, 45), (200, 50), (300, 80)]
 THEMES = ["agentdeck-dark", "agentdeck-light", "agentdeck-high-contrast"]
 
 
+def summary_measured(app: AgentdeckApp, summary: str) -> bool:
+    """The approvals table has measured its row: a DataTable sizes its columns to new rows
+    when it is next idle, and a picture taken before drew the summary column as narrow as its
+    header (fresh CI, twice)."""
+    from textual.widgets import DataTable
+
+    table = app.query_one("#approval-table", DataTable)
+    column = next((c for c in table.columns.values() if c.key.value == "summary"), None)
+    return column is not None and column.content_width >= len(summary)
+
+
 def settled(app: AgentdeckApp, deck: Deck):  # type: ignore[no-untyped-def]
     def drawn() -> bool:
         states = {app.dashboard.rows[n].state for n in app.dashboard.rows}
@@ -70,6 +81,7 @@ def settled(app: AgentdeckApp, deck: Deck):  # type: ignore[no-untyped-def]
         # from it, and a picture taken between the two had its summary column narrower)
         return (states == {"idle", "waiting"} and len(pending) == 1
                 and [(e.id, e.summary) for e in app.dashboard.approvals] == pending
+                and summary_measured(app, pending[0][1])
                 and all(p._seen == deck.host.terminal(p.agent).version for p in panes))
 
     async def settle(pilot) -> None:  # type: ignore[no-untyped-def]

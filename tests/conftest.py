@@ -34,10 +34,6 @@ os.environ.update({
 # test's 60x12 session would believe over its terminal (the product's agents never get it).
 for _size in ("COLUMNS", "LINES"):
     os.environ.pop(_size, None)
-# Test modules imported from here on keep their compiled (assertion-rewritten) form in
-# __pycache__ even where PYTHONDONTWRITEBYTECODE is set (this machine sets it): else each of the
-# `-n 4` workers rewrote and compiled all 70 modules on every run (~2 s of CPU each).
-sys.dont_write_bytecode = False
 
 
 def git(cwd: Path, *args: str) -> str:

@@ -80,6 +80,8 @@ def test_queue_answers_once_refuses_stale_and_logs(host, tmp_path: Path) -> None
     host.spawn(spec("w", [sys.executable, "-c", ASKER, str(answers)], tmp_path))
     queue = ApprovalQueue(host, audit)
     host.wait_for("w", lambda i: i.state == "waiting")
+    # (a daemon's host tells its listeners after its own state: the queue may hear it later)
+    wait(queue.pending, "the first prompt queued")
     first = queue.pending()
     assert len(first) == 1 and first[0].summary == "Run make test1?"
     queue.answer(first[0].id, "allow")

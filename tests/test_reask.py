@@ -252,3 +252,62 @@ def test_a_thousand_random_sequences_miss_no_prompt_and_queue_none_twice(
     finally:
         queue.close()
         host.close()
+
+
+# Codex CLI's way after an answer (captured: tests/fixtures/real/codex-*-bash-120.txt): it
+# acknowledges the answer in its transcript above the approval overlay ("✔ You approved codex
+# to run … this time", a line quoting the command) and may draw that a frame before it takes the
+# overlay down; the answered dialog then stands below a new line quoting it, for that frame.
+# argv[1] "ran": the overlay goes and the command runs; "again": the same command is asked again
+# (the overlay stays, waiting for its key)
+CODEX = r"""
+import os, sys, time, tty
+tty.setraw(0)
+screen = open(sys.argv[2], encoding="utf-8").read().rstrip("\n").split("\n")
+def draw(lines):
+    os.write(1, ("\x1b[?2026h\x1b[H\x1b[2J" + "\r\n".join(lines) + "\x1b[?2026l").encode())
+draw(screen)
+os.read(0, 16)
+acked = screen[:10] + ["✔ You approved codex to run echo ran > ran.txt this time"] + screen[11:]
+draw(acked)
+if sys.argv[1] == "ran":
+    time.sleep(0.15)
+    draw(acked[:11] + ["", "• Ran echo ran > ran.txt", "  └ (no output)", "", "• All done."]
+         + [""] * 20 + ["› Ask Codex to do anything"])
+else:
+    os.read(0, 16)
+    draw(acked[:11] + ["", "• Ran echo ran > ran.txt"])
+time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("then", ["ran", "again"])
+def test_codex_acknowledging_an_answer_above_its_dialog_is_not_asked_again(
+        tmp_path: Path, then: str) -> None:
+    """One frame of the answered dialog under its acknowledgement is not the question asked
+    again; the dialog still there after that (Codex waiting for its key) is."""
+    script = tmp_path / "codex.py"
+    script.write_text(CODEX)
+    screen = Path(__file__).parent / "fixtures" / "real" / "codex-0.169.0-bash-120.txt"
+    host, clock = LocalHost(), Clock()
+    queue = ApprovalQueue(host, tmp_path / "audit.jsonl", clock=clock)
+    try:
+        host.spawn(SessionSpec("cx", [sys.executable, str(script), then, str(screen)],
+                               str(tmp_path), dict(os.environ), agent="codex", cols=120,
+                               rows=40))
+        first = queued(queue, "cx", 0)
+        assert queue.pending()[0].summary == "echo ran > ran.txt"
+        queue.answer(first, "allow")
+        if then == "ran":
+            wait(lambda: "All done" in "\n".join(host.snapshot("cx"))
+                 and host.info("cx").detection.prompt is None, "the command to run")
+            assert queue.pending() == [], queue.pending()
+            assert [r.decision for r in queue.history] == ["allow"]
+        else:
+            second = queued(queue, "cx", first)
+            queue.answer(second, "deny")
+            wait(lambda: "Ran" in "\n".join(host.snapshot("cx")), "the second answer taken")
+            assert [r.decision for r in queue.history] == ["allow", "deny"]
+    finally:
+        queue.close()
+        host.close()

@@ -145,23 +145,6 @@ class ApprovalQueue(ScreenChannel, HookChannel):
         self._later(TAKEN_WITHIN, self._check_taken, record, answered, True)
         return self._done(record)
 
-    def _later(self, delay: float, fn: Callable[..., None], *args: object) -> None:
-        """Run `fn` on a timer thread unless the queue closes first."""
-        def run() -> None:
-            with self._lock:
-                self._checks.discard(timer)
-                if self._closed:
-                    return
-            fn(*args)
-
-        timer = threading.Timer(delay, run)
-        timer.daemon = True
-        with self._lock:
-            if self._closed:
-                return
-            self._checks.add(timer)
-        timer.start()
-
     def _type(self, agent: str, keys: str) -> None:
         """Write an answer's keys; a menu's arrow keys and its Enter go one at a time, each
         after the screen showed the last (a program reading them in one piece may drop some)."""

@@ -11,6 +11,7 @@ it was drawn answer it (`typed`).
 from __future__ import annotations
 
 import threading
+import time
 
 from agentdeck.core.agents.sessions import Event
 from agentdeck.core.oversight.approvals.state import QueueState
@@ -56,7 +57,8 @@ class ScreenChannel(QueueState):
         restart, an agent made again under its name) asks is new, whatever its text."""
         hook = None
         with self._lock:
-            for memory in (self._answered, self._hook_done, self._keyed, self._answered_gone):
+            for memory in (self._answered, self._hook_done, self._keyed, self._answered_gone,
+                           self._reask_seen):
                 memory.pop(agent, None)
             current = self._current(agent)
             if current is not None:
@@ -150,21 +152,52 @@ class ScreenChannel(QueueState):
             return prompt
         now = self.clock()
         if prompt is None:
+            self._reask_seen.pop(agent, None)  # (a dialog drawn again later is held anew)
             gone = self._answered_gone.setdefault(agent, now)
             if now - gone >= SETTLE_WINDOW:
                 self._forget_answered(agent)
             return None
-        if same_prompt(prompt, answered[0]) and not moved_above(
-                answered[1], self._lines(agent), prompt) and (
-                now - self._answered_gone.get(agent, now) < SETTLE_WINDOW):
-            self._answered_gone.pop(agent, None)  # (a frame drawn in part: it is back)
-            return None
+        if same_prompt(prompt, answered[0]):
+            moved = moved_above(answered[1], self._lines(agent), prompt)
+            if not moved and now - self._answered_gone.get(agent, now) < SETTLE_WINDOW:
+                self._answered_gone.pop(agent, None)  # (a frame drawn in part: it is back)
+                return None
+            if moved and self._held(agent, prompt, answered):
+                return None
         self._forget_answered(agent)
         return prompt
+
+    def _held(self, agent: str, prompt: Prompt, answered: tuple[Prompt, list[str]]) -> bool:
+        """Whether the answered dialog, drawn below new lines, must stay a moment longer before
+        it is the question asked again: an agent that writes its answer's acknowledgement above
+        the dialog before taking the dialog down (Codex) shows that for a frame
+        (detect.ANSWER_HOLDS). Looked at again when the hold ends, on a timer: a dialog really
+        asked again stands still (its agent waits), and no output may come to look again."""
+        from agentdeck.core.screen.detect import ANSWER_HOLDS
+
+        hold = ANSWER_HOLDS.get(prompt.agent, 0.0)
+        if not hold:
+            return False
+        now = time.monotonic()  # (the agent's frames: real time, whatever the queue's clock)
+        since = self._reask_seen.setdefault(agent, now)
+        if since == now:
+            self._later(hold, self._look_again, agent, answered)
+        return now - since < hold
+
+    def _look_again(self, agent: str, answered: tuple[Prompt, list[str]]) -> None:
+        with self._lock:
+            if self._answered.get(agent) is not answered:
+                return  # queued meanwhile, or answered again
+        try:
+            prompt = self.host.redetect(agent).prompt
+        except (KeyError, OSError):
+            return
+        self._update(agent, prompt)
 
     def _forget_answered(self, agent: str) -> None:
         self._answered.pop(agent, None)
         self._answered_gone.pop(agent, None)
+        self._reask_seen.pop(agent, None)
 
     def _lines(self, agent: str) -> list[str]:
         try:

@@ -58,6 +58,9 @@ class QueueState(ABC):
         # it for a moment: the same dialog back within SETTLE_WINDOW, the screen not moved on,
         # is still the one answered)
         self._answered_gone: dict[str, float] = {}
+        # agent -> when (monotonic) its answered dialog was first seen below new lines, while
+        # held before it counts as asked again (ScreenChannel._held)
+        self._reask_seen: dict[str, float] = {}
         self._gone: dict[int, float] = {}  # entry id -> since when its prompt is off screen
         # agent -> (request, when) answered through its hook: the dialog the agent may still
         # draw for it (Claude Code starts hook and dialog together) is not a new prompt
@@ -110,6 +113,23 @@ class QueueState(ABC):
     @abstractmethod
     def _apply_rules(self, entry: Entry) -> None:
         """A new entry: answered at once if a rule says so (answering.ApprovalQueue)."""
+
+    def _later(self, delay: float, fn: Callable[..., None], *args: object) -> None:
+        """Run `fn` on a timer thread unless the queue closes first."""
+        def run() -> None:
+            with self._lock:
+                self._checks.discard(timer)
+                if self._closed:
+                    return
+            fn(*args)
+
+        timer = threading.Timer(delay, run)
+        timer.daemon = True
+        with self._lock:
+            if self._closed:
+                return
+            self._checks.add(timer)
+        timer.start()
 
     # -- bookkeeping --------------------------------------------------------------------------
     def _add(self, agent: str, prompt: Prompt) -> Entry:

@@ -22,9 +22,15 @@ from agentdeck.core.screen.detect.base import (
 )
 
 if TYPE_CHECKING:
-    from agentdeck.core.screen.detect.dispatch import ANY_OPENCODE, DETECTORS, detect
+    from agentdeck.core.screen.detect.dispatch import (
+        ANSWER_HOLDS,
+        ANY_OPENCODE,
+        DETECTORS,
+        detect,
+    )
 
 __all__ = [
+    "ANSWER_HOLDS",
     "ANY_OPENCODE",
     "DETECTORS",
     "IDLE",
@@ -43,7 +49,7 @@ __all__ = [
 def __getattr__(name: str) -> object:
     # The detectors load when a screen is first read: a dashboard attached to the session host
     # (which reads the screens) and the quick commands only need the types above.
-    if name in ("ANY_OPENCODE", "DETECTORS", "detect"):
+    if name in ("ANSWER_HOLDS", "ANY_OPENCODE", "DETECTORS", "detect"):
         from agentdeck.core.screen.detect import dispatch
 
         return getattr(dispatch, name)

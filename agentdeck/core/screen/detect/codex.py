@@ -38,6 +38,13 @@ from agentdeck.core.screen.detect.base import (
     signature,
 )
 
+# Codex acknowledges an answer in its transcript ("✔ You approved codex to run … this time"),
+# inserted above the approval overlay, and may draw that before the overlay is taken down: for
+# one frame the answered dialog stands under a new line quoting its own command, which reads as
+# the same question asked again. A dialog drawn again after an answer is queued again only if
+# it is still there this long after (approvals: REASK_HOLD).
+ANSWER_ECHO_HOLD = 0.3
+
 QUESTION_RE = re.compile(r"^(Would you like to (?P<what>run the following command|"
                          r"make the following edits|grant these permissions|allow .+?)\?|"
                          r"Allow command\?)$")

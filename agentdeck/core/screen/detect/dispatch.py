@@ -35,6 +35,10 @@ DETECTORS: dict[str, Callable[[Screen], Detection]] = {
     "opencode": opencode.detector("opencode"), "kilo": opencode.detector("kilo"),
     "crush": crush.detect, "aider": aider.detect, "generic": generic.detect,
 }
+# how long a dialog drawn again right after its answer must stay before it is a new question,
+# by the detector that read it (an agent that acknowledges an answer above its dialog before
+# taking the dialog down: codex.ANSWER_ECHO_HOLD)
+ANSWER_HOLDS: dict[str, float] = {"codex": codex.ANSWER_ECHO_HOLD}
 ANY_OPENCODE = opencode.detector(None)  # opencode or Kilo, told apart by the screen
 # that order, with one detector for opencode and Kilo, and Gemini CLI's for Qwen Code too (its
 # box is Gemini's; the wording tells them apart)

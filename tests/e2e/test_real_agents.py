@@ -44,7 +44,9 @@ def one_entry(queue: ApprovalQueue, deck: Deck, name: str, server: FakeModelServ
     def ready() -> bool:
         return len(queue.pending()) == 1
     try:
-        wait(ready, "one queue entry")
+        # (three minutes: on a loaded machine opencode alone took 20 s from its start to its
+        # first request, and with three other real CLIs beside it more than the minute)
+        wait(ready, "one queue entry", 180)
     except AssertionError:
         screen = "\n".join(deck.host.snapshot(name))
         log = json.dumps(server.requests[-3:], indent=1)[:4000]

@@ -160,3 +160,55 @@ async def test_a_pane_not_shown_reads_nothing_until_it_shows(still_deck) -> None
         app.dashboard.select("docs")
         await until(pilot, lambda: [p.agent for p in displayed(app)] == ["docs"]
                     and "typed-while-hidden" in shown_text(pane))
+
+
+async def test_a_panes_rows_are_drawn_as_textual_draws_them_in_every_state(
+        still_deck) -> None:  # noqa: F811
+    """The pane hands the compositor its content rows framed by the border's edge cells itself
+    (Textual's line pipeline rebuilt every row around them: most of a streaming dashboard's
+    time): each row is what Textual's own drawing gives, segment for segment, plain, selected,
+    waiting, typed into and after a theme change."""
+    from textual.geometry import Region
+    from textual.widget import Widget
+
+    app = AgentdeckApp(still_deck)
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane = app.dashboard.panes["docs"]
+        await until(pilot, lambda: "all done" in shown_text(pane))
+
+        def same() -> bool:
+            whole = Region(0, 0, *pane.outer_size)
+            ours = pane.render_lines(whole)
+            textual = Widget.render_lines(pane, whole)
+            assert pane._edges is not None, "drawn through Textual's pipeline"
+            return [list(s) for s in ours] == [list(s) for s in textual]
+
+        def check(what: str) -> None:
+            assert same(), what
+
+        check("plain")
+        pane.border_subtitle = "a new label"
+        await pilot.pause()
+        check("its label changed")
+        for state in ("-selected", "-waiting"):
+            pane.add_class(state)
+            await pilot.pause()
+            check(state)
+            pane.remove_class(state)
+            await pilot.pause()
+            check(f"{state} removed")
+        pane.start_typing()
+        await until(pilot, lambda: pane.has_focus)
+        check("typed into")
+        pane._release()
+        await until(pilot, lambda: not pane.has_focus)
+        app.theme = "textual-light" if app.theme != "textual-light" else "nord"
+        await pilot.pause()
+        check("another theme")
+        # the left edge changes with the state: the rows drawn are not all one
+        pane.add_class("-waiting")
+        await pilot.pause()
+        waiting_edge = pane.render_lines(Region(0, 1, pane.outer_size.width, 1))[0].text[0]
+        pane.remove_class("-waiting")
+        await pilot.pause()
+        assert pane.render_lines(Region(0, 1, pane.outer_size.width, 1))[0].text[0] != waiting_edge

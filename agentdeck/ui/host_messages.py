@@ -7,6 +7,8 @@ redraw per pane, and an idle fleet costs nothing.
 
 from __future__ import annotations
 
+import functools
+import threading
 from collections.abc import Callable
 
 from textual.message import Message
@@ -21,11 +23,25 @@ def relay(deck: Deck, to: MessagePump) -> list[Callable[[], None]]:
     """Tell `to` what the session host, the queue and the outbox say, as the messages below
     (post_message is thread-safe); returns what ends the host's and the queue's telling."""
 
+    # agents whose OutputArrived is posted and not yet handled: a stream of output posts one
+    # message per redraw, not one per read (each post wakes the event loop and is compared
+    # with every message waiting)
+    unread: set[str] = set()
+    lock = threading.Lock()
+
     def host_event(event: Event) -> None:
         if event.kind == "state":
             to.post_message(SessionChanged(event.info))
         elif event.kind in ("output", "resize"):  # (a resize: its size label, its viewport)
-            to.post_message(OutputArrived(event.name))
+            with lock:
+                if event.kind == "output" and event.name in unread:
+                    return
+                unread.add(event.name)
+            to.post_message(OutputArrived(event.name, functools.partial(read, event.name)))
+
+    def read(name: str) -> None:
+        with lock:
+            unread.discard(name)
 
     def outbox_changed() -> None:
         to.post_message(OutboxChanged())
@@ -52,9 +68,10 @@ class SessionChanged(Message):
 class OutputArrived(Message):
     """An agent printed something: its pane redraws (at most REFRESH_HZ times a second)."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, taken: Callable[[], None] = lambda: None) -> None:
         super().__init__()
         self.name = name
+        self.taken = taken  # called by the handler before it reads: output after it posts anew
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, OutputArrived) and message.name == self.name

@@ -191,6 +191,7 @@ class DashboardScreen(Screen[None]):
 
     @on(OutputArrived)
     def _output_arrived(self, message: OutputArrived) -> None:
+        message.taken()
         pane = self.panes.get(message.name)
         if pane is not None:
             pane.poll_soon()

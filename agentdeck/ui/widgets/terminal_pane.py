@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual import events, on
+from textual.color import Color
+from textual.filter import LineFilter
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -89,6 +91,15 @@ class TerminalPane(Widget, can_focus=False):
         # rows drawn, by the emulator's runs they were drawn from (the same list for the same
         # row content: a row scrolled up is drawn from it again at no cost)
         self._by_runs: dict[int, tuple[list[Run], Strip]] = {}
+        # content rows with the pane's border at both ends, as render_lines hands them to the
+        # compositor: pane row -> (the row as drawn, filtered; the row framed)
+        self._framed: dict[int, tuple[Strip, Strip]] = {}
+        # the border's edge cells, the line filters and the ground they were read with (for
+        # what: the pane's style, width and filters)
+        self._edges: tuple[object, tuple[Segment, Segment, Sequence[LineFilter], Color]] | None
+        self._edges = None
+        # the top and bottom rows as Textual drew them, for the titles they show
+        self._edge_rows: dict[int, tuple[object, Strip]] = {}
         self._cursor: tuple[int, int] | None = None  # in pane rows
         self._top = 0  # the agent's screen row drawn on the pane's first row
         self.back = ScrollBack(self)  # scrolling back through a still copy of the screen
@@ -251,8 +262,10 @@ class TerminalPane(Widget, can_focus=False):
             # each run of changed rows on its own (a spinner at the bottom and a line at the
             # top are two rows to draw, not the screen between them); regions are relative to
             # the content area (Textual adds the border offset)
-            width = self.content_size.width
-            self.refresh(*(Region(0, first, width, last - first + 1)
+            # whole rows, the border columns too (relative to the content area: from -1): a
+            # region narrower than the pane has every strip cropped to it
+            width = self.content_size.width + 2
+            self.refresh(*(Region(-1, first, width, last - first + 1)
                            for first, last in row_runs(dirty)))
 
     def _top_for(self, emulator: Emulator, cursor: tuple[int, int] | None) -> tuple[int, bool]:
@@ -289,6 +302,68 @@ class TerminalPane(Widget, can_focus=False):
         if back and self.back.behind:
             back += " · more output below"
         self.border_subtitle = " · ".join(x for x in (back, cut, self._title) if x)
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """The pane's rows for the compositor. Its content rows are its own strips with the
+        border's two edge cells at their ends, made once per row drawn: Textual's line pipeline
+        builds each row anew around the content (border, padding, tint, a Strip and its caches:
+        most of a streaming dashboard's time). The top and bottom rows (titles), and a pane
+        styled in ways that pipeline handles (padding, tint, opacity), go through Textual."""
+        edges = self._edge_segments()
+        if edges is None:
+            return super().render_lines(crop)
+        left, right, filters, background = edges
+        width, height = self.outer_size
+        strips: list[Strip] = []
+        for y in crop.line_range:
+            if not 0 < y < height - 1:
+                # (Textual renders every widget the union of a frame's changes covers: with ten
+                # panes printing, every row of each, at every frame; these change with titles)
+                labels = (y, height, self.border_title, self.border_subtitle)
+                edge_row = self._edge_rows.get(y)
+                if edge_row is None or edge_row[0] != labels:
+                    edge_row = self._edge_rows[y] = (
+                        labels, super().render_lines(Region(0, y, width, 1))[0])
+                strips.append(edge_row[1])
+                continue
+            content = self.render_line(y - 1)
+            framed = self._framed.get(y - 1)
+            if framed is None or framed[0] is not content:
+                segments: list[Segment] = list(content)
+                for line_filter in filters:  # (on the segments: one Strip made per row)
+                    segments = line_filter.apply(segments, background)
+                framed = self._framed[y - 1] = (content, Strip([left, *segments, right], width))
+            strips.append(framed[1])
+        if crop.column_span != (0, width):
+            first, last = crop.column_span
+            strips = [strip.crop(first, last) for strip in strips]
+        return strips
+
+    def _edge_segments(self) -> tuple[Segment, Segment, Sequence[LineFilter], Color] | None:
+        """The left and right border cells of a content row as Textual draws them (read from
+        one row it drew, filters applied), or None where its pipeline must draw every row."""
+        styles = self.styles
+        width, height = self.outer_size
+        if (height < 3 or width < 3 or styles.padding != (0, 0, 0, 0) or styles.tint.a
+                or self.opacity != 1 or styles.text_opacity != 1
+                or not (styles.border_left[0] and styles.border_right[0])
+                or styles.outline_left[0] or styles.outline_right[0]
+                or self.content_size != (width - 2, height - 2)):
+            return None
+        if self._cache_style is None:
+            self._cache.clear()
+            self._by_runs.clear()
+            self._cache_style = self.rich_style
+        filters = tuple(self.app.get_line_filters())
+        key = (self._cache_style, width, filters)
+        if self._edges is None or self._edges[0] != key:
+            self._framed.clear()
+            self._edge_rows.clear()
+            row = list(super().render_lines(Region(0, 1, width, 1))[0])
+            if len(row) < 2 or row[0].cell_length != 1 or row[-1].cell_length != 1:
+                return None
+            self._edges = (key, (row[0], row[-1], filters, self.background_colors[1]))
+        return self._edges[1]
 
     def render_line(self, y: int) -> Strip:
         width = self.content_size.width
@@ -345,6 +420,7 @@ class TerminalPane(Widget, can_focus=False):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._cache_style = None  # (a theme change: every row drawn anew on its new ground)
+        self._edges = None  # (a class or focus: the border's colour or kind)
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return container.height

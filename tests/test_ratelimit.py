@@ -158,3 +158,25 @@ dashboard: {{agent_size: 120x40}}
             assert app.dashboard.rows["c"].detail == "retrying, 1/3"
     finally:
         deck.close()
+
+
+def test_the_quick_word_tests_let_through_every_text_the_patterns_match() -> None:
+    """Detection first looks for a word every match contains (a substring test, where the
+    patterns' searches took most of a streaming screen's detection): each way the patterns
+    match passes it, in any case."""
+    from agentdeck.core.screen.detect import base, menus
+
+    limits = ["Usage limit reached", "rate limited", "rate_limit_error", "status 429",
+              "Too Many Requests", "Quota exceeded", "RESOURCE_EXHAUSTED",
+              "You've hit your usage limit", "limit reached · resets 3pm",
+              "API Error · retrying in 24s", "Server is busy", "reconnecting 2/5",
+              "exceeded retry limit"]
+    footers = ["Enter to confirm", "enter to select", "Esc to cancel", "esc to exit",
+               "esc to go back", "↑/↓ to move", "use arrow keys", "↑↓ to navigate",
+               "Tab to amend", "enter continue", "Enter submit", "esc back", "Esc cancel"]
+    for texts, pattern, words in ((limits, base.RATE_LIMIT_RE, base._LIMIT_WORDS),
+                                  (footers, menus._FOOTER, menus._FOOTER_WORDS)):
+        for text in texts:
+            for variant in (text, text.upper(), text.lower()):
+                assert pattern.search(variant), variant
+                assert any(word in variant.lower() for word in words), variant

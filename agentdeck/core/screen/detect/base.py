@@ -329,8 +329,15 @@ def rate_limit(screen: Screen, window: int = 6) -> tuple[bool, str | None]:
     return known
 
 
+# one of these is in every text RATE_LIMIT_RE matches (lower case): most screens have none,
+# and a substring test costs a fraction of the pattern's search
+_LIMIT_WORDS = ("limit", "429", "too many", "quota", "exhausted", "retrying", "busy",
+                "reconnecting")
+
+
 def _rate_limit(text: str) -> tuple[bool, str | None]:
-    if not RATE_LIMIT_RE.search(text):
+    low = text.lower()
+    if not any(word in low for word in _LIMIT_WORDS) or not RATE_LIMIT_RE.search(text):
         return False, None
     m = RESET_RE.search(text)
     return True, m.group(1).strip().rstrip(".") if m else None

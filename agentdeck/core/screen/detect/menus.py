@@ -32,6 +32,8 @@ _FOOTER = re.compile(r"(enter to (confirm|select)|esc to (cancel|exit|go back)|�
                      r"arrow keys|to navigate|tab to|"
                      r"\benter\b (?:to )?(?:continue|confirm|select|submit)\b|"
                      r"\besc\b (?:to )?(?:back|cancel|exit)\b)", re.IGNORECASE)
+# one of these is in every text _FOOTER matches (lower case)
+_FOOTER_WORDS = ("enter", "esc", "↑/↓", "arrow keys", "navigate", "tab to")
 _QUESTION = re.compile(r"[^?]*\?")
 _INPUT = re.compile(r"^[❯>›]( |$)")
 # what a dialog is about, as it shows it: a folder, a key ("ANTHROPIC_API_KEY: sk-ant-...4f2")
@@ -59,6 +61,10 @@ def _find_select_menu(screen: Screen) -> Prompt | None:
         found = menu_ending_at(screen, bottom)
         if found:
             return found
+    text = "\n".join(screen.lines[:screen.last]).lower()
+    if not any(word in text for word in _FOOTER_WORDS):
+        return None  # no key hint anywhere (a substring test, where the pattern row by row
+        # took most of a streaming screen's detection)
     for hint in range(screen.last - 1, -1, -1):
         line = screen.lines[hint]
         if _INPUT.match(line):

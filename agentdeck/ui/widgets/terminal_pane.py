@@ -94,8 +94,8 @@ class TerminalPane(Widget, can_focus=False):
         # content rows with the pane's border at both ends, as render_lines hands them to the
         # compositor: pane row -> (the row as drawn, filtered; the row framed)
         self._framed: dict[int, tuple[Strip, Strip]] = {}
-        # the border's edge cells, the line filters and the ground they were read with (for
-        # what: the pane's style, width and filters)
+        # the border's edge cells, the line filters and the ground they were read with, for
+        # the pane's size (read again after a change of style: class, focus, theme)
         self._edges: tuple[object, tuple[Segment, Segment, Sequence[LineFilter], Color]] | None
         self._edges = None
         # the top and bottom rows as Textual drew them, for the titles they show
@@ -326,8 +326,10 @@ class TerminalPane(Widget, can_focus=False):
                         labels, super().render_lines(Region(0, y, width, 1))[0])
                 strips.append(edge_row[1])
                 continue
-            content = self.render_line(y - 1)
             framed = self._framed.get(y - 1)
+            content = self._cache.get(y - 1)
+            if content is None or (self._cursor is not None and self._cursor[1] == y - 1):
+                content = self.render_line(y - 1)  # (a row changed, or the cursor's)
             if framed is None or framed[0] is not content:
                 segments: list[Segment] = list(content)
                 for line_filter in filters:  # (on the segments: one Strip made per row)
@@ -342,8 +344,11 @@ class TerminalPane(Widget, can_focus=False):
     def _edge_segments(self) -> tuple[Segment, Segment, Sequence[LineFilter], Color] | None:
         """The left and right border cells of a content row as Textual draws them (read from
         one row it drew, filters applied), or None where its pipeline must draw every row."""
+        size = self.outer_size
+        if self._edges is not None and self._edges[0] == size:  # (a style change resets it)
+            return self._edges[1]
         styles = self.styles
-        width, height = self.outer_size
+        width, height = size
         if (height < 3 or width < 3 or styles.padding != (0, 0, 0, 0) or styles.tint.a
                 or self.opacity != 1 or styles.text_opacity != 1
                 or not (styles.border_left[0] and styles.border_right[0])
@@ -354,15 +359,13 @@ class TerminalPane(Widget, can_focus=False):
             self._cache.clear()
             self._by_runs.clear()
             self._cache_style = self.rich_style
+        self._framed.clear()
+        self._edge_rows.clear()
+        row = list(super().render_lines(Region(0, 1, width, 1))[0])
+        if len(row) < 2 or row[0].cell_length != 1 or row[-1].cell_length != 1:
+            return None
         filters = tuple(self.app.get_line_filters())
-        key = (self._cache_style, width, filters)
-        if self._edges is None or self._edges[0] != key:
-            self._framed.clear()
-            self._edge_rows.clear()
-            row = list(super().render_lines(Region(0, 1, width, 1))[0])
-            if len(row) < 2 or row[0].cell_length != 1 or row[-1].cell_length != 1:
-                return None
-            self._edges = (key, (row[0], row[-1], filters, self.background_colors[1]))
+        self._edges = (size, (row[0], row[-1], filters, self.background_colors[1]))
         return self._edges[1]
 
     def render_line(self, y: int) -> Strip:

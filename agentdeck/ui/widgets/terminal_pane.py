@@ -92,7 +92,7 @@ class TerminalPane(Widget, can_focus=False):
         # row content: a row scrolled up is drawn from it again at no cost)
         self._by_runs: dict[int, tuple[list[Run], Strip]] = {}
         # content rows with the pane's border at both ends, as render_lines hands them to the
-        # compositor: pane row -> (the row as drawn, filtered; the row framed)
+        # compositor: id of the row as drawn -> (that row; it framed, filtered)
         self._framed: dict[int, tuple[Strip, Strip]] = {}
         # the border's edge cells, the line filters and the ground they were read with, for
         # the pane's size (read again after a change of style: class, focus, theme)
@@ -326,15 +326,19 @@ class TerminalPane(Widget, can_focus=False):
                         labels, super().render_lines(Region(0, y, width, 1))[0])
                 strips.append(edge_row[1])
                 continue
-            framed = self._framed.get(y - 1)
             content = self._cache.get(y - 1)
             if content is None or (self._cursor is not None and self._cursor[1] == y - 1):
                 content = self.render_line(y - 1)  # (a row changed, or the cursor's)
+            # by the row drawn, not where: a row output scrolled up is the same strip again
+            framed = self._framed.get(id(content))
             if framed is None or framed[0] is not content:
                 segments: list[Segment] = list(content)
                 for line_filter in filters:  # (on the segments: one Strip made per row)
                     segments = line_filter.apply(segments, background)
-                framed = self._framed[y - 1] = (content, Strip([left, *segments, right], width))
+                if len(self._framed) > 4 * height + 16:
+                    self._framed.clear()
+                framed = self._framed[id(content)] = (
+                    content, Strip([left, *segments, right], width))
             strips.append(framed[1])
         if crop.column_span != (0, width):
             first, last = crop.column_span

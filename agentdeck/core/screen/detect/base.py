@@ -79,11 +79,13 @@ class Detection:
 
 
 def clean(line: str) -> str:
-    """A screen line without box borders and outer blanks."""
+    """A screen line without box borders, a scrollbar's thumb at its right edge and outer
+    blanks (Qwen Code and Gemini CLI draw a thumb, "█", in the right border column of a box
+    taller than the screen: a dialog whose top has scrolled away)."""
     text = line.strip()
     if text[:1] in _BORDER:
         text = text[1:]
-    if text[-1:] in _BORDER:
+    if text[-1:] in _BORDER or (text[-1:] == "█" and text[-2:-1].isspace()):
         text = text[:-1]
     return text.strip()
 
@@ -115,8 +117,11 @@ def unwrap(rows: list[str], cols: int | None, cursor_row: int | None = None,
 def _drawn_to_edge(row: str) -> bool:
     """A row filled by drawing (a box border, a rule of any box-drawing character), not by text
     that the terminal wrapped."""
-    last = row.rstrip()[-1:]
-    return last in _WRAP_STOPS or "\u2500" <= last <= "\u257f"
+    text = row.rstrip()
+    last = text[-1:]
+    # (a box's scrollbar thumb in its border column, after a blank: clean)
+    return (last in _WRAP_STOPS or "\u2500" <= last <= "\u257f"
+            or (last == "█" and text[-2:-1].isspace()))
 
 
 @dataclass

@@ -205,10 +205,14 @@ async def test_a_panes_rows_are_drawn_as_textual_draws_them_in_every_state(
         app.theme = "textual-light" if app.theme != "textual-light" else "nord"
         await pilot.pause()
         check("another theme")
-        # the left edge changes with the state: the rows drawn are not all one
+        # the left edge follows the border's kind (the dashboard sets -waiting from the agent's
+        # state as it changes: each row is read in the same turn as the style it is checked on)
+        def edge() -> str:
+            return pane.render_lines(Region(0, 1, pane.outer_size.width, 1))[0].text[0]
+
         pane.add_class("-waiting")
-        await pilot.pause()
-        waiting_edge = pane.render_lines(Region(0, 1, pane.outer_size.width, 1))[0].text[0]
+        await until(pilot, lambda: pane.styles.border_left[0] == "heavy")
+        assert edge() == "┃"
         pane.remove_class("-waiting")
-        await pilot.pause()
-        assert pane.render_lines(Region(0, 1, pane.outer_size.width, 1))[0].text[0] != waiting_edge
+        await until(pilot, lambda: pane.styles.border_left[0] == "round")
+        assert edge() == "│"

@@ -215,7 +215,7 @@ def run_scenario(deck: Deck, cli: str, hooks: bool, worktree: Path, repo: Path,
             assert entry.kind in ("write", "bash"), entry  # Codex writes with a shell command
             answer(DENY)
         elif entry.kind == "bash":
-            assert entry.summary == COMMAND
+            assert entry.summary == COMMAND, "\n".join(host.snapshot(cli))
             answer(ALLOW)
             wait(lambda: (worktree / "ran.txt").exists(), "the allowed command to run")
         else:

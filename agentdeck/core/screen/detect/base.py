@@ -85,7 +85,7 @@ def clean(line: str) -> str:
     text = line.strip()
     if text[:1] in _BORDER:
         text = text[1:]
-    if text[-1:] in _BORDER or (text[-1:] == "█" and text[-2:-1].isspace()):
+    if text[-1:] in _BORDER or (text[-1:] == "█" and text[-2:-1] in ("", " ", "\u00a0")):
         text = text[:-1]
     return text.strip()
 
@@ -121,7 +121,7 @@ def _drawn_to_edge(row: str) -> bool:
     last = text[-1:]
     # (a box's scrollbar thumb in its border column, after a blank: clean)
     return (last in _WRAP_STOPS or "\u2500" <= last <= "\u257f"
-            or (last == "█" and text[-2:-1].isspace()))
+            or (last == "█" and text[-2:-1] in ("", " ", "\u00a0")))
 
 
 @dataclass

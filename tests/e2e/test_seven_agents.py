@@ -71,7 +71,15 @@ async def test_seven_real_agents_in_an_80x24_dashboard(tmp_path: Path) -> None:
                 return all(len(v) == 2 for v in answered.values())
 
             while not done():
-                await until(pilot, lambda: deck.queue.pending() or done(), timeout=120)
+                try:
+                    await until(pilot, lambda: deck.queue.pending() or done(), timeout=120)
+                except AssertionError:  # who is still to ask, and what each shows
+                    left = [n for n, keys in answered.items() if len(keys) < 2]
+                    screens = "\n\n".join(
+                        f"{n} ({deck.host.info(n).state}):\n" + "\n".join(deck.host.snapshot(n))
+                        for n in left)
+                    raise AssertionError(f"no prompt for 120 s; answered {answered}, "
+                                         f"others {others}; screens:\n{screens}") from None
                 if done():
                     break
                 entry = deck.queue.pending()[0]

@@ -53,8 +53,23 @@ from agentdeck.core.screen.detect import IDLE, WAITING, WORKING, Detection
 from agentdeck.core.screen.terminal import make_emulator
 from agentdeck.core.screen.terminal.replies import feed_answering
 
-FEED_BACKLOG = 64  # reads waiting to be parsed, at most READ_SIZE each
+# A PTY read gives at most ~4 KB (the line discipline's buffer): a flood is thousands of
+# reads a second. What is already waiting goes to the feeder as one batch of up to GATHER
+# bytes (one hand-over, one wakeup, one select less per read), and the feeder joins what
+# waits for it up to BATCH_SIZE.
+GATHER = 128 << 10
+FEED_BACKLOG = 8  # batches waiting to be parsed, at most GATHER each
 BATCH_SIZE = 1 << 20
+SLICE = READ_SIZE  # a batch goes into the screen this much at a time (at a line's end)
+
+
+def _slice_end(data: bytes, start: int) -> int:
+    """Where the slice of `data` from `start` ends: after the first newline past SLICE bytes
+    (a terminal query never holds one), else at the end."""
+    if len(data) - start <= SLICE:
+        return len(data)
+    cut = data.find(b"\n", start + SLICE)
+    return len(data) if cut < 0 else cut + 1
 
 
 class LocalHost(SessionHost):
@@ -229,14 +244,29 @@ class LocalHost(SessionHost):
             data = read_some(fd)
             if not data:
                 break
+            waiting = more_waiting(fd)
+            ended = False
+            if waiting:  # a flood: what waits already goes over with it, in one batch
+                parts, size = [data], len(data)
+                while waiting and size < GATHER:
+                    more = read_some(fd)
+                    if not more:
+                        ended = True
+                        break
+                    parts.append(more)
+                    size += len(more)
+                    waiting = more_waiting(fd)
+                data = b"".join(parts)
             with session.flight_lock:
-                inline = session.in_flight == 0 and not more_waiting(fd)
+                inline = session.in_flight == 0 and not waiting and len(data) <= READ_SIZE
                 if not inline:
                     session.in_flight += 1
             if inline:
                 self._take(session, data)
             else:
                 feed.put(data)
+            if ended:
+                break
         feed.put(None)
         feeder.join()
         wake = (session.wake_r, session.wake_w)
@@ -270,20 +300,33 @@ class LocalHost(SessionHost):
                 session.in_flight -= len(chunks)
 
     def _take(self, session: LocalSession, data: bytes) -> None:
-        """`data` into the session's screen, its queries answered, its listeners told."""
+        """`data` into the session's screen, its queries answered, its listeners told. A
+        flood's batch goes in a slice at a time, each ending at a line's end, with a look
+        after each at whether the scrollback moves out of the grid: a move waits for the
+        screen's first row to begin a line, and one look a megabyte left a grid of long lines
+        growing for thousands of rows. Whoever mirrors the screen gets ED 3 ("archived") at
+        the point of the stream where it moved."""
+        name, info = session.spec.name, session.info
+        answer = lambda reply: self._answer(session, reply)  # noqa: E731
         with session.lock:
-            count_redraw(session, session.info, data)
-            # the agent's questions to its terminal are answered here, in order
-            feed_answering(session.emulator, data, lambda answer: self._answer(session,
-                                                                               answer))
-            archived = session.emulator.archive_scrollback()
+            count_redraw(session, info, data)
+            told = start = 0
+            while start < len(data):
+                end = _slice_end(data, start)
+                # the agent's questions to its terminal are answered here, in order
+                feed_answering(session.emulator, data if end - start == len(data)
+                               else data[start:end], answer)
+                start = end
+                if session.emulator.archive_scrollback():
+                    # under the lock: whoever mirrors this screen (the daemon's clients) gets
+                    # the bytes in the same order as resizes and attach snapshots
+                    self._emit(Event(name, "output", info, data[told:end]))
+                    self._emit(Event(name, "archived", info))  # (mirrors clear theirs here)
+                    told = end
             session.fed(data)  # a new version, unless a synchronized frame is still open
-            session.info.last_output = time.monotonic()
-            # under the lock: whoever mirrors this screen (the daemon's clients) gets the
-            # bytes in the same order as resizes and attach snapshots
-            self._emit(Event(session.spec.name, "output", session.info, data))
-            if archived:  # mirrors clear their grid's scrollback at this same point
-                self._emit(Event(session.spec.name, "archived", session.info))
+            info.last_output = time.monotonic()
+            if told < len(data):
+                self._emit(Event(name, "output", info, data[told:] if told else data))
         if reads_like_question(data[-QUESTION_TAIL:]):
             self._watcher.question(session)
         self._watcher.wake()

@@ -38,7 +38,7 @@ class Archive:
         """`block`: lines joined by CRLF (an empty block is one empty line, as split says)."""
         if self.limit <= 0:
             return
-        count = block.count(NEWLINE) + 1
+        count = block.count(b"\n") + 1  # (each line ends in CRLF: no cell holds a newline)
         self._blocks.append(block)
         self._counts.append(count)
         self._total += count

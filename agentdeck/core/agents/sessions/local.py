@@ -55,12 +55,12 @@ from agentdeck.core.screen.terminal.replies import feed_answering
 
 # A PTY read gives at most ~4 KB (the line discipline's buffer): a flood is thousands of
 # reads a second. What is already waiting goes to the feeder as one batch of up to GATHER
-# bytes (one hand-over, one wakeup, one select less per read), and the feeder joins what
-# waits for it up to BATCH_SIZE.
+# bytes (one hand-over, one wakeup, one select less per read).
 GATHER = 128 << 10
-FEED_BACKLOG = 8  # batches waiting to be parsed, at most GATHER each
-BATCH_SIZE = 1 << 20
-SLICE = READ_SIZE  # a batch goes into the screen this much at a time (at a line's end)
+FEED_BACKLOG = 8  # batches waiting to be parsed, at most GATHER (and a read) each
+# a batch goes into the screen this much at a time (at a line's end), with a look after each
+# at whether its scrollback moves out of the grid (see _take)
+SLICE = 32 << 10
 
 
 def _slice_end(data: bytes, start: int) -> int:
@@ -277,35 +277,19 @@ class LocalHost(SessionHost):
         self._finish(session)
 
     def _feed(self, session: LocalSession, feed: queue.Queue[bytes | None]) -> None:
-        ended = False
-        while not ended:
-            chunk = feed.get()
-            if chunk is None:
-                return
-            # coalesce what is already waiting: a flood costs one feed per batch
-            chunks, size = [chunk], len(chunk)
-            while size < BATCH_SIZE:
-                try:
-                    more = feed.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    ended = True
-                    break
-                chunks.append(more)
-                size += len(more)
-            data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        # a batch at a time, as the reader gathered it (joined, they were copied once more)
+        while (data := feed.get()) is not None:
             self._take(session, data)
             with session.flight_lock:
-                session.in_flight -= len(chunks)
+                session.in_flight -= 1
 
     def _take(self, session: LocalSession, data: bytes) -> None:
         """`data` into the session's screen, its queries answered, its listeners told. A
-        flood's batch goes in a slice at a time, each ending at a line's end, with a look
-        after each at whether the scrollback moves out of the grid: a move waits for the
-        screen's first row to begin a line, and one look a megabyte left a grid of long lines
-        growing for thousands of rows. Whoever mirrors the screen gets ED 3 ("archived") at
-        the point of the stream where it moved."""
+        batch goes in a slice at a time, each ending at a line's end, with a look after each
+        at whether the scrollback moves out of the grid: a move waits for the screen's first
+        row to begin a line, and a look per batch left a grid of long lines growing for
+        thousands of rows (a look costs microseconds). Whoever mirrors the screen gets ED 3
+        ("archived") at the point of the stream where it moved."""
         name, info = session.spec.name, session.info
         answer = lambda reply: self._answer(session, reply)  # noqa: E731
         with session.lock:

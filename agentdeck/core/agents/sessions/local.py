@@ -152,12 +152,15 @@ class LocalHost(SessionHost):
         session = LocalSession(spec, make_emulator(spec.cols, spec.rows, spec.scrollback,
                                                self._backend))
         with session.lock:
-            # fed as a live session is, a read's worth at a time with its old scrollback moved
-            # out as it goes: fed whole, the grid took every line (several bytes a cell, and
-            # Ghostty keeps the pages it grew), a restored fleet three times the live one
-            for start in range(0, len(output), READ_SIZE):
-                session.emulator.feed(output[start:start + READ_SIZE])
+            # fed as a live session is, a slice at a time with its old scrollback moved out as
+            # it goes: fed whole, the grid took every line (several bytes a cell, and Ghostty
+            # keeps the pages it grew), a restored fleet three times the live one
+            start = 0
+            while start < len(output):
+                end = _slice_end(output, start)
+                session.emulator.feed(output[start:end])
                 session.emulator.archive_scrollback()
+                start = end
             session.bump()
         session.info.process = EXITED
         session.info.state = EXITED

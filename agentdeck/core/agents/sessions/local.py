@@ -294,7 +294,10 @@ class LocalHost(SessionHost):
         thousands of rows (a look costs microseconds). Whoever mirrors the screen gets ED 3
         ("archived") at the point of the stream where it moved."""
         name, info = session.spec.name, session.info
-        answer = lambda reply: self._answer(session, reply)  # noqa: E731
+
+        def answer(reply: bytes) -> None:
+            self._answer(session, reply)
+
         with session.lock:
             count_redraw(session, info, data)
             told = start = 0

@@ -325,3 +325,45 @@ def test_the_text_kept_per_changed_row_is_the_screens_text(backend: str) -> None
     fresh.resize(41, 12)
     assert (kept.lines(), kept.wrapped_rows()) == (fresh.lines(), fresh.wrapped_rows())
     kept.close()
+
+
+def test_the_archive_reads_back_the_lines_the_grid_would_hold_with_their_colours() -> None:
+    """What moved out of the grid in blocks (kept as formatted, split only when read) reads
+    back as the same lines, with the same colours, as a grid that kept them all: long lines
+    that wrap, wide characters, styles running on over a line's end; past the bound, exactly
+    the last `scrollback` lines."""
+    from agentdeck.core.screen.terminal.archive import Archive
+
+    lines = [b"\x1b[1;3%dm%05d \x1b[38;5;%dm%s\xe4\xb8\xad\x1b[48;2;9;%d;9m %s" % (
+        i % 8, i, i % 256, b"w" * (i % 300), i % 256, b"x" * (i % 7))
+        + (b"\x1b[0m" if i % 3 else b"") + b"\r\n" for i in range(6_000)]
+    for limit in (8_000, 2_500):
+        archiving = make_emulator(100, 30, limit, "ghostty")
+        # (a grid bounds its scrollback in rows: this one holds every line)
+        whole = make_emulator(100, 30, 20_000, "ghostty", archive=False)
+        moves = n = 0
+        sizes = random.Random(3)
+        while n < len(lines):  # (a move waits for a line that does not go on onto the screen)
+            chunk = b"".join(lines[n:n + sizes.randint(20, 200)])
+            n += len(chunk) and chunk.count(b"\r\n")
+            archiving.feed(chunk)
+            moves += archiving.archive_scrollback()
+            whole.feed(chunk)
+        assert moves >= 3
+        assert len(whole.history()) > 5_900
+        assert archiving.history() == whole.history()[-limit:]
+        # the same characters in the same styles (the formatter's SGR may differ where it
+        # resets between the grid's pages)
+        parse = archiving._row_reader().runs
+        assert [[(run.text, run.style) for run in parse(line.encode(), 0)[0]]
+                for line in archiving.styled_history()] == [
+            [(run.text, run.style) for run in parse(line.encode(), 0)[0]]
+            for line in whole.styled_history()[-limit:]]
+    archive = Archive(3)
+    archive.add(b"a\r\n\x1b[31mb \x1b[0m")
+    archive.add(b"")  # (one empty line)
+    archive.add(b"c\r\nd")
+    assert archive.styled() == ["", "c", "d"] and archive.plain() == ["", "c", "d"]
+    assert len(archive) == 3
+    archive.clear()
+    assert not archive and archive.styled() == []

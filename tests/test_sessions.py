@@ -16,6 +16,7 @@ import pytest
 from agentdeck.core.agents.sessions import LocalHost, SessionSpec
 from agentdeck.core.fleet.spec import ApprovalRule
 from agentdeck.core.oversight.approvals import ApprovalQueue, StaleAnswer
+from agentdeck.core.screen.terminal.base import plain_text
 from tests.conftest import wait
 
 ASKER = """
@@ -205,6 +206,54 @@ def test_a_restored_session_holds_its_scrollback_as_a_live_one_does() -> None:
                 assert grid <= ARCHIVE_AT + (1 << 16) // len(b"line 0\r\n")
     finally:
         host.close()
+
+
+FLOOD = """
+import os, sys
+os.write(1, b"".join(b"\\x1b[3%dmline %d\\x1b[0m %s\\r\\n" % (n % 8, n, b"w" * (n % 150))
+                    for n in range(int(sys.argv[1]))))
+"""
+
+
+def test_a_flood_reaches_the_screen_whole_in_order_with_its_colours(host, tmp_path: Path) -> None:
+    """A program writing a few megabytes at once (read a PTY buffer at a time, gathered into
+    batches, its scrollback moved out of the grid in blocks) leaves its last lines in order,
+    each in its colour — as its transcript restored into a screen shows them."""
+    host.spawn(SessionSpec("f", [sys.executable, "-c", FLOOD, "30000"], str(tmp_path),
+                           dict(os.environ), cols=100, rows=30, scrollback=10_000))
+    assert host.wait_for("f", lambda i: i.process == "exited", timeout=120)
+    # ScrollBack's copy (a grid: 10,000 rows, fewer lines), from the session host's screen
+    with host.scrollback("f") as emulator:
+        history, styled = emulator.history(), emulator.styled_history()
+        screen = "".join(emulator.lines())
+    numbers = [int(line.split()[1]) for line in history]
+    assert numbers == list(range(numbers[0], numbers[0] + len(numbers))) and len(numbers) > 5_000
+    assert numbers[-1] > 29_970 and screen.endswith("line 29999 " + "w" * 149)
+    if isinstance(host, LocalHost):  # the session's own: exactly its last 10,000 lines
+        with host.terminal("f") as emulator:
+            numbers = [int(line.split()[1]) for line in emulator.history()]
+            if emulator.__class__.__name__ == "GhosttyEmulator":  # most of them archived
+                from agentdeck.core.screen.terminal.ghostty import ARCHIVE_AT
+
+                grid = emulator._term.get("scrollback_rows", "size_t")  # type: ignore[attr-defined]
+                assert grid < ARCHIVE_AT + 1_000, grid
+        assert numbers == list(range(numbers[-1] - 9_999, numbers[-1] + 1))
+    restored = LocalHost()
+    try:
+        transcript = b"".join(b"\x1b[3%dmline %d\x1b[0m %s\r\n" % (n % 8, n, b"w" * (n % 150))
+                              for n in range(30_000))
+        restored.restore(SessionSpec("f", ["true"], "/", {}, cols=100, rows=30,
+                                     scrollback=10_000), transcript, "gone")
+        with restored.scrollback("f") as emulator:
+            assert emulator.history() == history
+            restyled = emulator.styled_history()
+    finally:
+        restored.close()
+    if emulator.__class__.__name__ == "GhosttyEmulator":  # (pyte's scrollback is text only)
+        # each line in its colour (but the beginning of one the screen goes on with: text)
+        for line in styled[:-1] + restyled[:-1]:
+            n = int(plain_text(line).split()[1])
+            assert line.startswith(f"\x1b[0m\x1b[38;5;{n % 8}mline {n}\x1b[0m "), line
 
 
 def test_two_starts_of_one_agent_that_cross_run_one_process(host, tmp_path: Path) -> None:

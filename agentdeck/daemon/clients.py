@@ -85,7 +85,8 @@ class Client:
                 self._urgent = False
                 self._busy = True  # (the pushing threads queue behind this batch)
             try:
-                self.sock.sendall(head + b"".join(frames.encode(h, p) for h, p in _merged(batch)))
+                self.sock.sendall(b"".join([head, *(part for h, p in _merged(batch)
+                                                    for part in frames.encode_parts(h, p))]))
             except OSError:
                 self.close()
                 return
@@ -100,10 +101,10 @@ class Client:
             self.sock.shutdown(socket.SHUT_RDWR)
 
 
-def _merged(batch: list[tuple[dict[str, Any], bytes]]) -> list[tuple[dict[str, Any], bytes]]:
-    """Consecutive output of one session as one frame: a flood costs the client one parse per
-    batch, not one per PTY read. Each frame's pieces are joined once (adding them up one by
-    one copied a long run's bytes once per piece)."""
+def _merged(batch: list[tuple[dict[str, Any], bytes]]) -> list[tuple[dict[str, Any], list[bytes]]]:
+    """Consecutive output of one session as one frame (its payload's pieces, joined with the
+    rest of the batch once): a flood costs the client one parse per batch, not one per PTY
+    read."""
     out: list[tuple[dict[str, Any], list[bytes]]] = []
     for header, payload in batch:
         last = out[-1][0] if out else None
@@ -112,4 +113,4 @@ def _merged(batch: list[tuple[dict[str, Any], bytes]]) -> list[tuple[dict[str, A
             out[-1][1].append(payload)
         else:
             out.append((header, [payload]))
-    return [(header, parts[0] if len(parts) == 1 else b"".join(parts)) for header, parts in out]
+    return out

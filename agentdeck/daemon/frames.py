@@ -22,8 +22,14 @@ class Closed(ConnectionError):
 
 
 def encode(header: dict[str, Any], payload: bytes = b"") -> bytes:
+    return b"".join(encode_parts(header, [payload]))
+
+
+def encode_parts(header: dict[str, Any], payload: list[bytes]) -> list[bytes]:
+    """A frame whose payload is `payload`'s pieces, as pieces: many frames joined once (a
+    flood's output was copied three times on its way to a dashboard)."""
     head = json.dumps(header, separators=(",", ":")).encode()
-    return _LENGTHS.pack(len(head), len(payload)) + head + payload
+    return [_LENGTHS.pack(len(head), sum(map(len, payload))) + head, *payload]
 
 
 def send(sock: socket.socket, header: dict[str, Any], payload: bytes = b"") -> None:

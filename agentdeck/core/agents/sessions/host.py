@@ -146,7 +146,8 @@ class TerminalView:
     def fed(self, data: bytes) -> None:
         """`data` has gone into the emulator (call under the lock): the screen moved, unless
         a synchronized update is still open."""
-        begin, end = data.rfind(SYNC_BEGIN), data.rfind(SYNC_END)
+        # (a byte looked for first: memchr is ten times faster than two searches of a flood)
+        begin, end = (data.rfind(SYNC_BEGIN), data.rfind(SYNC_END)) if b"?" in data else (-1, -1)
         if begin > end:
             if self.frame_open_since is None:
                 self.frame_open_since = time.monotonic()

@@ -53,8 +53,23 @@ from agentdeck.core.screen.detect import IDLE, WAITING, WORKING, Detection
 from agentdeck.core.screen.terminal import make_emulator
 from agentdeck.core.screen.terminal.replies import feed_answering
 
-FEED_BACKLOG = 64  # reads waiting to be parsed, at most READ_SIZE each
-BATCH_SIZE = 1 << 20
+# A PTY read gives at most ~4 KB (the line discipline's buffer): a flood is thousands of
+# reads a second. What is already waiting goes to the feeder as one batch of up to GATHER
+# bytes (one hand-over, one wakeup, one select less per read).
+GATHER = 128 << 10
+FEED_BACKLOG = 8  # batches waiting to be parsed, at most GATHER (and a read) each
+# a batch goes into the screen this much at a time (at a line's end), with a look after each
+# at whether its scrollback moves out of the grid (see _take)
+SLICE = 32 << 10
+
+
+def _slice_end(data: bytes, start: int) -> int:
+    """Where the slice of `data` from `start` ends: after the first newline past SLICE bytes
+    (a terminal query never holds one), else at the end."""
+    if len(data) - start <= SLICE:
+        return len(data)
+    cut = data.find(b"\n", start + SLICE)
+    return len(data) if cut < 0 else cut + 1
 
 
 class LocalHost(SessionHost):
@@ -137,12 +152,15 @@ class LocalHost(SessionHost):
         session = LocalSession(spec, make_emulator(spec.cols, spec.rows, spec.scrollback,
                                                self._backend))
         with session.lock:
-            # fed as a live session is, a read's worth at a time with its old scrollback moved
-            # out as it goes: fed whole, the grid took every line (several bytes a cell, and
-            # Ghostty keeps the pages it grew), a restored fleet three times the live one
-            for start in range(0, len(output), READ_SIZE):
-                session.emulator.feed(output[start:start + READ_SIZE])
+            # fed as a live session is, a slice at a time with its old scrollback moved out as
+            # it goes: fed whole, the grid took every line (several bytes a cell, and Ghostty
+            # keeps the pages it grew), a restored fleet three times the live one
+            start = 0
+            while start < len(output):
+                end = _slice_end(output, start)
+                session.emulator.feed(output[start:end])
                 session.emulator.archive_scrollback()
+                start = end
             session.bump()
         session.info.process = EXITED
         session.info.state = EXITED
@@ -229,14 +247,29 @@ class LocalHost(SessionHost):
             data = read_some(fd)
             if not data:
                 break
+            waiting = more_waiting(fd)
+            ended = False
+            if waiting:  # a flood: what waits already goes over with it, in one batch
+                parts, size = [data], len(data)
+                while waiting and size < GATHER:
+                    more = read_some(fd)
+                    if not more:
+                        ended = True
+                        break
+                    parts.append(more)
+                    size += len(more)
+                    waiting = more_waiting(fd)
+                data = b"".join(parts)
             with session.flight_lock:
-                inline = session.in_flight == 0 and not more_waiting(fd)
+                inline = session.in_flight == 0 and not waiting and len(data) <= READ_SIZE
                 if not inline:
                     session.in_flight += 1
             if inline:
                 self._take(session, data)
             else:
                 feed.put(data)
+            if ended:
+                break
         feed.put(None)
         feeder.join()
         wake = (session.wake_r, session.wake_w)
@@ -247,43 +280,43 @@ class LocalHost(SessionHost):
         self._finish(session)
 
     def _feed(self, session: LocalSession, feed: queue.Queue[bytes | None]) -> None:
-        ended = False
-        while not ended:
-            chunk = feed.get()
-            if chunk is None:
-                return
-            # coalesce what is already waiting: a flood costs one feed per batch
-            chunks, size = [chunk], len(chunk)
-            while size < BATCH_SIZE:
-                try:
-                    more = feed.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    ended = True
-                    break
-                chunks.append(more)
-                size += len(more)
-            data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        # a batch at a time, as the reader gathered it (joined, they were copied once more)
+        while (data := feed.get()) is not None:
             self._take(session, data)
             with session.flight_lock:
-                session.in_flight -= len(chunks)
+                session.in_flight -= 1
 
     def _take(self, session: LocalSession, data: bytes) -> None:
-        """`data` into the session's screen, its queries answered, its listeners told."""
+        """`data` into the session's screen, its queries answered, its listeners told. A
+        batch goes in a slice at a time, each ending at a line's end, with a look after each
+        at whether the scrollback moves out of the grid: a move waits for the screen's first
+        row to begin a line, and a look per batch left a grid of long lines growing for
+        thousands of rows (a look costs microseconds). Whoever mirrors the screen gets ED 3
+        ("archived") at the point of the stream where it moved."""
+        name, info = session.spec.name, session.info
+
+        def answer(reply: bytes) -> None:
+            self._answer(session, reply)
+
         with session.lock:
-            count_redraw(session, session.info, data)
-            # the agent's questions to its terminal are answered here, in order
-            feed_answering(session.emulator, data, lambda answer: self._answer(session,
-                                                                               answer))
-            archived = session.emulator.archive_scrollback()
+            count_redraw(session, info, data)
+            told = start = 0
+            while start < len(data):
+                end = _slice_end(data, start)
+                # the agent's questions to its terminal are answered here, in order
+                feed_answering(session.emulator, data if end - start == len(data)
+                               else data[start:end], answer)
+                start = end
+                if session.emulator.archive_scrollback():
+                    # under the lock: whoever mirrors this screen (the daemon's clients) gets
+                    # the bytes in the same order as resizes and attach snapshots
+                    self._emit(Event(name, "output", info, data[told:end]))
+                    self._emit(Event(name, "archived", info))  # (mirrors clear theirs here)
+                    told = end
             session.fed(data)  # a new version, unless a synchronized frame is still open
-            session.info.last_output = time.monotonic()
-            # under the lock: whoever mirrors this screen (the daemon's clients) gets the
-            # bytes in the same order as resizes and attach snapshots
-            self._emit(Event(session.spec.name, "output", session.info, data))
-            if archived:  # mirrors clear their grid's scrollback at this same point
-                self._emit(Event(session.spec.name, "archived", session.info))
+            info.last_output = time.monotonic()
+            if told < len(data):
+                self._emit(Event(name, "output", info, data[told:] if told else data))
         if reads_like_question(data[-QUESTION_TAIL:]):
             self._watcher.question(session)
         self._watcher.wake()

@@ -8,19 +8,12 @@ out — cell by cell through the render state's row iterator (ghostty_cells.py).
 from __future__ import annotations
 
 import re
-from collections import deque
 
 from pyghostty import Terminal
 from pyghostty._ffi import check, ffi, lib
 
-from agentdeck.core.screen.terminal.base import (
-    ERASE_SCROLLBACK,
-    Modes,
-    Run,
-    plain_text,
-    row_runs,
-    wrap_rows,
-)
+from agentdeck.core.screen.terminal.archive import Archive
+from agentdeck.core.screen.terminal.base import ERASE_SCROLLBACK, Modes, Run, row_runs, wrap_rows
 from agentdeck.core.screen.terminal.ghostty_cells import CellReader
 from agentdeck.core.screen.terminal.ghostty_rows import RowReader
 
@@ -36,7 +29,8 @@ _scroll_viewport = ffi.cast("void(*)(GhosttyTerminal, AgentdeckScrollViewport)",
 
 # Ghostty keeps 8 bytes a cell: 10,000 lines of scrollback at 120 columns take 9.4 MB per
 # screen. Past this many rows the scrollback moves into an archive of its text lines (about the
-# text's own size, as tmux keeps it) and the grid keeps the screen and what came since.
+# text's own size, as tmux keeps it: archive.py) and the grid keeps the screen and what came
+# since.
 ARCHIVE_AT = 1024
 
 
@@ -48,7 +42,7 @@ class GhosttyEmulator:
         """`archive=False`: the whole scrollback stays in the grid, where the viewport can
         scroll through it (a still copy the user scrolls back in)."""
         self.cols, self.rows, self.scrollback_limit = cols, rows, scrollback
-        self._archive: deque[str] = deque(maxlen=scrollback)  # lines with their SGR
+        self._archive = Archive(scrollback)  # lines with their SGR, as formatted
         self._archiving = archive and scrollback > ARCHIVE_AT
         # Ghostty keeps scrollback in whole pages and also bounds it in bytes (a small
         # default): allow enough bytes for the lines at any sane width, and a page of slack in
@@ -102,12 +96,17 @@ class GhosttyEmulator:
     def feed(self, data: bytes) -> None:
         self._term.feed(data)
         # the modes change only through a private or kitty CSI, a reset or a soft reset: read
-        # again after one of those, not at every look (a pane looks at them every frame)
-        if self._modes is not None and (self._mode_tail or _sets_modes(data)):
+        # again after one of those, not at every look (a pane looks at them every frame); a
+        # flood's batch is not searched (six searches of a megabyte cost more than reading the
+        # modes again once, when next asked)
+        if self._modes is not None and (self._mode_tail or len(data) > MODES_SEARCHED
+                                        or _sets_modes(data)):
             self._modes = None
         # a sequence cut at the end of this feed ends in the next one, whatever it holds
         self._mode_tail = _OPEN_TAIL.search(data[-32:]) is not None
-        if self._archive and ERASE_SCROLLBACK in data:  # the program cleared its scrollback
+        # the program cleared its scrollback (a byte looked for first: memchr runs through a
+        # flood ten times faster than a search for the sequence)
+        if self._archive and b"J" in data and ERASE_SCROLLBACK in data:
             self._archive.clear()
 
     def archive_scrollback(self) -> bool:
@@ -115,7 +114,10 @@ class GhosttyEmulator:
             return False
         if self.modes().alt_screen or self._wrapped_history_rows():
             return False  # a line goes on onto the screen: moved once it has ended
-        self._archive.extend(self.styled_history(archived=False))
+        if self._term.feed_until_ground(b"") is None:
+            return False  # the output stopped inside a sequence: ED 3 now would break it
+        total = self._term.get("scrollback_rows", "size_t")
+        self._archive.add(self._row_reader().history_block(self.cols, total))
         self._term.feed(ERASE_SCROLLBACK)
         return True
 
@@ -229,10 +231,9 @@ class GhosttyEmulator:
             return (lines + [""] * self.rows)[: self.rows]
         self._sweep()
         if self._stale_text:
-            if self._reader is None:
-                self._reader = self._bulk or RowReader(self._term)
+            reader = self._row_reader()
             for first, last in _blocks(self._stale_text, self.rows):
-                self._text[first:last + 1] = self._reader.text(first, last, self.cols)
+                self._text[first:last + 1] = reader.text(first, last, self.cols)
             self._stale_text = set()
         return list(self._text)
 
@@ -251,17 +252,15 @@ class GhosttyEmulator:
 
     def styled_history(self, archived: bool = True) -> list[str]:
         total = self._term.get("scrollback_rows", "size_t")
-        if self._reader is None:
-            self._reader = self._bulk or RowReader(self._term)
-        history = self._reader.history(self.cols, total) if total else []
+        history = self._row_reader().history(self.cols, total) if total else []
         if archived and self._archive:
-            history = [*self._archive, *history]
+            history = [*self._archive.styled(), *history]
         return history[-self.scrollback_limit:] if self.scrollback_limit else []
 
     def history(self, archived: bool = True) -> list[str]:
         total = self._term.get("scrollback_rows", "size_t")
         # (as Ghostty's own text: no trailing blanks)
-        kept = [plain_text(line).rstrip() for line in self._archive] if archived else []
+        kept = self._archive.plain() if archived and self._archive else []
         if not total:
             return kept[-self.scrollback_limit:] if self.scrollback_limit else []
         # everything as the lines the program printed (soft wraps joined), minus the screen's
@@ -281,6 +280,11 @@ class GhosttyEmulator:
         history = [*kept, *history]
         # Ghostty frees scrollback a page at a time; report exactly the configured bound
         return history[-self.scrollback_limit:] if self.scrollback_limit else []
+
+    def _row_reader(self) -> RowReader:
+        if self._reader is None:
+            self._reader = self._bulk or RowReader(self._term)
+        return self._reader
 
     def screen_continues_history(self) -> bool:
         return self._wrapped_history_rows() > 0
@@ -351,6 +355,7 @@ class GhosttyEmulator:
 
 # what may change a mode: a private or kitty CSI (CSI ? … h/l, CSI > … u, CSI < u, CSI = … u),
 # a reset (ESC c) or a soft reset (CSI ! p)
+MODES_SEARCHED = 4096  # feeds up to this size are searched for what may change a mode
 _MODE_STARTS = (b"\x1b[?", b"\x1b[>", b"\x1b[<", b"\x1b[=", b"\x1bc", b"\x1b[!")
 _OPEN_TAIL = re.compile(rb"\x1b(?:\[[?<=>!]?[0-9;]*)?\Z")
 

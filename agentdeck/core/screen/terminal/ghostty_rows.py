@@ -26,6 +26,7 @@ _SGR = re.compile(rb"\x1b\[([0-9;:]*)m")
 _COMPOSED = re.compile("[\u200c\u200d\ufe00-\ufe0f\U0001f1e6-\U0001f1ff\U0001f3fb-\U0001f3ff"
                        "\U000e0020-\U000e007f]")
 _NON_ASCII = re.compile("[^\x00-\x7f]")
+_PEN = re.compile(rb"\x1b\[0m(?:\x1b\[[0-9;:]*m)*")
 _OSC = re.compile(rb"(?:\x1b\][^\x1b\x07]*(?:\x1b\\|\x07))*")  # the palette it writes first
 
 
@@ -91,6 +92,10 @@ class RowReader:
     def history(self, cols: int, total: int) -> list[str]:
         """The `total` scrollback rows as the lines the program printed (soft wraps joined),
         each with its colours and attributes as SGR, starting from and ending in a reset."""
+        return self.history_block(cols, total).decode("utf-8", "replace").split("\r\n")
+
+    def history_block(self, cols: int, total: int) -> bytes:
+        """`history`'s lines as Ghostty's formatter writes them: one block, joined by CRLF."""
         if self._history_opts is None:
             self._history_opts = init_sized("GhosttyTerminalSelectionFormatOptions")
             self._history_opts.emit = lib.GHOSTTY_FORMATTER_FORMAT_VT
@@ -99,9 +104,16 @@ class RowReader:
         term = self._term
         self._sel.start = term.ref(0, 0, "history")[0]
         self._sel.end = term.ref(cols - 1, total - 1, "history")[0]
-        return [line.decode("utf-8", "replace") for line in self._format(self._history_opts)]
+        block = self._formatted(self._history_opts)
+        # the formatter ends with a reset and the pen as it stands, which is no line's: the
+        # last line then reads as it does with lines after it (as each block's last line must)
+        pen = block.rfind(b"\x1b[0m")
+        return block[:pen] if pen >= 0 and _PEN.fullmatch(block, pen) else block
 
     def _format(self, opts: Any, newline: bytes = b"\r\n") -> list[bytes]:
+        return self._formatted(opts).split(newline)
+
+    def _formatted(self, opts: Any) -> bytes:
         term = self._term
         while True:
             result = lib.ghostty_terminal_selection_format_buf(
@@ -111,7 +123,8 @@ class RowReader:
             self._buf = ffi.new("uint8_t[]", max(self._n[0], 2 * len(self._buf)))
         check(result, "format rows")
         data = ffi.buffer(self._buf, self._n[0])[:]
-        return data[_OSC.match(data).end():].split(newline)  # type: ignore[union-attr]
+        skip = _OSC.match(data).end()  # type: ignore[union-attr]
+        return data[skip:] if skip else data
 
     def runs(self, line: bytes, cols: int) -> tuple[list[Run], int]:
         """One formatted row as runs, padded with blanks to `cols` cells, and how many

@@ -46,6 +46,7 @@ def open_dashboard(ctx: RepoContext, fleet: Fleet, theme: str | None = None,
         _no_agents(fleet)  # said before any session host starts: none is left behind
     ran_before = daemon and daemon_runs(ctx)
     deck = attach_deck(ctx, fleet) if daemon else Deck.open(ctx, fleet)
+    deck.host.prefetch_screens()  # (while the dashboard starts: its panes draw them at once)
     deck.restart_ended = restart  # `up` brings back agents that ended; plain `agentdeck` shows them
     if not deck.records:  # (other hosts' agents: none there either)
         deck.close()

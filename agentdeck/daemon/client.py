@@ -65,6 +65,7 @@ class RemoteHost(SessionHost):
         # pictures of the screens (daemon/pictures.py), drawn until each mirror is in
         self._pictures: dict[str, TerminalView] = {}
         self._held = False  # mirrors wait for mirror_screens (pictures are drawn first)
+        self._fetching = False  # the pictures are on their way
         self._attach_lock = threading.Lock()
         self._buf_lock = threading.Lock()
         self._buffers: dict[str, list[tuple[dict[str, Any], bytes]]] = {}
@@ -229,20 +230,18 @@ class RemoteHost(SessionHost):
         try:
             shots = self._call("screens")
         except (OperationError, ValueError):  # (a daemon that does not know the request)
-            return
-        fresh = []
+            shots = {}
+            self._held = False  # the mirrors, then, at once
         with self._buf_lock:  # (a mirror made meanwhile is newer)
             for name, data in shots.items():
                 if name not in self._mirrors:
                     self._pictures[name] = TerminalView(Picture(data))
-                    fresh.append(name)
-        for name in fresh:
-            info = self._infos.get(name)
-            if info is not None:
-                self._emit(Event(name, "output", info))
+            self._fetching = False
+        for info in list(self._infos.values()):
+            self._emit(Event(info.name, "output", info))
 
     def prefetch_screens(self) -> None:
-        self._held = True
+        self._held = self._fetching = True
         threading.Thread(target=self.fetch_pictures, name="agentdeck-pictures",
                          daemon=True).start()
 
@@ -261,8 +260,10 @@ class RemoteHost(SessionHost):
         if mirror is not None:
             return mirror
         picture = self._pictures.get(name)
-        if picture is not None and self._held:
+        if self._held and picture is not None:
             return picture
+        if self._held and self._fetching:  # its picture is on its way (then its pane draws)
+            raise KeyError(name)
         if name in self._infos and name not in self._attaching:
             self._attaching.add(name)
 

@@ -29,7 +29,6 @@ def open_dashboard(ctx: RepoContext, fleet: Fleet, theme: str | None = None,
                    daemon: bool = True, restart: bool = False) -> int:
     from agentdeck.core.agents.roster import ready_records
     from agentdeck.core.deck import Deck, prepare
-    from agentdeck.demo import where_it_lives
     from agentdeck.ui.app import AgentdeckApp
 
     if not interactive():
@@ -65,6 +64,8 @@ def open_dashboard(ctx: RepoContext, fleet: Fleet, theme: str | None = None,
     if deck.persistent and running:
         print(f"agentdeck: {len(running)} agent{'s' * (len(running) != 1)} keep running in the "
               "session host: `agentdeck` shows them again, `agentdeck stop NAME` stops one")
+    from agentdeck.demo import where_it_lives  # (it loads the engine: not before the dashboard)
+
     demo = where_it_lives(ctx.state_dir)
     if demo:  # (a temp folder, named before the dashboard covered the terminal)
         print(demo)

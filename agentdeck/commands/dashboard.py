@@ -9,7 +9,6 @@ from typing import NoReturn
 
 from agentdeck.commands.context import (
     attach_deck,
-    daemon_runs,
     engine_of,
     fleet_of,
     interactive,
@@ -29,34 +28,35 @@ def open_dashboard(ctx: RepoContext, fleet: Fleet, theme: str | None = None,
                    daemon: bool = True, restart: bool = False) -> int:
     from agentdeck.core.agents.roster import ready_records
     from agentdeck.core.deck import Deck, prepare
+    from agentdeck.daemon import lifecycle
     from agentdeck.ui.app import AgentdeckApp
 
     if not interactive():
         raise UsageError("the dashboard needs a terminal; use `agentdeck ls` or `agentdeck up "
                          "--no-start` from scripts")
-    from agentdeck.ui.themes import DEFAULT_THEME, check_theme
+    from agentdeck.ui.themes import DEFAULT_THEME, check_theme, load_themes
 
-    check_theme(theme or fleet.dashboard.theme or DEFAULT_THEME)  # before anything starts
+    themes = load_themes()
+    check_theme(theme or fleet.dashboard.theme or DEFAULT_THEME, themes)  # before anything starts
     if not daemon and any(a.host for a in fleet.agents):
         raise UsageError("agents on other hosts (fleet 'hosts') are reached through the session "
                          "host daemon: run `agentdeck` without --no-daemon")
     prepare(ctx, fleet, lambda: engine_of(ctx, fleet, reconcile=False))
     if not ready_records(ctx.state_dir) and not any(a.host for a in fleet.agents):
         _no_agents(fleet)  # said before any session host starts: none is left behind
-    ran_before = daemon and daemon_runs(ctx)
-    deck = attach_deck(ctx, fleet) if daemon else Deck.open(ctx, fleet)
+    found = lifecycle.connect(ctx.state_dir) if daemon else None  # (one already running)
+    deck = attach_deck(ctx, fleet, found) if daemon else Deck.open(ctx, fleet)
     deck.host.prefetch_screens()  # (while the dashboard starts: its panes draw them at once)
     deck.restart_ended = restart  # `up` brings back agents that ended; plain `agentdeck` shows them
     if not deck.records:  # (other hosts' agents: none there either)
         deck.close()
-        if daemon and not ran_before:  # the session host this refused start began
-            from agentdeck.daemon import lifecycle
-
+        if daemon and found is None:  # the session host this refused start began
             lifecycle.stop(ctx.state_dir)
         _no_agents(fleet)
     try:
         # a dashboard served to a browser only watches: it never resizes the agents
-        app = AgentdeckApp(deck, theme=theme, viewer="TEXTUAL_DRIVER" in os.environ)
+        app = AgentdeckApp(deck, theme=theme, viewer="TEXTUAL_DRIVER" in os.environ,
+                           themes=themes)
         app.run()
         running = [i.name for i in deck.host.sessions() if i.process == "running"]
     finally:

@@ -13,6 +13,7 @@ Attention (ui/attention.py) what tells the user a prompt waits.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 from collections.abc import Callable
 from dataclasses import replace
@@ -177,6 +178,7 @@ class DashboardScreen(Screen[None]):
         if self._started:
             return
         self._started = True
+        gc.enable()  # (paused while the dashboard started: commands/dashboard.py)
         self.panes_live = True
         self.call_after_refresh(self._after_panes_drawn)
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 import argparse
 import gc
 import os
-from typing import NoReturn
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 from agentdeck.commands.context import (
     attach_deck,
@@ -18,6 +20,12 @@ from agentdeck.commands.context import (
 from agentdeck.core.errors import UsageError
 from agentdeck.core.fleet.spec import Fleet
 from agentdeck.core.git.repo import RepoContext
+
+if TYPE_CHECKING:
+    from agentdeck.core.deck import Deck
+    from agentdeck.daemon.client import RemoteHost
+
+T = TypeVar("T")
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
@@ -42,7 +50,6 @@ def _open_dashboard(ctx: RepoContext, fleet: Fleet, theme: str | None, daemon: b
     from agentdeck.core.agents.roster import ready_records
     from agentdeck.core.deck import Deck, prepare
     from agentdeck.daemon import lifecycle
-    from agentdeck.ui.app import AgentdeckApp
 
     if not interactive():
         raise UsageError("the dashboard needs a terminal; use `agentdeck ls` or `agentdeck up "
@@ -57,9 +64,19 @@ def _open_dashboard(ctx: RepoContext, fleet: Fleet, theme: str | None, daemon: b
     prepare(ctx, fleet, lambda: engine_of(ctx, fleet, reconcile=False))
     if not ready_records(ctx.state_dir) and not any(a.host for a in fleet.agents):
         _no_agents(fleet)  # said before any session host starts: none is left behind
-    found = lifecycle.connect(ctx.state_dir) if daemon else None  # (one already running)
-    deck = attach_deck(ctx, fleet, found) if daemon else Deck.open(ctx, fleet)
-    deck.host.prefetch_screens()  # (while the dashboard starts: its panes draw them at once)
+
+    def attach() -> tuple[RemoteHost | None, Deck]:
+        found = lifecycle.connect(ctx.state_dir)  # (one already running)
+        deck = attach_deck(ctx, fleet, found)
+        deck.host.prefetch_screens()  # (while the dashboard starts: its panes draw them at once)
+        return found, deck
+
+    # the session host is reached (and asked for its screens) while Textual's app and the
+    # dashboard's widgets load, the bulk of the start: its replies wait on another process
+    attached = _in_background(attach) if daemon else None
+    from agentdeck.ui.app import AgentdeckApp
+
+    found, deck = attached() if attached else (None, Deck.open(ctx, fleet))
     deck.restart_ended = restart  # `up` brings back agents that ended; plain `agentdeck` shows them
     if not deck.records:  # (other hosts' agents: none there either)
         deck.close()
@@ -83,6 +100,30 @@ def _open_dashboard(ctx: RepoContext, fleet: Fleet, theme: str | None, daemon: b
     if demo:  # (a temp folder, named before the dashboard covered the terminal)
         print(demo)
     return app.return_code or 0  # a crash inside the dashboard is not a success
+
+
+def _in_background(work: Callable[[], T]) -> Callable[[], T]:
+    """`work` started on a thread now; the function returned waits for it and gives what it
+    returned, or raises what it raised."""
+    done: list[tuple[bool, Any]] = []
+
+    def run() -> None:
+        try:
+            done.append((True, work()))
+        except BaseException as exc:  # (raised again in the caller's thread)
+            done.append((False, exc))
+
+    thread = threading.Thread(target=run, name="agentdeck-attach", daemon=True)
+    thread.start()
+
+    def result() -> T:
+        thread.join()
+        ok, value = done[0]
+        if not ok:
+            raise value
+        return cast(T, value)
+
+    return result
 
 
 def _no_agents(fleet: Fleet) -> NoReturn:

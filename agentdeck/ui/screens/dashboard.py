@@ -160,7 +160,9 @@ class DashboardScreen(Screen[None]):
         self.mounted.set()
 
     def on_screen_resume(self) -> None:
-        if not self.panes_live:  # the first frame is drawn now: the panes' screens in the next
+        # Textual draws the screen's first frame as it handles this event (after this
+        # handler): the panes' screens come in the frame after it
+        if not self.panes_live:
             self.call_next(self._show_panes)
 
     def _show_panes(self) -> None:

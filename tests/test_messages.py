@@ -257,7 +257,9 @@ async def test_keys_typed_before_the_first_frame_reach_the_agent(inky, monkeypat
     """The panes read their screens once the first frame is drawn; a key typed into a pane
     before that (a busy machine, a fast typist) still reaches the agent, none is dropped."""
     deck, logs = inky
-    monkeypatch.setattr(DashboardScreen, "_after_first_frame", lambda self: None)  # never live
+    # never live (the panes go live right after the first frame, or once its footer settled)
+    monkeypatch.setattr(DashboardScreen, "_show_panes", lambda self: None)
+    monkeypatch.setattr(DashboardScreen, "_after_first_frame", lambda self: None)
     app = AgentdeckApp(deck)
     async with app.run_test(size=(160, 45)) as pilot:
         await until(pilot, lambda: any(i.name == "plain" and i.process == "running"

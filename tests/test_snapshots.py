@@ -79,10 +79,13 @@ def settled(app: AgentdeckApp, deck: Deck):  # type: ignore[no-untyped-def]
         pending = [(e.id, e.summary) for e in deck.queue.pending()]
         # (the queue's entry in the dashboard's own state too: the approvals table is laid out
         # from it, and a picture taken between the two had its summary column narrower)
+        # (the panes shown: one the layout hides reads nothing until it shows, and it may
+        # have read its agent's screen, then hidden, before the agent printed: under load)
         return (states == {"idle", "waiting"} and len(pending) == 1
                 and [(e.id, e.summary) for e in app.dashboard.approvals] == pending
                 and summary_measured(app, pending[0][1])
-                and all(p._seen == deck.host.terminal(p.agent).version for p in panes))
+                and all(p._seen == deck.host.terminal(p.agent).version for p in panes
+                        if p._shown()))
 
     async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
         await until(pilot, drawn, timeout=30)  # fails the test when it does not settle

@@ -18,6 +18,7 @@ from agentdeck.core.git.repo import RepoContext, open_repo
 if TYPE_CHECKING:
     from agentdeck.core.deck import Deck
     from agentdeck.core.engine.engine import Engine
+    from agentdeck.daemon.client import RemoteHost
 
 
 def repo() -> RepoContext:
@@ -71,13 +72,14 @@ def interactive() -> bool:
     return (sys.stdin.isatty() and sys.stdout.isatty()) or "TEXTUAL_DRIVER" in os.environ
 
 
-def attach_deck(ctx: RepoContext, fleet: Fleet) -> Deck:
-    """The fleet's agents as the session host runs them (started when none runs)."""
+def attach_deck(ctx: RepoContext, fleet: Fleet, connected: RemoteHost | None = None) -> Deck:
+    """The fleet's agents as the session host runs them (started when none runs; `connected`:
+    a connection to it already made)."""
     from agentdeck.core.deck import Deck
     from agentdeck.daemon import lifecycle
     from agentdeck.daemon.client import RemoteQueue
 
-    host = lifecycle.ensure(ctx.state_dir, fleet.path)
+    host = lifecycle.ensure(ctx.state_dir, fleet.path, connected=connected)
     if any(a.host for a in fleet.agents):  # and other hosts' session hosts, through ssh
         from agentdeck.daemon.host_set import attach_hosts
 

@@ -11,6 +11,7 @@ the agents go on.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import queue
@@ -38,6 +39,7 @@ from agentdeck.core.screen.detect import Detection, Prompt
 from agentdeck.core.screen.terminal import make_emulator
 from agentdeck.daemon import protocol
 from agentdeck.daemon.connection import Connection, unix_socket
+from agentdeck.daemon.pictures import Picture
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,10 @@ class RemoteHost(SessionHost):
         self.timeout = timeout
         self._infos: dict[str, SessionInfo] = {}
         self._mirrors: dict[str, TerminalView] = {}
+        # pictures of the screens (daemon/pictures.py), drawn until each mirror is in
+        self._pictures: dict[str, TerminalView] = {}
+        self._held = False  # mirrors wait for mirror_screens (pictures are drawn first)
+        self._fetching = False  # the pictures are on their way
         self._attach_lock = threading.Lock()
         self._buf_lock = threading.Lock()
         self._buffers: dict[str, list[tuple[dict[str, Any], bytes]]] = {}
@@ -177,6 +183,7 @@ class RemoteHost(SessionHost):
             self._infos[info.name] = info
         with self._attach_lock:
             self._mirrors.pop(info.name, None)  # a new process: a new screen
+            self._pictures.pop(info.name, None)
         self._attach(info.name)
         return self._infos[info.name]
 
@@ -216,13 +223,47 @@ class RemoteHost(SessionHost):
     def redetect(self, name: str) -> Detection:
         return protocol.detection_from_wire(self._call("redetect", name=name))
 
+    def fetch_pictures(self) -> None:
+        """A picture of every session's screen, in one round trip (blocking): what `terminal`
+        gives until a session's mirror is in. A pane that asked before they came draws
+        now."""
+        try:
+            shots = self._call("screens")
+        except (OperationError, ValueError):  # (a daemon that does not know the request)
+            shots = {}
+            self._held = False  # the mirrors, then, at once
+        with self._buf_lock:  # (a mirror made meanwhile is newer)
+            for name, data in shots.items():
+                if name not in self._mirrors:
+                    self._pictures[name] = TerminalView(Picture(data))
+            self._fetching = False
+        for info in list(self._infos.values()):
+            self._emit(Event(info.name, "output", info))
+
+    def prefetch_screens(self) -> None:
+        self._held = self._fetching = True
+        threading.Thread(target=self.fetch_pictures, name="agentdeck-pictures",
+                         daemon=True).start()
+
+    def mirror_screens(self) -> None:
+        self._held = False
+        for name in list(self._pictures):
+            with contextlib.suppress(KeyError):
+                self.terminal(name)  # (starts attaching it)
+
     def terminal(self, name: str) -> TerminalView:
         """The mirror of a session's screen. Never blocks (panes ask from the UI's event
-        loop): the first call starts attaching in the background and raises KeyError, as for
-        a session not started yet; the pane draws once the replay is in."""
+        loop): the first call starts attaching in the background and gives the picture of
+        the screen fetched meanwhile (`prefetch_screens`), or raises KeyError, as for a
+        session not started yet; the pane draws once the replay is in."""
         mirror = self._mirrors.get(name)
         if mirror is not None:
             return mirror
+        picture = self._pictures.get(name)
+        if self._held and picture is not None:
+            return picture
+        if self._held and self._fetching:  # its picture is on its way (then its pane draws)
+            raise KeyError(name)
         if name in self._infos and name not in self._attaching:
             self._attaching.add(name)
 
@@ -235,6 +276,8 @@ class RemoteHost(SessionHost):
                     self._attaching.discard(name)
 
             threading.Thread(target=attach, daemon=True).start()
+        if picture is not None:
+            return picture
         raise KeyError(name)
 
     def attach(self, name: str) -> TerminalView:
@@ -261,6 +304,7 @@ class RemoteHost(SessionHost):
                 self._mirrors[name] = mirror
                 for header, payload in self._buffers.pop(name):
                     self._apply(header, payload)  # what arrived while the replay was built
+                self._pictures.pop(name, None)
             mirror.bump()
             info = self._infos.get(name)
             if info is not None:  # its pane draws now, not at its next slow tick
@@ -291,6 +335,7 @@ class RemoteHost(SessionHost):
         self._call("forget", name=name)
         self._infos.pop(name, None)
         self._mirrors.pop(name, None)
+        self._pictures.pop(name, None)
 
     def answer(self, entry_id: int, decision: str, by: str,
                origin: dict[str, str] | None = None) -> dict[str, Any]:

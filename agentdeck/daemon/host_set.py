@@ -51,6 +51,14 @@ class HostSet(SessionHost):
     def resize(self, name: str, cols: int, rows: int) -> None:
         self.host_of(name).resize(name, cols, rows)
 
+    def prefetch_screens(self) -> None:
+        for host in self.hosts.values():
+            host.prefetch_screens()
+
+    def mirror_screens(self) -> None:
+        for host in self.hosts.values():
+            host.mirror_screens()
+
     def set_home_size(self, cols: int, rows: int) -> None:
         for host in self.hosts.values():
             host.set_home_size(cols, rows)

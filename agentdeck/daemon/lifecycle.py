@@ -27,9 +27,11 @@ def connect(state_dir: Path) -> RemoteHost | None:
         return None
 
 
-def ensure(state_dir: Path, fleet_path: Path | None, wait: float = 15.0) -> RemoteHost:
-    """Attach to the repository's daemon, starting it first when none runs."""
-    host = connect(state_dir)
+def ensure(state_dir: Path, fleet_path: Path | None, wait: float = 15.0,
+           connected: RemoteHost | None = None) -> RemoteHost:
+    """Attach to the repository's daemon, starting it first when none runs (`connected`: a
+    connection to it already made)."""
+    host = connected or connect(state_dir)
     if host is None:
         dashboard = hosting_dashboard(state_dir)
         if dashboard is not None:

@@ -43,6 +43,7 @@ from agentdeck.daemon.budgets import FLEET, Budgets, labelled
 from agentdeck.daemon.clients import Client
 from agentdeck.daemon.connection import MISMATCH
 from agentdeck.daemon.news import News
+from agentdeck.daemon.pictures import picture_to_wire
 from agentdeck.daemon.transcripts import Transcripts
 
 TRANSCRIPTS = "transcripts"
@@ -87,7 +88,8 @@ class Daemon:
             "hello": self._hello, "configure": self._configure, "records": self._records,
             "spawn": self._spawn, "write": self._write, "typed": self._typed,
             "home": self._home_size, "resize": self._resize, "attach": self._attach,
-            "history": self._history, "snapshot": self._snapshot, "redetect": self._redetect,
+            "history": self._history, "screens": self._screens, "snapshot": self._snapshot,
+            "redetect": self._redetect,
             "stop": self._stop, "forget": self._forget, "answer": self._answer,
             "push": self._push, "shutdown": self._shutdown_soon,
         }
@@ -258,6 +260,15 @@ class Daemon:
             if attaching is not None:
                 attaching.attached.add(name)
         return {"size": size, "info": protocol.info_to_wire(self.host.info(name))}, dump
+
+    def _screens(self, client: Client, h: dict[str, Any], payload: bytes) -> Reply:
+        """A picture of every session's screen (daemon/pictures.py), in one reply: what a
+        starting dashboard draws until its mirrors are in."""
+        shots = {}
+        for info in self.host.sessions():
+            with contextlib.suppress(KeyError), self.host.terminal(info.name) as emulator:
+                shots[info.name] = picture_to_wire(emulator)
+        return shots, b""
 
     def _snapshot(self, client: Client, h: dict[str, Any], payload: bytes) -> Reply:
         return self.host.snapshot(h["name"]), b""

@@ -21,7 +21,7 @@ from agentdeck.ui.attention import keeping
 from agentdeck.ui.bindings import DASHBOARD_BINDINGS, HELP, QUIT
 from agentdeck.ui.keymap import load_keymap
 from agentdeck.ui.screens.dashboard import DashboardScreen
-from agentdeck.ui.themes import DEFAULT_THEME, check_theme, load_themes
+from agentdeck.ui.themes import DEFAULT_THEME, Themes, check_theme, load_themes
 from agentdeck.ui.widgets.agent_list import AgentList
 from agentdeck.ui.widgets.terminal_pane import TerminalPane
 
@@ -42,12 +42,13 @@ class AgentdeckApp(App[None]):
     # its screen's
     BINDINGS: ClassVar[list[BindingType]] = [HELP, QUIT]
 
-    def __init__(self, deck: Deck, theme: str | None = None, viewer: bool = False) -> None:
+    def __init__(self, deck: Deck, theme: str | None = None, viewer: bool = False,
+                 themes: Themes | None = None) -> None:
         """`viewer`: this dashboard only watches (a browser through `agentdeck serve`): it never
-        changes the agents' terminal size."""
+        changes the agents' terminal size. `themes`: the theme files already read."""
         super().__init__()
         self.deck = deck
-        self.themes = load_themes()
+        self.themes = themes or load_themes()
         for theme_obj in self.themes.themes.values():
             self.register_theme(theme_obj)
         chosen = theme or deck.fleet.dashboard.theme or DEFAULT_THEME

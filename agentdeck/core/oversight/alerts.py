@@ -31,7 +31,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -193,6 +192,8 @@ class Alerts:
 
 
 def _post(url: str, body: bytes, headers: dict[str, str]) -> None:
+    import urllib.request  # (HTTP and TLS: loaded by the first notification, not at start)
+
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     with urllib.request.urlopen(request, timeout=10) as response:
         response.read()

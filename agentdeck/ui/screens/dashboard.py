@@ -13,6 +13,7 @@ Attention (ui/attention.py) what tells the user a prompt waits.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 from collections.abc import Callable
 from dataclasses import replace
@@ -81,6 +82,7 @@ class DashboardScreen(Screen[None]):
         self._told_error: dict[str, str] = {}  # the failure each agent was last notified of
         self.panes: dict[str, TerminalPane] = {}
         self._ready = False  # mounted (the app's first resize may come before)
+        self._started = False  # what waits for the first frame has started
         self.mounted = asyncio.Event()  # (the app waits for it: see AgentdeckApp.on_mount)
         self._unsubscribe: list[Callable[[], None]] = []
         self.fit = WindowFit(self)
@@ -157,15 +159,36 @@ class DashboardScreen(Screen[None]):
         self.fit.fit(self.app.size.width)
         self.mounted.set()
 
+    def on_screen_resume(self) -> None:
+        # Textual draws the screen's first frame as it handles this event (after this
+        # handler): the panes' screens come in the frame after it
+        if not self.panes_live:
+            self.call_next(self._show_panes)
+
+    def _show_panes(self) -> None:
+        # (each pane draws its agent's screen: from the session host, the picture of it
+        # fetched while the dashboard started)
+        self.panes_live = True
+
     def on_deck_footer_settled(self) -> None:
         self.call_after_refresh(self._after_first_frame)
 
     def _after_first_frame(self) -> None:
         """What would only hold the first frame back (threads that want the interpreter too)
-        starts once it is drawn: the panes' screens, the watchers, the radar's first look."""
-        if self.panes_live:
+        starts once it is whole (its footer settled), after the panes have drawn their
+        screens."""
+        if self._started:
             return
+        self._started = True
+        gc.enable()  # (paused while the dashboard started: commands/dashboard.py)
         self.panes_live = True
+        self.call_after_refresh(self._after_panes_drawn)
+
+    def _after_panes_drawn(self) -> None:
+        """What would only hold back the frame that shows the panes: the mirrors of the
+        session host's screens (each loads the emulator library and replays its screen), the
+        watchers, the radar's first look."""
+        self.deck.host.mirror_screens()
         # the conflict radar, in the background: it looks again when files change in an
         # agent's worktree or a branch moves (filesystem events), or an agent stops working —
         # never on a timer, so an idle fleet costs no git at all

@@ -197,6 +197,16 @@ class SessionHost(abc.ABC):
     @abc.abstractmethod
     def resize(self, name: str, cols: int, rows: int) -> None: ...
 
+    def prefetch_screens(self) -> None:  # noqa: B027 (optional: most hosts have none)
+        """Start fetching, in the background, what `terminal` shows of each session before its
+        screen can be read here (a session host's: daemon/pictures.py). Nothing to fetch for
+        sessions in this process."""
+
+    def mirror_screens(self) -> None:  # noqa: B027 (optional: most hosts have none)
+        """Read every session's own screen from now on, in place of what `prefetch_screens`
+        fetched (a session host's: each mirror loads the emulator library and replays its
+        screen, work that would hold back the frame drawing the prefetched ones)."""
+
     def set_home_size(self, cols: int, rows: int) -> None:
         """Every running agent's terminal becomes (cols, rows): the dashboard's home size."""
         for info in self.sessions():

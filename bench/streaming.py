@@ -208,7 +208,8 @@ def main() -> int:
     print(load_average("start"))
     results = []
     for n in (int(x) for x in args.sizes.split(",")):
-        with tempfile.TemporaryDirectory(prefix="agentdeck-bench-", ignore_cleanup_errors=True) as tmp:
+        with tempfile.TemporaryDirectory(prefix="agentdeck-bench-",
+                                         ignore_cleanup_errors=True) as tmp:
             root = Path(tmp)
             repo = make_repo(root, n, 0)
             (root / "filler.py").write_text(STREAMER)

@@ -311,3 +311,35 @@ def test_codex_acknowledging_an_answer_above_its_dialog_is_not_asked_again(
     finally:
         queue.close()
         host.close()
+
+
+# reads a key and takes no notice of it: the same question stays drawn, unchanged (raw mode: no
+# echo moves it)
+DEAF = r"""
+import os, sys, time, tty
+tty.setraw(0)
+os.write(1, b"\x1b[2J\x1b[HRun make? [y/n] ")
+os.read(0, 16)
+time.sleep(60)
+"""
+
+
+def test_an_answer_the_agent_never_takes_is_queued_again(tmp_path: Path) -> None:
+    """The same prompt still drawn, unchanged, TAKEN_WITHIN after its answer: the answer was
+    not taken; the prompt goes back in the queue (audited), rather than waiting forever behind
+    an answer the agent never read."""
+    script = tmp_path / "deaf.py"
+    script.write_text(DEAF)
+    host, clock = LocalHost(), Clock()
+    queue = ApprovalQueue(host, tmp_path / "audit.jsonl", clock=clock)
+    try:
+        host.spawn(SessionSpec("d", [sys.executable, str(script)], str(tmp_path),
+                               dict(os.environ), agent="shell"))
+        first = queued(queue, "d", 0)
+        queue.answer(first, "allow")
+        wait(lambda: bool(queue.pending()) and queue.pending()[0].id > first,
+             "the prompt back in the queue", 15)
+        assert [r.decision for r in queue.history] == ["allow", "not taken by the agent"]
+    finally:
+        queue.close()
+        host.close()

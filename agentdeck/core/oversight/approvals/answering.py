@@ -55,8 +55,10 @@ STEP_WAIT = 2.0
 # Claude Code ignores keys that reach a dialog in its first moments (against typed-ahead
 # approvals): keys go no sooner than this after the prompt was first seen
 SETTLE = 0.3
-# an answer the agent did not take (the same prompt still drawn this long after) is queued again
-TAKEN_WITHIN = 2.0
+# an answer the agent did not take (the same prompt still drawn this long after) is queued again;
+# a Node CLI on a loaded machine took more than 2 s to take a key (Qwen Code, four real CLIs on
+# two cores: its answered dialog was queued again, then withdrawn)
+TAKEN_WITHIN = 5.0
 
 
 class ApprovalQueue(ScreenChannel, HookChannel):

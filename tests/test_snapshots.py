@@ -90,6 +90,10 @@ def settled(app: AgentdeckApp, deck: Deck):  # type: ignore[no-untyped-def]
     async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
         await until(pilot, drawn, timeout=30)  # fails the test when it does not settle
         await steady_cursors(pilot)
+        # once more, last: the approvals table may be laid out anew meanwhile (its columns
+        # back to their headers' width until it is next idle: a picture taken then had its
+        # summary column narrower, fresh CI once)
+        await until(pilot, drawn, timeout=30)
 
     return settle
 

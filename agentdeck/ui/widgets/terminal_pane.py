@@ -359,10 +359,7 @@ class TerminalPane(Widget, can_focus=False):
                 or styles.outline_left[0] or styles.outline_right[0]
                 or self.content_size != (width - 2, height - 2)):
             return None
-        if self._cache_style is None:
-            self._cache.clear()
-            self._by_runs.clear()
-            self._cache_style = self.rich_style
+        self._ground()
         self._framed.clear()
         self._edge_rows.clear()
         row = list(super().render_lines(Region(0, 1, width, 1))[0])
@@ -372,13 +369,18 @@ class TerminalPane(Widget, can_focus=False):
         self._edges = (size, (row[0], row[-1], filters, self.background_colors[1]))
         return self._edges[1]
 
-    def render_line(self, y: int) -> Strip:
-        width = self.content_size.width
-        if self._cache_style is None:  # the pane's ground, read once per style change
+    def _ground(self) -> Style:
+        """The pane's own style beneath every cell, read once per style change (the rows drawn
+        on the old one are dropped)."""
+        if self._cache_style is None:
             self._cache.clear()
             self._by_runs.clear()
             self._cache_style = self.rich_style
-        base = self._cache_style
+        return self._cache_style
+
+    def render_line(self, y: int) -> Strip:
+        width = self.content_size.width
+        base = self._ground()
         strip = self._cache.get(y)
         if strip is None:
             view = self._view()

@@ -235,8 +235,11 @@ def test_a_flood_reaches_the_screen_whole_in_order_with_its_colours(host, tmp_pa
             if emulator.__class__.__name__ == "GhosttyEmulator":  # most of them archived
                 from agentdeck.core.screen.terminal.ghostty import ARCHIVE_AT
 
+                # moved out at the end of a fed slice (~480 rows of this flood) unless a line
+                # then goes on at the screen's top; which slice ends do is down to how the
+                # PTY reads fell, so the bound allows several refusals in a row
                 grid = emulator._term.get("scrollback_rows", "size_t")  # type: ignore[attr-defined]
-                assert grid < ARCHIVE_AT + 1_000, grid
+                assert grid < ARCHIVE_AT + 4_000, grid
         assert numbers == list(range(numbers[-1] - 9_999, numbers[-1] + 1))
     restored = LocalHost()
     try:

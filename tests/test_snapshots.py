@@ -69,7 +69,9 @@ def summary_measured(app: AgentdeckApp, summary: str) -> bool:
 
     table = app.query_one("#approval-table", DataTable)
     column = next((c for c in table.columns.values() if c.key.value == "summary"), None)
-    return column is not None and column.content_width >= len(summary)
+    # (and nothing left for its next idle: a cell updated or a row added measures then)
+    return (column is not None and column.content_width >= len(summary)
+            and not table._require_update_dimensions and not table._updated_cells)
 
 
 def settled(app: AgentdeckApp, deck: Deck):  # type: ignore[no-untyped-def]

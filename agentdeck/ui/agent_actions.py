@@ -192,7 +192,13 @@ class AgentActions:
         rec = next((r for r in self.deck.records if r.name == name), None)
         if rec is None:  # (removed meanwhile)
             return
-        self._in_thread(lambda: self.deck.start(rec, cols, rows, resume=resume), "start-one")
+        def start() -> None:
+            try:
+                self.deck.start(rec, cols, rows, resume=resume)
+            except (OSError, ValueError, KeyError) as exc:  # (a worker's error shows nowhere)
+                self._tell(f"{name}: not started ({exc})", severity="error", timeout=10)
+
+        self._in_thread(start, "start-one")
 
     def stop_selected(self) -> None:
         name = self.screen.selected_agent

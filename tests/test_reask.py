@@ -222,23 +222,26 @@ def test_a_thousand_random_sequences_miss_no_prompt_and_queue_none_twice(
             last[name] = queued(queue, name, 0)
         asked = len(kinds)
         answers = ended = 0
-        for _ in range(SEQUENCES):
-            name = rng.choice(list(kinds))
-            kind, rows = kinds[name]
-            op = rng.random()
-            if op < 0.9:  # answered: it asks the same again
-                queue.answer(last[name], rng.choice(("allow", "deny")))
-                answers += 1
-            elif op < 0.95:  # restarted
-                host.stop(name)
-                spawn(host, tmp_path, name, kind, rows)
-                ended += 1
-            else:  # removed and made again under its name
-                host.forget(name)
-                spawn(host, tmp_path, name, kind, rows)
-                ended += 1
-            last[name] = queued(queue, name, last[name])
-            asked += 1
+        # a round: each agent's next step, taken at once (the three agents answered, restarted
+        # or re-created together, as a user answering down the queue does), then each one's
+        # prompt awaited
+        for _ in range(SEQUENCES // len(kinds)):
+            for name, (kind, rows) in kinds.items():
+                op = rng.random()
+                if op < 0.9:  # answered: it asks the same again
+                    queue.answer(last[name], rng.choice(("allow", "deny")))
+                    answers += 1
+                elif op < 0.95:  # restarted
+                    host.stop(name)
+                    spawn(host, tmp_path, name, kind, rows)
+                    ended += 1
+                else:  # removed and made again under its name
+                    host.forget(name)
+                    spawn(host, tmp_path, name, kind, rows)
+                    ended += 1
+            for name in kinds:
+                last[name] = queued(queue, name, last[name])
+                asked += 1
         records = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
         decisions = [r["decision"] for r in records]
         odd = [r for r in records if r["decision"] not in ("allow", "deny")

@@ -59,6 +59,10 @@ SETTLE = 0.3
 # a Node CLI on a loaded machine took more than 2 s to take a key (Qwen Code, four real CLIs on
 # two cores: its answered dialog was queued again, then withdrawn)
 TAKEN_WITHIN = 5.0
+# the same prompt asked again where the answered one stood draws an equal detection, so no event
+# says so: looks at these moments after an answer find it (soon, on an idle machine; later,
+# on a loaded one), each one cheap and harmless before the agent took the key
+REASKED_LOOKS = (0.1, 0.3, 0.8, 2.0)
 
 
 class ApprovalQueue(ScreenChannel, HookChannel):
@@ -143,7 +147,8 @@ class ApprovalQueue(ScreenChannel, HookChannel):
         # (the same prompt asked again where the old one stood draws an equal detection: no
         # event says so, these looks do)
         answered = self._answered.get(entry.agent)
-        self._later(TAKEN_WITHIN / 4, self._check_taken, record, answered, False)
+        for delay in REASKED_LOOKS:
+            self._later(delay, self._check_taken, record, answered, False)
         self._later(TAKEN_WITHIN, self._check_taken, record, answered, True)
         return self._done(record)
 
@@ -183,6 +188,8 @@ class ApprovalQueue(ScreenChannel, HookChannel):
                     self._answered.get(agent) is not mine):
                 return
             if moved_above(mine[1], self._lines(agent), prompt):
+                if self._held(agent, prompt, mine):
+                    return  # (an acknowledgement above the dialog, for a frame: looked at again)
                 self._forget_answered(agent)  # asked again: _update queues the new occurrence
             elif last:
                 self._forget_answered(agent)

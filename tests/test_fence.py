@@ -256,11 +256,11 @@ def test_stop_ends_a_daemonized_grandchild(tmp_path: Path, sandboxed: bool) -> N
         run_agentdeck("daemon", "stop", cwd=repo)
 
 
-def stays_running(repo: Path, name: str, seconds: float = 10.0) -> None:
+def stays_running(repo: Path, name: str, seconds: float = 4.0) -> None:
     """The agent runs now and still does `seconds` later, looked at all along (the bug this
-    guards against killed sandboxed agents within a second of the call that started them).
-    A look is an `agentdeck ls` process: one every 2 s (an agent that ended stays ended, so the
-    last look would see it anyway; 20 looks a window cost ~2 s of CPU for nothing)."""
+    guards against killed sandboxed agents within a second of the call that started them:
+    four times that is the window). A look is an `agentdeck ls` process: one every 2 s (an
+    agent that ended stays ended, so the last look would see it anyway)."""
     wait(lambda: alive_agent(repo, name), f"{name} running", 20, poll=0.25)
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -281,7 +281,7 @@ agents: [{{name: s1, branch: feat/s1}}]
 @needs_bwrap
 async def test_a_sandboxed_agent_lives_as_long_as_its_session_host(tmp_path: Path) -> None:
     """Started by `agentdeck start`, by `restart`, by R in the dashboard, and left when the
-    dashboard quits: running 10 s later each time; `stop` leaves no process of it."""
+    dashboard quits: running 4 s later each time; `stop` leaves no process of it."""
     from agentdeck.core.deck import Deck
     from agentdeck.core.fleet.schema import load_fleet
     from agentdeck.daemon.client import RemoteQueue

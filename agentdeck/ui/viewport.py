@@ -51,3 +51,34 @@ def viewport_top(lines: Sequence[str], height: int, cursor: int | None = None) -
     if mine is not None and cursor is not None and cursor < top:
         top = cursor  # a part taller than the pane: the cursor's row stays in view
     return min(top, rows - height)
+
+
+def pane_view(lines: Sequence[str], rows: int, cols: int, height: int, width: int,
+              cursor: int | None, back_extra: int | None) -> tuple[int, bool]:
+    """Which row of the agent's screen (`rows` x `cols`, its `lines`) a pane `height` x `width`
+    starts at, and whether text is cut at its right edge. A pane smaller than the agent's
+    terminal (a grid cell, a phone) shows the rows holding its content — the prompt, the input
+    box, the cursor (row `cursor`, when shown); scrolled back (`back_extra` rows beyond the
+    screen), the viewport's bottom or above."""
+    if not height or (height >= rows and width >= cols):
+        return 0, False
+    if height >= rows:
+        top = 0
+    elif back_extra is not None:
+        top = max(0, rows - height - back_extra)
+    else:
+        top = viewport_top(lines, height, cursor)
+    return top, any(len(line) > width for line in lines[top: top + height])
+
+
+def cut_note(cols: int, rows: int, top: int, height: int, wide: bool) -> str:
+    """What a pane showing rows top..top+height of a cols x rows screen leaves out, for its
+    border ("" when it shows it all)."""
+    hidden = []
+    below = rows - top - height if height else 0
+    for count, where in ((top, "↑{} above"), (below, "↓{} below")):
+        if count > 0:
+            hidden.append(where.format(f"{count} row{'s' * (count != 1)}"))
+    if wide:
+        hidden.append("› text cut at the right")
+    return f"{cols}×{rows}: {', '.join(hidden)} · z shows all" if hidden else ""

@@ -15,7 +15,6 @@ import math
 import time
 from collections.abc import Callable, Sequence
 
-from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual import events, on
@@ -28,17 +27,15 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from agentdeck.core.agents.sessions import SessionHost, TerminalView
-from agentdeck.core.screen.keys import encode_key, encode_paste
 from agentdeck.core.screen.terminal import Emulator
 from agentdeck.core.screen.terminal.base import Run, row_runs
-from agentdeck.ui.cell_style import on_ground
-from agentdeck.ui.viewport import viewport_top
+from agentdeck.ui.viewport import cut_note, pane_view
+from agentdeck.ui.widgets.pane_input import focus_bytes, key_bytes, paste_bytes
+from agentdeck.ui.widgets.pane_strips import ByIdentity, framed, row_strip, with_cursor
 from agentdeck.ui.widgets.scrollback import ScrollBack
 
 REFRESH_HZ = 30  # the selected pane, and one typed into
 BACKGROUND_HZ = 10  # every other pane shown, all on one beat of the clock
-CURSOR = Style(reverse=True)
-CUT = Style(dim=True, bold=True)
 
 
 class TerminalPane(Widget, can_focus=False):
@@ -90,10 +87,10 @@ class TerminalPane(Widget, can_focus=False):
         self._cache_style: Style | None = None  # the pane's ground they were drawn on
         # rows drawn, by the emulator's runs they were drawn from (the same list for the same
         # row content: a row scrolled up is drawn from it again at no cost)
-        self._by_runs: dict[int, tuple[list[Run], Strip]] = {}
+        self._by_runs: ByIdentity[list[Run]] = ByIdentity()
         # content rows with the pane's border at both ends, as render_lines hands them to the
-        # compositor: id of the row as drawn -> (that row; it framed, filtered)
-        self._framed: dict[int, tuple[Strip, Strip]] = {}
+        # compositor, by the row as drawn
+        self._framed: ByIdentity[Strip] = ByIdentity()
         # the border's edge cells, the line filters and the ground they were read with, for
         # the pane's size (read again after a change of style: class, focus, theme)
         self._edges: tuple[object, tuple[Segment, Segment, Sequence[LineFilter], Color]] | None
@@ -270,33 +267,18 @@ class TerminalPane(Widget, can_focus=False):
 
     def _top_for(self, emulator: Emulator, cursor: tuple[int, int] | None) -> tuple[int, bool]:
         """Which row of the agent's screen the pane starts at, and whether text is cut at its
-        right edge. A pane smaller than the agent's terminal (a grid cell, a phone) shows the
-        rows holding its content — the prompt, the input box, the cursor (ui/viewport.py)."""
+        right edge (viewport.pane_view)."""
         height, width = self.content_size.height, self.content_size.width
         if not height or (height >= emulator.rows and width >= emulator.cols):
             return 0, False
-        lines = emulator.lines()
-        if height >= emulator.rows:
-            top = 0
-        elif self.back.history is not None:  # scrolled back: the viewport's bottom, or above
-            top = max(0, emulator.rows - height - self.back.extra)
-        else:
-            shown = cursor is not None and emulator.modes().cursor_visible
-            top = viewport_top(lines, height, cursor[1] if shown and cursor else None)
-        wide = any(len(line) > width for line in lines[top: top + height])
-        return top, wide
+        shown = cursor is not None and emulator.modes().cursor_visible
+        return pane_view(emulator.lines(), emulator.rows, emulator.cols, height, width,
+                         cursor[1] if shown and cursor else None,
+                         self.back.extra if self.back.history is not None else None)
 
     def _show_cut(self) -> None:
         """Mark a pane that shows only part of its agent's screen; zoom shows it whole."""
-        cols, rows = self.screen_size
-        hidden = []
-        below = rows - self._top - self.content_size.height if self.content_size.height else 0
-        for count, where in ((self._top, "↑{} above"), (below, "↓{} below")):
-            if count > 0:
-                hidden.append(where.format(f"{count} row{'s' * (count != 1)}"))
-        if self._wide:
-            hidden.append("› text cut at the right")
-        cut = f"{cols}×{rows}: {', '.join(hidden)} · z shows all" if hidden else ""
+        cut = cut_note(*self.screen_size, self._top, self.content_size.height, self._wide)
         # (first: while scrolled back, where you are matters most, and the border may cut)
         back = f"scrollback −{self.back.scrolled}" if self.back.history is not None else ""
         if back and self.back.behind:
@@ -330,16 +312,10 @@ class TerminalPane(Widget, can_focus=False):
             if content is None or (self._cursor is not None and self._cursor[1] == y - 1):
                 content = self.render_line(y - 1)  # (a row changed, or the cursor's)
             # by the row drawn, not where: a row output scrolled up is the same strip again
-            framed = self._framed.get(id(content))
-            if framed is None or framed[0] is not content:
-                segments: list[Segment] = list(content)
-                for line_filter in filters:  # (on the segments: one Strip made per row)
-                    segments = line_filter.apply(segments, background)
-                if len(self._framed) > 4 * height + 16:
-                    self._framed.clear()
-                framed = self._framed[id(content)] = (
-                    content, Strip([left, *segments, right], width))
-            strips.append(framed[1])
+            row = self._framed.get(content) or self._framed.put(
+                content, framed(content, left, right, filters, background, width),
+                4 * height + 16)
+            strips.append(row)
         if crop.column_span != (0, width):
             first, last = crop.column_span
             strips = [strip.crop(first, last) for strip in strips]
@@ -393,37 +369,21 @@ class TerminalPane(Widget, can_focus=False):
         return self._with_cursor(y, strip, width, base)
 
     def _strip_of(self, runs: list[Run], width: int, base: Style) -> Strip:
-        """A row of the agent's screen as drawn: one Strip, its segments already on the pane's
-        ground (every cell gets the pane's own style beneath the agent's, the padding included:
-        a segment with no style breaks Textual's filters, NO_COLOR's monochrome one), cropped
-        or padded to the pane's width. The emulator hands the same runs for the same row
-        content, so a row that output scrolled up a row is the strip drawn for it before (each
-        Strip made costs its caches)."""
-        drawn = self._by_runs.get(id(runs))
-        if drawn is not None and drawn[0] is runs and drawn[1].cell_length == width:
-            return drawn[1]
-        segments = [Segment(run.text, on_ground(base, run.style)) for run in runs]
-        length = sum(segment.cell_length for segment in segments)
-        if length > width and cell_len("".join(r.text for r in runs).rstrip()) > width:
-            # text runs on past the pane's right edge: mark the cut
-            segments = Segment.adjust_line_length(segments, width - 1, base)
-            segments.append(Segment("›", base + CUT))
-        elif length != width:
-            segments = Segment.adjust_line_length(segments, width, base)
-        strip = Strip(segments, width)
+        """A row of the agent's screen as drawn (pane_strips.row_strip). The emulator hands the
+        same runs for the same row content, so a row that output scrolled up a row is the
+        strip drawn for it before (each Strip made costs its caches)."""
+        drawn = self._by_runs.get(runs)
+        if drawn is not None and drawn.cell_length == width:
+            return drawn
+        strip = row_strip(runs, width, base)
         if runs:
-            if len(self._by_runs) > 4 * self.content_size.height + 16:
-                self._by_runs.clear()
-            self._by_runs[id(runs)] = (runs, strip)
+            self._by_runs.put(runs, strip, 4 * self.content_size.height + 16)
         return strip
 
     def _with_cursor(self, y: int, strip: Strip, width: int, base: Style) -> Strip:
         """The row with the cursor drawn on it, while typed into."""
         if self.has_focus and self._cursor is not None and self._cursor[1] == y:
-            x = self._cursor[0]
-            strip = strip.adjust_cell_length(max(width, x + 1), base)  # it may sit past the text
-            strip = Strip.join([strip.crop(0, x), strip.crop(x, x + 1).apply_style(CURSOR),
-                                strip.crop(x + 1)]).crop(0, width)
+            return with_cursor(strip, self._cursor[0], width, base)
         return strip
 
     def notify_style_update(self) -> None:
@@ -446,25 +406,20 @@ class TerminalPane(Widget, can_focus=False):
         self.call_after_refresh(self.poll)
 
     def on_focus(self) -> None:
-        self._focus_event(b"\x1b[I")
+        self._focus_event(True)
         self._cache.clear()
         self.refresh()
 
     def on_blur(self) -> None:
         self.can_focus = False  # typing mode ends however focus left (a click elsewhere)
-        self._focus_event(b"\x1b[O")
+        self._focus_event(False)
         self._cache.clear()
         self.refresh()
 
-    def _focus_event(self, data: bytes) -> None:
-        """Focus in / out, to an agent that asked for them (mode 1004): typing into its pane is
-        its terminal having the focus."""
+    def _focus_event(self, focused: bool) -> None:
         view = self._terminal()
-        if view is None:
-            return
-        with view as emulator:
-            wanted = emulator.modes().focus_events
-        if wanted:
+        data = focus_bytes(view, focused) if view is not None else b""
+        if data:
             self.send(self.agent, data)
 
     # -- input --------------------------------------------------------------------------------
@@ -477,11 +432,7 @@ class TerminalPane(Widget, can_focus=False):
             self._release()
             return
         view = self._terminal()
-        if view is None:
-            return
-        with view as emulator:
-            modes = emulator.modes()
-        data = encode_key(event.key, event.character, modes.app_cursor, modes.kitty_flags or 0)
+        data = key_bytes(view, event.key, event.character) if view is not None else b""
         if data:
             self.back.to_live()
             self.send(self.agent, data)
@@ -491,11 +442,8 @@ class TerminalPane(Widget, can_focus=False):
             return
         event.stop()
         view = self._terminal()
-        if view is None:
-            return
-        with view as emulator:
-            bracketed = emulator.modes().bracketed_paste
-        self.send(self.agent, encode_paste(event.text, bracketed))
+        if view is not None:
+            self.send(self.agent, paste_bytes(view, event.text))
 
     def redraw_all(self) -> None:
         self._cache.clear()

@@ -77,3 +77,11 @@ def test_core_has_its_groups_and_few_modules_beside_them() -> None:
     assert groups == sorted(set(LAYERS) - {"leaf", "deck"}), groups
     flat = sorted(p.stem for p in CORE.glob("*.py"))
     assert set(flat) <= LEAF | {"deck"} and len(flat) <= 10, flat
+
+
+def test_no_module_is_over_450_lines() -> None:
+    """A module that outgrew one job is split by what it holds (STYLE.md)."""
+    root = Path(__file__).resolve().parent.parent / "agentdeck"
+    long = {str(p.relative_to(root)): n for p in root.rglob("*.py")
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 450}
+    assert not long, long

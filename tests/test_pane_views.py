@@ -180,7 +180,7 @@ async def test_a_panes_rows_are_drawn_as_textual_draws_them_in_every_state(
             whole = Region(0, 0, *pane.outer_size)
             ours = pane.render_lines(whole)
             textual = Widget.render_lines(pane, whole)
-            assert pane._edges is not None, "drawn through Textual's pipeline"
+            assert pane._frame._edges is not None, "drawn through Textual's pipeline"
             return [list(s) for s in ours] == [list(s) for s in textual]
 
         def check(what: str) -> None:

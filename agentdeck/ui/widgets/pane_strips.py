@@ -5,7 +5,7 @@ scrolls moves every row up one, each the same runs as a row lower: no Strip is m
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
 from rich.cells import cell_len
@@ -13,7 +13,9 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.color import Color
 from textual.filter import LineFilter
+from textual.geometry import Region
 from textual.strip import Strip
+from textual.widget import Widget
 
 from agentdeck.core.screen.terminal.base import Run
 from agentdeck.ui.cell_style import on_ground
@@ -75,3 +77,76 @@ def framed(content: Strip, left: Segment, right: Segment, filters: Sequence[Line
     for line_filter in filters:
         segments = line_filter.apply(segments, background)
     return Strip([left, *segments, right], width)
+
+
+class Frame:
+    """A pane's rows for the compositor, its content rows framed here: each one its own strip
+    with the border's two edge cells at its ends, made once per row drawn. Textual's line
+    pipeline builds each row anew around the content (border, padding, tint, a Strip and its
+    caches: most of a streaming dashboard's time). The top and bottom rows (titles), and a
+    pane styled in ways that pipeline handles (padding, tint, opacity), go through Textual
+    (`drawn`: the widget's own render_lines)."""
+
+    def __init__(self, widget: Widget, drawn: Callable[[Region], list[Strip]]) -> None:
+        self.widget, self._drawn = widget, drawn
+        self._framed: ByIdentity[Strip] = ByIdentity()  # by the content row as drawn
+        # the edge cells, line filters and ground, for the size they were read at (None: read
+        # them again, after a change of style: class, focus, theme)
+        self._edges: tuple[object, tuple[Segment, Segment, Sequence[LineFilter], Color]] | None
+        self._edges = None
+        self._edge_rows: dict[int, tuple[object, Strip]] = {}  # top and bottom, by their labels
+
+    def restyled(self) -> None:
+        self._edges = None
+
+    def lines(self, crop: Region, content: Callable[[int], Strip],
+              labels: tuple[str, str]) -> list[Strip]:
+        """The rows in `crop`; `content(y)`: content row y as drawn; `labels`: the border's."""
+        edges = self._edge_cells()
+        if edges is None:
+            return self._drawn(crop)
+        left, right, filters, background = edges
+        width, height = self.widget.outer_size
+        strips: list[Strip] = []
+        for y in crop.line_range:
+            if not 0 < y < height - 1:
+                # (Textual renders every widget the union of a frame's changes covers: with ten
+                # panes printing, every row of each, at every frame; these change with titles)
+                key = (y, height, *labels)
+                edge_row = self._edge_rows.get(y)
+                if edge_row is None or edge_row[0] != key:
+                    edge_row = self._edge_rows[y] = (key, self._drawn(Region(0, y, width, 1))[0])
+                strips.append(edge_row[1])
+                continue
+            row = content(y - 1)
+            # by the row drawn, not where: a row output scrolled up is the same strip again
+            strips.append(self._framed.get(row) or self._framed.put(
+                row, framed(row, left, right, filters, background, width), 4 * height + 16))
+        if crop.column_span != (0, width):
+            first, last = crop.column_span
+            strips = [strip.crop(first, last) for strip in strips]
+        return strips
+
+    def _edge_cells(self) -> tuple[Segment, Segment, Sequence[LineFilter], Color] | None:
+        """The left and right border cells of a content row as Textual draws them (read from
+        one row it drew, filters applied), or None where its pipeline must draw every row."""
+        widget = self.widget
+        size = widget.outer_size
+        if self._edges is not None and self._edges[0] == size:
+            return self._edges[1]
+        styles = widget.styles
+        width, height = size
+        if (height < 3 or width < 3 or styles.padding != (0, 0, 0, 0) or styles.tint.a
+                or widget.opacity != 1 or styles.text_opacity != 1
+                or not (styles.border_left[0] and styles.border_right[0])
+                or styles.outline_left[0] or styles.outline_right[0]
+                or widget.content_size != (width - 2, height - 2)):
+            return None
+        self._framed.clear()
+        self._edge_rows.clear()
+        row = list(self._drawn(Region(0, 1, width, 1))[0])
+        if len(row) < 2 or row[0].cell_length != 1 or row[-1].cell_length != 1:
+            return None
+        filters = tuple(widget.app.get_line_filters())
+        self._edges = (size, (row[0], row[-1], filters, widget.background_colors[1]))
+        return self._edges[1]

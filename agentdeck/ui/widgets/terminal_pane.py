@@ -13,13 +13,10 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
-from rich.segment import Segment
 from rich.style import Style
 from textual import events, on
-from textual.color import Color
-from textual.filter import LineFilter
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -31,7 +28,7 @@ from agentdeck.core.screen.terminal import Emulator
 from agentdeck.core.screen.terminal.base import Run, row_runs
 from agentdeck.ui.viewport import cut_note, pane_view
 from agentdeck.ui.widgets.pane_input import focus_bytes, key_bytes, paste_bytes
-from agentdeck.ui.widgets.pane_strips import ByIdentity, framed, row_strip, with_cursor
+from agentdeck.ui.widgets.pane_strips import ByIdentity, Frame, row_strip, with_cursor
 from agentdeck.ui.widgets.scrollback import ScrollBack
 
 REFRESH_HZ = 30  # the selected pane, and one typed into
@@ -88,15 +85,8 @@ class TerminalPane(Widget, can_focus=False):
         # rows drawn, by the emulator's runs they were drawn from (the same list for the same
         # row content: a row scrolled up is drawn from it again at no cost)
         self._by_runs: ByIdentity[list[Run]] = ByIdentity()
-        # content rows with the pane's border at both ends, as render_lines hands them to the
-        # compositor, by the row as drawn
-        self._framed: ByIdentity[Strip] = ByIdentity()
-        # the border's edge cells, the line filters and the ground they were read with, for
-        # the pane's size (read again after a change of style: class, focus, theme)
-        self._edges: tuple[object, tuple[Segment, Segment, Sequence[LineFilter], Color]] | None
-        self._edges = None
-        # the top and bottom rows as Textual drew them, for the titles they show
-        self._edge_rows: dict[int, tuple[object, Strip]] = {}
+        # the rows handed to the compositor, content rows framed by the pane itself
+        self._frame = Frame(self, super().render_lines)
         self._cursor: tuple[int, int] | None = None  # in pane rows
         self._top = 0  # the agent's screen row drawn on the pane's first row
         self.back = ScrollBack(self)  # scrolling back through a still copy of the screen
@@ -286,64 +276,15 @@ class TerminalPane(Widget, can_focus=False):
         self.border_subtitle = " · ".join(x for x in (back, cut, self._title) if x)
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        """The pane's rows for the compositor. Its content rows are its own strips with the
-        border's two edge cells at their ends, made once per row drawn: Textual's line pipeline
-        builds each row anew around the content (border, padding, tint, a Strip and its caches:
-        most of a streaming dashboard's time). The top and bottom rows (titles), and a pane
-        styled in ways that pipeline handles (padding, tint, opacity), go through Textual."""
-        edges = self._edge_segments()
-        if edges is None:
-            return super().render_lines(crop)
-        left, right, filters, background = edges
-        width, height = self.outer_size
-        strips: list[Strip] = []
-        for y in crop.line_range:
-            if not 0 < y < height - 1:
-                # (Textual renders every widget the union of a frame's changes covers: with ten
-                # panes printing, every row of each, at every frame; these change with titles)
-                labels = (y, height, self.border_title, self.border_subtitle)
-                edge_row = self._edge_rows.get(y)
-                if edge_row is None or edge_row[0] != labels:
-                    edge_row = self._edge_rows[y] = (
-                        labels, super().render_lines(Region(0, y, width, 1))[0])
-                strips.append(edge_row[1])
-                continue
-            content = self._cache.get(y - 1)
-            if content is None or (self._cursor is not None and self._cursor[1] == y - 1):
-                content = self.render_line(y - 1)  # (a row changed, or the cursor's)
-            # by the row drawn, not where: a row output scrolled up is the same strip again
-            row = self._framed.get(content) or self._framed.put(
-                content, framed(content, left, right, filters, background, width),
-                4 * height + 16)
-            strips.append(row)
-        if crop.column_span != (0, width):
-            first, last = crop.column_span
-            strips = [strip.crop(first, last) for strip in strips]
-        return strips
+        self._ground()  # (after a change of style: the rows drawn on the old ground go first)
+        return self._frame.lines(crop, self._content_row,
+                                 (str(self.border_title), str(self.border_subtitle)))
 
-    def _edge_segments(self) -> tuple[Segment, Segment, Sequence[LineFilter], Color] | None:
-        """The left and right border cells of a content row as Textual draws them (read from
-        one row it drew, filters applied), or None where its pipeline must draw every row."""
-        size = self.outer_size
-        if self._edges is not None and self._edges[0] == size:  # (a style change resets it)
-            return self._edges[1]
-        styles = self.styles
-        width, height = size
-        if (height < 3 or width < 3 or styles.padding != (0, 0, 0, 0) or styles.tint.a
-                or self.opacity != 1 or styles.text_opacity != 1
-                or not (styles.border_left[0] and styles.border_right[0])
-                or styles.outline_left[0] or styles.outline_right[0]
-                or self.content_size != (width - 2, height - 2)):
-            return None
-        self._ground()
-        self._framed.clear()
-        self._edge_rows.clear()
-        row = list(super().render_lines(Region(0, 1, width, 1))[0])
-        if len(row) < 2 or row[0].cell_length != 1 or row[-1].cell_length != 1:
-            return None
-        filters = tuple(self.app.get_line_filters())
-        self._edges = (size, (row[0], row[-1], filters, self.background_colors[1]))
-        return self._edges[1]
+    def _content_row(self, y: int) -> Strip:
+        content = self._cache.get(y)
+        if content is None or (self._cursor is not None and self._cursor[1] == y):
+            content = self.render_line(y)  # (a row changed, or the cursor's)
+        return content
 
     def _ground(self) -> Style:
         """The pane's own style beneath every cell, read once per style change (the rows drawn
@@ -389,7 +330,7 @@ class TerminalPane(Widget, can_focus=False):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._cache_style = None  # (a theme change: every row drawn anew on its new ground)
-        self._edges = None  # (a class or focus: the border's colour or kind)
+        self._frame.restyled()  # (a class or focus: the border's colour or kind)
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return container.height

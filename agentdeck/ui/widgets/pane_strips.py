@@ -5,14 +5,16 @@ scrolls moves every row up one, each the same runs as a row lower: no Strip is m
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
 from rich.cells import cell_len
+from rich.color import Color as RichColor
 from rich.segment import Segment
 from rich.style import Style
 from textual.color import Color
-from textual.filter import LineFilter
+from textual.filter import ANSIToTruecolor, LineFilter
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
@@ -47,12 +49,17 @@ class ByIdentity(Generic[Source]):
         self._made.clear()
 
 
-def row_strip(runs: list[Run], width: int, base: Style) -> Strip:
+def row_strip(runs: list[Run], width: int, base: Style,
+              recolor: Callable[[Style], Style] | None = None) -> Strip:
     """A row of the agent's screen as drawn: its segments on the pane's ground (every cell gets
     the pane's own style beneath the agent's, the padding included: a segment with no style
     breaks Textual's filters, NO_COLOR's monochrome one), cropped or padded to `width`, text
-    that runs on past the edge marked with a cut."""
-    segments = [Segment(run.text, on_ground(base, run.style)) for run in runs]
+    that runs on past the edge marked with a cut. `recolor`: the app's ANSI-to-truecolor
+    filter for one style (see Frame)."""
+    if recolor is None:
+        segments = [Segment(run.text, on_ground(base, run.style)) for run in runs]
+    else:
+        segments = [Segment(run.text, recolor(on_ground(base, run.style))) for run in runs]
     length = sum(segment.cell_length for segment in segments)
     if length > width and cell_len("".join(r.text for r in runs).rstrip()) > width:
         segments = Segment.adjust_line_length(segments, width - 1, base)
@@ -87,8 +94,15 @@ class Frame:
     pane styled in ways that pipeline handles (padding, tint, opacity), go through Textual
     (`drawn`: the widget's own render_lines)."""
 
-    def __init__(self, widget: Widget, drawn: Callable[[Region], list[Strip]]) -> None:
-        self.widget, self._drawn = widget, drawn
+    def __init__(self, widget: Widget, drawn: Callable[[Region], list[Strip]],
+                 recolored: Callable[[], None]) -> None:
+        self.widget, self._drawn, self._recolored = widget, drawn, recolored
+        # The app's ANSI-to-truecolor filter (on unless the app keeps ANSI colours) for one
+        # style: the content rows are made with it (once per row drawn, a style at a time)
+        # rather than framed through it (a new segment for every segment of every row
+        # framed: an eighth of a streaming dashboard's time). None: no such filter, or the
+        # rows go through Textual's pipeline, which applies it.
+        self.recolor: Callable[[Style], Style] | None = None
         self._framed: ByIdentity[Strip] = ByIdentity()  # by the content row as drawn
         # the edge cells, line filters and ground, for the size they were read at (None: read
         # them again, after a change of style: class, focus, theme)
@@ -104,6 +118,7 @@ class Frame:
         """The rows in `crop`; `content(y)`: content row y as drawn; `labels`: the border's."""
         edges = self._edge_cells()
         if edges is None:
+            self._set_recolor(None)
             return self._drawn(crop)
         left, right, filters, background = edges
         width, height = self.widget.outer_size
@@ -134,6 +149,7 @@ class Frame:
         size = widget.outer_size
         if self._edges is not None and self._edges[0] == size:
             return self._edges[1]
+        self._edges = None
         styles = widget.styles
         width, height = size
         if (height < 3 or width < 3 or styles.padding != (0, 0, 0, 0) or styles.tint.a
@@ -144,9 +160,26 @@ class Frame:
             return None
         self._framed.clear()
         self._edge_rows.clear()
+        background = widget.background_colors[1]
+        filters = widget.app.get_line_filters()
+        truecolor = next((f for f in filters if isinstance(f, ANSIToTruecolor)), None)
+        # (first: the row read below is made of content rows, recoloured the new way)
+        self._set_recolor(None if truecolor is None else functools.partial(
+            _truecolor, truecolor, background.rich_color))
         row = list(self._drawn(Region(0, 1, width, 1))[0])
         if len(row) < 2 or row[0].cell_length != 1 or row[-1].cell_length != 1:
+            self._set_recolor(None)
             return None
-        filters = tuple(widget.app.get_line_filters())
-        self._edges = (size, (row[0], row[-1], filters, widget.background_colors[1]))
+        others = tuple(f for f in filters if not isinstance(f, ANSIToTruecolor))
+        self._edges = (size, (row[0], row[-1], others, background))
         return self._edges[1]
+
+    def _set_recolor(self, recolor: Callable[[Style], Style] | None) -> None:
+        if recolor is None and self.recolor is None:
+            return
+        self.recolor = recolor
+        self._recolored()  # (rows made with the last one, or none, are drawn anew)
+
+
+def _truecolor(line_filter: ANSIToTruecolor, background: RichColor, style: Style) -> Style:
+    return line_filter.truecolor_style(style, background)

@@ -86,7 +86,7 @@ class TerminalPane(Widget, can_focus=False):
         # row content: a row scrolled up is drawn from it again at no cost)
         self._by_runs: ByIdentity[list[Run]] = ByIdentity()
         # the rows handed to the compositor, content rows framed by the pane itself
-        self._frame = Frame(self, super().render_lines)
+        self._frame = Frame(self, super().render_lines, self._drop_rows)
         self._cursor: tuple[int, int] | None = None  # in pane rows
         self._top = 0  # the agent's screen row drawn on the pane's first row
         self.back = ScrollBack(self)  # scrolling back through a still copy of the screen
@@ -286,12 +286,15 @@ class TerminalPane(Widget, can_focus=False):
             content = self.render_line(y)  # (a row changed, or the cursor's)
         return content
 
+    def _drop_rows(self) -> None:
+        self._cache.clear()
+        self._by_runs.clear()
+
     def _ground(self) -> Style:
         """The pane's own style beneath every cell, read once per style change (the rows drawn
         on the old one are dropped)."""
         if self._cache_style is None:
-            self._cache.clear()
-            self._by_runs.clear()
+            self._drop_rows()
             self._cache_style = self.rich_style
         return self._cache_style
 
@@ -316,7 +319,7 @@ class TerminalPane(Widget, can_focus=False):
         drawn = self._by_runs.get(runs)
         if drawn is not None and drawn.cell_length == width:
             return drawn
-        strip = row_strip(runs, width, base)
+        strip = row_strip(runs, width, base, self._frame.recolor)
         if runs:
             self._by_runs.put(runs, strip, 4 * self.content_size.height + 16)
         return strip

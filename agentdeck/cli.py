@@ -217,6 +217,18 @@ def build_parser() -> argparse.ArgumentParser:
     merge.add_argument("--keep-in-fleet", action="store_true",
                        help="with --cleanup: leave its entry in the fleet file")
 
+    checks = sub.add_parser("checks", help="run the fleet's checks in agents' worktrees now "
+                            "(exit 1 if any failed)")
+    checks.set_defaults(run="checks:cmd_checks")
+    fleet_arg(checks)
+    checks.add_argument("names", nargs="*", metavar="NAME", help="only these agents")
+    checks.add_argument("--check", action="append", default=[], metavar="CHECK",
+                        help="only this check (repeatable)")
+    checks.add_argument("--json", action="store_true",
+                        help="{agent: [{name, status, commit, seconds, output_tail}]}")
+    checks.add_argument("--last", action="store_true",
+                        help="run nothing: what they said last (stale: the branch moved since)")
+
     serve = sub.add_parser("serve", help="the dashboard in a browser (phones too), attached to "
                            "the daemon, for paired devices only: --pair pairs one; `serve "
                            "devices` lists them")

@@ -163,11 +163,12 @@ def test_a_sandboxed_agents_checks_run_in_its_sandbox(tmp_path: Path,
     probe.write_text(PROBE)
     outside = tmp_path / "outside.txt"
     repo = make_repo(tmp_path)
+    run = f"{sys.executable} -B {probe} {repo} {tmp_path / 'wt-other'} {outside} \\\"$HOME\\\""
     write_fleet(repo, f"""version: 1
 worktrees: ../wt-{{name}}
 defaults: {{ports: {{start: 4301}}}}
 checks:
-  - {{name: fence, run: "{sys.executable} -B {probe} {repo} {tmp_path / 'wt-other'} {outside} \\"$HOME\\""}}
+  - {{name: fence, run: "{run}"}}
 agents:
   - {{name: fenced, agent: shell, sandbox: bwrap}}
   - {{name: other, agent: shell}}

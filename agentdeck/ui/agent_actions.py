@@ -245,13 +245,13 @@ class AgentActions:
     def _ask_and_send(self, names: list[str]) -> None:
         def sent(text: str | None) -> None:
             if text:
-                self._in_thread(lambda: self._deliver(names, text), "message")
+                self._in_thread(lambda: self.deliver(names, text), "message")
 
         from agentdeck.ui.screens.message import MessageDialog
 
         self.screen.app.push_screen(MessageDialog(names), sent)
 
-    def _deliver(self, names: list[str], text: str) -> None:  # (a worker's thread)
+    def deliver(self, names: list[str], text: str) -> None:  # (a worker's thread)
         done: list[str] = []
         held: list[str] = []
         failed: list[str] = []

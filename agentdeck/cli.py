@@ -217,6 +217,38 @@ def build_parser() -> argparse.ArgumentParser:
     merge.add_argument("--keep-in-fleet", action="store_true",
                        help="with --cleanup: leave its entry in the fleet file")
 
+    fanout = sub.add_parser("fanout", help="one task to N agents (BASE-1 … BASE-N), each on "
+                            "its own branch, to compare and keep the best")
+    fanout.set_defaults(run="candidates:cmd_fanout")
+    fleet_arg(fanout)
+    fanout.add_argument("base", metavar="BASE", help="the group's name; the candidates are "
+                        "BASE-1 … BASE-N")
+    fanout.add_argument("--task", required=True, help="what every candidate is to do")
+    fanout.add_argument("--count", "-n", type=_bounded(1, 10, "a number of candidates"),
+                        default=3, help="how many candidates (default 3)")
+    fanout.add_argument("--agent", default=None, metavar="KIND[,KIND…]",
+                        help="agent kinds, taken in turn (default: the fleet's default)")
+    fanout.add_argument("--no-start", action="store_true",
+                        help="make them only (the dashboard starts them when it opens)")
+    compare = sub.add_parser("compare", help="a fanout's candidates side by side: files, +/-, "
+                             "checks, conflicts, usage, time")
+    compare.set_defaults(run="candidates:cmd_compare")
+    compare.add_argument("base", metavar="BASE", help="the fanout (or one of its candidates)")
+    compare.add_argument("--json", action="store_true")
+    keep = sub.add_parser("keep", help="merge a candidate as `merge` does and remove its "
+                          "siblings (refused while one holds uncommitted work, unless --force)")
+    keep.set_defaults(run="candidates:cmd_keep")
+    fleet_arg(keep)
+    keep.add_argument("name", metavar="NAME")
+    keep.add_argument("--force", action="store_true",
+                      help="discard siblings' uncommitted work too (listed first)")
+    keep_how = keep.add_mutually_exclusive_group()
+    keep_how.add_argument("--squash", action="store_true")
+    keep_how.add_argument("--no-ff", action="store_true")
+    keep.add_argument("--into", default=None, help="target branch (default: its base)")
+    keep.add_argument("--cleanup", action="store_true",
+                      help="then remove the kept agent's workspace too, as merge --cleanup")
+
     checks = sub.add_parser("checks", help="run the fleet's checks in agents' worktrees now "
                             "(exit 1 if any failed)")
     checks.set_defaults(run="checks:cmd_checks")

@@ -1,0 +1,180 @@
+"""`agentdeck fanout`, `compare` and `keep`: one task to N agents, the candidates side by side,
+and the best one merged with its siblings removed — never losing work it was not told to drop:
+a sibling's uncommitted work stops `keep` unless --force, and every step is reported (a
+deleted branch with the commit that brings it back)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from agentdeck.commands.context import daemon_runs, engine_of, fleet_of, repo
+from agentdeck.core.errors import AgentdeckError, UsageError
+
+
+def cmd_fanout(args: argparse.Namespace) -> int:
+    from agentdeck.commands import sessions
+    from agentdeck.commands.workspaces import report_up
+    from agentdeck.core.engine.candidates import plan_fanout, record_group
+    from agentdeck.core.fleet.edits import add_to_fleet_file
+    from agentdeck.core.fleet.schema import load_fleet
+
+    ctx = repo()
+    fleet = fleet_of(ctx, args)
+    kinds = [k.strip() for k in (args.agent or "").split(",") if k.strip()]
+    if args.agent is not None and not kinds:
+        raise UsageError("--agent takes kinds separated by commas, e.g. claude,codex")
+    specs = plan_fanout(ctx, fleet, args.base, args.task, args.count, kinds)
+    record_group(ctx, args.base, args.task, specs)  # (before they are made: keep knows them)
+    engine = engine_of(ctx, fleet)
+    result = engine.spawn(*specs)
+    host_runs = daemon_runs(ctx)
+    status = report_up(engine, result, started=not args.no_start,
+                       starts_in_host=not args.no_start)
+    made = [s for s in specs if s.name not in result.failed]
+    if fleet.path is not None:
+        for spec in made:
+            try:
+                add_to_fleet_file(fleet.path, spec)
+                print(f"{spec.name}: added to {fleet.path}")
+            except AgentdeckError as exc:
+                print(f"agentdeck: warning: {spec.name} was made but not added to the fleet "
+                      f"file: {exc}", file=sys.stderr)
+    print(f"{args.base}: {len(made)} candidate(s) on the same task; `agentdeck compare "
+          f"{args.base}` shows them side by side, `agentdeck keep NAME` keeps one")
+    if status or args.no_start or not made:
+        return status
+    if not host_runs:
+        print("starting them in the session host (it keeps them running with no dashboard "
+              "open; `agentdeck` shows them)")
+    return sessions.start(ctx, load_fleet(fleet.path) if fleet.path else fleet,
+                          [s.name for s in made])
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from agentdeck.commands.listing import usage_by_agent
+    from agentdeck.core.engine.candidates import Groups, compare
+
+    ctx = repo()
+    groups = Groups(ctx.state_dir).load()
+    group = groups.get(args.base) or next((g for g in groups.values()
+                                           if args.base in g.agents), None)
+    if group is None:
+        known = ", ".join(sorted(groups)) or "none yet (`agentdeck fanout BASE` makes some)"
+        raise UsageError(f"no fanout named {args.base}; fanouts: {known}")
+    found = compare(ctx, group, usage_by_agent(ctx))
+    if args.json:
+        print(json.dumps({"base": group.base, "task": group.task,
+                          "candidates": [c.as_json() for c in found]}, indent=2))
+        return 0
+    print(f"{group.base}: {group.task}")
+    if not found:
+        print("  no candidate left")
+        return 0
+    rows = [("candidate", "agent", "commits", "files", "+/-", "checks", "conflicts", "used",
+             "took")]
+    for c in found:
+        checks = " ".join(f"{_MARK.get(str(r['status']), '?')}{r['name']}" for r in c.checks)
+        used = ""
+        if c.usage:
+            tokens = int(c.usage.get("tokens_in") or 0) + int(c.usage.get("tokens_out") or 0)
+            cost = c.usage.get("cost")
+            used = f"{tokens} tok" + (f" ${float(cost):.2f}" if cost is not None else "")
+        took = f"{c.seconds / 60:.1f} min" if c.seconds is not None else "-"
+        rows.append((c.name, c.agent, str(c.commits), str(c.files), f"+{c.added} -{c.removed}",
+                     checks or "-", "; ".join(c.conflicts) or "-", used or "-", took))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    for c in found:
+        if c.uncommitted:
+            print(f"  {c.name}: {c.uncommitted} uncommitted change(s), not compared")
+    passing = [c.name for c in found if c.checks and all(r["status"] == "pass" for r in c.checks)]
+    if passing:
+        print(f"  passing every check: {', '.join(passing)} (`agentdeck keep {passing[0]}`)")
+    return 0
+
+
+_MARK = {"pass": "✔", "fail": "✖", "running": "…", "stale": "~"}
+
+
+def cmd_keep(args: argparse.Namespace) -> int:
+    from agentdeck.commands.workspaces import print_fleet_lines
+    from agentdeck.core.engine.candidates import (
+        Groups,
+        refuse_losses,
+        siblings_of,
+        uncommitted_of,
+    )
+    from agentdeck.core.engine.check_results import CheckStore
+    from agentdeck.core.engine.removal import retire
+    from agentdeck.core.fleet.edits import forget_in_fleet
+    from agentdeck.core.fleet.registry import Registry
+    from agentdeck.core.git import review
+    from agentdeck.core.git import worktrees as wt
+    from agentdeck.daemon import lifecycle
+
+    ctx = repo()
+    fleet = fleet_of(ctx, args)
+    engine_of(ctx, fleet)  # the registry squared with the disk first
+    rec = Registry(ctx.state_dir).load().agents.get(args.name)
+    if rec is None:
+        raise UsageError(f"no agent named {args.name} (agentdeck ls lists them)")
+    group, siblings = siblings_of(ctx, args.name)
+    losses = uncommitted_of(ctx, siblings)
+    if losses and not args.force:
+        refuse_losses(args.name, losses)  # (nothing merged, nothing removed)
+    for sibling, files in losses.items():
+        print(f"{sibling}: --force discards {len(files)} uncommitted change(s):")
+        for item in files:
+            print(f"  {item}")
+    how = "squash" if args.squash else "no-ff" if args.no_ff else "merge"
+    for warning in review.merge_warnings(ctx, rec):
+        print(f"agentdeck: warning: {warning}", file=sys.stderr)
+    done = review.merge(ctx, rec, args.into, how, ctx.state_dir)
+    print(f"{rec.name}: merged {done.branch} into {done.into} ({done.how}, {done.commit[:10]})")
+    status = 0
+    host = lifecycle.connect(ctx.state_dir)
+    removed: list[str] = []
+    try:
+        for sib in siblings:
+            tip = (ctx.git_try("rev-parse", "--verify", "--quiet",
+                               f"refs/heads/{sib.branch}") or "").strip()
+            try:
+                out = retire(ctx, fleet, sib.name, host, force=args.force, drop_db=True)
+                if tip and wt.branch_exists(ctx, sib.branch) and \
+                        wt.worktree_of_branch(ctx, sib.branch) is None:
+                    wt.delete_branch(ctx, sib.branch)
+                    out.done.append(f"deleted branch {sib.branch} (its tip was {tip[:10]}: "
+                                    f"`git branch {sib.branch} {tip}` brings it back)")
+                    out.left = [line for line in out.left if not line.startswith("branch ")]
+            except AgentdeckError as exc:
+                print(f"agentdeck: error: {sib.name}: not removed: {exc}", file=sys.stderr)
+                status = 1
+                continue
+            removed.append(sib.name)
+            CheckStore(ctx.state_dir).forget(sib.name)
+            for line in (*out.done, *out.left):
+                print(f"{sib.name}: {line}")
+            print_fleet_lines(sib.name, forget_in_fleet(fleet, sib.name))
+        if args.cleanup:
+            try:
+                out = retire(ctx, fleet, rec.name, host, delete_branch=True, drop_db=True,
+                             merged_into=done.into)
+            except AgentdeckError as exc:
+                print(f"agentdeck: warning: kept, but not cleaned up: {exc}", file=sys.stderr)
+            else:
+                removed.append(rec.name)
+                CheckStore(ctx.state_dir).forget(rec.name)
+                for line in (*out.done, *out.left):
+                    print(f"{rec.name}: {line}")
+                print_fleet_lines(rec.name, forget_in_fleet(fleet, rec.name))
+    finally:
+        if host is not None:
+            host.close()
+    Groups(ctx.state_dir).forget([*removed, rec.name])
+    print(f"{group.base}: kept {rec.name}"
+          + ("" if args.cleanup else f" (clean it up with: agentdeck rm {rec.name} "
+             "--delete-branch --drop-db)"))
+    return status

@@ -1,0 +1,147 @@
+"""Best of N, end to end with real git and scripted agents: `fanout` gives one task to three
+agents whose work differs (one passes the checks, two fail); their commits are checked without
+being asked while the dashboard runs; `compare` shows it; `keep` merges the passing one and
+removes the others — refused, with nothing changed, while a sibling holds uncommitted work,
+until --force (which lists what it discards)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from agentdeck.core.deck import Deck
+from agentdeck.core.engine.check_results import CheckStore
+from agentdeck.core.fleet.registry import Registry
+from agentdeck.core.fleet.schema import load_fleet
+from agentdeck.core.git.repo import open_repo
+from agentdeck.ui.app import AgentdeckApp
+from agentdeck.ui.screens.dashboard import DashboardScreen
+from tests.conftest import Run, assert_one_line_error, git, make_repo, write_fleet
+from tests.conftest import until as _until
+from tests.test_checks import BAD, CHECK_ADD, GOOD
+
+until = functools.partial(_until, timeout=40.0)
+
+# an agent that does its work at once: writes its version of src/calc.py, commits it, then
+# waits at its prompt
+WORKS = r"""
+import os, subprocess, sys
+os.makedirs("src", exist_ok=True)
+with open("src/calc.py", "w") as fh:
+    fh.write(open(sys.argv[1]).read())
+subprocess.run(["git", "add", "src/calc.py"], check=True)
+subprocess.run(["git", "commit", "-qm", "add()"], check=True)
+while True:
+    line = input("> ")
+"""
+
+
+def fanout_repo(tmp_path: Path) -> Path:
+    repo = make_repo(tmp_path, files={"check_add.py": CHECK_ADD})
+    agent = tmp_path / "works.py"
+    agent.write_text(WORKS)
+    for name, text in (("good", GOOD), ("bad", BAD)):
+        (tmp_path / f"{name}.txt").write_text(text)
+    write_fleet(repo, f"""version: 1
+worktrees: ../wt-{{name}}
+commands:
+  good: "{sys.executable} {agent} {tmp_path / 'good.txt'}"
+  bad: "{sys.executable} {agent} {tmp_path / 'bad.txt'}"
+checks:
+  - {{name: tests, run: "{sys.executable} -B check_add.py"}}
+agents: []
+""")
+    return repo
+
+
+async def test_fanout_compare_keep(tmp_path: Path, cli: Callable[..., Run]) -> None:
+    repo = fanout_repo(tmp_path)
+    made = cli("fanout", "cand", "--task", "make add() add", "--count", "3", "--agent",
+               "bad,good,bad", "--no-start", cwd=repo)
+    assert made.code == 0, made.err
+    fleet = load_fleet(repo / "agentdeck.yaml")
+    assert [(a.name, a.agent, a.task) for a in fleet.agents] == [
+        ("cand-1", "bad", "make add() add"), ("cand-2", "good", "make add() add"),
+        ("cand-3", "bad", "make add() add")]
+    again = cli("fanout", "cand", "--task", "x", cwd=repo)
+    assert_one_line_error(again, 2, "exist")
+
+    ctx = open_repo(repo)
+    store = CheckStore(ctx.state_dir)
+    deck = Deck.open(ctx, fleet)
+    try:
+        app = AgentdeckApp(deck)
+        async with app.run_test(size=(160, 45)) as pilot:
+            screen = app.screen
+            assert isinstance(screen, DashboardScreen)
+
+            def judged() -> dict[str, str]:
+                tips = {n: git(repo, "rev-parse", f"agentdeck/{n}").strip()
+                        for n in ("cand-1", "cand-2", "cand-3")}
+                found = store.load()
+                return {n: found[n]["tests"].status for n in tips
+                        if n in found and "tests" in found[n]
+                        and found[n]["tests"].commit == tips[n]
+                        and found[n]["tests"].status != "running"}
+
+            # each candidate's commit is checked without being asked
+            await until(pilot, lambda: len(judged()) == 3)
+            assert judged() == {"cand-1": "fail", "cand-2": "pass", "cand-3": "fail"}
+            await until(pilot, lambda: [screen.rows[n].checks for n in
+                                        ("cand-1", "cand-2", "cand-3")]
+                        == ["✖tests", "✔tests", "✖tests"])
+    finally:
+        deck.close()
+
+    shown = cli("compare", "cand", cwd=repo)
+    assert shown.code == 0, shown.err
+    assert "make add() add" in shown.out
+    lines = {line.split()[0]: line for line in shown.out.splitlines()[2:] if line.strip()}
+    assert "✔tests" in lines["cand-2"] and "✖tests" in lines["cand-1"]
+    assert "passing every check: cand-2" in shown.out
+    data = json.loads(cli("compare", "cand", "--json", cwd=repo).out)
+    by_name = {c["name"]: c for c in data["candidates"]}
+    assert [c["checks"][0]["status"] for c in data["candidates"]] == ["fail", "pass", "fail"]
+    assert (by_name["cand-2"]["commits"], by_name["cand-2"]["files"],
+            by_name["cand-2"]["added"]) == (1, 1, 2)
+    assert by_name["cand-2"]["agent"] == "good"
+
+    # a sibling with uncommitted work stops keep, nothing changed
+    main_before = git(repo, "rev-parse", "main").strip()
+    (tmp_path / "wt-cand-3" / "notes.txt").write_text("my notes\n")
+    refused = cli("keep", "cand-2", cwd=repo)
+    assert_one_line_error(refused, 1, "cand-3", "notes.txt", "--force")
+    assert git(repo, "rev-parse", "main").strip() == main_before
+    assert set(Registry(ctx.state_dir).load().agents) == {"cand-1", "cand-2", "cand-3"}
+
+    kept = cli("keep", "cand-2", "--force", cwd=repo)
+    assert kept.code == 0, kept.err
+    assert "cand-3: --force discards 1 uncommitted change(s)" in kept.out
+    assert "notes.txt" in kept.out
+    assert "cand-2: merged agentdeck/cand-2 into main" in kept.out
+    assert "cand-1: deleted branch agentdeck/cand-1 (its tip was" in kept.out
+    assert (repo / "src" / "calc.py").read_text() == GOOD
+    assert set(Registry(ctx.state_dir).load().agents) == {"cand-2"}
+    for gone in ("cand-1", "cand-3"):
+        assert not (tmp_path / f"wt-{gone}").exists()
+        assert not git(repo, "branch", "--list", f"agentdeck/{gone}").strip()
+        assert gone not in store.load()
+    assert [a.name for a in load_fleet(repo / "agentdeck.yaml").agents] == ["cand-2"]
+    assert (tmp_path / "wt-cand-2").is_dir()  # the kept one stays (merge without --cleanup)
+
+
+def test_keep_and_compare_say_what_they_need(tmp_path: Path, cli: Callable[..., Run]) -> None:
+    repo = fanout_repo(tmp_path)
+    write_fleet(repo, (repo / "agentdeck.yaml").read_text().replace(
+        "agents: []", "agents: [{name: solo, agent: good}]"))
+    assert cli("up", "--no-start", cwd=repo).code == 0
+    assert_one_line_error(cli("keep", "solo", cwd=repo), 2, "not a candidate of a fanout")
+    assert_one_line_error(cli("keep", "nobody", cwd=repo), 2, "no agent named nobody")
+    assert_one_line_error(cli("compare", "nope", cwd=repo), 2, "no fanout named nope")
+    assert_one_line_error(cli("fanout", "x", "--task", "t", "--agent", "nosuch", cwd=repo),
+                          2, "unknown agent kind nosuch")
+    assert_one_line_error(cli("fanout", "x", "--task", " ", cwd=repo), 2, "cannot be empty")
+    assert_one_line_error(cli("fanout", "solo", "--task", "t", "--count", "0", cwd=repo), 2)

@@ -101,80 +101,27 @@ _MARK = {"pass": "✔", "fail": "✖", "running": "…", "stale": "~"}
 
 def cmd_keep(args: argparse.Namespace) -> int:
     from agentdeck.commands.workspaces import print_fleet_lines
-    from agentdeck.core.engine.candidates import (
-        Groups,
-        refuse_losses,
-        siblings_of,
-        uncommitted_of,
-    )
-    from agentdeck.core.engine.check_results import CheckStore
-    from agentdeck.core.engine.removal import retire
-    from agentdeck.core.fleet.edits import forget_in_fleet
-    from agentdeck.core.fleet.registry import Registry
-    from agentdeck.core.git import review
-    from agentdeck.core.git import worktrees as wt
+    from agentdeck.core.engine.candidates import keep
     from agentdeck.daemon import lifecycle
 
     ctx = repo()
     fleet = fleet_of(ctx, args)
     engine_of(ctx, fleet)  # the registry squared with the disk first
-    rec = Registry(ctx.state_dir).load().agents.get(args.name)
-    if rec is None:
-        raise UsageError(f"no agent named {args.name} (agentdeck ls lists them)")
-    group, siblings = siblings_of(ctx, args.name)
-    losses = uncommitted_of(ctx, siblings)
-    if losses and not args.force:
-        refuse_losses(args.name, losses)  # (nothing merged, nothing removed)
-    for sibling, files in losses.items():
-        print(f"{sibling}: --force discards {len(files)} uncommitted change(s):")
-        for item in files:
-            print(f"  {item}")
     how = "squash" if args.squash else "no-ff" if args.no_ff else "merge"
-    for warning in review.merge_warnings(ctx, rec):
-        print(f"agentdeck: warning: {warning}", file=sys.stderr)
-    done = review.merge(ctx, rec, args.into, how, ctx.state_dir)
-    print(f"{rec.name}: merged {done.branch} into {done.into} ({done.how}, {done.commit[:10]})")
-    status = 0
+
+    def say(agent: str, line: str) -> None:
+        if line.startswith("warning: "):
+            print_fleet_lines(agent, [line])
+        elif line.startswith("error: "):
+            print(f"agentdeck: error: {agent}: {line.removeprefix('error: ')}",
+                  file=sys.stderr)
+        else:
+            print(f"{agent}: {line}")
+
     host = lifecycle.connect(ctx.state_dir)
-    removed: list[str] = []
     try:
-        for sib in siblings:
-            tip = (ctx.git_try("rev-parse", "--verify", "--quiet",
-                               f"refs/heads/{sib.branch}") or "").strip()
-            try:
-                out = retire(ctx, fleet, sib.name, host, force=args.force, drop_db=True)
-                if tip and wt.branch_exists(ctx, sib.branch) and \
-                        wt.worktree_of_branch(ctx, sib.branch) is None:
-                    wt.delete_branch(ctx, sib.branch)
-                    out.done.append(f"deleted branch {sib.branch} (its tip was {tip[:10]}: "
-                                    f"`git branch {sib.branch} {tip}` brings it back)")
-                    out.left = [line for line in out.left if not line.startswith("branch ")]
-            except AgentdeckError as exc:
-                print(f"agentdeck: error: {sib.name}: not removed: {exc}", file=sys.stderr)
-                status = 1
-                continue
-            removed.append(sib.name)
-            CheckStore(ctx.state_dir).forget(sib.name)
-            for line in (*out.done, *out.left):
-                print(f"{sib.name}: {line}")
-            print_fleet_lines(sib.name, forget_in_fleet(fleet, sib.name))
-        if args.cleanup:
-            try:
-                out = retire(ctx, fleet, rec.name, host, delete_branch=True, drop_db=True,
-                             merged_into=done.into)
-            except AgentdeckError as exc:
-                print(f"agentdeck: warning: kept, but not cleaned up: {exc}", file=sys.stderr)
-            else:
-                removed.append(rec.name)
-                CheckStore(ctx.state_dir).forget(rec.name)
-                for line in (*out.done, *out.left):
-                    print(f"{rec.name}: {line}")
-                print_fleet_lines(rec.name, forget_in_fleet(fleet, rec.name))
+        return keep(ctx, fleet, args.name, host, say, force=args.force, how=how,
+                    into=args.into, cleanup=args.cleanup)
     finally:
         if host is not None:
             host.close()
-    Groups(ctx.state_dir).forget([*removed, rec.name])
-    print(f"{group.base}: kept {rec.name}"
-          + ("" if args.cleanup else f" (clean it up with: agentdeck rm {rec.name} "
-             "--delete-branch --drop-db)"))
-    return status

@@ -12,14 +12,15 @@ import fcntl
 import json
 import os
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agentdeck.core.agents.sessions import SessionHost
 from agentdeck.core.engine.check_results import CheckStore, branch_tip
-from agentdeck.core.errors import UsageError
+from agentdeck.core.errors import AgentdeckError, UsageError
 from agentdeck.core.files import atomic_write, private_dir
 from agentdeck.core.fleet.registry import AgentRecord, Registry
 from agentdeck.core.fleet.spec import AgentSpec, Fleet
@@ -227,3 +228,70 @@ def refuse_losses(name: str, losses: Mapping[str, list[str]]) -> None:
     raise OperationError(f"refusing to keep {name}: removing its siblings would lose work: "
                          f"{said}; commit or stash it there, or pass --force to discard it")
 
+
+
+def keep(ctx: RepoContext, fleet: Fleet, name: str, host: SessionHost | None,
+         say: Callable[[str, str], None], *, force: bool = False, how: str = "merge",
+         into: str | None = None, cleanup: bool = False) -> int:
+    """Merge candidate `name` as `merge` does, then remove its siblings (stopped first when
+    `host` runs them): worktree, branch (its tip said, so it can be brought back), port,
+    database, fleet entry and check results. Refused, with nothing changed, while a sibling
+    holds uncommitted work, unless `force` (then each file it discards is said first).
+    `say(agent, line)` hears every step ("warning: …", "error: …" where it is one). Returns 1
+    when a sibling could not be removed, else 0."""
+    from agentdeck.core.engine.removal import retire
+    from agentdeck.core.fleet.edits import forget_in_fleet
+    from agentdeck.core.git import worktrees as wt
+
+    rec = Registry(ctx.state_dir).load().agents.get(name)
+    if rec is None:
+        raise UsageError(f"no agent named {name} (agentdeck ls lists them)")
+    group, siblings = siblings_of(ctx, name)
+    losses = uncommitted_of(ctx, siblings)
+    if losses and not force:
+        refuse_losses(name, losses)  # (nothing merged, nothing removed)
+    for sibling, files in losses.items():
+        say(sibling, f"--force discards {len(files)} uncommitted change(s): "
+            + ", ".join(files))
+    for warning in review.merge_warnings(ctx, rec):
+        say(name, f"warning: {warning}")
+    done = review.merge(ctx, rec, into, how, ctx.state_dir)
+    say(name, f"merged {done.branch} into {done.into} ({done.how}, {done.commit[:10]})")
+    status = 0
+    removed: list[str] = []
+    store = CheckStore(ctx.state_dir)
+    for sib in siblings:
+        tip = (ctx.git_try("rev-parse", "--verify", "--quiet", f"refs/heads/{sib.branch}")
+               or "").strip()
+        try:
+            out = retire(ctx, fleet, sib.name, host, force=force, drop_db=True)
+            if tip and wt.branch_exists(ctx, sib.branch) and \
+                    wt.worktree_of_branch(ctx, sib.branch) is None:
+                # what keep was told to drop: the candidate's commits, said so they come back
+                wt.delete_branch(ctx, sib.branch)
+                out.done.append(f"deleted branch {sib.branch} (its tip was {tip[:10]}: "
+                                f"`git branch {sib.branch} {tip}` brings it back)")
+                out.left = [line for line in out.left if not line.startswith("branch ")]
+        except AgentdeckError as exc:
+            say(sib.name, f"error: not removed: {exc}")
+            status = 1
+            continue
+        removed.append(sib.name)
+        store.forget(sib.name)
+        for line in (*out.done, *out.left, *forget_in_fleet(fleet, sib.name)):
+            say(sib.name, line)
+    if cleanup:
+        try:
+            out = retire(ctx, fleet, name, host, delete_branch=True, drop_db=True,
+                         merged_into=done.into)
+        except AgentdeckError as exc:
+            say(name, f"warning: kept, but not cleaned up: {exc}")
+        else:
+            removed.append(name)
+            store.forget(name)
+            for line in (*out.done, *out.left, *forget_in_fleet(fleet, name)):
+                say(name, line)
+    Groups(ctx.state_dir).forget([*removed, name])
+    say(group.base, f"kept {name}" + ("" if cleanup else f" (clean it up with: agentdeck rm "
+                                      f"{name} --delete-branch --drop-db)"))
+    return status

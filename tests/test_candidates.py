@@ -12,12 +12,15 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from textual.widgets import DataTable
+
 from agentdeck.core.deck import Deck
 from agentdeck.core.engine.check_results import CheckStore
 from agentdeck.core.fleet.registry import Registry
 from agentdeck.core.fleet.schema import load_fleet
 from agentdeck.core.git.repo import open_repo
 from agentdeck.ui.app import AgentdeckApp
+from agentdeck.ui.screens.compare import CompareScreen
 from agentdeck.ui.screens.dashboard import DashboardScreen
 from tests.conftest import Run, assert_one_line_error, git, make_repo, write_fleet
 from tests.conftest import until as _until
@@ -93,6 +96,18 @@ async def test_fanout_compare_keep(tmp_path: Path, cli: Callable[..., Run]) -> N
             await until(pilot, lambda: [screen.rows[n].checks for n in
                                         ("cand-1", "cand-2", "cand-3")]
                         == ["✖tests", "✔tests", "✖tests"])
+
+            await pilot.press("C")  # the compare screen: the same, side by side
+            await until(pilot, lambda: isinstance(app.screen, CompareScreen)
+                        and app.screen.found)
+            compared = app.screen
+            assert isinstance(compared, CompareScreen)
+            table = compared.query_one("#compare-table", DataTable)
+            assert [str(table.get_cell(n, "checks")) for n in ("cand-1", "cand-2", "cand-3")] \
+                == ["✖tests", "✔tests", "✖tests"]
+            assert str(table.get_cell("cand-2", "+/−")) == "+2 −0"
+            await pilot.press("escape")
+            await until(pilot, lambda: app.screen is screen)
     finally:
         deck.close()
 
@@ -145,3 +160,36 @@ def test_keep_and_compare_say_what_they_need(tmp_path: Path, cli: Callable[..., 
                           2, "unknown agent kind nosuch")
     assert_one_line_error(cli("fanout", "x", "--task", " ", cwd=repo), 2, "cannot be empty")
     assert_one_line_error(cli("fanout", "solo", "--task", "t", "--count", "0", cwd=repo), 2)
+
+
+async def test_K_in_the_compare_screen_keeps_one(tmp_path: Path, cli: Callable[..., Run]) -> None:
+    repo = fanout_repo(tmp_path)
+    assert cli("fanout", "pair", "--task", "add", "--count", "2", "--agent", "bad,good",
+               "--no-start", cwd=repo).code == 0
+    ctx = open_repo(repo)
+    store = CheckStore(ctx.state_dir)
+    deck = Deck.open(ctx, load_fleet(repo / "agentdeck.yaml"))
+    try:
+        app = AgentdeckApp(deck)
+        async with app.run_test(size=(160, 45)) as pilot:
+            screen = app.screen
+            assert isinstance(screen, DashboardScreen)
+            await until(pilot, lambda: screen.rows["pair-2"].checks == "✔tests"
+                        and screen.rows["pair-1"].checks == "✖tests")
+            await pilot.press("C")
+            await until(pilot, lambda: isinstance(app.screen, CompareScreen)
+                        and len(app.screen.found) == 2)
+            compared = app.screen
+            assert isinstance(compared, CompareScreen)
+            table = compared.query_one("#compare-table", DataTable)
+            table.move_cursor(row=table.get_row_index("pair-2"))
+            await pilot.press("K")
+            await pilot.pause()
+            await pilot.press("y")  # (the confirmation)
+            await until(pilot, lambda: "pair-1" not in screen.rows)
+            await until(pilot, lambda: [c.name for c in compared.found] == ["pair-2"])
+    finally:
+        deck.close()
+    assert (repo / "src" / "calc.py").read_text() == GOOD
+    assert set(Registry(ctx.state_dir).load().agents) == {"pair-2"}
+    assert not (tmp_path / "wt-pair-1").exists() and "pair-1" not in store.load()

@@ -101,7 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
     spawn.add_argument("--base", help="where a new branch starts (default: the fleet's base)")
     spawn.add_argument("--agent", help=f"agent kind: {', '.join(KINDS)}, or one of the "
                        "fleet's commands")
-    spawn.add_argument("--task", help="what this agent should do")
+    task = spawn.add_mutually_exclusive_group()
+    task.add_argument("--task", help="what this agent should do")
+    task.add_argument("--task-file", type=Path, default=None, metavar="FILE",
+                      help="the task from a file (Markdown, say)")
+    task.add_argument("--issue", default=None, metavar="N|URL",
+                      help="the task from a GitHub issue (the origin's number, or its URL), "
+                      "through gh; its pull request (agentdeck pr) closes it")
     spawn.add_argument("--model", help="model name passed to the agent")
     spawn.add_argument("--role", choices=ROLES, help="lead or worker (default worker)")
     spawn.add_argument("--no-save", action="store_true",
@@ -248,6 +254,14 @@ def build_parser() -> argparse.ArgumentParser:
     keep.add_argument("--into", default=None, help="target branch (default: its base)")
     keep.add_argument("--cleanup", action="store_true",
                       help="then remove the kept agent's workspace too, as merge --cleanup")
+
+    pr = sub.add_parser("pr", help="push an agent's branch and open a pull request on GitHub "
+                        "(a draft), through gh")
+    pr.set_defaults(run="forge:cmd_pr")
+    pr.add_argument("name", metavar="NAME")
+    pr.add_argument("--base", default=None, help="the branch it goes into (default: its base)")
+    pr.add_argument("--title", default=None, help="(default: its task's first line)")
+    pr.add_argument("--ready", action="store_true", help="ready for review, not a draft")
 
     checks = sub.add_parser("checks", help="run the fleet's checks in agents' worktrees now "
                             "(exit 1 if any failed)")

@@ -71,6 +71,20 @@ def cmd_spawn(args: argparse.Namespace) -> int:
     if args.agent and args.agent not in fleet.commands:
         raise UsageError(f"unknown agent kind '{args.agent}'; known: "
                          f"{', '.join(fleet.commands)} (add others under 'commands:')")
+    issue = None
+    if args.task_file is not None:
+        try:
+            args.task = args.task_file.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"--task-file {args.task_file}: {exc}") from None
+        if not args.task:
+            raise UsageError(f"--task-file {args.task_file} is empty")
+    elif args.issue is not None:
+        from agentdeck.core.git import github
+
+        where, number = github.issue_ref(ctx, args.issue)
+        issue = github.issue(where, number)
+        args.task = github.issue_task(issue)
     engine = engine_of(ctx, fleet)
     declared = fleet.agent(args.name)
     if declared is not None and not any((args.branch, args.base, args.agent, args.task,
@@ -80,6 +94,12 @@ def cmd_spawn(args: argparse.Namespace) -> int:
         spec = fleet.spec_for(args.name, args.branch or f"agentdeck/{args.name}", base=args.base,
                               agent=args.agent, task=args.task, model=args.model, role=args.role)
     result = engine.spawn(spec)
+    if issue is not None and spec.name not in result.failed:  # `pr` links it
+        from agentdeck.core.git.github import Links
+
+        Links(ctx.state_dir).update(spec.name, issue=issue.get("number"),
+                                    issue_url=issue.get("url"), repo=where.spec)
+        print(f"{spec.name}: its task is issue #{issue.get('number')}: {issue.get('title')}")
     # with a session host running, the new agent starts there (a dashboard may be open on it)
     host_runs = daemon_runs(ctx)
     status = report_up(engine, result, started=host_runs, starts_in_host=host_runs)

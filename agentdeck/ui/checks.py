@@ -3,11 +3,16 @@
 they have not judged; what they said (this dashboard's runs, `agentdeck checks` in a terminal,
 another dashboard's) is read from the store whenever it changes and shown as chips in the
 sidebar; `f` sends the selected agent's failing check's output to it as a message (held while
-a prompt waits, as every message)."""
+a prompt waits, as every message).
+
+An agent with a pull request (`agentdeck pr`) has its state and its checks there beside them,
+asked of `gh` when the dashboard opens and every PULLS_EVERY seconds (the forge tells nothing
+by itself); `f` hands a failing remote check's name and link to the agent too."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import threading
+from typing import TYPE_CHECKING, Any
 
 from agentdeck.core.agents.launch import is_shell
 from agentdeck.core.engine.check_results import (
@@ -18,6 +23,8 @@ from agentdeck.core.engine.check_results import (
     chips,
 )
 from agentdeck.core.engine.checks import Checker
+from agentdeck.core.errors import AgentdeckError
+from agentdeck.core.git.github import GitHubRepo, Links, pr_chip, pr_state
 from agentdeck.core.git.watch import FileWatcher
 from agentdeck.ui.host_messages import ChecksChanged, ChecksRead
 
@@ -25,6 +32,7 @@ if TYPE_CHECKING:
     from agentdeck.ui.screens.dashboard import DashboardScreen
 
 SENT_LINES = 60  # of a failing check's output, in the message to its agent
+PULLS_EVERY = 60.0  # seconds between looks at the agents' pull requests
 
 
 def failure_message(result: CheckResult) -> str:
@@ -47,6 +55,9 @@ class CheckWatch:
         self.results: dict[str, dict[str, CheckResult]] = {}  # as last read
         self.tips: dict[str, str | None] = {}
         self._watcher: FileWatcher | None = None
+        self._lock = threading.Lock()
+        self._chips: dict[str, str] = {}  # the checks' chips, as last read
+        self.pulls: dict[str, dict[str, Any]] = {}  # each agent's pull request, as gh said
 
     @property
     def wanted(self) -> bool:
@@ -55,7 +66,9 @@ class CheckWatch:
 
     def start(self) -> None:
         """Start judging commits (those made while no dashboard looked included), and follow
-        the store."""
+        the store; look at the agents' pull requests now and then."""
+        self.look_at_pulls()
+        self.screen.set_interval(PULLS_EVERY, self.look_at_pulls)
         if not self.wanted:
             return
         screen = self.screen
@@ -82,11 +95,46 @@ class CheckWatch:
         results = self.store.load()
         common = self.deck.ctx.common_dir
         tips = {r.name: branch_tip(common, r.branch) for r in self.deck.local_records}
-        shown = {name: chips(results.get(name, {}), tip) for name, tip in tips.items()}
-        self.screen.post_message(ChecksRead(shown, results, tips))
+        with self._lock:
+            self._chips = {name: chips(results.get(name, {}), tip) for name, tip in tips.items()}
+        self.screen.post_message(ChecksRead(self._shown(), results, tips))
+
+    def _shown(self) -> dict[str, str]:
+        """Each agent's chips: its checks', then its pull request's."""
+        with self._lock:
+            names = set(self._chips) | set(self.pulls)
+            return {n: " ".join(x for x in (self._chips.get(n, ""),
+                                            pr_chip(self.pulls[n]) if n in self.pulls else "")
+                                if x) for n in names}
+
+    def look_at_pulls(self) -> None:
+        self.screen.run_worker(self._pulls, thread=True, exclusive=True, group="pulls",
+                               exit_on_error=False)
+
+    def _pulls(self) -> None:  # (a worker's thread: gh asks the forge)
+        links = Links(self.deck.ctx.state_dir).load()
+        branches = {r.name: r.branch for r in self.deck.local_records}
+        found: dict[str, dict[str, Any]] = {}
+        for name, link in links.items():
+            spec = str(link.get("pr_repo") or "")
+            if name not in branches or spec.count("/") != 2:
+                continue
+            try:
+                found[name] = pr_state(GitHubRepo(*spec.split("/")), branches[name])
+            except (AgentdeckError, OSError, ValueError):
+                continue  # (offline, logged out: the chip shows what it said last)
+        if not found:
+            return
+        with self._lock:
+            self.pulls.update(found)
+        self.screen.post_message(ChecksRead(self._shown(), self.results, self.tips))
 
     def took(self, message: ChecksRead) -> None:
         self.results, self.tips = message.results, message.tips
+
+    def remote_failures(self, name: str) -> list[dict[str, Any]]:
+        pull = self.pulls.get(name)
+        return [c for c in pull["checks"] if c["status"] == "fail"] if pull else []
 
     def failing(self, name: str) -> list[CheckResult]:
         tip = self.tips.get(name)
@@ -98,7 +146,8 @@ class CheckWatch:
         if name is None:
             return
         failed = self.failing(name)
-        if not failed:
+        remote = self.remote_failures(name)
+        if not failed and not remote:
             screen.notify(f"{name} has no failing check on its latest commit",
                           severity="information")
             return
@@ -107,7 +156,10 @@ class CheckWatch:
             screen.notify(f"{name} is a shell: it would run the output as commands; read it "
                           f"with `agentdeck checks {name} --last`", severity="warning")
             return
-        text = "\n\n".join(failure_message(r) for r in failed)
+        text = "\n\n".join([*(failure_message(r) for r in failed),
+                              *(f"The check \"{c['name']}\" failed on your pull request "
+                                f"({self.pulls[name].get('url')}): {c['url'] or 'no link'}. "
+                                "Please fix it and commit." for c in remote)])
         actions = screen.agents
         actions._in_thread(lambda: actions.deliver([name], text), "message")
 

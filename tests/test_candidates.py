@@ -193,3 +193,38 @@ async def test_K_in_the_compare_screen_keeps_one(tmp_path: Path, cli: Callable[.
     assert (repo / "src" / "calc.py").read_text() == GOOD
     assert set(Registry(ctx.state_dir).load().agents) == {"pair-2"}
     assert not (tmp_path / "wt-pair-1").exists() and "pair-1" not in store.load()
+
+
+def test_the_radar_suggests_a_merge_order(tmp_path: Path, cli: Callable[..., Run]) -> None:
+    """a and c each collide with b only; b collides with both: b goes last. An agent whose
+    work touches no one's is in no order."""
+    from tests.conftest import commit
+
+    repo = make_repo(tmp_path)
+    write_fleet(repo, "version: 1\nworktrees: ../wt-{name}\nagents: [{name: a, agent: shell}, "
+                "{name: b, agent: shell}, {name: c, agent: shell}, {name: d, agent: shell}]\n")
+    assert cli("up", "--no-start", cwd=repo).code == 0
+    commit(tmp_path / "wt-a", "src/app.py", "print('a')\n")
+    commit(tmp_path / "wt-b", "src/app.py", "print('b')\n")
+    commit(tmp_path / "wt-b", "notes.md", "b\n")
+    commit(tmp_path / "wt-c", "notes.md", "c\n")
+    commit(tmp_path / "wt-d", "elsewhere.md", "d\n")
+    said = cli("conflicts", cwd=repo)
+    assert said.code == 1
+    assert "merge order: a → c → b" in said.out
+    data = json.loads(cli("conflicts", "--json", cwd=repo).out)
+    assert data["merge_order"] == [["a", "c", "b"]]
+
+
+def test_spawn_takes_its_task_from_a_file(tmp_path: Path, cli: Callable[..., Run]) -> None:
+    repo = make_repo(tmp_path)
+    write_fleet(repo, "version: 1\nworktrees: ../wt-{name}\nagents: []\n")
+    (tmp_path / "task.md").write_text("# Fix add()\n\nIt subtracts.\n")
+    assert cli("spawn", "t", "--agent", "shell", "--task-file", str(tmp_path / "task.md"),
+               cwd=repo).code == 0
+    task = Registry(open_repo(repo).state_dir).load().agents["t"].task
+    assert task == "# Fix add()\n\nIt subtracts."
+    missing = cli("spawn", "u", "--task-file", str(tmp_path / "nope.md"), cwd=repo)
+    assert_one_line_error(missing, 2, "--task-file", "nope.md")
+    both = cli("spawn", "u", "--task", "x", "--issue", "7", cwd=repo)
+    assert_one_line_error(both, 2, "not allowed with")

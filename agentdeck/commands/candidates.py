@@ -63,10 +63,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if group is None:
         known = ", ".join(sorted(groups)) or "none yet (`agentdeck fanout BASE` makes some)"
         raise UsageError(f"no fanout named {args.base}; fanouts: {known}")
-    found = compare(ctx, group, usage_by_agent(ctx))
+    compared = compare(ctx, group, usage_by_agent(ctx))
+    found = compared.candidates
     if args.json:
         print(json.dumps({"base": group.base, "task": group.task,
-                          "candidates": [c.as_json() for c in found]}, indent=2))
+                          "candidates": [c.as_json() for c in found],
+                          "merge_order": compared.orders}, indent=2))
         return 0
     print(f"{group.base}: {group.task}")
     if not found:
@@ -93,6 +95,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     passing = [c.name for c in found if c.checks and all(r["status"] == "pass" for r in c.checks)]
     if passing:
         print(f"  passing every check: {', '.join(passing)} (`agentdeck keep {passing[0]}`)")
+    for order in compared.orders:
+        print(f"  merge order with the others: {' → '.join(order)} (the one the others depend "
+              "on least first)")
     return 0
 
 

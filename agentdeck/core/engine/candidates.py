@@ -146,8 +146,16 @@ class Candidate:
         return asdict(self)
 
 
+@dataclass
+class Comparison:
+    candidates: list[Candidate]
+    # the radar's merge order for agents whose work touches the same files as a candidate's,
+    # where some are not candidates (the candidates all touch the same files: one is kept)
+    orders: list[list[str]] = field(default_factory=list)
+
+
 def compare(ctx: RepoContext, group: Group, usage: Mapping[str, Mapping[str, Any]] | None = None
-            ) -> list[Candidate]:
+            ) -> Comparison:
     """The group's candidates (those still there) side by side: their committed work against
     their base, their checks, where they would conflict with agents outside the group, how long
     they took and what they used."""
@@ -171,7 +179,9 @@ def compare(ctx: RepoContext, group: Group, usage: Mapping[str, Mapping[str, Any
             if other is not None and other not in group.agents and pair.conflicts:
                 cand.conflicts.append(f"{other}: {', '.join(pair.conflicts)}")
         out.append(cand)
-    return out
+    orders = [order for order in radar.merge_order()
+              if set(order) & set(group.agents) and set(order) - set(group.agents)]
+    return Comparison(out, orders)
 
 
 def _count_work(ctx: RepoContext, rec: AgentRecord, cand: Candidate) -> None:

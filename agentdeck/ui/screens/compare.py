@@ -15,7 +15,14 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from agentdeck.core.deck import Deck
-from agentdeck.core.engine.candidates import Candidate, Group, Groups, compare, keep
+from agentdeck.core.engine.candidates import (
+    Candidate,
+    Comparison,
+    Group,
+    Groups,
+    compare,
+    keep,
+)
 from agentdeck.core.errors import AgentdeckError
 from agentdeck.ui.layout import DeckFooter
 from agentdeck.ui.screens.confirm import Confirm
@@ -89,8 +96,8 @@ class CompareScreen(Screen[None]):
             return
         self.app.call_from_thread(self._show, found)
 
-    def _show(self, found: list[Candidate]) -> None:
-        self.found = found
+    def _show(self, compared: Comparison) -> None:
+        self.found = found = compared.candidates
         table = self.query_one("#compare-table", DataTable)
         table.clear()
         for c in found:
@@ -113,6 +120,8 @@ class CompareScreen(Screen[None]):
             notes.append(f"passing every check: {', '.join(passing)}")
         if not found:
             notes.append("no candidate left")
+        notes += [f"merge order with the others: {' → '.join(order)}"
+                  for order in compared.orders]
         self.query_one("#compare-notes", Static).update("\n".join(notes))
 
     @property

@@ -228,3 +228,40 @@ def test_spawn_takes_its_task_from_a_file(tmp_path: Path, cli: Callable[..., Run
     assert_one_line_error(missing, 2, "--task-file", "nope.md")
     both = cli("spawn", "u", "--task", "x", "--issue", "7", cwd=repo)
     assert_one_line_error(both, 2, "not allowed with")
+
+
+def test_fanout_starts_them_and_the_session_host_judges_their_commits(
+        tmp_path: Path, cli: Callable[..., Run]) -> None:
+    """With no dashboard open: fanout starts the candidates in the session host daemon, which
+    runs the checks on each one's commit; compare shows it, keep stops and removes the
+    sibling."""
+    from agentdeck.daemon import lifecycle
+    from tests.conftest import wait
+
+    repo = fanout_repo(tmp_path)
+    ctx = open_repo(repo)
+    store = CheckStore(ctx.state_dir)
+    try:
+        made = cli("fanout", "duo", "--task", "make add() add", "--count", "2", "--agent",
+                   "bad,good", cwd=repo)
+        assert made.code == 0, made.err
+        assert "duo-1: started" in made.out and "duo-2: started" in made.out
+
+        def judged() -> dict[str, str]:
+            found = store.load()
+            return {n: found[n]["tests"].status for n in ("duo-1", "duo-2")
+                    if "tests" in found.get(n, {}) and found[n]["tests"].commit
+                    == (git(repo, "rev-parse", f"agentdeck/{n}").strip())
+                    and found[n]["tests"].status != "running"}
+
+        wait(lambda: len(judged()) == 2, "the session host to judge both commits", timeout=60)
+        assert judged() == {"duo-1": "fail", "duo-2": "pass"}
+        data = json.loads(cli("compare", "duo", "--json", cwd=repo).out)
+        assert [c["checks"][0]["status"] for c in data["candidates"]] == ["fail", "pass"]
+        kept = cli("keep", "duo-2", cwd=repo)
+        assert kept.code == 0, kept.err
+        assert "duo-1: stopped it and every process it started" in kept.out
+        assert set(Registry(ctx.state_dir).load().agents) == {"duo-2"}
+        assert (repo / "src" / "calc.py").read_text() == GOOD
+    finally:
+        lifecycle.stop(ctx.state_dir)

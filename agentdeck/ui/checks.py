@@ -76,10 +76,11 @@ class CheckWatch:
         def changed(_name: str = "") -> None:  # (the checker's or the watcher's thread)
             screen.post_message(ChecksChanged())
 
-        self.checker = Checker(self.deck.ctx, self.deck.fleet, lambda: self.deck.local_records,
-                               changed)
+        if not self.deck.persistent:  # (a session host daemon runs them itself)
+            self.checker = Checker(self.deck.ctx, self.deck.fleet,
+                                   lambda: self.deck.local_records, changed)
+            self.checker.moved(None)
         self._watcher = FileWatcher(self.store.path, changed).start()
-        self.checker.moved(None)
         self.read()
 
     def moved(self, names: set[str] | None) -> None:

@@ -37,6 +37,7 @@ from agentdeck.core.fleet.checkspec import CheckSpec
 from agentdeck.core.fleet.registry import AgentRecord
 from agentdeck.core.fleet.spec import Fleet
 from agentdeck.core.git.repo import RepoContext
+from agentdeck.core.git.watch import ChangeWatcher
 from agentdeck.core.proctree import end_tree
 
 OUTPUT_MAX = 2 << 20  # bytes of a check's output kept (its end: where failures are told)
@@ -227,3 +228,39 @@ class Checker:
         """End the checks running now (their results: stale) and run no more."""
         self.runs.end_all()
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+class CommitChecks:
+    """The session host's checks (the daemon's): a Checker told by a watch on the repository's
+    refs, so an agent's new commit is judged with no dashboard open. Made again only when the
+    fleet's checks change (each dashboard that attaches configures the session host)."""
+
+    def __init__(self) -> None:
+        self.checker: Checker | None = None
+        self._watcher: ChangeWatcher | None = None
+        self._key: object = None
+
+    def configure(self, ctx: RepoContext, fleet: Fleet,
+                  records: Callable[[], list[AgentRecord]]) -> None:
+        key = (fleet.checks, tuple((a.name, a.checks) for a in fleet.agents))
+        if key == self._key:
+            if self.checker is not None:
+                self.checker.fleet = fleet  # (their env, sandbox: as the file says now)
+            return
+        self.close()
+        self._key = key
+        if not any(c.run for c in (*fleet.checks, *(c for a in fleet.agents for c in a.checks))):
+            return
+        self.checker = checker = Checker(ctx, fleet, records)
+        # (no agents' worktrees: only the refs, and any branch moving has every agent's tip
+        # looked at, which is reading a few files)
+        self._watcher = ChangeWatcher(ctx, [], lambda _names: checker.moved(None)).start()
+        checker.moved(None)  # what was committed while nothing watched
+
+    def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.stop()
+            self._watcher = None
+        if self.checker is not None:
+            self.checker.close()
+            self.checker = None

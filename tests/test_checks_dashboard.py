@@ -10,6 +10,8 @@ import json
 import sys
 from pathlib import Path
 
+from textual.widgets import Static
+
 from agentdeck.core.deck import Deck
 from agentdeck.core.engine.check_results import CheckStore
 from agentdeck.core.engine.engine import Engine
@@ -17,6 +19,7 @@ from agentdeck.core.fleet.schema import load_fleet
 from agentdeck.core.git.repo import open_repo
 from agentdeck.ui.app import AgentdeckApp
 from agentdeck.ui.screens.dashboard import DashboardScreen
+from agentdeck.ui.screens.review import ReviewScreen
 from agentdeck.ui.widgets.agent_list import AgentDetail, AgentList
 from tests.conftest import make_repo, write_fleet
 from tests.conftest import until as _until
@@ -85,8 +88,17 @@ agents: [{{name: ops, agent: asks, branch: feat/ops}}]
             assert "checks" in app.query_one(AgentList).shown
             assert "✖tests" in str(app.query_one(AgentDetail).render())
 
-            await until(pilot, lambda: deck.queue.pending())  # its prompt waits
             agents = app.query_one(AgentList)
+            agents.focus()
+            agents.move_cursor(row=agents.get_row_index("ops"))
+            await pilot.press("r")  # the review screen says them too
+            await until(pilot, lambda: isinstance(app.screen, ReviewScreen)
+                        and "checks ✖tests" in str(app.screen.query_one("#review-head",
+                                                                         Static).render()))
+            await pilot.press("escape")
+            await until(pilot, lambda: app.screen is screen)
+
+            await until(pilot, lambda: deck.queue.pending())  # its prompt waits
             agents.focus()
             agents.move_cursor(row=agents.get_row_index("ops"))
             await pilot.press("f")

@@ -87,6 +87,17 @@ async def test_an_issue_becomes_a_task_and_its_work_a_pull_request(
     finally:
         deck.close()
 
+    assert "fix" in Registry(ctx.state_dir).load().agents
+    assert "merged" not in cli("prune", cwd=repo).out  # open: it stays
+    pull["state"] = "MERGED"  # merged on the forge: prune cleans the agent up
+    pruned = cli("prune", cwd=repo)
+    assert pruned.code == 0, pruned.err
+    assert f"fix: its pull request was merged ({pull['url']})" in pruned.out
+    assert "deleted branch agentdeck/fix" in pruned.out
+    assert "fix" not in Registry(ctx.state_dir).load().agents
+    assert not (tmp_path / "wt-fix").exists()
+    assert load_fleet(repo / "agentdeck.yaml").agents == ()
+
 
 def test_gh_missing_logged_out_or_not_github_is_one_line(
         tmp_path: Path, github: FakeGitHub, cli: Callable[..., Run],

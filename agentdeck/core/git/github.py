@@ -163,6 +163,23 @@ def pr_state(repo: GitHubRepo, head: str) -> dict[str, Any]:
             "checks": checks}
 
 
+def merged_pulls(state_dir: Path, branches: dict[str, str]) -> dict[str, str]:
+    """The agents (name -> branch given) whose pull request the forge says was merged: name ->
+    its URL. Only agents with a pull request are asked about; gh missing or failing: none."""
+    out = {}
+    for name, link in Links(state_dir).load().items():
+        spec = str(link.get("pr_repo") or "")
+        if name not in branches or spec.count("/") != 2 or shutil.which("gh") is None:
+            continue
+        try:
+            state = pr_state(GitHubRepo(*spec.split("/")), branches[name])
+        except (OperationError, ValueError):
+            continue
+        if state.get("state") == "MERGED":
+            out[name] = str(state.get("url") or link.get("pr_url") or "")
+    return out
+
+
 def pr_chip(state: dict[str, Any]) -> str:
     """The sidebar's: PR#3 draft ✖ci/test ✔lint."""
     label = "draft" if state.get("isDraft") and state.get("state") == "OPEN" else str(

@@ -16,7 +16,7 @@ from agentdeck.core.errors import AgentdeckError, UsageError
 def cmd_fanout(args: argparse.Namespace) -> int:
     from agentdeck.commands import sessions
     from agentdeck.commands.workspaces import report_up
-    from agentdeck.core.engine.candidates import plan_fanout, record_group
+    from agentdeck.core.engine.candidates import Groups, plan_fanout, record_group
     from agentdeck.core.fleet.edits import add_to_fleet_file
     from agentdeck.core.fleet.schema import load_fleet
 
@@ -28,7 +28,13 @@ def cmd_fanout(args: argparse.Namespace) -> int:
     specs = plan_fanout(ctx, fleet, args.base, args.task, args.count, kinds)
     record_group(ctx, args.base, args.task, specs)  # (before they are made: keep knows them)
     engine = engine_of(ctx, fleet)
-    result = engine.spawn(*specs)
+    try:
+        result = engine.spawn(*specs)
+    except AgentdeckError:
+        Groups(ctx.state_dir).forget([s.name for s in specs])  # (none was made)
+        raise
+    if result.failed:
+        Groups(ctx.state_dir).forget(list(result.failed))
     host_runs = daemon_runs(ctx)
     status = report_up(engine, result, started=not args.no_start,
                        starts_in_host=not args.no_start)

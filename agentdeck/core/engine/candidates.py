@@ -100,7 +100,8 @@ def plan_fanout(ctx: RepoContext, fleet: Fleet, base: str, task: str, count: int
         raise UsageError(f"'{base}' may use letters, digits, '.', '_' and '-', starting with a "
                          "letter or digit")
     if not task.strip():
-        raise UsageError("--task is what every candidate is to do: it cannot be empty")
+        raise UsageError("the task (--task) is what every candidate is to do: it cannot be "
+                         "empty")
     if not 1 <= count <= MOST:
         raise UsageError(f"--count is how many candidates: 1 to {MOST}")
     unknown = [k for k in kinds if k not in fleet.commands]

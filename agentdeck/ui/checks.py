@@ -11,6 +11,7 @@ by itself); `f` hands a failing remote check's name and link to the agent too.""
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -35,10 +36,16 @@ SENT_LINES = 60  # of a failing check's output, in the message to its agent
 PULLS_EVERY = 60.0  # seconds between looks at the agents' pull requests
 
 
+# escape sequences and control characters of a check's output: typed into an agent's TUI they
+# would be keys (a paste's end, an Enter), not text
+_CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b.?|"
+                      r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
 def failure_message(result: CheckResult) -> str:
     """What an agent is told of its failing check: which, on which commit, the end of the
-    output, and what to do."""
-    lines = result.output_tail.rstrip().splitlines()[-SENT_LINES:]
+    output (as plain text), and what to do."""
+    lines = _CONTROL.sub("", result.output_tail).rstrip().splitlines()[-SENT_LINES:]
     return (f"The check \"{result.name}\" (`{result.run}`) failed on your commit "
             f"{result.commit[:10]}. The end of its output:\n\n" + "\n".join(lines) +
             "\n\nPlease fix it and commit.")

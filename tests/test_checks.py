@@ -186,3 +186,34 @@ agents:
     assert not (repo / "evil.txt").exists() and not (tmp_path / "wt-other" / "evil.txt").exists()
     assert not outside.exists() and not (Path.home() / "agentdeck-check-evil.txt").exists()
     assert git(repo, "rev-parse", "main").strip() == main_tip
+
+
+def test_closing_the_checker_ends_its_checks_without_waiting(tmp_path: Path,
+                                                             cli: Callable[..., Run]) -> None:
+    """A dashboard that quits mid-check ends the check's whole tree, and its result says it was
+    interrupted (stale), not failed."""
+    import psutil
+
+    pidfile, slow = tmp_path / "check.pid", tmp_path / "slow.py"
+    slow.write_text("import os, sys, time\nopen(sys.argv[1], 'w').write(str(os.getpid()))\n"
+                    "time.sleep(120)\n")
+    repo = make_repo(tmp_path)
+    write_fleet(repo, f"""version: 1
+worktrees: ../wt-{{name}}
+checks: [{{name: slow, run: "{sys.executable} {slow} {pidfile}"}}]
+agents: [{{name: a, agent: shell}}]
+""")
+    assert cli("up", "--no-start", cwd=repo).code == 0
+    ctx, fleet = open_repo(repo), load_fleet(repo / "agentdeck.yaml")
+    store = CheckStore(ctx.state_dir)
+    checker = Checker(ctx, fleet, lambda: ready_records(ctx.state_dir))
+    commit(tmp_path / "wt-a", "x.txt", "x\n")
+    checker.moved(None)
+    wait(lambda: pidfile.exists() and pidfile.read_text(), "the check to start")
+    assert store.of("a")["slow"].shown() == "running"
+    checker.close()
+    pid = int(pidfile.read_text())
+    wait(lambda: not psutil.pid_exists(pid) or psutil.Process(pid).status() == "zombie",
+         "the check's process to end")
+    wait(lambda: store.of("a")["slow"].status == "stale", "the result to say so")
+    assert "interrupted" in store.of("a")["slow"].output_tail

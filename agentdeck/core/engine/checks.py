@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
+import signal
 import subprocess
 import threading
 import time
@@ -76,11 +78,17 @@ class Runs:
             self._pids.discard(pid)
 
     def end_all(self) -> None:
+        """End them all without waiting (a dashboard quitting is not held up): each check's
+        session is told to end now, and a thread of its own kills what lingers."""
         self.closed.set()
         with self._lock:
             pids = list(self._pids)
         for pid in pids:
-            end_tree(pid, grace=2.0)
+            with contextlib.suppress(OSError):
+                os.killpg(pid, signal.SIGTERM)  # (each runs in a session of its own)
+        if pids:
+            threading.Thread(target=lambda: [end_tree(p, grace=2.0) for p in pids],
+                             name="agentdeck-checks-end", daemon=True).start()
 
 
 def run_check(ctx: RepoContext, fleet: Fleet, rec: AgentRecord, check: CheckSpec,

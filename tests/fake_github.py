@@ -25,6 +25,8 @@ class FakeGitHub:
     pulls: list[dict[str, Any]] = field(default_factory=list)
     checks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # head -> check runs
     requests: list[dict[str, Any]] = field(default_factory=list)
+    # GitHub Actions runs by id: {id, branch, job, step, log}
+    runs: dict[int, dict[str, Any]] = field(default_factory=dict)
     port: int = 0
     ca_file: Path | None = None
 
@@ -111,6 +113,46 @@ class FakeGitHub:
             return {"node": self.pull(pr)}
         return {}
 
+    def rest(self, path: str) -> Any:
+        """GitHub Actions' REST calls `gh run view --log-failed` makes: a run, its workflow,
+        its jobs, its logs (a zip of one text file per step)."""
+        base = f"/api/v3/repos/{self.owner}/{self.name}/actions"
+        if path in ("/api/v3", "/api/v3/"):
+            return {}
+        m = re.fullmatch(re.escape(base) + r"/runs/(\d+)(/jobs|/logs)?", path)
+        run = self.runs.get(int(m.group(1))) if m else None
+        if m and run is not None:
+            if m.group(2) == "/logs":
+                return self.logs_zip(run)
+            if m.group(2) == "/jobs":
+                return {"total_count": 1, "jobs": [{
+                    "id": run["id"] * 10, "run_id": run["id"], "name": run["job"],
+                    "status": "completed", "conclusion": "failure",
+                    "started_at": "2026-01-01T00:00:00Z",
+                    "completed_at": "2026-01-01T00:01:00Z", "url": "", "html_url": "",
+                    "steps": [{"name": run["step"], "number": 1, "status": "completed",
+                               "conclusion": "failure", "started_at": "2026-01-01T00:00:00Z",
+                               "completed_at": "2026-01-01T00:01:00Z"}]}]}
+            return {"id": run["id"], "name": "ci", "status": "completed",
+                    "conclusion": "failure", "workflow_id": 1, "head_branch": run["branch"],
+                    "head_sha": "0" * 40, "event": "pull_request", "run_attempt": 1,
+                    "jobs_url": f"https://{self.host}{base}/runs/{run['id']}/jobs",
+                    "logs_url": f"https://{self.host}{base}/runs/{run['id']}/logs",
+                    "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:01:00Z",
+                    "html_url": self.url(f"/actions/runs/{run['id']}"), "display_title": "ci"}
+        if path == f"{base}/workflows/1":
+            return {"id": 1, "name": "ci", "path": ".github/workflows/ci.yml", "state": "active"}
+        return None
+
+    def logs_zip(self, run: dict[str, Any]) -> bytes:
+        import io
+        import zipfile
+
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w") as zf:
+            zf.writestr(f"{run['job']}/1_{run['step']}.txt", run["log"])
+        return out.getvalue()
+
     # -- serving ------------------------------------------------------------------------------
     def start(self, folder: Path) -> FakeGitHub:
         ca = trustme.CA()
@@ -151,7 +193,16 @@ class FakeGitHub:
                 if not self._signed_in():
                     return
                 fake.requests.append({"method": "GET", "path": self.path})
-                self._reply(200, {})
+                found = fake.rest(self.path.split("?")[0])
+                if isinstance(found, bytes):  # a run's logs: a zip
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/zip")
+                    self.send_header("Content-Length", str(len(found)))
+                    self.end_headers()
+                    self.wfile.write(found)
+                    return
+                self._reply(200 if found is not None else 404,
+                            found if found is not None else {"message": "Not Found"})
 
             def log_message(self, *args: object) -> None:
                 pass

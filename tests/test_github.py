@@ -7,7 +7,9 @@ Without gh, logged out, or with an origin that is not GitHub: one line saying so
 from __future__ import annotations
 
 import functools
+import json
 import shutil
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from agentdeck.core.fleet.schema import load_fleet
 from agentdeck.core.git.repo import open_repo
 from agentdeck.ui.app import AgentdeckApp
 from agentdeck.ui.screens.dashboard import DashboardScreen
+from agentdeck.ui.widgets.agent_list import AgentList
 from tests.conftest import Run, assert_one_line_error, commit, git, make_repo, requires, write_fleet
 from tests.conftest import until as _until
 from tests.fake_github import FakeGitHub
@@ -43,14 +46,30 @@ def github_repo(tmp_path: Path, fake: FakeGitHub) -> Path:
     repo = make_repo(tmp_path)
     git(repo, "remote", "set-url", "origin", f"https://{fake.host}/acme/app.git")
     git(repo, "remote", "set-url", "--push", "origin", str(tmp_path / "app-origin.git"))
-    write_fleet(repo, "version: 1\nworktrees: ../wt-{name}\nagents: []\n")
+    listens = tmp_path / "listens.py"
+    listens.write_text(LISTENS)
+    write_fleet(repo, f"version: 1\nworktrees: ../wt-{{name}}\ncommands: {{listens: "
+                f"\"{sys.executable} {listens} {tmp_path / 'heard.jsonl'}\"}}\nagents: []\n")
     return repo
+
+
+# an agent at its prompt that logs what it reads
+LISTENS = r"""
+import json, os, sys, tty
+tty.setraw(0)
+os.write(1, b"> ")
+while True:
+    data = os.read(0, 4096)
+    with open(sys.argv[1], "a") as fh:
+        fh.write(json.dumps(data.decode()) + "\n")
+    os.write(1, b"\r\x1b[K> " if data == b"\r" else data)
+"""
 
 
 async def test_an_issue_becomes_a_task_and_its_work_a_pull_request(
         tmp_path: Path, github: FakeGitHub, cli: Callable[..., Run]) -> None:
     repo = github_repo(tmp_path, github)
-    made = cli("spawn", "fix", "--issue", "7", "--agent", "shell", cwd=repo)
+    made = cli("spawn", "fix", "--issue", "7", "--agent", "listens", cwd=repo)
     assert made.code == 0, made.err
     ctx = open_repo(repo)
     task = Registry(ctx.state_dir).load().agents["fix"].task or ""
@@ -74,8 +93,12 @@ async def test_an_issue_becomes_a_task_and_its_work_a_pull_request(
     assert pull["url"] in opened.out
 
     # the sidebar: the pull request's state and its failing check
-    github.checks["agentdeck/fix"] = [{"name": "ci/test", "conclusion": "FAILURE"},
+    run_url = f"https://{github.host}/acme/app/actions/runs/55/job/550"
+    github.checks["agentdeck/fix"] = [{"name": "ci/test", "conclusion": "FAILURE",
+                                       "url": run_url},
                                       {"name": "lint", "conclusion": "SUCCESS"}]
+    github.runs[55] = {"id": 55, "branch": "agentdeck/fix", "job": "test", "step": "pytest",
+                       "log": "2026-01-01T00:00:10Z FAILED test_add - assert -1 == 5\n"}
     deck = Deck.open(ctx, load_fleet(repo / "agentdeck.yaml"))
     try:
         app = AgentdeckApp(deck)
@@ -84,6 +107,16 @@ async def test_an_issue_becomes_a_task_and_its_work_a_pull_request(
             assert isinstance(screen, DashboardScreen)
             await until(pilot, lambda: screen.rows["fix"].checks == "PR#1 draft ✖ci/test ✔lint")
             assert [c["name"] for c in screen.checks.remote_failures("fix")] == ["ci/test"]
+            # f: the failing remote check's log, handed to the agent (after its task)
+            heard = tmp_path / "heard.jsonl"
+            await until(pilot, lambda: heard.exists() and "GitHub issue #7" in heard.read_text())
+            agents = app.query_one(AgentList)
+            agents.focus()
+            agents.move_cursor(row=agents.get_row_index("fix"))
+            await pilot.press("f")
+            await until(pilot, lambda: "assert -1 == 5" in heard.read_text())
+            said = "".join(json.loads(x) for x in heard.read_text().splitlines())
+            assert 'The check "ci/test" failed on your pull request' in said
     finally:
         deck.close()
 

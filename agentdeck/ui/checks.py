@@ -25,7 +25,7 @@ from agentdeck.core.engine.check_results import (
 )
 from agentdeck.core.engine.checks import Checker
 from agentdeck.core.errors import AgentdeckError
-from agentdeck.core.git.github import GitHubRepo, Links, pr_chip, pr_state
+from agentdeck.core.git.github import GitHubRepo, Links, failed_log, pr_chip, pr_state
 from agentdeck.core.git.watch import FileWatcher
 from agentdeck.ui.host_messages import ChecksChanged, ChecksRead
 
@@ -49,6 +49,18 @@ def failure_message(result: CheckResult) -> str:
     return (f"The check \"{result.name}\" (`{result.run}`) failed on your commit "
             f"{result.commit[:10]}. The end of its output:\n\n" + "\n".join(lines) +
             "\n\nPlease fix it and commit.")
+
+
+def remote_message(check: dict[str, Any], pull: dict[str, Any]) -> str:
+    """A failing check of the agent's pull request, told with the end of its log where gh can
+    fetch it (GitHub Actions), else its link (blocking: gh)."""
+    log = failed_log(str(pull.get("repo") or ""), str(check.get("url") or ""))
+    where = f"on your pull request ({pull.get('url')})"
+    if log is None:
+        return (f"The check \"{check['name']}\" failed {where}: {check.get('url') or 'no link'}"
+                ". Please fix it and commit.")
+    return (f"The check \"{check['name']}\" failed {where}. The end of its log:\n\n"
+            + _CONTROL.sub("", log) + "\n\nPlease fix it and commit.")
 
 
 class CheckWatch:
@@ -128,7 +140,8 @@ class CheckWatch:
             if name not in branches or spec.count("/") != 2:
                 continue
             try:
-                found[name] = pr_state(GitHubRepo(*spec.split("/")), branches[name])
+                found[name] = {**pr_state(GitHubRepo(*spec.split("/")), branches[name]),
+                               "repo": spec}
             except (AgentdeckError, OSError, ValueError):
                 continue  # (offline, logged out: the chip shows what it said last)
         if not found:
@@ -164,12 +177,15 @@ class CheckWatch:
             screen.notify(f"{name} is a shell: it would run the output as commands; read it "
                           f"with `agentdeck checks {name} --last`", severity="warning")
             return
-        text = "\n\n".join([*(failure_message(r) for r in failed),
-                              *(f"The check \"{c['name']}\" failed on your pull request "
-                                f"({self.pulls[name].get('url')}): {c['url'] or 'no link'}. "
-                                "Please fix it and commit." for c in remote)])
+        local = [failure_message(r) for r in failed]
+        pull = dict(self.pulls.get(name) or {})
         actions = screen.agents
-        actions._in_thread(lambda: actions.deliver([name], text), "message")
+
+        def send() -> None:  # (a worker's thread: the remote logs come through gh)
+            said = [*local, *(remote_message(c, pull) for c in remote)]
+            actions.deliver([name], "\n\n".join(said))
+
+        actions._in_thread(send, "message")
 
     def stop(self) -> None:
         if self.checker is not None:

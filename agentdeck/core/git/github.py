@@ -163,6 +163,22 @@ def pr_state(repo: GitHubRepo, head: str) -> dict[str, Any]:
             "checks": checks}
 
 
+_RUN = re.compile(r"/actions/runs/(\d+)")
+
+
+def failed_log(repo_spec: str, url: str, lines: int = 60) -> str | None:
+    """The end of a failed GitHub Actions check's log (`gh run view --log-failed`), from the
+    check's link; None when it is not an Actions run or gh cannot say."""
+    m = _RUN.search(url or "")
+    if m is None or repo_spec.count("/") != 2:
+        return None
+    try:
+        out = gh(["run", "view", m.group(1), "--log-failed", "--repo", repo_spec])
+    except OperationError:
+        return None
+    return "\n".join(out.rstrip().splitlines()[-lines:]) or None
+
+
 def merged_pulls(state_dir: Path, branches: dict[str, str]) -> dict[str, str]:
     """The agents (name -> branch given) whose pull request the forge says was merged: name ->
     its URL. Only agents with a pull request are asked about; gh missing or failing: none."""

@@ -265,7 +265,9 @@ class DashboardScreen(Screen[None]):
         # (the host updates one SessionInfo in place: remember the state we saw last)
         if self.seen_state.get(info.name) == "working" and info.state != "working":
             # an agent that stops working has usually just edited or committed: look again
+            # (and judge a new commit: what judges them even where the watch could not start)
             self.radar.stale({info.name})
+            self.checks.moved({info.name})
         self.seen_state[info.name] = info.state
         new = live_row(row, info, any(e.agent == info.name for e in self.approvals),
                        self.deck.outbox.held(info.name))

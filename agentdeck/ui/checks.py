@@ -7,7 +7,8 @@ a prompt waits, as every message).
 
 An agent with a pull request (`agentdeck pr`) has its state and its checks there beside them,
 asked of `gh` when the dashboard opens and every PULLS_EVERY seconds (the forge tells nothing
-by itself); `f` hands a failing remote check's name and link to the agent too."""
+by itself); `f` hands a failing remote check's log (or link) to the agent too. `C` opens the
+compare screen on the selected agent's fanout."""
 
 from __future__ import annotations
 
@@ -186,6 +187,23 @@ class CheckWatch:
             actions.deliver([name], "\n\n".join(said))
 
         actions._in_thread(send, "message")
+
+    def compare(self, name: str | None) -> None:
+        """`C`: the compare screen on the agent's fanout (else the newest one)."""
+        screen = self.screen
+
+        def find() -> None:  # (a worker's thread: the groups are a file)
+            from agentdeck.ui.screens.compare import CompareScreen, group_for
+
+            group = group_for(self.deck, name)
+            if group is None:
+                screen.app.call_from_thread(screen.notify, "no fanout to compare: `agentdeck "
+                                            "fanout BASE --task …` makes one")
+                return
+            screen.app.call_from_thread(screen.app.push_screen, CompareScreen(self.deck, group))
+
+        screen.run_worker(find, thread=True, exclusive=True, group="compare",
+                          exit_on_error=False)
 
     def stop(self) -> None:
         if self.checker is not None:

@@ -381,16 +381,8 @@ class DashboardScreen(Screen[None]):
     def action_send_failure(self) -> None:
         self.checks.send_failure(self.selected_agent)
 
-    @work(thread=True, exclusive=True, group="compare", exit_on_error=False)
     def action_compare(self) -> None:
-        from agentdeck.ui.screens.compare import CompareScreen, group_for
-
-        group = group_for(self.deck, self.selected)
-        if group is None:
-            self.app.call_from_thread(self.notify, "no fanout to compare: `agentdeck fanout "
-                                      "BASE --task …` makes one", severity="information")
-            return
-        self.app.call_from_thread(self.app.push_screen, CompareScreen(self.deck, group))
+        self.checks.compare(self.selected)
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         self._focus_changed()

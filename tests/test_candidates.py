@@ -265,3 +265,43 @@ def test_fanout_starts_them_and_the_session_host_judges_their_commits(
         assert (repo / "src" / "calc.py").read_text() == GOOD
     finally:
         lifecycle.stop(ctx.state_dir)
+
+
+async def test_sandboxed_candidates_are_judged_inside_their_sandbox(
+        tmp_path: Path, cli: Callable[..., Run]) -> None:
+    """Candidates fenced in (sandbox: bwrap): each commits inside its sandbox (its branch carried
+    out by the session host), the commit is judged without being asked, and its check runs in
+    the same sandbox — a check that tries to write the main checkout cannot."""
+    import shutil
+
+    from tests.conftest import requires
+
+    requires("bubblewrap", None if shutil.which("bwrap") else "not installed")
+    repo = fanout_repo(tmp_path)
+    escape = tmp_path / "escape.py"  # tries to write the main checkout, says how it went
+    escape.write_text("import sys\ntry:\n    open(sys.argv[1], 'w').write('x')\n"
+                      "    print('escape: written')\nexcept OSError as exc:\n"
+                      "    print('escape:', type(exc).__name__)\n")
+    probe = f"{sys.executable} {escape} {repo / 'escaped.txt'}; {sys.executable} -B check_add.py"
+    text = (repo / "agentdeck.yaml").read_text().replace(
+        f'run: "{sys.executable} -B check_add.py"', f'run: "{probe}"').replace(
+        "agents: []", "defaults: {sandbox: bwrap}\nagents: []")
+    write_fleet(repo, text)
+    assert cli("fanout", "box", "--task", "add", "--count", "2", "--agent", "bad,good",
+               "--no-start", cwd=repo).code == 0
+    ctx = open_repo(repo)
+    store = CheckStore(ctx.state_dir)
+    deck = Deck.open(ctx, load_fleet(repo / "agentdeck.yaml"))
+    try:
+        app = AgentdeckApp(deck)
+        async with app.run_test(size=(160, 45)) as pilot:
+            screen = app.screen
+            assert isinstance(screen, DashboardScreen)
+            await until(pilot, lambda: [screen.rows[n].checks for n in ("box-1", "box-2")]
+                        == ["✖tests", "✔tests"])
+    finally:
+        deck.close()
+    result = store.of("box-2")["tests"]
+    assert result.commit == git(repo, "rev-parse", "agentdeck/box-2").strip()
+    assert "escape: OSError" in result.output_tail, result.output_tail
+    assert not (repo / "escaped.txt").exists()

@@ -1,9 +1,10 @@
-"""Checks in the dashboard: the radar's change events (ui/radar.py) also tell the Checker
-(core/engine/checks.py), which runs an agent's `when: commit` checks when its branch has a commit
-they have not judged; what they said (this dashboard's runs, `agentdeck checks` in a terminal,
-another dashboard's) is read from the store whenever it changes and shown as chips in the
-sidebar; `f` sends the selected agent's failing check's output to it as a message (held while
-a prompt waits, as every message).
+"""Checks in the dashboard: in a dashboard that hosts its agents itself, the radar's change
+events (ui/radar.py) also tell the Checker (core/engine/checks.py), which runs an agent's
+`when: commit` checks when its branch has a commit they have not judged (a session host daemon
+runs its own: core/engine/checks.CommitChecks). What they said (these runs, the daemon's,
+`agentdeck checks` in a terminal, another dashboard's) is read from the store whenever it
+changes and shown as chips in the sidebar; `f` sends the selected agent's failing check's
+output to it as a message (held while a prompt waits, as every message).
 
 An agent with a pull request (`agentdeck pr`) has its state and its checks there beside them,
 asked of `gh` when the dashboard opens and every PULLS_EVERY seconds (the forge tells nothing

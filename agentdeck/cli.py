@@ -101,7 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
     spawn.add_argument("--base", help="where a new branch starts (default: the fleet's base)")
     spawn.add_argument("--agent", help=f"agent kind: {', '.join(KINDS)}, or one of the "
                        "fleet's commands")
-    spawn.add_argument("--task", help="what this agent should do")
+    task = spawn.add_mutually_exclusive_group()
+    task.add_argument("--task", help="what this agent should do")
+    task.add_argument("--task-file", type=Path, default=None, metavar="FILE",
+                      help="the task from a file (Markdown, say)")
+    task.add_argument("--issue", default=None, metavar="N|URL",
+                      help="the task from a GitHub issue (the origin's number, or its URL), "
+                      "through gh; its pull request (agentdeck pr) closes it")
     spawn.add_argument("--model", help="model name passed to the agent")
     spawn.add_argument("--role", choices=ROLES, help="lead or worker (default worker)")
     spawn.add_argument("--no-save", action="store_true",
@@ -216,6 +222,58 @@ def build_parser() -> argparse.ArgumentParser:
                        "its worktree, branch, database and port, and its fleet file entry")
     merge.add_argument("--keep-in-fleet", action="store_true",
                        help="with --cleanup: leave its entry in the fleet file")
+
+    fanout = sub.add_parser("fanout", help="one task to N agents (BASE-1 … BASE-N), each on "
+                            "its own branch, to compare and keep the best")
+    fanout.set_defaults(run="candidates:cmd_fanout")
+    fleet_arg(fanout)
+    fanout.add_argument("base", metavar="BASE", help="the group's name; the candidates are "
+                        "BASE-1 … BASE-N")
+    fanout.add_argument("--task", required=True, help="what every candidate is to do")
+    fanout.add_argument("--count", "-n", type=_bounded(1, 10, "a number of candidates"),
+                        default=3, help="how many candidates (default 3)")
+    fanout.add_argument("--agent", default=None, metavar="KIND[,KIND…]",
+                        help="agent kinds, taken in turn (default: the fleet's default)")
+    fanout.add_argument("--no-start", action="store_true",
+                        help="make them only (the dashboard starts them when it opens)")
+    compare = sub.add_parser("compare", help="a fanout's candidates side by side: files, +/-, "
+                             "checks, conflicts, usage, time")
+    compare.set_defaults(run="candidates:cmd_compare")
+    compare.add_argument("base", metavar="BASE", help="the fanout (or one of its candidates)")
+    compare.add_argument("--json", action="store_true")
+    keep = sub.add_parser("keep", help="merge a candidate as `merge` does and remove its "
+                          "siblings (refused while one holds uncommitted work, unless --force)")
+    keep.set_defaults(run="candidates:cmd_keep")
+    fleet_arg(keep)
+    keep.add_argument("name", metavar="NAME")
+    keep.add_argument("--force", action="store_true",
+                      help="discard siblings' uncommitted work too (listed first)")
+    keep_how = keep.add_mutually_exclusive_group()
+    keep_how.add_argument("--squash", action="store_true")
+    keep_how.add_argument("--no-ff", action="store_true")
+    keep.add_argument("--into", default=None, help="target branch (default: its base)")
+    keep.add_argument("--cleanup", action="store_true",
+                      help="then remove the kept agent's workspace too, as merge --cleanup")
+
+    pr = sub.add_parser("pr", help="push an agent's branch and open a pull request on GitHub "
+                        "(a draft), through gh")
+    pr.set_defaults(run="forge:cmd_pr")
+    pr.add_argument("name", metavar="NAME")
+    pr.add_argument("--base", default=None, help="the branch it goes into (default: its base)")
+    pr.add_argument("--title", default=None, help="(default: its task's first line)")
+    pr.add_argument("--ready", action="store_true", help="ready for review, not a draft")
+
+    checks = sub.add_parser("checks", help="run the fleet's checks in agents' worktrees now "
+                            "(exit 1 if any failed)")
+    checks.set_defaults(run="checks:cmd_checks")
+    fleet_arg(checks)
+    checks.add_argument("names", nargs="*", metavar="NAME", help="only these agents")
+    checks.add_argument("--check", action="append", default=[], metavar="CHECK",
+                        help="only this check (repeatable)")
+    checks.add_argument("--json", action="store_true",
+                        help="{agent: [{name, status, commit, seconds, output_tail}]}")
+    checks.add_argument("--last", action="store_true",
+                        help="run nothing: what they said last (stale: the branch moved since)")
 
     serve = sub.add_parser("serve", help="the dashboard in a browser (phones too), attached to "
                            "the daemon, for paired devices only: --pair pairs one; `serve "

@@ -123,3 +123,40 @@ async def test_success_adds_a_started_pane_and_writes_the_fleet_file(deck: Deck)
     assert "# the team (this comment must survive the dialog)" in text
     assert "  # the lead works in the main worktree" in text
     assert load_fleet(fleet_file).agent("search") is not None
+
+
+async def test_a_fanout_from_the_dialog_makes_candidates_of_one_group(deck: Deck) -> None:
+    """`fanout` N in the dialog: NAME-1 … NAME-N on the same task, each on its own branch,
+    written to the fleet file, started in panes of their own, and a group `compare` knows."""
+    from textual.widgets import TextArea
+
+    from agentdeck.core.engine.candidates import Groups
+
+    app = AgentdeckApp(deck)
+    fleet_file = deck.fleet.path
+    assert fleet_file is not None
+    async with app.run_test(size=(160, 50)) as pilot:
+        dialog = await open_dialog(app, pilot)
+        dialog.query_one("#name", Input).value = "pick"
+        dialog.query_one("#database", Select).value = "none"
+        dialog.query_one("#task", TextArea).text = "make the search faster"
+        dialog.query_one("#fanout", Input).value = "11"
+        await until(pilot, lambda: "1 to 10" in check(app, "fanout"))
+        assert dialog.query_one("#create", Button).disabled
+        dialog.query_one("#fanout", Input).value = "2"
+        await until(pilot, lambda: "pick-1 … pick-2" in check(app, "fanout").replace(
+            "NAME", "pick"))
+        await until(pilot, lambda: not dialog.query_one("#create", Button).disabled)
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: not isinstance(app.screen, SpawnDialog), 60)
+        await until(pilot, lambda: bool(app.query("#pane-pick-1")) and bool(
+            app.query("#pane-pick-2")))
+        await until(pilot, lambda: {"pick-1", "pick-2"} <= {i.name for i in
+                                                            deck.host.sessions()})
+    agents = Registry(deck.ctx.state_dir).load().agents
+    assert (agents["pick-1"].branch, agents["pick-2"].branch) == ("agentdeck/pick-1",
+                                                                  "agentdeck/pick-2")
+    assert agents["pick-2"].task == "make the search faster"
+    assert Groups(deck.ctx.state_dir).load()["pick"].agents == ["pick-1", "pick-2"]
+    fleet = load_fleet(fleet_file)
+    assert fleet.agent("pick-1") is not None and fleet.agent("pick-2") is not None

@@ -36,10 +36,14 @@ def cmd_ls(args: argparse.Namespace) -> int:
     if fleet is not None:
         from agentdeck.commands.on_hosts import listing
     if args.json:
+        from agentdeck.core.engine.check_results import results_json
+
         there = listing(fleet, as_json=True) if fleet else []
         used = usage_by_agent(ctx)
-        print(json.dumps([{**v.as_json(), "host": "local", "usage": used.get(v.name)}
-                          for v in rows] + there, indent=2))
+        checks = results_json(ctx.state_dir, ctx.common_dir,
+                              {v.name: v.branch for v in rows})
+        print(json.dumps([{**v.as_json(), "host": "local", "usage": used.get(v.name),
+                           "checks": checks.get(v.name, [])} for v in rows] + there, indent=2))
         return 0
     if rows:
         print(fleet_table(rows))

@@ -60,6 +60,8 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
         else:
             print(f"{pair.a} <> {pair.b}: both change {', '.join(pair.overlap)} "
                   "(merges cleanly)")
+    for order in radar.merge_order():
+        print(f"merge order: {' → '.join(order)} (the one the others depend on least first)")
     for name, files in radar.scope.items():
         print(f"{name}: changed forbidden paths: {', '.join(files)}")
     if not radar.pairs and not radar.scope:

@@ -18,6 +18,8 @@ from agentdeck.commands.listing import live_states
 from agentdeck.core.engine.engine import Engine, UpResult
 from agentdeck.core.errors import AgentdeckError, UsageError
 from agentdeck.core.fleet.schema import load_fleet
+from agentdeck.core.fleet.spec import Fleet
+from agentdeck.core.git.repo import RepoContext
 from agentdeck.core.names import NAME_RE
 from agentdeck.progress import failure_report, fleet_table
 
@@ -71,6 +73,20 @@ def cmd_spawn(args: argparse.Namespace) -> int:
     if args.agent and args.agent not in fleet.commands:
         raise UsageError(f"unknown agent kind '{args.agent}'; known: "
                          f"{', '.join(fleet.commands)} (add others under 'commands:')")
+    issue = None
+    if args.task_file is not None:
+        try:
+            args.task = args.task_file.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"--task-file {args.task_file}: {exc}") from None
+        if not args.task:
+            raise UsageError(f"--task-file {args.task_file} is empty")
+    elif args.issue is not None:
+        from agentdeck.core.git import github
+
+        where, number = github.issue_ref(ctx, args.issue)
+        issue = github.issue(where, number)
+        args.task = github.issue_task(issue)
     engine = engine_of(ctx, fleet)
     declared = fleet.agent(args.name)
     if declared is not None and not any((args.branch, args.base, args.agent, args.task,
@@ -80,6 +96,12 @@ def cmd_spawn(args: argparse.Namespace) -> int:
         spec = fleet.spec_for(args.name, args.branch or f"agentdeck/{args.name}", base=args.base,
                               agent=args.agent, task=args.task, model=args.model, role=args.role)
     result = engine.spawn(spec)
+    if issue is not None and spec.name not in result.failed:  # `pr` links it
+        from agentdeck.core.git.github import Links
+
+        Links(ctx.state_dir).update(spec.name, issue=issue.get("number"),
+                                    issue_url=issue.get("url"), repo=where.spec)
+        print(f"{spec.name}: its task is issue #{issue.get('number')}: {issue.get('title')}")
     # with a session host running, the new agent starts there (a dashboard may be open on it)
     host_runs = daemon_runs(ctx)
     status = report_up(engine, result, started=host_runs, starts_in_host=host_runs)
@@ -136,6 +158,45 @@ def cmd_rm(args: argparse.Namespace) -> int:
     return 0
 
 
+def _merged_on_github(ctx: RepoContext, fleet: Fleet, said: list[str]) -> list[str]:
+    """Agents whose pull request was merged on GitHub (`agentdeck pr`): removed, their branch
+    too when what it holds was pushed; what was not (uncommitted work) keeps an agent."""
+    from agentdeck.core.engine.removal import retire
+    from agentdeck.core.fleet.registry import Registry
+    from agentdeck.core.git import worktrees as wt
+    from agentdeck.core.git.github import merged_pulls
+    from agentdeck.daemon import lifecycle
+
+    agents = Registry(ctx.state_dir).load().agents
+    merged = merged_pulls(ctx.state_dir, {n: r.branch for n, r in agents.items()
+                                          if not r.in_main and not r.host})
+    if not merged:
+        return []
+    host = lifecycle.connect(ctx.state_dir)
+    gone = []
+    try:
+        for name, url in merged.items():
+            branch = agents[name].branch
+            pushed = ctx.git_ok("merge-base", "--is-ancestor", f"refs/heads/{branch}",
+                                f"refs/remotes/origin/{branch}")
+            try:
+                out = retire(ctx, fleet, name, host, drop_db=True)
+            except AgentdeckError as exc:
+                said.append(f"{name}: its pull request was merged ({url}), but it stays: {exc}")
+                continue
+            if pushed and wt.worktree_of_branch(ctx, branch) is None:
+                wt.delete_branch(ctx, branch)
+                out.done.append(f"deleted branch {branch} (merged on GitHub)")
+                out.left = [line for line in out.left if not line.startswith("branch ")]
+            said.append(f"{name}: its pull request was merged ({url}); "
+                        + "; ".join([*out.done, *out.left]))
+            gone.append(name)
+    finally:
+        if host is not None:
+            host.close()
+    return gone
+
+
 def print_fleet_lines(name: str, lines: list[str]) -> None:
     for line in lines:
         if line.startswith("warning: "):
@@ -163,6 +224,7 @@ def cmd_prune(args: argparse.Namespace) -> int:
                     report.notes.append(f"{name}: its session in the session host was stopped")
         finally:
             host.close()
+    report.names += _merged_on_github(ctx, fleet, report.removed)
     for line in report.removed + report.notes:
         print(line)
     # as `rm` does: a forgotten agent leaves the fleet file, or the next `agentdeck` makes it

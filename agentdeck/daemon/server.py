@@ -27,11 +27,13 @@ from agentdeck import __version__
 from agentdeck.core import unixsock
 from agentdeck.core.agents.roster import RosterKeeper, ready_records
 from agentdeck.core.agents.sessions import AlreadyRunning, Event, LocalHost
+from agentdeck.core.engine.checks import CommitChecks
 from agentdeck.core.errors import AgentdeckError
 from agentdeck.core.files import write_private
 from agentdeck.core.fleet.registry import AgentRecord
 from agentdeck.core.fleet.schema import load_fleet
 from agentdeck.core.fleet.spec import empty_fleet
+from agentdeck.core.git.repo import RepoContext, open_repo
 from agentdeck.core.hostlock import PID_FILE, daemon_socket, hold_daemon_lock
 from agentdeck.core.oversight.approvals import ApprovalQueue, OperationError, StaleAnswer
 from agentdeck.core.oversight.hook_channel import HookServer, socket_path
@@ -98,6 +100,7 @@ class Daemon:
         # the roster and the roles the rules use follow the registry, whoever changed it (the
         # CLI, a dashboard, a browser)
         self.roster = RosterKeeper(state_dir, empty_fleet(), self.host, self._registry_changed)
+        self.checks = CommitChecks()  # new commits judged with no dashboard open
         if fleet_path is not None:
             self.configure(fleet_path)
         self._restore_dead_sessions()
@@ -117,11 +120,21 @@ class Daemon:
             self.resumer = None
         if fleet.rate_limit_resume:  # agents carry on after their limit even with no dashboard
             self.resumer = Resumer(self.host, fleet.rate_limit_message, fleet=fleet)
+        with contextlib.suppress(AgentdeckError, OSError):
+            self.checks.configure(self._repo(fleet_path), fleet,
+                                  lambda: ready_records(self.state_dir))
         if fleet.hooks and self.hooks is None:
             with contextlib.suppress(OSError):
                 self.hooks = HookServer(socket_path(self.state_dir), self.queue.hook_request,
                                         self.queue.hook_gone, self.news.hinted,
                                         state_dir=self.state_dir)
+
+    def _repo(self, fleet_path: Path) -> RepoContext:
+        """The repository (its fleet file's, else the one whose git folder holds the state)."""
+        try:
+            return open_repo(fleet_path.resolve().parent)
+        except AgentdeckError:
+            return open_repo(self.state_dir.parent.parent)  # (…/.git/agentdeck)
 
     def _registry_changed(self, records: list[AgentRecord]) -> None:
         self.queue.roles = {rec.name: rec.role for rec in records}
@@ -392,6 +405,7 @@ class Daemon:
                 (self.state_dir / PID_FILE).unlink()
         if self.hooks is not None:
             self.hooks.close()
+        self.checks.close()
         for info in self.host.sessions():  # they end with the session host: no error
             self.news.happenings.ending(info.name)
         self.roster.close()

@@ -71,13 +71,18 @@ class AgentActions:
         if result is None:
             return
         self.deck.reload()
-        await self._add_agent(result.name)  # (unless the registry watcher did already)
-        if result.name not in self.screen.panes:
+        names = result.names or (result.name,)  # (a fanout: its candidates)
+        for name in names:
+            await self._add_agent(name)  # (unless the registry watcher did already)
+        made = [n for n in names if n in self.screen.panes]
+        if not made:
             return
-        self.screen.select(result.name)
+        self.screen.select(made[0])
         note = " and written to the fleet file" if result.written_back else ""
-        self.screen.notify(f"{result.name} created{note}; starting it")
-        self._start_soon(result.name)
+        self.screen.notify(f"{', '.join(made)} created{note}; starting "
+                           f"{'them' if len(made) > 1 else 'it'}")
+        for name in made:
+            self._start_soon(name)
 
     def _start_soon(self, name: str) -> None:
         """Start a new agent after the next layout (so at its pane's size), once: the spawn
@@ -251,13 +256,13 @@ class AgentActions:
     def _ask_and_send(self, names: list[str]) -> None:
         def sent(text: str | None) -> None:
             if text:
-                self._in_thread(lambda: self._deliver(names, text), "message")
+                self._in_thread(lambda: self.deliver(names, text), "message")
 
         from agentdeck.ui.screens.message import MessageDialog
 
         self.screen.app.push_screen(MessageDialog(names), sent)
 
-    def _deliver(self, names: list[str], text: str) -> None:  # (a worker's thread)
+    def deliver(self, names: list[str], text: str) -> None:  # (a worker's thread)
         done: list[str] = []
         held: list[str] = []
         failed: list[str] = []

@@ -26,6 +26,7 @@ from agentdeck.ui.widgets.agent_list import AgentList
 from agentdeck.ui.widgets.terminal_pane import TerminalPane
 
 if TYPE_CHECKING:
+    from agentdeck.ui.screens.compare import CompareScreen
     from agentdeck.ui.screens.review import ReviewScreen
 
 
@@ -152,6 +153,10 @@ class AgentdeckApp(App[None]):
     def on_review_screen_merged(self) -> None:
         self.dashboard.radar.stale(None)  # a base moved: every agent's work compares anew
 
+    async def on_compare_screen_kept(self, message: CompareScreen.Kept) -> None:
+        for name in message.removed:  # the siblings' panes and rows go
+            await self.dashboard.agents.removed(name)
+
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for name in self.themes.themes:
@@ -171,6 +176,10 @@ class AgentdeckApp(App[None]):
                             deck.action_spawn)
         yield SystemCommand("Review the selected agent", "Its diff, conflicts, feedback and "
                             "merge", deck.action_review)
+        yield SystemCommand("Compare candidates", "A fanout's candidates side by side; keep "
+                            "one", deck.action_compare)
+        yield SystemCommand("Send the failing check to the selected agent", "Its output, as a "
+                            "message (held while a prompt waits)", deck.action_send_failure)
         yield SystemCommand("Message the selected agent", "Typed into its pane, then "
                             "submitted", deck.action_message)
         yield SystemCommand("Broadcast a message", "To every marked agent (none marked: every "

@@ -34,6 +34,12 @@ DASHBOARD_BINDINGS: list[BindingType] = [
             tooltip="Send the selected agent a message (typed, then submitted)"),
     Binding("M", "broadcast", "broadcast", id="broadcast", show=False,
             tooltip="Send a message to every marked agent (space marks; none: all workers)"),
+    Binding("C", "compare", "compare", id="compare", show=False,
+            tooltip="Compare a fanout's candidates side by side (the selected agent's group); "
+            "K there keeps one"),
+    Binding("f", "send_failure", "send failure", id="send-failure", show=False,
+            tooltip="Send the selected agent its failing check's output, as a message (held "
+            "while a prompt waits)"),
     # ] and [ pick the next and previous agent from anywhere on the dashboard (Tab moves the
     # focus between the agent table and the queue, as everywhere in Textual)
     Binding("right_square_bracket", "next_agent(1)", "next agent", id="next-agent",

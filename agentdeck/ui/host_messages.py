@@ -16,6 +16,7 @@ from textual.message_pump import MessagePump
 
 from agentdeck.core.agents.sessions import Event, SessionInfo
 from agentdeck.core.deck import Deck
+from agentdeck.core.engine.check_results import CheckResult
 from agentdeck.core.fleet.registry import AgentRecord
 
 
@@ -117,3 +118,19 @@ class RadarScanned(Message):
     def __init__(self, notes: dict[str, str]) -> None:
         super().__init__()
         self.notes = notes
+
+
+class ChecksChanged(Message):
+    """A check started or ended (here, or in another client): the chips are read again."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, ChecksChanged)
+
+
+class ChecksRead(Message):
+    """The checks' results as read: each agent's chips, its results and its branch's tip."""
+
+    def __init__(self, chips: dict[str, str], results: dict[str, dict[str, CheckResult]],
+                 tips: dict[str, str | None]) -> None:
+        super().__init__()
+        self.chips, self.results, self.tips = chips, results, tips

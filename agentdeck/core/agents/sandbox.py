@@ -60,10 +60,12 @@ def available() -> str | None:
 def wrap(spec: SessionSpec, sandbox: SandboxSpec, rec: AgentRecord, common_dir: Path,
          main_root: Path, others: Iterable[AgentRecord], state_dir: Path,
          home: Path | None = None, hook_socket: Path | None = None,
-         visible: Iterable[Path] = ()) -> SessionSpec:
+         visible: Iterable[Path] = (), refs: bool = True) -> SessionSpec:
     """`spec` with its command run inside the sandbox (unchanged when it is off).
     `hook_socket` is the one socket it may reach; `visible`, the files of the registry
-    folder it reads (its hook settings, its brief)."""
+    folder it reads (its hook settings, its brief). `refs` False: every ref read-only, not
+    even its branch movable (an agent's checks, which judge a commit and make none; the
+    agent's own shadow, which may hold a commit not yet carried out, is left alone)."""
     if not sandbox.on or spec.error or not spec.argv:
         return spec
     if sandbox.mode == "seatbelt":
@@ -101,7 +103,7 @@ def wrap(spec: SessionSpec, sandbox: SandboxSpec, rec: AgentRecord, common_dir: 
         if path.exists() and path.name != f"agentdeck-{os.getuid()}":
             argv += ["--ro-bind", str(path), str(path)]
     argv += _home(home, own / "home")  # (before the worktree: a repository may be in the home)
-    shadow = RefShadow(rec.name, rec.branch, common_dir, own / "git")
+    shadow = RefShadow(rec.name, rec.branch, common_dir, own / "git") if refs else None
     argv += _writable(rec, common_dir, shadow)
     for other in others:  # another agent's work is not this one's to read or write
         if other.name != rec.name and not other.in_main and Path(other.worktree).is_dir():
@@ -115,6 +117,8 @@ def wrap(spec: SessionSpec, sandbox: SandboxSpec, rec: AgentRecord, common_dir: 
     argv += ["--chdir", spec.cwd, "--", *spec.argv]
     env = {k: v for k, v in spec.env.items() if k not in SESSION_SOCKETS}
     env.update(TMPDIR="/tmp", AGENTDECK_SANDBOX="bwrap")
+    if shadow is None:
+        return replace(spec, argv=tuple(argv), env=env)
     return replace(spec, argv=tuple(argv), env=env,
                    shadow={"name": rec.name, "branch": rec.branch,
                            "common_dir": str(common_dir), "root": str(shadow.root)})
@@ -132,7 +136,7 @@ def _registry(state_dir: Path, hook_socket: Path | None, visible: Iterable[Path]
     return [*out, "--remount-ro", str(state_dir)]  # (after the binds: they make their files)
 
 
-def _writable(rec: AgentRecord, common_dir: Path, shadow: RefShadow) -> list[str]:
+def _writable(rec: AgentRecord, common_dir: Path, shadow: RefShadow | None) -> list[str]:
     """Its worktree, the object store and its worktree's admin folder writable; the refs and
     reflogs its own view (core/agents/refs.py), so that only its branch moves outside."""
     worktree = Path(rec.worktree)
@@ -144,7 +148,8 @@ def _writable(rec: AgentRecord, common_dir: Path, shadow: RefShadow) -> list[str
     for path in paths:
         if path.exists():
             out += ["--bind", str(path), str(path)]
-    out += shadow.prepare()
+    if shadow is not None:
+        out += shadow.prepare()
     # …but never what makes git run a program, points it at another repository or names
     # refs: git runs in these folders outside the sandbox too (the radar, the review, the
     # user). Made (empty) where missing, so there is something read-only to mount: a

@@ -75,12 +75,17 @@ class Engine:
             raise UsageError(f"{self.fleet.path} has no agents; add some under 'agents:'")
         return self._bring_up(specs)
 
-    def spawn(self, spec: AgentSpec) -> UpResult:
-        existing = self.registry.load().agents.get(spec.name)
-        if existing is not None and (existing.status == READY or existing.owner_alive()):
-            raise UsageError(f"agent '{spec.name}' already exists (branch {existing.branch}, "
-                             f"worktree {existing.worktree}); pick another name or remove it")
-        return self._bring_up([spec])
+    def spawn(self, spec: AgentSpec, *more: AgentSpec) -> UpResult:
+        """Make new agents (several at once, as `fanout` does: checkouts and setups in
+        parallel); refused when one exists already."""
+        agents = self.registry.load().agents
+        for one in (spec, *more):
+            existing = agents.get(one.name)
+            if existing is not None and (existing.status == READY or existing.owner_alive()):
+                raise UsageError(f"agent '{one.name}' already exists (branch {existing.branch}, "
+                                 f"worktree {existing.worktree}); pick another name or remove "
+                                 "it")
+        return self._bring_up([spec, *more])
 
     def _bring_up(self, specs: Sequence[AgentSpec]) -> UpResult:
         result = UpResult()

@@ -12,10 +12,12 @@ from pathlib import Path
 
 from agentdeck.core.agents import briefs
 from agentdeck.core.agents.sessions import RUNNING, STOP_GRACE, SessionHost
+from agentdeck.core.engine.check_results import CheckStore
 from agentdeck.core.errors import OperationError, UsageError, require_extra
 from agentdeck.core.fleet.registry import CREATING, AgentRecord, Registry
 from agentdeck.core.fleet.spec import Fleet
 from agentdeck.core.git import worktrees as wt
+from agentdeck.core.git.github import Links
 from agentdeck.core.git.repo import RepoContext
 from agentdeck.core.git.review import forget_index
 from agentdeck.core.isolation import databases
@@ -142,6 +144,8 @@ def remove_agent(ctx: RepoContext, fleet: Fleet, name: str, *, force: bool = Fal
         data.agents.pop(name, None)
     forget_index(ctx, path)
     briefs.brief_path(ctx.state_dir, name).unlink(missing_ok=True)  # what it was told
+    CheckStore(ctx.state_dir).forget(name)  # what its checks said, its issue and pull request
+    Links(ctx.state_dir).forget(name)
     if rec.port_numbers:
         out.done.append("freed port " + ", ".join(map(str, rec.port_numbers)))
     return out

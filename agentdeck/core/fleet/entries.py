@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from agentdeck.core.errors import AgentdeckError
+from agentdeck.core.fleet.checkspec import CheckSpec, read_checks
 from agentdeck.core.fleet.options import (
     HostSpec,
     read_branch,
@@ -30,7 +31,7 @@ DEFAULT_KEYS = ("agent", "model", "models", "setup", "env_copy", "env_copy_max",
                 "sandbox", "budget")
 AGENT_KEYS = ("name", "role", "branch", "base", "agent", "model", "task", "forbid", "scope",
               "env", "env_passthrough", "setup", "env_copy", "database", "worktree", "host",
-              "sandbox", "budget")
+              "sandbox", "budget", "checks")
 PORT_KEYS = ("start", "end", "vars", "extra")
 DATABASE_KEYS = ("mode", "url", "template", "path", "file")
 
@@ -41,6 +42,7 @@ class EntryReader(Reader):
     def __init__(self, doc: LocatedDocument, environ: Mapping[str, str]) -> None:
         super().__init__(doc, environ)
         self.hosts: Mapping[str, HostSpec] = {}
+        self.fleet_checks: tuple[CheckSpec, ...] = ()  # (read before the agents)
 
     def check_template(self, template: str, path: KeyPath, per_agent: bool = False) -> None:
         """Only {repo}, {name} and {branch}; a template for every agent must tell them apart
@@ -181,6 +183,14 @@ class EntryReader(Reader):
             changes["forbid"] = self.strings(raw["forbid"], (*path, "forbid"))
         if "scope" in raw:
             changes["scope"] = self.strings(raw["scope"], (*path, "scope"))
+        if "checks" in raw:
+            changes["checks"] = own = read_checks(self, raw["checks"], (*path, "checks"),
+                                                  override=True)
+            known = {c.name for c in self.fleet_checks}
+            for index, check in enumerate(own):
+                if check.run is None and check.name not in known:
+                    self.fail((*path, "checks", index), f"check '{check.name}' is not one of "
+                              "the fleet's checks: give it 'run', the command it runs")
         if "worktree" in raw:
             template = self.string(raw["worktree"], (*path, "worktree"))
             self.check_template(template, (*path, "worktree"), per_agent=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from agentdeck.core.files import atomic_write
-from agentdeck.core.fleet import entries, options, schema
+from agentdeck.core.fleet import checkspec, entries, options, schema
 from agentdeck.core.fleet.kinds import KINDS
 from agentdeck.core.fleet.spec import empty_fleet
 
@@ -33,6 +33,8 @@ SECTIONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
      options.SANDBOX_KEYS),
     ("budget", "Budget", "`budget:` (the whole fleet's, the defaults' or an agent's)",
      options.BUDGET_KEYS),
+    ("check", "Checks", "each entry of `checks:` (the top level's; an agent's own `checks:` "
+     "changes the fleet's check of the same name, or adds one)", checkspec.CHECK_KEYS),
     ("approvals", "Approvals", "`approvals:`", schema.APPROVAL_KEYS),
     ("rule", "Approval rules", "each entry of `approvals.rules`", schema.RULE_KEYS),
     ("dashboard", "Dashboard", "`dashboard:`", schema.DASHBOARD_KEYS),
@@ -61,6 +63,7 @@ DOCS: dict[str, tuple[str, str, str]] = {
     "top.hosts": ("mapping name: host", "{}", "other machines agents run on (below)"),
     "top.notify": ("mapping", "", "notifications outside the dashboard (below)"),
     "top.budget": ("mapping", "none", "the whole fleet's budget"),
+    "top.checks": ("list", "[]", "what judges each agent's work, run in its worktree (below)"),
     "agent.name": ("string", "required", "the agent's name, unique (letters, digits, `.`, `_`, "
                    "`-`)"),
     "agent.role": ("lead \\| worker", "=defaults.role", "a lead is given the roster of workers"),
@@ -90,6 +93,7 @@ DOCS: dict[str, tuple[str, str, str]] = {
     "agent.host": ("host name \\| local", "local", "the machine it is made and runs on"),
     "agent.sandbox": ("mapping or mode", "none", "how it is fenced in (below)"),
     "agent.budget": ("mapping", "none", "what it may spend before it is stopped and you asked"),
+    "agent.checks": ("list", "[]", "its own checks, or changes to the fleet's by name (below)"),
     "ports.start": ("integer", "=ports.start", "the first port handed out"),
     "ports.end": ("integer", "start + 998", "the last port handed out"),
     "ports.vars": ("list of names", "=ports.vars", "variables that all get the agent's port"),
@@ -109,6 +113,12 @@ DOCS: dict[str, tuple[str, str, str]] = {
     "sandbox.network": ("boolean", "=defaults.sandbox.network", "false: only its own loopback"),
     "budget.usd": ("number", "none", "dollars it may spend"),
     "budget.tokens": ("integer", "none", "tokens it may use"),
+    "check.name": ("string", "required", "the check's name (letters, digits, `.`, `_`, `-`)"),
+    "check.run": ("shell command", "required", "run through /bin/sh in the agent's worktree, "
+                  "with its env, port and database, sandboxed when it is; exit 0 passes"),
+    "check.timeout": ("duration", "10m", "how long it may run before it is ended (and fails)"),
+    "check.when": ("commit \\| manual", "commit", "commit: on each new commit of the agent's "
+                   "branch; manual: only on `agentdeck checks`"),
     "approvals.rules": ("list", "[]", "rules that answer matching prompts without asking"),
     "approvals.hooks": ("boolean", "=hooks", "hand Claude Code's and Codex's permission "
                         "requests to the dashboard through their hook"),

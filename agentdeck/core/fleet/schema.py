@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from agentdeck.core.fleet.checkspec import read_checks
 from agentdeck.core.fleet.entries import DEFAULT_KEYS, EntryReader
 from agentdeck.core.fleet.kinds import BUILTIN_COMMANDS, BUILTIN_RESUME
 from agentdeck.core.fleet.options import (
@@ -37,7 +38,7 @@ DEFAULT_FLEET_NAMES = ("agentdeck.yaml", "agentdeck.yml")
 # each section's keys (an agent entry's and `defaults:` are in entries.py, the sections of
 # options.py there); docs/configuration.md is written from these
 TOP_KEYS = ("version", "base", "worktrees", "defaults", "commands", "resume", "agents",
-            "approvals", "dashboard", "rate_limits", "hosts", "notify", "budget")
+            "approvals", "dashboard", "rate_limits", "hosts", "notify", "budget", "checks")
 APPROVAL_KEYS = ("rules", "hooks", "hook_timeout")
 RULE_KEYS = ("allow", "deny", "match", "command", "compound", "agents", "role")
 DASHBOARD_KEYS = ("scrollback", "release_key", "theme", "bell", "notify", "desktop", "keys",
@@ -69,6 +70,7 @@ class _FleetReader(EntryReader):
         changes["commands"] = commands = self.commands(top.get("commands"))
         changes["resume"] = self.resume(top.get("resume"))
         changes["hosts"] = read_hosts(self, top.get("hosts"))
+        changes["checks"] = self.fleet_checks = read_checks(self, top.get("checks"), ("checks",))
         raw_defaults = self.mapping(top.get("defaults"), ("defaults",), DEFAULT_KEYS)
         changes.update(self.fleet_defaults(raw_defaults))
         changes["defaults"] = self.agent_fields(raw_defaults, ("defaults",),

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from agentdeck.core.errors import ConfigError
+from agentdeck.core.fleet.checkspec import CheckSpec, merged_checks
 from agentdeck.core.fleet.kinds import BUILTIN_COMMANDS, BUILTIN_RESUME
 from agentdeck.core.fleet.options import BudgetSpec, HostSpec, NotifySpec, SandboxSpec
 
@@ -52,6 +53,7 @@ class AgentSpec:
     host: str | None = None  # a name under the fleet's `hosts`: it runs there; None: here
     sandbox: SandboxSpec = field(default_factory=SandboxSpec)
     budget: BudgetSpec = field(default_factory=BudgetSpec)
+    checks: tuple[CheckSpec, ...] = ()  # its own, and its changes to the fleet's (by name)
     where: str = ""  # file:line of the entry, for messages
     # the inherited variables an agent sees: None, all of the user's environment (less what the
     # fleet names for other agents); a tuple, only these names or patterns (LC_*) and the basics
@@ -143,9 +145,15 @@ class Fleet:
     notify: NotifySpec = field(default_factory=NotifySpec)
     budget: BudgetSpec = field(default_factory=BudgetSpec)  # the whole fleet's (each agent's:
     # its spec's `budget`)
+    checks: tuple[CheckSpec, ...] = ()  # what judges each agent's work (core/engine/checks.py)
 
     def agent(self, name: str) -> AgentSpec | None:
         return next((a for a in self.agents if a.name == name), None)
+
+    def checks_for(self, name: str) -> tuple[CheckSpec, ...]:
+        """The checks that judge an agent's work: the fleet's, with its entry's changes."""
+        spec = self.agent(name)
+        return merged_checks(self.checks, spec.checks if spec is not None else ())
 
     def spec_for(self, name: str, branch: str, **overrides: Any) -> AgentSpec:
         """An agent made from the fleet defaults, as `agentdeck spawn` adds one."""

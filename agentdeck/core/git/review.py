@@ -111,9 +111,39 @@ class Radar:
     pairs: list[Pair]
     scope: dict[str, list[str]]  # agent -> forbidden files it changed
     took: float = 0.0
+    sizes: dict[str, int] = field(default_factory=dict)  # agent -> files it changed
 
     def as_json(self) -> dict[str, object]:
-        return {"pairs": [asdict(p) for p in self.pairs], "scope": self.scope}
+        return {"pairs": [asdict(p) for p in self.pairs], "scope": self.scope,
+                "merge_order": self.merge_order()}
+
+    def merge_order(self) -> list[list[str]]:
+        """For each set of agents whose work touches the same files, the order to merge them
+        in: the one the others depend on least first — the fewest predicted conflicts with
+        the rest, then the fewest files shared with them, then the smallest change (each merge
+        then leaves the others the least to resolve)."""
+        links: dict[str, set[str]] = {}
+        for pair in self.pairs:
+            links.setdefault(pair.a, set()).add(pair.b)
+            links.setdefault(pair.b, set()).add(pair.a)
+        conflicts = {n: sum(1 for p in self.pairs if n in (p.a, p.b) and p.conflicts)
+                     for n in links}
+        shared = {n: sum(len(p.overlap) for p in self.pairs if n in (p.a, p.b)) for n in links}
+        groups: list[list[str]] = []
+        seen: set[str] = set()
+        for start in sorted(links):
+            if start in seen:
+                continue
+            group, todo = set(), [start]
+            while todo:  # the agents linked to it, however indirectly
+                name = todo.pop()
+                if name not in group:
+                    group.add(name)
+                    todo.extend(links[name] - group)
+            seen |= group
+            groups.append(sorted(group, key=lambda n: (conflicts[n], shared[n],
+                                                      self.sizes.get(n, 0), n)))
+        return groups
 
 
 def predict(ctx: RepoContext, left: str, right: str) -> list[str]:
@@ -211,7 +241,8 @@ def _scan(ctx: RepoContext, records: list[AgentRecord], uncommitted: bool, memo:
                             for p in rec.forbid))
         if bad:
             scope[rec.name] = bad
-    return Radar(pairs, scope, time.perf_counter() - start)
+    return Radar(pairs, scope, time.perf_counter() - start,
+                 {r.name: len(changed[r.name]) for r in workers})
 
 
 @dataclass

@@ -7,7 +7,8 @@ The screen holds the state it shows (reactives the widgets are bound to) and tur
 session host and the queue say (ui/host_messages.py) into it; its collaborators do the rest:
 WindowFit (ui/window.py) the layout by window size and the agents' terminal size, AgentActions
 (ui/agent_actions.py) what is done to agents, RadarWatch (ui/radar.py) the conflict radar,
-Attention (ui/attention.py) what tells the user a prompt waits.
+CheckWatch (ui/checks.py) the checks run on new commits, Attention (ui/attention.py) what
+tells the user a prompt waits.
 """
 
 from __future__ import annotations
@@ -35,8 +36,11 @@ from agentdeck.ui import layout
 from agentdeck.ui.agent_actions import AgentActions
 from agentdeck.ui.attention import Attention
 from agentdeck.ui.bindings import DASHBOARD_BINDINGS
+from agentdeck.ui.checks import CheckWatch
 from agentdeck.ui.host_messages import (
     AgentsRead,
+    ChecksChanged,
+    ChecksRead,
     OutboxChanged,
     OutputArrived,
     QueueChanged,
@@ -88,6 +92,7 @@ class DashboardScreen(Screen[None]):
         self.fit = WindowFit(self)
         self.agents = AgentActions(self)
         self.radar = RadarWatch(self)
+        self.checks = CheckWatch(self)
         self.attention = Attention(self)
         self.set_reactive(DashboardScreen.rows,
                           {s.name: AgentRow(**vars(s)) for s in deck.summaries()})
@@ -203,6 +208,7 @@ class DashboardScreen(Screen[None]):
         self.radar.watch()
         self.agents.watch_registry()
         self.radar.scan()
+        self.checks.start()  # (commits made while no dashboard looked are judged now)
 
     def on_unmount(self) -> None:
         # the host and queue outlive the screen: stop them calling into a closed loop
@@ -211,6 +217,7 @@ class DashboardScreen(Screen[None]):
         self.fit.stop()
         self.agents.stop()
         self.radar.stop()
+        self.checks.stop()
 
     def stop_on_unmount(self, stop: Callable[[], None]) -> None:
         self._unsubscribe.append(stop)
@@ -239,6 +246,18 @@ class DashboardScreen(Screen[None]):
     @on(RadarStale)
     def _radar_stale(self, message: RadarStale) -> None:
         self.radar.stale(message.names)
+        self.checks.moved(message.names)  # a new commit is judged by the checks
+
+    @on(ChecksChanged)
+    def _checks_changed(self) -> None:
+        self.checks.read()
+
+    @on(ChecksRead)
+    def _checks_read(self, message: ChecksRead) -> None:
+        self.checks.took(message)
+        chips = message.chips
+        self.rows = {name: replace(row, checks=chips[name]) if name in chips else row
+                     for name, row in self.rows.items()}
 
     @on(RadarScanned)
     def _radar_scanned(self, message: RadarScanned) -> None:
@@ -254,7 +273,9 @@ class DashboardScreen(Screen[None]):
         # (the host updates one SessionInfo in place: remember the state we saw last)
         if self.seen_state.get(info.name) == "working" and info.state != "working":
             # an agent that stops working has usually just edited or committed: look again
+            # (and judge a new commit: what judges them even where the watch could not start)
             self.radar.stale({info.name})
+            self.checks.moved({info.name})
         self.seen_state[info.name] = info.state
         new = live_row(row, info, any(e.agent == info.name for e in self.approvals),
                        self.deck.outbox.held(info.name))
@@ -364,6 +385,12 @@ class DashboardScreen(Screen[None]):
 
     def action_broadcast(self) -> None:
         self.agents.broadcast()
+
+    def action_send_failure(self) -> None:
+        self.checks.send_failure(self.selected_agent)
+
+    def action_compare(self) -> None:
+        self.checks.compare(self.selected)
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         self._focus_changed()

@@ -73,6 +73,7 @@ class ReviewScreen(Screen[None]):
         self.files: list[FileDiff] = []
         self.merged_into: str | None = None  # set by a merge here: D judges the branch by it
         self.radar: review.Radar | None = None  # once the conflict radar looked
+        self.checks = ""  # its checks' chips (✔tests ✖lint), read with the radar
 
     def compose(self) -> ComposeResult:
         yield Static(f"[b]review {self.rec.name}[/b] · {self.rec.branch}", id="review-head")
@@ -134,10 +135,15 @@ class ReviewScreen(Screen[None]):
         except AgentdeckError as exc:
             self.app.call_from_thread(self.notify, f"conflict radar: {exc}", severity="warning")
             return
-        self.app.call_from_thread(self._radar_read, radar)
+        from agentdeck.core.engine.check_results import CheckStore, branch_tip, chips
 
-    def _radar_read(self, radar: review.Radar) -> None:
+        said = chips(CheckStore(ctx.state_dir).of(rec.name),
+                     branch_tip(ctx.common_dir, rec.branch)) if not rec.host else ""
+        self.app.call_from_thread(self._radar_read, radar, said)
+
+    def _radar_read(self, radar: review.Radar, checks: str = "") -> None:
         self.radar = radar  # (set on the event loop, as every attribute _head reads)
+        self.checks = checks
         self._head()
 
     def _head(self) -> None:
@@ -153,6 +159,8 @@ class ReviewScreen(Screen[None]):
             used = self.deck.host.info(self.rec.name).usage
             if used:
                 parts[0] += f" · {used}"
+        if self.checks:
+            parts[0] += f" · checks {self.checks}"
         radar = self.radar
         if radar is not None:
             for pair in radar.pairs:

@@ -20,6 +20,7 @@ from textual.widgets import Button, Checkbox, Input, Label, RichLog, Select, Tex
 
 from agentdeck.core.agents.launch import is_shell
 from agentdeck.core.engine import spawning
+from agentdeck.core.engine.candidates import MOST, Groups, plan_fanout, record_group
 from agentdeck.core.engine.engine import Engine
 from agentdeck.core.engine.setup import SetupEvent
 from agentdeck.core.errors import AgentdeckError
@@ -35,6 +36,7 @@ DB_MODES = ["none", "sqlite", "postgres-db", "postgres-schema", "compose"]
 class Spawned:
     name: str
     written_back: bool
+    names: tuple[str, ...] = ()  # a fanout's candidates (NAME-1 … NAME-N), else none
 
 
 class SpawnDialog(ModalScreen[Spawned | None]):
@@ -65,7 +67,8 @@ class SpawnDialog(ModalScreen[Spawned | None]):
     def __init__(self, ctx: RepoContext, fleet: Fleet) -> None:
         super().__init__()
         self.ctx, self.fleet = ctx, fleet
-        self._checks: dict[str, bool] = {"name": False, "branch": False, "base": True}
+        self._checks: dict[str, bool] = {"name": False, "branch": False, "base": True,
+                                         "fanout": True}
         self._messages: dict[str, str] = {"name": "a name is needed",
                                           "branch": "a branch is needed (the name fills it in)"}
         self._branch_touched = False
@@ -96,6 +99,9 @@ class SpawnDialog(ModalScreen[Spawned | None]):
             yield from _field("model", Input(value=d.model or "", placeholder="blank: the "
                                              "fleet's", id="model", compact=True), check=False)
             yield from _field("task", TextArea(id="task", compact=True), check=False)
+            yield from _field("fanout", Input(value="1", id="fanout", compact=True,
+                                              placeholder="1, or N candidates on the task: "
+                                              "NAME-1 … NAME-N (agentdeck compare NAME)"))
             yield from _field("forbid", Input(value=", ".join(d.forbid), placeholder="paths, "
                                               "comma-separated", id="forbid", compact=True),
                               check=False)
@@ -144,6 +150,21 @@ class SpawnDialog(ModalScreen[Spawned | None]):
     @on(Input.Changed, "#base")
     def _base_changed(self, event: Input.Changed) -> None:
         self._validate("base", event.value)
+
+    @on(Input.Changed, "#fanout")
+    def _fanout_changed(self, event: Input.Changed) -> None:
+        text = event.value.strip() or "1"
+        if not (text.isdigit() and 1 <= int(text) <= MOST):
+            self._show("fanout", False, f"a number of candidates, 1 to {MOST}")
+            return
+        count = int(text)
+        self._show("fanout", True, "" if count == 1 else f"{count} agents on the same task: "
+                   f"NAME-1 … NAME-{count}, each on a branch of its own")
+
+    @property
+    def fanout(self) -> int:
+        text = self.query_one("#fanout", Input).value.strip()
+        return int(text) if text.isdigit() else 1
 
     @on(Select.Changed, "#agent")
     def _check_agent(self) -> None:
@@ -210,10 +231,10 @@ class SpawnDialog(ModalScreen[Spawned | None]):
         progress.clear()
         progress.add_class("-running")
         self.call_after_refresh(progress.scroll_visible)  # its steps in view as they come
-        self._create(self._spec(), self.query_one("#write-back", Checkbox).value)
+        self._create(self._spec(), self.query_one("#write-back", Checkbox).value, self.fanout)
 
     @work(thread=True, exclusive=True, group="create", exit_on_error=False)
-    def _create(self, spec: AgentSpec, write_back: bool) -> None:
+    def _create(self, spec: AgentSpec, write_back: bool, count: int = 1) -> None:
         def say(text: str) -> None:
             self.app.call_from_thread(self._say, text)
 
@@ -223,18 +244,26 @@ class SpawnDialog(ModalScreen[Spawned | None]):
 
         say("worktree, env, port, database …")
         engine = Engine(self.ctx, self.fleet, notify=lambda _a, m: say(m), on_setup=on_setup)
+        specs = [spec]
         try:
-            result = engine.spawn(spec)
+            if count > 1:  # candidates of one group, as `agentdeck fanout` makes them
+                specs = [replace(spec, name=c.name, branch=c.branch) for c in plan_fanout(
+                    self.ctx, self.fleet, spec.name, spec.task or "", count, [spec.agent])]
+                record_group(self.ctx, spec.name, spec.task or "", specs)
+            result = engine.spawn(*specs)
             if result.failed:
                 raise next(iter(result.failed.values()))
         except AgentdeckError as exc:
+            if count > 1:
+                Groups(self.ctx.state_dir).forget([s.name for s in specs])
             say(f"[b red]failed:[/b red] {exc} — nothing of it is left")
             self.app.call_from_thread(self._failed)
             return
         written = False
         if write_back and self.fleet.path is not None:
             try:
-                add_to_fleet_file(self.fleet.path, spec)
+                for one in specs:
+                    add_to_fleet_file(self.fleet.path, one)
                 written = True
             except AgentdeckError as exc:  # the agent exists all the same: say what was made
                 view = next((v for v in engine.views() if v.name == spec.name), None)
@@ -244,7 +273,8 @@ class SpawnDialog(ModalScreen[Spawned | None]):
                 say(f"[b yellow]made, but not added to the fleet file:[/b yellow] {exc}; "
                     f"{spec.name} has its {made} (add it to the file by hand)")
         say("starting …")
-        self.app.call_from_thread(self.dismiss, Spawned(spec.name, written))
+        names = tuple(s.name for s in specs) if count > 1 else ()
+        self.app.call_from_thread(self.dismiss, Spawned(specs[0].name, written, names))
 
     def _say(self, text: str) -> None:
         self.query_one("#progress", RichLog).write(text)

@@ -35,6 +35,7 @@ class AgentRow(AgentSummary):
     state: str = "stopped"
     detail: str = ""  # exit code, reset time, error
     radar: str = ""  # conflicts predicted with other agents, forbidden paths, behind-by
+    checks: str = ""  # its checks' chips: ✔tests ✖lint …running ~stale (ui/checks.py)
     error: str = ""  # why it failed to start (the detail line says it whole)
     usage: str = ""  # tokens and cost so far, "over budget (…)" once it crossed its budget
 
@@ -66,19 +67,34 @@ def state_text(row: AgentRow) -> Text:
 
 
 COLUMNS = ("agent", "state", "branch", "port", "db", "worktree", "radar")
+# where any agent has checks (the fleet's `checks:`), their chips come after its state
+WITH_CHECKS = ("agent", "state", "checks", *COLUMNS[2:])
 # left out in this order while the table is wider than its room (AgentDetail has them all)
 DROPPED_FIRST = ("worktree", "db", "branch", "port")
 
 
-def fit_columns(widths: dict[str, int], room: int) -> tuple[str, ...]:
+def fit_columns(widths: dict[str, int], room: int, checks: bool = False) -> tuple[str, ...]:
     """The columns that fit in `room` cells, given each one's width: the agent, its state and
-    the radar always; the others while they fit."""
-    shown = list(COLUMNS)
+    the radar always, its checks' chips where any agent has some; the others while they
+    fit."""
+    shown = list(WITH_CHECKS if checks else COLUMNS)
     for key in DROPPED_FIRST:
         if sum(widths[k] for k in shown) <= room:
             break
         shown.remove(key)
     return tuple(shown)
+
+
+CHIP_LOOK = {"✔": "green", "✖": "bold red", "…": "cyan", "~": "dim"}
+
+
+def checks_text(chips: str) -> Text:
+    """The chips coloured: passed green, failed red, running cyan, stale dim."""
+    text = Text()
+    for i, chip in enumerate(chips.split()):
+        text.append(" " if i else "")
+        text.append(chip, style=CHIP_LOOK.get(chip[:1], ""))
+    return text
 
 
 class AgentList(DataTable[object]):
@@ -139,12 +155,13 @@ class AgentList(DataTable[object]):
         if not self.size.width:
             return
         pad = 2 * self.cell_padding
-        widths = {key: len(key) + pad for key in COLUMNS}
+        widths = {key: len(key) + pad for key in WITH_CHECKS}
         for row in self.agents.values():
             for key, cell in self._cells(row).items():
                 width = cell.cell_len if isinstance(cell, Text) else cell_len(cell)
                 widths[key] = max(widths[key], width + pad)
-        self.shown = fit_columns(widths, self.size.width)
+        self.shown = fit_columns(widths, self.size.width,
+                                 any(row.checks for row in self.agents.values()))
 
     def watch_marked(self, old: frozenset[str], new: frozenset[str]) -> None:
         for name in old ^ new:
@@ -159,8 +176,8 @@ class AgentList(DataTable[object]):
         if row.sandbox:  # fenced in (core/agents/sandbox.py): the detail line says how
             name.append(" ▣")
         radar = Text(row.radar, style="bold red" if row.radar.startswith("⚠") else "yellow")
-        return dict(zip(COLUMNS, (name, state_text(row), row.branch, row.port, row.database,
-                                  row.worktree, radar), strict=True))
+        return dict(zip(WITH_CHECKS, (name, state_text(row), checks_text(row.checks), row.branch,
+                                  row.port, row.database, row.worktree, radar), strict=True))
 
     def _draw(self, row: AgentRow) -> None:
         every = self._cells(row)
@@ -200,6 +217,9 @@ class AgentDetail(Static):
             if value and value != "-":
                 text.append(f" · {label} " if label else " · ")
                 text.append(str(value), style="")
+        if row.checks:
+            text.append(" · checks ")
+            text.append_text(checks_text(row.checks))
         if row.radar:
             text.append(f" · {row.radar}", style="bold red" if row.radar.startswith("⚠")
                         else "yellow")

@@ -5,18 +5,15 @@ keyboard to an agent's pane until the release key (ctrl+] by default) gives it b
 
 The screen holds the state it shows (reactives the widgets are bound to) and turns what the
 session host and the queue say (ui/host_messages.py) into it; its collaborators do the rest:
-WindowFit (ui/window.py) the layout by window size and the agents' terminal size, AgentActions
-(ui/agent_actions.py) what is done to agents, RadarWatch (ui/radar.py) the conflict radar,
-CheckWatch (ui/checks.py) the checks run on new commits, Attention (ui/attention.py) what
-tells the user a prompt waits.
-"""
+WindowFit (ui/window.py) the layout by window size and the agents' terminal size,
+AgentActions (ui/agent_actions.py) what is done to agents, RadarWatch (ui/radar.py) the
+radar, CheckWatch (ui/checks.py) the checks, Attention (ui/attention.py) the alerts."""
 
 from __future__ import annotations
 
 import asyncio
-import gc
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import ClassVar
 
@@ -32,7 +29,7 @@ from agentdeck.core.agents.sessions import SessionInfo, fleet_spend
 from agentdeck.core.deck import Deck
 from agentdeck.core.errors import OperationError
 from agentdeck.core.oversight.approvals import Decision, Entry, StaleAnswer
-from agentdeck.ui import layout
+from agentdeck.ui import collector, layout
 from agentdeck.ui.agent_actions import AgentActions
 from agentdeck.ui.attention import Attention
 from agentdeck.ui.bindings import DASHBOARD_BINDINGS
@@ -185,15 +182,7 @@ class DashboardScreen(Screen[None]):
         if self._started:
             return
         self._started = True
-        # The collector (paused while the dashboard started: commands/dashboard.py) leaves
-        # what the start made alone from now on (modules, classes, widgets: traversed at every
-        # full collection for nothing), and runs a young collection every 10,000 new objects
-        # rather than 700: streaming panes make and drop strips and segments by the thousand a
-        # second (freed as they go, few in cycles), and the collector took a tenth of a core
-        # with ten agents printing; 3 % with these (bench/streaming.py, gc callbacks timed)
-        gc.freeze()
-        gc.set_threshold(10_000, 20, 100)
-        gc.enable()
+        collector.run_as_the_dashboard()  # (paused while it started: ui/collector.py)
         self.panes_live = True
         self.call_after_refresh(self._after_panes_drawn)
 
@@ -255,14 +244,15 @@ class DashboardScreen(Screen[None]):
     @on(ChecksRead)
     def _checks_read(self, message: ChecksRead) -> None:
         self.checks.took(message)
-        chips = message.chips
-        self.rows = {name: replace(row, checks=chips[name]) if name in chips else row
-                     for name, row in self.rows.items()}
+        self._set_each("checks", message.chips)
 
     @on(RadarScanned)
     def _radar_scanned(self, message: RadarScanned) -> None:
-        notes = message.notes
-        self.rows = {name: replace(row, radar=notes[name]) if name in notes else row
+        self._set_each("radar", message.notes)
+
+    def _set_each(self, field: str, values: Mapping[str, str]) -> None:
+        """One field of the agents' rows, for the agents named in `values`."""
+        self.rows = {name: replace(row, **{field: values[name]}) if name in values else row
                      for name, row in self.rows.items()}  # (unchanged rows compare equal)
 
     def _apply_info(self, info: SessionInfo) -> None:
@@ -392,12 +382,8 @@ class DashboardScreen(Screen[None]):
     def action_compare(self) -> None:
         self.checks.compare(self.selected)
 
-    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
-        self._focus_changed()
-
-    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
-        self._focus_changed()
-
+    @on(events.DescendantFocus)
+    @on(events.DescendantBlur)
     def _focus_changed(self) -> None:
         if not self.up:  # shutting down: a blur arrives after the widgets went
             return

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from agentdeck.cli import main
@@ -204,6 +205,15 @@ def _server_user() -> list[str]:
         except KeyError:
             continue
     pytest.fail("running as root and no unprivileged user (postgres/nobody) to run PostgreSQL")
+
+
+def alive(pid: int) -> bool:
+    """The process runs (a zombie does not: killed processes that were re-parented wait for
+    init to reap them, which some inits do only every second or so). Asked as it may end."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def requires(what: str, missing: str | None) -> None:

@@ -19,7 +19,7 @@ from agentdeck.core.engine.checks import Checker
 from agentdeck.core.errors import ConfigError
 from agentdeck.core.fleet.schema import load_fleet
 from agentdeck.core.git.repo import open_repo
-from tests.conftest import Run, commit, git, make_repo, requires, wait, write_fleet
+from tests.conftest import Run, alive, commit, git, make_repo, requires, wait, write_fleet
 
 # the repository's own test, which the fleet's check runs: src/calc.py must add
 CHECK_ADD = ("import sys\nsys.path.insert(0, 'src')\nfrom calc import add\n"
@@ -192,7 +192,6 @@ def test_closing_the_checker_ends_its_checks_without_waiting(tmp_path: Path,
                                                              cli: Callable[..., Run]) -> None:
     """A dashboard that quits mid-check ends the check's whole tree, and its result says it was
     interrupted (stale), not failed."""
-    import psutil
 
     pidfile, slow = tmp_path / "check.pid", tmp_path / "slow.py"
     slow.write_text("import os, sys, time\nopen(sys.argv[1], 'w').write(str(os.getpid()))\n"
@@ -213,7 +212,7 @@ agents: [{{name: a, agent: shell}}]
     assert store.of("a")["slow"].shown() == "running"
     checker.close()
     pid = int(pidfile.read_text())
-    wait(lambda: not psutil.pid_exists(pid) or psutil.Process(pid).status() == "zombie",
+    wait(lambda: not alive(pid),
          "the check's process to end")
     wait(lambda: store.of("a")["slow"].status == "stale", "the result to say so")
     assert "interrupted" in store.of("a")["slow"].output_tail

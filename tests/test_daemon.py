@@ -21,7 +21,7 @@ from agentdeck.core.hostlock import daemon_socket
 from agentdeck.core.oversight.approvals import ALLOW, StaleAnswer
 from agentdeck.daemon import lifecycle
 from agentdeck.daemon.client import MIRROR_HISTORY, RemoteHost, RemoteQueue
-from tests.conftest import make_repo, run_agentdeck, until, wait, write_fleet
+from tests.conftest import alive, make_repo, run_agentdeck, until, wait, write_fleet
 
 CHATTY = """
 import sys, time
@@ -187,22 +187,13 @@ def test_when_the_daemon_dies_its_agents_end_and_come_back_as_they_ended(
     host.close()
     os.kill(daemon_pid, signal.SIGKILL)
     assert pid is not None
-    wait(lambda: not _alive(pid), "the agent to end with its daemon", 10)
+    wait(lambda: not alive(pid), "the agent to end with its daemon", 10)
     host = lifecycle.ensure(state, None)  # a new daemon reconciles from the transcripts
     info = host.info("a")
     assert (info.process, info.state) == ("exited", "exited")
     assert "agentdeck start a" in (info.error or "")
     assert mirror_text(host, "a")[0] == before  # the last screen, from the transcript
     host.close()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open(f"/proc/{pid}/stat") as fh:  # a zombie is gone for our purpose
-        return fh.read().split()[2] != "Z"
 
 
 def test_the_daemon_socket_is_private(state: Path) -> None:

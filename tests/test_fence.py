@@ -23,7 +23,7 @@ from agentdeck.core.git.repo import open_repo
 from agentdeck.core.hostlock import daemon_socket
 from agentdeck.core.unixsock import socket_path
 from agentdeck.daemon import lifecycle
-from tests.conftest import git, make_repo, run_agentdeck, wait, write_fleet
+from tests.conftest import alive, git, make_repo, run_agentdeck, wait, write_fleet
 
 needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None,
                                  reason="bubblewrap is not installed (.ci/run installs it)")
@@ -318,8 +318,7 @@ async def test_a_sandboxed_agent_lives_as_long_as_its_session_host(tmp_path: Pat
                 str(tmp_path / "s1") in (p.info["cmdline"] or [])]
         assert pids, "the sandbox's processes"
         assert run_agentdeck("stop", "s1", cwd=repo).code == 0
-        wait(lambda: not any(psutil.pid_exists(p) and psutil.Process(p).status() != "zombie"
-                             for p in pids), "no process of the sandbox left", 10)
+        wait(lambda: not any(alive(p) for p in pids), "no process of the sandbox left", 10)
     finally:
         run_agentdeck("daemon", "stop", cwd=repo)
 

@@ -15,7 +15,7 @@ import psutil
 import pytest
 
 from agentdeck.daemon import lifecycle
-from tests.conftest import git, make_repo, run_agentdeck, wait, write_fleet
+from tests.conftest import alive, git, make_repo, run_agentdeck, wait, write_fleet
 
 # an agent that starts a "dev server" in the background and a grandchild that leaves its parent
 # (re-parented to init, still in the agent's session), records the pids, then waits at a prompt
@@ -93,8 +93,7 @@ def test_ls_stop_and_restart_follow_the_session_host(fleet) -> None:
 
     result = run_agentdeck("stop", "web", cwd=repo)
     assert result.code == 0 and "web: stopped" in result.out, result
-    assert not any(psutil.pid_exists(p) and psutil.Process(p).status() != "zombie"
-                   for p in web_tree), "a process of the stopped agent's tree is left"
+    assert not any(alive(p) for p in web_tree), "a process of the stopped agent's tree is left"
     assert all(psutil.pid_exists(p) for p in api_tree)  # the other agent is untouched
     assert states(repo) == {"web": "stopped", "api": "waiting"}
     assert (repo.parent / "wt-web").is_dir()  # its worktree stays
@@ -124,8 +123,7 @@ def test_rm_stops_a_running_agent_only_when_the_removal_goes_ahead(fleet) -> Non
     assert lines[1].strip() == "?? notes.txt"
     assert any("stopped it" in line for line in lines[2:])
     assert not (repo.parent / "wt-web").exists()
-    assert not any(psutil.pid_exists(p) and psutil.Process(p).status() != "zombie"
-                   for p in tree)
+    assert not any(alive(p) for p in tree)
     assert "web" not in states(repo)
     git(repo, "rev-parse", "--verify", "feat/web")  # the branch is kept
 
@@ -156,8 +154,7 @@ async def test_the_dashboard_stops_and_restarts_the_selected_agent(fleet) -> Non
             await until(lambda: dash.rows.get("web") and dash.rows["web"].state == "stopped",
                         "web stopped")
             assert "(None)" not in app.dashboard.rows["web"].detail
-            assert not any(psutil.pid_exists(p) and psutil.Process(p).status() != "zombie"
-                           for p in tree)
+            assert not any(alive(p) for p in tree)
             await pilot.press("R")  # an agent that is not running starts again
             await until(lambda: app.dashboard.rows["web"].state == "waiting", "web started again")
     finally:

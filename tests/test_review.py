@@ -12,7 +12,7 @@ import psutil
 
 from agentdeck.core.fleet.registry import Registry
 from agentdeck.daemon import lifecycle
-from tests.conftest import commit, git, run_agentdeck, wait, write_fleet
+from tests.conftest import alive, commit, git, run_agentdeck, wait, write_fleet
 
 FLEET = """version: 1
 base: origin/main
@@ -191,8 +191,7 @@ def test_merge_cleanup_stops_a_running_agent_first(repo: Path, tmp_path: Path) -
         out = run_agentdeck("merge", "a", "--cleanup", cwd=repo)
         assert out.code == 0, out.err
         assert "a: stopped it and every process it started" in out.out and not a.exists()
-        assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"
-                       for pid in tree)
+        assert not any(alive(pid) for pid in tree)
         status = run_agentdeck("daemon", "status", cwd=repo)
         assert status.code == 0 and "0 sessions" in status.out  # a is forgotten
     finally:

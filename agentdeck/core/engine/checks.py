@@ -70,8 +70,13 @@ class Runs:
         self.closed = threading.Event()
 
     def add(self, pid: int) -> None:
+        """A check started; one that started as they were all ended is ended now (its
+        runner may get here only after end_all took the list: a started check runs on)."""
         with self._lock:
-            self._pids.add(pid)
+            if not self.closed.is_set():
+                self._pids.add(pid)
+                return
+        self._end([pid])
 
     def discard(self, pid: int) -> None:
         with self._lock:
@@ -80,9 +85,13 @@ class Runs:
     def end_all(self) -> None:
         """End them all without waiting (a dashboard quitting is not held up): each check's
         session is told to end now, and a thread of its own kills what lingers."""
-        self.closed.set()
+        self.closed.set()  # (before the list is taken: add() sees one or the other)
         with self._lock:
             pids = list(self._pids)
+        self._end(pids)
+
+    @staticmethod
+    def _end(pids: list[int]) -> None:
         for pid in pids:
             with contextlib.suppress(OSError):
                 os.killpg(pid, signal.SIGTERM)  # (each runs in a session of its own)

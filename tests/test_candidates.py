@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from textual.widgets import DataTable
 
 from agentdeck.core.deck import Deck
@@ -305,3 +306,50 @@ async def test_sandboxed_candidates_are_judged_inside_their_sandbox(
     assert result.commit == git(repo, "rev-parse", "agentdeck/box-2").strip()
     assert "escape: OSError" in result.output_tail, result.output_tail
     assert not (repo / "escaped.txt").exists()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 45)], ids=["80x24", "160x45"])
+def test_compare_screen_snapshot(tmp_path: Path, cli: Callable[..., Run], snap_compare,
+                                 size: tuple[int, int]) -> None:
+    """Three candidates of one fanout over the dashboard: the one passing its check marked,
+    its commits, files and +/- beside the others', each one's time from its making to its last
+    commit (commits dated at fixed offsets from it: no wall-clock value in the picture)."""
+    import os
+    import subprocess
+
+    repo = make_repo(tmp_path, files={"check_add.py": CHECK_ADD})
+    write_fleet(repo, f"""version: 1
+worktrees: ../wt-{{name}}
+commands: {{still: "{sys.executable} -c input()"}}
+checks:
+  - {{name: tests, run: "{sys.executable} -B check_add.py"}}
+agents: []
+""")
+    assert cli("fanout", "pair", "--task", "add two numbers", "--count", "3", "--agent", "still",
+               "--no-start", cwd=repo).code == 0
+    ctx = open_repo(repo)
+    records = Registry(ctx.state_dir).load().agents
+    for number, text, minutes in ((1, BAD, 4), (2, GOOD, 7), (3, BAD, 12)):
+        worktree = tmp_path / f"wt-pair-{number}"
+        (worktree / "src").mkdir(exist_ok=True)
+        (worktree / "src" / "calc.py").write_text(text)
+        when = f"@{int(records[f'pair-{number}'].created_at) + minutes * 60} +0000"
+        env = {**os.environ, "GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when}
+        subprocess.run(["git", "add", "src/calc.py"], cwd=worktree, check=True)
+        subprocess.run(["git", "commit", "-qm", "add()"], cwd=worktree, check=True, env=env)
+    assert cli("checks", cwd=repo).code == 1  # (two of three fail)
+    deck = Deck.open(ctx, load_fleet(repo / "agentdeck.yaml"), clock=lambda: 0.0)
+    app = AgentdeckApp(deck)
+
+    async def compared(pilot) -> None:  # type: ignore[no-untyped-def]
+        await until(pilot, lambda: isinstance(app.screen, DashboardScreen)
+                    and app.screen.rows["pair-2"].checks == "✔tests")
+        await pilot.press("C")
+        await until(pilot, lambda: isinstance(app.screen, CompareScreen)
+                    and len(app.screen.found) == 3
+                    and app.screen.query_one("#compare-table", DataTable).row_count == 3)
+
+    try:
+        assert snap_compare(app, terminal_size=size, run_before=compared)
+    finally:
+        deck.close()

@@ -18,11 +18,13 @@ argv: the sandbox is the agent's process tree's root, stopped with it.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shlex
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -30,6 +32,7 @@ from agentdeck.core.agents.refs import RefShadow
 from agentdeck.core.agents.sessions.host import SessionSpec
 from agentdeck.core.errors import OperationError
 from agentdeck.core.files import private_dir
+from agentdeck.core.fleet.kinds import SHELL_PROGRAMS
 from agentdeck.core.fleet.options import SandboxSpec
 from agentdeck.core.fleet.registry import AgentRecord
 
@@ -96,7 +99,8 @@ def wrap(spec: SessionSpec, sandbox: SandboxSpec, rec: AgentRecord, common_dir: 
     # checkout kept under /tmp, a CI's clone). Not the sockets' folder: only the hook's socket
     tmp = Path(tempfile.gettempdir())
     program = shutil.which(spec.argv[0], path=spec.env.get("PATH")) or spec.argv[0]
-    needed = (main_root.parent, state_dir, Path(program).resolve(), Path(spec.argv[0]), home)
+    needed = (main_root.parent, state_dir, Path(program).resolve(), home,
+              *_named_paths(spec.argv))
     kept = sorted({tmp / p.relative_to(tmp).parts[0] for p in needed
                    if p.is_absolute() and p.is_relative_to(tmp) and p != tmp})
     for path in kept:
@@ -122,6 +126,16 @@ def wrap(spec: SessionSpec, sandbox: SandboxSpec, rec: AgentRecord, common_dir: 
     return replace(spec, argv=tuple(argv), env=env,
                    shadow={"name": rec.name, "branch": rec.branch,
                            "common_dir": str(common_dir), "root": str(shadow.root)})
+
+
+def _named_paths(argv: Sequence[str]) -> list[Path]:
+    """The absolute paths a command names: its words, and a shell's `-c` script's (a check
+    is `sh -c RUN`: the program RUN names may be a virtualenv's under /tmp)."""
+    words = list(argv)
+    if len(argv) >= 3 and Path(argv[0]).name in SHELL_PROGRAMS and argv[1] == "-c":
+        with contextlib.suppress(ValueError):  # (unbalanced quotes: the shell will say)
+            words += shlex.split(argv[2])
+    return [Path(word) for word in words if word.startswith("/")]
 
 
 def _registry(state_dir: Path, hook_socket: Path | None, visible: Iterable[Path]) -> list[str]:

@@ -206,16 +206,22 @@ class Deck:
         try:
             brief = briefs.brief_for(self.fleet, rec, self.ctx.state_dir, self.records,
                                      self._states())
-            spec = self._sandboxed(rec, self._with_hook(
-                rec, session_spec(self.fleet, rec, cols, rows, resume, brief)))
+            spec = session_spec(self.fleet, rec, cols, rows, resume, brief)
+            if spec.channel == "acp":  # its requests come by the protocol, not a hook
+                spec = replace(spec, state_file=str(self.ctx.state_dir / "acp" /
+                                                    f"{rec.name}.json"))
+            else:
+                spec = self._with_hook(rec, spec)
+            spec = self._sandboxed(rec, spec)
         except AgentdeckError as exc:
             # the session shows as failed, with this reason in its pane and the sidebar
             spec = SessionSpec(rec.name, (), rec.worktree, {}, rec.agent, cols, rows,
                                error=str(exc))
         self.host.spawn(spec)
         template = template_for(self.fleet, rec, resume) or ""
+        # (an ACP agent's task is its first prompt; a shell would run the task as a command)
         if rec.task and not resume and not spec.error and not takes_task(template) and \
-                not is_shell(self.fleet, rec.agent):  # a shell would run the task as a command
+                spec.channel != "acp" and not is_shell(self.fleet, rec.agent):
             self._type_task(rec.name, rec.task)
         return spec.error
 

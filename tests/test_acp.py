@@ -187,3 +187,37 @@ def test_a_missing_program_fails_in_one_line(tmp_path: Path,
     host.spawn(SessionSpec(**{**bad.__dict__, "argv": ("no-such-acp-agent",)}))
     info = host.wait_for("a1", lambda i: i.process == "failed", WAIT)
     assert "no-such-acp-agent" in (info.error or "")
+
+
+def test_through_the_session_host_daemon_it_outlives_the_dashboard(tmp_path: Path) -> None:
+    """The daemon runs the ACP agent: its request is queued with no dashboard attached, a
+    dashboard that attaches later answers it, and the conversation comes over the socket."""
+    from agentdeck.daemon import lifecycle
+    from agentdeck.daemon.client import RemoteQueue
+
+    requires("agent-client-protocol", sdk_missing())
+    state = tmp_path / "state-dir"
+    try:
+        host = lifecycle.ensure(state, None)
+        host.spawn(spec(tmp_path, "work"))
+        host.close()  # the dashboard leaves before the agent asks
+        host = lifecycle.ensure(state, None)
+        queue = RemoteQueue(host)
+        assert poll_until(lambda: bool(queue.pending()), WAIT)
+        bash = queue.pending()[0]
+        assert (bash.agent, bash.kind, bash.summary) == ("a1", "bash", "echo ran > ran.txt")
+        queue.answer(bash.id, "allow")
+        assert poll_until(lambda: bool(queue.pending()) and queue.pending()[0].id != bash.id,
+                          WAIT)
+        queue.answer(queue.pending()[0].id, "allow")
+        assert poll_until(lambda: host.info("a1").state == "idle", WAIT)
+        assert (tmp_path / "wt" / "notes.txt").read_text() == "hello\nworld\n"
+        conversation = host.conversation("a1")
+        assert conversation is not None
+        assert {i["tool"]["status"] for i in conversation["items"] if i["tool"]} == {"completed"}
+        assert host.info("a1").tokens_in == 1200  # usage over the wire too
+        audit_lines = (state / "audit.jsonl").read_text().splitlines()
+        assert [json.loads(line)["via"] for line in audit_lines].count("acp") >= 2
+        host.close()
+    finally:
+        lifecycle.stop(state)

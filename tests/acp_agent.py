@@ -1,7 +1,7 @@
 """A scripted ACP agent (the SDK's agent side) for the ACP channel's tests: a real process
 speaking the real protocol over stdio, deterministic, no model.
 
-Each prompt is a script by its first word:
+Each prompt is a script by its first word (its task's, in a brief):
 - "work": a plan; an execute tool call (`echo ran > ran.txt`) asked for, then run in the
   client's terminal; an edit (notes.txt, new) asked for, then written with fs/write_text_file;
   a write outside the worktree ($ACP_OUTSIDE) tried; a usage_update; tokens in the response.
@@ -103,7 +103,9 @@ class ScriptedAgent:
         text = " ".join(getattr(b, "text", "") for b in prompt).strip()
         sid = session_id
         self.cancelled.clear()
-        word = text.split()[0] if text else ""
+        # (a fleet's agent gets its brief first: the script is its task's first word)
+        script = text.split("Your task:", 1)[-1].split()
+        word = script[0] if script else ""
         if word == "fail":
             raise RequestError.internal_error({"message": "429 Too Many Requests: quota"})
         if word == "wait":

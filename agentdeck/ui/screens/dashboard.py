@@ -30,6 +30,7 @@ from textual.widgets import DataTable, Header
 from agentdeck.core.agents.sessions import SessionInfo, fleet_spend
 from agentdeck.core.deck import Deck
 from agentdeck.core.errors import OperationError
+from agentdeck.core.isolation.envpolicy import spec_of
 from agentdeck.core.oversight.approvals import Decision, Entry, StaleAnswer
 from agentdeck.ui import layout
 from agentdeck.ui.agent_actions import AgentActions
@@ -49,6 +50,7 @@ from agentdeck.ui.radar import RadarWatch
 from agentdeck.ui.widgets.agent_list import AgentDetail, AgentList, AgentRow, live_row
 from agentdeck.ui.widgets.agent_strip import AgentStrip
 from agentdeck.ui.widgets.approvals_list import ApprovalsList
+from agentdeck.ui.widgets.conversation_pane import ConversationPane
 from agentdeck.ui.widgets.status_line import StatusLine
 from agentdeck.ui.widgets.terminal_pane import TerminalPane
 from agentdeck.ui.window import WindowFit
@@ -115,8 +117,10 @@ class DashboardScreen(Screen[None]):
                                                        bool(self.approvals)))
 
     def new_pane(self, name: str) -> TerminalPane:
-        pane = TerminalPane(self.deck.host, name, self.release_key, self.agents.send,
-                            id=f"pane-{name}")
+        # an ACP agent's pane lays out its conversation; every other shows its terminal
+        kind = ConversationPane if spec_of(self.deck.fleet, name).channel == "acp" else (
+            TerminalPane)
+        pane = kind(self.deck.host, name, self.release_key, self.agents.send, id=f"pane-{name}")
         # (not data_bind: that binds to whoever runs now, the app in a dialog's callback)
         pane.set_reactive(TerminalPane.live, self.panes_live)
         return pane

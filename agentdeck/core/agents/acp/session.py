@@ -91,7 +91,13 @@ class AcpSession(LocalSession):
         if data in CANCEL_KEYS:
             self.cancel()
             return
-        self._line += data
+        if data.startswith(b"\x1b"):  # an arrow or function key: no place in a prompt
+            return
+        for char in data:  # (Backspace edits the line being typed)
+            if char in (0x7F, 0x08):
+                self._line = self._line[:-1]
+            elif char >= 0x20 or char in (0x0D, 0x0A, 0x09):
+                self._line += bytes([char])
         while True:
             cut = min((i for i in (self._line.find(b"\r"), self._line.find(b"\n")) if i >= 0),
                       default=-1)

@@ -57,3 +57,22 @@ def test_a_kind_with_no_acp_mode_is_one_line_naming_the_key(tmp_path: Path) -> N
     path.write_text("version: 1\nagents:\n  - {name: a, agent: gemini, channel: tty}\n")
     with pytest.raises(ConfigError, match="pty"):
         load_fleet(path, environ={})
+
+
+def test_doctor_says_which_installed_clis_speak_acp(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from agentdeck.core.engine.doctor import run_checks
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for program in ("gemini", "aider"):
+        exe = bin_dir / program
+        exe.write_text("#!/bin/sh\necho 1.0\n")
+        exe.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    check = next(c for c in run_checks() if c.name == "ACP agents (channel: acp)")
+    assert check.detail.startswith("installed CLIs that speak ACP: gemini")
+    assert "aider" not in check.detail
+    monkeypatch.setenv("PATH", "/nonexistent")
+    check = next(c for c in run_checks() if c.name == "ACP agents (channel: acp)")
+    assert not check.ok and check.detail.startswith("no installed CLI speaks ACP")

@@ -104,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     spawn.add_argument("--task", help="what this agent should do")
     spawn.add_argument("--model", help="model name passed to the agent")
     spawn.add_argument("--role", choices=ROLES, help="lead or worker (default worker)")
+    spawn.add_argument("--channel", choices=("pty", "acp"),
+                       help="pty: the agent's own TUI in a terminal; acp: its conversation "
+                       "through the Agent Client Protocol (default: the fleet's)")
     spawn.add_argument("--no-save", action="store_true",
                        help="do not add the agent to the fleet file")
 

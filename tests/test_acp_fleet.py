@@ -76,3 +76,16 @@ def test_doctor_says_which_installed_clis_speak_acp(tmp_path: Path,
     monkeypatch.setenv("PATH", "/nonexistent")
     check = next(c for c in run_checks() if c.name == "ACP agents (channel: acp)")
     assert not check.ok and check.detail.startswith("no installed CLI speaks ACP")
+
+
+def test_spawn_with_a_channel_the_kind_has_not_is_one_line(tmp_path: Path) -> None:
+    from tests.conftest import make_repo, run_agentdeck, write_fleet
+
+    repo = make_repo(tmp_path)
+    write_fleet(repo, "version: 1\nagents: []\n")
+    run = run_agentdeck("spawn", "x", "--agent", "shell", "--channel", "acp", "--no-save",
+                        cwd=repo)
+    assert run.code == 2, run
+    assert run.err.strip().splitlines() == [
+        "agentdeck: error: agent kind 'shell' has no ACP mode agentdeck knows; use --channel "
+        "pty, or give commands.shell a command that speaks ACP"]

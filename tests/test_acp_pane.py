@@ -155,3 +155,53 @@ async def test_an_acp_agent_in_the_dashboard(tmp_path: Path,
                 "echo: hello" in line for line in pane._page.emulator.lines()), 30)
     finally:
         deck.close()
+
+
+async def test_the_spawn_dialog_offers_the_channel(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from textual.widgets import Button, Input, Label, Select
+
+    from agentdeck.core.agents.acp import sdk_missing
+    from agentdeck.core.deck import Deck
+    from agentdeck.core.engine.engine import Engine
+    from agentdeck.core.fleet.registry import Registry
+    from agentdeck.core.fleet.schema import load_fleet
+    from agentdeck.core.git.repo import open_repo
+    from agentdeck.ui.app import AgentdeckApp
+    from agentdeck.ui.screens.spawn import SpawnDialog
+    from tests.conftest import make_repo, write_fleet
+
+    requires("agent-client-protocol", sdk_missing())
+    repo = make_repo(tmp_path)
+    agent = Path(__file__).resolve().parent / "acp_agent.py"
+    write_fleet(repo, ACP_FLEET.format(py=sys.executable, agent=agent).replace(
+        "channel: acp, ", "").replace("task: work", "task: hi"))
+    monkeypatch.chdir(repo)
+    ctx, fleet = open_repo(repo), load_fleet(repo / "agentdeck.yaml")
+    assert Engine(ctx, fleet).up().exit_code == 0
+    deck = Deck.open(ctx, fleet)
+    try:
+        app = AgentdeckApp(deck)
+        async with app.run_test(size=(160, 50)) as pilot:
+            assert not app.query("#pane-coder ConversationPane")  # a pty agent: a terminal
+            await pilot.press("s")
+            await until(pilot, lambda: isinstance(app.screen, SpawnDialog))
+            dialog = app.screen
+            dialog.query_one("#name", Input).value = "talker"
+            dialog.query_one("#agent", Select).value = "shell"
+            dialog.query_one("#channel", Select).value = "acp"
+            await until(pilot, lambda: "no ACP mode" in str(
+                dialog.query_one("#channel-check", Label).render()))
+            assert dialog.query_one("#create", Button).disabled
+            dialog.query_one("#agent", Select).value = "scripted"
+            await until(pilot, lambda: not dialog.query_one("#create", Button).disabled)
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: not isinstance(app.screen, SpawnDialog), 60)
+            await until(pilot, lambda: bool(app.query("#pane-talker")))
+            assert isinstance(app.query_one("#pane-talker"), ConversationPane)
+            await until(pilot, lambda: "talker" in {i.name for i in deck.host.sessions()}
+                        and deck.host.info("talker").state == "idle", 30)
+        assert Registry(deck.ctx.state_dir).load().agents["talker"].channel == "acp"
+        assert load_fleet(repo / "agentdeck.yaml").agent("talker").channel == "acp"
+    finally:
+        deck.close()

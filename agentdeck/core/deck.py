@@ -255,6 +255,14 @@ class Deck:
     def _states(self) -> dict[str, str]:
         return {i.name: i.state for i in self.host.sessions()}
 
+    def channel_of(self, name: str) -> str:
+        """How the agent is driven, "pty" or "acp": its fleet entry's, else its record's."""
+        entry = self.fleet.agent(name)
+        if entry is not None:
+            return entry.channel
+        rec = next((r for r in self.records if r.name == name), None)
+        return rec.channel if rec is not None else self.fleet.defaults.channel
+
     def sandbox_of(self, name: str) -> SandboxSpec:
         """The agent's sandbox as the fleet file says (its entry, else the defaults)."""
         return (self.fleet.agent(name) or self.fleet.defaults).sandbox

@@ -18,9 +18,10 @@ from agentdeck.core.isolation.envpolicy import inherited, spec_of
 
 
 def channel_of(fleet: Fleet, rec: AgentRecord) -> str:
-    """How the agent is driven: "pty" or "acp" (its fleet entry's `channel`, else the
-    defaults')."""
-    return spec_of(fleet, rec.name).channel
+    """How the agent is driven: "pty" or "acp" — its fleet entry's `channel`, else what it was
+    made with (an agent spawned outside the fleet file keeps it in its registry record)."""
+    entry = fleet.agent(rec.name)
+    return entry.channel if entry is not None else rec.channel
 
 
 def template_for(fleet: Fleet, rec: AgentRecord, resume: bool = False) -> str | None:

@@ -30,7 +30,6 @@ from textual.widgets import DataTable, Header
 from agentdeck.core.agents.sessions import SessionInfo, fleet_spend
 from agentdeck.core.deck import Deck
 from agentdeck.core.errors import OperationError
-from agentdeck.core.isolation.envpolicy import spec_of
 from agentdeck.core.oversight.approvals import Decision, Entry, StaleAnswer
 from agentdeck.ui import layout
 from agentdeck.ui.agent_actions import AgentActions
@@ -118,8 +117,7 @@ class DashboardScreen(Screen[None]):
 
     def new_pane(self, name: str) -> TerminalPane:
         # an ACP agent's pane lays out its conversation; every other shows its terminal
-        kind = ConversationPane if spec_of(self.deck.fleet, name).channel == "acp" else (
-            TerminalPane)
+        kind = ConversationPane if self.deck.channel_of(name) == "acp" else TerminalPane
         pane = kind(self.deck.host, name, self.release_key, self.agents.send, id=f"pane-{name}")
         # (not data_bind: that binds to whoever runs now, the app in a dialog's callback)
         pane.set_reactive(TerminalPane.live, self.panes_live)

@@ -78,7 +78,7 @@ KINDS: dict[str, AgentKind] = {kind.name: kind for kind in (
     # ask before every change (their default modes have a model decide what to allow)
     AgentKind("qwen", "qwen", "qwen --approval-mode default --model {model} -i {prompt}",
               "npm install -g @qwen-code/qwen-code", "0.24.4", detector="qwen",
-              acp="qwen --acp --model {model}"),
+              acp="qwen --acp --approval-mode default --model {model}"),
     AgentKind("copilot", "copilot", "copilot --model {model} -i {prompt}",
               "npm install -g @github/copilot", "1.0.102", detector="copilot",
               acp="copilot --acp --model {model}"),

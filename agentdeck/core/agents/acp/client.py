@@ -66,6 +66,18 @@ def tool_parts(call: Any) -> tuple[str, list[Diff], list[str], list[str]]:
     return "\n".join(texts), diffs, terminals, paths
 
 
+def chunk_tokens(meta: Any) -> tuple[int, int] | None:
+    """The tokens (in, out) of one model call, where an agent reports them in a message
+    chunk's `_meta.usage` (Qwen Code 0.24: an empty chunk after each call)."""
+    usage = meta.get("usage") if isinstance(meta, dict) else None
+    if not isinstance(usage, dict):
+        return None
+    try:
+        return int(usage.get("inputTokens") or 0), int(usage.get("outputTokens") or 0)
+    except (TypeError, ValueError):
+        return None
+
+
 class DeckClient:
     """The client side of one ACP agent's connection."""
 
@@ -80,6 +92,9 @@ class DeckClient:
         kind = _get(update, "session_update")
         conv = s.conversation
         if kind in ("agent_message_chunk", "agent_thought_chunk", "user_message_chunk"):
+            tokens = chunk_tokens(_get(update, "field_meta"))
+            if tokens is not None:
+                s.usage_seen(tokens=tokens)
             text = _get(_get(update, "content"), "text")
             if text:
                 add = {"agent_message_chunk": conv.agent, "agent_thought_chunk": conv.thought,
@@ -150,6 +165,11 @@ class DeckClient:
         target = self._inside(path, "read")
         try:
             text = await asyncio.to_thread(target.read_text, "utf-8", "replace")
+        except FileNotFoundError:
+            # a file not yet there reads as empty, as an editor's new buffer does (Zed's):
+            # Gemini CLI 0.61 reads a file before it writes it, and takes the SDK's "Resource
+            # not found" error for a failure, not for "no such file" — its write then fails
+            text = ""
         except OSError as exc:
             raise RequestError.resource_not_found(path) from exc
         if line is not None or limit is not None:

@@ -48,6 +48,21 @@ def rate_limited(message: str) -> bool:
                                    "resource_exhausted", "too many requests"))
 
 
+def turn_tokens(response: Any) -> tuple[int, int] | None:
+    """The tokens (in, out) a prompt turn used: the protocol's `usage` (unstable), else Gemini
+    CLI's `_meta.quota.token_count` (0.61 reports it there)."""
+    usage = getattr(response, "usage", None)
+    if usage is not None:
+        return int(usage.input_tokens), int(usage.output_tokens)
+    meta = getattr(response, "field_meta", None) or {}
+    quota = meta.get("quota") if isinstance(meta, dict) else None
+    count = quota.get("token_count") if isinstance(quota, dict) else None
+    if isinstance(count, dict):
+        with contextlib.suppress(TypeError, ValueError):
+            return int(count.get("input_tokens") or 0), int(count.get("output_tokens") or 0)
+    return None
+
+
 class AcpSession(LocalSession):
     structured = True  # the watcher reads no screen of it: its state comes by the protocol
 
@@ -189,8 +204,16 @@ class AcpSession(LocalSession):
         self._loop = asyncio.get_running_loop()
         self._prompts = asyncio.Queue()
         self._main = asyncio.current_task()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._connect()
+        try:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._connect()
+        finally:
+            # its pipes closed while the loop still runs (a stop cancels the connection: left
+            # to the collector, they are closed on a closed loop, which complains)
+            transport = getattr(self._process, "_transport", None)
+            if transport is not None:
+                with contextlib.suppress(Exception):
+                    transport.close()
 
     async def _connect(self) -> None:
         from acp import PROTOCOL_VERSION, spawn_agent_process
@@ -261,7 +284,8 @@ class AcpSession(LocalSession):
                 self.log(self.conversation.note(f"resumed session {saved}"))
                 return
             except Exception as exc:  # (any refusal: a new session instead)
-                self.log(self.conversation.note(f"could not resume ({exc}): a new session"))
+                why = getattr(exc, "data", None) or exc
+                self.log(self.conversation.note(f"could not resume ({why}): a new session"))
         made = await conn.new_session(cwd=spec.cwd, mcp_servers=[])
         self.session_id = made.session_id
         if spec.state_file:
@@ -296,9 +320,9 @@ class AcpSession(LocalSession):
                         "gave up: 429" if rate_limited(message) else None)
             return
         self.turn_running = False
-        usage = getattr(response, "usage", None)
-        if usage is not None:
-            self.usage_seen(tokens=(int(usage.input_tokens), int(usage.output_tokens)))
+        tokens = turn_tokens(response)
+        if tokens is not None:
+            self.usage_seen(tokens=tokens)
         reason = str(getattr(response, "stop_reason", "end_turn"))
         if reason != "end_turn":
             self.log(self.conversation.note(f"turn ended: {reason}"))

@@ -6,6 +6,7 @@ Each prompt is a script by its first word (its task's, in a brief):
   client's terminal; an edit (notes.txt, new) asked for, then written with fs/write_text_file;
   a write outside the worktree ($ACP_OUTSIDE) tried; a usage_update; tokens in the response.
 - "wait": asks to run `sleep 1000` and waits for the answer (a cancel withdraws it).
+- "ask N": asks to run `echo ask-0` … `echo ask-N-1` in turn, logging when it sent each.
 - "fail": the turn ends with an error that says 429.
 - anything else: says "echo: <text>".
 Its log of what each permission request got goes to $ACP_LOG (one JSON line each).
@@ -17,6 +18,7 @@ import asyncio
 import json
 import os
 import sys
+import time
 import uuid
 from typing import Any
 
@@ -106,6 +108,12 @@ class ScriptedAgent:
         # (a fleet's agent gets its brief first: the script is its task's first word)
         script = text.split("Your task:", 1)[-1].split()
         word = script[0] if script else ""
+        if word == "ask":  # "ask N": N commands asked in turn (bench/acp_queue.py)
+            for i in range(int(script[1]) if len(script) > 1 else 1):
+                record(event="asking", command=f"echo ask-{i}", at=time.time())
+                await self.ask(sid, f"ask-{i}", title=f"ask {i}", kind="execute",
+                               raw_input={"command": f"echo ask-{i}"})
+            return PromptResponse(stop_reason="end_turn")
         if word == "fail":
             raise RequestError.internal_error({"message": "429 Too Many Requests: quota"})
         if word == "wait":

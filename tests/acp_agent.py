@@ -131,7 +131,7 @@ class ScriptedAgent:
         await self.conn.session_update(session_id=sid, update=update_plan([
             plan_entry("run a command", status="in_progress"), plan_entry("write notes")]))
         await self.say(sid, "Running a command first.")
-        command = "echo ran > ran.txt"
+        command = os.environ.get("ACP_COMMAND") or "echo ran > ran.txt"
         await self.conn.session_update(session_id=sid, update=start_tool_call(
             "call-1", "echo ran", kind="execute", status="pending",
             raw_input={"command": command}))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -64,6 +65,19 @@ def tool_parts(call: Any) -> tuple[str, list[Diff], list[str], list[str]]:
                 texts.append(str(text))
     paths = [str(_get(loc, "path")) for loc in _get(call, "locations") or []]
     return "\n".join(texts), diffs, terminals, paths
+
+
+def inside_sandbox(agent_argv: Sequence[str], argv: list[str], cwd: str) -> list[str]:
+    """A terminal's command as its agent runs: an agent started inside bubblewrap (its
+    command line `bwrap … --chdir DIR -- agent …`, core/agents/sandbox.py) has its commands run
+    inside the same fence, in `cwd`; any other's as they are."""
+    if not agent_argv or Path(agent_argv[0]).name != "bwrap" or "--" not in agent_argv:
+        return argv
+    prefix = list(agent_argv[:list(agent_argv).index("--")])
+    for i in range(len(prefix) - 1):
+        if prefix[i] == "--chdir":
+            prefix[i + 1] = cwd
+    return [*prefix, "--", *argv]
 
 
 def chunk_tokens(meta: Any) -> tuple[int, int] | None:
@@ -201,6 +215,7 @@ class DeckClient:
         extra = [(str(_get(e, "name")), str(_get(e, "value"))) for e in env or []]
         base = self.session.spec.env
         argv = [command, *(args or [])] if args else ["/bin/sh", "-c", command]
+        argv = inside_sandbox(self.session.spec.argv, argv, str(where))
         try:
             terminal = await asyncio.to_thread(self.terminals.create, argv, str(where),
                                                environment(base, extra), output_byte_limit)

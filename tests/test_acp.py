@@ -243,3 +243,17 @@ def test_a_sandboxed_acp_agents_commands_run_inside_its_sandbox(
     assert poll_until(lambda: (tmp_path / "wt" / "ran.txt").exists(), WAIT)
     assert poll_until(lambda: (tmp_path / "wt" / "ran.txt").read_text().strip() != "", WAIT)
     assert (tmp_path / "wt" / "ran.txt").read_text().strip() == "bwrap"
+
+
+def test_a_write_into_a_forbidden_path_is_refused_and_audited(
+        tmp_path: Path, deck: tuple[LocalHost, ApprovalQueue]) -> None:
+    host, queue = deck
+    host.spawn(SessionSpec(**{**spec(tmp_path, "work").__dict__, "forbid": ("notes.txt",)}))
+    bash = entry_of(queue)
+    queue.answer(bash.id, "allow")
+    queue.answer(entry_of(queue, not_id=bash.id).id, "allow")  # allowed, and still refused
+    host.wait_for("a1", lambda i: i.state == "idle", WAIT)
+    assert not (tmp_path / "wt" / "notes.txt").exists()
+    refused = [a for a in audit(tmp_path) if a["decision"] == "refused"]
+    assert [(a["kind"], a["via"]) for a in refused] == [("write", "acp")]
+    assert "must not touch (forbid)" in refused[0]["why"]

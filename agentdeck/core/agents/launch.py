@@ -137,4 +137,4 @@ def session_spec(fleet: Fleet, rec: AgentRecord, cols: int = 100, rows: int = 30
                        cwd=rec.worktree,
                        env=environment_for(fleet, rec), agent=rec.agent, cols=cols, rows=rows,
                        scrollback=fleet.dashboard.scrollback, channel=channel, prompt=prompt,
-                       resume=resume)
+                       resume=resume, forbid=tuple(rec.forbid) if channel == "acp" else ())

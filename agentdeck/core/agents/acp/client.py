@@ -168,8 +168,17 @@ class DeckClient:
         the refusal audited)."""
         resolved = Path(os.path.realpath(path if os.path.isabs(path)
                                          else os.path.join(self.root, path)))
+        why = None
         if resolved != self.root and self.root not in resolved.parents:
             why = f"{path} is outside the agent's worktree {self.root}"
+        elif what == "write":
+            inside = resolved.relative_to(self.root).as_posix()
+            hit = next((p for p in self.session.spec.forbid
+                        if inside == p.strip("/") or inside.startswith(p.strip("/") + "/")),
+                       None)
+            if hit is not None:  # (a scope the fleet keeps from it: `forbid:`)
+                why = f"{path} is in {hit}, which the agent must not touch (forbid)"
+        if why is not None:
             self.session.refused("write" if what == "write" else "read", path, why)
             raise RequestError.invalid_params({"path": path, "reason": why})
         return resolved

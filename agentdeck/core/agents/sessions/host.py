@@ -48,6 +48,7 @@ class SessionSpec:
     prompt: str | None = None  # an ACP agent's first prompt (its brief and task)
     resume: bool = False  # an ACP agent carries on its last session (session/load) if it can
     state_file: str | None = None  # where an ACP agent's session id is kept (for `resume`)
+    forbid: tuple[str, ...] = ()  # paths of its worktree an ACP agent's writes are refused in
 
 
 @dataclass

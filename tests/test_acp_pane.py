@@ -205,3 +205,26 @@ async def test_the_spawn_dialog_offers_the_channel(tmp_path: Path,
         assert load_fleet(repo / "agentdeck.yaml").agent("talker").channel == "acp"
     finally:
         deck.close()
+
+
+async def test_with_no_conversation_kept_the_pane_shows_the_agents_log() -> None:
+    """A session the session host restored from its transcript (its process died with the
+    previous one) has its log and no conversation: the pane shows the log."""
+
+    class LogOnly(StillHost):
+        def conversation(self, name: str) -> Any:
+            return None
+
+    class LogApp(App[None]):
+        def compose(self) -> ComposeResult:
+            host: Any = LogOnly()
+            with host.view as emulator:
+                emulator.feed(b"\r\n> an old prompt\r\nthe agent's last words\r\n")
+            host.view.bump()
+            yield ConversationPane(host, "coder", "ctrl+right_square_bracket",
+                                   lambda _agent, _data: None, id="pane")
+
+    app = LogApp()
+    async with app.run_test(size=(60, 20)) as pilot:
+        pane = app.query_one(ConversationPane)
+        await until(pilot, lambda: pane._plain and pane._drawn is pane.host.view)

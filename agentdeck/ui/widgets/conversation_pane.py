@@ -22,6 +22,7 @@ from textual import work
 
 from agentdeck.core.agents.acp.conversation import Conversation, ToolCard, mark
 from agentdeck.core.agents.sessions import SessionHost, TerminalView
+from agentdeck.core.errors import AgentdeckError
 from agentdeck.core.screen.terminal import make_emulator
 from agentdeck.ui.widgets.terminal_pane import TerminalPane
 
@@ -116,6 +117,8 @@ class ConversationPane(TerminalPane):
         self._page: TerminalView | None = None
         self._wanted: tuple[int, int, int] = (-1, 0, 0)  # (log version, cols, rows) asked for
         self.typing_text = ""  # the line being typed, as the session host holds it
+        self._source: TerminalView | None = None  # the agent's log the page was made for
+        self._plain = False  # no conversation to lay out: the log is shown as it is
 
     def _typed(self, agent: str, data: bytes) -> None:
         """Keys typed in the pane go to the agent (a line is a prompt at Enter); what is typed
@@ -137,6 +140,10 @@ class ConversationPane(TerminalPane):
 
     def live_view(self) -> TerminalView | None:
         source = super().live_view()  # the agent's log: its version says the talk moved
+        if source is not self._source:  # a session anew (a restart): its talk, if it has one
+            self._source, self._plain = source, False
+        if self._plain:
+            return source
         size = self.content_size
         if source is not None and size.width > 2 and size.height > 0:
             wanted = (source.version, size.width, size.height)
@@ -147,12 +154,21 @@ class ConversationPane(TerminalPane):
 
     @work(thread=True, exclusive=True, group="conversation", exit_on_error=False)
     def _lay_out(self, version: int, cols: int, rows: int) -> None:
-        wire = self.host.conversation(self.agent)
-        if wire is None:
+        try:
+            wire = self.host.conversation(self.agent)
+        except (KeyError, OSError, ValueError, AgentdeckError):  # (gone, or its host is)
+            wire = None
+        if wire is None:  # no conversation kept (a session restored from its transcript)
+            self.app.call_from_thread(self._show_log)
             return
         typing = self.typing_text if self.has_focus else None
         laid = page(Conversation.from_wire(wire), typing, cols, rows)
         self.app.call_from_thread(self._laid_out, laid)
+
+    def _show_log(self) -> None:
+        """Its log is all there is: shown as any agent's screen."""
+        self._plain = True
+        self.poll()
 
     def _laid_out(self, view: TerminalView) -> None:
         self._page = view

@@ -8,6 +8,7 @@ Each prompt is a script by its first word (its task's, in a brief):
 - "wait": asks to run `sleep 1000` and waits for the answer (a cancel withdraws it).
 - "ask N": asks to run `echo ask-0` … `echo ask-N-1` in turn, logging when it sent each.
 - "fail": the turn ends with an error that says 429.
+- "exit": the process exits (status 3) in the middle of the turn.
 - anything else: says "echo: <text>".
 Its log of what each permission request got goes to $ACP_LOG (one JSON line each).
 """
@@ -114,6 +115,8 @@ class ScriptedAgent:
                 await self.ask(sid, f"ask-{i}", title=f"ask {i}", kind="execute",
                                raw_input={"command": f"echo ask-{i}"})
             return PromptResponse(stop_reason="end_turn")
+        if word == "exit":  # the agent dies on its own
+            os._exit(3)
         if word == "fail":
             raise RequestError.internal_error({"message": "429 Too Many Requests: quota"})
         if word == "wait":

@@ -257,3 +257,11 @@ def test_a_write_into_a_forbidden_path_is_refused_and_audited(
     refused = [a for a in audit(tmp_path) if a["decision"] == "refused"]
     assert [(a["kind"], a["via"]) for a in refused] == [("write", "acp")]
     assert "must not touch (forbid)" in refused[0]["why"]
+
+
+def test_an_agent_that_dies_is_exited_with_its_status(
+        tmp_path: Path, deck: tuple[LocalHost, ApprovalQueue]) -> None:
+    host, _ = deck
+    host.spawn(spec(tmp_path, "exit"))
+    info = host.wait_for("a1", lambda i: i.process != "running", WAIT)
+    assert (info.process, info.state, info.exit_code) == ("exited", "exited", 3)

@@ -136,14 +136,15 @@ class AcpSession(LocalSession):
             loop.call_soon_threadsafe(lambda: asyncio.ensure_future(self._cancel()))
 
     def stop(self, timeout: float) -> None:
+        """End the agent and every process it started (politely first, as a PTY agent's
+        stop does); its connection ends with it."""
         self.stopping = True
+        if self.pid is not None or self.marker:
+            end_tree(self.pid or -1, timeout, self.marker)
         loop, main = self._loop, self._main
         if loop is not None and main is not None:
-            loop.call_soon_threadsafe(main.cancel)
-        if self.reader is not None:
-            self.reader.join(timeout)
-        if self.pid is not None or self.marker:
-            end_tree(self.pid or -1, 1.0, self.marker)
+            with contextlib.suppress(RuntimeError):  # (its loop ended meanwhile)
+                loop.call_soon_threadsafe(main.cancel)
         if self.reader is not None:
             self.reader.join(timeout)
 
@@ -230,6 +231,7 @@ class AcpSession(LocalSession):
                 self.pid = self.info.pid = process.pid
                 self._conn, self._process = conn, process
                 stderr = asyncio.ensure_future(self._drain(process.stderr))
+                ended = asyncio.ensure_future(self._ended(process))
                 try:
                     init = await conn.initialize(
                         protocol_version=PROTOCOL_VERSION,
@@ -253,6 +255,7 @@ class AcpSession(LocalSession):
                 finally:
                     client.terminals.close()
                     stderr.cancel()
+                    ended.cancel()
         except (OSError, ValueError) as exc:
             self.log(self.conversation.note(f"{spec.argv[0]}: cannot start ({exc})"))
             self.info.error = str(exc)
@@ -266,6 +269,13 @@ class AcpSession(LocalSession):
     async def _prompts_get(self) -> str:
         assert self._prompts is not None
         return await self._prompts.get()
+
+    async def _ended(self, process: Any) -> None:
+        """The agent's process ended by itself (or was ended): so does its session, whatever
+        the loop was waiting for."""
+        await process.wait()
+        if self._main is not None:
+            self._main.cancel()
 
     async def _drain(self, stream: asyncio.StreamReader | None) -> None:
         """The agent's stderr: read (a full pipe would block it), its end kept for errors."""

@@ -97,7 +97,8 @@ BUILTIN_RESUME: dict[str, str] = {name: kind.resume for name, kind in KINDS.item
 # the kinds that speak the Agent Client Protocol, and the command that starts each in that mode
 # (each flag read from the verified version's --help: gemini and qwen `--acp`, whose older
 # `--experimental-acp` gemini 0.61 calls deprecated; `opencode acp`, `kilo acp`; copilot
-# `--acp`). Claude Code and Codex speak it only through adapters on npm
+# `--acp`; qwen asks before edits only in its default approval mode; each run by
+# tests/e2e/test_acp_agents.py). Claude Code and Codex speak it only through adapters on npm
 # (@zed-industries/claude-code-acp, @zed-industries/codex-acp), not installed or verified here:
 # a fleet gives their command in `commands:` with `channel: acp`.
 BUILTIN_ACP: dict[str, str] = {name: kind.acp for name, kind in KINDS.items() if kind.acp}

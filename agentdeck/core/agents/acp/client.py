@@ -149,7 +149,8 @@ class DeckClient:
             def settle() -> None:
                 if not answer.done():
                     answer.set_result(option)
-            loop.call_soon_threadsafe(settle)
+            with contextlib.suppress(RuntimeError):  # (its loop ended: nobody waits now)
+                loop.call_soon_threadsafe(settle)
 
         request = AcpRequest(s.spec.name, s.spec.agent, tool_id, prompt, offered, done)
         s.asking(request)

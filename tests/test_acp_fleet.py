@@ -36,7 +36,7 @@ def test_channel_acp_under_defaults_and_per_agent(tmp_path: Path) -> None:
     assert (g.channel, list(g.argv)) == ("acp", ["gemini", "--acp", "-m", "flash"])
     assert g.prompt is not None and g.prompt.endswith("Your task: Add a README.")
     q = session_spec(fleet, record("q", "qwen"))
-    assert list(q.argv) == ["qwen", "--acp"]  # (no model: the flag goes with it)
+    assert list(q.argv) == ["qwen", "--acp", "--approval-mode", "default"]  # (no model)
     assert q.prompt is None
     assert list(session_spec(fleet, record("m", "mine")).argv) == ["./my-acp-agent", "--stdio"]
     p = session_spec(fleet, record("p", "aider"))
@@ -70,11 +70,11 @@ def test_doctor_says_which_installed_clis_speak_acp(tmp_path: Path,
         exe.write_text("#!/bin/sh\necho 1.0\n")
         exe.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
-    check = next(c for c in run_checks() if c.name == "ACP agents (channel: acp)")
+    check = next(c for c in run_checks() if c.name == "ACP agents")
     assert check.detail.startswith("installed CLIs that speak ACP: gemini")
     assert "aider" not in check.detail
     monkeypatch.setenv("PATH", "/nonexistent")
-    check = next(c for c in run_checks() if c.name == "ACP agents (channel: acp)")
+    check = next(c for c in run_checks() if c.name == "ACP agents")
     assert not check.ok and check.detail.startswith("no installed CLI speaks ACP")
 
 

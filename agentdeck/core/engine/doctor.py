@@ -99,7 +99,7 @@ def _acp_check(checks: list[Check]) -> Check:
               else "no installed CLI speaks ACP (gemini, qwen, opencode, kilo, copilot do)")
     if sdk is not None:
         detail += "; the ACP SDK is not installed"
-    return Check("ACP agents (channel: acp)", bool(offered) and sdk is None, detail,
+    return Check("ACP agents", bool(offered) and sdk is None, detail,
                  install_line("acp") if sdk is not None else
                  "install one of gemini, qwen, opencode, kilo, copilot; Claude Code and Codex "
                  "through an adapter named in commands: (@zed-industries/claude-code-acp, "

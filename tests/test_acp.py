@@ -265,3 +265,22 @@ def test_an_agent_that_dies_is_exited_with_its_status(
     host.spawn(spec(tmp_path, "exit"))
     info = host.wait_for("a1", lambda i: i.process != "running", WAIT)
     assert (info.process, info.state, info.exit_code) == ("exited", "exited", 3)
+
+
+def test_a_message_is_one_prompt_whatever_its_lines(
+        tmp_path: Path, deck: tuple[LocalHost, ApprovalQueue]) -> None:
+    from agentdeck.core.agents.delivery import type_into
+
+    host, _ = deck
+    host.spawn(spec(tmp_path, None))
+    host.wait_for("a1", lambda i: i.state == "idle", WAIT)
+    assert host.info("a1").channel == "acp"
+    assert type_into(host, "a1", "first line\nsecond line")
+    host.write("a1", b"ab\x7fc\x1b[Dd\r")  # typed: a Backspace, an arrow key (ignored)
+
+    def said() -> list[str]:
+        conversation = host.conversation("a1") or {"items": []}
+        return [i["text"] for i in conversation["items"] if i["role"] == "agent"]
+
+    assert poll_until(lambda: len(said()) == 2, WAIT), said()
+    assert said() == ["echo: first line\nsecond line", "echo: acd"]

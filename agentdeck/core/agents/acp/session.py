@@ -40,6 +40,7 @@ from agentdeck.core.screen.terminal import Emulator
 
 RATE_LIMITED = "rate-limited"
 CANCEL_KEYS = (b"\x1b", b"\x03")  # Esc, Ctrl-C: cancel the turn
+PASTE_START, PASTE_END = b"\x1b[200~", b"\x1b[201~"  # a paste: its newlines are the prompt's
 
 
 def rate_limited(message: str) -> bool:
@@ -70,6 +71,8 @@ class AcpSession(LocalSession):
                  take: Callable[[AcpSession, bytes], None],
                  changed: Callable[[AcpSession], None], router: Router | None) -> None:
         super().__init__(spec, emulator)
+        self.info.channel = "acp"
+        self._pasting = False
         self.conversation = Conversation()
         self._take, self._changed, self.router = take, changed, router
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -106,22 +109,30 @@ class AcpSession(LocalSession):
         if data in CANCEL_KEYS:
             self.cancel()
             return
-        if data.startswith(b"\x1b"):  # an arrow or function key: no place in a prompt
-            return
-        for char in data:  # (Backspace edits the line being typed)
-            if char in (0x7F, 0x08):
+        i = 0
+        while i < len(data):
+            if data.startswith(PASTE_START, i) or data.startswith(PASTE_END, i):
+                self._pasting = data.startswith(PASTE_START, i)
+                i += len(PASTE_START)
+                continue
+            char = data[i]
+            i += 1
+            if char == 0x1B:  # an arrow or function key: no place in a prompt
+                if i < len(data) and data[i] in b"[O":
+                    i += 1
+                    while i < len(data) and not 0x40 <= data[i] <= 0x7E:
+                        i += 1
+                i += 1
+            elif char in (0x0D, 0x0A) and self._pasting:
+                self._line += b"\n"
+            elif char in (0x0D, 0x0A):
+                text, self._line = self._line.decode("utf-8", "replace").strip(), b""
+                if text:
+                    self.prompt(text)
+            elif char in (0x7F, 0x08):  # Backspace edits the line being typed
                 self._line = self._line[:-1]
-            elif char >= 0x20 or char in (0x0D, 0x0A, 0x09):
+            elif char >= 0x20 or char == 0x09:
                 self._line += bytes([char])
-        while True:
-            cut = min((i for i in (self._line.find(b"\r"), self._line.find(b"\n")) if i >= 0),
-                      default=-1)
-            if cut < 0:
-                return
-            line, self._line = self._line[:cut], self._line[cut + 1:]
-            text = line.decode("utf-8", "replace").strip()
-            if text:
-                self.prompt(text)
 
     def prompt(self, text: str) -> None:
         loop, prompts = self._loop, self._prompts

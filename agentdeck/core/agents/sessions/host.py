@@ -74,6 +74,7 @@ class SessionInfo:
     tokens_out: int = 0
     cost: float | None = None
     usage: str = ""
+    channel: str = "pty"  # "acp": driven through the Agent Client Protocol (its spec's)
 
 
 def state_label(info: SessionInfo) -> str:

@@ -164,12 +164,15 @@ def bare_client(agents: int, asks: int) -> list[float]:
             return None
 
     async def one(spec: SessionSpec) -> None:
-        async with spawn_agent_process(Bare(spec.name), *spec.argv, env=spec.env,
-                                       cwd=spec.cwd) as (conn, _proc):
-            await conn.initialize(protocol_version=PROTOCOL_VERSION)
-            session = await conn.new_session(cwd=spec.cwd, mcp_servers=[])
-            await conn.prompt(session_id=session.session_id,
-                              prompt=[text_block(spec.prompt or "")])
+        # (its process may be gone, and reaped, by the time the SDK ends it: not measured)
+        with contextlib.suppress(ProcessLookupError):
+            async with spawn_agent_process(Bare(spec.name), *spec.argv, env=spec.env,
+                                           cwd=spec.cwd) as (conn, proc):
+                await conn.initialize(protocol_version=PROTOCOL_VERSION)
+                session = await conn.new_session(cwd=spec.cwd, mcp_servers=[])
+                await conn.prompt(session_id=session.session_id,
+                                  prompt=[text_block(spec.prompt or "")])
+                proc.kill()
 
     async def all_of(root: Path) -> None:
         await asyncio.gather(*(one(s) for s in specs(root, agents, asks)))

@@ -78,8 +78,9 @@ def drive(pending: Callable[[], list[Entry]], answer: Callable[[int], object],
     def changed() -> None:
         now = time.time()
         fresh = []
+        entries = pending()  # (not under our lock: the queue may call this under its own)
         with lock:
-            for entry in pending():
+            for entry in entries:
                 key = (entry.agent, entry.summary)
                 if key not in seen:
                     seen[key] = now

@@ -170,11 +170,13 @@ class AcpSession(LocalSession):
 
     def asking(self, request: AcpRequest) -> None:
         self._open.add(request)
-        self._state(WAITING)
+        # (the entry first: what a user waits for, before the state's news)
         if self.router is not None:
             self.router.hook_request(request)
         else:  # nobody to ask (no queue attached): the agent asks again, or goes on
             request.reply(None)
+        if request.alive():  # (a rule may have answered it already)
+            self._state(WAITING)
 
     def answered(self, request: AcpRequest) -> None:
         self._open.discard(request)

@@ -110,6 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
                       "through gh; its pull request (agentdeck pr) closes it")
     spawn.add_argument("--model", help="model name passed to the agent")
     spawn.add_argument("--role", choices=ROLES, help="lead or worker (default worker)")
+    spawn.add_argument("--channel", choices=("pty", "acp"),
+                       help="pty: the agent's own TUI in a terminal; acp: its conversation "
+                       "through the Agent Client Protocol (default: the fleet's)")
     spawn.add_argument("--no-save", action="store_true",
                        help="do not add the agent to the fleet file")
 

@@ -35,7 +35,9 @@ def test_every_kind_names_a_detector_and_a_usage_reader_that_exist() -> None:
     for kind in KINDS.values():
         assert kind.detector is None or kind.detector in DETECTORS, kind
         assert kind.usage is None or kind.usage in READERS, kind
-        assert kind.acp is None, kind  # (not yet: the next issue gives the kinds theirs)
+        # an ACP command runs the kind's own program, in a version the --help was read from
+        assert kind.acp is None or (
+            Path(command_program(kind.acp)).name == kind.executable and kind.verified), kind
     # and nothing there is unreachable: each detector (but the generic fallback) is a kind's
     named = {kind.detector for kind in KINDS.values()} | {"generic"}
     assert set(DETECTORS) <= named
@@ -126,3 +128,14 @@ def test_the_sample_fleet_file_names_every_built_in_kind() -> None:
     sample = (ROOT / "agentdeck" / "sample_fleet.yaml").read_text(encoding="utf-8")
     built_in = sample[sample.index("Built in"):sample.index("this one is claude's")]
     assert re.findall(r"[a-z]+", built_in.split(":", 1)[1].replace("\n#", " ")) == list(KINDS)
+
+
+def test_the_kinds_that_speak_acp_and_a_custom_command_that_does() -> None:
+    from agentdeck.core.fleet.kinds import BUILTIN_ACP, BUILTIN_COMMANDS, acp_template
+
+    assert set(BUILTIN_ACP) == {"gemini", "qwen", "opencode", "kilo", "copilot"}
+    assert acp_template("gemini", BUILTIN_COMMANDS) == "gemini --acp -m {model}"
+    assert acp_template("claude", BUILTIN_COMMANDS) is None  # only through an adapter
+    adapter = {**BUILTIN_COMMANDS, "claude": "claude-code-acp"}
+    assert acp_template("claude", adapter) == "claude-code-acp"
+    assert acp_template("mine", {"mine": "./my-acp-agent --stdio"}) == "./my-acp-agent --stdio"

@@ -17,6 +17,7 @@ from agentdeck.commands.context import (
 from agentdeck.commands.listing import live_states
 from agentdeck.core.engine.engine import Engine, UpResult
 from agentdeck.core.errors import AgentdeckError, UsageError
+from agentdeck.core.fleet.kinds import acp_template
 from agentdeck.core.fleet.schema import load_fleet
 from agentdeck.core.fleet.spec import Fleet
 from agentdeck.core.git.repo import RepoContext
@@ -90,11 +91,16 @@ def cmd_spawn(args: argparse.Namespace) -> int:
     engine = engine_of(ctx, fleet)
     declared = fleet.agent(args.name)
     if declared is not None and not any((args.branch, args.base, args.agent, args.task,
-                                         args.model, args.role)):
+                                         args.model, args.role, args.channel)):
         spec = declared  # `spawn NAME` of an agent the fleet file describes: use its entry
     else:
         spec = fleet.spec_for(args.name, args.branch or f"agentdeck/{args.name}", base=args.base,
-                              agent=args.agent, task=args.task, model=args.model, role=args.role)
+                              agent=args.agent, task=args.task, model=args.model, role=args.role,
+                              channel=args.channel)
+    if spec.channel == "acp" and acp_template(spec.agent, fleet.commands) is None:
+        raise UsageError(f"agent kind '{spec.agent}' has no ACP mode agentdeck knows; use "
+                         f"--channel pty, or give commands.{spec.agent} a command that speaks "
+                         "ACP")
     result = engine.spawn(spec)
     if issue is not None and spec.name not in result.failed:  # `pr` links it
         from agentdeck.core.git.github import Links

@@ -206,16 +206,22 @@ class Deck:
         try:
             brief = briefs.brief_for(self.fleet, rec, self.ctx.state_dir, self.records,
                                      self._states())
-            spec = self._sandboxed(rec, self._with_hook(
-                rec, session_spec(self.fleet, rec, cols, rows, resume, brief)))
+            spec = session_spec(self.fleet, rec, cols, rows, resume, brief)
+            if spec.channel == "acp":  # its requests come by the protocol, not a hook
+                spec = replace(spec, state_file=str(self.ctx.state_dir / "acp" /
+                                                    f"{rec.name}.json"))
+            else:
+                spec = self._with_hook(rec, spec)
+            spec = self._sandboxed(rec, spec)
         except AgentdeckError as exc:
             # the session shows as failed, with this reason in its pane and the sidebar
             spec = SessionSpec(rec.name, (), rec.worktree, {}, rec.agent, cols, rows,
                                error=str(exc))
         self.host.spawn(spec)
         template = template_for(self.fleet, rec, resume) or ""
+        # (an ACP agent's task is its first prompt; a shell would run the task as a command)
         if rec.task and not resume and not spec.error and not takes_task(template) and \
-                not is_shell(self.fleet, rec.agent):  # a shell would run the task as a command
+                spec.channel != "acp" and not is_shell(self.fleet, rec.agent):
             self._type_task(rec.name, rec.task)
         return spec.error
 
@@ -248,6 +254,14 @@ class Deck:
 
     def _states(self) -> dict[str, str]:
         return {i.name: i.state for i in self.host.sessions()}
+
+    def channel_of(self, name: str) -> str:
+        """How the agent is driven, "pty" or "acp": its fleet entry's, else its record's."""
+        entry = self.fleet.agent(name)
+        if entry is not None:
+            return entry.channel
+        rec = next((r for r in self.records if r.name == name), None)
+        return rec.channel if rec is not None else self.fleet.defaults.channel
 
     def sandbox_of(self, name: str) -> SandboxSpec:
         """The agent's sandbox as the fleet file says (its entry, else the defaults)."""

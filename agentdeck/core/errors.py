@@ -44,6 +44,7 @@ EXTRAS = {
     "serve": Extra("textual_serve.server", "textual-serve", "agentdeck serve"),
     "postgres": Extra("psycopg", "psycopg",
                       "a PostgreSQL database (modes postgres-db, postgres-schema)"),
+    "acp": Extra("acp", "agent-client-protocol", "an ACP agent (channel: acp)"),
 }
 
 

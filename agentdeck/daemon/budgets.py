@@ -123,9 +123,13 @@ class Budgets:
         home = _sandbox_home(spec)
         if home is not None:
             env["HOME"] = home
-        text = self.transcript(name) if spec.agent == "aider" else ""
-        # (a margin: a file system's times may be coarser than the clock's)
-        now = usage_of(spec.agent, spec.cwd, env, text, self.since.get(name, 0.0) - 2.0)
+        if spec.channel == "acp":  # its usage came by the protocol (usage_update, turn ends)
+            info = self.host.info(name)
+            now = Usage(info.tokens_in, info.tokens_out, info.cost)
+        else:
+            text = self.transcript(name) if spec.agent == "aider" else ""
+            # (a margin: a file system's times may be coarser than the clock's)
+            now = usage_of(spec.agent, spec.cwd, env, text, self.since.get(name, 0.0) - 2.0)
         if now == self.usage.get(name):
             return
         self.usage[name] = now
@@ -161,6 +165,7 @@ class Budgets:
             spec = self.specs.get(name)
             self.on_turn(name, False)
             with contextlib.suppress(AgentdeckError, KeyError, OSError):
+                # (an ACP agent takes Esc as session/cancel: acp/session.py)
                 self.host.write(name, INTERRUPT.get(spec.agent if spec else "", b"\x1b"))
         # one question per agent in the queue: the interrupt must have cleared any prompt of
         # the agent the question is filed under, else it is asked at the next look

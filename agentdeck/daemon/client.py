@@ -223,6 +223,11 @@ class RemoteHost(SessionHost):
     def redetect(self, name: str) -> Detection:
         return protocol.detection_from_wire(self._call("redetect", name=name))
 
+    def conversation(self, name: str) -> dict[str, Any] | None:
+        """An ACP agent's conversation, from the session host (blocking)."""
+        found = self._call("conversation", name=name)
+        return dict(found) if found is not None else None
+
     def fetch_pictures(self) -> None:
         """A picture of every session's screen, in one round trip (blocking): what `terminal`
         gives until a session's mirror is in. A pane that asked before they came draws

@@ -13,7 +13,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agentdeck.core.agents.sessions import SessionHost, SessionInfo, SessionSpec, TerminalView
 from agentdeck.core.agents.sessions.host import Listener
@@ -89,6 +89,9 @@ class HostSet(SessionHost):
 
     def terminal(self, name: str) -> TerminalView:
         return self.host_of(name).terminal(name)
+
+    def conversation(self, name: str) -> dict[str, Any] | None:
+        return self.host_of(name).conversation(name)
 
     def scrollback(self, name: str) -> TerminalView:
         return self.host_of(name).scrollback(name)

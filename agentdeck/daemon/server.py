@@ -91,7 +91,7 @@ class Daemon:
             "spawn": self._spawn, "write": self._write, "typed": self._typed,
             "home": self._home_size, "resize": self._resize, "attach": self._attach,
             "history": self._history, "screens": self._screens, "snapshot": self._snapshot,
-            "redetect": self._redetect,
+            "redetect": self._redetect, "conversation": self._conversation,
             "stop": self._stop, "forget": self._forget, "answer": self._answer,
             "push": self._push, "shutdown": self._shutdown_soon,
         }
@@ -288,6 +288,10 @@ class Daemon:
 
     def _redetect(self, client: Client, h: dict[str, Any], payload: bytes) -> Reply:
         return asdict(self.host.redetect(h["name"])), b""
+
+    def _conversation(self, client: Client, h: dict[str, Any], payload: bytes) -> Reply:
+        """An ACP agent's conversation as data (its pane lays it out)."""
+        return self.host.conversation(h["name"]), b""
 
     def _stop(self, client: Client, h: dict[str, Any], payload: bytes) -> Reply:
         self.news.happenings.ending(h["name"])

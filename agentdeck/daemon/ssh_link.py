@@ -23,6 +23,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
+from typing import Any
 
 from agentdeck.core.agents.remote import fleet_for, framed, ssh_argv
 from agentdeck.core.agents.sessions import (
@@ -235,6 +236,9 @@ class SshLink(SessionHost):
 
     def redetect(self, name: str) -> Detection:
         return self._live().redetect(name)
+
+    def conversation(self, name: str) -> dict[str, Any] | None:
+        return self._live().conversation(name)
 
     def terminal(self, name: str) -> TerminalView:
         # while disconnected: the last screen seen (the old connection's mirror stays still)

@@ -165,6 +165,11 @@ def type_into(host: SessionHost, name: str, text: str, fleet: Fleet | None = Non
     info = host.info(name)
     if info.process != "running":
         raise OperationError(f"{name} is not running; nothing was sent")
+    if info.channel == "acp":  # a prompt, whole: no screen to wait on (acp/session.py)
+        body = text.replace("\r\n", "\n").strip("\n")
+        if body.strip():
+            host.write(name, PASTE_START + body.encode() + PASTE_END + b"\r")
+        return True
     try:
         with host.terminal(name) as emulator:
             bracketed = emulator.modes().bracketed_paste

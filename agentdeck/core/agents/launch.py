@@ -10,16 +10,26 @@ from agentdeck import __version__
 from agentdeck.core.agents.programs import command_program
 from agentdeck.core.agents.sessions import SessionSpec
 from agentdeck.core.errors import ConfigError
-from agentdeck.core.fleet.kinds import BUILTIN_COMMANDS, KINDS, SHELL_PROGRAMS
+from agentdeck.core.fleet.kinds import BUILTIN_COMMANDS, KINDS, SHELL_PROGRAMS, acp_template
 from agentdeck.core.fleet.registry import AgentRecord
 from agentdeck.core.fleet.spec import Fleet
 from agentdeck.core.isolation.envfiles import read_env
 from agentdeck.core.isolation.envpolicy import inherited, spec_of
 
 
+def channel_of(fleet: Fleet, rec: AgentRecord) -> str:
+    """How the agent is driven: "pty" or "acp" — its fleet entry's `channel`, else what it was
+    made with (an agent spawned outside the fleet file keeps it in its registry record)."""
+    entry = fleet.agent(rec.name)
+    return entry.channel if entry is not None else rec.channel
+
+
 def template_for(fleet: Fleet, rec: AgentRecord, resume: bool = False) -> str | None:
     """The command template; with `resume`, the fleet's `resume:` command for its kind when it
-    gives one (an agent that ran before carries on its conversation)."""
+    gives one (an agent that ran before carries on its conversation). An ACP agent's is its
+    kind's ACP command (kinds.acp_template): it resumes through the protocol (session/load)."""
+    if channel_of(fleet, rec) == "acp":
+        return acp_template(rec.agent, fleet.commands)
     template = fleet.resume.get(rec.agent) if resume else None
     return template or fleet.commands.get(rec.agent)
 
@@ -117,7 +127,14 @@ def terminal_environment(env: dict[str, str]) -> dict[str, str]:
 
 def session_spec(fleet: Fleet, rec: AgentRecord, cols: int = 100, rows: int = 30,
                  resume: bool = False, brief: tuple[str, Path] | None = None) -> SessionSpec:
+    channel = channel_of(fleet, rec)
+    prompt = None
+    if channel == "acp" and not resume:  # its brief and task: the first prompt of its session
+        text = brief[0] if brief else ""
+        prompt = "\n\n".join(x for x in (text, f"Your task: {rec.task}" if rec.task else "")
+                              if x) or None
     return SessionSpec(name=rec.name, argv=command_for(fleet, rec, resume, brief),
                        cwd=rec.worktree,
                        env=environment_for(fleet, rec), agent=rec.agent, cols=cols, rows=rows,
-                       scrollback=fleet.dashboard.scrollback)
+                       scrollback=fleet.dashboard.scrollback, channel=channel, prompt=prompt,
+                       resume=resume, forbid=tuple(rec.forbid) if channel == "acp" else ())

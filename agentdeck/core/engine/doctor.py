@@ -80,11 +80,30 @@ def run_checks(fleet: Fleet | None = None, root: Path | None = None) -> list[Che
                   else f"unverified: {kind.why_unverified}")
         checks.append(_agent_check(kind.name, commands.pop(kind.name, kind.executable), root,
                                    proven, kind.install or ""))
+    checks.append(_acp_check(checks))
     for name, program in commands.items():  # the fleet's own kinds
         checks.append(replace(_agent_check(name, program, root, "", (
             f"commands.{name} in {fleet_path}: install the program, or point it at the right "
             "one (a relative path is found from the agent's worktree)")), how="fix"))
     return checks
+
+
+def _acp_check(checks: list[Check]) -> Check:
+    """Which installed CLIs offer the ACP channel (`channel: acp`; the command each runs in
+    that mode is the kinds registry's); Claude Code and Codex only through an adapter given in
+    `commands:`."""
+    found = {c.name.removeprefix("agent: ") for c in checks if c.ok}
+    offered = [kind.name for kind in CLIS.values() if kind.acp and kind.name in found]
+    sdk = extra_problem("acp")
+    detail = ("installed CLIs that speak ACP: " + ", ".join(offered) if offered
+              else "no installed CLI speaks ACP (gemini, qwen, opencode, kilo, copilot do)")
+    if sdk is not None:
+        detail += "; the ACP SDK is not installed"
+    return Check("ACP agents", bool(offered) and sdk is None, detail,
+                 install_line("acp") if sdk is not None else
+                 "install one of gemini, qwen, opencode, kilo, copilot; Claude Code and Codex "
+                 "through an adapter named in commands: (@zed-industries/claude-code-acp, "
+                 "@zed-industries/codex-acp)")
 
 
 def _fleet_commands(fleet: Fleet | None) -> dict[str, str]:

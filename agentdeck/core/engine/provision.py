@@ -167,7 +167,8 @@ class Provisioner:
         return AgentRecord(
             name=spec.name, agent=spec.agent, role=spec.role, branch=spec.branch, base=plan.base,
             worktree=str(plan.worktree), in_main=plan.in_main, ports=assigned, slot=slot,
-            status=CREATING, model=spec.model, task=spec.task, forbid=list(spec.forbid),
+            status=CREATING, model=spec.model, task=spec.task, channel=spec.channel,
+            forbid=list(spec.forbid),
             fleet_file=str(self.fleet.path) if self.fleet.path else None, created_at=time.time())
 
     def _refresh_ports(self, rec: AgentRecord, taken: set[int]) -> None:

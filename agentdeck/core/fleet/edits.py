@@ -27,6 +27,8 @@ def add_to_fleet_file(path: Path, spec: AgentSpec) -> None:
             entry[key] = value
     if spec.forbid:
         entry["forbid"] = list(spec.forbid)
+    if spec.channel != "pty":
+        entry["channel"] = spec.channel
     item = "{" + ", ".join(f"{k}: {json.dumps(v, ensure_ascii=False)}"
                            for k, v in entry.items()) + "}"
     lines = text.splitlines(keepends=True)

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from agentdeck.core.errors import AgentdeckError
 from agentdeck.core.fleet.checkspec import CheckSpec, read_checks
+from agentdeck.core.fleet.kinds import acp_template
 from agentdeck.core.fleet.options import (
     HostSpec,
     read_branch,
@@ -21,17 +22,17 @@ from agentdeck.core.fleet.options import (
     read_sandbox,
 )
 from agentdeck.core.fleet.reader import ENV_NAME_RE, EnvUses, Reader
-from agentdeck.core.fleet.spec import DB_MODES, AgentSpec, DatabaseSpec, PortsSpec
+from agentdeck.core.fleet.spec import CHANNELS, DB_MODES, AgentSpec, DatabaseSpec, PortsSpec
 from agentdeck.core.names import NAME_RE, ROLES, reserved_variable
 from agentdeck.core.yamlmarks import KeyPath, LocatedDocument
 
 # each section's keys (docs/configuration.md is written from these)
 DEFAULT_KEYS = ("agent", "model", "models", "setup", "env_copy", "env_copy_max", "env_file",
                 "ports", "database", "stagger", "setup_timeout", "env", "env_passthrough", "host",
-                "sandbox", "budget")
+                "sandbox", "budget", "channel")
 AGENT_KEYS = ("name", "role", "branch", "base", "agent", "model", "task", "forbid", "scope",
               "env", "env_passthrough", "setup", "env_copy", "database", "worktree", "host",
-              "sandbox", "budget", "checks")
+              "sandbox", "budget", "checks", "channel")
 PORT_KEYS = ("start", "end", "vars", "extra")
 DATABASE_KEYS = ("mode", "url", "template", "path", "file")
 
@@ -128,6 +129,9 @@ class EntryReader(Reader):
             changes["env_passthrough"] = passthrough
         if "model" in raw:
             changes["model"] = self.string(raw["model"], (*path, "model"))
+        if "channel" in raw:
+            changes["channel"] = self.string(raw["channel"], (*path, "channel"),
+                                             choices=CHANNELS)
         if "setup" in raw:
             changes["setup"] = self.strings(raw["setup"], (*path, "setup"))
         if "env_copy" in raw:
@@ -170,6 +174,11 @@ class EntryReader(Reader):
             self.fail((*path, "name"), f"agent name '{name}' may use letters, digits, '.', '_' and "
                                        "'-', starting with a letter or digit")
         spec = self.agent_fields(raw, path, replace(defaults, name=name), commands)
+        if spec.channel == "acp" and acp_template(spec.agent, commands) is None:
+            key = "channel" if "channel" in raw or "agent" not in raw else "agent"
+            self.fail((*path, key), f"agent kind '{spec.agent}' has no ACP mode agentdeck "
+                      f"knows; give commands.{spec.agent} the command that speaks ACP, or use "
+                      "channel: pty")
         changes: dict[str, Any] = {"where": self.doc.where(path)}
         changes["branch"] = (read_branch(self, raw["branch"], (*path, "branch")) if "branch"
                              in raw else f"agentdeck/{name}")

@@ -23,6 +23,7 @@ assignments (CLAUDE=2.1.328 …), which scripts/install_agents.sh reads.
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from typing import NamedTuple
 
 # The programs that are shells: an agent whose command starts one is a plain shell (whatever is
@@ -60,7 +61,8 @@ KINDS: dict[str, AgentKind] = {kind.name: kind for kind in (
               "npm install -g @openai/codex", "0.169.0",
               detector="codex", hook=True, usage="codex"),
     AgentKind("gemini", "gemini", "gemini -m {model} -i {prompt}",
-              "npm install -g @google/gemini-cli", "0.61.0", detector="gemini"),
+              "npm install -g @google/gemini-cli", "0.61.0", detector="gemini",
+              acp="gemini --acp -m {model}"),
     # the brief as a read-only file; the task is typed as the first message once it is ready
     AgentKind("aider", "aider", "aider --model {model} --read {brief_file}",
               "python -m pip install aider-install && aider-install", "0.86.2",
@@ -69,14 +71,17 @@ KINDS: dict[str, AgentKind] = {kind.name: kind for kind in (
     # opencode runs commands and edits without asking unless told to ask (Kilo asks)
     AgentKind("opencode", "opencode", """env 'OPENCODE_PERMISSION={{"bash":"ask","edit":"ask"}}' """
               "opencode --model {model} --prompt {prompt}",
-              "npm install -g opencode-ai", "1.18.33", detector="opencode"),
+              "npm install -g opencode-ai", "1.18.33", detector="opencode",
+              acp="""env 'OPENCODE_PERMISSION={{"bash":"ask","edit":"ask"}}' opencode acp"""),
     AgentKind("kilo", "kilo", "kilo --model {model} --prompt {prompt}",
-              "npm install -g @kilocode/cli", "7.7.7", detector="kilo"),
+              "npm install -g @kilocode/cli", "7.7.7", detector="kilo", acp="kilo acp"),
     # ask before every change (their default modes have a model decide what to allow)
     AgentKind("qwen", "qwen", "qwen --approval-mode default --model {model} -i {prompt}",
-              "npm install -g @qwen-code/qwen-code", "0.24.4", detector="qwen"),
+              "npm install -g @qwen-code/qwen-code", "0.24.4", detector="qwen",
+              acp="qwen --acp --approval-mode default --model {model}"),
     AgentKind("copilot", "copilot", "copilot --model {model} -i {prompt}",
-              "npm install -g @github/copilot", "1.0.102", detector="copilot"),
+              "npm install -g @github/copilot", "1.0.102", detector="copilot",
+              acp="copilot --acp --model {model}"),
     # no first-message flag: the task is typed once its input box is up
     AgentKind("crush", "crush", "crush", "npm install -g @charmland/crush", None,
               "read from its source; its installer fetches the binary from GitHub, out of "
@@ -89,6 +94,14 @@ CLIS: dict[str, AgentKind] = {name: kind for name, kind in KINDS.items() if not 
 BUILTIN_COMMANDS: dict[str, str] = {name: kind.command for name, kind in KINDS.items()}
 BUILTIN_RESUME: dict[str, str] = {name: kind.resume for name, kind in KINDS.items()
                                   if kind.resume}
+# the kinds that speak the Agent Client Protocol, and the command that starts each in that mode
+# (each flag read from the verified version's --help: gemini and qwen `--acp`, whose older
+# `--experimental-acp` gemini 0.61 calls deprecated; `opencode acp`, `kilo acp`; copilot
+# `--acp`; qwen asks before edits only in its default approval mode; each run by
+# tests/e2e/test_acp_agents.py). Claude Code and Codex speak it only through adapters on npm
+# (@zed-industries/claude-code-acp, @zed-industries/codex-acp), not installed or verified here:
+# a fleet gives their command in `commands:` with `channel: acp`.
+BUILTIN_ACP: dict[str, str] = {name: kind.acp for name, kind in KINDS.items() if kind.acp}
 # the kinds whose hook agentdeck installs (the `--cli` of `agentdeck hook`)
 HOOK_KINDS: tuple[str, ...] = tuple(name for name, kind in KINDS.items() if kind.hook)
 
@@ -98,6 +111,16 @@ def detector_of(agent: str) -> str | None:
     the fleet's own `commands:`, for which dispatch runs every detector in turn)."""
     kind = KINDS.get(agent)
     return kind.detector if kind is not None else agent
+
+
+def acp_template(agent: str, commands: Mapping[str, str]) -> str | None:
+    """The command template that starts `agent` speaking ACP: a kind of the fleet's own
+    `commands:` (or a built-in kind whose command the fleet replaced) is taken as written;
+    a built-in kind's is its ACP command; None when it has none."""
+    command = commands.get(agent)
+    if command is not None and command != BUILTIN_COMMANDS.get(agent):
+        return command
+    return BUILTIN_ACP.get(agent)
 
 
 def versions() -> dict[str, str]:

@@ -71,6 +71,10 @@ DOCS: dict[str, tuple[str, str, str]] = {
     "agent.base": ("string", "the top-level base", "where its branch starts"),
     "agent.agent": ("kind", "=defaults.agent", "which agent kind runs (`commands:`)"),
     "agent.model": ("string", "none", "filled into {model} of its command"),
+    "agent.channel": ("pty or acp", "pty", "how agentdeck drives it: its own TUI in a terminal "
+                      "(pty), or the Agent Client Protocol over stdio (acp: its kind's ACP "
+                      "command, or a command of `commands:` that speaks it; needs "
+                      "`agentdeck[acp]`)"),
     "agent.models": ("mapping role: model", "{}", "the model of agents that name none, by role"),
     "agent.task": ("string", "none", "what the agent should do"),
     "agent.forbid": ("list of paths", "[]", "what it must not touch: told to it, flagged in "

@@ -60,6 +60,7 @@ class AgentRecord:
     setup: str = "none"  # none | pending | done | failed
     model: str | None = None
     task: str | None = None
+    channel: str = "pty"  # how it is driven (AgentSpec.channel), kept for one spawned outside
     forbid: list[str] = field(default_factory=list)
     fleet_file: str | None = None
     created_at: float = 0.0

@@ -15,6 +15,7 @@ from agentdeck.core.fleet.kinds import BUILTIN_COMMANDS, BUILTIN_RESUME
 from agentdeck.core.fleet.options import BudgetSpec, HostSpec, NotifySpec, SandboxSpec
 
 DB_MODES = ("none", "postgres-db", "postgres-schema", "sqlite", "compose")
+CHANNELS = ("pty", "acp")  # how an agent is driven (AgentSpec.channel)
 # \Z, not $: `$` matches before a trailing newline too ("A\n" would split a line of .env)
 
 @dataclass(frozen=True)
@@ -41,6 +42,9 @@ class AgentSpec:
     role: str = "worker"
     agent: str = "claude"
     model: str | None = None
+    # how agentdeck drives it: "pty" (its own TUI in a terminal) or "acp" (the Agent Client
+    # Protocol over stdio: its conversation as data, its permission requests by id)
+    channel: str = "pty"
     base: str | None = None
     task: str | None = None
     forbid: tuple[str, ...] = ()

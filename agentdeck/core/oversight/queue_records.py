@@ -58,6 +58,9 @@ class Decision:
     # "device": NAME} (a page of `agentdeck serve`), {"via": "push", "channel": "ntfy"} (a
     # notification's action); the audit line says that, and how the answer went ("through")
     origin: dict[str, str] = field(default_factory=dict, compare=False)
+    # what the channel adds to the audit line (an ACP request's tool call id and the option
+    # chosen)
+    extra: dict[str, str] = field(default_factory=dict, compare=False)
 
     def audit_line(self) -> str:
         fields = {"time": self.at, "agent": self.entry.agent, "kind": self.entry.kind,
@@ -70,6 +73,7 @@ class Decision:
             fields["keys"] = self.keys
         if self.why:
             fields["why"] = self.why
+        fields.update(self.extra)
         return json.dumps(fields, ensure_ascii=False)
 
 

@@ -50,6 +50,7 @@ from agentdeck.ui.radar import RadarWatch
 from agentdeck.ui.widgets.agent_list import AgentDetail, AgentList, AgentRow, live_row
 from agentdeck.ui.widgets.agent_strip import AgentStrip
 from agentdeck.ui.widgets.approvals_list import ApprovalsList
+from agentdeck.ui.widgets.conversation_pane import ConversationPane
 from agentdeck.ui.widgets.status_line import StatusLine
 from agentdeck.ui.widgets.terminal_pane import TerminalPane
 from agentdeck.ui.window import WindowFit
@@ -117,8 +118,9 @@ class DashboardScreen(Screen[None]):
                                                        bool(self.approvals)))
 
     def new_pane(self, name: str) -> TerminalPane:
-        pane = TerminalPane(self.deck.host, name, self.release_key, self.agents.send,
-                            id=f"pane-{name}")
+        # an ACP agent's pane lays out its conversation; every other shows its terminal
+        kind = ConversationPane if self.deck.channel_of(name) == "acp" else TerminalPane
+        pane = kind(self.deck.host, name, self.release_key, self.agents.send, id=f"pane-{name}")
         # (not data_bind: that binds to whoever runs now, the app in a dialog's callback)
         pane.set_reactive(TerminalPane.live, self.panes_live)
         return pane

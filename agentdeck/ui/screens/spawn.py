@@ -25,7 +25,8 @@ from agentdeck.core.engine.engine import Engine
 from agentdeck.core.engine.setup import SetupEvent
 from agentdeck.core.errors import AgentdeckError
 from agentdeck.core.fleet.edits import add_to_fleet_file
-from agentdeck.core.fleet.spec import AgentSpec, Fleet
+from agentdeck.core.fleet.kinds import acp_template
+from agentdeck.core.fleet.spec import CHANNELS, AgentSpec, Fleet
 from agentdeck.core.git.repo import RepoContext
 from agentdeck.core.names import ROLES
 
@@ -94,6 +95,11 @@ class SpawnDialog(ModalScreen[Spawned | None]):
             yield from _field("agent", Select(
                 options, id="agent", prompt="agent kind", allow_blank=default is None,
                 value=default if default is not None else Select.BLANK, compact=True))
+            # pty: the agent's own TUI in a terminal; acp: its conversation through the Agent
+            # Client Protocol (a kind with an ACP mode, or a command of the fleet's that has one)
+            yield from _field("channel", Select([(c, c) for c in CHANNELS], id="channel",
+                                                value=d.channel, allow_blank=False,
+                                                compact=True))
             yield from _field("role", Select([(r, r) for r in ROLES], id="role", value="worker",
                                              allow_blank=False, compact=True), check=False)
             yield from _field("model", Input(value=d.model or "", placeholder="blank: the "
@@ -167,8 +173,14 @@ class SpawnDialog(ModalScreen[Spawned | None]):
         return int(text) if text.isdigit() else 1
 
     @on(Select.Changed, "#agent")
+    @on(Select.Changed, "#channel")
     def _check_agent(self) -> None:
         kind = self.query_one("#agent", Select).value
+        channel = self.query_one("#channel", Select).value
+        acp_less = channel == "acp" and isinstance(kind, str) and acp_template(
+            kind, self.fleet.commands) is None
+        self._show("channel", not acp_less, f"{kind} has no ACP mode agentdeck knows: pty, or "
+                   f"a command of its own in commands:" if acp_less else "")
         why = dict(spawning.agent_kinds(self.fleet)).get(kind) if isinstance(kind, str) else None
         shell = isinstance(kind, str) and is_shell(self.fleet, kind)
         self._show("agent", why is None and isinstance(kind, str),
@@ -202,8 +214,10 @@ class SpawnDialog(ModalScreen[Spawned | None]):
         kind = self.query_one("#agent", Select).value
         role = self.query_one("#role", Select).value
         mode = self.query_one("#database", Select).value
+        channel = self.query_one("#channel", Select).value
         spec = self.fleet.spec_for(
             value("name"), value("branch"), base=value("base") or None,
+            channel=channel if isinstance(channel, str) else None,
             agent=kind if isinstance(kind, str) else None,
             role=role if isinstance(role, str) else None, model=value("model") or None,
             task=self.query_one("#task", TextArea).text.strip() or None,

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from agentdeck.core.fleet.views import state_text
 from agentdeck.core.screen.detect import Detection
@@ -41,6 +42,13 @@ class SessionSpec:
     # a sandboxed agent's own view of the refs (core/agents/refs.py: name, branch, common_dir,
     # root), which the session host keeps in step with the real ones while it runs
     shadow: dict[str, str] | None = None
+    # "pty": its own TUI in a terminal; "acp": the Agent Client Protocol over its stdio
+    # (core/agents/acp), its conversation drawn by agentdeck
+    channel: str = "pty"
+    prompt: str | None = None  # an ACP agent's first prompt (its brief and task)
+    resume: bool = False  # an ACP agent carries on its last session (session/load) if it can
+    state_file: str | None = None  # where an ACP agent's session id is kept (for `resume`)
+    forbid: tuple[str, ...] = ()  # paths of its worktree an ACP agent's writes are refused in
 
 
 @dataclass
@@ -66,6 +74,7 @@ class SessionInfo:
     tokens_out: int = 0
     cost: float | None = None
     usage: str = ""
+    channel: str = "pty"  # "acp": driven through the Agent Client Protocol (its spec's)
 
 
 def state_label(info: SessionInfo) -> str:
@@ -212,6 +221,16 @@ class SessionHost(abc.ABC):
         for info in self.sessions():
             if info.process == RUNNING:
                 self.resize(info.name, cols, rows)
+
+    def route_permissions(self, router: Any) -> None:  # noqa: B027 (optional)
+        """Where permission requests that come by a structured channel (ACP agents run here)
+        go: the approvals queue (`acp.permission.Router`). A host that runs none here (a
+        session host's client) takes no router."""
+
+    def conversation(self, name: str) -> dict[str, Any] | None:
+        """An ACP agent's conversation (acp.conversation.Conversation.to_wire), None for an
+        agent on a terminal."""
+        return None
 
     @abc.abstractmethod
     def subscribe(self, listener: Listener) -> Callable[[], None]:

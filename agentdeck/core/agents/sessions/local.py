@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pexpect
 
@@ -50,8 +51,11 @@ from agentdeck.core.agents.sessions.watcher import Watcher, read_screen
 from agentdeck.core.listeners import Listeners
 from agentdeck.core.proctree import MARKER, end_tree
 from agentdeck.core.screen.detect import IDLE, WAITING, WORKING, Detection
-from agentdeck.core.screen.terminal import make_emulator
+from agentdeck.core.screen.terminal import Emulator, make_emulator
 from agentdeck.core.screen.terminal.replies import feed_answering
+
+if TYPE_CHECKING:
+    from agentdeck.core.agents.acp.permission import Router
 
 # A PTY read gives at most ~4 KB (the line discipline's buffer): a flood is thousands of
 # reads a second. What is already waiting goes to the feeder as one batch of up to GATHER
@@ -83,6 +87,7 @@ class LocalHost(SessionHost):
         self._backend = backend
         self._watcher = Watcher(self._sessions, self._emit, detect_interval)
         self._brokers: dict[str, RefBroker] = {}  # common dir → its sandboxed agents' refs
+        self._router: Router | None = None  # where ACP agents' permission requests go
 
     def _refs(self, common_dir: str) -> RefBroker:
         with self._lock:
@@ -103,8 +108,13 @@ class LocalHost(SessionHost):
                 raise AlreadyRunning(f"session {name} is already running")
             self._sessions[name] = session
 
+    def route_permissions(self, router: Router) -> None:
+        self._router = router
+
     def spawn(self, spec: SessionSpec) -> SessionInfo:
         emulator = make_emulator(spec.cols, spec.rows, spec.scrollback, self._backend)
+        if spec.channel == "acp" and not spec.error:
+            return self._spawn_acp(spec, emulator)
         session = LocalSession(spec, emulator)  # (its process: STARTING, until it runs)
         session.sync_timeout = self._sync_timeout
         self._claim(session)
@@ -146,6 +156,36 @@ class LocalHost(SessionHost):
         self._watcher.wake()  # a working session: the watcher looks again while it works
         return session.info
 
+    def _spawn_acp(self, spec: SessionSpec, emulator: Emulator) -> SessionInfo:
+        """An ACP agent (core/agents/acp): the protocol over its stdio, its conversation's log
+        in its screen."""
+        from agentdeck.core.agents.acp import sdk_missing
+        from agentdeck.core.agents.acp.session import AcpSession
+
+        session = AcpSession(spec, emulator, self._take, self._acp_changed, self._router)
+        self._claim(session)
+        found = find_program(spec.argv[0] if spec.argv else "", spec.cwd, spec.env.get("PATH"))
+        why = sdk_missing() or (None if found else missing(
+            spec.argv[0] if spec.argv else "", spec.cwd, spec.agent))
+        if why:
+            self._fail(session, why)
+            return session.info
+        if spec.shadow:
+            self._refs(spec.shadow["common_dir"]).add(RefShadow(
+                spec.shadow["name"], spec.shadow["branch"], Path(spec.shadow["common_dir"]),
+                Path(spec.shadow["root"])))
+        session.start()
+        self._emit(Event(spec.name, "state", session.info))
+        return session.info
+
+    def _acp_changed(self, session: LocalSession) -> None:
+        self._emit(Event(session.spec.name, "state", session.info))
+
+    def conversation(self, name: str) -> dict[str, Any] | None:
+        session = self._sessions[name]
+        conv = getattr(session, "conversation", None)
+        return conv.to_wire() if conv is not None else None
+
     def restore(self, spec: SessionSpec, output: bytes, note: str) -> SessionInfo:
         """A session whose process is gone (its host died), shown as it last looked: its
         transcript replayed into a screen, exited, with `note` saying what to do."""
@@ -183,6 +223,11 @@ class LocalHost(SessionHost):
         """End the agent and every process it started (its tree: dev servers and watchers
         included), politely first, killing what is left after `timeout` seconds."""
         session = self._sessions.get(name)
+        if session is not None and session.structured:
+            session.stop(timeout)  # type: ignore[attr-defined]  # (an AcpSession)
+            if session.spec.shadow:
+                self._refs(session.spec.shadow["common_dir"]).remove(session.spec.name)
+            return
         if session is None or session.child is None:
             return
         session.stopping = True
@@ -349,6 +394,9 @@ class LocalHost(SessionHost):
 
     def write(self, name: str, data: bytes) -> None:
         session = self._sessions[name]
+        if session.structured and session.info.process == RUNNING:
+            session.write(data)  # type: ignore[attr-defined]  # (an AcpSession: prompts)
+            return
         if session.child is None or session.info.process != RUNNING:
             raise ValueError(f"{name} is not running")
         view = memoryview(data)

@@ -42,6 +42,10 @@ def read_some(fd: int) -> bytes:
 
 
 class LocalSession(TerminalView):
+    # an agent driven through a structured channel (ACP: core/agents/acp/session.py): its
+    # state comes by its protocol, its screen is a log no detector reads
+    structured = False
+
     def __init__(self, spec: SessionSpec, emulator: Emulator) -> None:
         super().__init__(emulator)
         self.spec = spec

@@ -137,7 +137,7 @@ class Watcher:
 
     def _look(self, session: LocalSession, asked: bool) -> None:
         info = session.info
-        if info.process != RUNNING:
+        if info.process != RUNNING or session.structured:
             return
         now = time.monotonic()
         quiet = now - info.last_output

@@ -74,6 +74,7 @@ class ApprovalQueue(ScreenChannel, HookChannel):
                  clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(host, audit_path, rules, roles, clock)
         self._unsubscribe = host.subscribe(self._on_event)
+        host.route_permissions(self)  # (ACP agents' requests: hooks.HookChannel)
         for info in host.sessions():
             self._update(info.name, info.detection.prompt)
 
@@ -108,15 +109,25 @@ class ApprovalQueue(ScreenChannel, HookChannel):
             hook = self._hooks.get(entry_id)
             screen = self._screen.get(entry_id)
             menu_option = decision.startswith("option ")  # a menu's option: keys only
+            picks = getattr(hook, "option_for", None)  # an ACP request: its options by id
+            if picks is not None:
+                if picks(decision) is None:
+                    offered = ", ".join(f"{i}: {label}" for i, (label, _) in
+                                        enumerate(entry.prompt.options, 1))
+                    raise OperationError(f"{entry.agent} offers no '{decision}' for this "
+                                         f"request (its options: {offered})")
+                if menu_option:
+                    decision = f"{decision}: {picks(decision).name}"
+                menu_option = False
             if hook is not None and not menu_option and (
                     decision != ALWAYS or hook.offers_always or screen is None):
                 if decision == ALWAYS and not hook.offers_always:
                     raise OperationError(f"{entry.agent} offers no 'allow always' for this "
                                          "prompt; use y (allow once) or n (deny)")
-                if hook.reply(decision):
+                if hook.reply(decision.split(":")[0] if picks is not None else decision):
                     # (a question the session host asks itself, e.g. a budget: its own "via")
                     record = self._finish(entry, decision, by, getattr(hook, "via", "hook"),
-                                          origin=origin)
+                                          origin=origin, extra=getattr(hook, "audit", None))
                     return self._done(record)
                 del self._hooks[entry_id]  # it gave up just now: the screen is left
                 if screen is None:
@@ -202,7 +213,8 @@ class ApprovalQueue(ScreenChannel, HookChannel):
 
     def _finish(self, entry: Entry, decision: str, by: str, via: str,
                 keys: str = "", before: list[str] | None = None,
-                origin: Mapping[str, str] | None = None) -> Decision:
+                origin: Mapping[str, str] | None = None,
+                extra: Mapping[str, str] | None = None) -> Decision:
         """`before`: the agent's screen just before the answer's keys went."""
         screen = self._screen.get(entry.id)
         self._forget(entry.id)
@@ -213,7 +225,7 @@ class ApprovalQueue(ScreenChannel, HookChannel):
             self._answered[entry.agent] = (screen, before if before is not None
                                            else self._lines(entry.agent))
         record = Decision(entry, decision, by, now_iso(), via, keys=keys,
-                          origin=dict(origin or {}))
+                          origin=dict(origin or {}), extra=dict(extra or {}))
         self._record(record)
         return record
 

@@ -10,10 +10,12 @@ screen, age kept, for HANDOVER_GRACE (`state.QueueState._expire_handovers`).
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from agentdeck.core.oversight.approvals.state import QueueState
 from agentdeck.core.oversight.hook_channel import HookRequest
-from agentdeck.core.oversight.queue_records import Entry, same_request
+from agentdeck.core.oversight.queue_records import Decision, Entry, now_iso, same_request
+from agentdeck.core.screen.detect import Prompt
 
 
 class HookChannel(QueueState):
@@ -56,3 +58,21 @@ class HookChannel(QueueState):
             if cid not in self._screen:
                 self._handover[cid] = self.clock()
         self._notify()
+
+    def hook_withdrawn(self, hook: Any, why: str) -> None:
+        """A request the agent itself took back (an ACP turn cancelled): its entry leaves at
+        once, withdrawn, audited with why and the channel's fields."""
+        with self._lock:
+            cid = next((i for i, h in self._hooks.items() if h is hook), None)
+            if cid is None:
+                return
+            self._drop(cid, why, getattr(hook, "via", "hook"), getattr(hook, "audit", None))
+        self._notify()
+
+    def refused(self, agent: str, kind: str, summary: str, why: str, via: str) -> None:
+        """Something an agent asked agentdeck for and was refused without asking anyone (an
+        ACP agent's write outside its worktree): audited, never queued."""
+        prompt = Prompt(kind=kind, summary=summary, allow="", deny="", agent=agent)
+        entry = Entry(0, agent, prompt, self.clock(), now_iso())
+        with self._lock:
+            self._record(Decision(entry, "refused", "agentdeck", now_iso(), via, why=why))

@@ -146,12 +146,14 @@ class QueueState(ABC):
         self._gone.pop(entry_id, None)
         self._typed.pop(entry_id, None)
 
-    def _drop(self, entry_id: int, why: str) -> None:
+    def _drop(self, entry_id: int, why: str, via: str = "screen",
+              extra: dict[str, str] | None = None) -> None:
         """The entry leaves without an answer: withdrawn, audited with why."""
         entry = self._pending.get(entry_id)
         self._forget(entry_id)
         if entry is not None:
-            record = Decision(entry, WITHDRAWN, "agent", now_iso(), "screen", why=why)
+            record = Decision(entry, WITHDRAWN, "agent", now_iso(), via, why=why,
+                              extra=dict(extra or {}))
             self._record(record)
 
     def _record(self, record: Decision) -> None:

@@ -131,9 +131,8 @@ class DashboardScreen(Screen[None]):
 
     @property
     def up(self) -> bool:
-        """False until the dashboard is mounted, and while it is taken down (quitting; a test's
-        end): a handler that comes then (the app's first resize, a blur after the last screen
-        went, a session's change while the widgets are being removed) must not look for them."""
+        """False until the dashboard is mounted and while it is taken down: a handler that comes
+        then (the app's first resize, a late blur or session change) must not look for widgets."""
         return self._ready and self.is_attached and bool(self.query("#status"))
 
     @property

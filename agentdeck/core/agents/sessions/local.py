@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import queue
-import select
 import threading
 import time
 import uuid
@@ -40,13 +38,7 @@ from agentdeck.core.agents.sessions.host import (
     SessionSpec,
     TerminalView,
 )
-from agentdeck.core.agents.sessions.pty_session import (
-    READ_SIZE,
-    LocalSession,
-    alive,
-    more_waiting,
-    read_some,
-)
+from agentdeck.core.agents.sessions.pty_session import LocalSession, alive, pump, slice_end
 from agentdeck.core.agents.sessions.watcher import Watcher, read_screen
 from agentdeck.core.listeners import Listeners
 from agentdeck.core.proctree import MARKER, end_tree
@@ -56,25 +48,6 @@ from agentdeck.core.screen.terminal.replies import feed_answering
 
 if TYPE_CHECKING:
     from agentdeck.core.agents.acp.permission import Router
-
-# A PTY read gives at most ~4 KB (the line discipline's buffer): a flood is thousands of
-# reads a second. What is already waiting goes to the feeder as one batch of up to GATHER
-# bytes (one hand-over, one wakeup, one select less per read).
-GATHER = 128 << 10
-FEED_BACKLOG = 8  # batches waiting to be parsed, at most GATHER (and a read) each
-# a batch goes into the screen this much at a time (at a line's end), with a look after each
-# at whether its scrollback moves out of the grid (see _take)
-SLICE = 32 << 10
-
-
-def _slice_end(data: bytes, start: int) -> int:
-    """Where the slice of `data` from `start` ends: after the first newline past SLICE bytes
-    (a terminal query never holds one), else at the end."""
-    if len(data) - start <= SLICE:
-        return len(data)
-    cut = data.find(b"\n", start + SLICE)
-    return len(data) if cut < 0 else cut + 1
-
 
 class LocalHost(SessionHost):
     def __init__(self, detect_interval: float = 0.015, backend: str | None = None,
@@ -197,7 +170,7 @@ class LocalHost(SessionHost):
             # keeps the pages it grew), a restored fleet three times the live one
             start = 0
             while start < len(output):
-                end = _slice_end(output, start)
+                end = slice_end(output, start)
                 session.emulator.feed(output[start:end])
                 session.emulator.archive_scrollback()
                 start = end
@@ -263,73 +236,8 @@ class LocalHost(SessionHost):
 
     # -- I/O ----------------------------------------------------------------------------------
     def _read(self, session: LocalSession) -> None:
-        """Read the PTY and hand the bytes to the feeder thread: reading and parsing overlap
-        (both release the GIL), and the bounded queue keeps a flooding agent's backlog small
-        (when it is full the agent's writes block, as on a real terminal). A read with nothing
-        behind it and nothing in flight (an agent streaming, not flooding) is fed here: a hand
-        over between threads cost more than feeding a frame (40 streaming agents: thousands of
-        wakeups a second)."""
-        child = session.child
-        assert child is not None
-        fd = child.child_fd
-        session.wake_r, session.wake_w = os.pipe()
-        feed: queue.Queue[bytes | None] = queue.Queue(maxsize=FEED_BACKLOG)
-        feeder = threading.Thread(target=self._feed, args=(session, feed),
-                                  name=f"agentdeck-feed-{session.spec.name}", daemon=True)
-        feeder.start()
-        while True:
-            try:
-                ready, _, _ = select.select([fd, session.wake_r], [], [])
-            except (OSError, ValueError):
-                break
-            if session.wake_r in ready:
-                with contextlib.suppress(OSError):
-                    os.read(session.wake_r, 64)
-                if session.stopping and not alive(child):
-                    break
-            if fd not in ready:
-                continue
-            data = read_some(fd)
-            if not data:
-                break
-            waiting = more_waiting(fd)
-            ended = False
-            if waiting:  # a flood: what waits already goes over with it, in one batch
-                parts, size = [data], len(data)
-                while waiting and size < GATHER:
-                    more = read_some(fd)
-                    if not more:
-                        ended = True
-                        break
-                    parts.append(more)
-                    size += len(more)
-                    waiting = more_waiting(fd)
-                data = b"".join(parts)
-            with session.flight_lock:
-                inline = session.in_flight == 0 and not waiting and len(data) <= READ_SIZE
-                if not inline:
-                    session.in_flight += 1
-            if inline:
-                self._take(session, data)
-            else:
-                feed.put(data)
-            if ended:
-                break
-        feed.put(None)
-        feeder.join()
-        wake = (session.wake_r, session.wake_w)
-        session.wake_r = session.wake_w = -1
-        for end in wake:
-            with contextlib.suppress(OSError):
-                os.close(end)
+        pump(session, self._take)  # (until the PTY closes: pty_session.pump)
         self._finish(session)
-
-    def _feed(self, session: LocalSession, feed: queue.Queue[bytes | None]) -> None:
-        # a batch at a time, as the reader gathered it (joined, they were copied once more)
-        while (data := feed.get()) is not None:
-            self._take(session, data)
-            with session.flight_lock:
-                session.in_flight -= 1
 
     def _take(self, session: LocalSession, data: bytes) -> None:
         """`data` into the session's screen, its queries answered, its listeners told. A
@@ -347,7 +255,7 @@ class LocalHost(SessionHost):
             count_redraw(session, info, data)
             told = start = 0
             while start < len(data):
-                end = _slice_end(data, start)
+                end = slice_end(data, start)
                 # the agent's questions to its terminal are answered here, in order
                 feed_answering(session.emulator, data if end - start == len(data)
                                else data[start:end], answer)

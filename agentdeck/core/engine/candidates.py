@@ -8,12 +8,10 @@ unrelated agent whose name happens to look like one."""
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +19,7 @@ from typing import Any
 from agentdeck.core.agents.sessions import SessionHost
 from agentdeck.core.engine.check_results import CheckStore, branch_tip
 from agentdeck.core.errors import AgentdeckError, UsageError
-from agentdeck.core.files import atomic_write, private_dir
+from agentdeck.core.files import atomic_write, locked
 from agentdeck.core.fleet.registry import AgentRecord, Registry
 from agentdeck.core.fleet.spec import AgentSpec, Fleet
 from agentdeck.core.git import review
@@ -70,15 +68,8 @@ class Groups:
                 if not group.agents:
                     del data[base]
 
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        private_dir(self.dir)
-        fd = os.open(self.dir / "candidates.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)
+    def _locked(self) -> AbstractContextManager[None]:
+        return locked(self.dir / "candidates.lock")
 
     def _read(self) -> dict[str, Group]:
         try:

@@ -9,18 +9,16 @@ A result is "stale" when the agent's branch has moved past the commit it judged.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from agentdeck.core.agents.refs import read_ref
-from agentdeck.core.files import atomic_write, private_dir, write_private
+from agentdeck.core.files import atomic_write, locked, write_private
 
 STORE = "checks.json"
 LOCK = "checks.lock"
@@ -120,15 +118,8 @@ class CheckStore:
     def log_path(self, agent: str, name: str) -> Path:
         return self.dir / LOGS / agent / f"{name}.log"
 
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        private_dir(self.dir)
-        fd = os.open(self.dir / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)
+    def _locked(self) -> AbstractContextManager[None]:
+        return locked(self.dir / LOCK)
 
     def _read(self) -> Results:
         try:

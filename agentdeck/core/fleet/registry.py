@@ -11,18 +11,17 @@ No secrets go here: agent env values and database passwords are never stored.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from agentdeck.core.errors import OperationError
-from agentdeck.core.files import atomic_write, private_dir
+from agentdeck.core.files import atomic_write, locked
 
 REGISTRY_FILE = "registry.json"
 LOCK_FILE = "registry.lock"
@@ -135,15 +134,8 @@ class Registry:
             yield data
             self._write(data)
 
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        private_dir(self.dir)
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)  # closing releases the flock
+    def _locked(self) -> AbstractContextManager[None]:
+        return locked(self.lock_path)
 
     def _read(self) -> RegistryData:
         try:

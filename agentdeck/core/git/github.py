@@ -10,21 +10,19 @@ What agentdeck knows of each agent's issue and pull request is kept in the regis
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from agentdeck.core.errors import OperationError, UsageError
-from agentdeck.core.files import atomic_write, private_dir
+from agentdeck.core.files import atomic_write, locked
 from agentdeck.core.git.repo import RepoContext
 
 LINKS = "github.json"
@@ -228,15 +226,8 @@ class Links:
             if data.pop(agent, None) is not None:
                 atomic_write(self.path, json.dumps(data, indent=2) + "\n", mode=0o600)
 
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        private_dir(self.dir)
-        fd = os.open(self.dir / "github.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)
+    def _locked(self) -> AbstractContextManager[None]:
+        return locked(self.dir / "github.lock")
 
     def _read(self) -> dict[str, dict[str, Any]]:
         try:

@@ -200,7 +200,9 @@ def run_scenario(deck: Deck, cli: str, hooks: bool, worktree: Path, repo: Path,
             wait(lambda e=entry: queue.via_hook(e.id), "the hook to join the entry", 10)
         else:
             assert not queue.via_hook(entry.id)
-            assert host.info(cli).state == "waiting"
+            # (the entry stands through a frame drawn without its dialog, as the agent redraws;
+            # the state read from that frame says working until the next one)
+            wait(lambda: host.info(cli).state == "waiting", f"{cli} shown waiting", 10)
         # both channels have reported it (screen: waiting; hook: joined): still exactly one
         assert [e.id for e in queue.pending()] == [entry.id]
         def answer(decision: str, entry: Entry = entry) -> None:

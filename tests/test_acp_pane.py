@@ -112,24 +112,31 @@ agents:
 """
 
 
-async def test_an_acp_agent_in_the_dashboard(tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def acp_deck(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fleet: str) -> Any:
+    """A repository whose fleet file is `fleet` (ACP_FLEET's fields filled in: the scripted
+    ACP agent of tests/acp_agent.py), `up` run, its deck open."""
     from agentdeck.core.agents.acp import sdk_missing
     from agentdeck.core.deck import Deck
     from agentdeck.core.engine.engine import Engine
     from agentdeck.core.fleet.schema import load_fleet
     from agentdeck.core.git.repo import open_repo
-    from agentdeck.ui.app import AgentdeckApp
     from tests.conftest import make_repo, write_fleet
 
     requires("agent-client-protocol", sdk_missing())
     repo = make_repo(tmp_path)
     agent = Path(__file__).resolve().parent / "acp_agent.py"
-    write_fleet(repo, ACP_FLEET.format(py=sys.executable, agent=agent))
+    write_fleet(repo, fleet.format(py=sys.executable, agent=agent))
     monkeypatch.chdir(repo)
-    ctx, fleet = open_repo(repo), load_fleet(repo / "agentdeck.yaml")
-    assert Engine(ctx, fleet).up().exit_code == 0
-    deck = Deck.open(ctx, fleet)
+    ctx, loaded = open_repo(repo), load_fleet(repo / "agentdeck.yaml")
+    assert Engine(ctx, loaded).up().exit_code == 0
+    return Deck.open(ctx, loaded)
+
+
+async def test_an_acp_agent_in_the_dashboard(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from agentdeck.ui.app import AgentdeckApp
+
+    deck = acp_deck(tmp_path, monkeypatch, ACP_FLEET)
     try:
         app = AgentdeckApp(deck)
         async with app.run_test(size=(160, 45)) as pilot:
@@ -161,25 +168,13 @@ async def test_the_spawn_dialog_offers_the_channel(tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     from textual.widgets import Button, Input, Label, Select
 
-    from agentdeck.core.agents.acp import sdk_missing
-    from agentdeck.core.deck import Deck
-    from agentdeck.core.engine.engine import Engine
     from agentdeck.core.fleet.registry import Registry
     from agentdeck.core.fleet.schema import load_fleet
-    from agentdeck.core.git.repo import open_repo
     from agentdeck.ui.app import AgentdeckApp
     from agentdeck.ui.screens.spawn import SpawnDialog
-    from tests.conftest import make_repo, write_fleet
 
-    requires("agent-client-protocol", sdk_missing())
-    repo = make_repo(tmp_path)
-    agent = Path(__file__).resolve().parent / "acp_agent.py"
-    write_fleet(repo, ACP_FLEET.format(py=sys.executable, agent=agent).replace(
-        "channel: acp, ", "").replace("task: work", "task: hi"))
-    monkeypatch.chdir(repo)
-    ctx, fleet = open_repo(repo), load_fleet(repo / "agentdeck.yaml")
-    assert Engine(ctx, fleet).up().exit_code == 0
-    deck = Deck.open(ctx, fleet)
+    deck = acp_deck(tmp_path, monkeypatch, ACP_FLEET.replace("channel: acp, ", "").replace(
+        "task: work", "task: hi"))
     try:
         app = AgentdeckApp(deck)
         async with app.run_test(size=(160, 50)) as pilot:
@@ -202,7 +197,7 @@ async def test_the_spawn_dialog_offers_the_channel(tmp_path: Path,
             await until(pilot, lambda: "talker" in {i.name for i in deck.host.sessions()}
                         and deck.host.info("talker").state == "idle", 30)
         assert Registry(deck.ctx.state_dir).load().agents["talker"].channel == "acp"
-        assert load_fleet(repo / "agentdeck.yaml").agent("talker").channel == "acp"
+        assert load_fleet(deck.ctx.main_root / "agentdeck.yaml").agent("talker").channel == "acp"
     finally:
         deck.close()
 

@@ -6,7 +6,6 @@ prompt is answered."""
 from __future__ import annotations
 
 import functools
-import json
 import sys
 from pathlib import Path
 
@@ -24,39 +23,20 @@ from agentdeck.ui.widgets.agent_list import AgentDetail, AgentList
 from tests.conftest import make_repo, write_fleet
 from tests.conftest import until as _until
 from tests.test_checks import BAD, CHECK_ADD
+from tests.test_messages import ASKS_FIRST, reads
 
 until = functools.partial(_until, timeout=30.0)
 
 # commits its (wrong) work, then asks a question in raw mode like a CLI's menu, then takes
-# messages, logging every read
+# messages, logging every read (test_messages' agent after the commit): argv log, work
 COMMITS_THEN_ASKS = r"""
-import json, os, subprocess, sys, tty
-log, work = sys.argv[1], sys.argv[2]
+import os, subprocess, sys
 os.makedirs("src", exist_ok=True)
 with open("src/calc.py", "w") as fh:
-    fh.write(open(work).read())
+    fh.write(open(sys.argv[2]).read())
 subprocess.run(["git", "add", "src/calc.py"], check=True)
 subprocess.run(["git", "commit", "-qm", "add()"], check=True)
-tty.setraw(0)
-os.write(1, b"Run make deploy? [y/n] ")
-def note(data):
-    with open(log, "a") as fh:
-        fh.write(json.dumps(data.decode()) + "\n")
-answer = b""
-while not answer.endswith(b"\r"):
-    data = os.read(0, 4096)
-    note(data)
-    answer += data
-os.write(1, b"\r\ndeploying\r\n> ")
-while True:
-    data = os.read(0, 4096)
-    note(data)
-    os.write(1, b"\r\x1b[K> " if data == b"\r" else data)
-"""
-
-
-def reads(path: Path) -> list[str]:
-    return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+""" + ASKS_FIRST
 
 
 async def test_a_commit_is_checked_and_f_hands_the_failure_to_the_agent(tmp_path: Path) -> None:

@@ -215,12 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
                            "dirty or it would conflict)")
     merge.set_defaults(run="review:cmd_merge")
     merge.add_argument("name")
-    how = merge.add_mutually_exclusive_group()
-    how.add_argument("--squash", action="store_true",
-                     help="one new commit on the target with the branch's changes")
-    how.add_argument("--no-ff", action="store_true",
-                     help="always a merge commit, even when the target could fast-forward")
-    merge.add_argument("--into", default=None, help="target branch (default: the agent's base)")
+    merge_options(merge)
     merge.add_argument("--cleanup", action="store_true", help="then stop the agent and remove "
                        "its worktree, branch, database and port, and its fleet file entry")
     merge.add_argument("--keep-in-fleet", action="store_true",
@@ -251,10 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     keep.add_argument("name", metavar="NAME")
     keep.add_argument("--force", action="store_true",
                       help="discard siblings' uncommitted work too (listed first)")
-    keep_how = keep.add_mutually_exclusive_group()
-    keep_how.add_argument("--squash", action="store_true")
-    keep_how.add_argument("--no-ff", action="store_true")
-    keep.add_argument("--into", default=None, help="target branch (default: its base)")
+    merge_options(keep)
     keep.add_argument("--cleanup", action="store_true",
                       help="then remove the kept agent's workspace too, as merge --cleanup")
 
@@ -318,6 +310,16 @@ def build_parser() -> argparse.ArgumentParser:
     hook.set_defaults(run="tools:cmd_hook")
     hook.add_argument("rest", nargs=argparse.REMAINDER)
     return parser
+
+
+def merge_options(parser: argparse.ArgumentParser) -> None:
+    """How a branch goes into its target: `merge`'s and `keep`'s options alike."""
+    how = parser.add_mutually_exclusive_group()
+    how.add_argument("--squash", action="store_true",
+                     help="one new commit on the target with the branch's changes")
+    how.add_argument("--no-ff", action="store_true",
+                     help="always a merge commit, even when the target could fast-forward")
+    parser.add_argument("--into", default=None, help="target branch (default: the agent's base)")
 
 
 def _bounded(low: int, high: int, what: str) -> Callable[[str], int]:

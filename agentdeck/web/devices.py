@@ -11,7 +11,6 @@ is kept (`devices.json` under the registry folder, 0600): the file lets nobody i
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import hmac
 import json
@@ -24,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from agentdeck.core.errors import OperationError, UsageError
-from agentdeck.core.files import atomic_write, open_private, private_dir
+from agentdeck.core.files import atomic_write, locked
 
 STORE = "devices.json"
 PAIRING_TTL = 300.0  # seconds a pairing code is good for
@@ -173,9 +172,7 @@ class Devices:
 
     @contextlib.contextmanager
     def _changing(self) -> Iterator[dict[str, Any]]:
-        private_dir(self.path.parent)
-        with open_private(self.path.with_suffix(".lock"), "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with locked(self.path.with_suffix(".lock")):
             data = self._read()
             yield data
             atomic_write(self.path, json.dumps(data, indent=1) + "\n", mode=0o600)

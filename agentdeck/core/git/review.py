@@ -9,7 +9,6 @@ anything of the agent's being touched.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib  # (at the top: the radar's scans run on threads, never a first import there)
 import itertools
 import json
@@ -20,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from agentdeck.core.errors import OperationError, UsageError
-from agentdeck.core.files import open_private, private_dir
+from agentdeck.core.files import locked, open_private, private_dir
 from agentdeck.core.fleet.registry import AgentRecord
 from agentdeck.core.git import worktrees as wt
 from agentdeck.core.git.repo import RepoContext
@@ -64,8 +63,7 @@ def worktree_tree(ctx: RepoContext, worktree: Path, head: str) -> str:
     env = {"GIT_INDEX_FILE": str(index)}
     # two scans at once (the sidebar's and the review screen's, or a dashboard's and the
     # daemon's) would trip over each other's index.lock: one at a time per worktree
-    with open_private(index.with_suffix(".lock-agentdeck"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with locked(index.with_suffix(".lock-agentdeck")):
         if not index.exists():
             ctx.git("read-tree", head, cwd=worktree, env=env)
         ctx.git("add", "-A", cwd=worktree, env=env)

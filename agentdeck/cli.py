@@ -72,6 +72,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(run="dashboard:cmd_dashboard")  # no command: the dashboard
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
+    def merge_options(p: argparse.ArgumentParser) -> None:
+        """How a branch goes into its target: `merge`'s and `keep`'s options alike."""
+        how = p.add_mutually_exclusive_group()
+        how.add_argument("--squash", action="store_true",
+                         help="one new commit on the target with the branch's changes")
+        how.add_argument("--no-ff", action="store_true",
+                         help="always a merge commit, even when the target could fast-forward")
+        p.add_argument("--into", default=None, help="target branch (default: the agent's base)")
+
     def fleet_arg(p: argparse.ArgumentParser) -> None:
         p.add_argument("-f", "--file", type=Path, default=None,
                        help="fleet file (default: ./agentdeck.yaml, then the repository root's)")
@@ -310,16 +319,6 @@ def build_parser() -> argparse.ArgumentParser:
     hook.set_defaults(run="tools:cmd_hook")
     hook.add_argument("rest", nargs=argparse.REMAINDER)
     return parser
-
-
-def merge_options(parser: argparse.ArgumentParser) -> None:
-    """How a branch goes into its target: `merge`'s and `keep`'s options alike."""
-    how = parser.add_mutually_exclusive_group()
-    how.add_argument("--squash", action="store_true",
-                     help="one new commit on the target with the branch's changes")
-    how.add_argument("--no-ff", action="store_true",
-                     help="always a merge commit, even when the target could fast-forward")
-    parser.add_argument("--into", default=None, help="target branch (default: the agent's base)")
 
 
 def _bounded(low: int, high: int, what: str) -> Callable[[str], int]:

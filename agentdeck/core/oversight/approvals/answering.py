@@ -60,9 +60,12 @@ SETTLE = 0.3
 # two cores: its answered dialog was queued again, then withdrawn)
 TAKEN_WITHIN = 5.0
 # the same prompt asked again where the answered one stood draws an equal detection, so no event
-# says so: looks at these moments after an answer find it (soon, on an idle machine; later,
-# on a loaded one), each one cheap and harmless before the agent took the key
-REASKED_LOOKS = (0.1, 0.3, 0.8, 2.0)
+# says so: looks at these moments after an answer find it. Not sooner than half a second: a
+# look reads the screen as it stands, and an agent may draw its answered dialog below its
+# first lines of reply for a frame (Claude Code did, to a look at 0.1 s: its denied dialog was
+# queued and answered again, seven real agents in e2e); the watcher's own looks skip such
+# frames
+REASKED_LOOKS = (0.5, 2.0)
 
 
 class ApprovalQueue(ScreenChannel, HookChannel):

@@ -67,12 +67,12 @@ class SessionChanged(Message):
 
 
 class OutputArrived(Message):
-    """An agent printed something: its pane redraws (at most REFRESH_HZ times a second)."""
+    """An agent printed something: its pane redraws on its screen's beat (pane_beat)."""
 
     def __init__(self, name: str, taken: Callable[[], None] = lambda: None) -> None:
         super().__init__()
         self.name = name
-        self.taken = taken  # called by the handler before it reads: output after it posts anew
+        self.taken = taken  # called when the pane reads it: output after that posts anew
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, OutputArrived) and message.name == self.name

@@ -219,10 +219,10 @@ class DashboardScreen(Screen[None]):
 
     @on(OutputArrived)
     def _output_arrived(self, message: OutputArrived) -> None:
-        message.taken()
-        pane = self.panes.get(message.name)
-        if pane is not None:
-            pane.poll_soon()
+        if (pane := self.panes.get(message.name)) is not None:
+            pane.poll_soon(message.taken)
+        else:
+            message.taken()
 
     @on(OutboxChanged)
     def _outbox_changed(self) -> None:

@@ -1,9 +1,9 @@
 """TerminalPane: one agent's live terminal.
 
 It draws with the Line API from the session's emulator, re-reading only the rows the emulator
-reports dirty, when the app tells it the session has new output: the selected pane at most 30
-times a second, the others on a shared 10 Hz beat (their redraws land in one frame), a pane not
-shown (hidden by the layout, under another screen) not at all until it shows again — so a
+reports dirty, when the app tells it the session has new output, on its screen's beat
+(pane_beat: the selected pane at most 30 times a second, the others together 10 times), a pane
+not shown (hidden by the layout, under another screen) not at all until it shows again — so a
 fleet printing costs a bounded number of frames and an idle pane costs nothing. When
 focused it forwards every key (and pastes, bracketed when the program asked for it) to the
 agent, except the release key, which hands focus back to the dashboard.
@@ -11,8 +11,7 @@ agent, except the release key, which hands focus back to the dashboard.
 
 from __future__ import annotations
 
-import math
-import time
+import contextlib
 from collections.abc import Callable
 
 from rich.style import Style
@@ -27,12 +26,10 @@ from agentdeck.core.agents.sessions import SessionHost, TerminalView
 from agentdeck.core.screen.terminal import Emulator
 from agentdeck.core.screen.terminal.base import Run, row_runs
 from agentdeck.ui.viewport import cut_note, pane_view
+from agentdeck.ui.widgets.pane_beat import beat_of
 from agentdeck.ui.widgets.pane_input import focus_bytes, key_bytes, paste_bytes
 from agentdeck.ui.widgets.pane_strips import ByIdentity, Frame, row_strip, with_cursor
 from agentdeck.ui.widgets.scrollback import ScrollBack
-
-REFRESH_HZ = 30  # the selected pane, and one typed into
-BACKGROUND_HZ = 10  # every other pane shown, all on one beat of the clock
 
 
 class TerminalPane(Widget, can_focus=False):
@@ -92,8 +89,9 @@ class TerminalPane(Widget, can_focus=False):
         self.back = ScrollBack(self)  # scrolling back through a still copy of the screen
         self._wide = False  # some visible row's text runs past the right edge
         self._title = ""  # the window title the agent set
-        self._last_poll = 0.0
-        self._poll_due = False
+        # the host's "read" for the output the pane was told of: called when the pane reads it
+        # (until then no more news of that agent comes: it would say the same)
+        self._taken: Callable[[], None] | None = None
         self._stale = False  # output arrived while the pane was not shown
         self.screen_size = (0, 0)  # the agent's terminal (cols, rows)
         self._sized = False
@@ -115,7 +113,7 @@ class TerminalPane(Widget, can_focus=False):
         self.post_message(self.Released())
 
     def on_mount(self) -> None:
-        # the app calls poll() when the session has new output (at most REFRESH_HZ a second);
+        # the screen's beat calls poll() when the session has new output (pane_beat);
         # this slow tick only catches a session that started after the pane got its size, and
         # a synchronized frame left open (shown once overdue); otherwise it rests (idle panes
         # cost no wakeups)
@@ -164,35 +162,34 @@ class TerminalPane(Widget, can_focus=False):
         """What the pane draws: the scrollback while scrolled back, else the live screen."""
         return self.back.history if self.back.history is not None else self.live_view()
 
-    def poll_soon(self) -> None:
-        """Redraw for new output: the selected pane at most REFRESH_HZ times a second, the
-        others at the next beat of a BACKGROUND_HZ clock they share (ten panes printing make
-        ten frames a second, not one per pane's own timer); a pane not shown when it shows
-        again. The last output is always drawn."""
+    def poll_soon(self, taken: Callable[[], None] | None = None) -> None:
+        """Redraw for new output on the screen's beat (pane_beat); a pane not shown when it
+        shows again. The last output is always drawn. `taken`: called when the output is
+        read."""
+        if taken is not None:
+            self._taken = taken
         if not self._shown():
             self._stale = True
             return
-        now = time.monotonic()
-        if self.has_focus:  # typed into: its echo as soon as the rate allows
-            wait = self._last_poll + 1 / REFRESH_HZ - now
-        else:
-            # on the beat of the clock all panes share (a 10 Hz beat falls on every third of
-            # the 30 Hz one): the panes' redraws land in the same frames, and each frame costs
-            # the compositor a pass over the whole screen whatever it holds
-            beat = 1 / (REFRESH_HZ if self.has_class("-selected") else BACKGROUND_HZ)
-            wait = math.ceil(now / beat) * beat - now
-        if wait <= 0:
-            self.poll()
-        elif not self._poll_due:
-            self._poll_due = True
-            self.set_timer(wait, self._due_poll)
+        beat_of(self.screen).add(self)
 
-    def _due_poll(self) -> None:
-        self._poll_due = False
-        self.poll()
+    @property
+    def fast(self) -> bool:
+        """Drawn at every tick of the beat: the selected pane, and one typed into (its echo)."""
+        return self.has_focus or self.has_class("-selected")
+
+    def on_unmount(self) -> None:
+        self._read_news()  # (its agent's next output is news again, for whoever shows it)
+        with contextlib.suppress(Exception):  # (no screen left: nor a beat holding it)
+            beat_of(self.screen).discard(self)
+
+    def _read_news(self) -> None:
+        taken, self._taken = self._taken, None
+        if taken is not None:
+            taken()
 
     def poll(self) -> None:
-        self._last_poll = time.monotonic()
+        self._read_news()  # (before reading: output after this is told anew)
         if self.back.history is not None and self.back.note_behind():  # (printed more)
             self._show_cut()
         view = self._view()

@@ -1,7 +1,8 @@
 """How a TerminalPane's rows become Strips: an agent's row of runs on the pane's ground, cut
-or padded to its width; the cursor drawn on a row; a content row framed by the border's two
-edge cells; and the cache that hands the same Strip for the same source again (output that
-scrolls moves every row up one, each the same runs as a row lower: no Strip is made for it)."""
+or padded to its width (its segments: one Strip is made per row, framed); the cursor drawn on a
+row; a content row framed by the border's two edge cells; and the cache that hands the same
+row again for the same source (output that scrolls moves every row up one, each the same runs
+as a row lower: nothing is made for it)."""
 
 from __future__ import annotations
 
@@ -26,31 +27,33 @@ CURSOR = Style(reverse=True)
 CUT = Style(dim=True, bold=True)
 
 Source = TypeVar("Source")
+Made = TypeVar("Made")
+Row = list[Segment]  # a content row as drawn: segments exactly as wide as the pane's content
 
 
-class ByIdentity(Generic[Source]):
-    """Strips made from a source object (a row's runs, a drawn row), found again by that very
-    object; bounded (cleared when it holds more than `bound()` of them)."""
+class ByIdentity(Generic[Source, Made]):
+    """What was made from a source object (a row's runs, a drawn row), found again by that very
+    object; bounded (cleared when it holds more than `bound` of them)."""
 
     def __init__(self) -> None:
-        self._made: dict[int, tuple[Source, Strip]] = {}
+        self._made: dict[int, tuple[Source, Made]] = {}
 
-    def get(self, source: Source) -> Strip | None:
+    def get(self, source: Source) -> Made | None:
         made = self._made.get(id(source))
         return made[1] if made is not None and made[0] is source else None
 
-    def put(self, source: Source, strip: Strip, bound: int) -> Strip:
+    def put(self, source: Source, made: Made, bound: int) -> Made:
         if len(self._made) > bound:
             self._made.clear()
-        self._made[id(source)] = (source, strip)
-        return strip
+        self._made[id(source)] = (source, made)
+        return made
 
     def clear(self) -> None:
         self._made.clear()
 
 
-def row_strip(runs: list[Run], width: int, base: Style,
-              recolor: Callable[[Style], Style] | None = None) -> Strip:
+def row_segments(runs: list[Run], width: int, base: Style,
+                 recolor: Callable[[Style], Style] | None = None) -> Row:
     """A row of the agent's screen as drawn: its segments on the pane's ground (every cell gets
     the pane's own style beneath the agent's, the padding included: a segment with no style
     breaks Textual's filters, NO_COLOR's monochrome one), cropped or padded to `width`, text
@@ -66,7 +69,7 @@ def row_strip(runs: list[Run], width: int, base: Style,
         segments.append(Segment("›", base + CUT))
     elif length != width:
         segments = Segment.adjust_line_length(segments, width, base)
-    return Strip(segments, width)
+    return segments
 
 
 def with_cursor(strip: Strip, x: int, width: int, base: Style) -> Strip:
@@ -76,11 +79,11 @@ def with_cursor(strip: Strip, x: int, width: int, base: Style) -> Strip:
                        strip.crop(x + 1)]).crop(0, width)
 
 
-def framed(content: Strip, left: Segment, right: Segment, filters: Sequence[LineFilter],
+def framed(content: Row, left: Segment, right: Segment, filters: Sequence[LineFilter],
            background: Color, width: int) -> Strip:
     """A content row with the border's edge cells at its ends and the app's line filters
     applied to its segments (one Strip made per row)."""
-    segments: list[Segment] = list(content)
+    segments = content
     for line_filter in filters:
         segments = line_filter.apply(segments, background)
     return Strip([left, *segments, right], width)
@@ -103,7 +106,7 @@ class Frame:
         # framed: an eighth of a streaming dashboard's time). None: no such filter, or the
         # rows go through Textual's pipeline, which applies it.
         self.recolor: Callable[[Style], Style] | None = None
-        self._framed: ByIdentity[Strip] = ByIdentity()  # by the content row as drawn
+        self._framed: ByIdentity[Row, Strip] = ByIdentity()  # by the content row as drawn
         # the edge cells, line filters and ground, for the size they were read at (None: read
         # them again, after a change of style: class, focus, theme)
         self._edges: tuple[object, tuple[Segment, Segment, Sequence[LineFilter], Color]] | None
@@ -113,7 +116,7 @@ class Frame:
     def restyled(self) -> None:
         self._edges = None
 
-    def lines(self, crop: Region, content: Callable[[int], Strip],
+    def lines(self, crop: Region, content: Callable[[int], Row],
               labels: tuple[str, str]) -> list[Strip]:
         """The rows in `crop`; `content(y)`: content row y as drawn; `labels`: the border's."""
         edges = self._edge_cells()

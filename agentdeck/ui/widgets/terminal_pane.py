@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 
+from rich.segment import Segment
 from rich.style import Style
 from textual import events, on
 from textual.geometry import Region, Size
@@ -28,7 +29,7 @@ from agentdeck.core.screen.terminal.base import Run, row_runs
 from agentdeck.ui.viewport import cut_note, pane_view
 from agentdeck.ui.widgets.pane_beat import beat_of
 from agentdeck.ui.widgets.pane_input import focus_bytes, key_bytes, paste_bytes
-from agentdeck.ui.widgets.pane_strips import ByIdentity, Frame, row_strip, with_cursor
+from agentdeck.ui.widgets.pane_strips import ByIdentity, Frame, Row, row_segments, with_cursor
 from agentdeck.ui.widgets.scrollback import ScrollBack
 
 
@@ -77,11 +78,11 @@ class TerminalPane(Widget, can_focus=False):
         self.send = send
         self._seen = -1
         self._drawn: TerminalView | None = None  # the screen the rows in the cache came from
-        self._cache: dict[int, Strip] = {}  # rows as drawn, by pane row
+        self._cache: dict[int, Row] = {}  # rows as drawn, by pane row
         self._cache_style: Style | None = None  # the pane's ground they were drawn on
         # rows drawn, by the emulator's runs they were drawn from (the same list for the same
         # row content: a row scrolled up is drawn from it again at no cost)
-        self._by_runs: ByIdentity[list[Run]] = ByIdentity()
+        self._by_runs: ByIdentity[list[Run], tuple[int, Row]] = ByIdentity()  # (width, row)
         # the rows handed to the compositor, content rows framed by the pane itself
         self._frame = Frame(self, super().render_lines, self._drop_rows)
         self._cursor: tuple[int, int] | None = None  # in pane rows
@@ -273,15 +274,18 @@ class TerminalPane(Widget, can_focus=False):
         self.border_subtitle = " · ".join(x for x in (back, cut, self._title) if x)
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        self._ground()  # (after a change of style: the rows drawn on the old ground go first)
-        return self._frame.lines(crop, self._content_row,
+        base = self._ground()  # (after a change of style: the rows drawn on the old ground go)
+        width, height = self.content_size  # (read once a frame: Textual computes it each time)
+        return self._frame.lines(crop, lambda y: self._content_row(y, width, height, base),
                                  (str(self.border_title), str(self.border_subtitle)))
 
-    def _content_row(self, y: int) -> Strip:
-        content = self._cache.get(y)
-        if content is None or (self._cursor is not None and self._cursor[1] == y):
-            content = self.render_line(y)  # (a row changed, or the cursor's)
-        return content
+    def _content_row(self, y: int, width: int, height: int, base: Style) -> Row:
+        row = self._cache.get(y)
+        if row is None:
+            row = self._cache[y] = self._row_of(self._runs(y), width, height, base)
+        if self.has_focus and self._cursor is not None and self._cursor[1] == y:
+            return list(with_cursor(Strip(row, width), self._cursor[0], width, base))
+        return row
 
     def _drop_rows(self) -> None:
         self._cache.clear()
@@ -295,37 +299,32 @@ class TerminalPane(Widget, can_focus=False):
             self._cache_style = self.rich_style
         return self._cache_style
 
-    def render_line(self, y: int) -> Strip:
-        width = self.content_size.width
-        base = self._ground()
-        strip = self._cache.get(y)
-        if strip is None:
-            view = self._view()
-            if view is None:
-                return Strip.blank(width, base)
-            row = y + self._top
-            with view as emulator:
-                runs = emulator.row(row) if row < emulator.rows else []
-            strip = self._cache[y] = self._strip_of(runs, width, base)
-        return self._with_cursor(y, strip, width, base)
+    def render_line(self, y: int) -> Strip:  # (Textual's pipeline: a pane Frame cannot draw)
+        width, height = self.content_size
+        return Strip(self._content_row(y, width, height, self._ground()), width)
 
-    def _strip_of(self, runs: list[Run], width: int, base: Style) -> Strip:
-        """A row of the agent's screen as drawn (pane_strips.row_strip). The emulator hands the
-        same runs for the same row content, so a row that output scrolled up a row is the
-        strip drawn for it before (each Strip made costs its caches)."""
+    def _runs(self, y: int) -> list[Run] | None:
+        """The agent's screen row on pane row `y` (None: no screen to show yet)."""
+        view = self._view()
+        if view is None:
+            return None
+        row = y + self._top
+        with view as emulator:
+            return emulator.row(row) if row < emulator.rows else []
+
+    def _row_of(self, runs: list[Run] | None, width: int, height: int, base: Style) -> Row:
+        """A row of the agent's screen as drawn (pane_strips.row_segments). The emulator hands
+        the same runs for the same row content, so a row that output scrolled up a row is the
+        row drawn for it before (nothing is made for it)."""
+        if runs is None:
+            return [Segment(" " * width, base)]
         drawn = self._by_runs.get(runs)
-        if drawn is not None and drawn.cell_length == width:
-            return drawn
-        strip = row_strip(runs, width, base, self._frame.recolor)
+        if drawn is not None and drawn[0] == width:
+            return drawn[1]
+        row = row_segments(runs, width, base, self._frame.recolor)
         if runs:
-            self._by_runs.put(runs, strip, 4 * self.content_size.height + 16)
-        return strip
-
-    def _with_cursor(self, y: int, strip: Strip, width: int, base: Style) -> Strip:
-        """The row with the cursor drawn on it, while typed into."""
-        if self.has_focus and self._cursor is not None and self._cursor[1] == y:
-            return with_cursor(strip, self._cursor[0], width, base)
-        return strip
+            self._by_runs.put(runs, (width, row), 4 * height + 16)
+        return row
 
     def notify_style_update(self) -> None:
         super().notify_style_update()

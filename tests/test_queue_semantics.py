@@ -13,12 +13,19 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from agentdeck.core.agents.sessions import LocalHost, SessionSpec
-from agentdeck.core.oversight.approvals import ALLOW, SETTLE_WINDOW, WITHDRAWN, ApprovalQueue
+from agentdeck.core.agents.sessions import Event, LocalHost, SessionSpec
+from agentdeck.core.oversight.approvals import (
+    ALLOW,
+    SETTLE_WINDOW,
+    WITHDRAWN,
+    ApprovalQueue,
+    StaleAnswer,
+)
 from tests.conftest import wait
 
 # Asks, blanks its screen on SIGWINCH and redraws only when told (a file appears), takes its
@@ -124,6 +131,57 @@ def test_keys_typed_in_the_pane_are_the_audited_answer(asking) -> None:
     assert (line["decision"], line["by"], line["via"], line.get("keys")) == (
         "allow", "user", "pane", "y\\r"), line
     wait(lambda: "got y" in "\n".join(host.snapshot("ops")), "the agent to take it")
+
+
+class HeardLate:
+    """A session host whose events reach the queue only when the test lets them: as when the
+    look that would see a prompt go has not come yet (a streaming screen is read every 150 ms,
+    a loaded machine later still)."""
+
+    def __init__(self, host: LocalHost) -> None:
+        self.host = host
+        self.held: list[tuple[Callable[[Event], None], Event]] | None = None
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.host, name)
+
+    def subscribe(self, listener: Callable[[Event], None]) -> Callable[[], None]:
+        def relay(event: Event) -> None:
+            if self.held is not None:
+                self.held.append((listener, event))
+            else:
+                listener(event)
+        return self.host.subscribe(relay)
+
+
+def test_keys_typed_in_the_pane_stay_the_answer_when_a_late_answer_comes(tmp_path) -> None:
+    """The user answered in the pane; before the queue heard the prompt go, an answer came
+    from the queue (another dashboard, a phone): it is refused, and the audit says the user
+    answered in the pane with those keys — not that the agent withdrew it."""
+    script, ctl, audit = tmp_path / "asker.py", tmp_path / "ctl", tmp_path / "audit.jsonl"
+    script.write_text(ASKER)
+    ctl.mkdir()
+    host, clock = LocalHost(), Clock()
+    late = HeardLate(host)
+    queue = ApprovalQueue(late, audit, clock=clock)  # type: ignore[arg-type]
+    try:
+        host.spawn(SessionSpec("ops", [sys.executable, str(script), str(ctl)], str(tmp_path),
+                               dict(os.environ), agent="shell", cols=100, rows=30))
+        wait(lambda: queue.pending(), "the prompt in the queue")
+        [entry] = queue.pending()
+        late.held = []
+        queue.typed("ops", b"y\r")
+        host.write("ops", b"y\r")
+        wait(lambda: "got y" in "\n".join(host.snapshot("ops")), "the agent to take it")
+        clock.now += 10 * SETTLE_WINDOW  # (no settle wait before the answer)
+        with pytest.raises(StaleAnswer):
+            queue.answer(entry.id, ALLOW)
+        [line] = audited(audit)
+        assert (line["decision"], line["by"], line["via"], line.get("keys")) == (
+            "allow", "user", "pane", "y\\r"), line
+    finally:
+        queue.close()
+        host.close()
 
 
 def test_an_agent_that_exits_withdraws_its_prompt(asking) -> None:

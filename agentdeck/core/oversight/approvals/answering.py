@@ -146,7 +146,12 @@ class ApprovalQueue(ScreenChannel, HookChannel):
             now_on_screen = self.host.redetect(entry.agent).prompt
             if info.process != "running" or now_on_screen is None or not same_prompt(
                     now_on_screen, screen):
-                self._drop(entry_id, "no longer on its screen when answered")
+                if self._typed.get(entry_id):
+                    # the user answered it in its pane, and the look that would have seen it
+                    # go had not come yet (a streaming agent's screen is read every 150 ms)
+                    self._leave(entry_id, "typed")
+                else:
+                    self._drop(entry_id, "no longer on its screen when answered")
                 self._notify()
                 raise StaleAnswer(f"{entry.agent}: that prompt is no longer on its screen; "
                                   "nothing was sent")

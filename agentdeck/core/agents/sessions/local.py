@@ -272,7 +272,7 @@ class LocalHost(SessionHost):
                 self._emit(Event(name, "output", info, data[told:] if told else data))
         if reads_like_question(data[-QUESTION_TAIL:]):
             self._watcher.question(session)
-        self._watcher.wake()
+        self._watcher.wake(session)
 
     @staticmethod
     def _answer(session: LocalSession, answer: bytes) -> None:

@@ -9,6 +9,7 @@ turns a screen that went quiet without a recognisable state from working into id
 
 from __future__ import annotations
 
+import math
 import termios
 import threading
 import time
@@ -68,12 +69,21 @@ class Watcher:
         self._asking: set[str] = set()  # sessions whose new bytes read like a question
         self._asked = threading.Event()  # one of them came: the watcher's pause ends at once
         self._look_every = look_every(0)  # how often a streaming screen is read, as it stands
+        # until when the watcher sleeps if nothing wakes it: a changed screen whose look is due
+        # before then wakes it; infinite while it works out how long to sleep (what changes
+        # then wakes it), minus infinity during a round (the next reckoning sees it)
+        self._sleep_until = math.inf
         self._thread = threading.Thread(target=self._watch, name="agentdeck-detect", daemon=True)
         self._thread.start()
 
-    def wake(self) -> None:
-        """A screen changed, or a hint came: look again."""
-        self._wake.set()
+    def wake(self, session: LocalSession | None = None) -> None:
+        """A screen changed, or a hint came: look again. `session`: the screen that changed,
+        which wakes the watcher only when its look is due; one read since wants its look later
+        and waits for it (`_next_look`): woken by every read, the watcher went round the fleet
+        up to 1 / interval times a second with ten agents streaming, to find their looks put
+        off."""
+        if session is None or self._due(session) < self._sleep_until:
+            self._wake.set()
 
     def question(self, session: LocalSession) -> None:
         """The session's output just read like a question (called on its reader's thread)."""
@@ -94,10 +104,15 @@ class Watcher:
 
     def _watch(self) -> None:
         while not self._closed.is_set():
-            # woken by output; the timeout re-checks screens that went quiet (working → idle) or
-            # hold a frame open, and only while there is one: an idle fleet costs no wakeups
-            self._wake.wait(self._next_look())
+            # woken by output whose look is due; the timeout is the first look due, or a
+            # re-check of screens that went quiet (working → idle) or hold a frame open, and
+            # only while there is one: an idle fleet costs no wakeups
+            self._sleep_until = math.inf
+            until = self._next_look()
+            self._sleep_until = math.inf if until is None else until
+            self._wake.wait(None if until is None else max(0.0, until - time.monotonic()))
             self._wake.clear()
+            self._sleep_until = -math.inf
             if self._closed.is_set():
                 return
             now = time.monotonic()
@@ -121,19 +136,30 @@ class Watcher:
             self._asked.clear()
 
     def _next_look(self) -> float | None:
-        """How long the watcher may sleep when no output wakes it: until a look the throttle
-        put off is due (the screen a burst ended on), or QUIET_RECHECK while a screen may go
-        quiet; None (no timeout) for an idle fleet."""
-        running = [s for s in list(self._sessions.values()) if s.info.process == RUNNING]
-        owed = [s.looked_at + self._look_every for s in running if s.owed]
-        wait = max(0.0, min(owed) - time.monotonic()) if owed else None
+        """Until when the watcher may sleep when nothing wakes it (time.monotonic()): the first
+        look due of a screen that changed since its last (a look the throttle put off, the
+        screen a burst ended on), or QUIET_RECHECK from now while a screen may go quiet; None
+        (no timeout) for an idle fleet."""
+        running = [s for s in list(self._sessions.values())
+                   if s.info.process == RUNNING and not s.structured]
+        owed = [self._due(s) for s in running
+                if s.owed or s.version != s.detected_version]
+        until = min(owed) if owed else None
         if any(s.info.state == WORKING or s.frame_open for s in running):
-            wait = QUIET_RECHECK if wait is None else min(wait, QUIET_RECHECK)
-        return wait
+            recheck = time.monotonic() + QUIET_RECHECK
+            until = recheck if until is None else min(until, recheck)
+        return until
 
     def detect(self, session: LocalSession, asked: bool = False) -> None:
         with session.detect_lock:
             self._look(session, asked)
+
+    def _due(self, session: LocalSession) -> float:
+        """When the screen may be read again: at the next tick of a clock of the interval that
+        all screens share, so the streaming ones are read together in one round an interval,
+        not in a round each as their looks come due one by one (at most one look a tick)."""
+        every = self._look_every
+        return (math.floor(session.looked_at / every) + 1) * every
 
     def _look(self, session: LocalSession, asked: bool) -> None:
         info = session.info
@@ -144,13 +170,13 @@ class Watcher:
         if session.version == session.detected_version and not (
                 info.state == WORKING and info.detection.state == UNKNOWN and quiet > QUIET_IDLE):
             return
-        # a screen that keeps changing is read at most every LOOK_EVERY, less often in a large
-        # streaming fleet (activity.look_every: reading and detecting a screen costs a
-        # millisecond or more: every frame of 40 streaming agents filled a core); output that
-        # reads like a question is read at once, and so is what follows it for a moment (a
-        # dialog drawn in pieces); the look put off is owed, and taken when its time comes, so
-        # the screen a burst ends on is always read
-        if (not asked and now - session.looked_at < self._look_every
+        # a screen that keeps changing is read at most once a tick of LOOK_EVERY (_due), less
+        # often in a large streaming fleet (activity.look_every: reading and detecting a
+        # screen costs a millisecond or more: every frame of 40 streaming agents filled a
+        # core); output that reads like a question is read at once, and so is what follows it
+        # for a moment (a dialog drawn in pieces); the look put off is owed, and taken when
+        # its time comes, so the screen a burst ends on is always read
+        if (not asked and now < self._due(session)
                 and now - session.asked_at > ASKED_WINDOW):
             session.owed = True
             return

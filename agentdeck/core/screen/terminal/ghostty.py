@@ -83,6 +83,12 @@ class GhosttyEmulator:
         self._text: list[str] = [""] * rows  # each row's text, trailing blanks removed
         self._wrapped: set[int] = set()  # the rows soft-wrapped onto the next
         self._link_rows: set[int] = set()  # the rows holding a hyperlink
+        # changed rows whose two flags above are not read yet: read when asked (the detectors'
+        # wrapped rows, a row drawn while hyperlinks were printed), not at every sweep (four
+        # calls into the library a changed row: most of a streaming pane's poll)
+        self._stale_flags: set[int] = set(range(rows))
+        self._links_seen = False  # an OSC 8 (hyperlink) came: rows may hold one
+        self._tail = b""  # the last bytes fed (an OSC 8 cut between two feeds)
         self._unread: set[int] = set()  # changed rows whose runs `row` has not read yet
         self._formatted: dict[int, bytes] = {}  # rows formatted with one above, not parsed yet
         # rows parsed, by their formatted text: output that scrolls moves every row up one, and
@@ -95,6 +101,9 @@ class GhosttyEmulator:
     # -- input ------------------------------------------------------------------------------
     def feed(self, data: bytes) -> None:
         self._term.feed(data)
+        if not self._links_seen:
+            self._links_seen = b"]8;" in data or b"]8;" in self._tail + data[:2]
+            self._tail = data[-2:]
         # the modes change only through a private or kitty CSI, a reset or a soft reset: read
         # again after one of those, not at every look (a pane looks at them every frame); a
         # flood's batch is not searched (six searches of a megabyte cost more than reading the
@@ -132,12 +141,13 @@ class GhosttyEmulator:
         self._text = [""] * rows
         self._stale_runs, self._stale_text = set(range(rows)), set(range(rows))
         self._wrapped, self._link_rows = set(), set()
+        self._stale_flags = set(range(rows))
         self._unread, self._formatted, self._parsed = set(), {}, {}
 
     # -- drawing ----------------------------------------------------------------------------
     def _sweep(self) -> None:
-        """Take the rows Ghostty marks changed into both readers' stale rows, with each one's
-        soft-wrap and hyperlink flags (read from the render state's copy of the row)."""
+        """Take the rows Ghostty marks changed into the readers' stale rows (their flags read
+        when asked: `_read_flags`)."""
         rs = self._rs[0]
         check(lib.ghostty_render_state_update(rs, self._term._t[0]), "render_state_update")
         check(lib.ghostty_render_state_get(rs, lib.GHOSTTY_RENDER_STATE_DATA_DIRTY,
@@ -147,14 +157,34 @@ class GhosttyEmulator:
         full = self._dirty_state[0] == lib.GHOSTTY_RENDER_STATE_DIRTY_FULL
         check(lib.ghostty_render_state_get(rs, lib.GHOSTTY_RENDER_STATE_DATA_ROW_ITERATOR,
                                            self._it), "row_iterator")
-        it, row_dirty, row, flag = self._it[0], self._row_dirty, self._wrap_row, self._wrap_flag
+        it, row_dirty = self._it[0], self._row_dirty
+        stale_runs, stale_text, stale_flags = self._stale_runs, self._stale_text, self._stale_flags
         y = 0
         while lib.ghostty_render_state_row_iterator_next(it) and y < self.rows:
-            lib.ghostty_render_state_row_get(it, lib.GHOSTTY_RENDER_STATE_ROW_DATA_DIRTY,
-                                             row_dirty)
+            if not full:
+                lib.ghostty_render_state_row_get(it, lib.GHOSTTY_RENDER_STATE_ROW_DATA_DIRTY,
+                                                 row_dirty)
             if full or row_dirty[0]:
-                self._stale_runs.add(y)
-                self._stale_text.add(y)
+                stale_runs.add(y)
+                stale_text.add(y)
+                stale_flags.add(y)
+                lib.ghostty_render_state_row_set(it, lib.GHOSTTY_RENDER_STATE_ROW_OPTION_DIRTY,
+                                                 self._false)
+            y += 1
+        lib.ghostty_render_state_set(rs, lib.GHOSTTY_RENDER_STATE_OPTION_DIRTY, self._clean)
+
+    def _read_flags(self) -> None:
+        """The soft-wrap and hyperlink flags of the changed rows, from the render state as of
+        the last sweep (its copy of each row)."""
+        if not self._stale_flags:
+            return
+        check(lib.ghostty_render_state_get(self._rs[0],
+                                           lib.GHOSTTY_RENDER_STATE_DATA_ROW_ITERATOR,
+                                           self._it), "row_iterator")
+        it, row, flag, stale = self._it[0], self._wrap_row, self._wrap_flag, self._stale_flags
+        y = 0
+        while lib.ghostty_render_state_row_iterator_next(it) and y < self.rows:
+            if y in stale:
                 check(lib.ghostty_render_state_row_get(it, lib.GHOSTTY_RENDER_STATE_ROW_DATA_RAW,
                                                        row), "row raw")
                 for marks, key in ((self._wrapped, lib.GHOSTTY_ROW_DATA_WRAP),
@@ -164,10 +194,8 @@ class GhosttyEmulator:
                         marks.add(y)
                     else:
                         marks.discard(y)
-                lib.ghostty_render_state_row_set(it, lib.GHOSTTY_RENDER_STATE_ROW_OPTION_DIRTY,
-                                                 self._false)
             y += 1
-        lib.ghostty_render_state_set(rs, lib.GHOSTTY_RENDER_STATE_OPTION_DIRTY, self._clean)
+        self._stale_flags = set()
 
     def take_dirty(self) -> set[int]:
         """The rows changed since the last call; each is read (formatted, parsed into runs)
@@ -185,6 +213,8 @@ class GhosttyEmulator:
         formatted in the same call, for the rows a pane draws next), or cell by cell where
         the formatter cannot give it (a hyperlink, a never-written cell that would show)."""
         self._unread.discard(y)
+        if self._links_seen:  # (else no row holds one: their flags need not be read)
+            self._read_flags()
         if self._bulk is not None and y not in self._link_rows:
             line = self._formatted.pop(y, None)
             if line is None:
@@ -240,6 +270,7 @@ class GhosttyEmulator:
     def wrapped_rows(self) -> set[int]:
         if not self._offset:
             self._sweep()
+            self._read_flags()
             return set(self._wrapped)
         term, row, flag = self._term, self._wrap_row, self._wrap_flag
         wrapped = set()

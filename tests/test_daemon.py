@@ -97,6 +97,49 @@ def test_a_reattached_pane_is_exactly_what_an_open_one_shows(state: Path, tmp_pa
     stayed.close()
 
 
+ECHO = """
+import sys
+print("ready", flush=True)
+while line := sys.stdin.readline():
+    print("said", line.strip(), flush=True)
+"""
+
+
+def test_a_mirror_made_again_on_an_attached_connection_shows_each_line_once(
+        state: Path, tmp_path: Path) -> None:
+    """A client that mirrors an agent is sent its output until it attaches again (a restart: a
+    new process, a new screen; or a pane that asked for its agent's screen while the agent
+    was being started, then the start's own replay): what the agent printed before the new
+    replay's screen was taken is in that screen, and is not fed on top of it again."""
+    script = tmp_path / "echo.py"
+    script.write_text(ECHO)
+    spec = SessionSpec("a", [sys.executable, str(script)], str(tmp_path), dict(os.environ),
+                       agent="generic", cols=80, rows=24)
+    host = lifecycle.ensure(state, None)
+    try:
+        host.spawn(spec)
+        wait(lambda: "ready" in host.snapshot("a"), "the agent to start")
+        host.stop("a")
+        wait(lambda: host.info("a").process == "exited", "the agent to stop")
+        request = host._conn.request
+
+        def attach_after_output(op: str, payload: bytes = b"",
+                                **fields: object) -> tuple[object, bytes]:
+            if op == "attach":  # (the restart's replay, asked for after its output went out)
+                host.write("a", b"one\n")
+                wait(lambda: "said one" in host.snapshot("a"), "the agent's reply")
+            return request(op, payload, **fields)
+
+        host._conn.request = attach_after_output  # type: ignore[method-assign]
+        host.spawn(spec)  # (returns with the new mirror made: the agent waits for input)
+        with host.terminal("a") as emulator:
+            mirrored = emulator.lines()
+        assert mirrored == host.snapshot("a")
+        assert mirrored.count("said one") == 1
+    finally:
+        host.close()
+
+
 def test_prompts_are_queued_and_notified_with_no_dashboard(state: Path, tmp_path: Path) -> None:
     repo = make_repo(tmp_path)
     marker = tmp_path / "notified"

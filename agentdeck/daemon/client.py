@@ -123,6 +123,14 @@ class RemoteHost(SessionHost):
                 # a resized agent may print nothing)
                 size = f"{header['cols']}x{header['rows']}".encode()
                 self._emit(Event(name, "resize", info, size))
+        elif kind == "attached":  # (before the attach's reply: the daemon took its screen)
+            with self._buf_lock:
+                if header["name"] in self._buffers:
+                    # this connection was already sent the session's output (attached before:
+                    # a restart, a pane's replay made while its agent was started): what came
+                    # before this point is in the replay's screen, and fed again would print
+                    # it twice
+                    self._buffers[header["name"]].clear()
         elif kind == "state":
             info = protocol.info_from_wire(header["info"])
             self._infos[info.name] = info
@@ -308,7 +316,7 @@ class RemoteHost(SessionHost):
             with self._buf_lock:
                 self._mirrors[name] = mirror
                 for header, payload in self._buffers.pop(name):
-                    self._apply(header, payload)  # what arrived while the replay was built
+                    self._apply(header, payload)  # what came after the replay's screen
                 self._pictures.pop(name, None)
             mirror.bump()
             info = self._infos.get(name)

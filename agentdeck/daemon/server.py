@@ -272,6 +272,10 @@ class Daemon:
             size = [emulator.cols, emulator.rows, emulator.scrollback_limit]
             if attaching is not None:
                 attaching.attached.add(name)
+                # where the screen was taken, in the stream: a client already attached to this
+                # session (attaching again: a restarted agent, a second replay) was sent output
+                # before it, which the screen holds; only the output after this is new to it
+                attaching.push({"push": "attached", "name": name})
         return {"size": size, "info": protocol.info_to_wire(self.host.info(name))}, dump
 
     def _screens(self, client: Client, h: dict[str, Any], payload: bytes) -> Reply:

@@ -20,6 +20,7 @@ from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
+from agentdeck.core.screen.terminal import CellStyle
 from agentdeck.core.screen.terminal.base import Run
 from agentdeck.ui.cell_style import on_ground
 
@@ -52,24 +53,41 @@ class ByIdentity(Generic[Source, Made]):
         self._made.clear()
 
 
-def row_segments(runs: list[Run], width: int, base: Style,
-                 recolor: Callable[[Style], Style] | None = None) -> Row:
-    """A row of the agent's screen as drawn: its segments on the pane's ground (every cell gets
-    the pane's own style beneath the agent's, the padding included: a segment with no style
-    breaks Textual's filters, NO_COLOR's monochrome one), cropped or padded to `width`, text
-    that runs on past the edge marked with a cut. `recolor`: the app's ANSI-to-truecolor
-    filter for one style (see Frame)."""
-    if recolor is None:
-        segments = [Segment(run.text, on_ground(base, run.style)) for run in runs]
-    else:
-        segments = [Segment(run.text, recolor(on_ground(base, run.style))) for run in runs]
-    length = sum(segment.cell_length for segment in segments)
-    if length > width and cell_len("".join(r.text for r in runs).rstrip()) > width:
-        segments = Segment.adjust_line_length(segments, width - 1, base)
-        segments.append(Segment("›", base + CUT))
-    elif length != width:
-        segments = Segment.adjust_line_length(segments, width, base)
-    return segments
+class RowMaker:
+    """A pane's rows as drawn, for one ground and one recolouring: an agent's row of runs as
+    its segments on the pane's ground (every cell gets the pane's own style beneath the
+    agent's, the padding included: a segment with no style breaks Textual's filters, NO_COLOR's
+    monochrome one), cropped or padded to the width, text that runs on past the edge marked
+    with a cut. `recolor`: the app's ANSI-to-truecolor filter for one style (see Frame). Each
+    cell style's final style is found once, by the style object itself (the emulator hands a
+    screen's equal styles as one object)."""
+
+    def __init__(self, base: Style, recolor: Callable[[Style], Style] | None) -> None:
+        self.base, self.recolor = base, recolor
+        self._styles: dict[int, tuple[CellStyle, Style]] = {}
+
+    def style(self, cell: CellStyle) -> Style:
+        made = self._styles.get(id(cell))
+        if made is None or made[0] is not cell:
+            style = on_ground(self.base, cell)
+            if self.recolor is not None:
+                style = self.recolor(style)
+            if len(self._styles) > 4096:
+                self._styles.clear()
+            made = self._styles[id(cell)] = (cell, style)
+        return made[1]
+
+    def row(self, runs: list[Run], width: int) -> Row:
+        style, base = self.style, self.base
+        segments = [Segment(run.text, style(run.style)) for run in runs]
+        text = "".join([run.text for run in runs])
+        length = cell_len(text)
+        if length > width and cell_len(text.rstrip()) > width:
+            segments = Segment.adjust_line_length(segments, width - 1, base)
+            segments.append(Segment("›", base + CUT))
+        elif length != width:
+            segments = Segment.adjust_line_length(segments, width, base)
+        return segments
 
 
 def with_cursor(strip: Strip, x: int, width: int, base: Style) -> Strip:

@@ -29,7 +29,7 @@ from agentdeck.core.screen.terminal.base import Run, row_runs
 from agentdeck.ui.viewport import cut_note, pane_view
 from agentdeck.ui.widgets.pane_beat import beat_of
 from agentdeck.ui.widgets.pane_input import focus_bytes, key_bytes, paste_bytes
-from agentdeck.ui.widgets.pane_strips import ByIdentity, Frame, Row, row_segments, with_cursor
+from agentdeck.ui.widgets.pane_strips import ByIdentity, Frame, Row, RowMaker, with_cursor
 from agentdeck.ui.widgets.scrollback import ScrollBack
 
 
@@ -80,6 +80,7 @@ class TerminalPane(Widget, can_focus=False):
         self._drawn: TerminalView | None = None  # the screen the rows in the cache came from
         self._cache: dict[int, Row] = {}  # rows as drawn, by pane row
         self._cache_style: Style | None = None  # the pane's ground they were drawn on
+        self._maker: RowMaker | None = None  # (for that ground and the app's recolouring)
         # rows drawn, by the emulator's runs they were drawn from (the same list for the same
         # row content: a row scrolled up is drawn from it again at no cost)
         self._by_runs: ByIdentity[list[Run], tuple[int, Row]] = ByIdentity()  # (width, row)
@@ -290,6 +291,7 @@ class TerminalPane(Widget, can_focus=False):
     def _drop_rows(self) -> None:
         self._cache.clear()
         self._by_runs.clear()
+        self._maker = None
 
     def _ground(self) -> Style:
         """The pane's own style beneath every cell, read once per style change (the rows drawn
@@ -313,7 +315,7 @@ class TerminalPane(Widget, can_focus=False):
             return emulator.row(row) if row < emulator.rows else []
 
     def _row_of(self, runs: list[Run] | None, width: int, height: int, base: Style) -> Row:
-        """A row of the agent's screen as drawn (pane_strips.row_segments). The emulator hands
+        """A row of the agent's screen as drawn (pane_strips.RowMaker). The emulator hands
         the same runs for the same row content, so a row that output scrolled up a row is the
         row drawn for it before (nothing is made for it)."""
         if runs is None:
@@ -321,7 +323,9 @@ class TerminalPane(Widget, can_focus=False):
         drawn = self._by_runs.get(runs)
         if drawn is not None and drawn[0] == width:
             return drawn[1]
-        row = row_segments(runs, width, base, self._frame.recolor)
+        if self._maker is None:
+            self._maker = RowMaker(base, self._frame.recolor)
+        row = self._maker.row(runs, width)
         if runs:
             self._by_runs.put(runs, (width, row), 4 * height + 16)
         return row

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 import weakref
+from collections.abc import Callable
 from typing import Protocol
 
 from textual.message_pump import MessagePump
@@ -29,8 +30,9 @@ class Drawn(Protocol):
 
 
 class PaneBeat:
-    def __init__(self, owner: MessagePump) -> None:
+    def __init__(self, owner: MessagePump, clock: Callable[[], float] = time.monotonic) -> None:
         self._due: dict[Drawn, None] = {}  # (ordered: panes draw in the order they asked)
+        self._clock = clock
         self._slot = -1  # the BACKGROUND_HZ slot the waiting panes last drew in
         self._timer = owner.set_interval(1 / REFRESH_HZ, self._tick, pause=True,
                                          name="pane-beat")
@@ -43,7 +45,7 @@ class PaneBeat:
         self._due.pop(pane, None)
 
     def _tick(self) -> None:
-        slot = int(time.monotonic() * BACKGROUND_HZ)
+        slot = int(self._clock() * BACKGROUND_HZ)
         background = slot != self._slot
         if background:
             self._slot = slot

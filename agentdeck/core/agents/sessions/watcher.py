@@ -95,7 +95,8 @@ class Watcher:
             self.detect(session, asked=True)
         else:  # (an agent whose every line reads like a question: the watcher's turn)
             self._asking.add(session.spec.name)
-            self._asked.set()
+            self._asked.set()  # (ends the watcher's pause after a round)
+            self._wake.set()  # (ends its sleep)
 
     def close(self) -> None:
         self._closed.set()
@@ -158,6 +159,8 @@ class Watcher:
         """When the screen may be read again: at the next tick of a clock of the interval that
         all screens share, so the streaming ones are read together in one round an interval,
         not in a round each as their looks come due one by one (at most one look a tick)."""
+        if time.monotonic() - session.asked_at <= ASKED_WINDOW:
+            return 0.0  # (what follows a question is read at once: a dialog drawn in pieces)
         every = self._look_every
         return (math.floor(session.looked_at / every) + 1) * every
 
@@ -176,8 +179,7 @@ class Watcher:
         # core); output that reads like a question is read at once, and so is what follows it
         # for a moment (a dialog drawn in pieces); the look put off is owed, and taken when
         # its time comes, so the screen a burst ends on is always read
-        if (not asked and now < self._due(session)
-                and now - session.asked_at > ASKED_WINDOW):
+        if not asked and now < self._due(session):
             session.owed = True
             return
         session.looked_at, session.owed = now, False

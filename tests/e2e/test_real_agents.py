@@ -32,6 +32,14 @@ from tests.e2e.fake_models import FakeModelServer, Script
 
 COMMAND = "echo ran > ran.txt"
 NOTE = "notes.txt"
+
+
+def names_note(summary: str) -> bool:
+    """Whether a queue entry's summary names the note: Codex word-wraps a long command itself,
+    and cuts a path longer than its width mid-word; the rows are joined with a blank (the
+    entry's `joined` says so), so "notes.tx t" where a long temporary folder put the cut there
+    (pytest-xdist's folders are longer)."""
+    return NOTE in summary or NOTE in summary.replace(" ", "")
 TASK = "make the notes"
 
 
@@ -213,7 +221,7 @@ def run_scenario(deck: Deck, cli: str, hooks: bool, worktree: Path, repo: Path,
                 raise AssertionError(f"{entry} left the queue unanswered; audit:\n{audit}\n"
                                      "screen:\n" + "\n".join(host.snapshot(cli))) from None
 
-        if NOTE in entry.summary:
+        if names_note(entry.summary):
             assert entry.kind in ("write", "bash"), entry  # Codex writes with a shell command
             answer(DENY)
         elif entry.kind == "bash":
@@ -222,7 +230,7 @@ def run_scenario(deck: Deck, cli: str, hooks: bool, worktree: Path, repo: Path,
             wait(lambda: (worktree / "ran.txt").exists(), "the allowed command to run")
         else:
             answer(DENY)  # e.g. Aider's "Add command output to the chat?"
-        seen.append((entry.id, entry.kind, NOTE in entry.summary))
+        seen.append((entry.id, entry.kind, names_note(entry.summary)))
         if any(s[2] for s in seen) and any(s[1] == "bash" and not s[2] for s in seen):
             break
     try:
@@ -251,7 +259,7 @@ def run_scenario(deck: Deck, cli: str, hooks: bool, worktree: Path, repo: Path,
     answered = [r for r in log if r["by"] == "key"]
     # nothing withdrawn or typed
     assert [r for r in log if r["by"] != "key"] == [], json.dumps(log, indent=1)
-    decided = {(r["summary"] == COMMAND, NOTE in r["summary"]): r for r in answered}
+    decided = {(r["summary"] == COMMAND, names_note(r["summary"])): r for r in answered}
     assert decided[(True, False)]["decision"] == "allow", log
     assert decided[(False, True)]["decision"] == "deny", log
     assert {r["via"] for r in answered} == {via}

@@ -21,7 +21,7 @@ from agentdeck.ui.app import AgentdeckApp
 from tests.conftest import make_repo, until, write_fleet
 from tests.e2e import real_agents
 from tests.e2e.fake_models import FakeModelServer, Script
-from tests.e2e.test_real_agents import COMMAND, NOTE, TASK, end_left_behind
+from tests.e2e.test_real_agents import COMMAND, NOTE, TASK, end_left_behind, names_note
 
 # name -> (CLI, hooks on)
 AGENTS = {"cc": ("claude", True), "cc-screen": ("claude", False), "cc-two": ("claude", False),
@@ -92,7 +92,7 @@ async def test_seven_real_agents_in_an_80x24_dashboard(tmp_path: Path) -> None:
                 await pilot.press(key)
                 await until(pilot, lambda e=entry: all(p.id != e.id
                                                        for p in deck.queue.pending()), 60)
-                if command or NOTE in entry.summary:
+                if command or names_note(entry.summary):
                     answered[entry.agent].append(key)
                 else:  # e.g. Aider's "Add command output to the chat?"
                     others.append(entry.summary)
@@ -109,10 +109,10 @@ async def test_seven_real_agents_in_an_80x24_dashboard(tmp_path: Path) -> None:
         worktree = tmp_path / f"wt-{name}"
         assert (worktree / "ran.txt").exists() and not (worktree / NOTE).exists(), name
         mine = {a["summary"]: (a["decision"], a["via"]) for a in audit if a["agent"] == name
-                and (a["summary"] == COMMAND or NOTE in a["summary"])}
+                and (a["summary"] == COMMAND or names_note(a["summary"]))}
         via = "hook" if hooked else "screen"
         assert mine[COMMAND] == ("allow", via), (name, mine)
-        [note] = [k for k in mine if NOTE in k]  # the whole file or command that writes it
+        [note] = [k for k in mine if names_note(k)]  # the whole file or command that writes it
         assert mine[note] == ("deny", via), (name, mine)
     assert not (repo / "ran.txt").exists()
     assert all(a["by"] == "key" for a in audit), audit  # nothing withdrawn, nothing typed

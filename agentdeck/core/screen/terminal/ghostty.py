@@ -387,13 +387,15 @@ class GhosttyEmulator:
 # what may change a mode: a private or kitty CSI (CSI ? … h/l, CSI > … u, CSI < u, CSI = … u),
 # a reset (ESC c) or a soft reset (CSI ! p)
 MODES_SEARCHED = 4096  # feeds up to this size are searched for what may change a mode
-_MODE_STARTS = (b"\x1b[?", b"\x1b[>", b"\x1b[<", b"\x1b[=", b"\x1bc", b"\x1b[!")
+# a private or kitty CSI, a reset (RIS) or a soft reset (DECSTR): what may change the modes
+_MODE_START = re.compile(rb"\x1b(?:\[[?><=!]|c)")
 _OPEN_TAIL = re.compile(rb"\x1b(?:\[[?<=>!]?[0-9;]*)?\Z")
 
 
 def _sets_modes(data: bytes) -> bool:
-    # (substring searches run at memory speed; a regex over a flood's megabyte does not)
-    return b"\x1b" in data and any(start in data for start in _MODE_STARTS)
+    # (one regex: six substring searches cost twice as much, each stopping at every ESC; a
+    # flood's batch past MODES_SEARCHED is not searched at all)
+    return b"\x1b" in data and _MODE_START.search(data) is not None
 
 
 def _blocks(rows: set[int], count: int) -> list[tuple[int, int]]:

@@ -182,13 +182,15 @@ class GhosttyEmulator:
                                            lib.GHOSTTY_RENDER_STATE_DATA_ROW_ITERATOR,
                                            self._it), "row_iterator")
         it, row, flag, stale = self._it[0], self._wrap_row, self._wrap_flag, self._stale_flags
+        flags = [(self._wrapped, lib.GHOSTTY_ROW_DATA_WRAP)]
+        if self._links_seen:  # (else no row holds a hyperlink: not asked)
+            flags.append((self._link_rows, lib.GHOSTTY_ROW_DATA_HYPERLINK))
         y = 0
         while lib.ghostty_render_state_row_iterator_next(it) and y < self.rows:
             if y in stale:
                 check(lib.ghostty_render_state_row_get(it, lib.GHOSTTY_RENDER_STATE_ROW_DATA_RAW,
                                                        row), "row raw")
-                for marks, key in ((self._wrapped, lib.GHOSTTY_ROW_DATA_WRAP),
-                                   (self._link_rows, lib.GHOSTTY_ROW_DATA_HYPERLINK)):
+                for marks, key in flags:
                     check(lib.ghostty_row_get(row[0], key, flag), "row flag")
                     if flag[0]:
                         marks.add(y)

@@ -284,3 +284,15 @@ def test_a_message_is_one_prompt_whatever_its_lines(
 
     assert poll_until(lambda: len(said()) == 2, WAIT), said()
     assert said() == ["echo: first line\nsecond line", "echo: acd"]
+
+
+def test_a_command_wrapped_in_a_shell_is_queued_as_its_script() -> None:
+    """codex-acp 0.16 sends `["/bin/bash", "-lc", SCRIPT]`: the entry shows SCRIPT, as Codex's
+    own approval screen does; any other argv is its words joined."""
+    from agentdeck.core.agents.acp.permission import command_of
+
+    assert command_of({"command": ["/bin/bash", "-lc", "echo ran > ran.txt"]}) == (
+        "echo ran > ran.txt")
+    assert command_of({"command": ["git", "status", "-s"]}) == "git status -s"
+    assert command_of({"command": ["bash", "-x", "run.sh"]}) == "bash -x run.sh"
+    assert command_of({"cmd": "ls -la"}) == "ls -la"

@@ -83,6 +83,10 @@ class AcpSession(LocalSession):
         self.session_id: str | None = None
         self.can_load = False
         self.turn_running = False
+        # this turn's tokens: whether the agent reported them, and the sum of its context
+        # reports (`usage_update.used`), counted when it reports nothing else
+        self._turn_reported = False
+        self._turn_context = 0
         self.pid: int | None = None
         self.ready = threading.Event()  # the session is made (or failed): prompts go now
         self.stderr_tail = b""
@@ -194,7 +198,10 @@ class AcpSession(LocalSession):
     def usage_seen(self, tokens: tuple[int, int] | None = None,
                    context: tuple[Any, Any] | None = None, cost: float | None = None) -> None:
         info = self.info
+        if context is not None and isinstance(context[0], int):
+            self._turn_context += context[0]
         if tokens is not None:
+            self._turn_reported = True
             info.tokens_in += tokens[0]
             info.tokens_out += tokens[1]
         if cost is not None:
@@ -329,6 +336,7 @@ class AcpSession(LocalSession):
         from acp import text_block
 
         self.log(self.conversation.user(text))
+        self._turn_reported, self._turn_context = False, 0
         self.turn_running = True
         self._state(WORKING)
         try:
@@ -344,6 +352,11 @@ class AcpSession(LocalSession):
             return
         self.turn_running = False
         tokens = turn_tokens(response)
+        if tokens is None and not self._turn_reported and self._turn_context:
+            # codex-acp 0.16 reports a model call's tokens only as the context it fills
+            # (`usage_update.used`: the call's input and output, once per call): their sum,
+            # as input (it does not split them)
+            tokens = (self._turn_context, 0)
         if tokens is not None:
             self.usage_seen(tokens=tokens)
         reason = str(getattr(response, "stop_reason", "end_turn"))

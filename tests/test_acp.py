@@ -223,28 +223,6 @@ def test_through_the_session_host_daemon_it_outlives_the_dashboard(tmp_path: Pat
         lifecycle.stop(state)
 
 
-def test_a_sandboxed_acp_agents_commands_run_inside_its_sandbox(
-        tmp_path: Path, deck: tuple[LocalHost, ApprovalQueue]) -> None:
-    """An ACP agent started inside bubblewrap (as core/agents/sandbox.py starts one): the
-    commands it runs through agentdeck's terminals run inside the same fence — in a pid
-    namespace of their own, where process 1 is bubblewrap."""
-    import shutil
-
-    host, queue = deck
-    bwrap = shutil.which("bwrap")
-    requires("bubblewrap", None if bwrap else "bwrap is not installed")
-    assert bwrap is not None
-    plain = spec(tmp_path, "work")
-    fence = (bwrap, "--unshare-pid", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-             "--bind", str(tmp_path), str(tmp_path), "--chdir", plain.cwd, "--")
-    host.spawn(SessionSpec(**{**plain.__dict__, "argv": (*fence, *plain.argv),
-                              "env": {**plain.env, "ACP_COMMAND": "cat /proc/1/comm > ran.txt"}}))
-    queue.answer(entry_of(queue).id, "allow")
-    assert poll_until(lambda: (tmp_path / "wt" / "ran.txt").exists(), WAIT)
-    assert poll_until(lambda: (tmp_path / "wt" / "ran.txt").read_text().strip() != "", WAIT)
-    assert (tmp_path / "wt" / "ran.txt").read_text().strip() == "bwrap"
-
-
 def test_a_write_into_a_forbidden_path_is_refused_and_audited(
         tmp_path: Path, deck: tuple[LocalHost, ApprovalQueue]) -> None:
     host, queue = deck

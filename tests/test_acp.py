@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -162,7 +163,8 @@ def test_typed_lines_are_prompts_and_an_error_429_is_rate_limited(
 
 
 def test_restart_resumes_the_session_and_stop_ends_it(
-        tmp_path: Path, deck: tuple[LocalHost, ApprovalQueue]) -> None:
+        tmp_path: Path, deck: tuple[LocalHost, ApprovalQueue],
+        caplog: pytest.LogCaptureFixture) -> None:
     host, _ = deck
     host.spawn(spec(tmp_path, "hi"))
     host.wait_for("a1", lambda i: i.state == "idle", WAIT)
@@ -172,6 +174,11 @@ def test_restart_resumes_the_session_and_stop_ends_it(
     info = host.wait_for("a1", lambda i: i.process != "running", WAIT)
     assert info.state == "stopped"
     assert pid is not None and not Path(f"/proc/{pid}").exists()
+    # ended by the hangup it was sent (as a PTY agent's code says: minus the signal), its
+    # status collected by its own loop's watcher — not reaped under it (then "Unknown child
+    # process pid", and 255)
+    assert info.exit_code == -signal.SIGHUP
+    assert not [r for r in caplog.records if "Unknown child process" in r.getMessage()]
     host.spawn(spec(tmp_path, None, resume=True))
     host.wait_for("a1", lambda i: i.state == "idle", WAIT)
     assert {"event": "load", "session_id": saved} in agent_log(tmp_path)

@@ -155,7 +155,7 @@ class AcpSession(LocalSession):
         stop does); its connection ends with it."""
         self.stopping = True
         if self.pid is not None or self.marker:
-            end_tree(self.pid or -1, timeout, self.marker)
+            end_tree(self.pid or -1, timeout, self.marker, reap=False)  # (asyncio's to reap)
         loop, main = self._loop, self._main
         if loop is not None and main is not None:
             with contextlib.suppress(RuntimeError):  # (its loop ended meanwhile)

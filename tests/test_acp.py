@@ -222,6 +222,16 @@ def test_through_the_session_host_daemon_it_outlives_the_dashboard(tmp_path: Pat
         conversation = host.conversation("a1")
         assert conversation is not None
         assert {i["tool"]["status"] for i in conversation["items"] if i["tool"]} == {"completed"}
+        # a pane holding it is sent only what changed since (here: nothing, then one line)
+        version = conversation["version"]
+        assert host.conversation_since("a1", version)["items"] == []
+        host.write("a1", b"hi\r")
+        assert poll_until(lambda: any(i["role"] == "agent" for i in host.conversation_since(
+            "a1", version)["items"]), WAIT)
+        changed = host.conversation_since("a1", version)
+        assert [(i["role"], i["text"]) for i in changed["items"]] == [
+            ("user", "hi"), ("agent", "echo: hi")]
+        assert changed["count"] == len(conversation["items"]) + 2
         assert host.info("a1").tokens_in == 1200  # usage over the wire too
         audit_lines = (state / "audit.jsonl").read_text().splitlines()
         assert [json.loads(line)["via"] for line in audit_lines].count("acp") >= 2

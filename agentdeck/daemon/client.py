@@ -225,7 +225,11 @@ class RemoteHost(SessionHost):
 
     def conversation(self, name: str) -> dict[str, Any] | None:
         """An ACP agent's conversation, from the session host (blocking)."""
-        found = self._call("conversation", name=name)
+        return self.conversation_since(name, 0)
+
+    def conversation_since(self, name: str, since: int) -> dict[str, Any] | None:
+        """What changed in it after version `since` (acp.conversation.changes; blocking)."""
+        found = self._call("conversation", name=name, since=since)
         return dict(found) if found is not None else None
 
     def fetch_pictures(self) -> None:

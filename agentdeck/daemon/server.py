@@ -25,6 +25,7 @@ from typing import Any
 
 from agentdeck import __version__
 from agentdeck.core import unixsock
+from agentdeck.core.agents.acp.conversation import changes
 from agentdeck.core.agents.roster import RosterKeeper, ready_records
 from agentdeck.core.agents.sessions import AlreadyRunning, Event, LocalHost
 from agentdeck.core.engine.checks import CommitChecks
@@ -290,8 +291,10 @@ class Daemon:
         return asdict(self.host.redetect(h["name"])), b""
 
     def _conversation(self, client: Client, h: dict[str, Any], payload: bytes) -> Reply:
-        """An ACP agent's conversation as data (its pane lays it out)."""
-        return self.host.conversation(h["name"]), b""
+        """An ACP agent's conversation as data (its pane lays it out): what changed since the
+        version the pane holds (`since`; 0, or none: all of it)."""
+        wire = self.host.conversation(h["name"])
+        return (changes(wire, int(h.get("since") or 0)) if wire is not None else None), b""
 
     def _stop(self, client: Client, h: dict[str, Any], payload: bytes) -> Reply:
         self.news.happenings.ending(h["name"])

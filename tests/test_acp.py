@@ -196,6 +196,20 @@ def test_a_missing_program_fails_in_one_line(tmp_path: Path,
     assert "no-such-acp-agent" in (info.error or "")
 
 
+def test_an_agent_that_fails_to_start_says_why_in_its_last_words(
+        tmp_path: Path, deck: tuple[LocalHost, ApprovalQueue]) -> None:
+    """An error printed as an object over several lines (claude-agent-acp's, when its Claude
+    Code would not start) is shown by its last line that says something, not by its "}"."""
+    host, _ = deck
+    dies = ("import sys; sys.stderr.write(\"Error handling request {\\n  code: -32603,\\n"
+            "  data: { details: 'Query closed before response received' }\\n}\\n\"); "
+            "sys.exit(1)")
+    plain = spec(tmp_path, "work")
+    host.spawn(SessionSpec(**{**plain.__dict__, "argv": (sys.executable, "-c", dies)}))
+    info = host.wait_for("a1", lambda i: i.process == "failed", WAIT)
+    assert info.error == "data: { details: 'Query closed before response received' }"
+
+
 def test_through_the_session_host_daemon_it_outlives_the_dashboard(tmp_path: Path) -> None:
     """The daemon runs the ACP agent: its request is queued with no dashboard attached, a
     dashboard that attaches later answers it, and the conversation comes over the socket."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import threading
 import time
 import uuid
@@ -47,6 +48,14 @@ def rate_limited(message: str) -> bool:
     text = message.lower()
     return any(m in text for m in ("429", "rate limit", "rate-limit", "quota",
                                    "resource_exhausted", "too many requests"))
+
+
+def last_words(text: str) -> str:
+    """The last line of an agent's stderr that says something: an error printed as an object
+    over several lines (claude-agent-acp's) ends in "}"."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return next((line for line in reversed(lines) if re.search(r"[A-Za-z]{3}", line)),
+                lines[-1] if lines else "")
 
 
 def turn_tokens(response: Any) -> tuple[int, int] | None:
@@ -382,7 +391,7 @@ class AcpSession(LocalSession):
         with self.lock:
             failed = self.session_id is None and not self.stopping
             if failed and tail:
-                self.info.error = tail.splitlines()[-1][:300]
+                self.info.error = last_words(tail)[:300]
             if self._process is not None:
                 self.info.exit_code = self._process.returncode
             self.info.state = STOPPED if self.stopping else (FAILED if failed else EXITED)

@@ -8,7 +8,7 @@ daemon's SDK connection -> AcpRequest -> approvals queue -> the queue's push to 
 answered at once. In-process (LocalHost and its queue, the entry seen by a queue listener) is
 measured beside it, and the anchor, in the same run: a bare SDK client in one process that
 takes the same 20 agents' requests and answers them — the least any ACP client can take. The
-contenders alternate round by round.
+contenders alternate, each round in another order.
 
     python bench/acp_queue.py [--agents 20] [--asks 10] [--rounds 3]
 """
@@ -193,11 +193,15 @@ def main() -> int:
     contenders = {"bare SDK client (anchor)": bare_client, "in-process": in_process,
                   "session host -> client": through_session_host}
     results: dict[str, list[float]] = {name: [] for name in contenders}
-    for _ in range(args.rounds):
-        for name, run in contenders.items():
+    loads = [os.getloadavg()[0]]
+    order = list(contenders.items())
+    for round_ in range(args.rounds):
+        # each round in another order: none always runs first (or after the same one)
+        for name, run in order[round_ % len(order):] + order[:round_ % len(order)]:
             results[name].append(p95(run(args.agents, args.asks)))
+            loads.append(os.getloadavg()[0])
     print(f"{args.agents} agents x {args.asks} requests, p95 ms per round "
-          f"(load average {os.getloadavg()[0]:.1f}):")
+          f"(load average {min(loads):.1f}-{max(loads):.1f} on {os.cpu_count()} CPUs):")
     anchor = statistics.median(results["bare SDK client (anchor)"])
     for name, values in results.items():
         median = statistics.median(values)

@@ -50,6 +50,21 @@ else
 fi
 if [ -z "${AGENTDECK_AGENTS_DIR:-}" ]; then ln -sfn "$more" .cache/agents-more; fi
 
+# The ACP adapters of Claude Code and Codex (CLAUDE_ACP, CODEX_ACP: package@version), a folder
+# of their own, linked as .cache/agents-acp (tests/e2e/test_acp_agents.py runs both)
+acpkey="$(printf '%s.%s' "${CLAUDE_ACP##*@}" "${CODEX_ACP##*@}")"
+acpdir="${AGENTDECK_AGENTS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/agentdeck/agents-acp-$acpkey}"
+if [ -x "$acpdir/node_modules/.bin/claude-agent-acp" ] && [ -x "$acpdir/node_modules/.bin/codex-acp" ]; then
+  echo "install_agents: the Claude Code and Codex ACP adapters already in $acpdir" >&2
+elif command -v npm >/dev/null 2>&1; then
+  mkdir -p "$acpdir"
+  npm install --prefix "$acpdir" --no-audit --no-fund --loglevel=error "$CLAUDE_ACP" "$CODEX_ACP" \
+    || failed=1
+else
+  failed=1
+fi
+if [ -z "${AGENTDECK_AGENTS_DIR:-}" ]; then ln -sfn "$acpdir" .cache/agents-acp; fi
+
 # The newest Claude Code and Codex beside the pinned ones, same cache scheme, linked as
 # .cache/agents-newest: the rate-limit e2e (tests/e2e/test_rate_limits.py) runs on both. Bump
 # with `npm view @anthropic-ai/claude-code version` and `npm view @openai/codex version`.

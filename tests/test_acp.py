@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -162,7 +163,8 @@ def test_typed_lines_are_prompts_and_an_error_429_is_rate_limited(
 
 
 def test_restart_resumes_the_session_and_stop_ends_it(
-        tmp_path: Path, deck: tuple[LocalHost, ApprovalQueue]) -> None:
+        tmp_path: Path, deck: tuple[LocalHost, ApprovalQueue],
+        caplog: pytest.LogCaptureFixture) -> None:
     host, _ = deck
     host.spawn(spec(tmp_path, "hi"))
     host.wait_for("a1", lambda i: i.state == "idle", WAIT)
@@ -172,6 +174,11 @@ def test_restart_resumes_the_session_and_stop_ends_it(
     info = host.wait_for("a1", lambda i: i.process != "running", WAIT)
     assert info.state == "stopped"
     assert pid is not None and not Path(f"/proc/{pid}").exists()
+    # ended by the hangup it was sent (as a PTY agent's code says: minus the signal), its
+    # status collected by its own loop's watcher — not reaped under it (then "Unknown child
+    # process pid", and 255)
+    assert info.exit_code == -signal.SIGHUP
+    assert not [r for r in caplog.records if "Unknown child process" in r.getMessage()]
     host.spawn(spec(tmp_path, None, resume=True))
     host.wait_for("a1", lambda i: i.state == "idle", WAIT)
     assert {"event": "load", "session_id": saved} in agent_log(tmp_path)
@@ -187,6 +194,20 @@ def test_a_missing_program_fails_in_one_line(tmp_path: Path,
     host.spawn(SessionSpec(**{**bad.__dict__, "argv": ("no-such-acp-agent",)}))
     info = host.wait_for("a1", lambda i: i.process == "failed", WAIT)
     assert "no-such-acp-agent" in (info.error or "")
+
+
+def test_an_agent_that_fails_to_start_says_why_in_its_last_words(
+        tmp_path: Path, deck: tuple[LocalHost, ApprovalQueue]) -> None:
+    """An error printed as an object over several lines (claude-agent-acp's, when its Claude
+    Code would not start) is shown by its last line that says something, not by its "}"."""
+    host, _ = deck
+    dies = ("import sys; sys.stderr.write(\"Error handling request {\\n  code: -32603,\\n"
+            "  data: { details: 'Query closed before response received' }\\n}\\n\"); "
+            "sys.exit(1)")
+    plain = spec(tmp_path, "work")
+    host.spawn(SessionSpec(**{**plain.__dict__, "argv": (sys.executable, "-c", dies)}))
+    info = host.wait_for("a1", lambda i: i.process == "failed", WAIT)
+    assert info.error == "data: { details: 'Query closed before response received' }"
 
 
 def test_through_the_session_host_daemon_it_outlives_the_dashboard(tmp_path: Path) -> None:
@@ -215,34 +236,22 @@ def test_through_the_session_host_daemon_it_outlives_the_dashboard(tmp_path: Pat
         conversation = host.conversation("a1")
         assert conversation is not None
         assert {i["tool"]["status"] for i in conversation["items"] if i["tool"]} == {"completed"}
+        # a pane holding it is sent only what changed since (here: nothing, then one line)
+        version = conversation["version"]
+        assert host.conversation_since("a1", version)["items"] == []
+        host.write("a1", b"hi\r")
+        assert poll_until(lambda: any(i["role"] == "agent" for i in host.conversation_since(
+            "a1", version)["items"]), WAIT)
+        changed = host.conversation_since("a1", version)
+        assert [(i["role"], i["text"]) for i in changed["items"]] == [
+            ("user", "hi"), ("agent", "echo: hi")]
+        assert changed["count"] == len(conversation["items"]) + 2
         assert host.info("a1").tokens_in == 1200  # usage over the wire too
         audit_lines = (state / "audit.jsonl").read_text().splitlines()
         assert [json.loads(line)["via"] for line in audit_lines].count("acp") >= 2
         host.close()
     finally:
         lifecycle.stop(state)
-
-
-def test_a_sandboxed_acp_agents_commands_run_inside_its_sandbox(
-        tmp_path: Path, deck: tuple[LocalHost, ApprovalQueue]) -> None:
-    """An ACP agent started inside bubblewrap (as core/agents/sandbox.py starts one): the
-    commands it runs through agentdeck's terminals run inside the same fence — in a pid
-    namespace of their own, where process 1 is bubblewrap."""
-    import shutil
-
-    host, queue = deck
-    bwrap = shutil.which("bwrap")
-    requires("bubblewrap", None if bwrap else "bwrap is not installed")
-    assert bwrap is not None
-    plain = spec(tmp_path, "work")
-    fence = (bwrap, "--unshare-pid", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-             "--bind", str(tmp_path), str(tmp_path), "--chdir", plain.cwd, "--")
-    host.spawn(SessionSpec(**{**plain.__dict__, "argv": (*fence, *plain.argv),
-                              "env": {**plain.env, "ACP_COMMAND": "cat /proc/1/comm > ran.txt"}}))
-    queue.answer(entry_of(queue).id, "allow")
-    assert poll_until(lambda: (tmp_path / "wt" / "ran.txt").exists(), WAIT)
-    assert poll_until(lambda: (tmp_path / "wt" / "ran.txt").read_text().strip() != "", WAIT)
-    assert (tmp_path / "wt" / "ran.txt").read_text().strip() == "bwrap"
 
 
 def test_a_write_into_a_forbidden_path_is_refused_and_audited(
@@ -284,3 +293,15 @@ def test_a_message_is_one_prompt_whatever_its_lines(
 
     assert poll_until(lambda: len(said()) == 2, WAIT), said()
     assert said() == ["echo: first line\nsecond line", "echo: acd"]
+
+
+def test_a_command_wrapped_in_a_shell_is_queued_as_its_script() -> None:
+    """codex-acp 0.16 sends `["/bin/bash", "-lc", SCRIPT]`: the entry shows SCRIPT, as Codex's
+    own approval screen does; any other argv is its words joined."""
+    from agentdeck.core.agents.acp.permission import command_of
+
+    assert command_of({"command": ["/bin/bash", "-lc", "echo ran > ran.txt"]}) == (
+        "echo ran > ran.txt")
+    assert command_of({"command": ["git", "status", "-s"]}) == "git status -s"
+    assert command_of({"command": ["bash", "-x", "run.sh"]}) == "bash -x run.sh"
+    assert command_of({"cmd": "ls -la"}) == "ls -la"

@@ -21,6 +21,7 @@ from agentdeck.core.fleet.kinds import (
     HOOK_KINDS,
     KINDS,
     SHELL_PROGRAMS,
+    adapters,
     versions,
 )
 from agentdeck.core.fleet.spec import Fleet
@@ -35,9 +36,12 @@ def test_every_kind_names_a_detector_and_a_usage_reader_that_exist() -> None:
     for kind in KINDS.values():
         assert kind.detector is None or kind.detector in DETECTORS, kind
         assert kind.usage is None or kind.usage in READERS, kind
-        # an ACP command runs the kind's own program, in a version the --help was read from
-        assert kind.acp is None or (
-            Path(command_program(kind.acp)).name == kind.executable and kind.verified), kind
+        # an ACP command runs the kind's own program, in a version the --help was read from,
+        # or its adapter's (a pinned npm package whose program is named after it)
+        program = Path(command_program(kind.acp)).name if kind.acp else None
+        assert kind.acp is None or (kind.verified and (
+            program == kind.executable if kind.adapter is None
+            else kind.adapter.rsplit("@", 1)[0].endswith("/" + program))), kind
     # and nothing there is unreachable: each detector (but the generic fallback) is a kind's
     named = {kind.detector for kind in KINDS.values()} | {"generic"}
     assert set(DETECTORS) <= named
@@ -77,7 +81,9 @@ def test_the_registry_prints_its_versions_with_the_standard_library_alone() -> N
     result = subprocess.run([sys.executable, "-S", "-E", "-m", "agentdeck.core.fleet.kinds",
                              "--versions"], cwd=ROOT, capture_output=True, text=True, timeout=60,
                             check=True)
-    assert result.stdout.splitlines() == [f"{k.upper()}={v}" for k, v in versions().items()]
+    assert result.stdout.splitlines() == [
+        *(f"{k.upper()}={v}" for k, v in versions().items()),
+        *(f"{k.upper()}_ACP={v}" for k, v in adapters().items())]
     assert versions() == {n: k.verified for n, k in CLIS.items() if k.verified}
 
 
@@ -86,6 +92,9 @@ def test_install_agents_takes_its_versions_from_the_registry() -> None:
     assert "python3 -m agentdeck.core.fleet.kinds --versions" in script
     for name, version in versions().items():
         assert version not in script, f"{name} {version} written in install_agents.sh"
+    for name, package in adapters().items():
+        assert package.rsplit("@", 1)[1] not in script, f"{package} written there"
+        assert f"${name.upper()}_ACP" in script, f"{name}'s adapter not installed there"
     # each CLI's variable the script uses is one the registry prints (set -u fails otherwise)
     used = set(re.findall(r"\$\{?([A-Z]+)\b", script)) & {name.upper() for name in KINDS}
     assert used and used <= {name.upper() for name in versions()}, used
@@ -133,9 +142,10 @@ def test_the_sample_fleet_file_names_every_built_in_kind() -> None:
 def test_the_kinds_that_speak_acp_and_a_custom_command_that_does() -> None:
     from agentdeck.core.fleet.kinds import BUILTIN_ACP, BUILTIN_COMMANDS, acp_template
 
-    assert set(BUILTIN_ACP) == {"gemini", "qwen", "opencode", "kilo", "copilot"}
+    assert set(BUILTIN_ACP) == {"claude", "codex", "gemini", "qwen", "opencode", "kilo",
+                                "copilot"}
     assert acp_template("gemini", BUILTIN_COMMANDS) == "gemini --acp -m {model}"
-    assert acp_template("claude", BUILTIN_COMMANDS) is None  # only through an adapter
+    assert acp_template("claude", BUILTIN_COMMANDS) == "claude-agent-acp"  # its adapter
     adapter = {**BUILTIN_COMMANDS, "claude": "claude-code-acp"}
     assert acp_template("claude", adapter) == "claude-code-acp"
     assert acp_template("mine", {"mine": "./my-acp-agent --stdio"}) == "./my-acp-agent --stdio"

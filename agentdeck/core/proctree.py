@@ -55,10 +55,13 @@ def marked(value: str) -> list[psutil.Process]:
     return found
 
 
-def end_tree(pid: int, grace: float = 3.0, marker: str | None = None) -> list[int]:
+def end_tree(pid: int, grace: float = 3.0, marker: str | None = None,
+             reap: bool = True) -> list[int]:
     """End `pid` and its tree (with `marker`, every process carrying it too): politely, then
     SIGKILL for whatever is left after `grace` seconds. Returns the pids that had to be
-    killed."""
+    killed. `reap` False: `pid` is a child whose exit status its owner collects (asyncio's
+    child watcher): it is waited for until it is a zombie, never reaped here — reaped, its
+    owner would find no such child and report 255."""
     procs = tree_of(pid) if pid > 0 else []
     if marker:
         known = {p.pid for p in procs}
@@ -66,21 +69,26 @@ def end_tree(pid: int, grace: float = 3.0, marker: str | None = None) -> list[in
     for proc in procs:
         with contextlib.suppress(psutil.Error):
             proc.send_signal(signal.SIGHUP if proc.pid == pid else signal.SIGTERM)
-    alive = _wait_ended(procs, grace)
+    keep = None if reap else pid
+    alive = _wait_ended(procs, grace, keep)
     for proc in alive:
         with contextlib.suppress(psutil.Error):
             proc.kill()
-    _wait_ended(alive, grace)
+    _wait_ended(alive, grace, keep)
     return [p.pid for p in alive]
 
 
-def _wait_ended(procs: list[psutil.Process], timeout: float) -> list[psutil.Process]:
-    """Those of `procs` still running after up to `timeout` seconds. Ours are reaped; another's
-    that has exited counts as ended: orphaned, it waits for init, which on some machines (a
-    container's, a VM's: 1.6 s here) reaps late, and psutil's wait would wait for that."""
+def _wait_ended(procs: list[psutil.Process], timeout: float,
+                keep: int | None = None) -> list[psutil.Process]:
+    """Those of `procs` still running after up to `timeout` seconds. Ours are reaped (but
+    `keep`); another's that has exited counts as ended: orphaned, it waits for init, which on
+    some machines (a container's, a VM's: 1.6 s here) reaps late, and psutil's wait would wait
+    for that."""
     deadline = time.monotonic() + timeout
     while True:
-        _, alive = psutil.wait_procs(procs, timeout=0)  # (reaps those that are our children)
+        # (reaps those that are our children)
+        _, alive = psutil.wait_procs([p for p in procs if p.pid != keep], timeout=0)
+        alive += [p for p in procs if p.pid == keep]
         alive = [p for p in alive if not _exited(p)]
         if not alive or time.monotonic() >= deadline:
             return alive

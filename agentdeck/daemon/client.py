@@ -78,6 +78,7 @@ class RemoteHost(SessionHost):
         self._agents_listeners: Listeners[[]] = Listeners("a daemon's agents")
         self.records: list[AgentRecord] | None = None  # the agents, as the daemon last pushed
         self.queue_state: dict[str, Any] = {"pending": [], "history": []}
+        self._queue_seq = -1  # the number of the queue state applied (the daemon's)
         # listeners run on their own thread, in order: the reader only moves bytes, so a
         # listener that waits (for a lock held by a thread that waits for a reply) cannot
         # stop the replies it waits for from being read
@@ -96,7 +97,9 @@ class RemoteHost(SessionHost):
         for data in hello["sessions"]:
             info = protocol.info_from_wire(data)
             self._infos[info.name] = info
-        self.queue_state = hello["queue"]
+        with self._queue_lock:  # (unless a newer state was pushed before the reply came)
+            if int(hello.get("queue_seq", 0)) >= self._queue_seq:
+                self.queue_state, self._queue_seq = hello["queue"], int(hello.get("queue_seq", 0))
 
     # -- transport: daemon/connection.py; pushes, in the order they arrived -------------------
     def _call(self, op: str, payload: bytes = b"", **fields: Any) -> Any:
@@ -139,7 +142,10 @@ class RemoteHost(SessionHost):
             # applied here, in order with the session states (a listener sees both as new);
             # what the queue's own listeners do goes through dispatch()
             with self._queue_lock:
-                self.queue_state = header["queue"]
+                seq = int(header.get("seq", self._queue_seq + 1))
+                if seq <= self._queue_seq:
+                    return  # (sent after a newer one: the daemon numbers them as read)
+                self.queue_state, self._queue_seq = header["queue"], seq
                 self._queue_listeners(self.queue_state)
         elif kind == "agents":  # its registry changed: an agent made or removed by anyone
             self.records = [AgentRecord.from_json(data) for data in header["records"]]
@@ -233,7 +239,11 @@ class RemoteHost(SessionHost):
 
     def conversation(self, name: str) -> dict[str, Any] | None:
         """An ACP agent's conversation, from the session host (blocking)."""
-        found = self._call("conversation", name=name)
+        return self.conversation_since(name, 0)
+
+    def conversation_since(self, name: str, since: int) -> dict[str, Any] | None:
+        """What changed in it after version `since` (acp.conversation.changes; blocking)."""
+        found = self._call("conversation", name=name, since=since)
         return dict(found) if found is not None else None
 
     def fetch_pictures(self) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from agentdeck.core.agents.acp.conversation import conversation_since
 from agentdeck.core.agents.sessions import SessionHost, SessionInfo, SessionSpec, TerminalView
 from agentdeck.core.agents.sessions.host import Listener
 from agentdeck.core.errors import OperationError
@@ -92,6 +93,9 @@ class HostSet(SessionHost):
 
     def conversation(self, name: str) -> dict[str, Any] | None:
         return self.host_of(name).conversation(name)
+
+    def conversation_since(self, name: str, since: int) -> dict[str, Any] | None:
+        return conversation_since(self.host_of(name), name, since)
 
     def scrollback(self, name: str) -> TerminalView:
         return self.host_of(name).scrollback(name)

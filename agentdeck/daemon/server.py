@@ -25,6 +25,7 @@ from typing import Any
 
 from agentdeck import __version__
 from agentdeck.core import unixsock
+from agentdeck.core.agents.acp.conversation import changes
 from agentdeck.core.agents.roster import RosterKeeper, ready_records
 from agentdeck.core.agents.sessions import AlreadyRunning, Event, LocalHost
 from agentdeck.core.engine.checks import CommitChecks
@@ -83,6 +84,7 @@ class Daemon:
         self.budgets.on_turn = self.news.turn_steered
         self._stopped = threading.Event()
         self._states: dict[str, str] = {}  # each agent's last state (a turn ended: its usage)
+        self._queue_seq = 0  # the queue's states, numbered as they were read (see below)
         self.path = daemon_socket(state_dir)
         self._socket_inode = -1  # the socket file this daemon made (it unlinks only that one)
         # each request a client can make, by its name ("op"): one method each
@@ -213,9 +215,11 @@ class Daemon:
         if h.get("protocol", frames.PROTOCOL) != frames.PROTOCOL:
             raise Mismatch(MISMATCH.format(theirs=__version__,
                                            ours=h.get("version", "another version")))
+        with self.queue._lock:
+            queue, seq = protocol.queue_to_wire(self.queue), self._queue_seq
         return {"pid": os.getpid(), "protocol": frames.PROTOCOL, "version": __version__,
                 "sessions": [protocol.info_to_wire(i) for i in self.host.sessions()],
-                "queue": protocol.queue_to_wire(self.queue)}, b""
+                "queue": queue, "queue_seq": seq}, b""
 
     def _configure(self, client: Client, h: dict[str, Any], payload: bytes) -> Reply:
         self.configure(Path(h["fleet"]))
@@ -294,8 +298,10 @@ class Daemon:
         return asdict(self.host.redetect(h["name"])), b""
 
     def _conversation(self, client: Client, h: dict[str, Any], payload: bytes) -> Reply:
-        """An ACP agent's conversation as data (its pane lays it out)."""
-        return self.host.conversation(h["name"]), b""
+        """An ACP agent's conversation as data (its pane lays it out): what changed since the
+        version the pane holds (`since`; 0, or none: all of it)."""
+        wire = self.host.conversation(h["name"])
+        return (changes(wire, int(h.get("since") or 0)) if wire is not None else None), b""
 
     def _stop(self, client: Client, h: dict[str, Any], payload: bytes) -> Reply:
         self.news.happenings.ending(h["name"])
@@ -375,12 +381,17 @@ class Daemon:
                                  daemon=True).start()
 
     def _on_queue_change(self) -> None:
-        # the queue changes on several threads (a detector's, a PTY reader's, a client's): its
-        # states go out in the order they were read, under the lock it changes under (it calls
-        # this under it at times), so no client is left with an older one
+        # the queue changes on several threads (a detector's, a PTY reader's, a client's, an
+        # ACP agent's): its states are read and numbered under the lock it changes under, and
+        # sent after: a client keeps the newest number it got, so none is left with an older
+        # state. (Sent under the lock, each send let the other threads take the interpreter
+        # while the next request's thread waited on the lock: twenty ACP agents asking at once
+        # queued behind it — bench/acp_queue.py)
         with self.queue._lock:
             state = protocol.queue_to_wire(self.queue)
-            self._broadcast({"push": "queue", "queue": state})
+            self._queue_seq += 1
+            header = {"push": "queue", "queue": state, "seq": self._queue_seq}
+        self._broadcast(header)
         self.news.queue_changed(state)
 
     def _printed(self, name: str) -> str:

@@ -240,6 +240,9 @@ class SshLink(SessionHost):
     def conversation(self, name: str) -> dict[str, Any] | None:
         return self._live().conversation(name)
 
+    def conversation_since(self, name: str, since: int) -> dict[str, Any] | None:
+        return self._live().conversation_since(name, since)
+
     def terminal(self, name: str) -> TerminalView:
         # while disconnected: the last screen seen (the old connection's mirror stays still)
         if self._inner is None:

@@ -168,7 +168,10 @@ class FakeModelServer:
         step = self.script.step(results) if has_tools else "agentdeck test"
         msg_id = f"msg_{uuid.uuid4().hex[:20]}"
         model = body.get("model", "claude-fake")
-        usage = {"input_tokens": 10, "output_tokens": 5}
+        # (the cache counts as the real API sends them: claude-agent-acp adds them up, and a
+        # missing one makes its usage_update's `used` null, which the ACP SDK rejects)
+        usage = {"input_tokens": 10, "output_tokens": 5, "cache_creation_input_tokens": 0,
+                 "cache_read_input_tokens": 0}
         if isinstance(step, str):
             content: list[dict[str, Any]] = [{"type": "text", "text": step}]
             stop = "end_turn"

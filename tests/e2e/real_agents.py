@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agentdeck.core.agents.launch import takes_task
-from agentdeck.core.fleet.kinds import BUILTIN_COMMANDS, versions
+from agentdeck.core.fleet.kinds import BUILTIN_COMMANDS, KINDS, versions
 
 ROOT = Path(__file__).resolve().parents[2]
 VERSIONS = versions()  # the registry's verified versions, which install_agents.sh installs
@@ -38,10 +38,18 @@ def newest_dir() -> Path:
     return Path(os.environ.get("AGENTDECK_NEWEST_DIR") or ROOT / ".cache" / "agents-newest")
 
 
+def acp_dir() -> Path:
+    """The ACP adapters of Claude Code and Codex (the kinds registry's `adapter`)."""
+    return Path(os.environ.get("AGENTDECK_AGENTS_DIR") or ROOT / ".cache" / "agents-acp")
+
+
 def binary(cli: str) -> Path | None:
+    """The CLI's program; "claude-acp" / "codex-acp": its ACP adapter's."""
     base = agents_dir()
     more = more_dir()
     path = {
+        "claude-acp": acp_dir() / "node_modules/.bin/claude-agent-acp",
+        "codex-acp": acp_dir() / "node_modules/.bin/codex-acp",
         # the npm package's native binary, run directly (its node wrapper needs node >= 22)
         "claude": base / "node_modules/@anthropic-ai/claude-code-linux-x64/claude",
         "codex": base / "node_modules/.bin/codex",
@@ -56,6 +64,9 @@ def binary(cli: str) -> Path | None:
 
 
 def missing_reason(cli: str) -> str:
+    if cli.endswith("-acp"):
+        return (f"{KINDS[cli[:-4]].adapter} is not installed in {acp_dir()} "
+                "(scripts/install_agents.sh installs it; .ci/run runs that)")
     folder = agents_dir() if cli in ("claude", "codex", "gemini", "aider") else more_dir()
     return (f"{cli} {VERSIONS[cli]} is not installed in {folder} "
             "(scripts/install_agents.sh installs it; .ci/run runs that)")

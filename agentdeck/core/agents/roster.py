@@ -36,6 +36,15 @@ class RosterKeeper:
         self.on_registry = on_registry
         self._states = {i.name: i.state for i in host.sessions()}
         self._lock = threading.Lock()
+        # a state change is written by a thread of its own, the latest of those come meanwhile
+        # at once: on the emitting thread (an agent's reader, an ACP connection's loop) the
+        # registry's read under its file lock and the roster's write stood between an agent's
+        # permission request and the next thing it was told
+        self._stale = threading.Event()
+        self._closed = False
+        self._writer = threading.Thread(target=self._keep, name="agentdeck-roster",
+                                        daemon=True)
+        self._writer.start()
         self._unsubscribe = host.subscribe(self._on_event)
         self._watcher = FileWatcher(Registry(state_dir).path, self.registry_changed).start()
         self.registry_changed()
@@ -48,7 +57,16 @@ class RosterKeeper:
     def _on_event(self, event: Event) -> None:
         if event.kind == "state" and self._states.get(event.name) != event.info.state:
             self._states[event.name] = event.info.state
-            self._write(ready_records(self.state_dir))
+            self._stale.set()
+
+    def _keep(self) -> None:
+        while True:
+            self._stale.wait()
+            if self._closed:
+                return
+            self._stale.clear()
+            with contextlib.suppress(OSError):  # (the registry unreadable now: next time)
+                self._write(ready_records(self.state_dir))
 
     def _write(self, records: list[AgentRecord]) -> None:
         with self._lock, contextlib.suppress(OSError):
@@ -57,3 +75,6 @@ class RosterKeeper:
     def close(self) -> None:
         self._unsubscribe()
         self._watcher.stop()
+        self._closed = True
+        self._stale.set()
+        self._writer.join(5.0)

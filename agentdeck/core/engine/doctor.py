@@ -90,20 +90,23 @@ def run_checks(fleet: Fleet | None = None, root: Path | None = None) -> list[Che
 
 def _acp_check(checks: list[Check]) -> Check:
     """Which installed CLIs offer the ACP channel (`channel: acp`; the command each runs in
-    that mode is the kinds registry's); Claude Code and Codex only through an adapter given in
-    `commands:`."""
+    that mode is the kinds registry's): Claude Code and Codex when their adapter's program is
+    installed, the others when the CLI is."""
     found = {c.name.removeprefix("agent: ") for c in checks if c.ok}
-    offered = [kind.name for kind in CLIS.values() if kind.acp and kind.name in found]
+    offered = [kind.name for kind in CLIS.values() if kind.acp and (
+        shutil.which(command_program(kind.acp)) is not None if kind.adapter
+        else kind.name in found)]
     sdk = extra_problem("acp")
+    speaking = ", ".join(kind.name for kind in CLIS.values() if kind.acp)
     detail = ("installed CLIs that speak ACP: " + ", ".join(offered) if offered
-              else "no installed CLI speaks ACP (gemini, qwen, opencode, kilo, copilot do)")
+              else f"no installed CLI speaks ACP ({speaking} do)")
     if sdk is not None:
         detail += "; the ACP SDK is not installed"
+    adapters = " ".join(kind.adapter for kind in CLIS.values() if kind.adapter)
     return Check("ACP agents", bool(offered) and sdk is None, detail,
                  install_line("acp") if sdk is not None else
-                 "install one of gemini, qwen, opencode, kilo, copilot; Claude Code and Codex "
-                 "through an adapter named in commands: (@zed-industries/claude-code-acp, "
-                 "@zed-industries/codex-acp)")
+                 f"install one of {speaking}; Claude Code and Codex through their adapters: "
+                 f"npm install -g {adapters}")
 
 
 def _fleet_commands(fleet: Fleet | None) -> dict[str, str]:

@@ -17,7 +17,8 @@ core/screen/detect/dispatch.DETECTORS, the usage reader by its key in
 core/agents/usage.READERS; tests/test_kinds.py checks that every name resolves.
 
 `python -m agentdeck.core.fleet.kinds --versions` prints the verified versions as shell
-assignments (CLAUDE=2.1.328 …), which scripts/install_agents.sh reads.
+assignments (CLAUDE=2.1.328 …, and the adapters as CLAUDE_ACP=package@version), which
+scripts/install_agents.sh reads.
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ class AgentKind(NamedTuple):
     why_unverified: str = ""
     resume: str | None = None  # the template that carries on a conversation (`resume:`)
     acp: str | None = None  # the command that speaks the Agent Client Protocol (stdio)
+    # the npm package (name@version, verified as `verified` is) that gives a kind its ACP mode
+    # when the CLI has none of its own: `acp` then runs the adapter's program
+    adapter: str | None = None
     detector: str | None = None  # a key of dispatch.DETECTORS; None: every detector in turn
     hook: bool = False  # takes agentdeck's PermissionRequest hook on its command line
     usage: str | None = None  # a key of core/agents/usage.READERS; None: not known
@@ -56,10 +60,16 @@ KINDS: dict[str, AgentKind] = {kind.name: kind for kind in (
     AgentKind("claude", "claude", "claude --permission-mode default --model {model} "
               "--append-system-prompt {brief} {task}",
               "npm install -g @anthropic-ai/claude-code", "2.1.328",
-              detector="claude", hook=True, usage="claude"),
+              detector="claude", hook=True, usage="claude",
+              # its adapter runs the Claude Code of its own SDK (2.1.83 in 0.23.1) and picks
+              # the model from Claude Code's settings (`model`): it has no flag for one, and
+              # sets its choice over ANTHROPIC_MODEL
+              acp="claude-agent-acp",
+              adapter="@zed-industries/claude-agent-acp@0.23.1"),
     AgentKind("codex", "codex", "codex --model {model} {prompt}",
               "npm install -g @openai/codex", "0.169.0",
-              detector="codex", hook=True, usage="codex"),
+              detector="codex", hook=True, usage="codex",
+              acp="codex-acp -c model={model}", adapter="@zed-industries/codex-acp@0.16.0"),
     AgentKind("gemini", "gemini", "gemini -m {model} -i {prompt}",
               "npm install -g @google/gemini-cli", "0.61.0", detector="gemini",
               acp="gemini --acp -m {model}"),
@@ -97,10 +107,10 @@ BUILTIN_RESUME: dict[str, str] = {name: kind.resume for name, kind in KINDS.item
 # the kinds that speak the Agent Client Protocol, and the command that starts each in that mode
 # (each flag read from the verified version's --help: gemini and qwen `--acp`, whose older
 # `--experimental-acp` gemini 0.61 calls deprecated; `opencode acp`, `kilo acp`; copilot
-# `--acp`; qwen asks before edits only in its default approval mode; each run by
-# tests/e2e/test_acp_agents.py). Claude Code and Codex speak it only through adapters on npm
-# (@zed-industries/claude-code-acp, @zed-industries/codex-acp), not installed or verified here:
-# a fleet gives their command in `commands:` with `channel: acp`.
+# `--acp`; qwen asks before edits only in its default approval mode; Claude Code and Codex
+# through their adapters on npm (`adapter`: claude-agent-acp, whose only option is
+# --hide-claude-auth; codex-acp, whose only option is -c key=value); each run by
+# tests/e2e/test_acp_agents.py).
 BUILTIN_ACP: dict[str, str] = {name: kind.acp for name, kind in KINDS.items() if kind.acp}
 # the kinds whose hook agentdeck installs (the `--cli` of `agentdeck hook`)
 HOOK_KINDS: tuple[str, ...] = tuple(name for name, kind in KINDS.items() if kind.hook)
@@ -128,12 +138,19 @@ def versions() -> dict[str, str]:
     return {name: kind.verified for name, kind in CLIS.items() if kind.verified}
 
 
+def adapters() -> dict[str, str]:
+    """The ACP adapter package (name@version) of each kind that speaks ACP through one."""
+    return {name: kind.adapter for name, kind in CLIS.items() if kind.adapter}
+
+
 def main(argv: list[str]) -> int:
     if argv != ["--versions"]:
         print("usage: python -m agentdeck.core.fleet.kinds --versions", file=sys.stderr)
         return 2
     for name, version in versions().items():
         print(f"{name.upper()}={version}")
+    for name, package in adapters().items():
+        print(f"{name.upper()}_ACP={package}")
     return 0
 
 

@@ -3,11 +3,13 @@ its plan, tool calls as cards with their status, output and diffs) at the pane's
 it reads the same at any size (no agent's TUI to re-wrap).
 
 It is a TerminalPane whose screen is not the agent's terminal but a page drawn from the
-conversation the session host keeps (`SessionHost.conversation`): fetched in a worker when the
-agent's log moved or the pane changed width, laid out with Rich, fed to an emulator of the
-pane's size, and drawn through the pane's Line API machinery like any screen (viewport,
-borders, typing mode). `i` types a prompt (a line, sent at Enter; Esc cancels the turn); what is
-typed shows at the bottom, as the session host holds it.
+conversation the session host keeps (`SessionHost.conversation`): in a worker, when the agent's
+log moved or the pane changed width, what changed since the version the pane holds is fetched
+(`conversation_since`: only that crosses a daemon's socket) and merged, the items it changed
+laid out again with Rich (the others' text is kept, by version and width), and the page fed to
+an emulator of the pane's size, drawn through the pane's Line API machinery like any screen
+(viewport, borders, typing mode). `i` types a prompt (a line, sent at Enter; Esc cancels the
+turn); what is typed shows at the bottom, as the session host holds it.
 """
 
 from __future__ import annotations
@@ -20,7 +22,13 @@ from rich.panel import Panel
 from rich.text import Text
 from textual import work
 
-from agentdeck.core.agents.acp.conversation import Conversation, ToolCard, mark
+from agentdeck.core.agents.acp.conversation import (
+    Conversation,
+    Item,
+    ToolCard,
+    conversation_since,
+    mark,
+)
 from agentdeck.core.agents.sessions import SessionHost, TerminalView
 from agentdeck.core.errors import AgentdeckError
 from agentdeck.core.screen.terminal import make_emulator
@@ -60,20 +68,21 @@ def card(conv: Conversation, tool: ToolCard) -> RenderableType:
                  subtitle_align="right", padding=(0, 1))
 
 
-def layout(conv: Conversation, typing: str | None) -> list[RenderableType]:
-    """The conversation as renderables, oldest first; the plan where it stands now."""
+def item_renderable(conv: Conversation, item: Item) -> RenderableType | None:
+    if item.role == "user":
+        return Text.assemble(("› ", "bold cyan"), (item.text.strip(), "bold"))
+    if item.role == "agent":
+        return Text(item.text.strip())
+    if item.role == "thought":
+        return Text(item.text.strip(), style="dim italic")
+    if item.role == "note":
+        return Text(f"agentdeck: {item.text}", style="yellow")
+    return card(conv, item.tool) if item.tool is not None else None
+
+
+def tail(conv: Conversation, typing: str | None) -> list[RenderableType]:
+    """What follows the items: the plan where it stands now, the line being typed."""
     out: list[RenderableType] = []
-    for item in conv.items:
-        if item.role == "user":
-            out.append(Text.assemble(("› ", "bold cyan"), (item.text.strip(), "bold")))
-        elif item.role == "agent":
-            out.append(Text(item.text.strip()))
-        elif item.role == "thought":
-            out.append(Text(item.text.strip(), style="dim italic"))
-        elif item.role == "note":
-            out.append(Text(f"agentdeck: {item.text}", style="yellow"))
-        elif item.tool is not None:
-            out.append(card(conv, item.tool))
     if conv.plan:
         steps = Text()
         for i, step in enumerate(conv.plan):
@@ -87,14 +96,36 @@ def layout(conv: Conversation, typing: str | None) -> list[RenderableType]:
     return out
 
 
-def page(conv: Conversation, typing: str | None, cols: int, rows: int) -> TerminalView:
-    """The laid-out conversation as a screen of (cols, rows), its end at the bottom."""
+def printed(renderable: RenderableType | None, cols: int) -> str:
+    """A renderable as the terminal text Rich prints for it at `cols`."""
+    if renderable is None:
+        return ""
     buffer = io.StringIO()
     console = Console(file=buffer, width=cols, force_terminal=True, color_system="truecolor",
                       legacy_windows=False, emoji=False, highlight=False)
-    for renderable in layout(conv, typing):
-        console.print(renderable)
-    text = buffer.getvalue().rstrip("\n")
+    console.print(renderable)
+    return buffer.getvalue()
+
+
+# an item's printed text by its index: (conversation id, its version, cols) it was printed at
+Printed = dict[int, tuple[tuple[str, int, int], str]]
+
+
+def page(conv: Conversation, typing: str | None, cols: int, rows: int,
+         kept: Printed | None = None) -> TerminalView:
+    """The laid-out conversation as a screen of (cols, rows), its end at the bottom; an item
+    printed before at this width and unchanged since is taken from `kept` (which keeps what
+    is printed now)."""
+    kept = {} if kept is None else kept
+    parts = []
+    for n, item in enumerate(conv.items):
+        key = (conv.id, item.v, cols)
+        hit = kept.get(n)
+        if hit is None or hit[0] != key:
+            hit = kept[n] = (key, printed(item_renderable(conv, item), cols))
+        parts.append(hit[1])
+    parts += [printed(r, cols) for r in tail(conv, typing)]
+    text = "".join(parts).rstrip("\n")
     view = TerminalView(make_emulator(cols, rows, HISTORY, archive=False))
     with view as emulator:
         emulator.feed(b"\x1b[?25l" + text.replace("\n", "\r\n").encode())
@@ -119,6 +150,8 @@ class ConversationPane(TerminalPane):
         self.typing_text = ""  # the line being typed, as the session host holds it
         self._source: TerminalView | None = None  # the agent's log the page was made for
         self._plain = False  # no conversation to lay out: the log is shown as it is
+        self._conv: Conversation | None = None  # as of the last fetch (the worker's alone)
+        self._printed: Printed = {}  # its items' text as last laid out
 
     def _typed(self, agent: str, data: bytes) -> None:
         """Keys typed in the pane go to the agent (a line is a prompt at Enter); what is typed
@@ -154,16 +187,32 @@ class ConversationPane(TerminalPane):
 
     @work(thread=True, exclusive=True, group="conversation", exit_on_error=False)
     def _lay_out(self, version: int, cols: int, rows: int) -> None:
-        try:
-            wire = self.host.conversation(self.agent)
-        except (KeyError, OSError, ValueError, AgentdeckError):  # (gone, or its host is)
-            wire = None
-        if wire is None:  # no conversation kept (a session restored from its transcript)
+        conv = self._fetch()
+        if conv is None:  # no conversation kept (a session restored from its transcript)
             self.app.call_from_thread(self._show_log)
             return
         typing = self.typing_text if self.has_focus else None
-        laid = page(Conversation.from_wire(wire), typing, cols, rows)
+        laid = page(conv, typing, cols, rows, self._printed)
         self.app.call_from_thread(self._laid_out, laid)
+
+    def _fetch(self) -> Conversation | None:
+        """The conversation now: what changed since the one held, merged into it (the whole
+        of it when that is another: the agent restarted)."""
+        conv = self._conv
+        try:
+            for since in ((conv.version, 0) if conv is not None else (0,)):
+                wire = conversation_since(self.host, self.agent, since)
+                if wire is None:
+                    break
+                if conv is not None and since and conv.merge(wire):
+                    return conv
+                if not since:
+                    self._conv = Conversation.from_wire(wire)
+                    return self._conv
+        except (KeyError, OSError, ValueError, AgentdeckError):  # (gone, or its host is)
+            pass
+        self._conv = None
+        return None
 
     def _show_log(self) -> None:
         """Its log is all there is: shown as any agent's screen."""

@@ -15,9 +15,11 @@ import json
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from agentdeck.core.agents.acp.conversation import Diff, diff_summary
+from agentdeck.core.fleet.kinds import SHELL_PROGRAMS
 from agentdeck.core.screen.detect import Prompt
 
 # the protocol's tool kinds as the queue's prompt kinds (rules and the queue's column go by
@@ -36,13 +38,19 @@ class Option:
 
 
 def command_of(raw_input: Any) -> str:
-    """The command line of an execute request's raw input, where the agent gives one."""
+    """The command line of an execute request's raw input, where the agent gives one. An argv
+    that only wraps a script in a shell (codex-acp 0.16: `["/bin/bash", "-lc", SCRIPT]`) is the
+    script, as the agent's own approval screen shows it."""
     if not isinstance(raw_input, dict):
         return ""
     for key in ("command", "cmd", "commandLine"):
         value = raw_input.get(key)
         if isinstance(value, list):
-            return " ".join(str(v) for v in value)
+            words = [str(v) for v in value]
+            if (len(words) == 3 and Path(words[0]).name in SHELL_PROGRAMS
+                    and words[1] in ("-c", "-lc")):
+                return words[2]
+            return " ".join(words)
         if value:
             return str(value)
     return ""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import threading
 import time
 import uuid
@@ -47,6 +48,14 @@ def rate_limited(message: str) -> bool:
     text = message.lower()
     return any(m in text for m in ("429", "rate limit", "rate-limit", "quota",
                                    "resource_exhausted", "too many requests"))
+
+
+def last_words(text: str) -> str:
+    """The last line of an agent's stderr that says something: an error printed as an object
+    over several lines (claude-agent-acp's) ends in "}"."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return next((line for line in reversed(lines) if re.search(r"[A-Za-z]{3}", line)),
+                lines[-1] if lines else "")
 
 
 def turn_tokens(response: Any) -> tuple[int, int] | None:
@@ -83,6 +92,10 @@ class AcpSession(LocalSession):
         self.session_id: str | None = None
         self.can_load = False
         self.turn_running = False
+        # this turn's tokens: whether the agent reported them, and the sum of its context
+        # reports (`usage_update.used`), counted when it reports nothing else
+        self._turn_reported = False
+        self._turn_context = 0
         self.pid: int | None = None
         self.ready = threading.Event()  # the session is made (or failed): prompts go now
         self.stderr_tail = b""
@@ -151,7 +164,7 @@ class AcpSession(LocalSession):
         stop does); its connection ends with it."""
         self.stopping = True
         if self.pid is not None or self.marker:
-            end_tree(self.pid or -1, timeout, self.marker)
+            end_tree(self.pid or -1, timeout, self.marker, reap=False)  # (asyncio's to reap)
         loop, main = self._loop, self._main
         if loop is not None and main is not None:
             with contextlib.suppress(RuntimeError):  # (its loop ended meanwhile)
@@ -194,7 +207,10 @@ class AcpSession(LocalSession):
     def usage_seen(self, tokens: tuple[int, int] | None = None,
                    context: tuple[Any, Any] | None = None, cost: float | None = None) -> None:
         info = self.info
+        if context is not None and isinstance(context[0], int):
+            self._turn_context += context[0]
         if tokens is not None:
+            self._turn_reported = True
             info.tokens_in += tokens[0]
             info.tokens_out += tokens[1]
         if cost is not None:
@@ -329,6 +345,7 @@ class AcpSession(LocalSession):
         from acp import text_block
 
         self.log(self.conversation.user(text))
+        self._turn_reported, self._turn_context = False, 0
         self.turn_running = True
         self._state(WORKING)
         try:
@@ -344,6 +361,11 @@ class AcpSession(LocalSession):
             return
         self.turn_running = False
         tokens = turn_tokens(response)
+        if tokens is None and not self._turn_reported and self._turn_context:
+            # codex-acp 0.16 reports a model call's tokens only as the context it fills
+            # (`usage_update.used`: the call's input and output, once per call): their sum,
+            # as input (it does not split them)
+            tokens = (self._turn_context, 0)
         if tokens is not None:
             self.usage_seen(tokens=tokens)
         reason = str(getattr(response, "stop_reason", "end_turn"))
@@ -369,7 +391,7 @@ class AcpSession(LocalSession):
         with self.lock:
             failed = self.session_id is None and not self.stopping
             if failed and tail:
-                self.info.error = tail.splitlines()[-1][:300]
+                self.info.error = last_words(tail)[:300]
             if self._process is not None:
                 self.info.exit_code = self._process.returncode
             self.info.state = STOPPED if self.stopping else (FAILED if failed else EXITED)

@@ -47,7 +47,7 @@ class ScreenChannel(QueueState):
         elif event.kind == "state":
             if event.info.process != "running":
                 self._ended(event.name)
-            else:
+            elif event.info.channel != "acp":  # (an ACP agent's requests come by protocol)
                 self._update(event.name, event.info.detection.prompt)
 
     def _ended(self, agent: str) -> None:

@@ -129,10 +129,9 @@ class RemoteHost(SessionHost):
         elif kind == "attached":  # (before the attach's reply: the daemon took its screen)
             with self._buf_lock:
                 if header["name"] in self._buffers:
-                    # this connection was already sent the session's output (attached before:
-                    # a restart, a pane's replay made while its agent was started): what came
-                    # before this point is in the replay's screen, and fed again would print
-                    # it twice
+                    # this connection was sent the session's output already (a restart, a
+                    # replay made while its agent started): what came before this point is in
+                    # the replay's screen, and fed again would print it twice
                     self._buffers[header["name"]].clear()
         elif kind == "state":
             info = protocol.info_from_wire(header["info"])

@@ -43,6 +43,15 @@ while True:
 """
 
 
+def fanned_out(cli: Callable[..., Run], repo: Path, group: str) -> tuple[Deck, CheckStore]:
+    """Two candidates of `group` (one failing its check, one passing), not started, and the
+    deck a dashboard opens on them with the check results' store."""
+    assert cli("fanout", group, "--task", "add", "--count", "2", "--agent", "bad,good",
+               "--no-start", cwd=repo).code == 0
+    ctx = open_repo(repo)
+    return Deck.open(ctx, load_fleet(repo / "agentdeck.yaml")), CheckStore(ctx.state_dir)
+
+
 def fanout_repo(tmp_path: Path) -> Path:
     repo = make_repo(tmp_path, files={"check_add.py": CHECK_ADD})
     agent = tmp_path / "works.py"
@@ -165,11 +174,7 @@ def test_keep_and_compare_say_what_they_need(tmp_path: Path, cli: Callable[..., 
 
 async def test_K_in_the_compare_screen_keeps_one(tmp_path: Path, cli: Callable[..., Run]) -> None:
     repo = fanout_repo(tmp_path)
-    assert cli("fanout", "pair", "--task", "add", "--count", "2", "--agent", "bad,good",
-               "--no-start", cwd=repo).code == 0
-    ctx = open_repo(repo)
-    store = CheckStore(ctx.state_dir)
-    deck = Deck.open(ctx, load_fleet(repo / "agentdeck.yaml"))
+    deck, store = fanned_out(cli, repo, "pair")
     try:
         app = AgentdeckApp(deck)
         async with app.run_test(size=(160, 45)) as pilot:
@@ -192,7 +197,7 @@ async def test_K_in_the_compare_screen_keeps_one(tmp_path: Path, cli: Callable[.
     finally:
         deck.close()
     assert (repo / "src" / "calc.py").read_text() == GOOD
-    assert set(Registry(ctx.state_dir).load().agents) == {"pair-2"}
+    assert set(Registry(deck.ctx.state_dir).load().agents) == {"pair-2"}
     assert not (tmp_path / "wt-pair-1").exists() and "pair-1" not in store.load()
 
 
@@ -288,11 +293,7 @@ async def test_sandboxed_candidates_are_judged_inside_their_sandbox(
         f'run: "{sys.executable} -B check_add.py"', f'run: "{probe}"').replace(
         "agents: []", "defaults: {sandbox: bwrap}\nagents: []")
     write_fleet(repo, text)
-    assert cli("fanout", "box", "--task", "add", "--count", "2", "--agent", "bad,good",
-               "--no-start", cwd=repo).code == 0
-    ctx = open_repo(repo)
-    store = CheckStore(ctx.state_dir)
-    deck = Deck.open(ctx, load_fleet(repo / "agentdeck.yaml"))
+    deck, store = fanned_out(cli, repo, "box")
     try:
         app = AgentdeckApp(deck)
         async with app.run_test(size=(160, 45)) as pilot:

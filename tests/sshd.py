@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -287,3 +288,18 @@ def start_sshd(tmp: Path, port: int | None = None) -> SshServer:
             raise
         server.stop()
     raise RuntimeError(f"sshd found no free port in {ATTEMPTS} attempts; its log:\n{_tail(log)}")
+
+
+def serving(tmp_path: Path) -> Iterator[SshServer]:
+    """A fixture's body for tests of agents on another host: an sshd in `tmp_path`; when the
+    test ends, the session hosts (and their agents) of both clones the tests make, the local
+    `app` and the host's `box1-app`, then the server."""
+    from agentdeck.core.git.repo import open_repo
+    from agentdeck.daemon import lifecycle
+
+    server = start_sshd(tmp_path / "sshd")
+    yield server
+    for clone in (tmp_path / "app", tmp_path / "box1-app"):
+        if (clone / ".git" / "agentdeck").is_dir():
+            lifecycle.stop(open_repo(clone).state_dir)
+    server.stop()

@@ -23,9 +23,8 @@ from agentdeck.core.agents.acp import sdk_missing
 from agentdeck.core.fleet.schema import load_fleet
 from agentdeck.core.git.repo import open_repo
 from agentdeck.core.git.review import radar
-from agentdeck.daemon import lifecycle
 from tests.conftest import git, make_repo, requires, run_agentdeck, wait
-from tests.sshd import SshServer, sshd_available, start_sshd
+from tests.sshd import SshServer, serving, sshd_available
 
 AGENT = Path(__file__).resolve().parent / "acp_agent.py"
 ASK = ("import sys\nsys.stdout.write('Run make build? [y/n] '); sys.stdout.flush()\n"
@@ -69,12 +68,7 @@ def sshd(tmp_path: Path) -> Iterator[SshServer]:
     requires("agent-client-protocol", sdk_missing())
     requires("an sshd", sshd_available())
     requires("bubblewrap", None if shutil.which("bwrap") else "bwrap is not installed")
-    server = start_sshd(tmp_path / "sshd")
-    yield server
-    for clone in (tmp_path / "app", tmp_path / "box1-app"):
-        if (clone / ".git" / "agentdeck").is_dir():
-            lifecycle.stop(open_repo(clone).state_dir)
-    server.stop()
+    yield from serving(tmp_path)
 
 
 def test_one_queue_for_acp_pty_remote_and_sandboxed_agents(tmp_path: Path,

@@ -23,7 +23,7 @@ from agentdeck.core.git.repo import open_repo
 from agentdeck.core.hostlock import daemon_socket
 from agentdeck.daemon import lifecycle
 from tests.conftest import commit, git, make_repo, requires, run_agentdeck, wait
-from tests.sshd import SshServer, sshd_available, start_sshd
+from tests.sshd import SshServer, serving, sshd_available, start_sshd
 
 
 @pytest.fixture(autouse=True)
@@ -36,13 +36,7 @@ AGENT = (f"{shlex.quote(sys.executable)} -m agentdeck.demo_agents.agent --style 
 
 @pytest.fixture
 def sshd(tmp_path: Path) -> Iterator[SshServer]:
-    server = start_sshd(tmp_path / "sshd")
-    yield server
-    # both clones' session hosts (and their agents) end with the test
-    for clone in (tmp_path / "app", tmp_path / "box1-app"):
-        if (clone / ".git" / "agentdeck").is_dir():
-            lifecycle.stop(open_repo(clone).state_dir)
-    server.stop()
+    yield from serving(tmp_path)
 
 
 def two_hosts(tmp_path: Path, server: SshServer) -> tuple[Path, Path]:

@@ -23,8 +23,9 @@ from agentdeck.core.agents.acp import sdk_missing
 from agentdeck.core.fleet.schema import load_fleet
 from agentdeck.core.git.repo import open_repo
 from agentdeck.core.git.review import radar
-from tests.conftest import git, make_repo, requires, run_agentdeck, wait
+from tests.conftest import git, requires, run_agentdeck, wait
 from tests.sshd import SshServer, serving, sshd_available
+from tests.test_remote_hosts import clones
 
 AGENT = Path(__file__).resolve().parent / "acp_agent.py"
 ASK = ("import sys\nsys.stdout.write('Run make build? [y/n] '); sys.stdout.flush()\n"
@@ -73,12 +74,7 @@ def sshd(tmp_path: Path) -> Iterator[SshServer]:
 
 def test_one_queue_for_acp_pty_remote_and_sandboxed_agents(tmp_path: Path,
                                                            sshd: SshServer) -> None:
-    here = make_repo(tmp_path)
-    there = tmp_path / "box1-app"
-    git(tmp_path, "clone", "--quiet", str(tmp_path / "app-origin.git"), str(there))
-    for clone in (here, there):
-        git(clone, "config", "user.email", "t@example.com")
-        git(clone, "config", "user.name", "t")
+    here, there = clones(tmp_path)
     ask = tmp_path / "ask.py"
     ask.write_text(ASK)
     py = shlex.quote(sys.executable)

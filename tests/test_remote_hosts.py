@@ -39,14 +39,20 @@ def sshd(tmp_path: Path) -> Iterator[SshServer]:
     yield from serving(tmp_path)
 
 
-def two_hosts(tmp_path: Path, server: SshServer) -> tuple[Path, Path]:
-    """The user's clone (two local agents) and another clone standing for box1's (two)."""
+def clones(tmp_path: Path) -> tuple[Path, Path]:
+    """The user's repository and a clone of its origin standing for box1's."""
     here = make_repo(tmp_path)
     there = tmp_path / "box1-app"
     git(tmp_path, "clone", "--quiet", str(tmp_path / "app-origin.git"), str(there))
     for clone in (here, there):
         git(clone, "config", "user.email", "t@example.com")
         git(clone, "config", "user.name", "t")
+    return here, there
+
+
+def two_hosts(tmp_path: Path, server: SshServer) -> tuple[Path, Path]:
+    """The user's clone (two local agents) and another clone standing for box1's (two)."""
+    here, there = clones(tmp_path)
     options = json.dumps(server.ssh_options())
     (here / "agentdeck.yaml").write_text(f"""\
 hosts:
